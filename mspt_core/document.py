@@ -1,0 +1,111 @@
+"""The one data model every part of mspt speaks: a Page holds Regions, a Region holds Lines.
+
+List order is reading order: ``page.regions`` in the order they are read, each region's
+``lines`` likewise. Coordinates are image pixels, (x, y), origin top-left.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+Point = tuple[float, float]
+
+
+class LineStatus(str, enum.Enum):
+    UNRECOGNIZED = "unrecognized"
+    RECOGNIZED = "recognized"
+    CORRECTED = "corrected"
+
+
+@dataclass
+class Extras:
+    """What a PAGE or ALTO file held on an element that mspt does not model, kept verbatim so
+    that writing the same format puts it back (``mspt_core.formats`` reports it as lost when the
+    target format has no place for it). Keys name the format and the element they came from:
+
+    - ``elements``: ``("page:TextLine", "<pc:TextStyle …/>")`` — parent element, serialized child
+    - ``attributes``: ``{"alto:Page@PHYSICAL_IMG_NR": "50"}``
+    """
+
+    elements: list[tuple[str, str]] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.elements or self.attributes)
+
+
+@dataclass
+class Glyph:
+    """Optional glyph level under a word (PAGE Glyph / ALTO Glyph)."""
+
+    id: str
+    text: str
+    polygon: list[Point] = field(default_factory=list)
+    confidence: float | None = None
+
+
+@dataclass
+class Word:
+    """Optional word level, kept when an input file has it (PAGE Word / ALTO String)."""
+
+    id: str
+    text: str
+    polygon: list[Point] = field(default_factory=list)
+    confidence: float | None = None
+    glyphs: list[Glyph] = field(default_factory=list)
+    extras: Extras = field(default_factory=Extras)
+
+
+@dataclass
+class Line:
+    id: str
+    polygon: list[Point] = field(default_factory=list)  # boundary polygon
+    baseline: list[Point] = field(default_factory=list)  # polyline, left to right
+    text: str = ""
+    confidence: float | None = None  # whole-line confidence in [0, 1]
+    char_confidences: list[float] | None = None  # one per character of ``text``
+    status: LineStatus = LineStatus.UNRECOGNIZED
+    line_type: str | None = None  # SegmOnto label, e.g. "DefaultLine"
+    words: list[Word] = field(default_factory=list)
+    extras: Extras = field(default_factory=Extras)  # unmodelled parts of the source file
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the polygon, or of the baseline when there is no polygon."""
+        pts = self.polygon or self.baseline
+        if not pts:
+            raise ValueError(f"line {self.id} has neither polygon nor baseline")
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass
+class Region:
+    id: str
+    polygon: list[Point] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    region_type: str | None = None  # SegmOnto zone label, e.g. "MainZone"
+    extras: Extras = field(default_factory=Extras)  # unmodelled parts of the source file
+
+
+@dataclass
+class Page:
+    width: int
+    height: int
+    image_path: Path | None = None  # absolute, or None when unknown
+    id: str = "page"
+    regions: list[Region] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)  # e.g. PAGE Creator / Created / LastChange
+    extras: Extras = field(default_factory=Extras)  # unmodelled parts of the source file
+
+    def lines(self) -> Iterator[Line]:
+        """All lines in reading order."""
+        for region in self.regions:
+            yield from region.lines
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines())

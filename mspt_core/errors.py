@@ -1,0 +1,22 @@
+"""Error types a user may see. The CLI prints ``str(error)`` on one line and exits non-zero;
+the app shows it in a dialog. Each message names the file and the reason."""
+
+
+class MsptError(Exception):
+    """Base of every error caused by bad input rather than a bug."""
+
+
+class ImageLoadError(MsptError):
+    """A page or line image cannot be read (corrupt, truncated, unsupported, too large)."""
+
+
+class FormatError(MsptError):
+    """A PAGE/ALTO/other document file is malformed, unsafe or unsupported."""
+
+
+class ModelFileError(MsptError):
+    """A model file is missing, unsafe (e.g. a pickle) or inconsistent."""
+
+
+class DataError(MsptError):
+    """Training or evaluation data is missing or unusable."""
