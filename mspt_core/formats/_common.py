@@ -1,0 +1,148 @@
+"""Small helpers shared by the PAGE and ALTO modules: points, numbers, kept extras."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from lxml import etree
+
+from mspt_core.document import Extras, Point
+from mspt_core.errors import FormatError
+
+_NUM = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def nfc(text: str | None) -> str:
+    return unicodedata.normalize("NFC", text or "")
+
+
+def parse_points(value: str | None, where: str) -> list[Point]:
+    """Both point syntaxes in the wild: "x1,y1 x2,y2" (PAGE, newer ALTO) and "x1 y1 x2 y2"."""
+    if not value or not value.strip():
+        return []
+    nums = _NUM.findall(value)
+    leftover = _NUM.sub("", value).replace(",", "").strip()
+    if leftover or len(nums) % 2:
+        raise FormatError(f"{where}: bad point list {value[:60]!r}")
+    vals = [float(n) for n in nums]
+    if not all(math.isfinite(v) for v in vals):
+        raise FormatError(f"{where}: non-finite coordinate in {value[:60]!r}")
+    return list(zip(vals[0::2], vals[1::2]))
+
+
+def parse_float(value: str | None, where: str) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise FormatError(f"{where}: not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise FormatError(f"{where}: not a finite number: {value!r}")
+    return number
+
+
+def num(v: float) -> str:
+    """Shortest exact text for a coordinate: 368.0 -> "368", 368.5 -> "368.5"."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def bbox(points: list[Point]) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def box_polygon(x: float, y: float, w: float, h: float) -> list[Point]:
+    return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+
+
+def keep_attrs(extras: Extras, fmt: str, el: etree._Element, known: set[str]) -> None:
+    """Put every attribute of ``el`` not in ``known`` into ``extras``."""
+    name = etree.QName(el).localname
+    for key, value in el.attrib.items():
+        qn = etree.QName(key)
+        attr = qn.localname if qn.namespace is None else key
+        if attr not in known:
+            extras.attributes[f"{fmt}:{name}@{attr}"] = value
+
+
+def keep_element(extras: Extras, fmt: str, parent: str, child: etree._Element, ns: str | None = None) -> None:
+    """Keep ``child`` verbatim, but moved into namespace ``ns`` (the version we write, as the
+    default namespace) and without indentation, so a kept element reads back the same after
+    we write it."""
+    old = etree.QName(child).namespace
+    child = _rebuild(child, old, ns) if ns and old else copy.deepcopy(child)
+    for node in child.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if len(node) and node.text is not None and not node.text.strip():
+            node.text = None
+        for sub in node:
+            if sub.tail is not None and not sub.tail.strip():
+                sub.tail = None
+    etree.cleanup_namespaces(child)
+    text = etree.tostring(child, encoding="unicode", with_tail=False)
+    extras.elements.append((f"{fmt}:{parent}", text))
+
+
+def _rebuild(node: etree._Element, old: str, ns: str, parent: etree._Element | None = None) -> etree._Element:
+    qn = etree.QName(node)
+    tag = f"{{{ns}}}{qn.localname}" if qn.namespace == old else node.tag
+    el = etree.Element(tag, nsmap={None: ns}) if parent is None else etree.SubElement(parent, tag)
+    for key, value in node.attrib.items():
+        el.set(key, value)
+    el.text, el.tail = node.text, node.tail
+    for sub in node:
+        if isinstance(sub.tag, str):
+            _rebuild(sub, old, ns, el)
+        else:
+            el.append(copy.deepcopy(sub))
+    return el
+
+
+def kept_attrs(extras: Extras, fmt: str, element: str) -> dict[str, str]:
+    prefix = f"{fmt}:{element}@"
+    return {k[len(prefix):]: v for k, v in extras.attributes.items() if k.startswith(prefix)}
+
+
+def kept_elements(extras: Extras, fmt: str, parent: str) -> list[str]:
+    key = f"{fmt}:{parent}"
+    return [xml for k, xml in extras.elements if k == key]
+
+
+def foreign(extras: Extras, fmt: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Extras that came from a format other than ``fmt``."""
+    attrs = {k: v for k, v in extras.attributes.items() if not k.startswith(fmt + ":")}
+    elems = [(k, x) for k, x in extras.elements if not k.startswith(fmt + ":")]
+    return attrs, elems
+
+
+def image_ref(image_path: Path | None, out_path: Path) -> str:
+    """How an output file names its page image: relative to the file's own folder when it can."""
+    if image_path is None:
+        return ""
+    try:
+        return Path(os.path.relpath(image_path, out_path.resolve().parent)).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(image_path)
+
+
+def resolve_image(name: str | None, xml_path: Path) -> Path | None:
+    if not name or not name.strip():
+        return None
+    name = name.strip()
+    if name.startswith("file://"):
+        name = name[len("file://"):]
+    path = Path(name)
+    if path.is_absolute():
+        return Path(os.path.normpath(path))
+    here = Path(os.path.normpath(xml_path.resolve().parent / path))
+    # Transkribus exports put the XML in page/ beside the images and name the bare file.
+    above = Path(os.path.normpath(xml_path.resolve().parent.parent / path))
+    return above if not here.exists() and above.exists() else here

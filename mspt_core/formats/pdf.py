@@ -1,0 +1,154 @@
+"""Searchable PDF: each page image with an invisible text layer, one text run per line, laid
+along the line's baseline and stretched to the line's width, so that selecting, searching and
+copying in a PDF viewer give the transcription in reading order.
+
+The text uses a font built here with fontTools whose every character is one plain box glyph:
+the text is never drawn (render mode 3), and unlike a real font it covers every character a
+transcription may hold (⟦, œ, Greek, CJK …), so extraction never loses one. (Characters
+beyond U+FFFF, e.g. mathematical letters, do not come back right from reportlab's font
+subsetting; transcriptions rarely hold them.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from pathlib import Path
+from typing import BinaryIO
+
+from mspt_core.document import Line, Page
+from mspt_core.errors import FormatError, ImageLoadError
+
+from . import _common as c
+
+ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
+DEFAULT_DPI = 300.0
+
+
+def _font_bytes(chars: set[str]) -> bytes:
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    def box():
+        pen = TTGlyphPen(None)
+        pen.moveTo((0, DESCENT))
+        pen.lineTo((0, ASCENT))
+        pen.lineTo((ADVANCE, ASCENT))
+        pen.lineTo((ADVANCE, DESCENT))
+        pen.closePath()
+        return pen.glyph()
+
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder([".notdef", "box"])
+    fb.setupCharacterMap({ord(ch): "box" for ch in chars if ord(ch) >= 32})
+    fb.setupGlyf({".notdef": box(), "box": box()})
+    fb.setupHorizontalMetrics({".notdef": (ADVANCE, 0), "box": (ADVANCE, 0)})
+    fb.setupHorizontalHeader(ascent=ASCENT, descent=DESCENT)
+    fb.setupNameTable({"familyName": "MsptTextLayer", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=ASCENT, sTypoDescender=DESCENT, usWinAscent=ASCENT, usWinDescent=-DESCENT)
+    fb.setupPost()
+    buf = io.BytesIO()
+    fb.save(buf)
+    return buf.getvalue()
+
+
+def _image(page: Page, max_side: int | None):
+    from PIL import Image
+
+    if page.image_path is None:
+        raise FormatError(f"page {page.id}: no page image; a searchable PDF needs one")
+    try:
+        img = Image.open(page.image_path)
+        img.load()
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ImageLoadError(f"{page.image_path}: cannot read the page image: {error}") from None
+    dpi = img.info.get("dpi", (DEFAULT_DPI, DEFAULT_DPI))[0] or DEFAULT_DPI
+    if not 50 <= float(dpi) <= 2400:
+        dpi = DEFAULT_DPI
+    # The image may differ in size from the page (a downscaled copy): the page's coordinates
+    # rule, so the page size in points comes from the page and the image is stretched onto it.
+    source_format = img.format
+    resized = bool(max_side and max(img.size) > max_side)
+    if resized:
+        scale = max_side / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))
+    if source_format == "JPEG" and not resized and img.mode in ("RGB", "L"):
+        return str(page.image_path), float(dpi)  # embedded as is: no re-encoding, no growth
+    if img.mode not in ("RGB", "L", "1"):
+        img = img.convert("RGB")
+    if img.mode in ("RGB", "L") and source_format == "JPEG":
+        # A photographed page stays a JPEG; raw pixels would make the PDF ten times larger.
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=90)
+        buf.seek(0)
+        return buf, float(dpi)
+    return img, float(dpi)  # lossless (flate) for PNG/TIFF scans and renders
+
+
+def write(pages: list[Page], f: BinaryIO, max_image_side: int | None = None) -> None:
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    chars = {ch for page in pages for line in page.lines() for ch in line.text}
+    # One font per character set: reportlab's registry is global and fonts cannot be replaced.
+    font_name = "MsptTextLayer-" + hashlib.sha1("".join(sorted(chars)).encode()).hexdigest()[:12]
+    pdfmetrics.registerFont(TTFont(font_name, io.BytesIO(_font_bytes(chars | {" "}))))
+    pdf = canvas.Canvas(f, pageCompression=1, invariant=1)
+    pdf.setCreator("mspt")
+    for page in pages:
+        img, dpi = _image(page, max_image_side)
+        if page.width <= 0 or page.height <= 0:
+            raise FormatError(f"page {page.id}: unknown page size")
+        scale = 72.0 / dpi  # points per page pixel
+        w_pt, h_pt = page.width * scale, page.height * scale
+        pdf.setPageSize((w_pt, h_pt))
+        pdf.drawImage(ImageReader(img), 0, 0, width=w_pt, height=h_pt)
+        for line in page.lines():
+            _text_line(pdf, line, font_name, scale, h_pt)
+        pdf.showPage()
+    pdf.save()
+
+
+def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
+    text = line.text.strip().replace("\n", " ")
+    points = line.polygon or line.baseline
+    if not text or not points:
+        return
+    x0, y0, x1, y1 = c.bbox(points)
+    angle = 0.0
+    if len(line.baseline) >= 2:
+        (xa, ya), (xb, yb) = line.baseline[0], line.baseline[-1]
+        angle = math.atan2(yb - ya, xb - xa)
+    if len(line.baseline) >= 2 and abs(angle) <= math.radians(45):
+        start_x, start_y = xa, ya
+        length = max(math.hypot(xb - xa, yb - ya), 1.0)
+    else:  # no baseline, or a vertical / reversed one: a horizontal run across the box
+        angle = 0.0
+        start_x, start_y = x0, y1 - 0.2 * (y1 - y0)
+        length = max(x1 - x0, 1.0)
+    # Size the glyph boxes so their ascent reaches the top of the line from the baseline:
+    # a selection then covers the written line, and every character lies inside its box.
+    size_px = max((start_y - y0) / (ASCENT / 1000), 1.0)
+    size = size_px * scale
+    natural = len(text) * ADVANCE / 1000 * size
+    stretch = 100.0 * length * scale / natural
+    pdf.saveState()
+    pdf.translate(start_x * scale, h_pt - start_y * scale)
+    pdf.rotate(-math.degrees(angle))
+    t = pdf.beginText()
+    t.setTextRenderMode(3)  # invisible: selectable and searchable, never painted
+    t.setFont(font, size)
+    t.setHorizScale(stretch)
+    t.setTextOrigin(0, 0)
+    t.textOut(text)
+    pdf.drawText(t)
+    pdf.restoreState()
+
+
+def to_file(pages: list[Page], path: Path, max_image_side: int | None = None) -> None:
+    from .atomic import atomic_write
+
+    atomic_write(path, lambda f: write(pages, f, max_image_side))

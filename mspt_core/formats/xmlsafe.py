@@ -1,0 +1,76 @@
+"""The one hardened XML parser every format reader uses.
+
+Document files come from other people. The parser never resolves entities, never loads a DTD
+and never touches the network; on top of that any file that declares a DOCTYPE is refused,
+because PAGE and ALTO never need one and every XXE or entity-expansion ("billion laughs")
+attack needs one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from mspt_core.errors import FormatError
+
+MAX_BYTES = 200 * 1024 * 1024  # a PAGE/ALTO page is a few MB; refuse absurd inputs early
+
+
+def _parser() -> etree.XMLParser:
+    # A new parser per call: lxml parsers are not thread-safe and the GUI reads in workers.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
+        remove_pis=False,
+    )
+
+
+def parse_bytes(data: bytes, name: str | Path) -> etree._Element:
+    """Parse ``data`` (read from ``name``, used in messages) and return the root element."""
+    # A DOCTYPE must come before the root element, so looking at the prolog is enough; the
+    # check after parsing below catches encodings where this byte test cannot see it.
+    head = data[:4096]
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise FormatError(
+            f"{name}: refused: the file declares a DOCTYPE/entities (possible XXE or "
+            "entity-expansion attack); PAGE and ALTO files never need one"
+        )
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as error:
+        line = error.lineno if error.lineno else "?"
+        reason = str(error.msg or error).split(", line ")[0]
+        raise FormatError(f"{name}: malformed XML at line {line}: {reason}") from None
+    except ValueError as error:  # e.g. an encoding declaration lxml cannot honour
+        raise FormatError(f"{name}: cannot parse XML: {error}") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise FormatError(f"{name}: refused: the file declares a DOCTYPE (possible XXE or entity-expansion attack)")
+    return root
+
+
+def parse_file(path: str | Path) -> etree._Element:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise FormatError(f"{path}: refused: {size} bytes is too large for a page file")
+        data = path.read_bytes()
+    except OSError as error:
+        raise FormatError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not data.strip():
+        raise FormatError(f"{path}: empty file")
+    return parse_bytes(data, path)
+
+
+def localname(el: etree._Element) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def namespace(el: etree._Element) -> str:
+    return etree.QName(el).namespace or ""
