@@ -1,0 +1,69 @@
+"""From page scans to text lines: cleaning, deskew, segmentation, reading order, line crops.
+
+Every step is a plain function on numpy arrays (see the submodules); ``page_lines`` is the one
+call the CLI and the app use: ground-truth lines when the page has them, else segmentation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mspt_core.document import Page
+from mspt_core.layout.clean import normalize_illumination, remove_noise, sauvola, to_grey
+from mspt_core.layout.crop import crop_line
+from mspt_core.layout.deskew import deskew, estimate_skew, rotate
+from mspt_core.layout.order import order_regions, xy_cut_order
+from mspt_core.layout.segment import SegmentParams, segment
+
+__all__ = [
+    "to_grey", "normalize_illumination", "sauvola", "remove_noise",
+    "estimate_skew", "rotate", "deskew",
+    "segment", "SegmentParams", "order_regions", "xy_cut_order",
+    "crop_line", "find_ground_truth", "page_lines",
+]
+
+
+def find_ground_truth(image_path: str | Path) -> Path | None:
+    """A PAGE/ALTO file beside the image with the same stem (``scan.jpg`` -> ``scan.xml``,
+    as eScriptorium and Transkribus exports are laid out), if it holds at least one line."""
+    from mspt_core.formats import read_document
+    from mspt_core.errors import FormatError
+
+    image_path = Path(image_path)
+    for candidate in (image_path.with_suffix(".xml"), image_path.parent / "page" / f"{image_path.stem}.xml"):
+        if candidate.is_file():
+            try:
+                if any(True for _ in read_document(candidate).lines()):
+                    return candidate
+            except FormatError:
+                continue
+    return None
+
+
+def page_lines(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
+               dpi: float = 300) -> list[Page]:
+    """The pages of an image file or PDF with their regions and lines.
+
+    When ``use_ground_truth`` and a PAGE/ALTO file with lines sits beside a single-page image,
+    its lines are used as they are (``metadata["segmentation"] == "ground truth"``); otherwise
+    each page is segmented (``"mspt classical"``).
+    """
+    from mspt_core.formats import read_document
+    from mspt_core.images import load_pages
+
+    image_path = Path(image_path).resolve()
+    if use_ground_truth and not image_path.suffix.lower() == ".pdf":
+        gt = find_ground_truth(image_path)
+        if gt is not None:
+            page = read_document(gt)
+            page.image_path = image_path
+            page.metadata["segmentation"] = "ground truth"
+            return [page]
+    pages = []
+    for index, image in enumerate(load_pages(image_path, dpi=dpi)):
+        page = segment(image, rtl=rtl)
+        page.image_path = image_path
+        page.id = f"page{index + 1}"
+        page.metadata["segmentation"] = "mspt classical"
+        pages.append(page)
+    return pages

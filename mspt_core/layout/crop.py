@@ -1,0 +1,103 @@
+"""Cutting one text line out of a page for the recognizer.
+
+``crop_line`` masks the line's polygon (everything outside becomes paper colour, so the
+neighbouring lines' ascenders and descenders do not leak in), shifts every pixel column so the
+baseline becomes a straight horizontal line, trims to the ink-bearing mask, and scales to the
+model's input height keeping the aspect ratio.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mspt_core.document import Line
+
+# Extra pixels around the polygon's box, so a polygon drawn tight on the ink keeps its edges.
+PAD = 2
+
+
+def _baseline_rows(baseline: list[tuple[float, float]], xs: np.ndarray) -> np.ndarray | None:
+    """Baseline y at every column x (linear between points, flat beyond the ends)."""
+    if len(baseline) < 2:
+        return None
+    points = sorted(baseline)
+    bx = np.array([p[0] for p in points], dtype=np.float64)
+    by = np.array([p[1] for p in points], dtype=np.float64)
+    if bx[-1] - bx[0] < 1:
+        return None
+    # np.interp needs strictly increasing x; drop duplicates (vertical steps) keeping the first.
+    keep = np.concatenate(([True], np.diff(bx) > 0))
+    return np.interp(xs, bx[keep], by[keep])
+
+
+def paper_level(pixels: np.ndarray) -> int:
+    """Paper brightness of a grey crop: a high percentile, robust to the ink on it."""
+    if pixels.size == 0:
+        return 255
+    return int(np.percentile(pixels, 90))
+
+
+def crop_line(image: np.ndarray, line: Line, height: int = 40) -> np.ndarray:
+    """The line's pixels as a ``height`` x W' uint8 array, straightened along its baseline.
+
+    ``image`` is the page as a greyscale uint8 array (H x W). The line needs a polygon; the
+    baseline is optional (without one the crop is only masked, not straightened).
+    Raises ValueError for a line without a polygon or with a polygon outside the image.
+    """
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"crop_line needs a greyscale uint8 image, got {image.dtype} {image.shape}")
+    if height < 1:
+        raise ValueError(f"height must be positive, got {height}")
+    if len(line.polygon) < 3:
+        raise ValueError(f"line {line.id} has no polygon to crop along")
+    page_h, page_w = image.shape
+    polygon = np.asarray(line.polygon, dtype=np.float64)
+    x0 = max(int(np.floor(polygon[:, 0].min())) - PAD, 0)
+    y0 = max(int(np.floor(polygon[:, 1].min())) - PAD, 0)
+    x1 = min(int(np.ceil(polygon[:, 0].max())) + PAD + 1, page_w)
+    y1 = min(int(np.ceil(polygon[:, 1].max())) + PAD + 1, page_h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ValueError(f"line {line.id}: polygon lies outside the {page_w}x{page_h} image")
+
+    box = image[y0:y1, x0:x1]
+    mask = np.zeros(box.shape, dtype=np.uint8)
+    shifted = np.round(polygon - (x0, y0)).astype(np.int32)
+    cv2.fillPoly(mask, [shifted], 255)
+    if not mask.any():
+        raise ValueError(f"line {line.id}: polygon covers no pixel of the image")
+    paper = paper_level(box[mask > 0])
+    cut = np.where(mask > 0, box, np.uint8(paper)).astype(np.uint8)
+
+    rows = _baseline_rows(line.baseline, np.arange(x0, x1, dtype=np.float64))
+    if rows is not None:
+        cut, mask = _straighten(cut, mask, rows - y0, paper)
+
+    # Trim to the polygon's extent after straightening.
+    ys = np.flatnonzero(mask.any(axis=1))
+    xs = np.flatnonzero(mask.any(axis=0))
+    cut = cut[ys[0]: ys[-1] + 1, xs[0]: xs[-1] + 1]
+
+    h, w = cut.shape
+    new_w = max(1, int(round(w * height / h)))
+    interpolation = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
+    return cv2.resize(cut, (new_w, height), interpolation=interpolation)
+
+
+def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper: int):
+    """Shift each column vertically so the baseline sits on one row; canvas grows to fit."""
+    h, w = cut.shape
+    offset = baseline_y - baseline_y.min()  # >= 0: how far this column's baseline sits lower
+    spread = int(np.ceil(offset.max()))
+    if spread < 1:
+        return cut, mask
+    out_h = h + spread
+    rows = np.arange(out_h, dtype=np.float32)[:, None]
+    # Output row r shows source row r - spread + offset(x): the baseline lands on one row.
+    map_y = (rows - spread + offset[None, :]).astype(np.float32)
+    map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (out_h, w)).copy()
+    straight = cv2.remap(cut, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=int(paper))
+    straight_mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return straight, straight_mask

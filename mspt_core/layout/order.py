@@ -1,0 +1,59 @@
+"""Reading order of regions by recursive XY-cut on their boxes.
+
+A vertical gap through the whole group splits it into columns (left to right, or right to left
+for right-to-left scripts); otherwise a horizontal band of white space splits it into top and
+bottom (top first). A heading spanning two columns blocks the vertical cut, so it is read before
+both columns, and each column is read to its end before the next.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+def _gaps(spans: list[tuple[float, float, int]]) -> list[list[int]]:
+    """Group items whose 1-D spans overlap (chain-wise); groups in increasing coordinate order."""
+    groups: list[list[int]] = []
+    end = None
+    for start, stop, index in sorted(spans):
+        if end is None or start >= end:
+            groups.append([index])
+            end = stop
+        else:
+            groups[-1].append(index)
+            end = max(end, stop)
+    return groups
+
+
+def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
+    """Indices of ``boxes`` in reading order."""
+
+    def order(indices: list[int]) -> list[int]:
+        if len(indices) <= 1:
+            return list(indices)
+        # Columns first: a gutter running through the whole group means each column is read to
+        # its end (even when its paragraphs leave white bands that would allow a horizontal cut).
+        columns = _gaps([(boxes[i][0], boxes[i][2], i) for i in indices])
+        if len(columns) > 1:
+            if rtl:
+                columns.reverse()
+            return [i for column in columns for i in order(column)]
+        rows = _gaps([(boxes[i][1], boxes[i][3], i) for i in indices])
+        if len(rows) > 1:
+            return [i for row in rows for i in order(row)]
+        # Overlapping in both directions: no clean cut, read by top edge.
+        return sorted(indices, key=lambda i: (boxes[i][1], -boxes[i][0] if rtl else boxes[i][0]))
+
+    return order(list(range(len(boxes))))
+
+
+def order_regions(regions, rtl: bool = False):
+    """The regions (anything with a ``polygon``) sorted into reading order."""
+    boxes = []
+    for region in regions:
+        xs = [p[0] for p in region.polygon]
+        ys = [p[1] for p in region.polygon]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    return [regions[i] for i in xy_cut_order(boxes, rtl)]

@@ -1,0 +1,326 @@
+"""Classical page segmentation: text regions, then text lines with polygons and baselines.
+
+Pipeline (each step is a function of ``clean``/``deskew`` usable alone):
+1. work on a copy reduced to at most ``work_side`` pixels (layout needs no fine detail);
+2. normalize illumination, binarize (Sauvola), drop specks and dark scan borders;
+3. estimate skew and rotate the page straight;
+4. regions: ink smeared by about a line height and a few letters wide, then connected
+   components, so columns and marginalia separated by white space become separate regions;
+5. lines per region: peaks of the horizontal projection give one row per line; a medial curve
+   follows each line's ink; between two medial curves a minimum-ink seam (dynamic programming)
+   separates the lines even where ascenders and descenders touch;
+6. each line's polygon is the ink envelope between its two seams; its baseline sits where the
+   ink profile (measured relative to the medial curve) drops most steeply below the line body;
+7. everything is mapped back to the original image's coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from mspt_core.document import Line, Page, Region
+from mspt_core.images import to_grey
+from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
+from mspt_core.layout.deskew import estimate_skew, rotate
+from mspt_core.layout.order import order_regions
+
+WORK_SIDE = 1600  # longest side of the working copy, in pixels
+
+
+@dataclass
+class SegmentParams:
+    """Knobs, in units of the estimated character height ``ch`` (tuned on train/val only)."""
+
+    region_width: float = 5.0  # horizontal smear joining words, not columns
+    region_height: float = 1.4  # vertical smear joining the lines of one block
+    profile_sigma: float = 0.35  # smoothing of the projection profile
+    valley_ratio: float = 0.75  # two peaks are two lines if the profile dips below this between
+    min_line_ink: float = 2.0  # ch^2 pixels of ink for a line to count
+    envelope_pad: float = 0.4  # polygon margin around the ink
+
+
+def _char_height(binary: np.ndarray) -> float:
+    """Median height of letter-sized connected components: the scale of everything else."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
+    h = stats[1:, cv2.CC_STAT_HEIGHT]
+    w = stats[1:, cv2.CC_STAT_WIDTH]
+    area = stats[1:, cv2.CC_STAT_AREA]
+    letters = (area >= 8) & (h >= 4) & (h < binary.shape[0] / 8) & (w < binary.shape[1] / 4)
+    if letters.sum() < 5:
+        return 12.0
+    return float(np.clip(np.median(h[letters]), 6, 200))
+
+
+def _peaks(profile: np.ndarray, valley_ratio: float, min_height: float) -> list[int]:
+    """Row indices of profile maxima separated by real valleys (strongest first, then sorted)."""
+    p = profile
+    candidates = [i for i in range(1, len(p) - 1) if p[i] >= p[i - 1] and p[i] > p[i + 1] and p[i] >= min_height]
+    accepted: list[int] = []
+    for i in sorted(candidates, key=lambda i: -p[i]):
+        ok = True
+        for j in accepted:
+            a, b = sorted((i, j))
+            if p[a:b + 1].min() > valley_ratio * min(p[i], p[j]):
+                ok = False  # no dip between them: same line (ascender peak, say)
+                break
+        if ok:
+            accepted.append(i)
+    return sorted(accepted)
+
+
+def _seam(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, step_penalty: float) -> np.ndarray:
+    """Minimum-cost left-to-right path, one row per column, moving at most one row per column,
+    staying within rows lo[j]..hi[j]."""
+    h, n = cost.shape
+    inf = np.float32(np.inf)
+    rows = np.arange(h)
+    acc = np.where((rows >= lo[0]) & (rows <= hi[0]), cost[:, 0], inf)
+    back = np.zeros((n, h), dtype=np.int8)
+    for j in range(1, n):
+        up = np.concatenate(([inf], acc[:-1])) + step_penalty  # from row r-1
+        down = np.concatenate((acc[1:], [inf])) + step_penalty  # from row r+1
+        stack = np.stack([up, acc, down])
+        move = stack.argmin(axis=0)
+        acc = stack[move, rows] + cost[:, j]
+        acc[: lo[j]] = inf
+        acc[hi[j] + 1:] = inf
+        back[j] = move - 1
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(np.argmin(acc))
+    for j in range(n - 1, 0, -1):
+        path[j - 1] = path[j] + back[j, path[j]]
+    return path
+
+
+def remove_rules(binary: np.ndarray, ch: float) -> np.ndarray:
+    """Drop long thin vertical strokes (the fold of a spread, ruled margins, column rules):
+    they would glue columns together. Handwritten strokes are never many lines tall and thin."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    H, W = binary.shape
+    rule = (h > 6 * ch) & (w < 0.15 * h)
+    rule |= (w > 30 * ch) & (h < 0.05 * w)  # page-wide horizontal rules and frame edges
+    rule |= (w > 0.5 * W) & (h > 0.5 * H)  # the inner outline of a dark scan frame
+    rule[0] = False
+    return binary & ~rule[labels]
+
+
+def _split_columns(x0, y0, x1, y1, ink, ch):
+    """Split a tall region at a clear vertical white gap (a gutter) into columns, recursively."""
+    h, w = ink.shape
+    if h < 6 * ch or w < 16 * ch:
+        return [(x0, y0, x1, y1, ink)]
+    profile = ink.sum(axis=0).astype(np.float32)
+    typical = float(np.median(profile[profile > 0])) if (profile > 0).any() else 0.0
+    empty = profile <= 0.02 * typical
+    best = None
+    start = None
+    for x in range(w + 1):
+        if x < w and empty[x]:
+            start = x if start is None else start
+            continue
+        if start is not None:
+            a, b = start, x
+            if b - a >= 1.0 * ch and a >= 8 * ch and w - b >= 8 * ch and (best is None or b - a > best[1] - best[0]):
+                best = (a, b)
+            start = None
+    if best is None:
+        return [(x0, y0, x1, y1, ink)]
+    a, b = best
+    out = []
+    for lo, hi in ((0, a), (b, w)):
+        part = ink[:, lo:hi]
+        rows = np.flatnonzero(part.any(axis=1))
+        if rows.size:
+            sub = part[rows[0]:rows[-1] + 1]
+            out += _split_columns(x0 + lo, y0 + rows[0], x0 + hi, y0 + rows[-1] + 1, sub, ch)
+    return out
+
+
+def _find_regions(binary: np.ndarray, ch: float, params: SegmentParams):
+    """(x0, y0, x1, y1, ink mask of the region's box) for each block of text."""
+    binary = remove_rules(binary, ch)
+    kernel = cv2.getStructuringElement(
+        cv2.MORPH_RECT, (odd(params.region_width * ch), odd(params.region_height * ch)))
+    smeared = cv2.dilate(binary.astype(np.uint8), kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
+    regions = []
+    for label in range(1, count):
+        x, y, w, h, _ = stats[label]
+        ink = binary[y:y + h, x:x + w] & (labels[y:y + h, x:x + w] == label)
+        if ink.sum() < params.min_line_ink * ch * ch or h < 0.5 * ch:
+            continue
+        regions += _split_columns(x, y, x + w, y + h, ink, ch)
+    return regions
+
+
+def _find_lines(ink: np.ndarray, ch: float, params: SegmentParams):
+    """(polygon, baseline) pairs, in the region's own coordinates, top to bottom."""
+    h, w = ink.shape
+    dens = ink.astype(np.float32)
+    profile = cv2.GaussianBlur(dens.sum(axis=1).reshape(-1, 1), (1, 0), sigmaX=0, sigmaY=params.profile_sigma * ch).ravel() \
+        if h > 1 else dens.sum(axis=1)
+    if profile.max() <= 0:
+        return []
+    rows = _peaks(profile, params.valley_ratio, min_height=0.05 * profile.max())
+    if not rows:
+        return []
+
+    # Medial curves: per column, the row of highest smeared ink density near each peak.
+    body = cv2.GaussianBlur(dens, (0, 0), sigmaX=2.0 * ch, sigmaY=0.4 * ch)
+    medials = []
+    for k, r in enumerate(rows):
+        above = r - (r - rows[k - 1]) // 2 if k else max(r - ch, 0)
+        below = r + (rows[k + 1] - r) // 2 if k + 1 < len(rows) else min(r + ch, h - 1)
+        above, below = int(max(above, 0)), int(min(below, h - 1))
+        window = body[above:below + 1]
+        med = above + np.argmax(window, axis=0).astype(np.float64)
+        strength = window.max(axis=0)
+        # Where this line has little ink (before it starts, after it ends, in gaps) the argmax
+        # would jump to a neighbour's ink: hold the curve from the confident columns instead.
+        sure = strength > 0.3 * max(float(np.median(strength[strength > 1e-3])) if (strength > 1e-3).any() else 0, 1e-3)
+        if sure.sum() >= 2:
+            med = np.interp(np.arange(w), np.flatnonzero(sure), med[sure])
+        else:
+            med[:] = r
+        med = cv2.GaussianBlur(med.reshape(1, -1), (0, 1), sigmaX=1.5 * ch).ravel() if w > 1 else med
+        medials.append(med)
+
+    # Separating seams between consecutive medial curves, on a subsampled column grid.
+    stride = max(1, int(ch // 3))
+    cols = np.arange(0, w, stride)
+    fine = cv2.GaussianBlur(dens, (0, 0), sigmaX=0.5 * ch, sigmaY=0.15 * ch)[:, cols]
+    margin = max(1, int(0.15 * ch))
+    seams = []
+    for k in range(len(rows) - 1):
+        lo = np.round(medials[k][cols]).astype(np.int64) + margin
+        hi = np.round(medials[k + 1][cols]).astype(np.int64) - margin
+        hi = np.maximum(hi, lo)
+        path = _seam(fine, np.clip(lo, 0, h - 1), np.clip(hi, 0, h - 1), step_penalty=0.02)
+        seams.append(np.interp(np.arange(w), cols, path))
+    top_edge = [np.maximum(medials[0] - 1.6 * ch, 0)] + seams
+    bottom_edge = seams + [np.minimum(medials[-1] + 1.6 * ch, h - 1)]
+
+    out = []
+    all_rows = np.arange(h)[:, None]
+    for k, med in enumerate(medials):
+        band = (all_rows >= top_edge[k][None, :]) & (all_rows <= bottom_edge[k][None, :])
+        line_ink = ink & band
+        if line_ink.sum() < params.min_line_ink * ch * ch:
+            continue
+        columns = np.flatnonzero(line_ink.any(axis=0))
+        x0, x1 = int(columns[0]), int(columns[-1])
+        if x1 - x0 < 0.5 * ch:
+            continue
+        polygon = _envelope(line_ink, band, x0, x1, ch, params)
+        baseline = _baseline(line_ink, med, x0, x1, ch)
+        out.append((polygon, baseline))
+    return out
+
+
+def _envelope(line_ink, band, x0, x1, ch, params):
+    """Polygon hugging the line's ink: top and bottom ink rows per bin of about ``ch`` columns."""
+    h = line_ink.shape[0]
+    edges = np.linspace(x0, x1 + 1, max(2, int(round((x1 + 1 - x0) / ch)) + 1)).astype(int)
+    xs, tops, bottoms = [], [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        rows = np.flatnonzero(line_ink[:, a:b].any(axis=1))
+        if rows.size:
+            xs.append((a + b - 1) / 2)
+            tops.append(rows[0])
+            bottoms.append(rows[-1])
+    xs = np.array(xs)
+    # Widen the envelope over neighbouring bins: an ascender or descender in one word is part of
+    # the line's height everywhere near it, and the outline stays smooth.
+    reach = 2
+    tops = [min(tops[max(0, i - reach): i + reach + 1]) for i in range(len(tops))]
+    bottoms = [max(bottoms[max(0, i - reach): i + reach + 1]) for i in range(len(bottoms))]
+    pad = params.envelope_pad * ch
+    # Hold the edge values out to the line's first and last ink columns.
+    grid = np.array(sorted(set([x0, x1] + [int(round(x)) for x in xs])))
+    top = np.interp(grid, xs, tops) - pad
+    bottom = np.interp(grid, xs, bottoms) + pad
+    band_top = np.array([np.flatnonzero(band[:, x])[0] if band[:, x].any() else 0 for x in grid])
+    band_bottom = np.array([np.flatnonzero(band[:, x])[-1] if band[:, x].any() else h - 1 for x in grid])
+    top = np.clip(top, band_top, None)
+    bottom = np.clip(bottom, None, band_bottom)
+    bottom = np.maximum(bottom, top + 1)
+    left, right = grid[0] - pad, grid[-1] + pad
+    upper = [(left, top[0])] + list(zip(grid, top)) + [(right, top[-1])]
+    lower = [(right, bottom[-1])] + list(zip(grid[::-1], bottom[::-1])) + [(left, bottom[0])]
+    return [(float(x), float(y)) for x, y in upper + lower]
+
+
+def _baseline(line_ink, medial, x0, x1, ch):
+    """Baseline polyline: the medial curve shifted down to where the ink body ends."""
+    h = line_ink.shape[0]
+    offsets = np.arange(-int(2 * ch), int(2 * ch) + 1)
+    cols = np.arange(x0, x1 + 1)
+    rows = np.round(medial[cols])[None, :] + offsets[:, None]
+    valid = (rows >= 0) & (rows < h)
+    samples = np.where(valid, line_ink[np.clip(rows, 0, h - 1).astype(int), cols[None, :]], False)
+    profile = samples.sum(axis=1).astype(np.float32)
+    profile = cv2.GaussianBlur(profile.reshape(-1, 1), (1, 0), sigmaX=0, sigmaY=max(0.08 * ch, 0.5)).ravel()
+    center = int(np.argmax(profile))
+    drop = np.diff(profile)  # drop[i] = profile[i+1] - profile[i]
+    below = np.arange(center, min(len(drop), center + int(1.2 * ch)))
+    offset = offsets[below[np.argmin(drop[below])] + 1] if below.size else offsets[center]
+    xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / (3 * ch))) + 1))
+    ys = np.interp(xs, np.arange(len(medial)), medial) + offset
+    return [(float(x), float(y)) for x, y in zip(xs, ys)]
+
+
+def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int = WORK_SIDE,
+            params: SegmentParams | None = None) -> Page:
+    """Find text regions and lines in a page image (Pillow image or grey/RGB array).
+
+    Returns a Page whose regions are in reading order (columns left to right, or right to left
+    when ``rtl``), each line with a polygon and a baseline in the original image's pixels.
+    The skew angle found is in ``page.metadata["skew_degrees"]``.
+    """
+    params = params or SegmentParams()
+    grey = to_grey(image)
+    full_h, full_w = grey.shape
+    scale = min(1.0, work_side / max(full_h, full_w))
+    small = cv2.resize(grey, (max(1, round(full_w * scale)), max(1, round(full_h * scale))),
+                       interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    norm = normalize_illumination(small)
+    binary = remove_noise(sauvola(norm), min_area=3)
+    angle = estimate_skew(binary, max_skew)
+    matrix = np.float64([[1, 0, 0], [0, 1, 0]])
+    if abs(angle) >= 0.1:
+        norm, matrix = rotate(norm, -angle, fill=255)
+        binary = remove_noise(sauvola(norm), min_area=3)
+    ch = _char_height(binary)
+    inverse = cv2.invertAffineTransform(matrix)
+
+    def back(points):
+        pts = np.asarray(points, dtype=np.float64)
+        mapped = pts @ inverse[:, :2].T + inverse[:, 2]
+        mapped /= scale
+        mapped[:, 0] = np.clip(mapped[:, 0], 0, full_w - 1)
+        mapped[:, 1] = np.clip(mapped[:, 1], 0, full_h - 1)
+        return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
+
+    page = Page(width=full_w, height=full_h, metadata={"skew_degrees": f"{angle:.2f}"})
+    regions = []
+    for x0, y0, x1, y1, ink in _find_regions(binary, ch, params):
+        found = _find_lines(ink, ch, params)
+        if not found:
+            continue
+        region = Region(id="", polygon=back([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]), region_type="MainZone")
+        for polygon, baseline in found:
+            shifted_poly = [(x + x0, y + y0) for x, y in polygon]
+            shifted_base = [(x + x0, y + y0) for x, y in baseline]
+            region.lines.append(Line(id="", polygon=back(shifted_poly), baseline=back(shifted_base),
+                                     line_type="DefaultLine"))
+        regions.append(region)
+    page.regions = order_regions(regions, rtl=rtl)
+    for i, region in enumerate(page.regions, 1):
+        region.id = f"r{i}"
+        for j, line in enumerate(region.lines, 1):
+            line.id = f"r{i}_l{j}"
+    return page

@@ -1,0 +1,79 @@
+"""crop_line on real ground-truth lines: the recognizer's input must hold the line's ink,
+straight, at the model height, with nothing from outside the polygon."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from mspt_core.document import Line
+from mspt_core.images import load_grey
+from mspt_core.layout.crop import crop_line
+from tests.conftest import split_xmls
+from tests.core.layout.gt import read_gt
+
+
+def _first_lines(dataset, count=6):
+    page = read_gt(split_xmls(dataset, "train")[0])
+    return load_grey(page.image_path), list(page.lines())[:count]
+
+
+@pytest.mark.parametrize("which", ["fondue", "cremma"])
+def test_crop_has_model_height_and_the_lines_ink(which, request):
+    image, lines = _first_lines(request.getfixturevalue(which))
+    for line in lines:
+        crop = crop_line(image, line, height=40)
+        assert crop.dtype == np.uint8 and crop.ndim == 2 and crop.shape[0] == 40
+        x0, y0, x1, y1 = line.bbox()
+        # Width follows the polygon's aspect ratio (height may grow a little when straightened).
+        assert crop.shape[1] <= 40 * (x1 - x0) / max(y1 - y0, 1) * 1.1 + 2
+        assert crop.shape[1] >= 40 * (x1 - x0) / (y1 - y0 + 4 + 0.5 * (y1 - y0)) - 2
+        # Dark text on light paper, and real ink in it.
+        paper = np.median(crop)
+        assert paper > 150
+        assert (crop < paper - 50).mean() > 0.01
+
+
+def test_crop_ignores_everything_outside_the_polygon(cremma):
+    image, lines = _first_lines(cremma, count=4)
+    line = lines[2]
+    mask = np.zeros(image.shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(line.polygon)).astype(np.int32)], 255)
+    # Blacken every pixel outside the polygon: neighbours' ascenders must not reach the crop.
+    hostile = np.where(mask > 0, image, 0).astype(np.uint8)
+    clean = crop_line(image, line).astype(np.float64)
+    dirty = crop_line(hostile, line).astype(np.float64)
+    assert clean.shape == dirty.shape
+    assert np.abs(clean - dirty).mean() < 3.0
+
+
+def test_crop_straightens_a_sloped_baseline(fondue):
+    image, lines = _first_lines(fondue, count=3)
+    line = lines[1]
+    flat = crop_line(image, line, height=48)
+    # Shear the page so this line slopes by 3 degrees, with its polygon and baseline sheared too.
+    h, w = image.shape
+    slope = np.tan(np.radians(3.0))
+    sheared = cv2.warpAffine(image, np.float32([[1, 0, 0], [slope, 1, 0]]), (w, h + int(w * slope) + 1),
+                             flags=cv2.INTER_LINEAR, borderValue=255)
+    moved = Line(id="sheared",
+                 polygon=[(x, y + slope * x) for x, y in line.polygon],
+                 baseline=[(x, y + slope * x) for x, y in line.baseline])
+    straight = crop_line(sheared, moved, height=48)
+    assert abs(straight.shape[1] - flat.shape[1]) <= 0.04 * flat.shape[1]
+    width = min(straight.shape[1], flat.shape[1])
+    a = flat[:, :width].astype(np.float64).ravel()
+    b = straight[:, :width].astype(np.float64).ravel()
+    assert np.corrcoef(a, b)[0, 1] > 0.8
+    # Without baseline straightening the same sheared crop is much less alike.
+    unstraight = crop_line(sheared, Line(id="u", polygon=moved.polygon), height=48)
+    width = min(unstraight.shape[1], flat.shape[1])
+    c = unstraight[:, :width].astype(np.float64).ravel()
+    assert np.corrcoef(flat[:, :width].astype(np.float64).ravel(), c)[0, 1] < 0.6
+
+
+def test_crop_rejects_a_line_without_polygon(fondue):
+    image, lines = _first_lines(fondue, count=1)
+    with pytest.raises(ValueError, match="no polygon"):
+        crop_line(image, Line(id="l1", baseline=lines[0].baseline))

@@ -1,0 +1,131 @@
+"""Segmentation on real printed and handwritten pages, reading order, and ``mspt segment``."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from mspt_core.cli import main
+from mspt_core.images import load_grey
+from mspt_core.layout import segment, xy_cut_order
+from tests.conftest import split_xmls
+from tests.core.layout.gt import match_lines, read_gt
+
+
+def _find(dataset, name):
+    return next(x for x in split_xmls(dataset, "train") if x.name == name)
+
+
+def _check_lines(page, shape):
+    h, w = shape
+    for line in page.lines():
+        assert len(line.polygon) >= 3 and len(line.baseline) >= 2
+        x0, y0, x1, y1 = line.bbox()
+        assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+        bx = [p[0] for p in line.baseline]
+        by = [p[1] for p in line.baseline]
+        assert bx == sorted(bx)
+        assert min(by) >= y0 - 2 and max(by) <= y1 + 2
+
+
+@pytest.mark.parametrize("which, name, minimum", [
+    ("fondue", "05dracula.pdf_page_51.xml", 0.9),
+    ("cremma", "01R_P1S3SS1P019_002.xml", 0.8),
+])
+def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, request):
+    gt = read_gt(_find(request.getfixturevalue(which), name))
+    grey = load_grey(gt.image_path)
+    page = segment(grey)
+    _check_lines(page, grey.shape)
+    truth = [l.polygon for l in gt.lines()]
+    found = [l.polygon for l in page.lines()]
+    matched = match_lines(truth, found, grey.shape)
+    assert matched >= minimum * len(truth)
+    assert matched >= minimum * len(found)
+    # Reading order: within each region, lines go down the page.
+    for region in page.regions:
+        tops = [np.mean([p[1] for p in l.baseline]) for l in region.lines]
+        assert tops == sorted(tops)
+
+
+def test_segmentation_of_a_skewed_scan(fondue):
+    gt = read_gt(_find(fondue, "05dracula.pdf_page_52.xml"))
+    grey = load_grey(gt.image_path)
+    h, w = grey.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 6.0, 1.0)
+    tilted = cv2.warpAffine(grey, m, (w, h), borderValue=255)
+    noise = np.random.default_rng(0).normal(0, 12, tilted.shape)
+    tilted = np.clip(tilted + noise, 0, 255).astype(np.uint8)
+    page = segment(tilted)
+    assert abs(float(page.metadata["skew_degrees"]) - 6.0) < 0.3
+    truth = [[tuple(m[:, :2] @ p + m[:, 2]) for p in l.polygon] for l in gt.lines()]
+    matched = match_lines(truth, [l.polygon for l in page.lines()], tilted.shape)
+    assert matched >= 0.9 * len(truth)
+
+
+def _two_columns(fondue):
+    """A real two-column layout: the text blocks of two printed pages side by side."""
+    blocks = []
+    for name in ("05dracula.pdf_page_51.xml", "05dracula.pdf_page_53.xml"):
+        gt = read_gt(_find(fondue, name))
+        grey = load_grey(gt.image_path)
+        x0, y0, x1, y1 = gt.regions[0].lines[0].bbox()
+        lines = list(gt.lines())
+        top, bottom = int(lines[0].bbox()[1]), int(lines[9].bbox()[3])
+        left, right = int(min(l.bbox()[0] for l in lines)), int(max(l.bbox()[2] for l in lines))
+        blocks.append(grey[top:bottom, left:right])
+    h = max(b.shape[0] for b in blocks)
+    gap = np.full((h, 150), 255, np.uint8)
+    pad = lambda b: np.vstack([b, np.full((h - b.shape[0], b.shape[1]), 255, np.uint8)])
+    page = np.hstack([gap, pad(blocks[0]), gap, pad(blocks[1]), gap])
+    return np.vstack([np.full((150, page.shape[1]), 255, np.uint8), page, np.full((150, page.shape[1]), 255, np.uint8)]), 150 + blocks[0].shape[1] + 75
+
+
+@pytest.mark.parametrize("rtl", [False, True])
+def test_columns_are_read_in_script_direction(fondue, rtl):
+    image, middle = _two_columns(fondue)
+    page = segment(image, rtl=rtl)
+    sides = ["left" if np.mean([p[0] for p in l.baseline]) < middle else "right" for l in page.lines()]
+    assert sides.count("left") >= 9 and sides.count("right") >= 9
+    first, second = ("right", "left") if rtl else ("left", "right")
+    assert sides == [first] * sides.count(first) + [second] * sides.count(second)
+
+
+def test_xy_cut_reads_heading_then_columns():
+    heading, left_a, left_b, right_a = (0, 0, 100, 10), (0, 20, 45, 40), (0, 45, 45, 90), (55, 20, 100, 90)
+    boxes = [right_a, left_b, heading, left_a]
+    assert xy_cut_order(boxes) == [2, 3, 1, 0]
+    assert xy_cut_order(boxes, rtl=True) == [2, 0, 3, 1]
+
+
+def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, capsys):
+    from mspt_core.formats import read_document
+
+    xml = _find(cremma, "01R_P1S3SS1P019_003.xml")
+    gt = read_gt(xml)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(gt.image_path, bare / "scan.jpg")
+    assert main(["segment", str(bare / "scan.jpg"), "--out", str(tmp_path / "out")]) == 0
+    found = read_document(tmp_path / "out" / "scan.xml")
+    assert len(list(found.lines())) >= 0.8 * len(list(gt.lines()))
+    assert all(l.baseline and len(l.polygon) >= 3 for l in found.lines())
+
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    shutil.copy(gt.image_path, exported / gt.image_path.name)
+    shutil.copy(xml, exported / f"{gt.image_path.stem}.xml")
+    assert main(["segment", str(exported / gt.image_path.name), "--out", str(tmp_path / "out2"),
+                 "--format", "alto"]) == 0
+    reused = read_document(tmp_path / "out2" / f"{gt.image_path.stem}.xml")
+    assert [l.baseline for l in reused.lines()] == [l.baseline for l in gt.lines()]
+    assert "ground truth" in capsys.readouterr().out
+
+
+def test_mspt_segment_reports_a_bad_file(tmp_path, capsys):
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert main(["segment", str(tmp_path / "bad.png"), "--out", str(tmp_path / "out")]) == 2
+    assert "bad.png" in capsys.readouterr().err
