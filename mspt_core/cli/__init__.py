@@ -1,0 +1,47 @@
+"""The ``mspt`` command. Each subcommand lives in its own module with ``register(subparsers)``
+that adds its parser and sets ``run``; heavy imports (torch) happen inside ``run`` so that
+``--help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mspt_core import __version__
+from mspt_core.errors import MsptError
+
+# Module names under mspt_core.cli, in the order they appear in ``mspt --help``.
+SUBCOMMAND_MODULES = [
+    "train",
+    "segment",
+    "recognize",
+    "eval",
+    "models",
+    "convert",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mspt", description="Local document transcription.")
+    parser.add_argument("--version", action="version", version=f"mspt {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(f"mspt_core.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except MsptError as error:
+        print(f"mspt: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mspt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""mspt convert: PAGE / ALTO files (or folders of them) to PAGE, ALTO, text, hOCR or PDF."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+FORMATS = ("page", "alto", "txt", "hocr", "pdf")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "convert", help="convert PAGE/ALTO files to page, alto, txt, hocr or pdf",
+        description="Read PAGE XML or ALTO files (a folder means every PAGE/ALTO file under it, "
+                    "e.g. a Transkribus or eScriptorium export) and write them in another format. "
+                    "page and alto give one file per page; txt, hocr and pdf one file for all inputs.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="PAGE or ALTO files or folders")
+    p.add_argument("--to", required=True, choices=FORMATS, help="output format")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    p.add_argument("--name", default=None,
+                   help="file name (without extension) for txt/hocr/pdf; default: the input's name")
+    p.add_argument("--max-image-side", type=int, default=None,
+                   help="pdf: downscale page images whose longer side exceeds this many pixels")
+    p.set_defaults(run=run)
+
+
+def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
+    """(file, named explicitly) for every input; folders give their XML files, sorted."""
+    from mspt_core.errors import FormatError
+
+    files = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.xml") if p.is_file())
+            if not found:
+                raise FormatError(f"{path}: folder holds no .xml files")
+            files += [(p, False) for p in found]
+        elif path.is_file():
+            files.append((path, True))
+        else:
+            raise FormatError(f"{path}: no such file or folder")
+    return files
+
+
+def run(args: argparse.Namespace) -> int:
+    from mspt_core.errors import FormatError
+    from mspt_core.formats import EXTENSIONS, atomic_write, detect_format, read_pages, to_bytes, write_document
+
+    notes: list[str] = []
+    sources: list[tuple[Path, list]] = []
+    for path, explicit in _expand(args.inputs):
+        if not explicit:
+            try:
+                detect_format(path)
+            except FormatError:  # e.g. the METS file of a Transkribus export
+                notes.append(f"{path}: skipped: neither PAGE nor ALTO")
+                continue
+        sources.append((path, read_pages(path, notes)))
+    if not sources:
+        raise FormatError("no PAGE or ALTO file among the inputs")
+
+    written: list[Path] = []
+    if args.to in ("page", "alto"):
+        # Build every file before writing any, so bad input leaves nothing half-converted.
+        planned: dict[Path, bytes] = {}
+        for path, pages in sources:
+            for i, page in enumerate(pages):
+                stem = path.stem if len(pages) == 1 else f"{path.stem}_p{i + 1}"
+                target = args.out / (stem + EXTENSIONS[args.to])
+                if target in planned:
+                    raise FormatError(f"{path}: would overwrite {target}, written for another input; "
+                                      "convert the inputs separately")
+                planned[target] = to_bytes(page, target, args.to, notes)
+        for target, data in planned.items():
+            written.append(atomic_write(target, data))
+    else:
+        name = args.name or (sources[0][0].stem if len(sources) == 1 else _common_name(args.inputs))
+        target = args.out / (name + EXTENSIONS[args.to])
+        pages = [page for _, ps in sources for page in ps]
+        written.append(write_document(pages, target, args.to, notes, max_image_side=args.max_image_side))
+    for note in notes:
+        print(f"mspt: note: {note}", file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _common_name(inputs: list[Path]) -> str:
+    first = inputs[0].resolve()
+    folder = first if first.is_dir() else first.parent
+    if folder.name == "page":  # Transkribus: name the document, not its page/ folder
+        folder = folder.parent
+    return folder.name or "document"

@@ -1,0 +1,134 @@
+"""Labelled line datasets: (line image at model height, text) from ALTO / PAGE folders with
+their page images, and from folders of image + ``.txt`` (or ``.gt.txt``) pairs.
+
+Lines that cannot be used (no text, no polygon, unreadable image) are counted in ``skipped``
+with the reason, never dropped silently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from mspt_core.charset import normalize
+from mspt_core.data.batching import to_height
+from mspt_core.errors import DataError, MsptError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2"}
+TEXT_SUFFIXES = (".gt.txt", ".txt")
+
+
+@dataclass
+class LineSample:
+    image: np.ndarray  # grey uint8, model height x width
+    text: str
+    source: str  # "page.xml#line_id" or the image path
+
+
+@dataclass
+class LineSet:
+    samples: list[LineSample] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "source: reason"
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def texts(self) -> list[str]:
+        return [s.text for s in self.samples]
+
+    @property
+    def images(self) -> list[np.ndarray]:
+        return [s.image for s in self.samples]
+
+    def extend(self, other: "LineSet") -> None:
+        self.samples.extend(other.samples)
+        self.skipped.extend(other.skipped)
+
+
+def lines_from_page_xml(xml_path: Path, height: int, require_text: bool = True) -> LineSet:
+    """Every line of one ALTO or PAGE file, cut from its page image along polygon + baseline."""
+    from mspt_core.formats import read_document
+    from mspt_core.images import load_grey
+    from mspt_core.layout.crop import crop_line
+
+    page = read_document(xml_path)
+    if page.image_path is None:
+        raise DataError(f"{xml_path}: the file names no page image")
+    image = load_grey(page.image_path)
+    result = LineSet()
+    for line in page.lines():
+        source = f"{xml_path}#{line.id}"
+        text = normalize(line.text)
+        if require_text and not text.strip():
+            result.skipped.append(f"{source}: no text")
+            continue
+        try:
+            crop = crop_line(image, line, height)
+        except ValueError as error:
+            result.skipped.append(f"{source}: {error}")
+            continue
+        result.samples.append(LineSample(crop, text, source))
+    return result
+
+
+def _text_for(image_path: Path) -> Path | None:
+    stem = image_path.with_suffix("")
+    for suffix in TEXT_SUFFIXES:
+        candidate = stem.with_name(stem.name + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def line_from_image(image_path: Path, height: int) -> np.ndarray:
+    from mspt_core.images import load_grey
+
+    return to_height(load_grey(image_path), height)
+
+
+def lines_from_pairs(image_paths: Iterable[Path], height: int) -> LineSet:
+    result = LineSet()
+    for image_path in image_paths:
+        text_path = _text_for(image_path)
+        if text_path is None:
+            result.skipped.append(f"{image_path}: no .txt or .gt.txt beside it")
+            continue
+        text = normalize(text_path.read_text(encoding="utf-8").strip("\r\n"))
+        if not text.strip():
+            result.skipped.append(f"{image_path}: empty text file")
+            continue
+        try:
+            image = line_from_image(image_path, height)
+        except MsptError as error:
+            result.skipped.append(f"{image_path}: {error}")
+            continue
+        result.samples.append(LineSample(image, text, str(image_path)))
+    return result
+
+
+def load_lines(paths: Sequence[Path | str], height: int) -> LineSet:
+    """Lines from any mix of ALTO/PAGE files, line images with text files, and folders of
+    either (searched recursively). Raises DataError when nothing usable is found."""
+    xmls: list[Path] = []
+    images: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise DataError(f"{path}: no such file or folder")
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.suffix.lower() == ".xml":
+                xmls.append(file)
+            elif file.suffix.lower() in IMAGE_SUFFIXES and (path.is_file() or _text_for(file)):
+                images.append(file)
+    result = LineSet()
+    for xml in xmls:
+        result.extend(lines_from_page_xml(xml, height))
+    result.extend(lines_from_pairs(images, height))
+    if not result.samples:
+        detail = f" ({len(result.skipped)} lines skipped, e.g. {result.skipped[0]})" if result.skipped else ""
+        raise DataError(f"no labelled lines found in {', '.join(map(str, paths))}{detail}")
+    return result

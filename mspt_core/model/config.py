@@ -1,0 +1,66 @@
+"""Architecture settings of the recognizer and its named sizes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+# Each front-end block halves the height and width; three blocks give one token per 8-px column.
+DOWNSAMPLE = 8
+
+
+@dataclass(frozen=True)
+class RecognizerConfig:
+    height: int = 40  # line image height in pixels; a multiple of 8
+    frontend_channels: tuple[int, ...] = (32, 64, 128, 128)
+    d_model: int = 256
+    layers: int = 4
+    heads: int = 4
+    ff: int = 1024
+    dropout: float = 0.1
+    head: str = "ctc"  # "ctc" or "decoder": which head reads text by default
+    decoder_layers: int = 2
+    max_text_length: int = 512  # guard for autoregressive decoding
+
+    def __post_init__(self):
+        if self.height % DOWNSAMPLE:
+            raise ValueError(f"line height must be a multiple of {DOWNSAMPLE}, got {self.height}")
+        if self.head not in ("ctc", "decoder"):
+            raise ValueError(f"head must be 'ctc' or 'decoder', got {self.head!r}")
+        if self.d_model % self.heads:
+            raise ValueError("d_model must be divisible by heads")
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["frontend_channels"] = list(self.frontend_channels)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RecognizerConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        data = dict(data)
+        if "frontend_channels" in data:
+            data["frontend_channels"] = tuple(data["frontend_channels"])
+        return cls(**data)
+
+
+SIZES: dict[str, RecognizerConfig] = {
+    # ~1M parameters: fast enough for CPU tests.
+    "tiny": RecognizerConfig(frontend_channels=(16, 32, 64, 64), d_model=144, layers=3, heads=4, ff=576,
+                             decoder_layers=1),
+    # CPU default, ~5M parameters.
+    "small": RecognizerConfig(),
+    # The authors' default encoder: 6 layers, d 512, 4 heads, FF 2048.
+    "base": RecognizerConfig(frontend_channels=(64, 128, 256, 256), d_model=512, layers=6, heads=4, ff=2048,
+                             decoder_layers=6),
+    "large": RecognizerConfig(frontend_channels=(64, 128, 256, 512), d_model=768, layers=12, heads=8, ff=3072,
+                              decoder_layers=6),
+}
+
+
+def config_for(size: str, **overrides) -> RecognizerConfig:
+    if size not in SIZES:
+        raise ValueError(f"unknown model size {size!r}; choose one of {', '.join(SIZES)}")
+    return replace(SIZES[size], **overrides)

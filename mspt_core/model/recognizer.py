@@ -1,0 +1,44 @@
+"""The line recognizer: shared encoder + a CTC head and/or an autoregressive decoder head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mspt_core.model.config import RecognizerConfig
+from mspt_core.model.encoder import Encoder
+from mspt_core.model.heads import CTCHead, DecoderHead
+
+
+class Recognizer(nn.Module):
+    def __init__(self, config: RecognizerConfig, num_classes: int):
+        super().__init__()
+        self.config = config
+        self.num_classes = num_classes
+        self.encoder = Encoder(config)
+        self.ctc = CTCHead(config, num_classes)
+        self.decoder = DecoderHead(config, num_classes) if config.head == "decoder" else None
+
+    def head(self) -> nn.Module:
+        return self.decoder if self.config.head == "decoder" else self.ctc
+
+    def loss(self, images, widths, targets, target_lengths) -> torch.Tensor:
+        encoded, pad_mask = self.encoder(images, widths)
+        return self.head().loss(encoded, pad_mask, targets, target_lengths)
+
+    def ctc_log_probs(self, images, widths) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T, C) log-probabilities and the padding mask."""
+        encoded, pad_mask = self.encoder(images, widths)
+        return self.ctc(encoded), pad_mask
+
+    def extend_charset(self, new_chars: int) -> None:
+        """Add output rows for ``new_chars`` characters appended to the charset."""
+        if new_chars <= 0:
+            return
+        self.ctc.extend(new_chars)
+        if self.decoder is not None:
+            self.decoder.extend(new_chars)
+        self.num_classes += new_chars
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())

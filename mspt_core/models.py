@@ -1,0 +1,283 @@
+"""Model files and the model registry.
+
+A model is either a folder holding ``model.safetensors`` + ``model.json``, or one
+``.safetensors`` file whose header metadata carries the same JSON under the key ``mspt``.
+Loading reads tensors with safetensors only; nothing is ever unpickled.
+
+The registry knows bundled models (``resources/models``) and user models (the platformdirs
+user data dir, or ``$MSPT_DATA_DIR/models``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from mspt_core import __version__
+from mspt_core.charset import Charset
+from mspt_core.errors import ModelFileError
+from mspt_core.model import Recognizer, RecognizerConfig
+
+FORMAT = "mspt-model"
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+METADATA = "model.json"
+DEFAULT_MODEL = "default"
+
+RESOURCES = Path(os.environ.get("MSPT_RESOURCES", Path(__file__).resolve().parents[1] / "resources"))
+
+
+def user_data_dir() -> Path:
+    if "MSPT_DATA_DIR" in os.environ:
+        return Path(os.environ["MSPT_DATA_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("mspt", appauthor=False))
+
+
+def bundled_models_dir() -> Path:
+    return RESOURCES / "models"
+
+
+def user_models_dir() -> Path:
+    return user_data_dir() / "models"
+
+
+@dataclass
+class LoadedModel:
+    model: Recognizer
+    charset: Charset
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def config(self) -> RecognizerConfig:
+        return self.model.config
+
+
+def build_metadata(model: Recognizer, charset: Charset, name: str, provenance: dict | None = None,
+                   kind: str = "recognizer") -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "name": name,
+        "config": model.config.to_json(),
+        "charset": charset.to_json(),
+        "line_height": model.config.height,
+        "parameters": model.parameter_count(),
+        "provenance": {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "mspt_version": __version__,
+            **(provenance or {}),
+        },
+    }
+
+
+def save_model(path: Path, model: Recognizer, charset: Charset, metadata: dict, half: bool = False) -> Path:
+    """Write a model folder (or a single file when ``path`` ends in .safetensors) atomically."""
+    path = Path(path)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    text = json.dumps(metadata, ensure_ascii=False, indent=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".safetensors":
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file(tensors, str(tmp), metadata={"mspt": text})
+        _fsync(tmp)
+        os.replace(tmp, path)
+        return path
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    save_file(tensors, str(tmp_dir / WEIGHTS))
+    (tmp_dir / METADATA).write_text(text, encoding="utf-8")
+    for name in (WEIGHTS, METADATA):
+        _fsync(tmp_dir / name)
+    if path.exists():
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(tmp_dir, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp_dir, path)
+    return path
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _refuse_if_pickle(path: Path) -> None:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head[:2] == b"PK" or head[:1] == b"\x80":
+        raise ModelFileError(
+            f"{path}: this is a PyTorch/pickle file, not a safetensors model; mspt never loads "
+            "pickles because they can run code. Convert it to safetensors + JSON first.")
+
+
+def _files(path: Path) -> tuple[Path, dict | None]:
+    """Weights file and, for folders, the parsed JSON metadata."""
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file or folder")
+    if path.is_dir():
+        weights, meta = path / WEIGHTS, path / METADATA
+        if not weights.is_file() or not meta.is_file():
+            raise ModelFileError(f"{path}: a model folder needs {WEIGHTS} and {METADATA}")
+        try:
+            return weights, json.loads(meta.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ModelFileError(f"{meta}: not valid JSON ({error})") from error
+    return path, None
+
+
+def read_metadata(path: Path) -> dict:
+    path = Path(path)
+    weights, meta = _files(path)
+    _refuse_if_pickle(weights)
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            header = f.metadata() or {}
+    except (SafetensorError, OSError) as error:
+        raise ModelFileError(f"{weights}: not a readable safetensors file ({error})") from error
+    if meta is None:
+        if "mspt" not in header:
+            raise ModelFileError(f"{path}: safetensors file without mspt metadata")
+        try:
+            meta = json.loads(header["mspt"])
+        except json.JSONDecodeError as error:
+            raise ModelFileError(f"{path}: mspt metadata is not valid JSON ({error})") from error
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an mspt model (format is {meta.get('format')!r})")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
+    return meta
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    path = Path(path)
+    meta = read_metadata(path)
+    weights, _ = _files(path)
+    try:
+        config = RecognizerConfig.from_json(meta["config"])
+        charset = Charset.from_json(meta["charset"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
+    model = Recognizer(config, len(charset))
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except SafetensorError as error:
+        raise ModelFileError(f"{weights}: {error}") from error
+    own = model.state_dict()
+    wrong = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
+    if wrong:
+        raise ModelFileError(f"{path}: weights do not match the metadata ({wrong[0]} has shape "
+                             f"{tuple(state[wrong[0]].shape)}, expected {tuple(own[wrong[0]].shape)})")
+    state = {k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    # A recognizer file must hold every weight; an encoder-only file may lack head weights.
+    needed = [k for k in missing if meta.get("kind") == "recognizer" or k.startswith("encoder.")]
+    if needed or unexpected:
+        raise ModelFileError(f"{path}: weights do not match the metadata "
+                             f"(missing {needed[:3]}, unexpected {unexpected[:3]})")
+    return LoadedModel(model.to(device).eval(), charset, meta)
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    path: Path
+    bundled: bool
+    metadata: dict
+
+
+def _entries(root: Path, bundled: bool) -> list[ModelEntry]:
+    entries = []
+    if root.is_dir():
+        for path in sorted(root.iterdir()):
+            if path.name.startswith("."):
+                continue
+            if path.is_dir() or path.suffix == ".safetensors":
+                try:
+                    meta = read_metadata(path)
+                except ModelFileError:
+                    continue  # not a model; `mspt models info` on it says why
+                entries.append(ModelEntry(path.name.removesuffix(".safetensors"), path, bundled, meta))
+    return entries
+
+
+def list_models() -> list[ModelEntry]:
+    """User models first, so a user model may shadow a bundled one of the same name."""
+    return _entries(user_models_dir(), False) + _entries(bundled_models_dir(), True)
+
+
+def resolve(name_or_path: str | Path | None) -> Path:
+    """A model path from a registry name or a path; None means the default model."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    candidate = Path(name_or_path)
+    if candidate.exists():
+        return candidate
+    for entry in list_models():
+        if entry.name == str(name_or_path):
+            return entry.path
+    if str(name_or_path) == DEFAULT_MODEL:
+        raise ModelFileError("no default model is installed; train one with `mspt train` "
+                             "or pass --model PATH")
+    known = ", ".join(e.name for e in list_models()) or "none"
+    raise ModelFileError(f"no model named {name_or_path!r} (known: {known}) and no such file")
+
+
+def _check_name(name: str) -> str:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ModelFileError(f"{name!r} is not a usable model name")
+    return name
+
+
+def import_model(source: Path, name: str | None = None) -> ModelEntry:
+    source = Path(source)
+    meta = read_metadata(source)  # refuses anything that is not a valid model before copying
+    name = _check_name(name or source.name.removesuffix(".safetensors"))
+    dest = user_models_dir() / name
+    if dest.exists() or dest.with_suffix(".safetensors").exists():
+        raise ModelFileError(f"a user model named {name!r} already exists; remove it or choose another name")
+    loaded = load_model(source)
+    meta = dict(meta, name=name)
+    save_model(dest, loaded.model, loaded.charset, meta)
+    return ModelEntry(name, dest, False, meta)
+
+
+def export_model(name_or_path: str, dest: Path) -> Path:
+    """Write a model as one self-contained .safetensors file for sharing."""
+    dest = Path(dest)
+    if dest.suffix != ".safetensors":
+        dest = dest.with_name(dest.name + ".safetensors")
+    source = resolve(name_or_path)
+    loaded = load_model(source)
+    return save_model(dest, loaded.model, loaded.charset, loaded.metadata)
+
+
+def remove_model(name: str) -> Path:
+    for entry in list_models():
+        if entry.name == name:
+            if entry.bundled:
+                raise ModelFileError(f"{name!r} is bundled with mspt and cannot be removed")
+            if entry.path.is_dir():
+                shutil.rmtree(entry.path)
+            else:
+                entry.path.unlink()
+            return entry.path
+    raise ModelFileError(f"no user model named {name!r}")

@@ -1,0 +1,1 @@
+"""Training: one loop (``loop.train``) and the jobs that plug into it."""

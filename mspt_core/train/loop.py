@@ -1,0 +1,189 @@
+"""The one training loop. Supervised training, fine-tuning and pre-training plug a ``Job`` into
+it; the loop owns the optimizer, learning-rate schedule, mixed precision, gradient
+accumulation and clipping, validation with keep-best and early stopping, checkpoints with exact
+resume, progress callbacks and cancellation.
+
+Exact resume: each epoch's batch order and each batch's augmentation come from generators
+seeded by (seed, epoch, batch index), and the torch RNG (dropout) is saved in the checkpoint,
+so a run killed and resumed takes the same steps as one that never stopped."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from mspt_core.devices import autocast_dtype, pick_device
+from mspt_core.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+
+
+@dataclass
+class TrainSettings:
+    steps: int = 2000  # optimizer steps
+    batch_size: int = 16
+    lr: float = 5e-4
+    warmup: int = 100
+    schedule: str = "cosine"  # "cosine" or "constant" after warm-up
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    accumulate: int = 1  # batches per optimizer step
+    val_every: int = 200
+    patience: int = 0  # stop after this many validations without improvement; 0 = never
+    checkpoint_every: int = 200
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast where the device supports it
+
+    def __post_init__(self):
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.accumulate < 1:
+            raise ValueError("steps, batch_size and accumulate must be positive")
+
+
+@dataclass
+class Progress:
+    """What the loop reports after every optimizer step (and on validation / finish)."""
+
+    event: str  # "step", "validation", "finished", "cancelled", "early_stop"
+    step: int
+    total_steps: int
+    loss: float | None = None
+    lr: float | None = None
+    metric: float | None = None  # latest validation metric (lower is better, e.g. CER)
+    best_metric: float | None = None
+    elapsed: float = 0.0  # seconds in this process
+    eta: float | None = None  # seconds to go at the current pace
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished", "cancelled", "early_stop"
+    step: int
+    best_metric: float | None
+    best_step: int | None
+    history: list[dict] = field(default_factory=list)
+
+
+class Job(Protocol):
+    model: nn.Module
+
+    def param_groups(self) -> list[dict]: ...  # each with "params" and "lr_scale"
+
+    def epoch_batches(self, rng: np.random.Generator) -> Sequence: ...
+
+    def loss(self, batch, rng: np.random.Generator, device: torch.device) -> torch.Tensor: ...
+
+    def validate(self, device: torch.device) -> float | None: ...
+
+    def save_best(self, metric: float, step: int) -> None: ...
+
+
+def lr_factor(step: int, settings: TrainSettings) -> float:
+    if step < settings.warmup:
+        return (step + 1) / settings.warmup
+    if settings.schedule == "constant":
+        return 1.0
+    progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def train(job: Job, settings: TrainSettings, run_dir: Path,
+          on_progress: Callable[[Progress], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, resume: bool = True) -> TrainResult:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = pick_device(settings.device)
+    amp_dtype = autocast_dtype(device) if settings.amp else None
+    torch.manual_seed(settings.seed)
+    model = job.model.to(device)
+    groups = job.param_groups()
+    for group in groups:
+        group["base_lr"] = settings.lr * group.pop("lr_scale", 1.0)
+        group["lr"] = group["base_lr"]
+    optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+    state = {"step": 0, "epoch": 0, "batch": 0, "best": None, "best_step": None, "stale": 0,
+             "history": [], "settings": asdict(settings)}
+    checkpoint = run_dir / CHECKPOINT
+    if resume and checkpoint.exists():
+        state = load_checkpoint(checkpoint, model, optimizer)
+    report = on_progress or (lambda progress: None)
+    stop = should_stop or (lambda: False)
+    started, start_step = time.monotonic(), state["step"]
+
+    def progress(event: str, loss=None, metric=None) -> Progress:
+        elapsed = time.monotonic() - started
+        done = state["step"] - start_step
+        eta = elapsed / done * (settings.steps - state["step"]) if done else None
+        lr = optimizer.param_groups[0]["lr"]
+        return Progress(event, state["step"], settings.steps, loss, lr, metric, state["best"], elapsed, eta)
+
+    def validate() -> str | None:
+        model.eval()
+        metric = job.validate(device)
+        model.train()
+        if metric is None:
+            return None
+        state["history"].append({"step": state["step"], "val": metric})
+        if state["best"] is None or metric < state["best"]:
+            state.update(best=metric, best_step=state["step"], stale=0)
+            job.save_best(metric, state["step"])
+        else:
+            state["stale"] += 1
+        report(progress("validation", metric=metric))
+        if settings.patience and state["stale"] >= settings.patience:
+            return "early_stop"
+        return None
+
+    model.train()
+    status = "finished"
+    pending, accumulated_loss = 0, 0.0
+    while state["step"] < settings.steps and status == "finished":
+        batches = job.epoch_batches(np.random.default_rng([settings.seed, state["epoch"]]))
+        if not batches:
+            raise ValueError("the training data gives no batches")
+        while state["batch"] < len(batches):
+            index = state["batch"]
+            rng = np.random.default_rng([settings.seed, state["epoch"], index, 1])
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                loss = job.loss(batches[index], rng, device)
+            (loss / settings.accumulate).backward()
+            accumulated_loss += float(loss.detach()) / settings.accumulate
+            pending += 1
+            state["batch"] += 1
+            if pending < settings.accumulate:
+                continue
+            factor = lr_factor(state["step"], settings)
+            for group in optimizer.param_groups:
+                group["lr"] = group["base_lr"] * factor
+            if settings.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            state["history"].append({"step": state["step"], "loss": accumulated_loss})
+            report(progress("step", loss=accumulated_loss))
+            pending, accumulated_loss = 0, 0.0
+            step = state["step"]
+            if step % settings.val_every == 0 or step == settings.steps:
+                status = validate() or status
+            if step % settings.checkpoint_every == 0 or step == settings.steps or status != "finished":
+                save_checkpoint(checkpoint, model, optimizer, state)
+            if status != "finished" or step >= settings.steps:
+                break
+            if stop():
+                status = "cancelled"
+                save_checkpoint(checkpoint, model, optimizer, state)
+                break
+        else:
+            state["epoch"] += 1
+            state["batch"] = 0
+    report(progress(status))
+    model.eval()
+    return TrainResult(status, state["step"], state["best"], state["best_step"], state["history"])

@@ -1,0 +1,112 @@
+"""Supervised line recognition training (CTC or decoder head), from scratch or from a base
+model whose charset is extended with the new data's characters. The CLI's ``mspt train`` and
+the app's fine-tune wizard both call ``train_recognizer``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from mspt_core.charset import Charset
+from mspt_core.data.augment import augment
+from mspt_core.data.batching import collate, width_batches
+from mspt_core.data.lines import LineSet
+from mspt_core.errors import DataError
+from mspt_core.metrics import cer
+from mspt_core.model import Recognizer, config_for
+from mspt_core.models import LoadedModel, build_metadata, load_model, save_model
+from mspt_core.recognize import LineRecognizer
+from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
+
+BEST = "best"  # model folder inside the run directory
+
+
+class RecognitionJob:
+    def __init__(self, model: Recognizer, charset: Charset, train_set: LineSet, val_set: LineSet | None,
+                 settings: TrainSettings, run_dir: Path, provenance: dict, use_augmentation: bool = True):
+        self.model = model
+        self.charset = charset
+        self.train_set = train_set
+        self.val_set = val_set
+        self.settings = settings
+        self.run_dir = run_dir
+        self.provenance = provenance
+        self.use_augmentation = use_augmentation
+        self.targets = [charset.encode(text) for text in train_set.texts]
+        self.widths = [img.shape[1] for img in train_set.images]
+
+    def param_groups(self) -> list[dict]:
+        return [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr_scale": 1.0}]
+
+    def epoch_batches(self, rng: np.random.Generator) -> list[list[int]]:
+        return width_batches(self.widths, self.settings.batch_size, rng)
+
+    def loss(self, batch: list[int], rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+        images = [self.train_set.samples[i].image for i in batch]
+        if self.use_augmentation:
+            images = [augment(img, rng) for img in images]
+        pixels, widths = collate(images)
+        targets = torch.tensor([t for i in batch for t in self.targets[i]], dtype=torch.long)
+        lengths = torch.tensor([len(self.targets[i]) for i in batch], dtype=torch.long)
+        return self.model.loss(pixels.to(device), widths.to(device), targets.to(device), lengths.to(device))
+
+    def validate(self, device: torch.device) -> float | None:
+        if not self.val_set:
+            return None
+        reader = LineRecognizer(LoadedModel(self.model, self.charset), device=str(device))
+        return cer(self.val_set.texts, [r.text for r in reader.read(self.val_set.images)])
+
+    def save_best(self, metric: float, step: int) -> None:
+        provenance = dict(self.provenance, steps=step, val_cer=metric)
+        save_model(self.run_dir / BEST, self.model, self.charset,
+                   build_metadata(self.model, self.charset, self.run_dir.name, provenance))
+
+
+@dataclass
+class TrainOutcome:
+    result: TrainResult
+    model_path: Path  # the best (or, without validation data, the last) model
+    charset: Charset
+    added_chars: list[str]
+
+
+def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path, settings: TrainSettings,
+                     size: str = "small", head: str = "ctc", base_model: Path | None = None,
+                     on_progress: Callable[[Progress], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None, resume: bool = True,
+                     data_description: str = "", use_augmentation: bool = True) -> TrainOutcome:
+    if not train_set.samples:
+        raise DataError("no training lines")
+    run_dir = Path(run_dir)
+    torch.manual_seed(settings.seed)  # same seed, same initial weights
+    added: list[str] = []
+    if base_model is not None:
+        base = load_model(base_model)
+        charset, added = base.charset.extended(train_set.texts)
+        model = base.model
+        model.extend_charset(len(added))
+    else:
+        charset = Charset.from_texts(train_set.texts)
+        model = Recognizer(config_for(size, head=head), len(charset))
+    provenance = {
+        "train_lines": len(train_set),
+        "val_lines": len(val_set) if val_set else 0,
+        "skipped_lines": len(train_set.skipped),
+        "data": data_description,
+        "base_model": str(base_model) if base_model else None,
+        "added_chars": "".join(added),
+        "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
+                     "seed": settings.seed, "size": size if base_model is None else None, "head": model.config.head},
+    }
+    job = RecognitionJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation)
+    result = train(job, settings, run_dir, on_progress, should_stop, resume)
+    best = run_dir / BEST
+    if result.best_metric is None and result.status != "cancelled":
+        # No validation data: the last weights are the model.
+        save_model(best, model, charset, build_metadata(model, charset, run_dir.name,
+                                                        dict(provenance, steps=result.step, val_cer=None)))
+    return TrainOutcome(result, best, charset, added)

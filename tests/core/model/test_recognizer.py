@@ -1,0 +1,86 @@
+"""The recognizer's shapes, masking and charset extension."""
+
+import numpy as np
+import pytest
+import torch
+
+from mspt_core.charset import Charset
+from mspt_core.data.batching import collate
+from mspt_core.model import Recognizer, config_for
+
+
+def _line(width: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (40, width), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("head", ["ctc", "decoder"])
+def test_one_token_per_eight_pixel_column(head):
+    model = Recognizer(config_for("tiny", head=head), 30).eval()
+    images, widths = collate([_line(203, 0), _line(64, 1)])
+    encoded, pad_mask = model.encoder(images, widths)
+    assert encoded.shape == (2, 26, model.config.d_model)  # ceil(203 / 8) tokens, batch padded to it
+    assert pad_mask.sum(1).tolist() == [0, 26 - 8]  # the 64-px line has 8 real tokens
+
+
+@pytest.mark.parametrize("head", ["ctc", "decoder"])
+def test_a_line_reads_the_same_alone_and_padded_in_a_batch(head):
+    torch.manual_seed(0)
+    model = Recognizer(config_for("tiny", head=head), 30).eval()
+    short, long = _line(77, 2), _line(300, 3)
+    with torch.no_grad():
+        alone, _ = model.ctc_log_probs(*collate([short]))
+        batched, mask = model.ctc_log_probs(*collate([short, long]))
+    real = int((~mask[0]).sum())
+    assert real == alone.shape[1]
+    assert torch.allclose(alone[0], batched[0, :real], atol=1e-5)
+    if head == "decoder":
+        enc1, m1 = model.encoder(*collate([short]))
+        enc2, m2 = model.encoder(*collate([short, long]))
+        assert model.decoder.greedy(enc1, m1)[0][0] == model.decoder.greedy(enc2, m2)[0][0]
+
+
+def test_named_sizes_have_the_promised_scale():
+    params = {size: Recognizer(config_for(size), 100).parameter_count() for size in ("tiny", "small", "base")}
+    assert 0.5e6 < params["tiny"] < 1.5e6
+    assert params["small"] <= 8e6
+    base = config_for("base")
+    assert (base.layers, base.d_model, base.heads, base.ff) == (6, 512, 4, 2048)
+    assert params["tiny"] < params["small"] < params["base"]
+
+
+def test_height_must_allow_one_token_per_eight_pixels():
+    with pytest.raises(ValueError, match="multiple of 8"):
+        config_for("tiny", height=42)
+
+
+@pytest.mark.parametrize("head", ["ctc", "decoder"])
+def test_extending_the_charset_keeps_old_outputs(head):
+    torch.manual_seed(1)
+    charset = Charset.from_texts(["abc def"])
+    model = Recognizer(config_for("tiny", head=head), len(charset)).eval()
+    images, widths = collate([_line(120, 4)])
+    with torch.no_grad():
+        before = model.ctc.proj(model.encoder(images, widths)[0])
+        dec_before = model.decoder.logits(torch.tensor([[0, 1, 2]]), *model.encoder(images, widths)) \
+            if head == "decoder" else None
+    bigger, added = charset.extended(["café ſ"])
+    assert added == sorted(["é", "ſ"])
+    assert [bigger.encode(c) for c in "abc def"] == [charset.encode(c) for c in "abc def"]
+    model.extend_charset(len(added))
+    with torch.no_grad():
+        after = model.ctc.proj(model.encoder(images, widths)[0])
+    assert after.shape[-1] == len(bigger)
+    assert torch.equal(after[..., : len(charset)], before)
+    # New characters start unlikely, so the old model's readings do not change.
+    assert torch.equal(after.argmax(-1), before.argmax(-1))
+    if head == "decoder":
+        with torch.no_grad():
+            dec_after = model.decoder.logits(torch.tensor([[0, 1, 2]]), *model.encoder(images, widths))
+        assert torch.equal(dec_after[..., : len(charset)], dec_before)
+
+
+def test_charset_is_nfc():
+    charset = Charset.from_texts(["e\u0301"])  # e + combining acute
+    assert charset.chars == ["é"]
+    assert charset.decode(charset.encode("\u00e9")) == "é"

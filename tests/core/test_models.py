@@ -1,0 +1,116 @@
+"""Model files: identical outputs after save/load, pickles refused, the registry's actions."""
+
+import io
+import json
+import pickle
+
+import pytest
+import torch
+
+from mspt_core.charset import Charset
+from mspt_core.data.batching import collate
+from mspt_core.errors import ModelFileError
+from mspt_core.model import Recognizer, config_for
+from mspt_core import models
+from mspt_core.models import build_metadata, load_model, read_metadata, save_model
+
+from tests.core.model.test_recognizer import _line
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSPT_DATA_DIR", str(tmp_path / "userdata"))
+    return tmp_path / "userdata" / "models"
+
+
+def _model(head="ctc"):
+    torch.manual_seed(3)
+    charset = Charset.from_texts(["The quick brown fox, ſ æ"])
+    return Recognizer(config_for("tiny", head=head), len(charset)).eval(), charset
+
+
+@pytest.mark.parametrize("single_file", [False, True])
+@pytest.mark.parametrize("head", ["ctc", "decoder"])
+def test_saved_and_loaded_model_gives_identical_outputs(tmp_path, single_file, head):
+    model, charset = _model(head)
+    path = tmp_path / ("m.safetensors" if single_file else "m")
+    save_model(path, model, charset, build_metadata(model, charset, "m", {"train_lines": 64, "val_cer": 0.1}))
+    loaded = load_model(path)
+    assert loaded.charset.chars == charset.chars
+    assert loaded.metadata["provenance"]["train_lines"] == 64
+    assert loaded.metadata["provenance"]["mspt_version"]
+    images, widths = collate([_line(150, 0), _line(90, 1)])
+    with torch.no_grad():
+        assert torch.equal(model.ctc_log_probs(images, widths)[0], loaded.model.ctc_log_probs(images, widths)[0])
+        if head == "decoder":
+            enc = model.encoder(images, widths)
+            assert model.decoder.greedy(*enc) == loaded.model.decoder.greedy(*loaded.model.encoder(images, widths))
+
+
+def test_a_pickle_posing_as_a_model_is_refused_without_being_unpickled(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    for name, payload in [("evil.safetensors", pickle.dumps(Exploit())), ("torch.safetensors", None)]:
+        path = tmp_path / name
+        if payload is None:
+            buffer = io.BytesIO()
+            torch.save({"weight": torch.zeros(2)}, buffer)  # a zip-based torch checkpoint
+            payload = buffer.getvalue()
+        path.write_bytes(payload)
+        with pytest.raises(ModelFileError, match="pickle"):
+            load_model(path)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(pickle.dumps(Exploit()))
+    (folder / "model.json").write_text("{}")
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_model(folder)
+    assert not marker.exists()
+
+
+def test_broken_model_files_give_clear_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="no such"):
+        load_model(tmp_path / "missing")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
+    with pytest.raises(ModelFileError, match="junk.safetensors"):
+        load_model(junk)
+    model, charset = _model()
+    path = save_model(tmp_path / "m", model, charset, build_metadata(model, charset, "m"))
+    meta = json.loads((path / "model.json").read_text())
+    meta["charset"] = meta["charset"][:-3]  # head rows no longer match the charset
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError):
+        load_model(path)
+
+
+def test_registry_import_list_export_remove(tmp_path, user_dir):
+    model, charset = _model()
+    source = save_model(tmp_path / "mine", model, charset, build_metadata(model, charset, "mine"))
+    entry = models.import_model(source, "archive-v1")
+    assert entry.path.parent == user_dir
+    assert "archive-v1" in [e.name for e in models.list_models()]
+    with pytest.raises(ModelFileError, match="already exists"):
+        models.import_model(source, "archive-v1")
+    shared = models.export_model("archive-v1", tmp_path / "share")
+    assert shared.name == "share.safetensors"
+    assert read_metadata(shared)["name"] == "archive-v1"
+    assert models.resolve("archive-v1") == entry.path
+    models.remove_model("archive-v1")
+    assert "archive-v1" not in [e.name for e in models.list_models()]
+    with pytest.raises(ModelFileError, match="no model named"):
+        models.resolve("archive-v1")
+
+
+def test_bundled_models_cannot_be_removed(tmp_path, user_dir, monkeypatch):
+    model, charset = _model()
+    bundled = tmp_path / "resources"
+    save_model(bundled / "models" / "default", model, charset, build_metadata(model, charset, "default"))
+    monkeypatch.setattr(models, "RESOURCES", bundled)
+    assert models.resolve(None) == bundled / "models" / "default"
+    with pytest.raises(ModelFileError, match="bundled"):
+        models.remove_model("default")
