@@ -51,7 +51,7 @@ def width_batches(widths: Sequence[int], batch_size: int, rng: np.random.Generat
     order = np.argsort(np.asarray(widths), kind="stable")
     if rng is not None:
         # Jitter the sort key so equal-width neighbourhoods mix between epochs.
-        noisy = np.asarray(widths, dtype=np.float64) * rng.uniform(0.9, 1.1, len(widths))
+        noisy = np.asarray(widths, dtype=np.float64) * rng.uniform(0.95, 1.05, len(widths))
         order = np.argsort(noisy, kind="stable")
     batches: list[list[int]] = []
     current: list[int] = []

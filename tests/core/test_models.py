@@ -114,3 +114,32 @@ def test_bundled_models_cannot_be_removed(tmp_path, user_dir, monkeypatch):
     assert models.resolve(None) == bundled / "models" / "default"
     with pytest.raises(ModelFileError, match="bundled"):
         models.remove_model("default")
+
+
+def test_models_cli_lists_shows_imports_exports_and_removes(tmp_path, user_dir, capsys):
+    from mspt_core.cli import main
+
+    model, charset = _model()
+    source = save_model(tmp_path / "mine", model, charset, build_metadata(model, charset, "mine", {"val_cer": 0.05}))
+    assert main(["models", "import", str(source), "--name", "mine"]) == 0
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "mine\tuser\trecognizer" in listing and "val CER 0.0500" in listing
+    assert main(["models", "info", "mine"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["config"]["d_model"] == model.config.d_model and info["charset"] == "".join(charset.chars)
+    assert main(["models", "export", "mine", str(tmp_path / "out.safetensors")]) == 0
+    assert main(["models", "remove", "mine"]) == 0
+    assert main(["models", "remove", "mine"]) == 2
+    assert "no user model named 'mine'" in capsys.readouterr().err
+
+
+def test_decoder_stops_at_its_length_guard():
+    from mspt_core.models import LoadedModel
+    from mspt_core.recognize import LineRecognizer
+
+    model, charset = _model("decoder")
+    reader = LineRecognizer(LoadedModel(model, charset), device="cpu")
+    readings = reader.read([_line(80, 0), _line(400, 1)])  # an untrained decoder rarely says END
+    assert len(readings[0].text) <= 2 * (80 // 8) + 8
+    assert len(readings[1].text) <= 2 * (400 // 8) + 8

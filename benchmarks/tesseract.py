@@ -1,0 +1,66 @@
+"""Tesseract as the peer: read line images with ``--psm 7`` in one process per core.
+
+Images go to Tesseract as a list file (one process reads many images), so process start-up
+is not counted per line; pages of output are separated by form feeds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def version() -> str:
+    return subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+
+
+def _read_chunk(paths: list[Path], lang: str, psm: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "list.txt"
+        listing.write_text("\n".join(str(p) for p in paths) + "\n")
+        env = dict(os.environ, OMP_THREAD_LIMIT="1")
+        out = subprocess.run(["tesseract", str(listing), "stdout", "-l", lang, "--psm", str(psm)],
+                             capture_output=True, text=True, env=env, check=True).stdout
+    texts = out.split("\f")[: len(paths)]
+    if len(texts) != len(paths):
+        raise RuntimeError(f"tesseract returned {len(texts)} texts for {len(paths)} images")
+    return [" ".join(t.split()) for t in texts]
+
+
+def write_lines(images: list[np.ndarray], workdir: Path, border: int = 10) -> list[Path]:
+    """PNG files of grey line images with a white border (Tesseract wants some margin)."""
+    paths = []
+    for i, image in enumerate(images):
+        path = workdir / f"line{i:05d}.png"
+        framed = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_CONSTANT, value=255)
+        cv2.imwrite(str(path), framed)
+        paths.append(path)
+    return paths
+
+
+def read_lines(paths: list[Path], processes: int = 1, lang: str = "eng", psm: int = 7) -> list[str]:
+    """Texts of line image files, read by ``processes`` single-threaded Tesseract processes."""
+    chunks = [paths[i::processes] for i in range(processes)]
+    with ThreadPoolExecutor(processes) as pool:
+        results = list(pool.map(lambda c: _read_chunk(c, lang, psm), chunks))
+    texts = [""] * len(paths)
+    for start, chunk in enumerate(results):
+        for j, text in enumerate(chunk):
+            texts[start + j * processes] = text
+    return texts
+
+
+def read_page(image_path: Path, lang: str = "eng", psm: int = 3) -> str:
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    return subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "--psm", str(psm)],
+                          capture_output=True, text=True, env=env, check=True).stdout

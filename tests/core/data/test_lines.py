@@ -1,0 +1,77 @@
+"""Line datasets from real ALTO, from PAGE, and from image + text pairs; augmentation; batching."""
+
+import cv2
+import numpy as np
+import pytest
+
+from mspt_core.data.augment import augment
+from mspt_core.data.batching import width_batches
+from mspt_core.data.lines import load_lines, lines_from_page_xml
+from mspt_core.errors import DataError
+from mspt_core.formats import read_document, write_document
+
+DRACULA = "data/Dracula/05dracula.pdf_page_51.xml"
+
+
+def test_alto_lines_are_cut_at_model_height_with_their_text(fondue):
+    page = read_document(fondue / DRACULA)
+    lines = lines_from_page_xml(fondue / DRACULA, 40)
+    assert [s.text for s in lines.samples] == [l.text for l in page.lines() if l.text.strip()]
+    for sample in lines.samples:
+        assert sample.image.shape[0] == 40 and sample.image.dtype == np.uint8
+        # Printed lines are wider than tall by far, and hold dark ink on light paper.
+        assert sample.image.shape[1] > 4 * 40 or len(sample.text) < 15
+        assert sample.image.min() < 100 and np.median(sample.image) > 180
+
+
+def test_page_xml_gives_the_same_lines_as_alto(fondue, tmp_path):
+    page = read_document(fondue / DRACULA)
+    page_xml = tmp_path / "dracula.xml"
+    write_document(page, page_xml, "page")
+    from_alto = lines_from_page_xml(fondue / DRACULA, 40)
+    from_page = lines_from_page_xml(page_xml, 40)
+    assert from_page.texts == from_alto.texts
+    for a, b in zip(from_alto.images, from_page.images):
+        assert a.shape == b.shape
+
+
+def test_image_and_text_pairs_and_what_is_skipped(fondue, tmp_path):
+    lines = lines_from_page_xml(fondue / DRACULA, 40)
+    for i, sample in enumerate(lines.samples[:3]):
+        cv2.imwrite(str(tmp_path / f"l{i}.png"), sample.image)
+        suffix = ".gt.txt" if i % 2 else ".txt"
+        (tmp_path / f"l{i}{suffix}").write_text(sample.text + "\n", encoding="utf-8")
+    cv2.imwrite(str(tmp_path / "orphan.png"), lines.samples[3].image)  # no text beside it: not data
+    (tmp_path / "empty.png").write_bytes(cv2.imencode(".png", lines.samples[4].image)[1].tobytes())
+    (tmp_path / "empty.txt").write_text("  \n")
+    loaded = load_lines([tmp_path], 40)
+    assert sorted(loaded.texts) == sorted(s.text for s in lines.samples[:3])
+    assert any("empty" in s for s in loaded.skipped)
+    with pytest.raises(DataError, match="no labelled lines"):
+        load_lines([tmp_path / "orphan.png"], 40)
+    with pytest.raises(DataError, match="no such file"):
+        load_lines([tmp_path / "missing"], 40)
+
+
+def test_augmentation_is_repeatable_and_keeps_the_line(fondue):
+    image = lines_from_page_xml(fondue / DRACULA, 40).samples[0].image
+    a = augment(image, np.random.default_rng(5))
+    b = augment(image, np.random.default_rng(5))
+    assert np.array_equal(a, b)
+    outputs = [augment(image, np.random.default_rng(seed)) for seed in range(8)]
+    assert all(o.shape == image.shape and o.dtype == np.uint8 for o in outputs)
+    assert any(not np.array_equal(o, image) for o in outputs)
+    # Still dark text on light paper.
+    assert all(np.median(o) > 150 and o.min() < 120 for o in outputs)
+
+
+def test_width_batches_cover_every_line_once_and_keep_padding_small():
+    rng = np.random.default_rng(0)
+    widths = rng.integers(50, 2000, 300).tolist()
+    batches = width_batches(widths, 16, np.random.default_rng(1))
+    assert sorted(i for b in batches for i in b) == list(range(300))
+    waste = sum(max(widths[i] for i in b) * len(b) - sum(widths[i] for i in b) for b in batches)
+    assert waste / sum(widths) < 0.1
+    assert width_batches(widths, 16, np.random.default_rng(1)) == batches
+    capped = width_batches(widths, 64, max_pixels=4000)
+    assert all(max(widths[i] for i in b) * len(b) <= 4000 or len(b) == 1 for b in capped)
