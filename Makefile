@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: venv test demo app bench clean
+.PHONY: venv test demo app samples fonts clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,23 @@ venv: $(VENV)/.installed
 test: venv
 	$(PY) -m pytest -q
 
+# The main job on the bundled sample page: find its lines, read them with the default model.
 demo: venv
-	$(VENV)/bin/mspt recognize resources/samples/lines/*.png
+	$(VENV)/bin/mspt transcribe resources/samples/sample-page.png --no-ground-truth --out out/demo --to txt page
+	cat out/demo/sample-page.txt
+	@echo "--- line CER of the default model on the sample page's true lines:"
+	$(VENV)/bin/mspt eval resources/samples/sample-page.xml --worst 3
 
 app: venv
 	$(VENV)/bin/mspt-app
+
+# Re-render the bundled sample page and lines (needs the fonts: make fonts).
+samples: venv
+	$(PY) resources/samples/make_samples.py
+
+# Debian fonts and text corpora for the synthetic line generator (docs/synth.md).
+fonts:
+	apt-get install -y --no-install-recommends $$(cat packaging/synth-debs.txt)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
