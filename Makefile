@@ -28,8 +28,9 @@ demo: venv
 	@echo "--- line CER of the default model on the sample page's true lines:"
 	$(VENV)/bin/mspt eval resources/samples/sample-page.xml --worst 3
 
+# A real window (the exported offscreen platform is for tests), on the bundled sample project.
 app: venv
-	$(VENV)/bin/mspt-app
+	env -u QT_QPA_PLATFORM $(VENV)/bin/mspt-app --sample
 
 # Re-render the bundled sample page and lines (needs the fonts: make fonts).
 samples: venv

@@ -1,0 +1,294 @@
+"""Every change a person makes to a project, undoable across lines and pages (no Qt here).
+
+``Editor`` is the one way views change a project: each method applies a change, records a
+command in ``History`` and tells the project (which autosaves and notifies the views).
+Typing into one line merges into one undo step per line, as in any text editor; geometry
+changes record the page's lines before and after, which is simple and always exact.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from mspt_core.document import Line, LineStatus, Page, Region
+
+from mspt_app import geometry
+from mspt_app.project import Project, find_line
+
+
+@dataclass
+class LineState:
+    text: str
+    confidence: float | None
+    char_confidences: list[float] | None
+    status: LineStatus
+
+    @classmethod
+    def of(cls, line: Line) -> "LineState":
+        chars = list(line.char_confidences) if line.char_confidences is not None else None
+        return cls(line.text, line.confidence, chars, line.status)
+
+    def put(self, line: Line) -> None:
+        line.text = self.text
+        line.confidence = self.confidence
+        line.char_confidences = list(self.char_confidences) if self.char_confidences is not None else None
+        line.status = self.status
+
+
+@dataclass
+class Command:
+    label: str
+    page_id: str
+    line_id: str | None = None  # the line to show after undo/redo
+
+    def undo(self, project: Project) -> None:
+        raise NotImplementedError
+
+    def redo(self, project: Project) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class TextCommand(Command):
+    before: LineState | None = None
+    after: LineState | None = None
+    typing: bool = False  # consecutive typing in one line merges into one step
+
+    def _put(self, project: Project, state: LineState) -> None:
+        line = find_line(project.page_by_id(self.page_id), self.line_id)
+        if line is not None:
+            state.put(line)
+            project.changed(self.page_id, "text", self.line_id)
+
+    def undo(self, project: Project) -> None:
+        self._put(project, self.before)
+
+    def redo(self, project: Project) -> None:
+        self._put(project, self.after)
+
+
+@dataclass
+class PageCommand(Command):
+    before: list[Region] = field(default_factory=list)
+    after: list[Region] = field(default_factory=list)
+    kind: str = "lines"  # "texts" when only texts changed (views then skip a full rebuild)
+
+    def _put(self, project: Project, regions: list[Region]) -> None:
+        project.page_by_id(self.page_id).regions = copy.deepcopy(regions)
+        project.changed(self.page_id, self.kind, self.line_id)
+
+    def undo(self, project: Project) -> None:
+        self._put(project, self.before)
+
+    def redo(self, project: Project) -> None:
+        self._put(project, self.after)
+
+
+class History:
+    def __init__(self, limit: int = 500):
+        self.done: list[Command] = []
+        self.undone: list[Command] = []
+        self.limit = limit
+        self.listeners: list[Callable[[], None]] = []
+
+    def push(self, command: Command) -> None:
+        last = self.done[-1] if self.done else None
+        if (isinstance(command, TextCommand) and isinstance(last, TextCommand) and command.typing and last.typing
+                and (last.page_id, last.line_id) == (command.page_id, command.line_id)):
+            last.after = command.after  # keep typing in one line as one step
+        else:
+            self.done.append(command)
+            del self.done[:-self.limit]
+        self.undone.clear()
+        self._notify()
+
+    def break_merge(self) -> None:
+        """The next edit starts a new undo step (e.g. after moving to another line)."""
+        if self.done and isinstance(self.done[-1], TextCommand):
+            self.done[-1].typing = False
+
+    def clear(self) -> None:
+        self.done.clear()
+        self.undone.clear()
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            listener()
+
+    @property
+    def undo_label(self) -> str | None:
+        return self.done[-1].label if self.done else None
+
+    @property
+    def redo_label(self) -> str | None:
+        return self.undone[-1].label if self.undone else None
+
+
+def realign_confidences(old_text: str, old: list[float] | None, new_text: str) -> list[float] | None:
+    """Per-character confidences after an edit: characters kept from the old text keep their
+    confidence (still worth a look), characters the person typed count as certain."""
+    if old is None or len(old) != len(old_text):
+        return None
+    result = [1.0] * len(new_text)
+    matcher = difflib.SequenceMatcher(None, old_text, new_text, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        result[block.b:block.b + block.size] = old[block.a:block.a + block.size]
+    return result
+
+
+class Editor:
+    """Changes to a project, each one undoable."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.history = History()
+
+    # --- undo / redo ------------------------------------------------------------------------
+
+    def undo(self) -> Command | None:
+        if not self.history.done:
+            return None
+        command = self.history.done.pop()
+        self.history.undone.append(command)
+        command.undo(self.project)
+        self.history._notify()
+        return command
+
+    def redo(self) -> Command | None:
+        if not self.history.undone:
+            return None
+        command = self.history.undone.pop()
+        self.history.done.append(command)
+        command.redo(self.project)
+        self.history._notify()
+        return command
+
+    # --- text -------------------------------------------------------------------------------
+
+    def _line(self, page_id: str, line_id: str) -> Line:
+        line = find_line(self.project.page_by_id(page_id), line_id)
+        if line is None:
+            raise KeyError(f"no line {line_id} on page {page_id}")
+        return line
+
+    def set_text(self, page_id: str, line_id: str, text: str) -> None:
+        """The person typed: the line takes the text and counts as corrected."""
+        line = self._line(page_id, line_id)
+        if text == line.text:
+            return
+        before = LineState.of(line)
+        line.char_confidences = realign_confidences(line.text, line.char_confidences, text)
+        line.text = text
+        line.status = LineStatus.CORRECTED
+        self.history.push(TextCommand("Typing", page_id, line_id, before, LineState.of(line), typing=True))
+        self.project.changed(page_id, "text", line_id)
+
+    def confirm(self, page_id: str, line_id: str) -> None:
+        """The person read the line and accepts it as it is."""
+        line = self._line(page_id, line_id)
+        if line.status == LineStatus.CORRECTED:
+            return
+        before = LineState.of(line)
+        line.status = LineStatus.CORRECTED
+        self.history.push(TextCommand("Mark corrected", page_id, line_id, before, LineState.of(line)))
+        self.project.changed(page_id, "text", line_id)
+
+    # --- page-level changes (geometry, order, recognition results) ----------------------------
+
+    def _change_page(self, page_id: str, label: str, change: Callable[[Page], str | None],
+                     kind: str = "lines") -> str | None:
+        page = self.project.page_by_id(page_id)
+        before = copy.deepcopy(page.regions)
+        focus = change(page)
+        self.history.push(PageCommand(label, page_id, focus, before, copy.deepcopy(page.regions), kind))
+        self.project.changed(page_id, kind, focus)
+        return focus
+
+    def delete_line(self, page_id: str, line_id: str) -> str | None:
+        """Returns the line that takes its place in the reading order, if any."""
+        def change(page: Page) -> str | None:
+            lines = list(page.lines())
+            position = [l.id for l in lines].index(line_id)
+            for region in page.regions:
+                region.lines = [l for l in region.lines if l.id != line_id]
+            rest = [l for l in lines if l.id != line_id]
+            return rest[min(position, len(rest) - 1)].id if rest else None
+        self._line(page_id, line_id)
+        return self._change_page(page_id, "Delete line", change)
+
+    def add_line(self, page_id: str, polygon: list[tuple[float, float]]) -> str:
+        """A new line drawn by the person, placed in reading order by its position."""
+        def change(page: Page) -> str:
+            line = Line(id=geometry.new_line_id(page), polygon=[(round(x), round(y)) for x, y in polygon],
+                        baseline=geometry.baseline_of_box(polygon))
+            geometry.insert_in_reading_order(page, line)
+            return line.id
+        return self._change_page(page_id, "Add line", change)
+
+    def set_polygon(self, page_id: str, line_id: str, polygon: list[tuple[float, float]]) -> None:
+        def change(page: Page) -> str:
+            line = find_line(page, line_id)
+            line.polygon = [(round(x), round(y)) for x, y in polygon]
+            line.baseline = geometry.fit_baseline(line.baseline, line.polygon)
+            return line_id
+        self._line(page_id, line_id)
+        self._change_page(page_id, "Move point", change)
+
+    def merge_lines(self, page_id: str, first_id: str, second_id: str) -> str:
+        def change(page: Page) -> str:
+            first, second = find_line(page, first_id), find_line(page, second_id)
+            geometry.merge_into(first, second)
+            for region in page.regions:
+                region.lines = [l for l in region.lines if l.id != second_id]
+            return first_id
+        self._line(page_id, first_id), self._line(page_id, second_id)
+        return self._change_page(page_id, "Merge lines", change)
+
+    def split_line(self, page_id: str, line_id: str, at_char: int) -> str:
+        """Split before character ``at_char``; returns the new (right-hand) line's id."""
+        def change(page: Page) -> str:
+            line = find_line(page, line_id)
+            right = geometry.split(line, at_char, geometry.new_line_id(page))
+            for region in page.regions:
+                if line in region.lines:
+                    region.lines.insert(region.lines.index(line) + 1, right)
+            return right.id
+        self._line(page_id, line_id)
+        return self._change_page(page_id, "Split line", change)
+
+    def move_line(self, page_id: str, line_id: str, step: int) -> None:
+        """Move a line ``step`` places in the reading order (across regions as well)."""
+        def change(page: Page) -> str:
+            geometry.move_in_order(page, line_id, step)
+            return line_id
+        self._line(page_id, line_id)
+        self._change_page(page_id, "Move line", change)
+
+    def replace_lines(self, page_id: str, found: Page, label: str = "Segment page") -> None:
+        """Replace the page's regions and lines with a new segmentation."""
+        def change(page: Page) -> None:
+            page.regions = copy.deepcopy(found.regions)
+            for key in ("segmentation", "skew_degrees"):
+                if key in found.metadata:
+                    page.metadata[key] = found.metadata[key]
+        self._change_page(page_id, label, change)
+
+    def apply_recognition(self, page_id: str, read: Page) -> int:
+        """Take texts from a recognized copy of the page. Lines the person corrected meanwhile,
+        or deleted, are left alone. Returns the number of lines updated."""
+        updated = 0
+
+        def change(page: Page) -> None:
+            nonlocal updated
+            results = {line.id: line for line in read.lines() if line.status == LineStatus.RECOGNIZED}
+            for line in page.lines():
+                new = results.get(line.id)
+                if new is not None and line.status != LineStatus.CORRECTED and new.polygon == line.polygon:
+                    LineState.of(new).put(line)
+                    updated += 1
+        self._change_page(page_id, "Recognize page", change, kind="texts")
+        return updated

@@ -1,0 +1,102 @@
+"""``mspt-app``: start the desktop application.
+
+    mspt-app                 the last project, else the sample project
+    mspt-app PROJECT_FOLDER  that project
+    mspt-app --sample        the bundled sample project (created on first use)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+import traceback
+from pathlib import Path
+
+from mspt_app.settings import AppSettings, log_dir
+
+log = logging.getLogger("mspt_app")
+
+
+def setup_logging() -> Path:
+    """Everything from INFO up goes to ``mspt.log`` in the user log folder (rotated)."""
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mspt.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.handlers.RotatingFileHandler) and Path(h.baseFilename) == path
+               for h in root.handlers):
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def install_excepthook(window_getter) -> None:
+    """An unexpected error anywhere in a Qt slot reaches the person as a dialog, not a silent
+    crash; the trace goes to the log."""
+
+    def hook(kind, error, trace):
+        details = "".join(traceback.format_exception(kind, error, trace))
+        log.error("unexpected error\n%s", details)
+        from mspt_app.widgets.dialogs import show_error
+
+        show_error(window_getter(), "Something went wrong.", error, details)
+
+    sys.excepthook = hook
+
+
+def install_translations(app, language: str) -> list:
+    """Qt's own strings and mspt's (``resources/translations/mspt_<lang>.qm``) in the chosen
+    language, or the system's. Returns the translators (they must stay alive)."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    from mspt_core.models import RESOURCES
+
+    locale = QLocale(language) if language else QLocale.system()
+    translators = []
+    for name, folder in (("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
+                         ("mspt", str(RESOURCES / "translations"))):
+        translator = QTranslator(app)
+        if translator.load(locale, name, "_", folder):
+            app.installTranslator(translator)
+            translators.append(translator)
+    return translators
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mspt-app", description="mspt desktop transcription")
+    parser.add_argument("project", nargs="?", help="project folder to open")
+    parser.add_argument("--sample", action="store_true", help="open the bundled sample project")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtWidgets import QApplication
+
+    from mspt_app.sample import sample_project
+    from mspt_app.widgets.main_window import MainWindow
+
+    log_path = setup_logging()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("mspt")
+    app.setOrganizationName("mspt")
+    settings = AppSettings()
+    translators = install_translations(app, settings.language)  # noqa: F841 (kept alive)
+    window = MainWindow(settings)
+    install_excepthook(lambda: window)
+    log.info("mspt-app started; log file %s", log_path)
+
+    target: Path | None = Path(args.project) if args.project else None
+    if target is None and not args.sample and settings.recent_projects:
+        target = Path(settings.recent_projects[0])
+    if target is None:
+        target = sample_project()
+    window.show()
+    if target is not None:
+        window.open_project(target)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

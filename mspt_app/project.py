@@ -1,0 +1,443 @@
+"""A transcription project: a folder a person can read without mspt.
+
+    my-project/
+        project.json          name, page order, per-page progress (a cache; the XML is the truth)
+        0001-scan.jpg         page images, copied in (PDF and multi-page TIFF pages rasterized once)
+        page/0001-scan.xml    one PAGE XML per page: lines, text, confidences, status
+
+This is the Transkribus layout, so the folder opens in other tools too. The class is pure
+Python (no Qt): widgets observe it through ``listeners`` and change it through ``edits.Editor``.
+
+Nothing typed is lost: every page write is atomic, text edits are appended to a journal
+before the next autosave, and a lock file tells a later session that this one crashed, so
+that session replays the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from mspt_core.document import Line, LineStatus, Page
+from mspt_core.errors import FormatError, MsptError
+
+log = logging.getLogger(__name__)
+
+PROJECT_FILE = "project.json"
+XML_DIR = "page"
+LOCK_FILE = ".mspt-lock"
+JOURNAL_FILE = ".mspt-journal.jsonl"
+FORMAT = "mspt-project"
+FORMAT_VERSION = 1
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".jp2", ".pdf"}
+# Files copied as they are; anything else (PDF, TIFF, orientation-tagged JPEG) is rasterized to PNG.
+COPY_AS_IS = {".png", ".jpg", ".jpeg"}
+
+
+class ProjectError(MsptError):
+    """A project folder cannot be created, opened or written."""
+
+
+@dataclass
+class PageEntry:
+    id: str  # stable, e.g. "0001"
+    image: str  # image file, relative to the project folder
+    xml: str  # PAGE XML file, relative to the project folder
+    source: str = ""  # the file the user added it from, for reference
+    lines: int = 0  # cached progress, shown in the page list without parsing every XML
+    corrected: int = 0
+
+
+@dataclass
+class Change:
+    """What changed, for the views: ``kind`` is "text" (one line's text/status), "texts" (texts
+    of many lines of a page, geometry unchanged), "lines" (a page's line geometry or order) or
+    "pages" (the page list)."""
+
+    kind: str
+    page_id: str | None = None
+    line_id: str | None = None
+
+
+@dataclass
+class LinePlace:
+    page_index: int
+    line_id: str
+    confidence: float
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def count_progress(page: Page) -> tuple[int, int]:
+    """(corrected, total) lines of a page."""
+    lines = list(page.lines())
+    return sum(line.status == LineStatus.CORRECTED for line in lines), len(lines)
+
+
+def find_line(page: Page, line_id: str) -> Line | None:
+    return next((line for line in page.lines() if line.id == line_id), None)
+
+
+class Project:
+    def __init__(self, root: Path, name: str, entries: list[PageEntry]):
+        self.root = Path(root).resolve()
+        self.name = name
+        self.entries = entries
+        self.listeners: list[Callable[[Change], None]] = []
+        self.recovered = False  # the last session did not close cleanly
+        self._pages: dict[str, Page] = {}
+        self._grey: tuple[str, np.ndarray] | None = None  # one page image kept for line crops
+        self._dirty: set[str] = set()
+        self._journal = None
+
+    # --- opening and closing ----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, root: str | Path, name: str | None = None) -> "Project":
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            raise ProjectError(f"{root}: folder is not empty; choose a new or empty folder for the project")
+        try:
+            (root / XML_DIR).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ProjectError(f"{root}: cannot create the project folder ({error.strerror})") from error
+        project = cls(root, name or root.name, [])
+        project._write_manifest()
+        project._take_lock()
+        return project
+
+    @classmethod
+    def open(cls, root: str | Path) -> "Project":
+        root = Path(root)
+        manifest = root / PROJECT_FILE
+        if not manifest.is_file():
+            raise ProjectError(f"{root}: not an mspt project (no {PROJECT_FILE}); "
+                               "use File → New project or import an export instead")
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise ValueError(f"format is {data.get('format')!r}")
+            if data.get("version", 0) > FORMAT_VERSION:
+                raise ProjectError(f"{manifest}: made by a newer mspt; please upgrade")
+            entries = [PageEntry(**entry) for entry in data["pages"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ProjectError(f"{manifest}: not a readable project file ({error})") from error
+        project = cls(root, data.get("name") or root.name, entries)
+        project.recovered = project._take_lock()
+        if project.recovered:
+            project._replay_journal()
+        return project
+
+    def _take_lock(self) -> bool:
+        """Mark the project open; True when a previous session left its lock behind (a crash)."""
+        lock = self.root / LOCK_FILE
+        stale = False
+        if lock.exists():
+            try:
+                info = json.loads(lock.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                info = {}
+            pid = int(info.get("pid", 0) or 0)
+            if (info.get("host") == socket.gethostname() and pid != os.getpid() and pid and _pid_alive(pid)):
+                raise ProjectError(f"{self.root}: the project is already open in another mspt window "
+                                   f"(process {pid}); close it there first")
+            stale = True
+        lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
+        return stale or (self.root / JOURNAL_FILE).exists() and (self.root / JOURNAL_FILE).stat().st_size > 0
+
+    def close(self) -> None:
+        """Save everything, then release the lock. Raises ProjectError when saving fails (the
+        lock and journal stay, so nothing is lost)."""
+        self.save()
+        if self._journal:
+            self._journal.close()
+            self._journal = None
+        for name in (JOURNAL_FILE, LOCK_FILE):
+            (self.root / name).unlink(missing_ok=True)
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def index_of(self, page_id: str) -> int:
+        for index, entry in enumerate(self.entries):
+            if entry.id == page_id:
+                return index
+        raise KeyError(page_id)
+
+    def image_path(self, index: int) -> Path:
+        return self.root / self.entries[index].image
+
+    def xml_path(self, index: int) -> Path:
+        return self.root / self.entries[index].xml
+
+    def page(self, index: int) -> Page:
+        """The page's lines, read from its PAGE XML once and then kept in memory."""
+        entry = self.entries[index]
+        if entry.id not in self._pages:
+            from mspt_core.formats import read_document
+
+            try:
+                page = read_document(self.xml_path(index))
+            except FormatError as error:
+                raise ProjectError(f"page {index + 1}: {error}") from error
+            page.image_path = self.image_path(index)
+            page.id = entry.id
+            self._pages[entry.id] = page
+        return self._pages[entry.id]
+
+    def page_by_id(self, page_id: str) -> Page:
+        return self.page(self.index_of(page_id))
+
+    def grey(self, index: int) -> np.ndarray:
+        """The page image as grey uint8, for line crops (the last one asked for is kept)."""
+        entry = self.entries[index]
+        if self._grey is None or self._grey[0] != entry.id:
+            from mspt_core.images import load_grey
+
+            self._grey = (entry.id, load_grey(self.image_path(index)))
+        return self._grey[1]
+
+    def progress(self, index: int) -> tuple[int, int]:
+        entry = self.entries[index]
+        return entry.corrected, entry.lines
+
+    def _next_number(self) -> int:
+        numbers = [int(e.id) for e in self.entries if e.id.isdigit()]
+        return max(numbers, default=0) + 1
+
+    def add_files(self, paths: Iterable[str | Path], dpi: float = 300, use_ground_truth: bool = True,
+                  should_stop: Callable[[], bool] | None = None,
+                  on_progress: Callable[[int, int], None] | None = None) -> list[int]:
+        """Add page images (files or folders of them; each page of a PDF or multi-page TIFF
+        becomes a page). Lines come along when a PAGE/ALTO file lies beside an image (an
+        eScriptorium or Transkribus export); other pages start with no lines. Returns the
+        indices of the new pages."""
+        files = expand_image_files(paths)
+        if not files:
+            raise ProjectError("no page images found there (PNG, JPEG, TIFF, PDF, WebP, BMP, JPEG 2000)")
+        added: list[int] = []
+        for done, path in enumerate(files):
+            if should_stop and should_stop():
+                break
+            for entry, page in self._import_file(path, dpi, use_ground_truth):
+                self.entries.append(entry)
+                self._pages[entry.id] = page
+                self._dirty.add(entry.id)
+                added.append(len(self.entries) - 1)
+            if on_progress:
+                on_progress(done + 1, len(files))
+        self.save()
+        self._notify(Change("pages"))
+        return added
+
+    def _import_file(self, path: Path, dpi: float, use_ground_truth: bool) -> list[tuple[PageEntry, Page]]:
+        from mspt_core.formats import read_document
+        from mspt_core.images import load_pages
+        from mspt_core.layout import find_ground_truth
+
+        images = load_pages(path, dpi=dpi)  # also validates the file (ImageLoadError)
+        result = []
+        for number, image in enumerate(images):
+            page_id = f"{self._next_number() + len(result):04d}"
+            stem = path.stem if len(images) == 1 else f"{path.stem}-p{number + 1:03d}"
+            if len(images) == 1 and path.suffix.lower() in COPY_AS_IS and not _needs_rotation(path):
+                image_name = f"{page_id}-{stem}{path.suffix.lower()}"
+                shutil.copyfile(path, self.root / image_name)
+            else:
+                image_name = f"{page_id}-{stem}.png"
+                image.save(self.root / image_name)
+            xml_name = f"{XML_DIR}/{page_id}-{stem}.xml"
+            gt = find_ground_truth(path) if len(images) == 1 and use_ground_truth else None
+            if gt is not None:
+                page = read_document(gt)
+                for line in page.lines():
+                    # Text from another tool (no mspt character confidences) may be a person's
+                    # transcription: protect it from re-recognition; the person can still edit it.
+                    if line.text and line.char_confidences is None:
+                        line.status = LineStatus.CORRECTED
+            else:
+                page = Page(width=image.width, height=image.height)
+            page.id = page_id
+            page.image_path = self.root / image_name
+            entry = PageEntry(page_id, image_name, xml_name, str(path))
+            entry.corrected, entry.lines = count_progress(page)
+            result.append((entry, page))
+            del image
+        return result
+
+    def remove_page(self, index: int) -> None:
+        """Forget a page (its files stay in the folder, so nothing is destroyed)."""
+        entry = self.entries.pop(index)
+        self._pages.pop(entry.id, None)
+        self._dirty.discard(entry.id)
+        self._write_manifest()
+        self._notify(Change("pages"))
+
+    # --- changes and saving -----------------------------------------------------------------
+
+    def _notify(self, change: Change) -> None:
+        for listener in list(self.listeners):
+            listener(change)
+
+    def changed(self, page_id: str, kind: str = "lines", line_id: str | None = None) -> None:
+        """Called by ``Editor`` after it changed a page: marks it for autosave, refreshes the
+        page's cached progress and tells the views."""
+        self._dirty.add(page_id)
+        index = self.index_of(page_id)
+        entry = self.entries[index]
+        entry.corrected, entry.lines = count_progress(self.page(index))
+        if kind == "text" and line_id is not None:
+            line = find_line(self.page(index), line_id)
+            if line is not None:
+                self._journal_text(page_id, line)
+        self._notify(Change(kind, page_id, line_id))
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
+    def save(self) -> list[Path]:
+        """Write every changed page (atomically) and the manifest. Raises ProjectError naming
+        the page that could not be written; the others are written regardless."""
+        from mspt_core.formats import write_document
+
+        written, failures = [], []
+        for page_id in sorted(self._dirty):
+            index = self.index_of(page_id)
+            try:
+                written.append(write_document(self.page(index), self.xml_path(index), "page"))
+                self._dirty.discard(page_id)
+            except (OSError, MsptError) as error:
+                failures.append(f"page {index + 1} ({self.entries[index].xml}): {error}")
+        self._write_manifest()
+        if failures:
+            raise ProjectError("could not save " + "; ".join(failures))
+        self._clear_journal()
+        return written
+
+    def _write_manifest(self) -> None:
+        from mspt_core.formats import atomic_write
+
+        data = {"format": FORMAT, "version": FORMAT_VERSION, "name": self.name,
+                "pages": [asdict(entry) for entry in self.entries]}
+        try:
+            atomic_write(self.root / PROJECT_FILE,
+                         json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+        except OSError as error:
+            raise ProjectError(f"{self.root / PROJECT_FILE}: cannot write ({error.strerror})") from error
+
+    # --- the journal: typed text survives a crash between autosaves ---------------------------
+
+    def _journal_text(self, page_id: str, line: Line) -> None:
+        try:
+            if self._journal is None:
+                self._journal = open(self.root / JOURNAL_FILE, "a", encoding="utf-8")
+            record = {"page": page_id, "line": line.id, "text": line.text, "status": line.status.value}
+            self._journal.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._journal.flush()
+        except OSError as error:  # autosave still runs; the journal is a second net
+            log.warning("cannot write the edit journal: %s", error)
+
+    def _clear_journal(self) -> None:
+        if self._journal:
+            self._journal.close()
+            self._journal = None
+        (self.root / JOURNAL_FILE).unlink(missing_ok=True)
+
+    def _replay_journal(self) -> None:
+        path = self.root / JOURNAL_FILE
+        if not path.exists():
+            return
+        replayed = 0
+        for row in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(row)
+                page = self.page_by_id(record["page"])
+            except (ValueError, KeyError, MsptError):
+                continue  # a torn last line, or a page removed since
+            line = find_line(page, record["line"])
+            if line is not None and line.text != record["text"]:
+                line.text = record["text"]
+                line.status = LineStatus(record.get("status", "corrected"))
+                line.char_confidences = None
+                self._dirty.add(record["page"])
+                replayed += 1
+        for page_id in self._dirty:
+            index = self.index_of(page_id)
+            self.entries[index].corrected, self.entries[index].lines = count_progress(self.page(index))
+        log.info("recovered %d line edits from the journal of %s", replayed, self.root)
+        self.save()
+
+    # --- looking across the project ---------------------------------------------------------
+
+    def least_confident_lines(self, limit: int | None = None) -> list[LinePlace]:
+        """Recognized, not yet corrected lines of the whole project, least confident first:
+        where a person's correction teaches the model most."""
+        places = []
+        for index in range(len(self)):
+            for line in self.page(index).lines():
+                if line.status == LineStatus.RECOGNIZED:
+                    confidence = line.confidence if line.confidence is not None else 1.0
+                    places.append(LinePlace(index, line.id, confidence))
+        places.sort(key=lambda p: (p.confidence, p.page_index))
+        return places[:limit] if limit else places
+
+    def export(self, indices: Iterable[int], fmt: str, folder: str | Path) -> list[Path]:
+        """Write the chosen pages in one format: page/alto give one file per page in
+        ``folder/<fmt>/``; txt, hocr and pdf one file for all pages named after the project."""
+        from mspt_core.formats import EXTENSIONS, write_document
+
+        folder = Path(folder)
+        indices = list(indices)
+        pages = [self.page(i) for i in indices]
+        if fmt in ("page", "alto"):
+            return [write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt)
+                    for i, page in zip(indices, pages)]
+        return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt)]
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_ ." else "_" for c in name).strip(" .")
+    return cleaned or "export"
+
+
+def _needs_rotation(path: Path) -> bool:
+    """True for a JPEG/PNG whose EXIF asks for rotation: it is stored rotated, so viewers agree."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.getexif().get(0x0112, 1) != 1
+    except OSError:
+        return True
+
+
+def expand_image_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders become their image files, sorted by name."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            files.append(path)
+    return files

@@ -1,0 +1,43 @@
+"""The sample project `make app` opens: the bundled sample page, its lines found but not yet
+read, so a first-time user can press Recognize and start correcting."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mspt_core.document import LineStatus
+from mspt_core.models import RESOURCES
+
+from mspt_app.project import PROJECT_FILE, Project
+from mspt_app.settings import projects_dir
+
+log = logging.getLogger(__name__)
+
+SAMPLE_IMAGE = RESOURCES / "samples" / "sample-page.png"
+
+
+def sample_project(folder: Path | None = None) -> Path | None:
+    """The sample project's folder, created on first use; None when no sample page is bundled."""
+    folder = Path(folder) if folder else projects_dir() / "sample"
+    if (folder / PROJECT_FILE).is_file():
+        return folder
+    if not SAMPLE_IMAGE.is_file():
+        log.warning("no sample page at %s", SAMPLE_IMAGE)
+        return None
+    project = Project.create(folder, "Sample")
+    project.add_files([SAMPLE_IMAGE], use_ground_truth=False)
+    truth = SAMPLE_IMAGE.with_suffix(".xml")
+    if truth.is_file():  # take the known lines, leave the reading to the model
+        from mspt_core.formats import read_document
+
+        found = read_document(truth)
+        page = project.page(0)
+        page.regions = found.regions
+        for line in page.lines():
+            line.text, line.confidence, line.char_confidences = "", None, None
+            line.status = LineStatus.UNRECOGNIZED
+            line.words = []
+        project.changed(page.id)
+    project.close()
+    return folder

@@ -1,0 +1,1 @@
+"""Qt widgets: the main window and the views it is made of."""

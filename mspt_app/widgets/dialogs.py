@@ -1,0 +1,184 @@
+"""Dialogs: errors that say what failed and what to do, export, settings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFontComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QRadioButton, QSpinBox, QVBoxLayout)
+
+from mspt_core.errors import ImageLoadError, ModelFileError, MsptError
+
+from mspt_app.settings import DEVICES, AppSettings, data_dir, log_dir
+
+log = logging.getLogger(__name__)
+
+FORMAT_NAMES = {"txt": "Plain text (.txt)", "page": "PAGE XML (one file per page)",
+                "alto": "ALTO XML (one file per page)", "hocr": "hOCR (.hocr)", "pdf": "Searchable PDF (.pdf)"}
+
+
+def advice_for(error: BaseException | str) -> str:
+    """What the person can do about an error."""
+    if isinstance(error, ModelFileError):
+        return "Choose another model in Settings, or install one with `mspt models import`."
+    if isinstance(error, ImageLoadError):
+        return "Check that the file is a page image (PNG, JPEG, TIFF, PDF…) and not damaged."
+    if isinstance(error, OSError):
+        return "Check that the folder exists, is writable and that the disk is not full."
+    if isinstance(error, MsptError):
+        return "Correct the input named above and try again."
+    return f"This looks like a bug in mspt. Details are in the log file in {log_dir()}."
+
+
+def show_error(parent, what: str, error: BaseException | str, details: str = "") -> QMessageBox:
+    """A non-blocking error dialog; the details also go to the log file."""
+    message = str(error)
+    log.error("%s: %s\n%s", what, message, details)
+    box = QMessageBox(QMessageBox.Icon.Warning, "mspt", f"{what}\n\n{message}",
+                      QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText(advice_for(error) if not isinstance(error, str) else
+                           f"Details are in the log file in {log_dir()}.")
+    if details:
+        box.setDetailedText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setObjectName("errorDialog")
+    box.open()
+    return box
+
+
+class ExportDialog(QDialog):
+    def __init__(self, page_count: int, selected: list[int], current: int, folder: Path, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Export"))
+        self.page_count, self.selected, self.current = page_count, selected, current
+        layout = QVBoxLayout(self)
+        pages = QGroupBox(self.tr("Pages"))
+        pages_layout = QVBoxLayout(pages)
+        self.all_pages = QRadioButton(self.tr("All pages ({n})").replace("{n}", str(page_count)))
+        self.selected_pages = QRadioButton(self.tr("Selected pages ({n})").replace("{n}", str(len(selected))))
+        self.current_page = QRadioButton(self.tr("Current page"))
+        self.all_pages.setChecked(True)
+        self.selected_pages.setEnabled(bool(selected))
+        group = QButtonGroup(self)
+        for button in (self.all_pages, self.selected_pages, self.current_page):
+            group.addButton(button)
+            pages_layout.addWidget(button)
+        layout.addWidget(pages)
+        formats = QGroupBox(self.tr("Formats"))
+        formats_layout = QVBoxLayout(formats)
+        self.format_boxes = {}
+        for fmt, name in FORMAT_NAMES.items():
+            box = QCheckBox(self.tr(name))
+            box.setChecked(fmt in ("txt", "page"))
+            formats_layout.addWidget(box)
+            self.format_boxes[fmt] = box
+        layout.addWidget(formats)
+        row = QHBoxLayout()
+        self.folder = QLineEdit(str(folder))
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        row.addWidget(QLabel(self.tr("Folder:")))
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        layout.addLayout(row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Export to"), self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def choice(self) -> tuple[list[int], list[str], Path]:
+        if self.selected_pages.isChecked():
+            indices = self.selected
+        elif self.current_page.isChecked():
+            indices = [self.current]
+        else:
+            indices = list(range(self.page_count))
+        formats = [fmt for fmt, box in self.format_boxes.items() if box.isChecked()]
+        return indices, formats, Path(self.folder.text()).expanduser()
+
+
+LANGUAGES = {"": "System language", "en": "English", "fr": "Français", "de": "Deutsch"}
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle(self.tr("Settings"))
+        form = QFormLayout(self)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device)
+        form.addRow(self.tr("Device"), self.device)
+        self.model = QComboBox()
+        self.model.setEditable(True)  # a registry name or a path
+        self.model.addItem(self.tr("Default model"), "")
+        try:
+            from mspt_core.models import list_models
+
+            for entry in list_models():
+                self.model.addItem(entry.name + (self.tr(" (bundled)") if entry.bundled else ""), entry.name)
+        except MsptError as error:
+            log.warning("cannot list models: %s", error)
+        index = self.model.findData(settings.model)
+        if index >= 0:
+            self.model.setCurrentIndex(index)
+        else:
+            self.model.setEditText(settings.model)
+        form.addRow(self.tr("Model"), self.model)
+        self.line_height = QSpinBox()
+        self.line_height.setRange(16, 200)
+        self.line_height.setValue(settings.line_height)
+        self.line_height.setSuffix(" px")
+        form.addRow(self.tr("Line image height"), self.line_height)
+        font = settings.editor_font
+        self.font_family = QFontComboBox()
+        self.font_family.setCurrentFont(font)
+        self.font_size = QSpinBox()
+        self.font_size.setRange(6, 48)
+        self.font_size.setValue(max(font.pointSize(), 6))
+        row = QHBoxLayout()
+        row.addWidget(self.font_family, 1)
+        row.addWidget(self.font_size)
+        form.addRow(self.tr("Editor font"), row)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(settings.low_confidence)
+        form.addRow(self.tr("Highlight characters below confidence"), self.threshold)
+        self.palette = QLineEdit(settings.palette)
+        self.palette.setToolTip(self.tr("Characters separated by spaces; ◌ before a combining accent"))
+        form.addRow(self.tr("Special characters"), self.palette)
+        self.language = QComboBox()
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(self.language.findData(settings.language), 0))
+        form.addRow(self.tr("Interface language (after restart)"), self.language)
+        form.addRow(self.tr("Data folder"), QLabel(str(data_dir())))
+        form.addRow(self.tr("Log folder"), QLabel(str(log_dir())))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def apply(self) -> None:
+        s = self.settings
+        s.device = self.device.currentText()
+        data = self.model.currentData()
+        text = self.model.currentText()
+        s.model = data if data is not None and self.model.itemText(self.model.currentIndex()) == text else text
+        s.line_height = self.line_height.value()
+        font = self.font_family.currentFont()
+        font.setPointSize(self.font_size.value())
+        s.editor_font = font
+        s.low_confidence = self.threshold.value()
+        s.palette = self.palette.text()
+        s.language = self.language.currentData()

@@ -1,0 +1,65 @@
+"""The project's pages: a thumbnail each and how many of its lines are corrected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QImageReader, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
+
+THUMB = QSize(72, 96)
+
+
+def thumbnail(path: Path) -> QPixmap:
+    """A small picture of the page, decoded at reduced size (fast even for large scans)."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(size.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        pixmap = QPixmap(THUMB)
+        pixmap.fill(QColor(200, 200, 200))
+        return pixmap
+    return QPixmap.fromImage(image)
+
+
+class PageList(QListWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setIconSize(THUMB)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setUniformItemSizes(True)
+        self.setSpacing(2)
+        self._thumbs: dict[str, QPixmap] = {}
+
+    def set_pages(self, project) -> None:
+        self.blockSignals(True)
+        current = self.currentRow()
+        self.clear()
+        for index, entry in enumerate(project.entries if project else []):
+            path = project.image_path(index)
+            if str(path) not in self._thumbs:
+                self._thumbs[str(path)] = thumbnail(path)
+            item = QListWidgetItem(QIcon(self._thumbs[str(path)]), "")
+            self.addItem(item)
+            self.update_progress(project, index)
+        if self.count():
+            self.setCurrentRow(min(max(current, 0), self.count() - 1))
+        self.blockSignals(False)
+
+    def update_progress(self, project, index: int) -> None:
+        item = self.item(index)
+        if item is None:
+            return
+        corrected, total = project.progress(index)
+        name = Path(project.entries[index].image).stem
+        item.setText(f"{index + 1}. {name}\n{corrected}/{total} " + self.tr("corrected"))
+        item.setToolTip(str(project.image_path(index)))
+        done = total and corrected == total
+        item.setForeground(QColor(30, 100, 220) if done else self.palette().text().color())
+
+    def selected_indices(self) -> list[int]:
+        return sorted(self.row(item) for item in self.selectedItems())

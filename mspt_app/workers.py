@@ -1,0 +1,198 @@
+"""Long jobs off the GUI thread: recognition, segmentation, adding pages.
+
+A job is a plain function ``job(context)`` that reports progress and results through the
+context and checks ``context.should_stop()``; it never touches widgets or the live project.
+``Task`` runs it on a QThread and turns those reports into signals, which Qt delivers on the
+GUI thread, where the results are applied through ``edits.Editor``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from PySide6.QtCore import QThread, Signal
+
+from mspt_core.document import Page
+from mspt_core.errors import MsptError
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """Raised inside a job when the person pressed Cancel."""
+
+
+class JobContext:
+    def __init__(self, task: "Task"):
+        self._task = task
+        self._stop = threading.Event()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        if self._stop.is_set():
+            raise Cancelled()
+
+    def progress(self, done: int, total: int, message: str = "") -> None:
+        self._task.progressed.emit(done, total, message)
+
+    def result(self, value: object) -> None:
+        """A partial result (e.g. one recognized page), applied while the job goes on."""
+        self._task.partial.emit(value)
+
+
+class Task(QThread):
+    progressed = Signal(int, int, str)  # done, total, message
+    partial = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(str, str)  # message for the person, details for the log
+    cancelled = Signal()
+
+    def __init__(self, title: str, job: Callable[[JobContext], object], parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.job = job
+        self.context = JobContext(self)
+        self.started_at = 0.0
+
+    def cancel(self) -> None:
+        self.context._stop.set()
+
+    def run(self) -> None:
+        self.started_at = time.monotonic()
+        try:
+            value = self.job(self.context)
+        except Cancelled:
+            self.cancelled.emit()
+        except MsptError as error:
+            self.failed.emit(str(error), traceback.format_exc())
+        except Exception as error:  # a bug: the person still gets a dialog, the log the trace
+            log.exception("%s failed", self.title)
+            self.failed.emit(f"{type(error).__name__}: {error}", traceback.format_exc())
+        else:
+            if self.context.should_stop():
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(value)
+
+
+def eta_seconds(started_at: float, done: int, total: int, now: float | None = None) -> float | None:
+    """Remaining time from the rate so far; None until there is a rate to go on."""
+    if done <= 0 or total <= done:
+        return None
+    elapsed = (now if now is not None else time.monotonic()) - started_at
+    return elapsed / done * (total - done)
+
+
+# --- recognition -------------------------------------------------------------------------
+
+_readers: dict[tuple[str, str], object] = {}
+_readers_lock = threading.Lock()
+
+
+def load_reader(model: str | None, device: str):
+    """The recognizer for a model and device, loaded once per session."""
+    from mspt_core.models import resolve
+    from mspt_core.recognize import LineRecognizer
+
+    path = resolve(model or None)
+    key = (str(Path(path).resolve()), device)
+    with _readers_lock:
+        if key not in _readers:
+            _readers.clear()  # one model in memory at a time
+            _readers[key] = LineRecognizer.from_model(str(path), device=device)
+        return _readers[key]
+
+
+class ChunkedReader:
+    """Feeds a recognizer a few lines at a time so that progress moves and Cancel is heard
+    within one small batch; the core's ``recognize_pages`` sees an ordinary reader."""
+
+    def __init__(self, reader, context: JobContext, total: int, chunk: int = 8):
+        self.reader, self.context, self.total, self.chunk = reader, context, total, chunk
+        self.height = reader.height
+        self.done = 0
+
+    def read(self, images: Sequence) -> list:
+        readings = []
+        for start in range(0, len(images), self.chunk):
+            self.context.check()
+            readings.extend(self.reader.read(images[start:start + self.chunk]))
+            self.done += len(images[start:start + self.chunk])
+            self.context.progress(self.done, self.total, "Recognizing")
+        return readings
+
+
+@dataclass
+class PageToRead:
+    page_id: str
+    page: Page  # a copy: the person may keep editing the live page meanwhile
+    image_path: Path
+
+
+def recognition_job(pages: list[PageToRead], model: str | None, device: str) -> Callable[[JobContext], int]:
+    """Recognize the pages one by one; each finished page is handed back as a partial result
+    ``("text", page_id, page)``, so Cancel keeps every page already done. Pages without lines
+    are segmented first (handed back as ``("lines", page_id, page)``)."""
+
+    def job(context: JobContext) -> int:
+        from mspt_core.images import load_grey
+        from mspt_core.layout import segment
+        from mspt_core.pipeline import PageJob, lines_to_read, recognize_pages
+
+        context.progress(0, 0, "Loading the model")
+        reader = load_reader(model, device)
+        for item in pages:
+            if not any(True for _ in item.page.lines()):
+                context.check()
+                context.progress(0, 0, "Finding lines")
+                found = segment(load_grey(item.image_path))
+                found.metadata["segmentation"] = "mspt classical"
+                item.page.regions = found.regions
+                context.result(("lines", item.page_id, copy.deepcopy(item.page)))
+        total = sum(len(lines_to_read(p.page)) for p in pages)
+        chunked = ChunkedReader(reader, context, total)
+        context.progress(0, total, "Recognizing")
+        for item in pages:
+            context.check()
+            grey = load_grey(item.image_path)
+            recognize_pages([PageJob(item.page, grey, item.image_path)], chunked, should_stop=context.should_stop)
+            context.check()
+            context.result(("text", item.page_id, item.page))
+        return chunked.done
+
+    return job
+
+
+def pages_to_read(project, indices: Sequence[int]) -> list[PageToRead]:
+    return [PageToRead(project.entries[i].id, copy.deepcopy(project.page(i)), project.image_path(i))
+            for i in indices]
+
+
+# --- segmentation ------------------------------------------------------------------------
+
+def segmentation_job(items: list[tuple[str, Path]]) -> Callable[[JobContext], None]:
+    """Find lines on pages ``(page_id, image_path)``; each page comes back as a partial result."""
+
+    def job(context: JobContext) -> None:
+        from mspt_core.images import load_grey
+        from mspt_core.layout import segment
+
+        for done, (page_id, image_path) in enumerate(items):
+            context.check()
+            context.progress(done, len(items), "Finding lines")
+            found = segment(load_grey(image_path))
+            found.metadata["segmentation"] = "mspt classical"
+            context.check()
+            context.result(("lines", page_id, found))
+        context.progress(len(items), len(items), "Finding lines")
+
+    return job

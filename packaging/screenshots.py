@@ -1,0 +1,111 @@
+"""Screenshots of the real application for the README, taken offscreen.
+
+    .venv/bin/python packaging/screenshots.py [--model NAME_OR_PATH] [--out docs/images]
+
+Builds the sample project (resources/samples/sample-page.png) in a temporary data folder,
+recognizes it with the model (the default model when there is one), types the first lines'
+corrections from the sample's known text as a person would, and saves window grabs.
+Without any model the lines are shown unread, and the script says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def wait(app, condition, timeout: float = 600) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the app did not finish in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model name or path (default: the default model)")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
+    parser.add_argument("--corrected", type=int, default=3, help="lines to correct by typing")
+    args = parser.parse_args()
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    scratch = Path(tempfile.mkdtemp(prefix="mspt-shots-"))
+    os.environ["MSPT_SETTINGS"] = str(scratch / "settings.ini")
+    os.environ["MSPT_LOG_DIR"] = str(scratch / "logs")
+    sys.path.insert(0, str(REPO))
+
+    from PySide6.QtWidgets import QApplication
+
+    from mspt_core.errors import MsptError
+    from mspt_core.models import resolve
+    from mspt_app.sample import SAMPLE_IMAGE, sample_project
+    from mspt_app.settings import AppSettings
+    from mspt_app.widgets.main_window import MainWindow
+
+    app = QApplication([])
+    settings = AppSettings()
+    settings.model = args.model or ""
+    settings.device = "auto"
+    try:
+        model = resolve(args.model or None)
+    except MsptError as error:
+        model = None
+        print(f"note: {error}; the screenshots show the lines unread")
+    folder = sample_project(scratch / "Sample")
+    if folder is None:
+        print(f"error: no sample page at {SAMPLE_IMAGE}")
+        return 1
+    window = MainWindow(settings)
+    window.resize(1500, 920)
+    window.show()
+    window.open_project(folder)
+    if model is not None:
+        window.recognize_all()
+        wait(app, lambda: window.task is None)
+    truth_file = SAMPLE_IMAGE.with_suffix(".txt")
+    truth = truth_file.read_text(encoding="utf-8").splitlines() if truth_file.exists() else []
+    order = list(window.panel.order)
+    for line_id, text in list(zip(order, truth))[:args.corrected]:
+        window.focus_line(line_id)
+        editor = window.panel.current_editor()
+        editor.selectAll()
+        editor.insertPlainText(text)  # typed, as a person would: the line turns corrected
+        window.confirm_current()
+    if len(order) > args.corrected:
+        window.focus_line(order[args.corrected])
+    window.page_view.fit()
+    app.processEvents()
+    args.out.mkdir(parents=True, exist_ok=True)
+    shots = [args.out / "app-main.png"]
+    window.grab().save(str(shots[0]))
+
+    # Segmentation editing: the selected line's points, zoomed in.
+    window.set_mode("points")
+    window.page_view.fit()
+    window.page_view.zoom_by(2.5)
+    item = window.page_view.line_items.get(window.current_line_id())
+    if item is not None:
+        window.page_view.centerOn(item)
+    app.processEvents()
+    shots.append(args.out / "app-segmentation.png")
+    window.grab().save(str(shots[1]))
+    window.set_mode("select")
+
+    window.project.close()
+    window.project = None
+    window.close()
+    for shot in shots:
+        print(shot.relative_to(REPO) if shot.is_relative_to(REPO) else shot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Recognition runs on a background worker: the window keeps answering, Cancel is heard
+within a second, and nothing a person corrected is ever overwritten."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from mspt_core.document import LineStatus
+
+from tests.app.test_workflow import wait_for_task
+
+
+@pytest.fixture
+def unread(window, small_export, tmp_path):
+    """A four-page project of real pages (two, twice) whose lines are known but not yet read:
+    enough lines that recognition takes seconds on the tiny model."""
+    window.new_project(tmp_path / "unread")
+    window.add_pages([small_export, small_export])
+    for index in range(len(window.project)):
+        page = window.project.page(index)
+        for line in page.lines():
+            line.text, line.confidence, line.char_confidences = "", None, None
+            line.status = LineStatus.UNRECOGNIZED
+        window.project.changed(page.id)
+    window.show_page(0)
+    return window
+
+
+def statuses(window):
+    return [line.status for i in range(len(window.project)) for line in window.project.page(i).lines()]
+
+
+def test_the_window_answers_while_recognizing(qtbot, unread):
+    window = unread
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    progress: list[tuple[int, int]] = []
+    start = time.monotonic()
+    timer.start()
+    window.act_recognize_all.trigger()
+    window.task.progressed.connect(lambda done, total, _: progress.append((done, total)))
+    wait_for_task(qtbot, window)
+    timer.stop()
+    duration = time.monotonic() - start
+
+    assert set(statuses(window)) == {LineStatus.RECOGNIZED}
+    assert duration > 1.0, "too short a job to say anything about responsiveness"
+    gaps = [b - a for a, b in zip([start] + ticks, ticks)]
+    print(f"recognition took {duration:.2f} s; longest event-loop gap {max(gaps) * 1000:.0f} ms")
+    # The GUI thread ran its timer throughout: no stall a person would notice.
+    assert max(gaps) < 0.3, f"event loop stalled for {max(gaps):.3f} s"
+    assert len(ticks) > duration / 0.05
+    totals = {total for _, total in progress if total}
+    assert len(totals) == 1 and max(done for done, _ in progress) == totals.pop()
+
+
+def test_cancel_stops_within_a_second(qtbot, unread):
+    window = unread
+    window.act_recognize_all.trigger()
+    qtbot.waitUntil(lambda: window.progress.maximum() > 0 and window.progress.value() > 0, timeout=30_000)
+    assert window.cancel_button.isVisible()
+    pressed = time.monotonic()
+    qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.task is None, timeout=5_000)
+    assert time.monotonic() - pressed < 1.0
+    assert LineStatus.UNRECOGNIZED in statuses(window)  # it really stopped early
+    assert "cancelled" in window.status_label.text()
+    assert not window.cancel_button.isVisible()
+
+
+def test_a_corrected_line_survives_re_recognition(qtbot, unread):
+    window = unread
+    window.act_recognize.trigger()
+    wait_for_task(qtbot, window)
+    first, second = window.panel.order[:2]
+    window.focus_line(second)
+    editor = window.panel.current_editor()
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(editor, "my reading")
+    window.focus_line(first)
+    qtbot.keyClick(window.panel.current_editor(), Qt.Key.Key_Return)  # confirmed as it is
+    kept = window.project.page(0).lines()
+    confirmed_text = next(kept).text
+
+    window.act_recognize.trigger()
+    wait_for_task(qtbot, window)
+    lines = list(window.project.page(0).lines())
+    assert (lines[0].text, lines[0].status) == (confirmed_text, LineStatus.CORRECTED)
+    assert (lines[1].text, lines[1].status) == ("my reading", LineStatus.CORRECTED)
+    assert window.panel.rows[second].editor.toPlainText() == "my reading"
+    assert {line.status for line in lines[2:]} == {LineStatus.RECOGNIZED}
