@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mspt_core.document import Page
 from mspt_core.layout.clean import normalize_illumination, remove_noise, sauvola, to_grey
 from mspt_core.layout.crop import crop_line
@@ -19,7 +21,7 @@ __all__ = [
     "to_grey", "normalize_illumination", "sauvola", "remove_noise",
     "estimate_skew", "rotate", "deskew",
     "segment", "SegmentParams", "order_regions", "xy_cut_order",
-    "crop_line", "find_ground_truth", "page_lines",
+    "crop_line", "find_ground_truth", "page_lines", "pages_with_images",
 ]
 
 
@@ -40,16 +42,17 @@ def find_ground_truth(image_path: str | Path) -> Path | None:
     return None
 
 
-def page_lines(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
-               dpi: float = 300) -> list[Page]:
-    """The pages of an image file or PDF with their regions and lines.
+def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
+                      dpi: float = 300) -> list[tuple[Page, np.ndarray]]:
+    """The pages of an image file or PDF with their regions and lines, each with its grey image
+    (loaded once, for segmentation and then for line crops).
 
     When ``use_ground_truth`` and a PAGE/ALTO file with lines sits beside a single-page image,
     its lines are used as they are (``metadata["segmentation"] == "ground truth"``); otherwise
     each page is segmented (``"mspt classical"``).
     """
     from mspt_core.formats import read_document
-    from mspt_core.images import load_pages
+    from mspt_core.images import load_grey, load_pages
 
     image_path = Path(image_path).resolve()
     if use_ground_truth and not image_path.suffix.lower() == ".pdf":
@@ -58,12 +61,19 @@ def page_lines(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bo
             page = read_document(gt)
             page.image_path = image_path
             page.metadata["segmentation"] = "ground truth"
-            return [page]
+            return [(page, load_grey(image_path, dpi=dpi))]
     pages = []
     for index, image in enumerate(load_pages(image_path, dpi=dpi)):
-        page = segment(image, rtl=rtl)
+        grey = to_grey(image)
+        page = segment(grey, rtl=rtl)
         page.image_path = image_path
         page.id = f"page{index + 1}"
         page.metadata["segmentation"] = "mspt classical"
-        pages.append(page)
+        pages.append((page, grey))
     return pages
+
+
+def page_lines(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
+               dpi: float = 300) -> list[Page]:
+    """Like ``pages_with_images``, without the images."""
+    return [page for page, _ in pages_with_images(image_path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi)]

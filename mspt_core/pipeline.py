@@ -1,0 +1,91 @@
+"""The main job: page files -> lines -> recognized text, shared by ``mspt transcribe`` and the app.
+
+Lines the user has corrected are never overwritten by recognition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from mspt_core.document import Line, LineStatus, Page
+from mspt_core.layout.crop import crop_line
+from mspt_core.recognize import LineRecognizer
+
+
+@dataclass
+class PageJob:
+    """One page to recognize: its lines (found or from ground truth) and its grey image."""
+
+    page: Page
+    image: np.ndarray
+    source: Path
+
+
+def lines_to_read(page: Page, include_corrected: bool = False) -> list[Line]:
+    return [line for line in page.lines()
+            if len(line.polygon) >= 3 and (include_corrected or line.status != LineStatus.CORRECTED)]
+
+
+def recognize_pages(jobs: Sequence[PageJob], reader: LineRecognizer, include_corrected: bool = False,
+                    should_stop: Callable[[], bool] | None = None) -> int:
+    """Fill text, confidences and status of the pages' lines in place, reading the lines of all
+    given pages in one batched call. Returns the number of lines read. Lines whose crop fails
+    (e.g. a polygon outside the image) are left as they were and counted out."""
+    lines: list[Line] = []
+    crops: list[np.ndarray] = []
+    for job in jobs:
+        for line in lines_to_read(job.page, include_corrected):
+            if should_stop and should_stop():
+                return 0
+            try:
+                crops.append(crop_line(job.image, line, reader.height))
+            except ValueError:
+                continue
+            lines.append(line)
+    if not crops:
+        return 0
+    for line, reading in zip(lines, reader.read(crops)):
+        line.text = reading.text
+        line.char_confidences = [round(c, 4) for c in reading.char_confidences]
+        line.confidence = round(reading.confidence, 4)
+        line.status = LineStatus.RECOGNIZED
+    return len(lines)
+
+
+def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False, dpi: float = 300) -> list[PageJob]:
+    """Pages of one image or PDF file with their lines: ground truth beside the file when
+    wanted and present, else found by segmentation."""
+    from mspt_core.layout import pages_with_images
+
+    return [PageJob(page, image, Path(path))
+            for page, image in pages_with_images(path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi)]
+
+
+def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: bool = True, rtl: bool = False,
+               dpi: float = 300, pages_per_batch: int = 4,
+               on_pages: Callable[[list[PageJob]], None] | None = None) -> list[Page]:
+    """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
+    ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
+    finished group with its images (for progress and writing results as they come); the
+    returned pages hold no images, so memory stays bounded by one group."""
+    done: list[Page] = []
+    group: list[PageJob] = []
+
+    def flush() -> None:
+        recognize_pages(group, reader)
+        if on_pages:
+            on_pages(list(group))
+        done.extend(job.page for job in group)
+        group.clear()
+
+    for path in paths:
+        for job in load_page_jobs(path, use_ground_truth, rtl, dpi):
+            group.append(job)
+            if len(group) >= pages_per_batch:
+                flush()
+    if group:
+        flush()
+    return done
