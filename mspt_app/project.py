@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from mspt_core.document import Line, LineStatus, Page
+from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
 from mspt_core.errors import FormatError, MsptError
 
 log = logging.getLogger(__name__)
@@ -222,8 +222,13 @@ class Project:
         return entry.corrected, entry.lines
 
     def _next_number(self) -> int:
+        """A page number never used in this project: a removed page's number is not reused, as
+        its image and XML stay in the folder and must not be overwritten."""
         numbers = [int(e.id) for e in self.entries if e.id.isdigit()]
-        return max(numbers, default=0) + 1
+        number = max(numbers, default=0) + 1
+        while any(self.root.glob(f"*/{number:04d}-*")) or any(self.root.glob(f"{number:04d}-*")):
+            number += 1
+        return number
 
     def add_files(self, paths: Iterable[str | Path], dpi: float = 300, use_ground_truth: bool = True,
                   should_stop: Callable[[], bool] | None = None,
@@ -258,7 +263,7 @@ class Project:
         images = load_pages(path, dpi=dpi)  # also validates the file (ImageLoadError)
         result = []
         for number, image in enumerate(images):
-            page_id = f"{self._next_number() + len(result):04d}"
+            page_id = f"{self._next_number():04d}"  # the pages saved above already count
             stem = path.stem if len(images) == 1 else f"{path.stem}-p{number + 1:03d}"
             if len(images) == 1 and path.suffix.lower() in COPY_AS_IS and not _needs_rotation(path):
                 image_name = f"{page_id}-{stem}{path.suffix.lower()}"
@@ -270,11 +275,7 @@ class Project:
             gt = find_ground_truth(path) if len(images) == 1 and use_ground_truth else None
             if gt is not None:
                 page = read_document(gt)
-                for line in page.lines():
-                    # Text from another tool (no mspt character confidences) may be a person's
-                    # transcription: protect it from re-recognition; the person can still edit it.
-                    if line.text and line.char_confidences is None:
-                        line.status = LineStatus.CORRECTED
+                protect_foreign_text(page)  # the person can still edit it
             else:
                 page = Page(width=image.width, height=image.height)
             page.id = page_id
@@ -376,10 +377,13 @@ class Project:
             except (ValueError, KeyError, MsptError):
                 continue  # a torn last line, or a page removed since
             line = find_line(page, record["line"])
-            if line is not None and line.text != record["text"]:
+            status = LineStatus(record.get("status", "corrected"))
+            # A confirmation ("mark corrected") changes only the status: replay it too.
+            if line is not None and (line.text != record["text"] or line.status != status):
+                if line.text != record["text"]:
+                    line.char_confidences = None
                 line.text = record["text"]
-                line.status = LineStatus(record.get("status", "corrected"))
-                line.char_confidences = None
+                line.status = status
                 self._dirty.add(record["page"])
                 replayed += 1
         for page_id in self._dirty:

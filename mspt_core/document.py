@@ -96,6 +96,7 @@ class Page:
     width: int
     height: int
     image_path: Path | None = None  # absolute, or None when unknown
+    image_index: int = 0  # which page of a multi-page TIFF or PDF ``image_path`` this page shows
     id: str = "page"
     regions: list[Region] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)  # e.g. PAGE Creator / Created / LastChange
@@ -109,3 +110,11 @@ class Page:
     @property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines())
+
+
+def protect_foreign_text(page: Page) -> None:
+    """Mark text that came from another tool's file (it has no mspt character confidences) as
+    corrected: it may be a person's transcription, and recognition must not overwrite it."""
+    for line in page.lines():
+        if line.text and line.char_confidences is None:
+            line.status = LineStatus.CORRECTED

@@ -122,7 +122,7 @@ def _decode_frame(path: Path, frame: Image.Image, index: int) -> Image.Image:
         raise _fail(path, where + reason) from error
 
 
-def _load_pdf(path: Path, dpi: float, first_only: bool) -> list[Image.Image]:
+def _load_pdf(path: Path, dpi: float, only: int | None) -> list[Image.Image]:
     import pypdfium2 as pdfium
 
     if not 10 <= dpi <= MAX_DPI:
@@ -134,8 +134,10 @@ def _load_pdf(path: Path, dpi: float, first_only: bool) -> list[Image.Image]:
     try:
         if len(document) == 0:
             raise _fail(path, "the PDF has no pages")
+        if only is not None and not 0 <= only < len(document):
+            raise _fail(path, f"has {len(document)} pages; there is no page {only + 1}")
         pages = []
-        for index in range(1 if first_only else len(document)):
+        for index in (range(len(document)) if only is None else [only]):
             page = document[index]
             try:
                 width_pt, height_pt = page.get_size()
@@ -153,22 +155,25 @@ def _load_pdf(path: Path, dpi: float, first_only: bool) -> list[Image.Image]:
         document.close()
 
 
-def _load(path: str | Path, dpi: float, first_only: bool) -> list[Image.Image]:
+def _load(path: str | Path, dpi: float, only: int | None = None) -> list[Image.Image]:
+    """Every page, or only page ``only`` (0-based), decoding nothing beyond what is needed."""
     path = Path(path)
     head = _check_file(path)
     if head.startswith(PDF_MAGIC):
-        return _load_pdf(path, dpi, first_only)
+        return _load_pdf(path, dpi, only)
     image = _open_raster(path)
     try:
         pages = []
         # ImageSequence walks TIFF pages (and animated WebP frames; a page scan has one).
         for index, frame in enumerate(ImageSequence.Iterator(image)):
+            if only is not None and index < only:
+                continue
             _check_size(path, *frame.size)
             pages.append(_decode_frame(path, frame, index))
-            if first_only:
+            if only is not None:
                 break
         if not pages:
-            raise _fail(path, "the file holds no image")
+            raise _fail(path, "the file holds no image" if only is None else f"there is no page {only + 1}")
         return pages
     except (OSError, EOFError) as error:  # raised while seeking to a broken next TIFF page
         raise _fail(path, f"the file is truncated or corrupt ({error})") from error
@@ -182,12 +187,12 @@ def load_pages(path: str | Path, dpi: float = DEFAULT_DPI) -> list[Image.Image]:
     PDF pages are rasterized at ``dpi``; EXIF orientation is applied to raster images.
     Raises ImageLoadError for anything unreadable.
     """
-    return _load(path, dpi, first_only=False)
+    return _load(path, dpi)
 
 
-def load_page(path: str | Path, dpi: float = DEFAULT_DPI) -> Image.Image:
-    """The first page of ``path`` (mode "L" or "RGB"), decoding nothing beyond it."""
-    return _load(path, dpi, first_only=True)[0]
+def load_page(path: str | Path, dpi: float = DEFAULT_DPI, index: int = 0) -> Image.Image:
+    """Page ``index`` (0-based) of ``path`` (mode "L" or "RGB"), decoding no other page."""
+    return _load(path, dpi, only=index)[0]
 
 
 def to_grey(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save, save_file
 
 from mspt_core import __version__
+from mspt_core.atomic import atomic_write
 from mspt_core.charset import Charset
 from mspt_core.errors import ModelFileError
 from mspt_core.model import Recognizer, RecognizerConfig
@@ -90,11 +91,7 @@ def save_model(path: Path, model: Recognizer, charset: Charset, metadata: dict, 
     text = json.dumps(metadata, ensure_ascii=False, indent=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".safetensors":
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file(tensors, str(tmp), metadata={"mspt": text})
-        _fsync(tmp)
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, save(tensors, metadata={"mspt": text}))
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     save_file(tensors, str(tmp_dir / WEIGHTS))
     (tmp_dir / METADATA).write_text(text, encoding="utf-8")

@@ -22,6 +22,7 @@ class PageJob:
     page: Page
     image: np.ndarray
     source: Path
+    pages_in_source: int = 1
 
 
 def lines_to_read(page: Page, include_corrected: bool = False) -> list[Line]:
@@ -60,22 +61,23 @@ def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False,
     wanted and present, else found by segmentation."""
     from mspt_core.layout import pages_with_images
 
-    return [PageJob(page, image, Path(path))
-            for page, image in pages_with_images(path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi)]
+    found = pages_with_images(path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi)
+    return [PageJob(page, image, Path(path), len(found)) for page, image in found]
 
 
 def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: bool = True, rtl: bool = False,
-               dpi: float = 300, pages_per_batch: int = 4,
+               dpi: float = 300, pages_per_batch: int = 4, reread: bool = False,
                on_pages: Callable[[list[PageJob]], None] | None = None) -> list[Page]:
     """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
     ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
     finished group with its images (for progress and writing results as they come); the
-    returned pages hold no images, so memory stays bounded by one group."""
+    returned pages hold no images, so memory stays bounded by one group. Corrected lines (and
+    text from another tool's file) are kept unless ``reread``."""
     done: list[Page] = []
     group: list[PageJob] = []
 
     def flush() -> None:
-        recognize_pages(group, reader)
+        recognize_pages(group, reader, include_corrected=reread)
         if on_pages:
             on_pages(list(group))
         done.extend(job.page for job in group)

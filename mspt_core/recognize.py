@@ -12,6 +12,7 @@ import torch
 from mspt_core import decode
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
+from mspt_core.errors import ModelFileError
 from mspt_core.model.config import DOWNSAMPLE
 from mspt_core.models import LoadedModel, load_model, resolve
 
@@ -33,6 +34,9 @@ class Reading:
 class LineRecognizer:
     def __init__(self, loaded: LoadedModel, device: str = "auto", batch_size: int = 32,
                  beam: int = 0, head: str | None = None):
+        if loaded.metadata.get("kind", "recognizer") != "recognizer":
+            raise ModelFileError(f"{loaded.metadata.get('name', 'this model')} is a pre-trained encoder, which "
+                                 "cannot read text yet; fine-tune it first (mspt finetune)")
         self.device = pick_device(device)
         self.model = loaded.model.to(self.device).eval()
         self.charset = loaded.charset

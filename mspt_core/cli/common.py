@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:
@@ -47,3 +48,25 @@ class TrainingBar:
                            f"(best {progress.best_metric:.4f})")
         else:
             self.bar.close()
+
+
+def page_stem(source: Path, index: int, count: int) -> str:
+    """Output file stem of page ``index`` of ``count`` pages of ``source``."""
+    return source.stem if count == 1 else f"{source.stem}_p{index + 1:03d}"
+
+
+def check_output_names(sources: list[Path], out_dir: Path) -> None:
+    """Refuse, before any work, inputs whose outputs would overwrite each other or the input's
+    own PAGE/ALTO file beside it."""
+    from mspt_core.errors import MsptError
+
+    seen: dict[str, Path] = {}
+    for source in sources:
+        if source.stem in seen and seen[source.stem] != source:
+            raise MsptError(f"{seen[source.stem]} and {source} would write the same output files in {out_dir}; "
+                            "rename one or run them separately")
+        seen[source.stem] = source
+        own_xml = source.with_suffix(".xml").resolve()
+        if (out_dir / f"{source.stem}.xml").resolve() == own_xml and own_xml.exists():
+            raise MsptError(f"{own_xml} belongs to the input {source.name} and would be overwritten; "
+                            "choose another --out")

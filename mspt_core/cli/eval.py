@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         if error.char_errors:
             print(f"  {error.cer:.3f}\t{error.reference}\n\t{error.hypothesis}")
     if args.report:
-        from mspt_core.formats.atomic import atomic_write
+        from mspt_core.atomic import atomic_write
 
         rows = ["source\tcer\tchar_errors\treference\thypothesis"]
         rows += [f"{s.source}\t{e.cer:.4f}\t{e.char_errors}\t{e.reference}\t{e.hypothesis}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -25,18 +24,16 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mspt_core.cli.common import check_output_names, page_stem
     from mspt_core.formats import write_document
     from mspt_core.layout import page_lines
 
+    check_output_names(args.pages, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.pages:
         pages = page_lines(path, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi)
         for index, page in enumerate(pages):
-            name = path.stem if len(pages) == 1 else f"{path.stem}_p{index + 1:03d}"
-            target = args.out / f"{name}.xml"
-            if target.resolve() == path.resolve().with_suffix(".xml"):
-                sys.stderr.write(f"mspt: {target} is the input's own XML; not overwritten\n")
-                continue
+            target = args.out / f"{page_stem(path, index, len(pages))}.xml"
             write_document(page, target, args.format)
             lines = sum(1 for _ in page.lines())
             print(f"{path}\t{target}\t{len(page.regions)} regions\t{lines} lines\t"

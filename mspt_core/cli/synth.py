@@ -90,7 +90,7 @@ def _lines(args):
 
 
 def _write_pairs(args, lines) -> int:
-    from mspt_core.formats.atomic import atomic_write
+    from mspt_core.atomic import atomic_write
 
     width = max(6, len(str(args.count)))
     with open(args.out / "manifest.tsv", "w", encoding="utf-8") as manifest:
@@ -154,7 +154,7 @@ def _write_charset(args) -> int:
     import numpy as np
 
     from mspt_core.data.synth import cover_charset
-    from mspt_core.formats.atomic import atomic_write
+    from mspt_core.atomic import atomic_write
 
     source = Path(args.charset)
     chars = source.read_text(encoding="utf-8") if source.is_file() else args.charset

@@ -19,7 +19,7 @@ from mspt_core.errors import FormatError
 
 from . import alto, hocr, pagexml, pdf, text
 from ._report import Report
-from .atomic import atomic_write
+from mspt_core.atomic import atomic_write
 from .xmlsafe import parse_file
 
 FORMATS = ("page", "alto", "txt", "hocr", "pdf")

@@ -17,7 +17,7 @@ from mspt_core.errors import FormatError
 
 from . import _common as c
 from ._report import Report
-from .xmlsafe import localname, namespace, parse_file
+from .xmlsafe import localname, namespace, parse_bytes, parse_file
 
 NS4 = "http://www.loc.gov/standards/alto/ns-v4#"
 NAMESPACES = {NS4, "http://www.loc.gov/standards/alto/ns-v3#", "http://www.loc.gov/standards/alto/ns-v2#",
@@ -278,8 +278,7 @@ def _add_kept(parent: etree._Element, xml_list: list[str]) -> None:
 
 
 def _fragment(xml: str) -> etree._Element:
-    # Kept fragments were serialized by our own reader from an already-checked file.
-    el = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    el = parse_bytes(xml.encode("utf-8"), "an element kept from the input")  # the one hardened parser
     if namespace(el) != NS4 and namespace(el) in NAMESPACES:  # older ALTO: same names, new namespace
         for node in el.iter():
             if isinstance(node.tag, str) and namespace(node) == namespace(el):

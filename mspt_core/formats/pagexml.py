@@ -20,7 +20,7 @@ from mspt_core.errors import FormatError
 
 from . import _common as c
 from ._report import Report
-from .xmlsafe import localname, namespace, parse_file
+from .xmlsafe import localname, namespace, parse_bytes, parse_file
 
 NS = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 NS_PREFIX = "http://schema.primaresearch.org/PAGE/gts/pagecontent/"
@@ -504,7 +504,7 @@ def _hull(points: list) -> list:
 
 
 def _fragment(xml: str) -> etree._Element:
-    el = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    el = parse_bytes(xml.encode("utf-8"), "an element kept from the input")  # the one hardened parser
     if namespace(el).startswith(NS_PREFIX) and namespace(el) != NS:  # 2013 → 2019: same names
         old = namespace(el)
         for node in el.iter():

@@ -56,24 +56,29 @@ def _font_bytes(chars: set[str]) -> bytes:
 def _image(page: Page, max_side: int | None):
     from PIL import Image
 
+    from mspt_core.images import load_page
+
     if page.image_path is None:
         raise FormatError(f"page {page.id}: no page image; a searchable PDF needs one")
     try:
-        img = Image.open(page.image_path)
-        img.load()
-    except (OSError, Image.DecompressionBombError) as error:
-        raise ImageLoadError(f"{page.image_path}: cannot read the page image: {error}") from None
+        with Image.open(page.image_path) as raw:
+            info, source_format = dict(raw.info), raw.format
+            upright = raw.getexif().get(0x0112, 1) == 1  # no EXIF rotation to apply
+    except (OSError, Image.DecompressionBombError):
+        info, source_format, upright = {}, None, True  # e.g. a PDF: load_page rasterizes it
+    # The images module applies EXIF orientation, picks the TIFF frame or PDF page, and checks size.
+    img = load_page(page.image_path, index=page.image_index)
+    img.info.update(info)
     dpi = img.info.get("dpi", (DEFAULT_DPI, DEFAULT_DPI))[0] or DEFAULT_DPI
     if not 50 <= float(dpi) <= 2400:
         dpi = DEFAULT_DPI
     # The image may differ in size from the page (a downscaled copy): the page's coordinates
     # rule, so the page size in points comes from the page and the image is stretched onto it.
-    source_format = img.format
     resized = bool(max_side and max(img.size) > max_side)
     if resized:
         scale = max_side / max(img.size)
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))
-    if source_format == "JPEG" and not resized and img.mode in ("RGB", "L"):
+    if source_format == "JPEG" and not resized and upright and page.image_index == 0 and img.mode in ("RGB", "L"):
         return str(page.image_path), float(dpi)  # embedded as is: no re-encoding, no growth
     if img.mode not in ("RGB", "L", "1"):
         img = img.convert("RGB")
@@ -149,6 +154,6 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
 
 
 def to_file(pages: list[Page], path: Path, max_image_side: int | None = None) -> None:
-    from .atomic import atomic_write
+    from mspt_core.atomic import atomic_write
 
     atomic_write(path, lambda f: write(pages, f, max_image_side))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mspt_core.document import Page
+from mspt_core.document import Page, protect_foreign_text
 from mspt_core.layout.clean import normalize_illumination, remove_noise, sauvola, to_grey
 from mspt_core.layout.crop import crop_line
 from mspt_core.layout.deskew import deskew, estimate_skew, rotate
@@ -48,8 +48,9 @@ def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, 
     (loaded once, for segmentation and then for line crops).
 
     When ``use_ground_truth`` and a PAGE/ALTO file with lines sits beside a single-page image,
-    its lines are used as they are (``metadata["segmentation"] == "ground truth"``); otherwise
-    each page is segmented (``"mspt classical"``).
+    its lines are used as they are (``metadata["segmentation"] == "ground truth"``), and text
+    they hold from another tool counts as corrected; otherwise each page is segmented
+    (``"mspt classical"``).
     """
     from mspt_core.formats import read_document
     from mspt_core.images import load_grey, load_pages
@@ -61,12 +62,14 @@ def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, 
             page = read_document(gt)
             page.image_path = image_path
             page.metadata["segmentation"] = "ground truth"
+            protect_foreign_text(page)
             return [(page, load_grey(image_path, dpi=dpi))]
     pages = []
     for index, image in enumerate(load_pages(image_path, dpi=dpi)):
         grey = to_grey(image)
         page = segment(grey, rtl=rtl)
         page.image_path = image_path
+        page.image_index = index
         page.id = f"page{index + 1}"
         page.metadata["segmentation"] = "mspt classical"
         pages.append((page, grey))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from mspt_core.data.batching import to_height
 from mspt_core.document import Line
 
 # Extra pixels around the polygon's box, so a polygon drawn tight on the ink keeps its edges.
@@ -78,10 +79,7 @@ def crop_line(image: np.ndarray, line: Line, height: int = 40) -> np.ndarray:
     xs = np.flatnonzero(mask.any(axis=0))
     cut = cut[ys[0]: ys[-1] + 1, xs[0]: xs[-1] + 1]
 
-    h, w = cut.shape
-    new_w = max(1, int(round(w * height / h)))
-    interpolation = cv2.INTER_AREA if h > height else cv2.INTER_CUBIC
-    return cv2.resize(cut, (new_w, height), interpolation=interpolation)
+    return to_height(cut, height)
 
 
 def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper: int):

@@ -4,12 +4,13 @@ the loop's position. No pickle, so a checkpoint from anyone is safe to resume fr
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
+
+from mspt_core.atomic import atomic_write
 
 from mspt_core.errors import ModelFileError
 
@@ -27,11 +28,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         for i, rng in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = rng
     metadata = {"state": json.dumps(state), "param_groups": json.dumps(optim["param_groups"])}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, save(tensors, metadata=metadata))
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
@@ -44,7 +41,11 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         raise ModelFileError(f"{path}: not a readable checkpoint ({error})") from error
     if "state" not in meta or "param_groups" not in meta:
         raise ModelFileError(f"{path}: not an mspt training checkpoint")
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    try:
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    except RuntimeError as error:  # another size, head or alphabet than this run asks for
+        raise ModelFileError(f"{path} was written by a run with another model size, head or alphabet; "
+                             "train into another folder or start over (--no-resume)") from error
     slots: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

@@ -86,6 +86,8 @@ def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path,
     added: list[str] = []
     if base_model is not None:
         base = load_model(base_model)
+        if base.metadata.get("kind", "recognizer") != "recognizer":
+            raise DataError(f"{base_model} is a pre-trained encoder; fine-tune it with `mspt finetune`")
         charset, added = base.charset.extended(train_set.texts)
         model = base.model
         model.extend_charset(len(added))
