@@ -13,9 +13,14 @@ from mspt_core.errors import MsptError
 
 # Module names under mspt_core.cli, in the order they appear in ``mspt --help``.
 SUBCOMMAND_MODULES = [
-    "train",
+    "transcribe",
     "segment",
     "recognize",
+    "train",
+    "linestore",
+    "pretrain",
+    "finetune",
+    "synth",
     "eval",
     "models",
     "convert",

@@ -43,9 +43,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from mspt_core.data.lines import LineSet, load_lines
+    from mspt_core.data.lines import load_lines, split_off_validation
     from mspt_core.errors import DataError
     from mspt_core.model import config_for
     from mspt_core.models import import_model, resolve
@@ -70,14 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.val:
         val_set = load_lines(args.val, height)
     else:
-        if not 0 < args.val_fraction < 1:
-            raise DataError("--val-fraction must be between 0 and 1")
-        order = np.random.default_rng(args.seed).permutation(len(train_set))
-        held = max(1, int(len(order) * args.val_fraction))
-        if len(train_set) - held < 1:
-            raise DataError("too few lines to hold some out for validation; pass --val")
-        val_set = LineSet([train_set.samples[i] for i in order[:held]])
-        train_set = LineSet([train_set.samples[i] for i in order[held:]], train_set.skipped)
+        train_set, val_set = split_off_validation(train_set, args.val_fraction, args.seed)
     for skipped in train_set.skipped[:5]:
         print(f"skipped {skipped}")
     if len(train_set.skipped) > 5:

@@ -132,3 +132,15 @@ def load_lines(paths: Sequence[Path | str], height: int) -> LineSet:
         detail = f" ({len(result.skipped)} lines skipped, e.g. {result.skipped[0]})" if result.skipped else ""
         raise DataError(f"no labelled lines found in {', '.join(map(str, paths))}{detail}")
     return result
+
+
+def split_off_validation(lines: LineSet, fraction: float, seed: int = 0) -> tuple[LineSet, LineSet]:
+    """(train, validation): a random ``fraction`` of the lines held out, fixed by ``seed``."""
+    if not 0 < fraction < 1:
+        raise DataError("the validation fraction must be between 0 and 1")
+    order = np.random.default_rng(seed).permutation(len(lines))
+    held = max(1, int(len(order) * fraction))
+    if len(lines) - held < 1:
+        raise DataError("too few lines to hold some out for validation; give validation data")
+    return (LineSet([lines.samples[i] for i in order[held:]], lines.skipped),
+            LineSet([lines.samples[i] for i in order[:held]]))

@@ -5,7 +5,11 @@ resume, progress callbacks and cancellation.
 
 Exact resume: each epoch's batch order and each batch's augmentation come from generators
 seeded by (seed, epoch, batch index), and the torch RNG (dropout) is saved in the checkpoint,
-so a run killed and resumed takes the same steps as one that never stopped."""
+so a run killed and resumed takes the same steps as one that never stopped.
+
+Optional job hook: ``on_step_start(step)``, called before the first batch of every optimizer
+step (schedules that depend on the step, warm-up freezing). Under torchrun (see
+``distributed``) gradients are averaged over ranks and only rank 0 writes and reports."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import torch
 from torch import nn
 
 from mspt_core.devices import autocast_dtype, pick_device
+from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 
 
@@ -99,10 +104,12 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
           should_stop: Callable[[], bool] | None = None, resume: bool = True) -> TrainResult:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    device = pick_device(settings.device)
+    device = distributed.local_device(pick_device(settings.device))
     amp_dtype = autocast_dtype(device) if settings.amp else None
-    torch.manual_seed(settings.seed)
+    main_rank = distributed.is_main()
+    torch.manual_seed(settings.seed + distributed.rank())  # own dropout noise per rank
     model = job.model.to(device)
+    distributed.broadcast_model(model)
     groups = job.param_groups()
     for group in groups:
         group["base_lr"] = settings.lr * group.pop("lr_scale", 1.0)
@@ -113,8 +120,14 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
     checkpoint = run_dir / CHECKPOINT
     if resume and checkpoint.exists():
         state = load_checkpoint(checkpoint, model, optimizer)
-    report = on_progress or (lambda progress: None)
+    report = on_progress if on_progress and main_rank else (lambda progress: None)
     stop = should_stop or (lambda: False)
+    step_hook = getattr(job, "on_step_start", None)
+
+    def checkpoint_now() -> None:
+        distributed.average_buffers(model)
+        if main_rank:
+            save_checkpoint(checkpoint, model, optimizer, state)
     started, start_step = time.monotonic(), state["step"]
 
     def progress(event: str, loss=None, metric=None) -> Progress:
@@ -125,6 +138,7 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
         return Progress(event, state["step"], settings.steps, loss, lr, metric, state["best"], elapsed, eta)
 
     def validate() -> str | None:
+        distributed.average_buffers(model)
         model.eval()
         metric = job.validate(device)
         model.train()
@@ -133,7 +147,8 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
         state["history"].append({"step": state["step"], "val": metric})
         if state["best"] is None or metric < state["best"]:
             state.update(best=metric, best_step=state["step"], stale=0)
-            job.save_best(metric, state["step"])
+            if main_rank:
+                job.save_best(metric, state["step"])
         else:
             state["stale"] += 1
         report(progress("validation", metric=metric))
@@ -151,6 +166,8 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
         while state["batch"] < len(batches):
             index = state["batch"]
             rng = np.random.default_rng([settings.seed, state["epoch"], index, 1])
+            if pending == 0 and step_hook is not None:
+                step_hook(state["step"])
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss = job.loss(batches[index], rng, device)
             (loss / settings.accumulate).backward()
@@ -159,6 +176,7 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
             state["batch"] += 1
             if pending < settings.accumulate:
                 continue
+            accumulated_loss = distributed.average_gradients(model, accumulated_loss)
             factor = lr_factor(state["step"], settings)
             for group in optimizer.param_groups:
                 group["lr"] = group["base_lr"] * factor
@@ -174,12 +192,12 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
             if step % settings.val_every == 0 or step == settings.steps:
                 status = validate() or status
             if step % settings.checkpoint_every == 0 or step == settings.steps or status != "finished":
-                save_checkpoint(checkpoint, model, optimizer, state)
+                checkpoint_now()
             if status != "finished" or step >= settings.steps:
                 break
-            if stop():
+            if distributed.any_rank(stop(), device):
                 status = "cancelled"
-                save_checkpoint(checkpoint, model, optimizer, state)
+                checkpoint_now()
                 break
         else:
             state["epoch"] += 1

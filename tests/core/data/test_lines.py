@@ -75,3 +75,17 @@ def test_width_batches_cover_every_line_once_and_keep_padding_small():
     assert width_batches(widths, 16, np.random.default_rng(1)) == batches
     capped = width_batches(widths, 64, max_pixels=4000)
     assert all(max(widths[i] for i in b) * len(b) <= 4000 or len(b) == 1 for b in capped)
+
+
+def test_validation_split_is_disjoint_repeatable_and_refuses_too_little(fondue):
+    from mspt_core.data.lines import split_off_validation
+
+    lines = lines_from_page_xml(fondue / DRACULA, 40)
+    train, val = split_off_validation(lines, 0.25, seed=3)
+    assert len(val) == int(len(lines) * 0.25) and len(train) + len(val) == len(lines)
+    assert {s.source for s in train.samples}.isdisjoint(s.source for s in val.samples)
+    assert [s.source for s in split_off_validation(lines, 0.25, seed=3)[1].samples] == [s.source for s in val.samples]
+    with pytest.raises(DataError, match="too few"):
+        split_off_validation(type(lines)(lines.samples[:1]), 0.5)
+    with pytest.raises(DataError, match="between 0 and 1"):
+        split_off_validation(lines, 1.5)

@@ -1,0 +1,115 @@
+"""mspt pretrain: masked self-supervised pre-training of an encoder on unlabeled lines.
+Under torchrun (``torchrun --nproc_per_node=N -m mspt_core.cli pretrain ...``) it trains
+data-parallel, each rank reading its own shards."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mspt_core.cli.common import TrainingBar, add_device_option, add_threads_option, set_threads
+
+
+def register(subparsers) -> None:
+    from mspt_core.pretrain.presets import PRESETS  # light: dataclasses only
+
+    presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+    p = subparsers.add_parser(
+        "pretrain", help="pre-train an encoder on unlabeled line images (masked, self-supervised)",
+        description="Masked self-supervised pre-training (progressive masking, k-means targets, loss on "
+                    "masked and visible tokens). DATA is a line store (`mspt linestore build`) or folders of "
+                    "page scans / ALTO / PAGE / line images, from which a store is built inside OUT first. "
+                    f"Presets: {presets}.")
+    p.add_argument("data", nargs="+", type=Path, metavar="DATA")
+    p.add_argument("--out", "-o", type=Path, required=True,
+                   help="run folder: checkpoints, k-means targets and the encoder (folder 'encoder')")
+    p.add_argument("--preset", choices=list(PRESETS), default="cpu-small")
+    method = p.add_argument_group("method (default: the preset's)")
+    method.add_argument("--size", help="tiny, small, base or large")
+    method.add_argument("--mask-schedule", dest="schedule", choices=["linear", "cosine", "step", "constant"])
+    method.add_argument("--p-start", type=float, help="masking probability at the first step")
+    method.add_argument("--p-end", type=float, help="masking probability at the last step (and the constant p)")
+    method.add_argument("--fill", choices=["noise", "embedding"],
+                        help="masked columns: fixed noise in the pixels, or a learned embedding after the front end")
+    method.add_argument("--target", choices=["kmeans", "pixels"])
+    method.add_argument("--clusters", type=int, help="k-means clusters K")
+    method.add_argument("--features", help="k-means features: pixels, untrained, or a model name/path")
+    method.add_argument("--kmeans-columns", type=int, help="columns sampled to fit k-means")
+    method.add_argument("--unmasked-weight", type=float, help="weight w of the loss on visible tokens (0: masked only)")
+    method.add_argument("--max-width", type=int, help="crop longer lines to this many pixels")
+    loop = p.add_argument_group("training (default: the preset's)")
+    loop.add_argument("--steps", type=int)
+    loop.add_argument("--batch-size", type=int)
+    loop.add_argument("--lr", type=float)
+    loop.add_argument("--warmup", type=int)
+    loop.add_argument("--accumulate", type=int)
+    loop.add_argument("--checkpoint-every", type=int)
+    loop.add_argument("--seed", type=int)
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--install-as", default=None, metavar="NAME", help="also import the encoder into the registry")
+    add_device_option(p)
+    add_threads_option(p)
+    p.set_defaults(run=run)
+
+
+METHOD_FIELDS = ("size", "schedule", "p_start", "p_end", "fill", "target", "clusters", "features", "kmeans_columns",
+                 "unmasked_weight", "max_width")
+LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_every", "seed")
+
+
+def settings_from_args(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from mspt_core.pretrain.presets import preset
+
+    method, loop = preset(args.preset, **{f: getattr(args, f) for f in METHOD_FIELDS if getattr(args, f) is not None})
+    loop = replace(loop, device=args.device, **{f: getattr(args, f) for f in LOOP_FIELDS if getattr(args, f) is not None})
+    return method, loop
+
+
+def open_store(data: list[Path], out: Path, height: int):
+    from mspt_core.data.linestore import LineStore, build_line_store
+    from mspt_core.train import distributed
+
+    if len(data) == 1 and LineStore.is_store(data[0]):
+        return LineStore(data[0])
+    target = out / "lines"
+    if not LineStore.is_store(target) and distributed.is_main():
+        print(f"building a line store in {target} ...")
+        store, skipped = build_line_store(data, target, height)
+        print(f"{len(store)} lines ({len(skipped)} skipped)")
+    distributed.barrier()
+    return LineStore(target)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mspt_core.errors import DataError
+    from mspt_core.model import config_for
+    from mspt_core.models import import_model
+    from mspt_core.pretrain import pretrain_encoder
+    from mspt_core.train import distributed
+
+    set_threads(args.threads)
+    try:
+        method, loop = settings_from_args(args)
+        height = config_for(method.size).height
+    except ValueError as error:
+        raise DataError(str(error)) from error
+    distributed.init_from_env(args.device)
+    try:
+        store = open_store(args.data, args.out, height)
+        main = distributed.is_main()
+        bar = TrainingBar(loop.steps) if main else None
+        outcome = pretrain_encoder(store, args.out, method, loop, on_progress=bar, resume=not args.no_resume,
+                                   on_status=print if main else None)
+        if main:
+            result = outcome.result
+            print(f"{result.status} after {result.step} steps")
+            if outcome.encoder_path is not None:
+                print(f"encoder: {outcome.encoder_path}")
+                if args.install_as:
+                    entry = import_model(outcome.encoder_path, args.install_as)
+                    print(f"installed as {entry.name!r}")
+        return 0 if outcome.result.status != "cancelled" else 1
+    finally:
+        distributed.shutdown()

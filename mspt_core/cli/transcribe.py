@@ -1,0 +1,86 @@
+"""mspt transcribe: page images or PDFs -> segmentation + recognition -> PAGE/ALTO/text/hOCR/PDF."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mspt_core.cli.common import (add_device_option, add_model_option, add_threads_option, check_output_names,
+                                  page_stem, set_threads)
+
+PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "transcribe", help="find the lines of page images or PDFs and read them",
+        description="The main job from the command line: for every page, find regions and lines (or reuse "
+                    "a PAGE/ALTO file with lines beside the image), read the lines, and write the results.")
+    p.add_argument("pages", nargs="+", type=Path, metavar="PAGE", help="page images or PDF files")
+    p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--to", nargs="+", choices=["page", "alto", "txt", "hocr", "pdf"], default=["page"],
+                   metavar="FORMAT", help="one or more of page, alto, txt, hocr, pdf (default: page)")
+    add_model_option(p)
+    p.add_argument("--no-ground-truth", action="store_true",
+                   help="always segment, even when a PAGE/ALTO file with lines sits beside an image")
+    p.add_argument("--reread", action="store_true",
+                   help="also read lines that already have text from a PAGE/ALTO file beside the image "
+                        "(by default that text is kept, as it may be a person's transcription)")
+    p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
+    p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
+    p.add_argument("--beam", type=int, default=0, help="CTC beam width (0: greedy)")
+    p.add_argument("--batch-size", type=int, default=32, help="lines per recognition batch")
+    p.add_argument("--pages-per-batch", type=int, default=4, help="pages whose lines are read together")
+    add_device_option(p)
+    add_threads_option(p)
+    p.set_defaults(run=run)
+
+
+def _check_inputs(paths: list[Path]) -> None:
+    from mspt_core.errors import ImageLoadError
+
+    for path in paths:
+        if not path.is_file():
+            raise ImageLoadError(f"cannot load image {path}: no such file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mspt_core.formats import EXTENSIONS, write_document
+    from mspt_core.pipeline import transcribe
+    from mspt_core.recognize import LineRecognizer
+
+    set_threads(args.threads)
+    _check_inputs(args.pages)
+    check_output_names(args.pages, args.out)
+    reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size, beam=args.beam)
+    args.out.mkdir(parents=True, exist_ok=True)
+    by_source: dict[Path, list] = {}
+    bar = tqdm(unit="page", file=sys.stderr, dynamic_ncols=True)  # a PDF's page count is known only when read
+    notes: list[str] = []
+
+    def write_group(jobs) -> None:
+        for job in jobs:
+            pages = by_source.setdefault(job.source, [])
+            pages.append(job.page)
+            name = page_stem(job.source, job.page.image_index, job.pages_in_source)
+            for fmt in args.to:
+                if fmt in PER_PAGE:
+                    suffix = ".alto.xml" if fmt == "alto" and "page" in args.to else EXTENSIONS[fmt]
+                    write_document(job.page, args.out / f"{name}{suffix}", fmt, notes=notes)
+        bar.update(len(jobs))
+
+    transcribe(args.pages, reader, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,
+               pages_per_batch=args.pages_per_batch, reread=args.reread, on_pages=write_group)
+    bar.close()
+    for source, pages in by_source.items():
+        for fmt in args.to:
+            if fmt not in PER_PAGE:
+                write_document(pages, args.out / f"{source.stem}{EXTENSIONS[fmt]}", fmt, notes=notes)
+        lines = sum(1 for page in pages for _ in page.lines())
+        print(f"{source}\t{len(pages)} pages\t{lines} lines\t{pages[0].metadata.get('segmentation', '')}")
+    for note in dict.fromkeys(notes):
+        print(f"mspt: note: {note}", file=sys.stderr)
+    return 0

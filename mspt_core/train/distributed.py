@@ -1,0 +1,108 @@
+"""Data-parallel training with torch.distributed, as started by ``torchrun``.
+
+The loop stays one loop: every rank computes its own batches' gradients, then one all-reduce of
+all gradients (flattened into a single tensor, plus the loss for reporting) averages them, so
+every rank takes the same optimizer step. Rank 0 alone writes checkpoints and reports progress.
+Outside torchrun (no process group) every helper is a no-op and costs nothing."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+def active() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def init_from_env(device: str = "auto") -> bool:
+    """Join the process group torchrun describes in the environment (WORLD_SIZE > 1): NCCL on
+    GPUs, gloo on CPUs. Returns whether this process is part of a multi-process run."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    if active():
+        return True
+    use_cuda = device != "cpu" and torch.cuda.is_available()
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    return True
+
+
+def shutdown() -> None:
+    if active():
+        dist.destroy_process_group()
+
+
+def local_device(device: torch.device) -> torch.device:
+    """Each rank on a GPU of its own: cuda:LOCAL_RANK."""
+    if active() and device.type == "cuda":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def broadcast_model(model: nn.Module) -> None:
+    """Start every rank from rank 0's weights and buffers."""
+    if not active():
+        return
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        dist.broadcast(tensor.data, src=0)
+
+
+def average_gradients(model: nn.Module, loss: float) -> float:
+    """Average the gradients over ranks in place; returns the loss averaged over ranks.
+    Parameters without a gradient (e.g. frozen) stay without one on every rank."""
+    if not active():
+        return loss
+    params = [p for p in model.parameters() if p.requires_grad]
+    device = params[0].device if params else torch.device("cpu")
+    grads = [p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel(), device=device) for p in params]
+    flat = torch.cat(grads + [torch.tensor([loss], device=device, dtype=grads[0].dtype if grads else torch.float32)])
+    dist.all_reduce(flat)
+    flat /= world_size()
+    offset = 0
+    for p in params:
+        n = p.numel()
+        if p.grad is not None:
+            p.grad.copy_(flat[offset: offset + n].view_as(p.grad))
+        offset += n
+    return float(flat[-1])
+
+
+def average_buffers(model: nn.Module) -> None:
+    """BatchNorm statistics drift apart per rank; average them before saving or validating."""
+    if not active():
+        return
+    for buffer in model.buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer.data)
+            buffer.data /= world_size()
+
+
+def any_rank(flag: bool, device: torch.device | None = None) -> bool:
+    """True on every rank when ``flag`` is true on one (e.g. a cancel request seen by rank 0)."""
+    if not active():
+        return flag
+    tensor = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return bool(tensor.item())
+
+
+def barrier() -> None:
+    if active():
+        dist.barrier()

@@ -1,0 +1,86 @@
+"""Fine-tuning from a pre-trained encoder: the encoder (front end + transformer) of any model
+file — a pre-trained encoder, or a recognizer trained on other data (transfer learning) — goes
+into a new recognizer with a fresh CTC head (or decoder) whose alphabet comes from the
+labelled data. The encoder can learn at a fraction of the head's rate and can stay frozen for
+the first steps, so the random head does not wreck it before it has learned anything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from mspt_core.charset import Charset
+from mspt_core.data.lines import LineSet
+from mspt_core.errors import DataError
+from mspt_core.model import Recognizer
+from mspt_core.models import build_metadata, load_model, save_model
+from mspt_core.train.loop import Progress, TrainSettings, train
+from mspt_core.train.supervised import BEST, RecognitionJob, TrainOutcome
+
+
+class FinetuneJob(RecognitionJob):
+    def __init__(self, *args, encoder_lr_scale: float = 1.0, freeze_steps: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.encoder_lr_scale = encoder_lr_scale
+        self.freeze_steps = freeze_steps
+
+    def param_groups(self) -> list[dict]:
+        encoder = list(self.model.encoder.parameters())
+        own = {id(p) for p in encoder}
+        heads = [p for p in self.model.parameters() if id(p) not in own]
+        return [{"params": encoder, "lr_scale": self.encoder_lr_scale}, {"params": heads, "lr_scale": 1.0}]
+
+    def on_step_start(self, step: int) -> None:
+        # A frozen parameter gets no gradient, and AdamW leaves parameters without one alone.
+        trainable = step >= self.freeze_steps
+        for p in self.model.encoder.parameters():
+            p.requires_grad_(trainable)
+
+
+def recognizer_from_encoder(encoder_file: Path, charset: Charset, head: str = "ctc") -> tuple[Recognizer, dict]:
+    """A new recognizer for ``charset`` holding the encoder of ``encoder_file``; also returns the
+    file's metadata."""
+    source = load_model(encoder_file)
+    model = Recognizer(replace(source.config, head=head), len(charset))
+    model.encoder.load_state_dict(source.model.encoder.state_dict())
+    return model, source.metadata
+
+
+def finetune_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path, settings: TrainSettings,
+                        encoder_file: Path, head: str = "ctc", encoder_lr_scale: float = 0.5, freeze_steps: int = 0,
+                        on_progress: Callable[[Progress], None] | None = None,
+                        should_stop: Callable[[], bool] | None = None, resume: bool = True,
+                        data_description: str = "", use_augmentation: bool = True) -> TrainOutcome:
+    if not train_set.samples:
+        raise DataError("no training lines")
+    if encoder_lr_scale < 0 or freeze_steps < 0:
+        raise ValueError("encoder_lr_scale and freeze_steps must not be negative")
+    run_dir = Path(run_dir)
+    torch.manual_seed(settings.seed)  # same seed, same fresh head
+    charset = Charset.from_texts(train_set.texts)
+    model, source_meta = recognizer_from_encoder(encoder_file, charset, head)
+    provenance = {
+        "train_lines": len(train_set),
+        "val_lines": len(val_set) if val_set else 0,
+        "skipped_lines": len(train_set.skipped),
+        "data": data_description,
+        "encoder": str(encoder_file),
+        "encoder_kind": source_meta.get("kind"),
+        "encoder_provenance": source_meta.get("provenance", {}),
+        "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
+                     "seed": settings.seed, "head": head, "encoder_lr_scale": encoder_lr_scale,
+                     "freeze_steps": freeze_steps},
+    }
+    job = FinetuneJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation,
+                      encoder_lr_scale=encoder_lr_scale, freeze_steps=freeze_steps)
+    result = train(job, settings, run_dir, on_progress, should_stop, resume)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    best = run_dir / BEST
+    if result.best_metric is None and result.status != "cancelled":
+        save_model(best, model, charset, build_metadata(model, charset, run_dir.name,
+                                                        dict(provenance, steps=result.step, val_cer=None)))
+    return TrainOutcome(result, best, charset, [])

@@ -1,0 +1,51 @@
+"""The data-parallel helpers in two gloo processes: gradients, loss and BatchNorm statistics
+are averaged, start weights come from rank 0, and a stop request on one rank stops all."""
+
+import os
+import socket
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, port: int, results) -> None:
+    from mspt_core.train import distributed
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        torch.manual_seed(rank)  # different start weights per rank...
+        model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+        distributed.broadcast_model(model)  # ...until rank 0's are broadcast
+        for p in model.parameters():
+            p.grad = torch.full_like(p, float(rank + 1))
+        model[1].running_mean.fill_(float(rank * 2))
+        loss = distributed.average_gradients(model, float(rank * 10))
+        distributed.average_buffers(model)
+        results[rank] = {
+            "weight": model[0].weight.detach().clone(),
+            "grad": model[0].weight.grad.clone(),
+            "loss": loss,
+            "running_mean": model[1].running_mean.clone(),
+            "stop": distributed.any_rank(rank == 1),
+        }
+    finally:
+        dist.destroy_process_group()
+
+
+def test_gradients_buffers_and_stop_are_shared():
+    results = mp.Manager().dict()
+    mp.spawn(_worker, args=(_free_port(), results), nprocs=2, join=True)
+    a, b = results[0], results[1]
+    assert torch.equal(a["weight"], b["weight"])
+    assert torch.allclose(a["grad"], torch.full((2, 2), 1.5)) and torch.equal(a["grad"], b["grad"])
+    assert a["loss"] == b["loss"] == 5.0
+    assert torch.allclose(a["running_mean"], torch.ones(2))
+    assert a["stop"] and b["stop"]
