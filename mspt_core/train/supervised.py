@@ -1,6 +1,6 @@
 """Supervised line recognition training (CTC or decoder head), from scratch or from a base
 model whose charset is extended with the new data's characters. The CLI's ``mspt train`` and
-the app's fine-tune wizard both call ``train_recognizer``."""
+the app's training (to come) call ``train_recognizer``."""
 
 from __future__ import annotations
 
