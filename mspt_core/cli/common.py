@@ -70,3 +70,80 @@ def check_output_names(sources: list[Path], out_dir: Path) -> None:
         if (out_dir / f"{source.stem}.xml").resolve() == own_xml and own_xml.exists():
             raise MsptError(f"{own_xml} belongs to the input {source.name} and would be overwritten; "
                             "choose another --out")
+
+
+# --- supervised training (mspt train, mspt finetune) -------------------------------------------
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="+", type=Path, metavar="DATA", help="labelled training data")
+    p.add_argument("--val", nargs="+", type=Path, default=None, help="validation data (default: split off DATA)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of training lines held out for validation when --val is not given (default 0.1)")
+    p.add_argument("--out", "-o", type=Path, required=True,
+                   help="run folder: checkpoints and the best model (folder 'best') go here")
+
+
+def add_loop_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
+    p.add_argument("--accumulate", type=int, default=1, help="batches per optimizer step")
+    p.add_argument("--val-every", type=int, default=200)
+    p.add_argument("--patience", type=int, default=0, help="early stop after N validations without gain (0: off)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-augment", action="store_true", help="train on the lines as they are")
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
+    p.add_argument("--install-as", default=None, metavar="NAME",
+                   help="also import the best model into the registry under NAME")
+    add_device_option(p)
+    add_threads_option(p)
+
+
+def loop_settings(args: argparse.Namespace):
+    """TrainSettings from the options of ``add_loop_options``; bad values are the user's error."""
+    from mspt_core.errors import DataError
+    from mspt_core.train.loop import TrainSettings
+
+    set_threads(args.threads)
+    try:
+        return TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
+                             schedule=args.schedule, accumulate=args.accumulate, val_every=args.val_every,
+                             checkpoint_every=args.val_every, patience=args.patience, seed=args.seed,
+                             device=args.device)
+    except ValueError as error:
+        raise DataError(str(error)) from error
+
+
+def train_and_val_lines(args: argparse.Namespace, height: int):
+    """The training and validation LineSets the options of ``add_data_options`` name."""
+    from mspt_core.data.lines import load_lines, split_off_validation
+
+    train_set = load_lines(args.data, height)
+    if args.val:
+        val_set = load_lines(args.val, height)
+    else:
+        train_set, val_set = split_off_validation(train_set, args.val_fraction, args.seed)
+    for skipped in train_set.skipped[:5]:
+        print(f"skipped {skipped}")
+    if len(train_set.skipped) > 5:
+        print(f"... {len(train_set.skipped) - 5} more lines skipped")
+    return train_set, val_set
+
+
+def report_training(outcome, args: argparse.Namespace) -> int:
+    """Print how a training run ended, install its model if asked; the exit code."""
+    from mspt_core.models import import_model
+
+    result = outcome.result
+    best = f"{result.best_metric:.4f}" if result.best_metric is not None else "n/a"
+    print(f"{result.status} after {result.step} steps; best validation CER {best} at step {result.best_step}")
+    if outcome.added_chars:
+        print(f"alphabet extended with: {''.join(outcome.added_chars)}")
+    print(f"model: {outcome.model_path}")
+    if args.install_as:
+        entry = import_model(outcome.model_path, args.install_as)
+        print(f"installed as {entry.name!r}")
+    return 0 if result.status != "cancelled" else 1
