@@ -5,7 +5,7 @@ a multiple of 8 px, so a line reads the same alone or in a batch with longer lin
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -67,7 +67,3 @@ def width_batches(widths: Sequence[int], batch_size: int, rng: np.random.Generat
         rng.shuffle(batches)
     return batches
 
-
-def iter_chunks(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]

@@ -171,13 +171,6 @@ class EpochPlan(Sequence):
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pdf"}
 
 
-@dataclass
-class BuildReport:
-    lines: int
-    pages: int
-    skipped: list[str]
-
-
 def _looks_like_line(path: Path) -> bool:
     """A file much wider than tall and not taller than ~4 text lines is a line image."""
     from PIL import Image
