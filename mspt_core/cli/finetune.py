@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from mspt_core.cli.common import (TrainingBar, add_data_options, add_loop_options, loop_settings, report_training,
                                   train_and_val_lines)

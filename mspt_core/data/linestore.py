@@ -16,8 +16,6 @@ so a run resumes mid-epoch exactly. With several ranks each rank reads its own s
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 

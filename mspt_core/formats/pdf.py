@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mspt_core.document import Line, Page
-from mspt_core.errors import FormatError, ImageLoadError
+from mspt_core.errors import FormatError
 
 from . import _common as c
 

@@ -3,7 +3,6 @@ and transcribe with the trained model. One training run serves every test of thi
 measures that training can fit real lines (memorisation), not accuracy on unseen pages, which
 benchmarks/ measures on the test split."""
 
-from pathlib import Path
 
 import cv2
 import pytest

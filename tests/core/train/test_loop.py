@@ -1,6 +1,5 @@
 """The training loop: exact resume after a crash, cancellation, early stopping."""
 
-import numpy as np
 import pytest
 import torch
 
