@@ -26,7 +26,7 @@ ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
 DEFAULT_DPI = 300.0
 
 
-def _font_bytes(chars: set[str]) -> bytes:
+def _font_bytes(chars: set[str], name: str) -> bytes:
     from fontTools.fontBuilder import FontBuilder
     from fontTools.pens.ttGlyphPen import TTGlyphPen
 
@@ -45,7 +45,10 @@ def _font_bytes(chars: set[str]) -> bytes:
     fb.setupGlyf({".notdef": box(), "box": box()})
     fb.setupHorizontalMetrics({".notdef": (ADVANCE, 0), "box": (ADVANCE, 0)})
     fb.setupHorizontalHeader(ascent=ASCENT, descent=DESCENT)
-    fb.setupNameTable({"familyName": "MsptTextLayer", "styleName": "Regular"})
+    # The name inside the font must differ between character sets too: PDF readers (pdfium)
+    # cache embedded fonts by name, and two fonts of one name with different character maps
+    # made a reader extract the second document's text with the first one's map.
+    fb.setupNameTable({"familyName": name, "styleName": "Regular", "psName": name})
     fb.setupOS2(sTypoAscender=ASCENT, sTypoDescender=DESCENT, usWinAscent=ASCENT, usWinDescent=-DESCENT)
     fb.setupPost()
     buf = io.BytesIO()
@@ -100,7 +103,7 @@ def write(pages: list[Page], f: BinaryIO, max_image_side: int | None = None) -> 
     chars = {ch for page in pages for line in page.lines() for ch in line.text}
     # One font per character set: reportlab's registry is global and fonts cannot be replaced.
     font_name = "MsptTextLayer-" + hashlib.sha1("".join(sorted(chars)).encode()).hexdigest()[:12]
-    pdfmetrics.registerFont(TTFont(font_name, io.BytesIO(_font_bytes(chars | {" "}))))
+    pdfmetrics.registerFont(TTFont(font_name, io.BytesIO(_font_bytes(chars | {" "}, font_name))))
     pdf = canvas.Canvas(f, pageCompression=1, invariant=1)
     pdf.setCreator("mspt")
     for page in pages:

@@ -79,3 +79,13 @@ def test_searchable_pdf_text_layer(fondue, cremma, tmp_path):
         _check_pdf_page(pdf[i], page)
         assert abs(pdf[i].get_width() / pdf[i].get_height() - page.width / page.height) < 1e-3
     pdf.close()
+
+
+def test_searchable_pdfs_of_different_pages_read_back_whole_in_one_process(fondue, cremma, tmp_path):
+    # Two documents with different character sets once embedded fonts of the same internal
+    # name, and the reader then took the second document's text through the first one's map.
+    pages = [read_document(split_xmls(cremma, "test")[1]), read_document(split_xmls(fondue, "test")[0])]
+    for i, page in enumerate(pages):
+        pdf = pdfium.PdfDocument(write_document([page], tmp_path / f"doc{i}.pdf", "pdf", max_image_side=600))
+        _check_pdf_page(pdf[0], page)
+        pdf.close()
