@@ -94,6 +94,17 @@ def average_buffers(model: nn.Module) -> None:
             buffer.data /= world_size()
 
 
+def gather_rng_states() -> list[torch.Tensor]:
+    """Every rank's torch CPU RNG state, in rank order (a collective: all ranks must call it),
+    so a checkpoint can give each rank back its own dropout noise on resume."""
+    state = torch.get_rng_state()
+    if not active():
+        return [state]
+    states = [torch.empty_like(state) for _ in range(world_size())]
+    dist.all_gather(states, state)  # gloo; CPU tensors
+    return states
+
+
 def any_rank(flag: bool, device: torch.device | None = None) -> bool:
     """True on every rank when ``flag`` is true on one (e.g. a cancel request seen by rank 0)."""
     if not active():

@@ -119,15 +119,16 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
              "history": [], "settings": asdict(settings)}
     checkpoint = run_dir / CHECKPOINT
     if resume and checkpoint.exists():
-        state = load_checkpoint(checkpoint, model, optimizer)
+        state = load_checkpoint(checkpoint, model, optimizer, distributed.rank())
     report = on_progress if on_progress and main_rank else (lambda progress: None)
     stop = should_stop or (lambda: False)
     step_hook = getattr(job, "on_step_start", None)
 
     def checkpoint_now() -> None:
         distributed.average_buffers(model)
+        rng_states = distributed.gather_rng_states() if distributed.active() else None
         if main_rank:
-            save_checkpoint(checkpoint, model, optimizer, state)
+            save_checkpoint(checkpoint, model, optimizer, state, rng_states)
     started, start_step = time.monotonic(), state["step"]
 
     def progress(event: str, loss=None, metric=None) -> Progress:

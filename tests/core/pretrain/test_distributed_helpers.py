@@ -1,5 +1,6 @@
 """The data-parallel helpers in two gloo processes: gradients, loss and BatchNorm statistics
-are averaged, start weights come from rank 0, and a stop request on one rank stops all."""
+are averaged, start weights come from rank 0, a stop request on one rank stops all, and each
+rank gets its own RNG state back from a checkpoint."""
 
 import os
 import socket
@@ -35,6 +36,8 @@ def _worker(rank: int, port: int, results) -> None:
             "loss": loss,
             "running_mean": model[1].running_mean.clone(),
             "stop": distributed.any_rank(rank == 1),
+            "own_rng": torch.get_rng_state(),
+            "rng_states": distributed.gather_rng_states(),
         }
     finally:
         dist.destroy_process_group()
@@ -49,3 +52,22 @@ def test_gradients_buffers_and_stop_are_shared():
     assert a["loss"] == b["loss"] == 5.0
     assert torch.allclose(a["running_mean"], torch.ones(2))
     assert a["stop"] and b["stop"]
+
+    assert torch.equal(a["rng_states"][0], a["own_rng"]) and torch.equal(a["rng_states"][1], b["own_rng"])
+    assert not torch.equal(a["own_rng"], b["own_rng"])
+
+
+def test_a_checkpoint_gives_each_rank_its_own_rng_state(tmp_path):
+    from mspt_core.train.checkpoint import load_checkpoint, save_checkpoint
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    states = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        states.append(torch.get_rng_state())
+    save_checkpoint(tmp_path / "c.safetensors", model, optimizer, {"step": 3}, states)
+    for rank in (0, 1):
+        torch.manual_seed(99)
+        assert load_checkpoint(tmp_path / "c.safetensors", model, optimizer, rank) == {"step": 3}
+        assert torch.equal(torch.get_rng_state(), states[rank])
