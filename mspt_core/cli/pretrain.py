@@ -74,11 +74,17 @@ def open_store(data: list[Path], out: Path, height: int):
     if len(data) == 1 and LineStore.is_store(data[0]):
         return LineStore(data[0])
     target = out / "lines"
-    if not LineStore.is_store(target) and distributed.is_main():
+    if not LineStore.is_store(target) and distributed.active():
+        # The other ranks would wait in a barrier that times out long before a big archive is
+        # segmented; building the store is a one-process job anyway.
+        from mspt_core.errors import DataError
+
+        raise DataError("under torchrun, give a line store: build it first with "
+                        f"`mspt linestore build {' '.join(map(str, data))} --out STORE`")
+    if not LineStore.is_store(target):
         print(f"building a line store in {target} ...")
         store, skipped = build_line_store(data, target, height)
         print(f"{len(store)} lines ({len(skipped)} skipped)")
-    distributed.barrier()
     return LineStore(target)
 
 
