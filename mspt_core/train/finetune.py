@@ -16,9 +16,9 @@ from mspt_core.charset import Charset
 from mspt_core.data.lines import LineSet
 from mspt_core.errors import DataError
 from mspt_core.model import Recognizer
-from mspt_core.models import build_metadata, load_model, save_model
-from mspt_core.train.loop import Progress, TrainSettings, train
-from mspt_core.train.supervised import BEST, RecognitionJob, TrainOutcome
+from mspt_core.models import load_model
+from mspt_core.train.loop import Progress, TrainSettings
+from mspt_core.train.supervised import RecognitionJob, TrainOutcome, data_provenance, run_recognition_job
 
 
 class FinetuneJob(RecognitionJob):
@@ -63,10 +63,7 @@ def finetune_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Pa
     charset = Charset.from_texts(train_set.texts)
     model, source_meta = recognizer_from_encoder(encoder_file, charset, head)
     provenance = {
-        "train_lines": len(train_set),
-        "val_lines": len(val_set) if val_set else 0,
-        "skipped_lines": len(train_set.skipped),
-        "data": data_description,
+        **data_provenance(train_set, val_set, data_description),
         "encoder": str(encoder_file),
         "encoder_kind": source_meta.get("kind"),
         "encoder_provenance": source_meta.get("provenance", {}),
@@ -76,11 +73,7 @@ def finetune_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Pa
     }
     job = FinetuneJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation,
                       encoder_lr_scale=encoder_lr_scale, freeze_steps=freeze_steps)
-    result = train(job, settings, run_dir, on_progress, should_stop, resume)
+    outcome = run_recognition_job(job, on_progress, should_stop, resume, [])
     for p in model.parameters():
-        p.requires_grad_(True)
-    best = run_dir / BEST
-    if result.best_metric is None and result.status != "cancelled":
-        save_model(best, model, charset, build_metadata(model, charset, run_dir.name,
-                                                        dict(provenance, steps=result.step, val_cer=None)))
-    return TrainOutcome(result, best, charset, [])
+        p.requires_grad_(True)  # unfrozen for whoever uses the model next
+    return outcome

@@ -60,7 +60,7 @@ class RecognitionJob:
         reader = LineRecognizer(LoadedModel(self.model, self.charset), device=str(device))
         return cer(self.val_set.texts, [r.text for r in reader.read(self.val_set.images)])
 
-    def save_best(self, metric: float, step: int) -> None:
+    def save_best(self, metric: float | None, step: int) -> None:
         provenance = dict(self.provenance, steps=step, val_cer=metric)
         save_model(self.run_dir / BEST, self.model, self.charset,
                    build_metadata(self.model, self.charset, self.run_dir.name, provenance))
@@ -95,20 +95,27 @@ def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path,
         charset = Charset.from_texts(train_set.texts)
         model = Recognizer(config_for(size, head=head), len(charset))
     provenance = {
-        "train_lines": len(train_set),
-        "val_lines": len(val_set) if val_set else 0,
-        "skipped_lines": len(train_set.skipped),
-        "data": data_description,
+        **data_provenance(train_set, val_set, data_description),
         "base_model": str(base_model) if base_model else None,
         "added_chars": "".join(added),
         "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
                      "seed": settings.seed, "size": size if base_model is None else None, "head": model.config.head},
     }
     job = RecognitionJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation)
-    result = train(job, settings, run_dir, on_progress, should_stop, resume)
-    best = run_dir / BEST
+    return run_recognition_job(job, on_progress, should_stop, resume, added)
+
+
+def data_provenance(train_set: LineSet, val_set: LineSet | None, data_description: str) -> dict:
+    """What a recognizer was trained on, for its model file."""
+    return {"train_lines": len(train_set), "val_lines": len(val_set) if val_set else 0,
+            "skipped_lines": len(train_set.skipped), "data": data_description}
+
+
+def run_recognition_job(job: RecognitionJob, on_progress: Callable[[Progress], None] | None,
+                        should_stop: Callable[[], bool] | None, resume: bool,
+                        added_chars: list[str]) -> TrainOutcome:
+    """Run ``job`` on the loop; without validation data the last weights become the model."""
+    result = train(job, job.settings, job.run_dir, on_progress, should_stop, resume)
     if result.best_metric is None and result.status != "cancelled":
-        # No validation data: the last weights are the model.
-        save_model(best, model, charset, build_metadata(model, charset, run_dir.name,
-                                                        dict(provenance, steps=result.step, val_cer=None)))
-    return TrainOutcome(result, best, charset, added)
+        job.save_best(None, result.step)
+    return TrainOutcome(result, job.run_dir / BEST, job.charset, added_chars)
