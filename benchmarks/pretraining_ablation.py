@@ -34,8 +34,8 @@ import numpy as np
 
 from common import CREMMA, FONDUE, machine, split_xmls
 
-from mspt_core.data.lines import LineSet, lines_from_page_xml, load_lines
-from mspt_core.data.linestore import LineStore, LineStoreWriter
+from mspt_core.data.lines import LineSet, load_lines
+from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.metrics import cer
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 from mspt_core.train.loop import TrainSettings
@@ -109,11 +109,7 @@ def build_pool(root: Path, page_limit: int | None) -> LineStore:
     if LineStore.is_store(root):
         return LineStore(root)
     xmls = [x for data in (FONDUE, CREMMA) for split in ("train", "val") for x in split_xmls(data, split)]
-    writer = LineStoreWriter(root, 40, lines_per_shard=128)
-    for xml in xmls[:page_limit]:
-        for sample in lines_from_page_xml(xml, 40, require_text=False).samples:
-            writer.add(sample.image)
-    return writer.close()
+    return build_line_store(xmls[:page_limit], root, 40, lines_per_shard=128)[0]
 
 
 def labelled_subset(lines: LineSet, size: int | None, seed: int = 0) -> LineSet:

@@ -9,35 +9,26 @@ A ground-truth line counts as found when a detected line's polygon overlaps it w
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import cv2
+from common import CREMMA, FONDUE, split_xmls
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from mspt_core.images import load_grey  # noqa: E402
-from mspt_core.layout.segment import segment  # noqa: E402
-from tests.core.layout.gt import match_lines, read_gt  # noqa: E402
-
-DATA = Path(os.environ.get("MSPT_SHARED", REPO.parent / "shared")) / "data"
-SETS = ["fondue-en-print-20", "cremma-mss-19-handwritten-fr"]
-def pages(dataset: Path, split: str):
-    with open(dataset / "SPLIT.tsv", newline="", encoding="utf-8") as f:
-        return [dataset / r["xml"] for r in csv.DictReader(f, delimiter="\t") if r["split"] == split]
+from mspt_core.formats import read_document
+from mspt_core.images import load_grey
+from mspt_core.layout.segment import segment
+from tests.core.layout.gt import match_lines
 
 
 def evaluate(dataset: Path, split: str, verbose: bool = False) -> dict:
     tp = n_gt = n_det = 0
     seconds = 0.0
-    xmls = pages(dataset, split)
+    xmls = split_xmls(dataset, split)
     for xml in xmls:
-        gt = read_gt(xml)
+        gt = read_document(xml)
         grey = load_grey(gt.image_path)
         start = time.perf_counter()
         found = segment(grey)
@@ -64,9 +55,9 @@ def main() -> None:
           f"python={platform.python_version()} opencv={cv2.__version__}")
     print("| set | pages | GT lines | found | matched | precision | recall | F1 | s/page |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name in SETS:
-        res = evaluate(DATA / name, args.split, args.verbose)
-        print(f"| {name} | {res['pages']} | {res['gt']} | {res['found']} | {res['matched']} | "
+    for dataset in (FONDUE, CREMMA):
+        res = evaluate(dataset, args.split, args.verbose)
+        print(f"| {dataset.name} | {res['pages']} | {res['gt']} | {res['found']} | {res['matched']} | "
               f"{res['precision']:.3f} | {res['recall']:.3f} | {res['f1']:.3f} | {res['s_per_page']:.2f} |")
 
 

@@ -12,13 +12,13 @@ from PIL import Image, features
 from mspt_core.errors import ImageLoadError
 from mspt_core.images import MAX_PIXELS, load_grey, load_page, load_pages
 from tests.conftest import split_xmls
-from tests.core.layout.gt import read_gt
+from mspt_core.formats import read_document
 
 
 @pytest.fixture(scope="module")
 def page_rgb(cremma) -> Image.Image:
     """A real handwritten page, downscaled so the format round trips stay fast."""
-    path = read_gt(split_xmls(cremma, "train")[0]).image_path
+    path = read_document(split_xmls(cremma, "train")[0]).image_path
     with Image.open(path) as image:
         image = image.convert("RGB")
         image.thumbnail((500, 700))

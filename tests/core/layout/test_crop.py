@@ -11,11 +11,11 @@ from mspt_core.document import Line
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_line
 from tests.conftest import split_xmls
-from tests.core.layout.gt import read_gt
+from mspt_core.formats import read_document
 
 
 def _first_lines(dataset, count=6):
-    page = read_gt(split_xmls(dataset, "train")[0])
+    page = read_document(split_xmls(dataset, "train")[0])
     return load_grey(page.image_path), list(page.lines())[:count]
 
 

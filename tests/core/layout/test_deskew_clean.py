@@ -9,11 +9,11 @@ import pytest
 from mspt_core.images import load_grey
 from mspt_core.layout import estimate_skew, normalize_illumination, remove_noise, rotate, sauvola
 from tests.conftest import split_xmls
-from tests.core.layout.gt import read_gt
+from mspt_core.formats import read_document
 
 
 def _small(xml, side=1200):
-    grey = load_grey(read_gt(xml).image_path)
+    grey = load_grey(read_document(xml).image_path)
     s = side / max(grey.shape)
     return cv2.resize(grey, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
 

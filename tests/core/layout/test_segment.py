@@ -12,7 +12,8 @@ from mspt_core.cli import main
 from mspt_core.images import load_grey
 from mspt_core.layout import segment, xy_cut_order
 from tests.conftest import split_xmls
-from tests.core.layout.gt import match_lines, read_gt
+from mspt_core.formats import read_document
+from tests.core.layout.gt import match_lines
 
 
 def _find(dataset, name):
@@ -36,7 +37,7 @@ def _check_lines(page, shape):
     ("cremma", "01R_P1S3SS1P019_002.xml", 0.8),
 ])
 def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, request):
-    gt = read_gt(_find(request.getfixturevalue(which), name))
+    gt = read_document(_find(request.getfixturevalue(which), name))
     grey = load_grey(gt.image_path)
     page = segment(grey)
     _check_lines(page, grey.shape)
@@ -52,7 +53,7 @@ def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, reque
 
 
 def test_segmentation_of_a_skewed_scan(fondue):
-    gt = read_gt(_find(fondue, "05dracula.pdf_page_52.xml"))
+    gt = read_document(_find(fondue, "05dracula.pdf_page_52.xml"))
     grey = load_grey(gt.image_path)
     h, w = grey.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), 6.0, 1.0)
@@ -70,7 +71,7 @@ def _two_columns(fondue):
     """A real two-column layout: the text blocks of two printed pages side by side."""
     blocks = []
     for name in ("05dracula.pdf_page_51.xml", "05dracula.pdf_page_53.xml"):
-        gt = read_gt(_find(fondue, name))
+        gt = read_document(_find(fondue, name))
         grey = load_grey(gt.image_path)
         x0, y0, x1, y1 = gt.regions[0].lines[0].bbox()
         lines = list(gt.lines())
@@ -105,7 +106,7 @@ def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, 
     from mspt_core.formats import read_document
 
     xml = _find(cremma, "01R_P1S3SS1P019_003.xml")
-    gt = read_gt(xml)
+    gt = read_document(xml)
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy(gt.image_path, bare / "scan.jpg")
