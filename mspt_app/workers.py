@@ -21,6 +21,13 @@ from PySide6.QtCore import QThread, Signal
 
 from mspt_core.document import Page
 from mspt_core.errors import MsptError
+# Imported here, on the GUI thread at start-up, not lazily inside a job: a first import runs
+# Python code under the GIL and would freeze the window for as long as it takes.
+from mspt_core.images import load_grey
+from mspt_core.layout import segment
+from mspt_core.models import resolve
+from mspt_core.pipeline import PageJob, lines_to_read, recognize_pages
+from mspt_core.recognize import LineRecognizer
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +107,6 @@ _readers_lock = threading.Lock()
 
 def load_reader(model: str | None, device: str):
     """The recognizer for a model and device, loaded once per session."""
-    from mspt_core.models import resolve
-    from mspt_core.recognize import LineRecognizer
-
     path = resolve(model or None)
     key = (str(Path(path).resolve()), device)
     with _readers_lock:
@@ -144,10 +148,6 @@ def recognition_job(pages: list[PageToRead], model: str | None, device: str) -> 
     are segmented first (handed back as ``("lines", page_id, page)``)."""
 
     def job(context: JobContext) -> int:
-        from mspt_core.images import load_grey
-        from mspt_core.layout import segment
-        from mspt_core.pipeline import PageJob, lines_to_read, recognize_pages
-
         context.progress(0, 0, "Loading the model")
         reader = load_reader(model, device)
         for item in pages:
@@ -183,9 +183,6 @@ def segmentation_job(items: list[tuple[str, Path]]) -> Callable[[JobContext], No
     """Find lines on pages ``(page_id, image_path)``; each page comes back as a partial result."""
 
     def job(context: JobContext) -> None:
-        from mspt_core.images import load_grey
-        from mspt_core.layout import segment
-
         for done, (page_id, image_path) in enumerate(items):
             context.check()
             context.progress(done, len(items), "Finding lines")
