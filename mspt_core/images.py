@@ -190,6 +190,28 @@ def load_pages(path: str | Path, dpi: float = DEFAULT_DPI) -> list[Image.Image]:
     return _load(path, dpi)
 
 
+def page_count(path: str | Path) -> int:
+    """How many pages a file holds (PDF pages, TIFF pages), without decoding any of them."""
+    path = Path(path)
+    head = _check_file(path)
+    if head.startswith(PDF_MAGIC):
+        import pypdfium2 as pdfium
+
+        try:
+            document = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as error:
+            raise _fail(path, f"corrupt or unreadable PDF ({error})") from error
+        try:
+            return len(document)
+        finally:
+            document.close()
+    image = _open_raster(path)
+    try:
+        return max(1, getattr(image, "n_frames", 1))
+    finally:
+        image.close()
+
+
 def load_page(path: str | Path, dpi: float = DEFAULT_DPI, index: int = 0) -> Image.Image:
     """Page ``index`` (0-based) of ``path`` (mode "L" or "RGB"), decoding no other page."""
     return _load(path, dpi, only=index)[0]

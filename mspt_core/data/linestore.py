@@ -42,15 +42,16 @@ class LineStoreWriter:
         self.shards: list[dict] = []
         self.pending: list[np.ndarray] = []
 
-    def add(self, image: np.ndarray) -> None:
-        """A grey uint8 line image; scaled to the store's height when it has another."""
+    def add(self, image: np.ndarray, flush: bool = True) -> None:
+        """A grey uint8 line image; scaled to the store's height when it has another. With
+        ``flush=False`` the caller decides when a shard is written (``flush()``)."""
         if image.dtype != np.uint8 or image.ndim != 2:
             raise ValueError("line images must be grey uint8 (H, W) arrays")
         self.pending.append(to_height(image, self.height))
-        if len(self.pending) >= self.lines_per_shard:
-            self._flush()
+        if flush and len(self.pending) >= self.lines_per_shard:
+            self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         if not self.pending:
             return
         name = f"shard-{len(self.shards):06d}.npz"
@@ -61,7 +62,7 @@ class LineStoreWriter:
         self.pending = []
 
     def close(self) -> "LineStore":
-        self._flush()
+        self.flush()
         if not self.shards:
             raise DataError(f"{self.root}: no lines were added to the store")
         index = {"format": FORMAT, "version": 1, "height": self.height, "shards": self.shards,
@@ -181,14 +182,9 @@ def _looks_like_line(path: Path) -> bool:
     return w >= 3 * h and h <= 400
 
 
-def archive_lines(inputs: Sequence[Path], height: int, images: str = "auto",
-                  skipped: list[str] | None = None) -> Iterator[np.ndarray]:
-    """Line images (grey uint8 at ``height``) from ALTO/PAGE files (their line coordinates, any
-    text ignored), page scans (segmented, or their ground-truth XML beside them) and ready line
-    images. ``images`` says what image files are: "pages", "lines" or "auto" (by shape)."""
-    from mspt_core.data.lines import lines_from_page_xml
-
-    skipped = skipped if skipped is not None else []
+def archive_files(inputs: Sequence[Path]) -> list[Path]:
+    """The files of an archive that hold lines, in a fixed order: ALTO/PAGE files first, then
+    images and PDFs that have no XML beside them (or in page/, Transkribus' layout)."""
     xmls, pictures = [], []
     for raw in inputs:
         path = Path(raw)
@@ -197,30 +193,37 @@ def archive_lines(inputs: Sequence[Path], height: int, images: str = "auto",
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         xmls += [f for f in files if f.suffix.lower() == ".xml"]
         pictures += [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
-    # A scan with an XML beside it (or in page/, Transkribus' layout) is read through the XML.
     covered = {xml.with_suffix("") for xml in xmls} | {xml.parent.parent / xml.stem for xml in xmls}
-    for xml in xmls:
-        try:
-            lineset = lines_from_page_xml(xml, height, require_text=False)
-        except MsptError as error:
-            skipped.append(f"{xml}: {error}")
-            continue
-        skipped += lineset.skipped
-        for sample in lineset.samples:
-            yield sample.image
-    for picture in pictures:
-        if picture.with_suffix("") in covered:
-            continue
-        try:
-            if images == "lines" or (images == "auto" and picture.suffix.lower() != ".pdf"
-                                     and _looks_like_line(picture)):
-                from mspt_core.data.lines import line_from_image
+    return xmls + [p for p in pictures if p.with_suffix("") not in covered]
 
-                yield line_from_image(picture, height)
-            else:
-                yield from _page_scan_lines(picture, height, skipped)
-        except MsptError as error:
-            skipped.append(f"{picture}: {error}")
+
+def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str] | None = None) -> Iterator[np.ndarray]:
+    """Line images (grey uint8 at ``height``) of one archive file: an ALTO/PAGE file (its line
+    coordinates, any text ignored), a page scan (segmented, or its ground-truth XML beside it)
+    or a ready line image. ``images`` says what image files are: "pages", "lines" or "auto"
+    (by shape). Unusable lines and files go to ``skipped`` with the reason."""
+    from mspt_core.data.lines import line_from_image, lines_from_page_xml
+
+    skipped = skipped if skipped is not None else []
+    try:
+        if path.suffix.lower() == ".xml":
+            lineset = lines_from_page_xml(path, height, require_text=False)
+            skipped += lineset.skipped
+            yield from (sample.image for sample in lineset.samples)
+        elif images == "lines" or (images == "auto" and path.suffix.lower() != ".pdf" and _looks_like_line(path)):
+            yield line_from_image(path, height)
+        else:
+            yield from _page_scan_lines(path, height, skipped)
+    except MsptError as error:
+        skipped.append(f"{path}: {error}")
+
+
+def archive_lines(inputs: Sequence[Path], height: int, images: str = "auto",
+                  skipped: list[str] | None = None) -> Iterator[np.ndarray]:
+    """Every line of an archive (see ``archive_files`` and ``file_lines``)."""
+    skipped = skipped if skipped is not None else []
+    for path in archive_files(inputs):
+        yield from file_lines(path, height, images, skipped)
 
 
 def _page_scan_lines(path: Path, height: int, skipped: list[str]) -> Iterator[np.ndarray]:
@@ -235,16 +238,56 @@ def _page_scan_lines(path: Path, height: int, skipped: list[str]) -> Iterator[np
                 skipped.append(f"{path}#{line.id}: {error}")
 
 
+BUILD_STATE = "build.json"
+
+
 def build_line_store(inputs: Sequence[Path], root: Path, height: int, lines_per_shard: int = 1024,
-                     images: str = "auto", on_line: Callable[[int], None] | None = None) -> tuple[LineStore, list[str]]:
+                     images: str = "auto", on_line: Callable[[int], None] | None = None,
+                     on_file: Callable[[int, int], None] | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> tuple[LineStore | None, list[str]]:
     """Write every line of ``inputs`` into a new store at ``root``; returns it and the skipped
-    lines with reasons."""
+    lines with reasons.
+
+    The build resumes: shards are written at file boundaries and ``build.json`` records how many
+    archive files they cover, so a build that was stopped (``should_stop``) or killed goes on
+    from there when called again with the same inputs. A stopped build returns ``(None, skipped)``."""
     if images not in ("auto", "pages", "lines"):
         raise ValueError("images must be 'auto', 'pages' or 'lines'")
+    root = Path(root)
+    files = archive_files(inputs)
+    identity = [str(Path(f).resolve()) for f in files]
     writer = LineStoreWriter(root, height, lines_per_shard)
-    skipped: list[str] = []
-    for count, image in enumerate(archive_lines(inputs, height, images, skipped), 1):
-        writer.add(image)
-        if on_line:
-            on_line(count)
-    return writer.close(), skipped
+    state = {"files": identity, "done": 0, "shards": [], "skipped": [], "lines": 0}
+    saved = _read_build_state(root)
+    if saved and saved.get("files") == identity and saved.get("height") == height:
+        state = saved
+        writer.shards = list(saved["shards"])
+    skipped: list[str] = list(state["skipped"])
+    lines = state["lines"]
+    stop = should_stop or (lambda: False)
+    for index in range(state["done"], len(files)):
+        if stop():
+            return None, skipped
+        if on_file:
+            on_file(index, len(files))
+        for image in file_lines(files[index], height, images, skipped):
+            writer.add(image, flush=False)
+            lines += 1
+            if on_line:
+                on_line(lines)
+        if len(writer.pending) >= lines_per_shard or index == len(files) - 1:
+            writer.flush()
+            state.update(done=index + 1, shards=writer.shards, skipped=skipped, lines=lines, height=height)
+            atomic_write(root / BUILD_STATE, json.dumps(state).encode("utf-8"))
+    if on_file:
+        on_file(len(files), len(files))
+    store = writer.close()
+    (root / BUILD_STATE).unlink(missing_ok=True)
+    return store, skipped
+
+
+def _read_build_state(root: Path) -> dict | None:
+    try:
+        return json.loads((root / BUILD_STATE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None

@@ -83,3 +83,22 @@ def test_build_from_alto_ignores_text(tmp_path, fondue):
     store, skipped = build_line_store([xml], tmp_path / "s", 40, lines_per_shard=10)
     assert len(store) == 28 and not skipped
     assert all(line.shape[0] == 40 for line in store.iter_lines())
+
+
+def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, fondue):
+    """Stopped after the first file (or killed: the state is the same on disk), the build goes
+    on from the second file and ends with exactly the lines of an uninterrupted build."""
+    xmls = sorted((fondue / "data/Dracula").glob("*.xml"))[:3]
+    whole, _ = build_line_store(xmls, tmp_path / "whole", 40, lines_per_shard=10)
+
+    seen: list[int] = []
+    stopped, _ = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=10,
+                                  on_file=lambda done, total: seen.append(done), should_stop=lambda: len(seen) >= 1)
+    assert stopped is None and not LineStore.is_store(tmp_path / "part")
+    assert seen == [0]
+    resumed_files: list[int] = []
+    store, skipped = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=10,
+                                      on_file=lambda done, total: resumed_files.append(done))
+    assert resumed_files[0] == 1, "the finished first file was read again"
+    assert not skipped
+    assert [_key(x) for x in store.iter_lines()] == [_key(x) for x in whole.iter_lines()]
