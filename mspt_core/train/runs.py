@@ -1,0 +1,378 @@
+"""Training runs that live in a folder and run in a process of their own.
+
+Whoever starts a run (the app's wizards) writes ``run.json`` and starts
+``python -m mspt_core.train.runs RUN``. The process talks only through files, so a window can
+watch it, be closed (the run goes on in the background), crash, or restart and find the run
+again; and a run stopped in any way resumes from its last checkpoint when started again:
+
+    run.json        what to do: kind "pretrain" or "finetune" and its settings
+    control         "run", "pause" or "stop"; read by the process after every step
+    events.jsonl    what happened, one JSON object per line, appended by the process
+    heartbeat       touched every second while the process lives
+    result.json     the outcome of a finished run: model name, validation CERs
+    process.log     the process's own output (a traceback if it failed)
+    work/           line store, checkpoints, the trained model
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mspt_core.atomic import atomic_write
+
+SPEC, CONTROL, EVENTS, HEARTBEAT, RESULT, LOG, WORK = (
+    "run.json", "control", "events.jsonl", "heartbeat", "result.json", "process.log", "work")
+HEARTBEAT_SECONDS = 1.0
+STALE_AFTER = 5.0  # a heartbeat older than this means the process is gone
+STEP_EVENT_SECONDS = 0.5  # step events are thinned to this pace; validations are always written
+ENDS = ("finished", "cancelled", "failed")
+
+
+# --- the side that starts and watches a run ---------------------------------------------------
+
+
+def create_run(run_dir: Path, spec: dict) -> Path:
+    run_dir = Path(run_dir)
+    if spec.get("kind") not in ("pretrain", "finetune"):
+        raise ValueError(f"a run's kind is 'pretrain' or 'finetune', not {spec.get('kind')!r}")
+    run_dir.mkdir(parents=True, exist_ok=False)
+    atomic_write(run_dir / SPEC, json.dumps(dict(spec, created=time.time()), indent=1).encode("utf-8"))
+    return run_dir
+
+
+def read_spec(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / SPEC).read_text(encoding="utf-8"))
+
+
+def start_run(run_dir: Path) -> subprocess.Popen:
+    """Start (or resume) the run in a new process that outlives the caller."""
+    run_dir = Path(run_dir)
+    set_control(run_dir, "run")
+    (run_dir / RESULT).unlink(missing_ok=True)
+    log = open(run_dir / LOG, "ab")
+    try:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # Its own session: closing the window (or a Ctrl+C in its terminal) does not kill it.
+        flags = {"start_new_session": True} if os.name != "nt" else {
+            "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        return subprocess.Popen([sys.executable, "-m", "mspt_core.train.runs", str(run_dir)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, **flags)
+    finally:
+        log.close()
+
+
+def set_control(run_dir: Path, command: str) -> None:
+    if command not in ("run", "pause", "stop"):
+        raise ValueError(command)
+    atomic_write(Path(run_dir) / CONTROL, command.encode("ascii"))
+
+
+def read_control(run_dir: Path) -> str:
+    try:
+        return (Path(run_dir) / CONTROL).read_text(encoding="ascii").strip() or "run"
+    except OSError:
+        return "run"
+
+
+def is_alive(run_dir: Path) -> bool:
+    """Whether a process is working on the run: its heartbeat is fresh."""
+    try:
+        return time.time() - (Path(run_dir) / HEARTBEAT).stat().st_mtime < STALE_AFTER
+    except OSError:
+        return False
+
+
+def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
+    """Events appended since byte ``offset``, and the offset to read on from. A line still
+    being written (no newline yet) waits for the next call."""
+    try:
+        with open(Path(run_dir) / EVENTS, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError:
+        return [], offset
+    complete = data[: data.rfind(b"\n") + 1]
+    events = []
+    for raw in complete.splitlines():
+        try:
+            events.append(json.loads(raw))
+        except ValueError:
+            continue  # a line torn by a kill mid-write
+    return events, offset + len(complete)
+
+
+def read_result(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(run_dir) / RESULT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class RunSummary:
+    """What a run's files say about it, for a list of runs."""
+
+    path: Path
+    spec: dict
+    state: str  # "running", "paused", "finished", "cancelled", "failed", "interrupted", "new"
+    step: int = 0
+    total_steps: int = 0
+    message: str = ""
+    result: dict | None = None
+    validations: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in ("cancelled", "failed", "interrupted")
+
+
+def summarize(run_dir: Path) -> RunSummary:
+    run_dir = Path(run_dir)
+    events, _ = read_events(run_dir)
+    summary = RunSummary(run_dir, read_spec(run_dir), "new")
+    for event in events:
+        kind = event.get("event")
+        if kind == "step":
+            summary.step, summary.total_steps = event["step"], event["total"]
+        elif kind == "validation":
+            summary.validations.append((event["step"], event["cer"]))
+        elif kind in ("status", "end"):
+            summary.message = event.get("message", summary.message)
+        if kind == "end":
+            summary.state = event["status"]
+        elif kind in ("started", "resumed"):
+            summary.state = "running"
+        elif kind == "paused":
+            summary.state = "paused"
+    if summary.state in ("running", "paused") and not is_alive(run_dir):
+        summary.state = "interrupted"  # killed, crashed, or the machine went down
+    summary.result = read_result(run_dir) if summary.state == "finished" else None
+    return summary
+
+
+def list_runs(root: Path) -> list[RunSummary]:
+    """The runs under ``root``, newest first; folders that are not runs are left out."""
+    runs = []
+    for path in sorted(Path(root).glob("*/" + SPEC), reverse=True):
+        try:
+            runs.append(summarize(path.parent))
+        except (OSError, ValueError, KeyError):
+            continue
+    return runs
+
+
+# --- the process that does the work -----------------------------------------------------------
+
+
+class Reporter:
+    """Appends events, keeps the heartbeat, and answers the training loop's ``should_stop``
+    (holding it there while the run is paused)."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.events = open(run_dir / EVENTS, "a", encoding="utf-8")
+        self.last_step_event = 0.0
+        self.first_step: tuple[float, int] | None = None
+        self._beating = True
+        self._beat_thread = threading.Thread(target=self._beat, daemon=True)
+        self._beat_thread.start()
+
+    def _beat(self) -> None:
+        path = self.run_dir / HEARTBEAT
+        while self._beating:
+            path.touch()
+            time.sleep(HEARTBEAT_SECONDS)
+
+    def close(self) -> None:
+        self._beating = False
+        self.events.close()
+        (self.run_dir / HEARTBEAT).unlink(missing_ok=True)
+
+    def emit(self, event: str, **fields) -> None:
+        self.events.write(json.dumps({"time": time.time(), "event": event, **fields}) + "\n")
+        self.events.flush()
+
+    def status(self, message: str) -> None:
+        self.emit("status", message=message)
+
+    def progress(self, progress) -> None:
+        """The training loop's progress callback."""
+        now = time.monotonic()
+        if progress.event == "step":
+            if self.first_step is None:
+                self.first_step = (now, progress.step - 1)
+            if now - self.last_step_event < STEP_EVENT_SECONDS and progress.step != progress.total_steps:
+                return
+            self.last_step_event = now
+            started, first = self.first_step
+            rate = (progress.step - first) / (now - started) if now > started else None
+            self.emit("step", step=progress.step, total=progress.total_steps, loss=progress.loss, lr=progress.lr,
+                      steps_per_s=rate, eta=progress.eta)
+        elif progress.event == "validation":
+            self.emit("validation", step=progress.step, cer=progress.metric, best=progress.best_metric)
+
+    def should_stop(self) -> bool:
+        command = read_control(self.run_dir)
+        if command == "pause":
+            self.emit("paused", message="paused")
+            while command == "pause":
+                time.sleep(0.2)
+                command = read_control(self.run_dir)
+            if command == "run":
+                self.emit("resumed", message="resumed")
+                self.first_step = None  # the pause is not training time
+        return command == "stop"
+
+
+def _loop_settings(spec: dict):
+    from mspt_core.train.loop import TrainSettings
+
+    return TrainSettings(**dict(spec.get("loop", {}), device=spec.get("device") or "auto"))
+
+
+def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
+    from mspt_core.data.linestore import LineStore, build_line_store
+    from mspt_core.model import config_for
+    from mspt_core.pretrain import pretrain_encoder
+    from mspt_core.pretrain.presets import preset
+
+    method, settings = preset(spec.get("preset", "cpu-small"), **spec.get("method", {}))
+    settings = _loop_settings(dict(spec, loop=dict(asdict(settings), **spec.get("loop", {}))))
+    store_dir = work / "lines"
+    if not LineStore.is_store(store_dir):
+        reporter.emit("phase", phase="lines", message="finding the lines of the archive")
+        store, skipped = build_line_store(
+            [Path(p) for p in spec["archive"]], store_dir, config_for(method.size).height,
+            on_file=lambda done, total: reporter.emit("lines", done=done, total=total,
+                                                      message=f"finding lines: page file {done + 1} of {total}"),
+            should_stop=reporter.should_stop)
+        if store is None:
+            return None
+        reporter.status(f"{len(store)} lines found ({len(skipped)} skipped)")
+    store = LineStore(store_dir)
+    reporter.emit("phase", phase="training", message=f"pre-training on {len(store)} lines")
+    outcome = pretrain_encoder(store, work / "train", method, settings, on_progress=reporter.progress,
+                               should_stop=reporter.should_stop, on_status=reporter.status)
+    if outcome.encoder_path is None:
+        return None
+    name = _install(outcome.encoder_path, spec["name"])
+    return {"model": name, "kind": "encoder", "lines": len(store), "steps": outcome.result.step}
+
+
+def _lines(paths: list[str], height: int):
+    from mspt_core.data.lines import load_lines
+
+    return load_lines([Path(p) for p in paths], height)
+
+
+def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
+    from mspt_core.data.lines import split_off_validation
+    from mspt_core.models import read_metadata, resolve
+    from mspt_core.train.finetune import finetune_recognizer
+    from mspt_core.train.supervised import train_recognizer
+
+    settings = _loop_settings(spec)
+    base = resolve(spec["base"])
+    meta = read_metadata(base)
+    height = meta["line_height"]
+    reporter.emit("phase", phase="lines", message="cutting out the training lines")
+    train_set = _lines(spec["train"], height)
+    if spec.get("val"):
+        val_set = _lines(spec["val"], height)
+    else:
+        train_set, val_set = split_off_validation(train_set, spec.get("val_fraction", 0.1), settings.seed)
+    reporter.status(f"{len(train_set)} training lines, {len(val_set)} validation lines "
+                    f"({len(train_set.skipped)} skipped)")
+    base_cer = None
+    if meta.get("kind", "recognizer") == "recognizer" and len(val_set):
+        reporter.status("reading the validation lines with the base model")
+        base_cer = evaluate(base, val_set, spec.get("device", "auto"))
+        reporter.emit("base", cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
+    reporter.emit("phase", phase="training", message=f"fine-tuning on {len(train_set)} lines")
+    common = dict(on_progress=reporter.progress, should_stop=reporter.should_stop,
+                  data_description=spec.get("description", ""))
+    if meta.get("kind") == "encoder":
+        outcome = finetune_recognizer(train_set, val_set, work / "train", settings, base,
+                                      encoder_lr_scale=spec.get("encoder_lr_scale", 0.5),
+                                      freeze_steps=spec.get("freeze_steps", 0), **common)
+    else:
+        outcome = train_recognizer(train_set, val_set, work / "train", settings, base_model=base, **common)
+    if outcome.result.status == "cancelled":
+        return None
+    name = _install(outcome.model_path, spec["name"])
+    return {"model": name, "kind": "recognizer", "base": spec["base"], "base_cer": base_cer,
+            "new_cer": outcome.result.best_metric, "train_lines": len(train_set), "val_lines": len(val_set),
+            "steps": outcome.result.step}
+
+
+def evaluate(model_path: Path, lines, device: str = "auto") -> float:
+    """Character error rate of a recognizer on labelled lines."""
+    from mspt_core.metrics import cer
+    from mspt_core.recognize import LineRecognizer
+
+    reader = LineRecognizer.from_model(str(model_path), device=device)
+    readings = reader.read(lines.images)
+    return cer(lines.texts, [r.text for r in readings])
+
+
+def _install(model_path: Path, name: str) -> str:
+    """Put the trained model into the registry under ``name`` (or ``name-2``… if taken)."""
+    from mspt_core.models import import_model, list_models
+
+    taken = {entry.name for entry in list_models()}
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}-{number}"
+    return import_model(model_path, candidate).name
+
+
+def execute(run_dir: Path) -> str:
+    """Do the run in this process; returns how it ended: "finished", "cancelled" or "failed"."""
+    run_dir = Path(run_dir)
+    spec = read_spec(run_dir)
+    work = run_dir / WORK
+    work.mkdir(exist_ok=True)
+    reporter = Reporter(run_dir)
+    try:
+        if spec.get("threads"):
+            import torch
+
+            torch.set_num_threads(int(spec["threads"]))
+        from mspt_core.devices import pick_device
+
+        reporter.emit("started", pid=os.getpid(), device=str(pick_device(spec.get("device") or "auto")),
+                      message="started")
+        result = (_run_pretrain if spec["kind"] == "pretrain" else _run_finetune)(spec, work, reporter)
+        if result is None:
+            reporter.emit("end", status="cancelled", message="stopped at a checkpoint; it can be resumed")
+            return "cancelled"
+        atomic_write(run_dir / RESULT, json.dumps(result, indent=1).encode("utf-8"))
+        reporter.emit("end", status="finished", message=f"finished: model {result['model']!r}", result=result)
+        return "finished"
+    except Exception as error:  # the app shows the message; the log keeps the trace
+        traceback.print_exc()
+        reporter.emit("end", status="failed", message=f"{type(error).__name__}: {error}")
+        return "failed"
+    finally:
+        reporter.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m mspt_core.train.runs RUN_FOLDER", file=sys.stderr)
+        return 2
+    return {"finished": 0, "cancelled": 3}.get(execute(Path(args[0])), 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

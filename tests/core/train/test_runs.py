@@ -1,0 +1,117 @@
+"""Training runs in their own process: they report through their folder, pause and go on,
+stop at a checkpoint, survive being killed, and put the trained model into the registry."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import torch
+
+from mspt_core.charset import Charset
+from mspt_core.model import Recognizer, config_for
+from mspt_core.models import build_metadata, list_models, read_metadata, save_model
+from mspt_core.train import runs
+from mspt_core.train.checkpoint import CHECKPOINT
+
+from tests.conftest import split_xmls
+
+
+@pytest.fixture(autouse=True)
+def user_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSPT_DATA_DIR", str(tmp_path / "data"))  # inherited by the run's process
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    torch.manual_seed(0)
+    charset = Charset(list("abcdefghijklmnopqrstuvwxyz "))
+    model = Recognizer(config_for("tiny"), len(charset)).eval()
+    return save_model(tmp_path_factory.mktemp("base") / "tiny", model, charset,
+                      build_metadata(model, charset, "tiny"))
+
+
+def finetune_spec(fondue, base, steps, **loop) -> dict:
+    pages = split_xmls(fondue, "train")
+    return {"kind": "finetune", "name": "mine", "base": str(base), "train": [str(pages[0])],
+            "val": [str(pages[1])], "device": "cpu", "threads": 1,
+            "loop": dict(steps=steps, batch_size=4, lr=1e-3, warmup=2, val_every=steps, checkpoint_every=5,
+                         **loop)}
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def steps_of(run_dir) -> list[int]:
+    return [e["step"] for e in runs.read_events(run_dir)[0] if e["event"] == "step"]
+
+
+def test_a_finetune_run_reports_both_validation_cers_and_installs_its_model(tmp_path, fondue, tiny_base):
+    run_dir = runs.create_run(tmp_path / "run", finetune_spec(fondue, tiny_base, steps=6))
+    assert runs.execute(run_dir) == "finished"
+
+    result = runs.read_result(run_dir)
+    assert result["model"] == "mine" and result["kind"] == "recognizer"
+    assert 0 <= result["base_cer"] and 0 <= result["new_cer"]  # both measured on the same val lines
+    installed = {entry.name: entry for entry in list_models()}
+    assert read_metadata(installed["mine"].path)["provenance"]["steps"] == 6
+    summary = runs.summarize(run_dir)
+    assert summary.state == "finished" and summary.step == 6 and summary.validations[-1][0] == 6
+    # A second run asking for the same name does not replace the first model.
+    again = runs.create_run(tmp_path / "again", finetune_spec(fondue, tiny_base, steps=2))
+    assert runs.execute(again) == "finished" and runs.read_result(again)["model"] == "mine-2"
+
+
+def test_a_run_pauses_stops_at_a_checkpoint_and_resumes(tmp_path, fondue, tiny_base):
+    run_dir = runs.create_run(tmp_path / "run", finetune_spec(fondue, tiny_base, steps=400))
+    process = runs.start_run(run_dir)
+    try:
+        wait_for(lambda: len(steps_of(run_dir)) >= 2, 60, "training steps")
+        runs.set_control(run_dir, "pause")
+        wait_for(lambda: runs.summarize(run_dir).state == "paused", 20, "the pause")
+        held = steps_of(run_dir)[-1]
+        time.sleep(1.5)
+        assert steps_of(run_dir)[-1] == held and process.poll() is None and runs.is_alive(run_dir)
+        runs.set_control(run_dir, "run")
+        wait_for(lambda: steps_of(run_dir)[-1] > held, 20, "steps after resuming")
+        runs.set_control(run_dir, "stop")
+        assert process.wait(30) == 3
+    finally:
+        if process.poll() is None:
+            process.kill()
+    summary = runs.summarize(run_dir)
+    assert summary.state == "cancelled" and summary.resumable
+    assert (run_dir / runs.WORK / "train" / CHECKPOINT).exists()
+    assert "mine" not in {entry.name for entry in list_models()}  # nothing half-trained installed
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+def test_a_killed_run_is_seen_as_interrupted_and_resumes_from_its_checkpoint(tmp_path, fondue, tiny_base):
+    run_dir = runs.create_run(tmp_path / "run", finetune_spec(fondue, tiny_base, steps=30))
+    process = runs.start_run(run_dir)
+    try:
+        wait_for(lambda: (run_dir / runs.WORK / "train" / CHECKPOINT).exists(), 60, "the first checkpoint")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    before = steps_of(run_dir)
+    assert before[-1] < 30
+    wait_for(lambda: not runs.is_alive(run_dir), runs.STALE_AFTER + 2, "the heartbeat to go stale")
+    assert runs.summarize(run_dir).state == "interrupted"
+
+    assert runs.start_run(run_dir).wait(120) == 0
+    summary = runs.summarize(run_dir)
+    assert summary.state == "finished" and summary.step == 30
+    first_after_restart = steps_of(run_dir)[len(before)]
+    # It went on from a checkpoint (one every 5 steps) after the first, not from step 0.
+    assert first_after_restart > 5 and (first_after_restart - 1) % 5 == 0
+    assert runs.read_result(run_dir)["model"] == "mine"
