@@ -84,10 +84,13 @@ def build_metadata(model: Recognizer, charset: Charset, name: str, provenance: d
 
 def save_model(path: Path, model: Recognizer, charset: Charset, metadata: dict, half: bool = False) -> Path:
     """Write a model folder (or a single file when ``path`` ends in .safetensors) atomically."""
-    path = Path(path)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    return _write(Path(path), tensors, metadata)
+
+
+def _write(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
     text = json.dumps(metadata, ensure_ascii=False, indent=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".safetensors":
@@ -170,11 +173,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
     model = Recognizer(config, len(charset))
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except SafetensorError as error:
-        raise ModelFileError(f"{weights}: {error}") from error
+    state = _read_tensors(weights)
     own = model.state_dict()
     wrong = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
     if wrong:
@@ -188,6 +187,22 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
         raise ModelFileError(f"{path}: weights do not match the metadata "
                              f"(missing {needed[:3]}, unexpected {unexpected[:3]})")
     return LoadedModel(model.to(device).eval(), charset, meta)
+
+
+def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}
+    except SafetensorError as error:
+        raise ModelFileError(f"{weights}: {error}") from error
+
+
+def _copy(source: Path, dest: Path, metadata: dict) -> Path:
+    """Write the model at ``source`` to ``dest`` with new metadata, tensors as stored (an
+    encoder file stays encoder-only, half precision stays half). ``source`` is fully loaded
+    first, so nothing inconsistent is ever copied."""
+    load_model(source)
+    return _write(dest, _read_tensors(_files(source)[0]), metadata)
 
 
 # --- registry ------------------------------------------------------------------------------
@@ -251,9 +266,8 @@ def import_model(source: Path, name: str | None = None) -> ModelEntry:
     dest = user_models_dir() / name
     if dest.exists() or dest.with_suffix(".safetensors").exists():
         raise ModelFileError(f"a user model named {name!r} already exists; remove it or choose another name")
-    loaded = load_model(source)
     meta = dict(meta, name=name)
-    save_model(dest, loaded.model, loaded.charset, meta)
+    _copy(source, dest, meta)
     return ModelEntry(name, dest, False, meta)
 
 
@@ -263,8 +277,7 @@ def export_model(name_or_path: str, dest: Path) -> Path:
     if dest.suffix != ".safetensors":
         dest = dest.with_name(dest.name + ".safetensors")
     source = resolve(name_or_path)
-    loaded = load_model(source)
-    return save_model(dest, loaded.model, loaded.charset, loaded.metadata)
+    return _copy(source, dest, read_metadata(source))
 
 
 def remove_model(name: str) -> Path:
@@ -278,3 +291,37 @@ def remove_model(name: str) -> Path:
                 entry.path.unlink()
             return entry.path
     raise ModelFileError(f"no user model named {name!r}")
+
+
+def rename_model(old: str, new: str) -> ModelEntry:
+    """Give a user model a new name (its file or folder and the metadata "name").
+
+    A folder is renamed first and its JSON rewritten atomically after, renaming it back if that
+    fails; a single file is written under the new name before the old one is deleted. Either
+    way a failure leaves the model under one of its two names, never lost."""
+    _check_name(new)
+    entries = list_models()
+    entry = next((e for e in entries if e.name == old and not e.bundled), None)
+    if entry is None:
+        if any(e.name == old for e in entries):
+            raise ModelFileError(f"{old!r} is bundled with mspt and cannot be renamed; "
+                                 "export it and import the copy under another name")
+        raise ModelFileError(f"no user model named {old!r}")
+    if new == old:
+        return entry
+    if any(e.name == new for e in entries) or (user_models_dir() / new).exists() \
+            or (user_models_dir() / f"{new}.safetensors").exists():
+        raise ModelFileError(f"a model named {new!r} already exists; choose another name")
+    meta = dict(entry.metadata, name=new)
+    if entry.path.is_dir():
+        dest = entry.path.with_name(new)
+        os.rename(entry.path, dest)
+        try:
+            atomic_write(dest / METADATA, json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+        except BaseException:
+            os.rename(dest, entry.path)
+            raise
+    else:
+        dest = _write(entry.path.with_name(f"{new}.safetensors"), _read_tensors(entry.path), meta)
+        entry.path.unlink()
+    return ModelEntry(new, dest, False, meta)

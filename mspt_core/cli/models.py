@@ -1,4 +1,4 @@
-"""mspt models: list, info, import, export and remove models in the registry."""
+"""mspt models: list, info, import, export, rename and remove models in the registry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list, inspect, import, export and remove models",
+    p = subparsers.add_parser("models", help="list, inspect, import, export, rename and remove models",
                               description="Manage bundled and user models.")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("list", help="bundled and user models").set_defaults(run=run_list)
@@ -23,6 +23,10 @@ def register(subparsers) -> None:
     exp.add_argument("model")
     exp.add_argument("dest", type=Path)
     exp.set_defaults(run=run_export)
+    ren = sub.add_parser("rename", help="give a user model a new name")
+    ren.add_argument("old")
+    ren.add_argument("new")
+    ren.set_defaults(run=run_rename)
     rm = sub.add_parser("remove", help="delete a user model")
     rm.add_argument("name")
     rm.set_defaults(run=run_remove)
@@ -69,6 +73,14 @@ def run_export(args: argparse.Namespace) -> int:
     from mspt_core.models import export_model
 
     print(f"exported to {export_model(args.model, args.dest)}")
+    return 0
+
+
+def run_rename(args: argparse.Namespace) -> int:
+    from mspt_core.models import rename_model
+
+    entry = rename_model(args.old, args.new)
+    print(f"renamed {args.old!r} to {entry.name!r} ({entry.path})")
     return 0
 
 

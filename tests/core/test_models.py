@@ -143,3 +143,104 @@ def test_decoder_stops_at_its_length_guard():
     readings = reader.read([_line(80, 0), _line(400, 1)])  # an untrained decoder rarely says END
     assert len(readings[0].text) <= 2 * (80 // 8) + 8
     assert len(readings[1].text) <= 2 * (400 // 8) + 8
+
+
+def _weight_names(path):
+    from safetensors import safe_open
+
+    weights = path / "model.safetensors" if path.is_dir() else path
+    with safe_open(str(weights), framework="pt") as f:
+        return set(f.keys())
+
+
+@pytest.mark.parametrize("single_file", [False, True])
+def test_rename_moves_a_user_model_and_its_metadata_name(tmp_path, user_dir, single_file):
+    model, charset = _model()
+    original = save_model(user_dir / ("old.safetensors" if single_file else "old"), model, charset,
+                          build_metadata(model, charset, "old", {"val_cer": 0.2}))
+    entry = models.rename_model("old", "new")
+    assert entry.name == "new" and entry.path.parent == user_dir and not original.exists()
+    assert entry.path.name == ("new.safetensors" if single_file else "new")
+    assert [e.name for e in models.list_models() if not e.bundled] == ["new"]
+    loaded = load_model(models.resolve("new"))
+    assert loaded.metadata["name"] == "new" and loaded.metadata["provenance"]["val_cer"] == 0.2
+    assert loaded.charset.chars == charset.chars
+    assert torch.equal(loaded.model.ctc.proj.weight, model.ctc.proj.weight)
+
+
+def test_rename_refuses_bundled_taken_bad_and_unknown_names(tmp_path, user_dir, monkeypatch):
+    model, charset = _model()
+    bundled = tmp_path / "resources"
+    save_model(bundled / "models" / "default", model, charset, build_metadata(model, charset, "default"))
+    monkeypatch.setattr(models, "RESOURCES", bundled)
+    for name in ("a", "b"):
+        save_model(user_dir / name, model, charset, build_metadata(model, charset, name))
+    with pytest.raises(ModelFileError, match="bundled"):
+        models.rename_model("default", "mine")
+    with pytest.raises(ModelFileError, match="already exists"):
+        models.rename_model("a", "b")
+    with pytest.raises(ModelFileError, match="already exists"):
+        models.rename_model("a", "default")
+    for bad in ("", "x/y", ".hidden"):
+        with pytest.raises(ModelFileError, match="not a usable"):
+            models.rename_model("a", bad)
+    with pytest.raises(ModelFileError, match="no user model named 'zzz'"):
+        models.rename_model("zzz", "c")
+    assert sorted(e.name for e in models.list_models()) == ["a", "b", "default"]
+
+
+@pytest.mark.parametrize("single_file", [False, True])
+def test_a_failed_rename_keeps_the_model(tmp_path, user_dir, monkeypatch, single_file):
+    model, charset = _model()
+    path = save_model(user_dir / ("old.safetensors" if single_file else "old"), model, charset,
+                      build_metadata(model, charset, "old"))
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(models, "atomic_write", fail)
+    with pytest.raises(OSError, match="disk full"):
+        models.rename_model("old", "new")
+    assert [e.name for e in models.list_models() if not e.bundled] == ["old"]
+    assert load_model(path).metadata["name"] == "old"
+    assert sorted(p.name for p in user_dir.iterdir() if not p.name.startswith(".")) == [path.name]
+
+
+def test_encoder_files_stay_encoder_only_through_import_export_and_rename(tmp_path, user_dir):
+    from mspt_core.pretrain.job import save_encoder
+    from mspt_core.pretrain.model import MaskedEncoder
+
+    torch.manual_seed(1)
+    source = save_encoder(tmp_path / "enc", MaskedEncoder(config_for("tiny"), 8), {"train_lines": 7})
+    names = _weight_names(source)
+    assert names and all(n.startswith("encoder.") for n in names)
+    entry = models.import_model(source, "archive-encoder")
+    assert entry.metadata["kind"] == "encoder" and _weight_names(entry.path) == names
+    shared = models.export_model("archive-encoder", tmp_path / "shared")
+    assert _weight_names(shared) == names
+    meta = read_metadata(shared)
+    assert meta["kind"] == "encoder" and meta["name"] == "archive-encoder" and meta["charset"] == []
+    renamed = models.rename_model("archive-encoder", "enc-v2")
+    assert _weight_names(renamed.path) == names and read_metadata(renamed.path)["kind"] == "encoder"
+
+
+def test_import_keeps_half_precision_weights(tmp_path, user_dir):
+    model, charset = _model()
+    source = save_model(tmp_path / "half.safetensors", model, charset, build_metadata(model, charset, "h"), half=True)
+    entry = models.import_model(source, "h")
+    from safetensors import safe_open
+
+    with safe_open(str(entry.path / "model.safetensors"), framework="pt") as f:
+        assert f.get_tensor("ctc.proj.weight").dtype == torch.float16
+
+
+def test_models_cli_renames(tmp_path, user_dir, capsys):
+    from mspt_core.cli import main
+
+    model, charset = _model()
+    save_model(user_dir / "mine", model, charset, build_metadata(model, charset, "mine"))
+    assert main(["models", "rename", "mine", "ours"]) == 0
+    assert "renamed 'mine' to 'ours'" in capsys.readouterr().out
+    assert read_metadata(user_dir / "ours")["name"] == "ours"
+    assert main(["models", "rename", "mine", "x"]) == 2
+    assert "no user model named 'mine'" in capsys.readouterr().err
