@@ -5,7 +5,10 @@ line crops with it and with Tesseract (--psm 7), on one core and on all cores, i
 
 The run folder keeps checkpoints: running the command again resumes training (or, when it has
 finished, goes straight to the evaluation). ``--model PATH`` evaluates an existing model instead.
-Validation (model selection) uses the val split; figures are on the test split only."""
+Validation (model selection) uses the val split; figures are on the test split only.
+
+This script measures what training on the real train split alone gives; default_model.py
+measures the bundled default model (and whole pages). Both read lines with reading.py."""
 
 from __future__ import annotations
 
@@ -13,33 +16,14 @@ import argparse
 import datetime as dt
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from common import FONDUE, machine, split_xmls
 
+import reading
 import tesseract
 from mspt_core.data.lines import load_lines
-from mspt_core.formats import read_document
-from mspt_core.images import load_grey
-from mspt_core.layout.crop import crop_line
-from mspt_core.metrics import error_report
-
-
-def native_crops(xmls: list[Path]) -> tuple[list, list[str]]:
-    """Ground-truth line crops at their own pixel height (the same cut as training data)."""
-    images, texts = [], []
-    for xml in xmls:
-        page = read_document(xml)
-        grey = load_grey(page.image_path)
-        for line in page.lines():
-            if not line.text.strip():
-                continue
-            x0, y0, x1, y1 = line.bbox()
-            images.append(crop_line(grey, line, max(8, round(y1 - y0))))
-            texts.append(line.text)
-    return images, texts
 
 
 def train(args) -> Path:
@@ -62,12 +46,6 @@ def train(args) -> Path:
     return outcome.model_path
 
 
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="small")
@@ -80,29 +58,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="evaluate this model; no training")
     args = parser.parse_args()
 
-    import torch
-
-    from mspt_core.models import load_model
-    from mspt_core.recognize import LineRecognizer
-
     model_path = args.model or train(args)
-    images, texts = native_crops(split_xmls(FONDUE, "test"))
-    cores = os.cpu_count() or 1
-    rows = []
-    for threads in sorted({1, cores}):
-        torch.set_num_threads(threads)
-        reader = LineRecognizer(load_model(model_path), device="cpu")
-        reader.read(images[:8])  # warm-up
-        readings, seconds = timed(lambda: reader.read(images))
-        report = error_report(texts, [r.text for r in readings])
-        rows.append(("mspt " + model_path.name, threads, report.cer, report.wer, len(images) / seconds))
+    images, texts, _ = reading.native_crops(split_xmls(FONDUE, "test"))
+    threads = sorted({1, os.cpu_count() or 1})
+    rows = reading.mspt_lines(model_path, "mspt " + model_path.name, images, texts, threads)
     if tesseract.available():
-        with tempfile.TemporaryDirectory() as tmp:
-            paths = tesseract.write_lines(images, Path(tmp))
-            for processes in sorted({1, cores}):
-                hyps, seconds = timed(lambda: tesseract.read_lines(paths, processes))
-                report = error_report(texts, hyps)
-                rows.append(("tesseract --psm 7 -l eng", processes, report.cer, report.wer, len(images) / seconds))
+        rows += reading.tesseract_lines(images, texts, threads)
     else:
         print("tesseract not found: install tesseract-ocr tesseract-ocr-eng to compare", file=sys.stderr)
 
@@ -110,9 +71,7 @@ def main() -> None:
     print(f"{dt.date.today()}, {machine()}")
     if tesseract.available():
         print(tesseract.version())
-    print("\n| reader | threads | CER | WER | lines/s |\n|---|---|---|---|---|")
-    for name, threads, cer, wer, speed in rows:
-        print(f"| {name} | {threads} | {cer:.2%} | {wer:.2%} | {speed:.1f} |")
+    print("\n" + reading.markdown_table(rows, "lines/s"))
 
 
 if __name__ == "__main__":

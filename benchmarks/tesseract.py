@@ -60,7 +60,8 @@ def read_lines(paths: list[Path], processes: int = 1, lang: str = "eng", psm: in
     return texts
 
 
-def read_page(image_path: Path, lang: str = "eng", psm: int = 3) -> str:
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+def read_page(image_path: Path, lang: str = "eng", psm: int = 3, threads: int = 1) -> str:
+    """The text of a whole page image (Tesseract's own segmentation with ``psm`` 3)."""
+    env = dict(os.environ, OMP_THREAD_LIMIT=str(threads))
     return subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "--psm", str(psm)],
                           capture_output=True, text=True, env=env, check=True).stdout
