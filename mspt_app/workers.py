@@ -193,3 +193,37 @@ def segmentation_job(items: list[tuple[str, Path]]) -> Callable[[JobContext], No
         context.progress(len(items), len(items), "Finding lines")
 
     return job
+
+
+# --- archives ------------------------------------------------------------------------------------
+
+LINES_SAMPLED = 2  # page files segmented to estimate the lines of a whole archive
+
+
+def archive_count_job(folders: list[str]) -> Callable[[JobContext], tuple[int, int, int]]:
+    """(files, pages, estimated lines) of an archive: pages counted without decoding them,
+    lines estimated from the first few single-page files (0: no estimate)."""
+
+    def job(context: JobContext) -> tuple[int, int, int]:
+        from mspt_core.data.linestore import archive_files, file_lines
+        from mspt_core.images import page_count
+
+        files = archive_files([Path(f) for f in folders])
+        counts: list[tuple[Path, int]] = []
+        for path in files:
+            context.check()
+            try:
+                counts.append((path, 1 if path.suffix.lower() == ".xml" else page_count(path)))
+            except MsptError:
+                continue  # unreadable: building the line store reports it with the reason
+        pages = sum(n for _, n in counts)
+        # Single-page files only: segmenting the first long PDF whole would take minutes.
+        sampled = [item for item in counts if item[1] == 1][:LINES_SAMPLED]
+        lines = 0
+        for path, _ in sampled:
+            context.check()
+            lines += sum(1 for _ in file_lines(path, 40))
+        sampled_pages = sum(n for _, n in sampled)
+        return len(files), pages, round(lines / sampled_pages * pages) if sampled_pages else 0
+
+    return job

@@ -27,6 +27,7 @@ from mspt_app.widgets.look import grey_pixmap
 from mspt_app.widgets.page_list import PageList
 from mspt_app.widgets.page_view import PageView
 from mspt_app.widgets.palette import CharacterPalette
+from mspt_app.widgets.training_menu import TrainingControl
 from mspt_app.widgets.transcription import TranscriptionPanel
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,9 @@ class MainWindow(QMainWindow):
             modes.addAction(action)
             self.mode_actions[mode] = action
         self.mode_actions["select"].setChecked(True)
+
+        self.training = TrainingControl(self)
+        self.training.build_menu(bar)
 
         tools = self.addToolBar(self.tr("Tools"))
         tools.setObjectName("tools")
@@ -675,7 +679,7 @@ class MainWindow(QMainWindow):
     # --- closing ------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        if self.close_project():
+        if self.training.may_close() and self.close_project():
             event.accept()
         else:
             event.ignore()

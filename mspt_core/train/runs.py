@@ -44,8 +44,12 @@ def create_run(run_dir: Path, spec: dict) -> Path:
     if spec.get("kind") not in ("pretrain", "finetune"):
         raise ValueError(f"a run's kind is 'pretrain' or 'finetune', not {spec.get('kind')!r}")
     run_dir.mkdir(parents=True, exist_ok=False)
-    atomic_write(run_dir / SPEC, json.dumps(dict(spec, created=time.time()), indent=1).encode("utf-8"))
+    write_spec(run_dir, dict(spec, created=time.time()))
     return run_dir
+
+
+def write_spec(run_dir: Path, spec: dict) -> None:
+    atomic_write(Path(run_dir) / SPEC, json.dumps(spec, indent=1).encode("utf-8"))
 
 
 def read_spec(run_dir: Path) -> dict:

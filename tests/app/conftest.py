@@ -65,14 +65,11 @@ def fondue_export(fondue, tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def small_export(fondue, tmp_path_factory) -> Path:
-    """Like ``fondue_export`` at half size (PAGE XML with the coordinates halved): the same
-    real pages and lines at a quarter of the pixels, to keep the tests quick."""
+def _halved_export(fondue, split: str, folder: Path) -> Path:
+    """Two real pages of a split at half size, with their lines as PAGE XML (coordinates halved)."""
     from mspt_core.formats import read_document, write_document
 
-    folder = tmp_path_factory.mktemp("small-export")
-    for xml in split_xmls(fondue, "test")[:2]:
+    for xml in split_xmls(fondue, split)[:2]:
         image = _half(_image_of(xml), folder / f"{xml.stem}.png")
         page = read_document(xml)
         half = lambda points: [(x / 2, y / 2) for x, y in points]  # noqa: E731
@@ -83,6 +80,19 @@ def small_export(fondue, tmp_path_factory) -> Path:
                 line.polygon, line.baseline, line.words = half(line.polygon), half(line.baseline), []
         write_document(page, folder / f"{xml.stem}.xml", "page")
     return folder
+
+
+@pytest.fixture(scope="session")
+def small_export(fondue, tmp_path_factory) -> Path:
+    """Like ``fondue_export`` at half size (PAGE XML with the coordinates halved): the same
+    real pages and lines at a quarter of the pixels, to keep the tests quick."""
+    return _halved_export(fondue, "test", tmp_path_factory.mktemp("small-export"))
+
+
+@pytest.fixture(scope="session")
+def small_train_export(fondue, tmp_path_factory) -> Path:
+    """Two train-split pages at half size with their transcriptions: what training may see."""
+    return _halved_export(fondue, "train", tmp_path_factory.mktemp("small-train-export"))
 
 
 @pytest.fixture
@@ -107,6 +117,8 @@ def window(qtbot, settings):
     win.show()
     qtbot.waitExposed(win)
     yield win
+    # A training run a test left going is stopped at a checkpoint, without a question box.
+    win.training.ask_about_running = lambda count: "stop"
     if win.task is not None:
         win.cancel_task(wait=True)
     if win.project is not None:

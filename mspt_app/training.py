@@ -1,0 +1,160 @@
+"""The app's side of training runs: where they live, what a fine-tuning run trains on, and a
+watcher that turns a run folder's files into Qt signals.
+
+The training itself is a separate process (``mspt_core.train.runs``), never a thread of the
+app: the window never stutters, and a crash on either side loses nothing of the other.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from mspt_core.document import LineStatus, Page
+from mspt_core.formats import write_document
+from mspt_core.train import runs
+
+from mspt_app.settings import data_dir
+
+POLL_MS = 300
+
+
+def runs_dir() -> Path:
+    return data_dir() / "runs"
+
+
+def new_run_dir(kind: str, name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40] or kind
+    path, number = runs_dir() / f"{stamp}-{kind}-{safe}", 1
+    while path.exists():
+        number += 1
+        path = runs_dir() / f"{stamp}-{kind}-{safe}-{number}"
+    return path
+
+
+# --- what a fine-tuning run learns from ---------------------------------------------------------
+
+
+@dataclass
+class CorrectedLines:
+    pages: int  # pages with at least one corrected line
+    lines: int
+
+
+def count_corrected(project) -> CorrectedLines:
+    counts = [project.progress(i)[0] for i in range(len(project))]
+    return CorrectedLines(sum(1 for c in counts if c), sum(counts))
+
+
+def corrected_only(page: Page) -> Page | None:
+    """A copy of ``page`` holding only its corrected lines with text; None if it has none."""
+    copy_ = copy.deepcopy(page)
+    for region in copy_.regions:
+        region.lines = [line for line in region.lines
+                        if line.status == LineStatus.CORRECTED and line.text.strip()]
+    copy_.regions = [region for region in copy_.regions if region.lines]
+    return copy_ if copy_.regions else None
+
+
+def write_training_pages(project, folder: Path, indices) -> list[Path]:
+    """Snapshot the corrected lines of pages ``indices`` as PAGE XML files in ``folder`` (with
+    the project's page images), so the run never reads the live project while the person works."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index in indices:
+        page = corrected_only(project.page(index))
+        if page is None:
+            continue
+        page.image_path = project.image_path(index).resolve()
+        written.append(write_document(page, folder / f"{project.entries[index].id}.xml", "page"))
+    return written
+
+
+# --- watching a run -----------------------------------------------------------------------------
+
+
+class RunWatcher(QObject):
+    """Follows one run folder: starts or resumes its process, relays its events, and says when
+    it ends, however it ends (finished, stopped, failed, killed)."""
+
+    event = Signal(dict)
+    state_changed = Signal(str)  # the states of ``runs.RunSummary``
+
+    def __init__(self, run_dir: Path, parent=None):
+        super().__init__(parent)
+        self.run_dir = Path(run_dir)
+        self.spec = runs.read_spec(self.run_dir)
+        self.process: subprocess.Popen | None = None
+        self.offset = 0
+        self.events: list[dict] = []
+        self.state = "new"
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        self.poll()
+        if self.active or self.state == "new":
+            self.timer.start()
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("running", "paused")
+
+    @property
+    def result(self) -> dict | None:
+        return runs.read_result(self.run_dir) if self.state == "finished" else None
+
+    def start(self) -> None:
+        """Start the run, or resume it from its last checkpoint."""
+        if self.active:
+            return
+        self.process = runs.start_run(self.run_dir)
+        self._set_state("running")
+        self.timer.start()
+
+    def pause(self) -> None:
+        runs.set_control(self.run_dir, "pause")
+
+    def go_on(self) -> None:
+        runs.set_control(self.run_dir, "run")
+
+    def stop(self) -> None:
+        """Stop at a checkpoint (the run can be resumed later)."""
+        runs.set_control(self.run_dir, "stop")
+
+    def detach(self) -> None:
+        """Stop watching; the process goes on by itself."""
+        self.timer.stop()
+        self.process = None
+
+    def poll(self) -> None:
+        new, self.offset = runs.read_events(self.run_dir, self.offset)
+        for event in new:
+            self.events.append(event)
+            kind = event.get("event")
+            if kind == "end":
+                self._set_state(event["status"])
+            elif kind in ("started", "resumed"):
+                self._set_state("running")
+            elif kind == "paused":
+                self._set_state("paused")
+            self.event.emit(event)
+        if self.active and not self._process_alive():
+            self._set_state("interrupted")
+        if self.state not in ("running", "paused", "new"):
+            self.timer.stop()
+
+    def _process_alive(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        return runs.is_alive(self.run_dir)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)

@@ -1,0 +1,249 @@
+"""A training run as it happens: live loss and validation-CER curves, steps/s, ETA, device,
+Pause / Go on / Stop, Resume for a stopped or interrupted run, and the outcome at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from mspt_core.train.runs import list_runs
+
+from mspt_app.training import RunWatcher, runs_dir
+
+STATE_TEXT = {"new": "Starting…", "running": "Running", "paused": "Paused", "finished": "Finished",
+              "cancelled": "Stopped at a checkpoint — it can be resumed", "failed": "Failed",
+              "interrupted": "Interrupted — it can be resumed from its last checkpoint"}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+
+
+class RunView(QWidget):
+    use_model = Signal(str)  # the person chose to make a new recognizer active
+    finetune_from = Signal(str)  # ... or to fine-tune a new encoder
+
+    def __init__(self, watcher: RunWatcher, parent=None):
+        super().__init__(parent)
+        self.watcher = watcher
+        self.losses: tuple[list[int], list[float]] = ([], [])
+        self.cers: tuple[list[int], list[float]] = ([], [])
+        self.base_cer: float | None = None
+
+        self.state_label = QLabel()
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.device_label = QLabel()
+        self.progress = QProgressBar()
+        self.pace_label = QLabel()
+
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.loss_plot = pg.PlotWidget(title=self.tr("Training loss"))
+        self.loss_plot.setLabel("bottom", self.tr("step"))
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen((40, 110, 230), width=2))
+        self.cer_plot = pg.PlotWidget(title=self.tr("Validation CER (%)"))
+        self.cer_plot.setLabel("bottom", self.tr("step"))
+        self.cer_curve = self.cer_plot.plot(pen=pg.mkPen((200, 60, 40), width=2), symbol="o", symbolSize=6)
+        self.base_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine),
+                                         label=self.tr("base model"), labelOpts={"position": 0.1})
+        self.base_line.setVisible(False)
+        self.cer_plot.addItem(self.base_line)
+        for plot in (self.loss_plot, self.cer_plot):
+            plot.setMinimumHeight(160)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.stop_button = QPushButton(self.tr("Stop at a checkpoint"))
+        self.stop_button.clicked.connect(self._stop)
+        self.resume_button = QPushButton(self.tr("Resume from the last checkpoint"))
+        self.resume_button.clicked.connect(watcher.start)
+        self.outcome_label = QLabel()
+        self.outcome_label.setWordWrap(True)
+        self.use_button = QPushButton(self.tr("Use the new model and re-read uncorrected lines"))
+        self.use_button.clicked.connect(lambda: self.use_model.emit(self.watcher.result["model"]))
+        self.finetune_button = QPushButton(self.tr("Fine-tune a recognizer from it…"))
+        self.finetune_button.clicked.connect(lambda: self.finetune_from.emit(self.watcher.result["model"]))
+
+        status = QGridLayout()
+        status.addWidget(QLabel(self.tr("State:")), 0, 0)
+        status.addWidget(self.state_label, 0, 1)
+        status.addWidget(QLabel(self.tr("Device:")), 1, 0)
+        status.addWidget(self.device_label, 1, 1)
+        status.setColumnStretch(1, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.cer_plot)
+        buttons = QHBoxLayout()
+        for button in (self.pause_button, self.stop_button, self.resume_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        outcome = QHBoxLayout()
+        outcome.addWidget(self.outcome_label, 1)
+        outcome.addWidget(self.use_button)
+        outcome.addWidget(self.finetune_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(status)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.pace_label)
+        layout.addLayout(plots, 1)
+        layout.addLayout(buttons)
+        layout.addLayout(outcome)
+
+        for event in watcher.events:  # a run opened again: draw what it did so far
+            self._on_event(event, redraw=False)
+        self._redraw()
+        watcher.event.connect(self._on_event)
+        watcher.state_changed.connect(self._show_state)
+        self._show_state(watcher.state)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def _on_event(self, event: dict, redraw: bool = True) -> None:
+        kind = event.get("event")
+        if kind == "step":
+            steps, losses = self.losses
+            if steps and event["step"] <= steps[-1]:  # resumed from an earlier checkpoint
+                cut = next(i for i, s in enumerate(steps) if s >= event["step"])
+                del steps[cut:], losses[cut:]
+            if event.get("loss") is not None:
+                steps.append(event["step"])
+                losses.append(event["loss"])
+            self.progress.setRange(0, event["total"])
+            self.progress.setValue(event["step"])
+            rate = event.get("steps_per_s")
+            self.pace_label.setText(self.tr("step {s} of {t} · {r} steps/s · about {eta} left").format(
+                s=event["step"], t=event["total"], r=f"{rate:.2f}" if rate else "—", eta=_duration(event.get("eta"))))
+        elif kind == "validation" and event.get("cer") is not None:
+            self.cers[0].append(event["step"])
+            self.cers[1].append(100 * event["cer"])
+        elif kind == "base" and event.get("cer") is not None:
+            self.base_cer = event["cer"]
+        elif kind == "lines":
+            self.progress.setRange(0, max(1, event["total"]))
+            self.progress.setValue(event["done"])
+        elif kind == "started":
+            self.device_label.setText(event.get("device", ""))
+        if event.get("message"):
+            self.message_label.setText(event["message"])
+        if redraw:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self.loss_curve.setData(*self.losses)
+        self.cer_curve.setData(*self.cers)
+        if self.base_cer is not None:
+            self.base_line.setPos(100 * self.base_cer)
+            self.base_line.setVisible(True)
+
+    def _show_state(self, state: str) -> None:
+        self.state_label.setText(self.tr(STATE_TEXT.get(state, state)))
+        active = state in ("running", "paused", "new")
+        self.pause_button.setVisible(active)
+        self.stop_button.setVisible(active)
+        self.pause_button.setText(self.tr("Go on") if state == "paused" else self.tr("Pause"))
+        self.resume_button.setVisible(state in ("cancelled", "failed", "interrupted"))
+        result = self.watcher.result
+        self.outcome_label.setText(self._outcome_text(result) if result else "")
+        recognizer = bool(result) and result.get("kind") == "recognizer"
+        self.use_button.setVisible(recognizer)
+        self.finetune_button.setVisible(bool(result) and result.get("kind") == "encoder")
+        if state == "failed":
+            self.outcome_label.setText(self.tr("The run failed: {m}\nIts log: {p}").format(
+                m=self.message_label.text(), p=self.watcher.run_dir / "process.log"))
+
+    def _outcome_text(self, result: dict) -> str:
+        if result.get("kind") == "encoder":
+            return self.tr("The pre-trained encoder “{n}” is in the model manager ({l} lines, {s} steps). "
+                           "Fine-tune a recognizer from it on corrected lines.").format(
+                n=result["model"], l=result.get("lines"), s=result.get("steps"))
+        base = result.get("base_cer")
+        base_text = f"{100 * base:.2f}%" if base is not None else self.tr("— (an encoder cannot read)")
+        new = result.get("new_cer")
+        new_text = f"{100 * new:.2f}%" if new is not None else "—"
+        return self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
+            v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text)
+
+    # --- buttons --------------------------------------------------------------------------------
+
+    def _toggle_pause(self) -> None:
+        if self.watcher.state == "paused":
+            self.watcher.go_on()
+        else:
+            self.watcher.pause()
+
+    def _stop(self) -> None:
+        self.watcher.stop()
+        self.stop_button.setEnabled(False)
+        self.message_label.setText(self.tr("Stopping at the next step…"))
+        self.watcher.state_changed.connect(lambda _: self.stop_button.setEnabled(True))
+
+
+class RunWindow(QDialog):
+    """A run in a window of its own (opened from Training ▸ Runs)."""
+
+    def __init__(self, watcher: RunWatcher, parent=None):
+        super().__init__(parent)
+        spec = watcher.spec
+        self.setWindowTitle(self.tr("{k} “{n}”").format(
+            k=self.tr("Pre-training") if spec["kind"] == "pretrain" else self.tr("Fine-tuning"), n=spec["name"]))
+        self.view = RunView(watcher, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(buttons)
+        self.resize(860, 560)
+
+
+class RunsDialog(QDialog):
+    """Every training run of this user, newest first: open one to watch it, or to resume it
+    when it was stopped or interrupted."""
+
+    def __init__(self, open_run, watched: dict[Path, RunWatcher], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Training runs"))
+        self.open_run = open_run  # called with a run folder
+        self.watched = watched  # runs this window started: their process says more than files
+        self.list = QListWidget()
+        self.list.itemDoubleClicked.connect(lambda item: self._open())
+        open_button = QPushButton(self.tr("Open"))
+        open_button.clicked.connect(self._open)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.addButton(open_button, QDialogButtonBox.ButtonRole.ActionRole)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(buttons)
+        self.resize(720, 400)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.list.clear()
+        for summary in list_runs(runs_dir()):
+            watcher = self.watched.get(summary.path)
+            if watcher is not None:
+                watcher.poll()
+                summary.state = watcher.state
+            kind = self.tr("pre-training") if summary.spec["kind"] == "pretrain" else self.tr("fine-tuning")
+            steps = f" · step {summary.step}/{summary.total_steps}" if summary.total_steps else ""
+            item = QListWidgetItem(f"{summary.path.name}: {kind} “{summary.spec['name']}” — "
+                                   f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}")
+            item.setData(Qt.ItemDataRole.UserRole, str(summary.path))
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+
+    def _open(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.open_run(Path(item.data(Qt.ItemDataRole.UserRole)))

@@ -1,0 +1,121 @@
+"""The Training menu of the main window: the wizards, the list of runs, the model manager, and
+the runs this window watches (so that closing it asks what to do with them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox
+
+from mspt_app.training import RunWatcher
+from mspt_app.widgets.model_manager import ModelManagerDialog
+from mspt_app.widgets.run_view import RunsDialog, RunView, RunWindow
+from mspt_app.widgets.wizards import FinetuneWizard, PretrainWizard
+
+KEEP, STOP, STAY = "keep", "stop", "stay"
+
+
+class TrainingControl(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.watchers: dict[Path, RunWatcher] = {}
+        self.open_dialogs: list = []  # wizards and run windows, kept alive while shown
+
+    def build_menu(self, bar) -> None:
+        menu = bar.addMenu(self.tr("&Training"))
+        w = self.window
+        self.act_pretrain = w._action(menu, "&Pre-train on my archive…", self.open_pretrain_wizard)
+        self.act_finetune = w._action(menu, "&Fine-tune on my corrections…", self.open_finetune_wizard)
+        self.act_runs = w._action(menu, "Training &runs…", self.open_runs)
+        menu.addSeparator()
+        self.act_models = w._action(menu, "&Models…", self.open_models)
+
+    # --- windows ----------------------------------------------------------------------------------
+
+    def _show(self, dialog) -> None:
+        self.open_dialogs.append(dialog)
+        dialog.finished.connect(lambda _=0, d=dialog: self.open_dialogs.remove(d) if d in self.open_dialogs else None)
+        dialog.show()
+
+    def open_pretrain_wizard(self) -> PretrainWizard:
+        wizard = PretrainWizard(self.window.settings, self.adopt, self.window)
+        self._show(wizard)
+        return wizard
+
+    def open_finetune_wizard(self, base: str | None = None) -> FinetuneWizard:
+        wizard = FinetuneWizard(self.window.project, self.window.settings, self.adopt, base, self.window)
+        self._show(wizard)
+        return wizard
+
+    def open_runs(self) -> RunsDialog:
+        dialog = RunsDialog(self.open_run, self.watchers, self.window)
+        self._show(dialog)
+        return dialog
+
+    def open_run(self, run_dir: Path) -> RunWindow:
+        run_dir = Path(run_dir)
+        watcher = self.watchers.get(run_dir) or RunWatcher(run_dir, self)
+        window = RunWindow(watcher, self.window)
+        self.adopt(watcher, window.view)
+        self._show(window)
+        return window
+
+    def open_models(self) -> ModelManagerDialog:
+        dialog = ModelManagerDialog(self.window.settings, self.window)
+        dialog.active_changed.connect(lambda name: self.window.status_label.setText(
+            self.tr("Active model: {m}").format(m=name or "default")))
+        self._show(dialog)
+        return dialog
+
+    # --- runs -------------------------------------------------------------------------------------
+
+    def adopt(self, watcher: RunWatcher, view: RunView) -> None:
+        """Watch a run for as long as the window lives, and act on what its view offers."""
+        if watcher.run_dir not in self.watchers:
+            self.watchers[watcher.run_dir] = watcher
+            watcher.setParent(self)
+            name = watcher.spec["name"]
+            watcher.state_changed.connect(lambda state: self.window.status_label.setText(
+                self.tr("Training “{n}”: {s}").format(n=name, s=state)))
+        view.use_model.connect(self.use_model)
+        view.finetune_from.connect(self.open_finetune_wizard)
+
+    def active_runs(self) -> list[RunWatcher]:
+        for watcher in self.watchers.values():
+            watcher.poll()  # fresh: a run may have ended since the last tick
+        return [w for w in self.watchers.values() if w.active]
+
+    def use_model(self, name: str) -> None:
+        """Make a newly trained recognizer active and re-read what nobody corrected."""
+        self.window.settings.model = name
+        self.window.status_label.setText(self.tr("Active model: {m}").format(m=name))
+        if self.window.project is not None:
+            self.window.recognize_all()  # corrected lines are never overwritten
+
+    def ask_about_running(self, count: int) -> str:
+        box = QMessageBox(QMessageBox.Icon.Question, "mspt",
+                          self.tr("{n} training run(s) are still going.").format(n=count), parent=self.window)
+        box.setInformativeText(self.tr("They can go on in the background (Training ▸ Runs shows them the next "
+                                       "time), or stop now at a checkpoint and be resumed later."))
+        keep = box.addButton(self.tr("Keep training in the background"), QMessageBox.ButtonRole.AcceptRole)
+        stop = box.addButton(self.tr("Stop at a checkpoint"), QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return KEEP if box.clickedButton() is keep else STOP if box.clickedButton() is stop else STAY
+
+    def may_close(self) -> bool:
+        """Asked when the window closes: False keeps it open."""
+        active = self.active_runs()
+        if active:
+            choice = self.ask_about_running(len(active))
+            if choice == STAY:
+                return False
+            for watcher in active:
+                if choice == STOP:
+                    watcher.stop()  # the process saves a checkpoint and ends by itself
+                watcher.detach()
+        for dialog in list(self.open_dialogs):
+            dialog.close()
+        return True

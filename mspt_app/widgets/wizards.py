@@ -1,0 +1,477 @@
+"""The pre-train and fine-tune wizards. Their last page starts a training run in its own
+process (``mspt_app.training``) and shows it live (``RunView``); closing the wizard leaves the
+run going, watched by the main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QRadioButton, QSpinBox, QVBoxLayout, QWizard, QWizardPage)
+
+from mspt_core.models import list_models
+from mspt_core.pretrain.presets import PRESETS, preset
+from mspt_core.train import runs
+
+from mspt_app import training, workers
+from mspt_app.settings import AppSettings
+from mspt_app.widgets.run_view import RunView
+
+SIZES = ("tiny", "small", "base", "large")
+# Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
+# (benchmarks/RESULTS.md); other sizes and batches scale roughly with parameters x lines.
+CPU_SECONDS_PER_LINE = {"tiny": 0.03, "small": 0.145, "base": 0.9, "large": 3.0}
+SEGMENT_SECONDS_PER_PAGE = 0.75  # benchmarks/RESULTS.md, segmentation
+
+
+def gpu_present() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def estimate_text(pages: int, steps: int, batch: int, size: str, on_gpu: bool) -> str:
+    if on_gpu:
+        return "Time: finding lines about {p}; training time is shown once the first steps have run.".format(
+            p=_rough(pages * SEGMENT_SECONDS_PER_PAGE))
+    return "Time on this computer's CPU: about {t} (finding lines {p}, training {s}).".format(
+        t=_rough(pages * SEGMENT_SECONDS_PER_PAGE + steps * batch * CPU_SECONDS_PER_LINE[size]),
+        p=_rough(pages * SEGMENT_SECONDS_PER_PAGE), s=_rough(steps * batch * CPU_SECONDS_PER_LINE[size]))
+
+
+def _rough(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class RunPage(QWizardPage):
+    """The last page of both wizards: starts the run on entry and shows it."""
+
+    def __init__(self, wizard: "TrainingWizard"):
+        super().__init__()
+        self.setTitle(wizard.tr("Training"))
+        self.setSubTitle(wizard.tr("Training runs in its own process: you can close this window and keep "
+                                   "working; the run goes on and can be watched from Training ▸ Runs."))
+        self.layout_ = QVBoxLayout(self)
+        self.view: RunView | None = None
+        self.setFinalPage(True)
+
+    def initializePage(self) -> None:
+        wizard: TrainingWizard = self.wizard()
+        if self.view is None:
+            watcher = wizard.start_run()
+            self.view = RunView(watcher, self)
+            self.layout_.addWidget(self.view)
+            wizard.run_started(watcher, self.view)
+
+    def isComplete(self) -> bool:
+        return self.view is not None
+
+
+class TrainingWizard(QWizard):
+    """What both wizards share: the run page, and handing the run to the main window."""
+
+    def __init__(self, settings: AppSettings, on_run=None, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.on_run = on_run  # called with (watcher, view) when the run starts
+        self.watcher: training.RunWatcher | None = None
+        self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Close"))
+        self.resize(860, 640)
+
+    def spec(self) -> dict:
+        raise NotImplementedError
+
+    def start_run(self) -> training.RunWatcher:
+        spec = self.spec()
+        run_dir = runs.create_run(training.new_run_dir(spec["kind"], spec["name"]), spec)
+        self.prepare(run_dir, spec)
+        self.watcher = training.RunWatcher(run_dir)
+        self.watcher.start()
+        return self.watcher
+
+    def prepare(self, run_dir: Path, spec: dict) -> None:
+        """Write what the run needs before it starts (fine-tuning: the training lines)."""
+
+    def run_started(self, watcher: training.RunWatcher, view: RunView) -> None:
+        if self.on_run:
+            self.on_run(watcher, view)
+
+
+def _spin(low: float, high: float, value: float, decimals: int = 0, step: float | None = None):
+    spin = QDoubleSpinBox() if decimals else QSpinBox()
+    if decimals:
+        spin.setDecimals(decimals)
+    spin.setRange(low, high)
+    spin.setValue(value)
+    if step:
+        spin.setSingleStep(step)
+    return spin
+
+
+# --- pre-training --------------------------------------------------------------------------------
+
+
+class ArchivePage(QWizardPage):
+    def __init__(self, wizard: "PretrainWizard"):
+        super().__init__()
+        self.setTitle(wizard.tr("Your archive"))
+        self.setSubTitle(wizard.tr("Choose folders of page scans (images, TIFF, PDF) or ALTO/PAGE files. "
+                                   "Pre-training needs no transcriptions: it learns from the page images alone."))
+        self.folders = QListWidget()
+        add = QPushButton(wizard.tr("Add folder…"))
+        add.clicked.connect(self._add)
+        remove = QPushButton(wizard.tr("Remove"))
+        remove.clicked.connect(self._remove)
+        self.count_label = QLabel(wizard.tr("No folder chosen yet."))
+        self.count_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folders, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.count_label)
+        self.task: workers.Task | None = None
+        self.pages = 0
+        self.lines_estimate = 0
+
+    def ask_folder(self) -> str:
+        return QFileDialog.getExistingDirectory(self, self.tr("Archive folder"))
+
+    def _add(self) -> None:
+        folder = self.ask_folder()
+        if folder and folder not in self.paths():
+            self.folders.addItem(folder)
+            self._count()
+
+    def _remove(self) -> None:
+        for item in self.folders.selectedItems():
+            self.folders.takeItem(self.folders.row(item))
+        self._count()
+
+    def paths(self) -> list[str]:
+        return [self.folders.item(i).text() for i in range(self.folders.count())]
+
+    def _count(self) -> None:
+        """Count pages and estimate lines in the background (a big archive takes a while)."""
+        if self.task is not None:
+            self.task.cancel()
+        self.pages, self.lines_estimate = 0, 0
+        self.completeChanged.emit()
+        if not self.paths():
+            self.count_label.setText(self.tr("No folder chosen yet."))
+            return
+        self.count_label.setText(self.tr("Counting pages…"))
+        task = workers.Task(self.tr("Counting pages"), workers.archive_count_job(self.paths()), self)
+        task.succeeded.connect(self._counted)
+        task.failed.connect(lambda message, details: self.count_label.setText(message))
+        self.task = task
+        task.start()
+
+    def _counted(self, value) -> None:
+        if self.sender() is not self.task:
+            return  # an older count, for folders since changed
+        files, self.pages, self.lines_estimate = value
+        self.task = None
+        if not self.pages:
+            self.count_label.setText(self.tr("No page images or ALTO/PAGE files were found in these folders."))
+        elif not self.lines_estimate:
+            self.count_label.setText(self.tr("{f} files, {p} pages.").format(f=files, p=self.pages))
+        else:
+            self.count_label.setText(self.tr("{f} files, {p} pages, about {l} lines.").format(
+                f=files, p=self.pages, l=self.lines_estimate))
+        self.completeChanged.emit()
+        self.wizard().settings_page.update_estimate()
+
+    def isComplete(self) -> bool:
+        return self.pages > 0 and self.task is None
+
+
+class PretrainSettingsPage(QWizardPage):
+    def __init__(self, wizard: "PretrainWizard"):
+        super().__init__()
+        self.setTitle(wizard.tr("How to pre-train"))
+        self.setSubTitle(wizard.tr("Masked self-supervised pre-training (Kišš & Hradiš 2025): the model learns "
+                                   "to fill in hidden columns of your lines. A preset is chosen for your hardware."))
+        self.name = QLineEdit("pretrained")
+        self.preset = QComboBox()
+        for key, chosen in PRESETS.items():
+            self.preset.addItem(f"{key} — {chosen.description}", key)
+        self.preset.setCurrentIndex(self.preset.findData("gpu-base" if gpu_present() else "cpu-small"))
+        self.steps = _spin(1, 10_000_000, 3000)
+        self.estimate = QLabel()
+        self.estimate.setWordWrap(True)
+        self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
+        self.advanced = QGroupBox(wizard.tr("Advanced"))
+        self.size = QComboBox()
+        self.size.addItems(SIZES)
+        self.schedule = QComboBox()
+        self.schedule.addItems(["linear", "cosine", "step", "constant"])
+        self.p_start = _spin(0.0, 0.95, 0.1, 2, 0.05)
+        self.p_end = _spin(0.05, 0.95, 0.5, 2, 0.05)
+        self.unmasked_weight = _spin(0.0, 10.0, 0.5, 2, 0.1)
+        self.target = QComboBox()
+        self.target.addItem(wizard.tr("k-means pseudo-labels"), "kmeans")
+        self.target.addItem(wizard.tr("pixel reconstruction"), "pixels")
+        self.clusters = _spin(2, 65536, 256)
+        self.batch = _spin(1, 4096, 16)
+        self.checkpoint_every = _spin(1, 1_000_000, 250)
+        form = QFormLayout(self.advanced)
+        form.addRow(wizard.tr("Model size"), self.size)
+        form.addRow(wizard.tr("Masking schedule"), self.schedule)
+        form.addRow(wizard.tr("Masked share at the start"), self.p_start)
+        form.addRow(wizard.tr("Masked share at the end"), self.p_end)
+        form.addRow(wizard.tr("Loss weight of visible columns"), self.unmasked_weight)
+        form.addRow(wizard.tr("Target"), self.target)
+        form.addRow(wizard.tr("Clusters (K)"), self.clusters)
+        form.addRow(wizard.tr("Lines per step"), self.batch)
+        form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
+        self.advanced.setVisible(False)
+        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
+        main = QFormLayout()
+        main.addRow(wizard.tr("Name of the encoder"), self.name)
+        main.addRow(wizard.tr("Preset"), self.preset)
+        main.addRow(wizard.tr("Training steps"), self.steps)
+        layout = QVBoxLayout(self)
+        layout.addLayout(main)
+        layout.addWidget(self.estimate)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addStretch(1)
+        self.preset.currentIndexChanged.connect(self._apply_preset)
+        for widget in (self.steps, self.batch):
+            widget.valueChanged.connect(self.update_estimate)
+        self.size.currentIndexChanged.connect(self.update_estimate)
+        self.name.textChanged.connect(self.completeChanged)
+        self._apply_preset()
+
+    def _apply_preset(self) -> None:
+        method, loop = preset(self.preset.currentData())
+        self.size.setCurrentText(method.size)
+        self.schedule.setCurrentText(method.schedule)
+        self.p_start.setValue(method.p_start)
+        self.p_end.setValue(method.p_end)
+        self.unmasked_weight.setValue(method.unmasked_weight)
+        self.target.setCurrentIndex(self.target.findData(method.target))
+        self.clusters.setValue(method.clusters)
+        self.steps.setValue(loop.steps)
+        self.batch.setValue(loop.batch_size)
+        self.checkpoint_every.setValue(loop.checkpoint_every)
+        self.update_estimate()
+
+    def update_estimate(self) -> None:
+        pages = self.wizard().archive_page.pages if self.wizard() else 0
+        self.estimate.setText(self.tr(estimate_text(pages, self.steps.value(), self.batch.value(),
+                                                    self.size.currentText(), gpu_present())))
+
+    def isComplete(self) -> bool:
+        return bool(self.name.text().strip())
+
+
+class PretrainWizard(TrainingWizard):
+    def __init__(self, settings: AppSettings, on_run=None, parent=None):
+        super().__init__(settings, on_run, parent)
+        self.setWindowTitle(self.tr("Pre-train on my archive"))
+        self.archive_page = ArchivePage(self)
+        self.settings_page = PretrainSettingsPage(self)
+        self.run_page = RunPage(self)
+        for page in (self.archive_page, self.settings_page, self.run_page):
+            self.addPage(page)
+
+    def spec(self) -> dict:
+        s = self.settings_page
+        return {
+            "kind": "pretrain", "name": s.name.text().strip(), "archive": self.archive_page.paths(),
+            "preset": s.preset.currentData(), "device": self.settings.device,
+            "method": {"size": s.size.currentText(), "schedule": s.schedule.currentText(),
+                       "p_start": s.p_start.value(), "p_end": s.p_end.value(),
+                       "unmasked_weight": s.unmasked_weight.value(), "target": s.target.currentData(),
+                       "clusters": s.clusters.value()},
+            "loop": {"steps": s.steps.value(), "batch_size": s.batch.value(),
+                     "checkpoint_every": s.checkpoint_every.value()},
+        }
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------
+
+
+class BasePage(QWizardPage):
+    def __init__(self, wizard: "FinetuneWizard", preferred: str | None):
+        super().__init__()
+        self.setTitle(wizard.tr("Start from"))
+        self.setSubTitle(wizard.tr("A pre-trained encoder (from the pre-train wizard) gets a new reading head; "
+                                   "a recognizer (the default model or one of yours) learns your material "
+                                   "and keeps what it knew."))
+        self.models = QListWidget()
+        for entry in list_models():
+            kind = entry.metadata.get("kind", "recognizer")
+            label = wizard.tr("pre-trained encoder") if kind == "encoder" else wizard.tr("recognizer")
+            item = QListWidgetItem(f"{entry.name}  ({label}{', bundled' if entry.bundled else ''})")
+            item.setData(Qt.ItemDataRole.UserRole, entry.name)
+            self.models.addItem(item)
+            if entry.name == preferred:
+                self.models.setCurrentItem(item)
+        if self.models.currentItem() is None and self.models.count():
+            self.models.setCurrentRow(0)
+        self.models.currentRowChanged.connect(self.completeChanged)
+        QVBoxLayout(self).addWidget(self.models)
+
+    def choose(self, name: str) -> None:
+        for row in range(self.models.count()):
+            if self.models.item(row).data(Qt.ItemDataRole.UserRole) == name:
+                self.models.setCurrentRow(row)
+
+    def base(self) -> str | None:
+        item = self.models.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def isComplete(self) -> bool:
+        return self.base() is not None
+
+
+class LinesPage(QWizardPage):
+    def __init__(self, wizard: "FinetuneWizard"):
+        super().__init__()
+        self.project = wizard.project
+        self.setTitle(wizard.tr("Training lines"))
+        counted = training.count_corrected(self.project) if self.project else training.CorrectedLines(0, 0)
+        self.use_project = QCheckBox(wizard.tr("The corrected lines of this project: {l} lines on {p} pages").format(
+            l=counted.lines, p=counted.pages))
+        self.use_project.setChecked(counted.lines > 0)
+        self.use_project.setEnabled(counted.lines > 0)
+        self.folders = QListWidget()
+        add = QPushButton(wizard.tr("Add ground-truth folder (ALTO/PAGE with images)…"))
+        add.clicked.connect(self._add)
+        self.auto_val = QRadioButton(wizard.tr("Validate on 10% of the lines, chosen at random"))
+        self.page_val = QRadioButton(wizard.tr("Validate on these pages (their lines are not trained on):"))
+        self.auto_val.setChecked(True)
+        self.val_pages = QListWidget()
+        for index in range(len(self.project) if self.project else 0):
+            corrected, _ = self.project.progress(index)
+            if corrected:
+                name = Path(self.project.entries[index].image).stem
+                item = QListWidgetItem(f"{index + 1}. {name}  ({corrected} corrected lines)")
+                item.setData(Qt.ItemDataRole.UserRole, index)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.val_pages.addItem(item)
+        self.val_pages.setEnabled(False)
+        self.page_val.toggled.connect(self.val_pages.setEnabled)
+        self.page_val.setEnabled(self.val_pages.count() > 1)
+        for signal in (self.use_project.toggled, self.page_val.toggled, self.val_pages.itemChanged):
+            signal.connect(self.completeChanged)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.use_project)
+        layout.addWidget(QLabel(wizard.tr("More ground truth (optional):")))
+        layout.addWidget(self.folders)
+        layout.addWidget(add)
+        layout.addWidget(self.auto_val)
+        layout.addWidget(self.page_val)
+        layout.addWidget(self.val_pages)
+
+    def ask_folder(self) -> str:
+        return QFileDialog.getExistingDirectory(self, self.tr("Ground-truth folder"))
+
+    def _add(self) -> None:
+        folder = self.ask_folder()
+        if folder:
+            self.folders.addItem(folder)
+            self.completeChanged.emit()
+
+    def extra_folders(self) -> list[str]:
+        return [self.folders.item(i).text() for i in range(self.folders.count())]
+
+    def validation_pages(self) -> list[int]:
+        if not self.page_val.isChecked():
+            return []
+        return [self.val_pages.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.val_pages.count())
+                if self.val_pages.item(i).checkState() == Qt.CheckState.Checked]
+
+    def isComplete(self) -> bool:
+        has_lines = self.use_project.isChecked() or bool(self.extra_folders())
+        return has_lines and (not self.page_val.isChecked() or bool(self.validation_pages()))
+
+
+class FinetuneSettingsPage(QWizardPage):
+    def __init__(self, wizard: "FinetuneWizard"):
+        super().__init__()
+        self.setTitle(wizard.tr("How to fine-tune"))
+        self.name = QLineEdit("my-model")
+        self.steps = _spin(1, 1_000_000, 1000)
+        self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
+        self.advanced = QGroupBox(wizard.tr("Advanced"))
+        self.lr = _spin(1e-6, 1.0, 3e-4, 6, 1e-4)
+        self.batch = _spin(1, 4096, 16)
+        self.encoder_lr = _spin(0.0, 10.0, 0.5, 2, 0.1)
+        self.freeze = _spin(0, 1_000_000, 0)
+        self.val_every = _spin(1, 1_000_000, 100)
+        self.checkpoint_every = _spin(1, 1_000_000, 100)
+        form = QFormLayout(self.advanced)
+        form.addRow(wizard.tr("Learning rate"), self.lr)
+        form.addRow(wizard.tr("Lines per step"), self.batch)
+        form.addRow(wizard.tr("Encoder learning-rate multiplier (pre-trained encoders)"), self.encoder_lr)
+        form.addRow(wizard.tr("Keep the encoder frozen for … steps"), self.freeze)
+        form.addRow(wizard.tr("Validate every … steps"), self.val_every)
+        form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
+        self.advanced.setVisible(False)
+        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
+        main = QFormLayout()
+        main.addRow(wizard.tr("Name of the new model"), self.name)
+        main.addRow(wizard.tr("Training steps"), self.steps)
+        layout = QVBoxLayout(self)
+        layout.addLayout(main)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addStretch(1)
+        self.name.textChanged.connect(self.completeChanged)
+
+    def isComplete(self) -> bool:
+        return bool(self.name.text().strip())
+
+
+class FinetuneWizard(TrainingWizard):
+    def __init__(self, project, settings: AppSettings, on_run=None, base: str | None = None, parent=None):
+        super().__init__(settings, on_run, parent)
+        self.project = project
+        self.setWindowTitle(self.tr("Fine-tune on my corrections"))
+        self.base_page = BasePage(self, base or settings.model or "default")
+        self.lines_page = LinesPage(self)
+        self.settings_page = FinetuneSettingsPage(self)
+        self.run_page = RunPage(self)
+        for page in (self.base_page, self.lines_page, self.settings_page, self.run_page):
+            self.addPage(page)
+
+    def spec(self) -> dict:
+        s = self.settings_page
+        return {
+            "kind": "finetune", "name": s.name.text().strip(), "base": self.base_page.base(),
+            "device": self.settings.device, "train": [], "val": [],
+            "encoder_lr_scale": s.encoder_lr.value(), "freeze_steps": s.freeze.value(),
+            "description": self.tr("corrected lines of project {p}").format(
+                p=self.project.name if self.project else "—"),
+            "loop": {"steps": s.steps.value(), "batch_size": s.batch.value(), "lr": s.lr.value(),
+                     "val_every": s.val_every.value(), "checkpoint_every": s.checkpoint_every.value(),
+                     "warmup": min(100, max(1, s.steps.value() // 10))},
+        }
+
+    def prepare(self, run_dir: Path, spec: dict) -> None:
+        """Snapshot the training lines into the run folder and record them in its spec."""
+        val_pages = self.lines_page.validation_pages()
+        if self.project is not None and self.lines_page.use_project.isChecked():
+            indices = [i for i in range(len(self.project)) if i not in val_pages]
+            spec["train"] += [str(p) for p in training.write_training_pages(self.project, run_dir / "lines/train",
+                                                                             indices)]
+            spec["val"] += [str(p) for p in training.write_training_pages(self.project, run_dir / "lines/val",
+                                                                           val_pages)]
+        spec["train"] += self.lines_page.extra_folders()
+        runs.write_spec(run_dir, spec)

@@ -1,0 +1,208 @@
+"""The training wizards, driven end to end on real train-split pages with the tiny model and a
+few steps: pre-training puts an encoder into the model manager, fine-tuning from it makes a
+recognizer whose validation CER is shown; pause, stop and resume work; a killed training
+process leaves the project intact and the run resumable; closing the window asks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+
+import pytest
+from PySide6.QtCore import Qt
+
+from mspt_core.document import LineStatus
+from mspt_core.models import import_model
+from mspt_core.train import runs
+from mspt_core.train.checkpoint import CHECKPOINT
+
+from mspt_app.widgets import model_manager, training_menu
+
+from tests.app.test_workflow import wait_for_task
+
+RUN_TIMEOUT = 180_000  # ms; a few tiny steps, but each run starts a Python process with torch
+
+
+@pytest.fixture
+def archive(small_train_export, tmp_path):
+    """Page scans without any transcription, as an archive is."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for image in small_train_export.glob("*.png"):
+        shutil.copy(image, folder / image.name)
+    return folder
+
+
+@pytest.fixture
+def corrected_project(window, small_train_export, tmp_path):
+    window.new_project(tmp_path / "project")
+    window.add_pages([small_train_export])
+    return window
+
+
+def click(qtbot, button):
+    assert button.isVisible() and button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def finetune_run(window, qtbot, base: str, steps: int, name: str = "my-reader", checkpoint_every: int = 5):
+    wizard = window.training.open_finetune_wizard(base)
+    assert wizard.base_page.base() == base
+    wizard.next()
+    assert wizard.lines_page.use_project.isChecked()
+    wizard.next()
+    s = wizard.settings_page
+    s.name.setText(name)
+    s.steps.setValue(steps)
+    s.advanced_toggle.setChecked(True)
+    s.batch.setValue(2)
+    s.val_every.setValue(steps)
+    s.checkpoint_every.setValue(checkpoint_every)
+    wizard.next()
+    view = wizard.run_page.view
+    assert view is not None and wizard.watcher.active
+    return wizard, view, wizard.watcher
+
+
+def model_rows(window) -> dict[str, list[str]]:
+    dialog = window.training.open_models()
+    table = dialog.table
+    rows = {table.item(r, model_manager.NAME).text().split(" (")[0]:
+            [table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())}
+    dialog.close()
+    return rows
+
+
+def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, archive, monkeypatch):
+    window = corrected_project
+    wizard = window.training.open_pretrain_wizard()
+    monkeypatch.setattr(wizard.archive_page, "ask_folder", lambda: str(archive))
+    wizard.archive_page._add()
+    qtbot.waitUntil(wizard.archive_page.isComplete, timeout=60_000)
+    assert "2 pages" in wizard.archive_page.count_label.text()
+    assert "lines" in wizard.archive_page.count_label.text()  # an estimate from segmenting a sample
+    wizard.next()
+    s = wizard.settings_page
+    assert "CPU" in s.estimate.text()
+    s.name.setText("archive-encoder")
+    s.advanced_toggle.setChecked(True)
+    assert s.advanced.isVisible()
+    s.size.setCurrentText("tiny")
+    s.clusters.setValue(8)
+    s.steps.setValue(6)
+    s.batch.setValue(4)
+    s.checkpoint_every.setValue(3)
+    wizard.next()
+    view, watcher = wizard.run_page.view, wizard.watcher
+    assert watcher.spec["method"]["size"] == "tiny" and watcher.spec["archive"] == [str(archive)]
+    qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
+
+    assert len(view.losses[0]) >= 1 and view.progress.value() == 6  # the curve was drawn live
+    assert "archive-encoder" in view.outcome_label.text()
+    rows = model_rows(window)
+    assert rows["archive-encoder"][model_manager.KIND] == "Pre-trained encoder"
+
+    # Fine-tune a recognizer from it on the project's corrected lines.
+    assert view.finetune_button.isVisible()
+    click(qtbot, view.finetune_button)
+    finetune = window.training.open_dialogs[-1]
+    assert finetune.base_page.base() == "archive-encoder"
+    finetune.close()
+    wizard2, view2, watcher2 = finetune_run(window, qtbot, "archive-encoder", steps=6)
+    snapshot = watcher2.spec["train"]
+    assert snapshot and all(p.endswith(".xml") for p in snapshot)  # the corrected lines, copied
+    qtbot.waitUntil(lambda: watcher2.state == "finished", timeout=RUN_TIMEOUT)
+    result = watcher2.result
+    assert result["model"] == "my-reader" and result["base_cer"] is None and result["new_cer"] is not None
+    assert f"{100 * result['new_cer']:.2f}%" in view2.outcome_label.text()
+    assert "encoder cannot read" in view2.outcome_label.text()
+    assert len(view2.cers[0]) == 1  # the validation point on the curve
+    assert rows_kind(window, "my-reader") == "Recognizer"
+
+    click(qtbot, view2.use_button)
+    assert window.settings.model == "my-reader"
+    wait_for_task(qtbot, window)
+
+
+def rows_kind(window, name):
+    return model_rows(window)[name][model_manager.KIND]
+
+
+def test_finetuning_a_recognizer_pauses_stops_resumes_and_compares_cers(qtbot, corrected_project, tiny_model):
+    window = corrected_project
+    import_model(tiny_model, "tiny-base")
+    wizard, view, watcher = finetune_run(window, qtbot, "tiny-base", steps=30)
+    qtbot.waitUntil(lambda: view.progress.value() >= 2, timeout=RUN_TIMEOUT)
+
+    click(qtbot, view.pause_button)
+    qtbot.waitUntil(lambda: watcher.state == "paused", timeout=30_000)
+    assert view.pause_button.text() == "Go on" and "Paused" in view.state_label.text()
+    click(qtbot, view.pause_button)
+    qtbot.waitUntil(lambda: watcher.state == "running", timeout=30_000)
+
+    click(qtbot, view.stop_button)
+    qtbot.waitUntil(lambda: watcher.state == "cancelled", timeout=60_000)
+    stopped_at = view.progress.value()
+    assert stopped_at < 30 and view.resume_button.isVisible() and not view.pause_button.isVisible()
+    assert (watcher.run_dir / runs.WORK / "train" / CHECKPOINT).exists()
+
+    click(qtbot, view.resume_button)
+    qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
+    result = watcher.result
+    assert result["steps"] == 30
+    text = view.outcome_label.text()
+    assert f"base model: {100 * result['base_cer']:.2f}%" in text and f"{100 * result['new_cer']:.2f}%" in text
+    assert view.base_line.isVisible()  # the base CER drawn as a line on the CER plot
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+def test_killing_the_training_process_loses_nothing_and_the_run_resumes(qtbot, corrected_project, tiny_model):
+    window = corrected_project
+    import_model(tiny_model, "tiny-base")
+    project_files = {p: p.read_bytes() for p in window.project.root.rglob("*.xml")}
+    wizard, view, watcher = finetune_run(window, qtbot, "tiny-base", steps=12, checkpoint_every=3)
+    qtbot.waitUntil(lambda: (watcher.run_dir / runs.WORK / "train" / CHECKPOINT).exists(), timeout=RUN_TIMEOUT)
+    os.kill(watcher.process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: watcher.state == "interrupted", timeout=10_000)
+
+    assert {p: p.read_bytes() for p in window.project.root.rglob("*.xml")} == project_files
+    page = window.project.page(0)
+    line = next(page.lines())
+    assert line.status == LineStatus.CORRECTED  # and the window goes on working
+    assert view.resume_button.isVisible() and "Interrupted" in view.state_label.text()
+
+    # Closing the wizard and finding the run again from Training ▸ Runs.
+    wizard.close()
+    dialog = window.training.open_runs()
+    assert "Interrupted" in dialog.list.item(0).text()
+    dialog._open()
+    run_window = window.training.open_dialogs[-1]
+    click(qtbot, run_window.view.resume_button)
+    qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
+    assert watcher.result["steps"] == 12 and watcher.result["model"] == "my-reader"
+
+
+@pytest.mark.parametrize("choice", [training_menu.KEEP, training_menu.STOP])
+def test_closing_the_window_keeps_training_or_stops_it_at_a_checkpoint(qtbot, corrected_project, tiny_model,
+                                                                         monkeypatch, choice):
+    window = corrected_project
+    import_model(tiny_model, "tiny-base")
+    wizard, view, watcher = finetune_run(window, qtbot, "tiny-base", steps=2000)
+    qtbot.waitUntil(lambda: view.progress.value() >= 1, timeout=RUN_TIMEOUT)
+    process = watcher.process
+    asked = []
+    monkeypatch.setattr(window.training, "ask_about_running", lambda n: asked.append(n) or choice)
+    try:
+        window.close()
+        assert asked == [1] and not window.isVisible()
+        if choice == training_menu.KEEP:
+            qtbot.wait(1500)
+            assert process.poll() is None and runs.is_alive(watcher.run_dir)
+            runs.set_control(watcher.run_dir, "stop")
+        assert process.wait(60) == 3  # stopped at a checkpoint
+        summary = runs.summarize(watcher.run_dir)
+        assert summary.state == "cancelled" and summary.resumable
+    finally:
+        if process.poll() is None:
+            process.kill()
