@@ -23,7 +23,8 @@ FORMAT_NAMES = {"txt": "Plain text (.txt)", "page": "PAGE XML (one file per page
 def advice_for(error: BaseException | str) -> str:
     """What the person can do about an error."""
     if isinstance(error, ModelFileError):
-        return "Choose another model in Settings, or install one with `mspt models import`."
+        return ("Check the model file, choose another model in Settings, or manage models in "
+                "Training ▸ Models.")
     if isinstance(error, ImageLoadError):
         return "Check that the file is a page image (PNG, JPEG, TIFF, PDF…) and not damaged."
     if isinstance(error, OSError):
@@ -125,6 +126,8 @@ class SettingsDialog(QDialog):
             from mspt_core.models import list_models
 
             for entry in list_models():
+                if entry.metadata.get("kind", "recognizer") != "recognizer":
+                    continue  # a pre-trained encoder cannot read; fine-tune it first
                 self.model.addItem(entry.name + (self.tr(" (bundled)") if entry.bundled else ""), entry.name)
         except MsptError as error:
             log.warning("cannot list models: %s", error)
