@@ -206,3 +206,27 @@ def test_closing_the_window_keeps_training_or_stops_it_at_a_checkpoint(qtbot, co
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_fine_tuning_trains_only_on_corrected_lines_snapshotted_from_the_project(corrected_project, tmp_path):
+    from mspt_core.data.lines import load_lines
+
+    from mspt_app.training import count_corrected, write_training_pages
+
+    window = corrected_project
+    page = window.project.page(0)
+    lines = list(page.lines())
+    lines[0].status = LineStatus.RECOGNIZED  # read by a model, never checked by a person
+    lines[1].text = "   "  # corrected to nothing
+    window.project.changed(page.id)
+    expected = [line.text for line in lines if line.status == LineStatus.CORRECTED and line.text.strip()]
+
+    counted = count_corrected(window.project)
+    corrected = sum(line.status == LineStatus.CORRECTED for i in range(2) for line in window.project.page(i).lines())
+    assert counted.pages == 2 and counted.lines == corrected
+    written = write_training_pages(window.project, tmp_path / "snapshot", [0])
+    assert len(written) == 1
+    snapshot = load_lines(written, 40)
+    assert snapshot.texts == expected and not snapshot.skipped
+    lines[2].text = "edited after the snapshot"  # the person goes on working; the run's data stays
+    assert load_lines(written, 40).texts == expected
