@@ -248,42 +248,55 @@ def build_line_store(inputs: Sequence[Path], root: Path, height: int, lines_per_
     """Write every line of ``inputs`` into a new store at ``root``; returns it and the skipped
     lines with reasons.
 
-    The build resumes: shards are written at file boundaries and ``build.json`` records how many
-    archive files they cover, so a build that was stopped (``should_stop``) or killed goes on
-    from there when called again with the same inputs. A stopped build returns ``(None, skipped)``."""
+    The build resumes: after each shard, ``build.json`` records how many archive files (and how
+    many lines of the file in progress) the shards hold, so a build that was stopped
+    (``should_stop``) or killed goes on from there when called again with the same inputs; the
+    lines of a file are found the same way every time. A stopped build returns ``(None, skipped)``."""
     if images not in ("auto", "pages", "lines"):
         raise ValueError("images must be 'auto', 'pages' or 'lines'")
     root = Path(root)
     files = archive_files(inputs)
     identity = [str(Path(f).resolve()) for f in files]
     writer = LineStoreWriter(root, height, lines_per_shard)
-    state = {"files": identity, "done": 0, "shards": [], "skipped": [], "lines": 0}
+    state = {"files": identity, "height": height, "done": 0, "within": 0, "shards": [], "skipped": [], "lines": 0}
     saved = _read_build_state(root)
     if saved and saved.get("files") == identity and saved.get("height") == height:
         state = saved
         writer.shards = list(saved["shards"])
+    first_file, lines_in_shards = state["done"], state["within"]
     skipped: list[str] = list(state["skipped"])
     lines = state["lines"]
     stop = should_stop or (lambda: False)
-    for index in range(state["done"], len(files)):
+
+    def save(done: int, within: int) -> None:
+        writer.flush()
+        state.update(done=done, within=within, shards=writer.shards, skipped=skipped, lines=lines)
+        atomic_write(root / BUILD_STATE, json.dumps(state).encode("utf-8"))
+
+    for index in range(first_file, len(files)):
         if stop():
             return None, skipped
         if on_file:
             on_file(index, len(files))
-        for image in file_lines(files[index], height, images, skipped):
+        already = lines_in_shards if index == first_file else 0
+        for taken, image in enumerate(file_lines(files[index], height, images, skipped), 1):
+            if taken <= already:
+                continue  # stored before the interruption
             writer.add(image, flush=False)
             lines += 1
             if on_line:
                 on_line(lines)
-        if len(writer.pending) >= lines_per_shard or index == len(files) - 1:
-            writer.flush()
-            state.update(done=index + 1, shards=writer.shards, skipped=skipped, lines=lines, height=height)
-            atomic_write(root / BUILD_STATE, json.dumps(state).encode("utf-8"))
+            if len(writer.pending) >= lines_per_shard:
+                save(index, taken)
+                if stop():
+                    return None, skipped
+        if index == len(files) - 1:
+            save(index + 1, 0)
     if on_file:
         on_file(len(files), len(files))
     store = writer.close()
     (root / BUILD_STATE).unlink(missing_ok=True)
-    return store, skipped
+    return store, list(dict.fromkeys(skipped))  # a file read again after a resume repeats its reasons
 
 
 def _read_build_state(root: Path) -> dict | None:

@@ -85,20 +85,33 @@ def test_build_from_alto_ignores_text(tmp_path, fondue):
     assert all(line.shape[0] == 40 for line in store.iter_lines())
 
 
-def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, fondue):
-    """Stopped after the first file (or killed: the state is the same on disk), the build goes
-    on from the second file and ends with exactly the lines of an uninterrupted build."""
-    xmls = sorted((fondue / "data/Dracula").glob("*.xml"))[:3]
-    whole, _ = build_line_store(xmls, tmp_path / "whole", 40, lines_per_shard=10)
+def stop_on_call(n):
+    """A should_stop that says stop on its n-th call (it is asked before each file and after
+    each shard written)."""
+    calls = []
 
-    seen: list[int] = []
-    stopped, _ = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=10,
-                                  on_file=lambda done, total: seen.append(done), should_stop=lambda: len(seen) >= 1)
+    def should_stop():
+        calls.append(1)
+        return len(calls) >= n
+    return should_stop
+
+
+@pytest.mark.parametrize("per_shard, stop_at", [(10, 3), (10, 5), (8, 2), (1000, 3)])
+def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, fondue, per_shard, stop_at):
+    """Stopped after some shards, between files or inside one (a kill leaves the same state on
+    disk), the build goes on from the last shard written and ends with exactly the lines of an
+    uninterrupted build, reading no stored line twice."""
+    xmls = sorted((fondue / "data/Dracula").glob("*.xml"))[:3]
+    whole, _ = build_line_store(xmls, tmp_path / "whole", 40, lines_per_shard=per_shard)
+
+    stopped, _ = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=per_shard,
+                                  should_stop=stop_on_call(stop_at))
     assert stopped is None and not LineStore.is_store(tmp_path / "part")
-    assert seen == [0]
-    resumed_files: list[int] = []
-    store, skipped = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=10,
-                                      on_file=lambda done, total: resumed_files.append(done))
-    assert resumed_files[0] == 1, "the finished first file was read again"
+    stored = sum(len(np.load(p)["widths"]) for p in (tmp_path / "part").glob("shard-*.npz"))
+    added: list[int] = []
+    store, skipped = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=per_shard,
+                                      on_line=added.append)
     assert not skipped
     assert [_key(x) for x in store.iter_lines()] == [_key(x) for x in whole.iter_lines()]
+    assert len(added) == len(whole) - stored  # only the lines not yet in a shard were added
+    assert store.num_shards == whole.num_shards  # and shards keep their size inside big files
