@@ -113,7 +113,10 @@ class RunWatcher(QObject):
         """Start the run, or resume it from its last checkpoint."""
         if self.active:
             return
-        self.process = runs.start_run(self.run_dir)
+        try:
+            self.process = runs.start_run(self.run_dir)
+        except runs.RunBusy:
+            self.process = None  # another window's (or a kept background) process has it: follow its files
         self._set_state("running")
         self.timer.start()
 

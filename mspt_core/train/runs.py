@@ -56,9 +56,15 @@ def read_spec(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / SPEC).read_text(encoding="utf-8"))
 
 
+class RunBusy(RuntimeError):
+    """The run already has a process working on it."""
+
+
 def start_run(run_dir: Path) -> subprocess.Popen:
     """Start (or resume) the run in a new process that outlives the caller."""
     run_dir = Path(run_dir)
+    if is_alive(run_dir):
+        raise RunBusy(f"{run_dir}: a process is already working on this run")
     set_control(run_dir, "run")
     (run_dir / RESULT).unlink(missing_ok=True)
     log = open(run_dir / LOG, "ab")
@@ -87,11 +93,23 @@ def read_control(run_dir: Path) -> str:
 
 
 def is_alive(run_dir: Path) -> bool:
-    """Whether a process is working on the run: its heartbeat is fresh."""
+    """Whether a process is working on the run: its heartbeat is fresh and (where the system
+    can tell) the process it names still exists."""
+    path = Path(run_dir) / HEARTBEAT
     try:
-        return time.time() - (Path(run_dir) / HEARTBEAT).stat().st_mtime < STALE_AFTER
-    except OSError:
+        if time.time() - path.stat().st_mtime >= STALE_AFTER:
+            return False
+        pid = int(path.read_text(encoding="ascii") or 0)
+    except (OSError, ValueError):
         return False
+    if pid and os.name == "posix":
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False  # killed: its last heartbeat is fresh, but nobody is there
+        except PermissionError:
+            pass
+    return True
 
 
 def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
@@ -192,7 +210,7 @@ class Reporter:
     def _beat(self) -> None:
         path = self.run_dir / HEARTBEAT
         while self._beating:
-            path.touch()
+            path.write_text(str(os.getpid()), encoding="ascii")
             time.sleep(HEARTBEAT_SECONDS)
 
     def close(self) -> None:
