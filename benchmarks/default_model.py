@@ -65,13 +65,14 @@ def main() -> None:
     parser.add_argument("--no-pages", action="store_true", help="skip the whole-page comparison")
     args = parser.parse_args()
 
-    from mspt_core.models import resolve
+    from mspt_core.models import bundled_models_dir, resolve
 
     if not FONDUE.exists():
         sys.exit(f"needs {FONDUE} (the shared ground truth beside the clone)")
     if not tesseract.available():
         sys.exit("tesseract not found: install tesseract-ocr tesseract-ocr-eng to compare")
-    model_path = resolve(args.model)
+    # Without --model: the bundled default itself, even where a user model shadows its name.
+    model_path = resolve(args.model) if args.model else bundled_models_dir() / "default"
     label, about = describe(model_path)
     cores = os.cpu_count() or 1
     threads = sorted({1, cores})

@@ -94,6 +94,7 @@ class RunWatcher(QObject):
         self.offset = 0
         self.events: list[dict] = []
         self.state = "new"
+        self.started_seen = True  # False from a start until the process says it began
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
@@ -113,9 +114,11 @@ class RunWatcher(QObject):
         """Start the run, or resume it from its last checkpoint."""
         if self.active:
             return
+        self.started_seen = False
         try:
             self.process = runs.start_run(self.run_dir)
         except runs.RunBusy:
+            self.started_seen = True
             self.process = None  # another window's (or a kept background) process has it: follow its files
         self._set_state("running")
         self.timer.start()
@@ -136,6 +139,9 @@ class RunWatcher(QObject):
         self.process = None
 
     def poll(self) -> None:
+        # Liveness first, events second: a process that wrote its end and exited in between
+        # is then seen to have ended, not to have been interrupted.
+        alive = self._process_alive()
         new, self.offset = runs.read_events(self.run_dir, self.offset)
         for event in new:
             self.events.append(event)
@@ -143,12 +149,19 @@ class RunWatcher(QObject):
             if kind == "end":
                 self._set_state(event["status"])
             elif kind in ("started", "resumed"):
+                self.started_seen = True
                 self._set_state("running")
             elif kind == "paused":
                 self._set_state("paused")
             self.event.emit(event)
-        if self.active and not self._process_alive():
-            self._set_state("interrupted")
+        if self.active and not alive:
+            if self.started_seen:
+                self._set_state("interrupted")
+            else:  # it died before it began: a resume would fail the same way
+                self.events.append({"event": "end", "status": "failed",
+                                    "message": f"the training process did not start; see {self.run_dir / runs.LOG}"})
+                self.event.emit(self.events[-1])
+                self._set_state("failed")
         if self.state not in ("running", "paused", "new"):
             self.timer.stop()
 

@@ -253,9 +253,18 @@ def resolve(name_or_path: str | Path | None) -> Path:
     raise ModelFileError(f"no model named {name_or_path!r} (known: {known}) and no such file")
 
 
+NAME_HINT = "letters, digits, spaces, '-', '_' and '.', not starting with '.' or ending with a space"
+
+
+def is_model_name(name: str) -> bool:
+    """A name every system can use as a file name: ``NAME_HINT``."""
+    return (bool(name) and len(name) <= 100 and not name.startswith(".") and name == name.rstrip(" .")
+            and all(c.isalnum() or c in " -_." for c in name))
+
+
 def _check_name(name: str) -> str:
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ModelFileError(f"{name!r} is not a usable model name")
+    if not is_model_name(name):
+        raise ModelFileError(f"{name!r} is not a usable model name: use {NAME_HINT}")
     return name
 
 

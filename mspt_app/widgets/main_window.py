@@ -22,7 +22,7 @@ from mspt_app import workers
 from mspt_app.edits import Editor
 from mspt_app.project import Change, Project, find_line
 from mspt_app.settings import AppSettings, projects_dir
-from mspt_app.widgets import dialogs
+from mspt_app.widgets import dialogs, training_menu
 from mspt_app.widgets.look import grey_pixmap
 from mspt_app.widgets.page_list import PageList
 from mspt_app.widgets.page_view import PageView
@@ -679,7 +679,10 @@ class MainWindow(QMainWindow):
     # --- closing ------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
-        if self.training.may_close() and self.close_project():
+        # Both questions first (running training, then unsaved work); act only when both agree.
+        choice = self.training.ask_close()
+        if choice != training_menu.STAY and self.close_project():
+            self.training.apply_close(choice)
             event.accept()
         else:
             event.ignore()

@@ -124,6 +124,9 @@ class RunView(QWidget):
             self.pace_label.setText(self.tr("step {s} of {t} · {r} steps/s · about {eta} left").format(
                 s=event["step"], t=event["total"], r=f"{rate:.2f}" if rate else "—", eta=_duration(event.get("eta"))))
         elif kind == "validation" and event.get("cer") is not None:
+            while self.cers[0] and self.cers[0][-1] >= event["step"]:  # resumed from before it
+                self.cers[0].pop()
+                self.cers[1].pop()
             self.cers[0].append(event["step"])
             self.cers[1].append(100 * event["cer"])
         elif kind == "base" and event.get("cer") is not None:

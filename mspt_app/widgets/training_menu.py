@@ -105,17 +105,17 @@ class TrainingControl(QObject):
         box.exec()
         return KEEP if box.clickedButton() is keep else STOP if box.clickedButton() is stop else STAY
 
-    def may_close(self) -> bool:
-        """Asked when the window closes: False keeps it open."""
+    def ask_close(self) -> str | None:
+        """Asked when the window is about to close: None when no run is going, else the
+        person's choice (KEEP, STOP or STAY). Nothing is done yet: see ``apply_close``."""
         active = self.active_runs()
-        if active:
-            choice = self.ask_about_running(len(active))
-            if choice == STAY:
-                return False
-            for watcher in active:
-                if choice == STOP:
-                    watcher.stop()  # the process saves a checkpoint and ends by itself
-                watcher.detach()
+        return self.ask_about_running(len(active)) if active else None
+
+    def apply_close(self, choice: str | None) -> None:
+        """The window closes: stop the runs at a checkpoint or leave them going."""
+        for watcher in self.active_runs():
+            if choice == STOP:
+                watcher.stop()  # the process saves a checkpoint and ends by itself
+            watcher.detach()
         for dialog in list(self.open_dialogs):
             dialog.close()
-        return True

@@ -11,12 +11,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QRadioButton, QSpinBox, QVBoxLayout, QWizard, QWizardPage)
 
-from mspt_core.models import list_models
+from mspt_core.models import NAME_HINT, is_model_name, list_models
+from mspt_core.errors import MsptError
 from mspt_core.pretrain.presets import PRESETS, preset
 from mspt_core.train import runs
 
 from mspt_app import training, workers
 from mspt_app.settings import AppSettings
+from mspt_app.widgets import dialogs
 from mspt_app.widgets.run_view import RunView
 
 SIZES = ("tiny", "small", "base", "large")
@@ -64,7 +66,11 @@ class RunPage(QWizardPage):
     def initializePage(self) -> None:
         wizard: TrainingWizard = self.wizard()
         if self.view is None:
-            watcher = wizard.start_run()
+            try:
+                watcher = wizard.start_run()
+            except (MsptError, OSError, ValueError) as error:
+                dialogs.show_error(self, self.tr("The training could not start."), error)
+                return
             self.view = RunView(watcher, self)
             self.layout_.addWidget(self.view)
             wizard.run_started(watcher, self.view)
@@ -104,6 +110,14 @@ class TrainingWizard(QWizard):
     def run_started(self, watcher: training.RunWatcher, view: RunView) -> None:
         if self.on_run:
             self.on_run(watcher, view)
+
+
+def _name_ok(field: QLineEdit) -> bool:
+    """Checked before hours of training, not at their end when the model is installed."""
+    ok = is_model_name(field.text().strip())
+    field.setToolTip("" if ok else field.tr("A model name may hold ") + NAME_HINT)
+    field.setStyleSheet("" if ok else "QLineEdit { background: #fde2e2; }")
+    return ok
 
 
 def _spin(low: float, high: float, value: float, decimals: int = 0, step: float | None = None):
@@ -275,7 +289,7 @@ class PretrainSettingsPage(QWizardPage):
                                                     self.size.currentText(), gpu_present())))
 
     def isComplete(self) -> bool:
-        return bool(self.name.text().strip())
+        return _name_ok(self.name)
 
 
 class PretrainWizard(TrainingWizard):
@@ -398,8 +412,10 @@ class LinesPage(QWizardPage):
                 if self.val_pages.item(i).checkState() == Qt.CheckState.Checked]
 
     def isComplete(self) -> bool:
-        has_lines = self.use_project.isChecked() or bool(self.extra_folders())
-        return has_lines and (not self.page_val.isChecked() or bool(self.validation_pages()))
+        validation = self.validation_pages()
+        project_trains = self.use_project.isChecked() and len(validation) < self.val_pages.count()
+        has_lines = project_trains or bool(self.extra_folders())
+        return has_lines and (not self.page_val.isChecked() or bool(validation))
 
 
 class FinetuneSettingsPage(QWizardPage):
@@ -436,7 +452,7 @@ class FinetuneSettingsPage(QWizardPage):
         self.name.textChanged.connect(self.completeChanged)
 
     def isComplete(self) -> bool:
-        return bool(self.name.text().strip())
+        return _name_ok(self.name)
 
 
 class FinetuneWizard(TrainingWizard):

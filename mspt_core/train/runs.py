@@ -8,7 +8,7 @@ again; and a run stopped in any way resumes from its last checkpoint when starte
     run.json        what to do: kind "pretrain" or "finetune" and its settings
     control         "run", "pause" or "stop"; read by the process after every step
     events.jsonl    what happened, one JSON object per line, appended by the process
-    heartbeat       touched every second while the process lives
+    lock            locked by the process for as long as it lives (the OS frees it on any death)
     result.json     the outcome of a finished run: model name, validation CERs
     process.log     the process's own output (a traceback if it failed)
     work/           line store, checkpoints, the trained model
@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -28,10 +27,8 @@ from pathlib import Path
 
 from mspt_core.atomic import atomic_write
 
-SPEC, CONTROL, EVENTS, HEARTBEAT, RESULT, LOG, WORK = (
-    "run.json", "control", "events.jsonl", "heartbeat", "result.json", "process.log", "work")
-HEARTBEAT_SECONDS = 1.0
-STALE_AFTER = 5.0  # a heartbeat older than this means the process is gone
+SPEC, CONTROL, EVENTS, LOCK, RESULT, LOG, WORK = (
+    "run.json", "control", "events.jsonl", "lock", "result.json", "process.log", "work")
 STEP_EVENT_SECONDS = 0.5  # step events are thinned to this pace; validations are always written
 ENDS = ("finished", "cancelled", "failed")
 
@@ -72,7 +69,7 @@ def start_run(run_dir: Path) -> subprocess.Popen:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         # Its own session: closing the window (or a Ctrl+C in its terminal) does not kill it.
         flags = {"start_new_session": True} if os.name != "nt" else {
-            "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+            "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
         return subprocess.Popen([sys.executable, "-m", "mspt_core.train.runs", str(run_dir)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, **flags)
     finally:
@@ -82,34 +79,66 @@ def start_run(run_dir: Path) -> subprocess.Popen:
 def set_control(run_dir: Path, command: str) -> None:
     if command not in ("run", "pause", "stop"):
         raise ValueError(command)
+    for attempt in range(20):
+        try:
+            atomic_write(Path(run_dir) / CONTROL, command.encode("ascii"))
+            return
+        except PermissionError:  # Windows: the process is reading the file this instant
+            time.sleep(0.05)
     atomic_write(Path(run_dir) / CONTROL, command.encode("ascii"))
 
 
-def read_control(run_dir: Path) -> str:
+def read_control(run_dir: Path) -> str | None:
+    """The latest command, or None when the file cannot be read just now."""
     try:
         return (Path(run_dir) / CONTROL).read_text(encoding="ascii").strip() or "run"
-    except OSError:
+    except FileNotFoundError:
         return "run"
+    except OSError:
+        return None
+
+
+def _try_lock(handle) -> bool:
+    """Take the run's lock without waiting; False when another process holds it."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(handle) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    # elsewhere closing the file releases the lock
 
 
 def is_alive(run_dir: Path) -> bool:
-    """Whether a process is working on the run: its heartbeat is fresh and (where the system
-    can tell) the process it names still exists."""
-    path = Path(run_dir) / HEARTBEAT
-    try:
-        if time.time() - path.stat().st_mtime >= STALE_AFTER:
-            return False
-        pid = int(path.read_text(encoding="ascii") or 0)
-    except (OSError, ValueError):
+    """Whether a process is working on the run: it holds the run's lock. The operating system
+    frees the lock whenever the process ends (killed, crashed, power cut), so no clock, sleep or
+    network share can make a dead run look alive or a live one look dead."""
+    path = Path(run_dir) / LOCK
+    if not path.exists():
         return False
-    if pid and os.name == "posix":
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False  # killed: its last heartbeat is fresh, but nobody is there
-        except PermissionError:
-            pass
-    return True
+    try:
+        with open(path, "a+b") as handle:
+            if _try_lock(handle):
+                _unlock(handle)
+                return False
+            return True
+    except OSError:
+        return False
 
 
 def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
@@ -195,28 +224,18 @@ def list_runs(root: Path) -> list[RunSummary]:
 
 
 class Reporter:
-    """Appends events, keeps the heartbeat, and answers the training loop's ``should_stop``
-    (holding it there while the run is paused)."""
+    """Appends events and answers the training loop's ``should_stop`` (holding it there while
+    the run is paused)."""
 
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
         self.events = open(run_dir / EVENTS, "a", encoding="utf-8")
         self.last_step_event = 0.0
         self.first_step: tuple[float, int] | None = None
-        self._beating = True
-        self._beat_thread = threading.Thread(target=self._beat, daemon=True)
-        self._beat_thread.start()
-
-    def _beat(self) -> None:
-        path = self.run_dir / HEARTBEAT
-        while self._beating:
-            path.write_text(str(os.getpid()), encoding="ascii")
-            time.sleep(HEARTBEAT_SECONDS)
+        self.command = "run"
 
     def close(self) -> None:
-        self._beating = False
         self.events.close()
-        (self.run_dir / HEARTBEAT).unlink(missing_ok=True)
 
     def emit(self, event: str, **fields) -> None:
         self.events.write(json.dumps({"time": time.time(), "event": event, **fields}) + "\n")
@@ -241,17 +260,19 @@ class Reporter:
         elif progress.event == "validation":
             self.emit("validation", step=progress.step, cer=progress.metric, best=progress.best_metric)
 
+    def _read_command(self) -> str:
+        self.command = read_control(self.run_dir) or self.command  # unreadable: no change
+        return self.command
+
     def should_stop(self) -> bool:
-        command = read_control(self.run_dir)
-        if command == "pause":
+        if self._read_command() == "pause":
             self.emit("paused", message="paused")
-            while command == "pause":
+            while self._read_command() == "pause":
                 time.sleep(0.2)
-                command = read_control(self.run_dir)
-            if command == "run":
+            if self.command == "run":
                 self.emit("resumed", message="resumed")
                 self.first_step = None  # the pause is not training time
-        return command == "stop"
+        return self.command == "stop"
 
 
 def _loop_settings(spec: dict):
@@ -280,6 +301,8 @@ def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
             return None
         reporter.status(f"{len(store)} lines found ({len(skipped)} skipped)")
     store = LineStore(store_dir)
+    if reporter.should_stop():
+        return None
     reporter.emit("phase", phase="training", message=f"pre-training on {len(store)} lines")
     outcome = pretrain_encoder(store, work / "train", method, settings, on_progress=reporter.progress,
                                should_stop=reporter.should_stop, on_status=reporter.status)
@@ -313,11 +336,15 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
         train_set, val_set = split_off_validation(train_set, spec.get("val_fraction", 0.1), settings.seed)
     reporter.status(f"{len(train_set)} training lines, {len(val_set)} validation lines "
                     f"({len(train_set.skipped)} skipped)")
+    if reporter.should_stop():  # a pause or stop asked for while the lines were cut out
+        return None
     base_cer = None
     if meta.get("kind", "recognizer") == "recognizer" and len(val_set):
         reporter.status("reading the validation lines with the base model")
         base_cer = evaluate(base, val_set, spec.get("device", "auto"))
         reporter.emit("base", cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
+        if reporter.should_stop():
+            return None
     reporter.emit("phase", phase="training", message=f"fine-tuning on {len(train_set)} lines")
     common = dict(on_progress=reporter.progress, should_stop=reporter.should_stop,
                   data_description=spec.get("description", ""))
@@ -346,9 +373,12 @@ def evaluate(model_path: Path, lines, device: str = "auto") -> float:
 
 
 def _install(model_path: Path, name: str) -> str:
-    """Put the trained model into the registry under ``name`` (or ``name-2``… if taken)."""
-    from mspt_core.models import import_model, list_models
+    """Put the trained model into the registry under ``name`` (or ``name-2``… if taken; a
+    name no file system takes is made usable rather than losing the model)."""
+    from mspt_core.models import import_model, is_model_name, list_models
 
+    if not is_model_name(name):
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("._")[:100] or "model"
     taken = {entry.name for entry in list_models()}
     candidate, number = name, 1
     while candidate in taken:
@@ -358,9 +388,15 @@ def _install(model_path: Path, name: str) -> str:
 
 
 def execute(run_dir: Path) -> str:
-    """Do the run in this process; returns how it ended: "finished", "cancelled" or "failed"."""
+    """Do the run in this process; returns how it ended: "finished", "cancelled", "failed", or
+    "busy" when another process is already working on it."""
     run_dir = Path(run_dir)
     spec = read_spec(run_dir)
+    lock = open(run_dir / LOCK, "a+b")
+    if not _try_lock(lock):
+        lock.close()
+        print(f"{run_dir}: another process is working on this run", file=sys.stderr)
+        return "busy"
     work = run_dir / WORK
     work.mkdir(exist_ok=True)
     reporter = Reporter(run_dir)
@@ -386,6 +422,7 @@ def execute(run_dir: Path) -> str:
         return "failed"
     finally:
         reporter.close()
+        lock.close()  # the lock goes with it
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -393,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m mspt_core.train.runs RUN_FOLDER", file=sys.stderr)
         return 2
-    return {"finished": 0, "cancelled": 3}.get(execute(Path(args[0])), 1)
+    return {"finished": 0, "cancelled": 3, "busy": 4}.get(execute(Path(args[0])), 1)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def load_recipe(overrides: list[str]) -> dict:
         key, _, value = item.partition("=")
         if key not in recipe:
             raise SystemExit(f"recipe has no setting {key!r}")
-        recipe[key] = type(recipe[key])(value)
+        recipe[key] = value.split(",") if isinstance(recipe[key], list) else type(recipe[key])(value)
     return recipe
 
 

@@ -161,7 +161,7 @@ def test_killing_the_training_process_loses_nothing_and_the_run_resumes(qtbot, c
     window = corrected_project
     import_model(tiny_model, "tiny-base")
     project_files = {p: p.read_bytes() for p in window.project.root.rglob("*.xml")}
-    wizard, view, watcher = finetune_run(window, qtbot, "tiny-base", steps=12, checkpoint_every=3)
+    wizard, view, watcher = finetune_run(window, qtbot, "tiny-base", steps=20, checkpoint_every=3)
     qtbot.waitUntil(lambda: (watcher.run_dir / runs.WORK / "train" / CHECKPOINT).exists(), timeout=RUN_TIMEOUT)
     os.kill(watcher.process.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: watcher.state == "interrupted", timeout=10_000)
@@ -180,7 +180,7 @@ def test_killing_the_training_process_loses_nothing_and_the_run_resumes(qtbot, c
     run_window = window.training.open_dialogs[-1]
     click(qtbot, run_window.view.resume_button)
     qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
-    assert watcher.result["steps"] == 12 and watcher.result["model"] == "my-reader"
+    assert watcher.result["steps"] == 20 and watcher.result["model"] == "my-reader"
 
 
 @pytest.mark.parametrize("choice", [training_menu.KEEP, training_menu.STOP])
@@ -230,3 +230,23 @@ def test_fine_tuning_trains_only_on_corrected_lines_snapshotted_from_the_project
     assert snapshot.texts == expected and not snapshot.skipped
     lines[2].text = "edited after the snapshot"  # the person goes on working; the run's data stays
     assert load_lines(written, 40).texts == expected
+
+
+def test_the_fine_tune_wizard_refuses_a_bad_name_and_an_empty_training_set(corrected_project):
+    """Checked before training starts, not when its model is installed hours later."""
+    wizard = corrected_project.training.open_finetune_wizard("default")
+    lines = wizard.lines_page
+    assert lines.isComplete()
+    lines.page_val.setChecked(True)
+    assert not lines.isComplete()  # validation on chosen pages, none chosen
+    for row in range(lines.val_pages.count()):
+        lines.val_pages.item(row).setCheckState(Qt.CheckState.Checked)
+    assert not lines.isComplete()  # every corrected page is for validation: nothing to train on
+    lines.val_pages.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert lines.isComplete() and lines.validation_pages() == [lines.val_pages.item(1).data(Qt.ItemDataRole.UserRole)]
+
+    settings = wizard.settings_page
+    settings.name.setText("letters 1850/60")
+    assert not settings.isComplete() and "may hold" in settings.name.toolTip()
+    settings.name.setText("letters 1850-60")
+    assert settings.isComplete()

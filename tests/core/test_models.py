@@ -244,3 +244,9 @@ def test_models_cli_renames(tmp_path, user_dir, capsys):
     assert read_metadata(user_dir / "ours")["name"] == "ours"
     assert main(["models", "rename", "mine", "x"]) == 2
     assert "no user model named 'mine'" in capsys.readouterr().err
+
+
+def test_model_names_are_usable_file_names_everywhere():
+    assert all(models.is_model_name(n) for n in ["default", "my model 2", "letters-1850_v2.1"])
+    assert not any(models.is_model_name(n) for n in ["", ".hidden", "a/b", "a\\b", "a:b", "what?", "x" * 101,
+                                                    "trailing.", "trailing "])
