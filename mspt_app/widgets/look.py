@@ -1,4 +1,4 @@
-"""Small shared pieces of the look: confidence colours and numpy → Qt images."""
+"""Small shared pieces of the look: confidence colours, numpy → Qt images, durations."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ def grey_pixmap(grey: np.ndarray) -> QPixmap:
     height, width = grey.shape
     image = QImage(grey.data, width, height, grey.strides[0], QImage.Format.Format_Grayscale8)
     return QPixmap.fromImage(image.copy())  # copy: the numpy buffer may go away
+
+
+def duration_text(seconds: float | None) -> str:
+    """A time a person reads at a glance: "40 s", "12 min", "1 h 05 min"; "—" when unknown."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(seconds + 0.5))
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"

@@ -13,18 +13,11 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QHBoxLayo
 from mspt_core.train.runs import list_runs
 
 from mspt_app.training import RunWatcher, runs_dir
+from mspt_app.widgets.look import duration_text
 
 STATE_TEXT = {"new": "Starting…", "running": "Running", "paused": "Paused", "finished": "Finished",
               "cancelled": "Stopped at a checkpoint — it can be resumed", "failed": "Failed",
               "interrupted": "Interrupted — it can be resumed from its last checkpoint"}
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(seconds + 0.5)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
 
 
 class RunView(QWidget):
@@ -122,7 +115,7 @@ class RunView(QWidget):
             self.progress.setValue(event["step"])
             rate = event.get("steps_per_s")
             self.pace_label.setText(self.tr("step {s} of {t} · {r} steps/s · about {eta} left").format(
-                s=event["step"], t=event["total"], r=f"{rate:.2f}" if rate else "—", eta=_duration(event.get("eta"))))
+                s=event["step"], t=event["total"], r=f"{rate:.2f}" if rate else "—", eta=duration_text(event.get("eta"))))
         elif kind == "validation" and event.get("cer") is not None:
             while self.cers[0] and self.cers[0][-1] >= event["step"]:  # resumed from before it
                 self.cers[0].pop()

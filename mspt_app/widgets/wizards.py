@@ -19,6 +19,7 @@ from mspt_core.train import runs
 from mspt_app import training, workers
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
+from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
 
 SIZES = ("tiny", "small", "base", "large")
@@ -37,18 +38,10 @@ def gpu_present() -> bool:
 def estimate_text(pages: int, steps: int, batch: int, size: str, on_gpu: bool) -> str:
     if on_gpu:
         return "Time: finding lines about {p}; training time is shown once the first steps have run.".format(
-            p=_rough(pages * SEGMENT_SECONDS_PER_PAGE))
+            p=duration_text(pages * SEGMENT_SECONDS_PER_PAGE))
     return "Time on this computer's CPU: about {t} (finding lines {p}, training {s}).".format(
-        t=_rough(pages * SEGMENT_SECONDS_PER_PAGE + steps * batch * CPU_SECONDS_PER_LINE[size]),
-        p=_rough(pages * SEGMENT_SECONDS_PER_PAGE), s=_rough(steps * batch * CPU_SECONDS_PER_LINE[size]))
-
-
-def _rough(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+        t=duration_text(pages * SEGMENT_SECONDS_PER_PAGE + steps * batch * CPU_SECONDS_PER_LINE[size]),
+        p=duration_text(pages * SEGMENT_SECONDS_PER_PAGE), s=duration_text(steps * batch * CPU_SECONDS_PER_LINE[size]))
 
 
 class RunPage(QWizardPage):
