@@ -3,14 +3,15 @@ Pause / Go on / Stop, Resume for a stopped or interrupted run, and the outcome a
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+                               QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from mspt_core.train.runs import list_runs
+from mspt_core.train.runs import is_alive, list_runs
 
 from mspt_app.training import RunWatcher, runs_dir
 from mspt_app.widgets.look import duration_text
@@ -203,7 +204,8 @@ class RunWindow(QDialog):
 
 class RunsDialog(QDialog):
     """Every training run of this user, newest first: open one to watch it, or to resume it
-    when it was stopped or interrupted."""
+    when it was stopped or interrupted; delete the folders of runs that are over (their
+    checkpoints take space; models they installed stay in the model manager)."""
 
     def __init__(self, open_run, watched: dict[Path, RunWatcher], parent=None):
         super().__init__(parent)
@@ -214,9 +216,13 @@ class RunsDialog(QDialog):
         self.list.itemDoubleClicked.connect(lambda item: self._open())
         open_button = QPushButton(self.tr("Open"))
         open_button.clicked.connect(self._open)
+        self.delete_button = QPushButton(self.tr("Delete…"))
+        self.delete_button.clicked.connect(self._delete)
+        self.list.currentRowChanged.connect(self._update_delete)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         buttons.addButton(open_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.ActionRole)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addWidget(buttons)
@@ -225,6 +231,7 @@ class RunsDialog(QDialog):
 
     def refresh(self) -> None:
         self.list.clear()
+        self.states: dict[str, str] = {}
         for summary in list_runs(runs_dir()):
             watcher = self.watched.get(summary.path)
             if watcher is not None:
@@ -235,9 +242,36 @@ class RunsDialog(QDialog):
             item = QListWidgetItem(f"{summary.path.name}: {kind} “{summary.spec['name']}” — "
                                    f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}")
             item.setData(Qt.ItemDataRole.UserRole, str(summary.path))
+            self.states[str(summary.path)] = summary.state
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
+        self._update_delete()
+
+    def _selected(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def _update_delete(self) -> None:
+        path = self._selected()
+        running = path is not None and self.states.get(path) in ("running", "paused")
+        self.delete_button.setEnabled(path is not None and not running)
+        self.delete_button.setToolTip(self.tr("Stop the run first") if running else "")
+
+    def confirm_delete(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self, "mspt", self.tr("Delete the run folder {p} with its checkpoints? It cannot be resumed "
+                                  "afterwards; models it installed stay.").format(p=path))
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _delete(self) -> None:
+        path = self._selected()
+        if path is None or is_alive(Path(path)):  # a run started elsewhere since the list was made
+            self.refresh()
+            return
+        if self.confirm_delete(Path(path)):
+            shutil.rmtree(path, ignore_errors=True)
+            self.refresh()
 
     def _open(self) -> None:
         item = self.list.currentItem()

@@ -250,3 +250,35 @@ def test_the_fine_tune_wizard_refuses_a_bad_name_and_an_empty_training_set(corre
     assert not settings.isComplete() and "may hold" in settings.name.toolTip()
     settings.name.setText("letters 1850-60")
     assert settings.isComplete()
+
+
+def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkeypatch):
+    import json
+
+    from mspt_app.training import runs_dir
+
+    def made(name: str, *events: dict):
+        run_dir = runs.create_run(runs_dir() / name, {"kind": "finetune", "name": name, "base": "default"})
+        (run_dir / runs.EVENTS).write_text("".join(json.dumps(e) + "\n" for e in events))
+        return run_dir
+
+    done = made("1-done", {"event": "started"}, {"event": "end", "status": "finished", "message": "done"})
+    going = made("2-going", {"event": "started"}, {"event": "step", "step": 3, "total": 10})
+    holder = open(going / runs.LOCK, "a+b")  # this test plays the run's process
+    assert runs._try_lock(holder)
+    try:
+        dialog = window.training.open_runs()
+        rows = {dialog.list.item(r).data(Qt.ItemDataRole.UserRole): r for r in range(dialog.list.count())}
+        dialog.list.setCurrentRow(rows[str(going)])
+        assert not dialog.delete_button.isEnabled()  # a running run is never deleted
+        monkeypatch.setattr(dialog, "confirm_delete", lambda path: True)
+        dialog._delete()
+        assert going.exists()
+
+        dialog.list.setCurrentRow(rows[str(done)])
+        assert dialog.delete_button.isEnabled()
+        dialog._delete()
+        assert not done.exists() and going.exists()
+        assert dialog.list.count() == 1
+    finally:
+        holder.close()
