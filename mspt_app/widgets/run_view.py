@@ -53,6 +53,7 @@ class RunView(QWidget):
         for plot in (self.loss_plot, self.cer_plot):
             plot.setMinimumHeight(160)
             plot.showGrid(x=True, y=True, alpha=0.2)
+        self.cer_plot.setVisible(watcher.spec.get("kind") != "pretrain")  # pre-training reads no text
 
         self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self._toggle_pause)

@@ -99,6 +99,7 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
 
     assert len(view.losses[0]) >= 1 and view.progress.value() == 6  # the curve was drawn live
+    assert view.cer_plot.isHidden()  # pre-training reads no text: no CER plot to leave empty
     assert "archive-encoder" in view.outcome_label.text()
     rows = model_rows(window)
     assert rows["archive-encoder"][model_manager.KIND] == "Pre-trained encoder"
@@ -117,7 +118,7 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     assert result["model"] == "my-reader" and result["base_cer"] is None and result["new_cer"] is not None
     assert f"{100 * result['new_cer']:.2f}%" in view2.outcome_label.text()
     assert "encoder cannot read" in view2.outcome_label.text()
-    assert len(view2.cers[0]) == 1  # the validation point on the curve
+    assert len(view2.cers[0]) == 1 and not view2.cer_plot.isHidden()  # the validation point on the curve
     assert rows_kind(window, "my-reader") == "Recognizer"
 
     click(qtbot, view2.use_button)
