@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from mspt_core.document import LineStatus, Page
 from mspt_core.formats import write_document
+from mspt_core.models import usable_name
 from mspt_core.train import runs
 
 from mspt_app.settings import data_dir
@@ -30,7 +31,7 @@ def runs_dir() -> Path:
 
 def new_run_dir(kind: str, name: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:40] or kind
+    safe = usable_name(name, kind).replace(" ", "_")[:40]
     path, number = runs_dir() / f"{stamp}-{kind}-{safe}", 1
     while path.exists():
         number += 1
@@ -145,14 +146,9 @@ class RunWatcher(QObject):
         new, self.offset = runs.read_events(self.run_dir, self.offset)
         for event in new:
             self.events.append(event)
-            kind = event.get("event")
-            if kind == "end":
-                self._set_state(event["status"])
-            elif kind in ("started", "resumed"):
+            if event.get("event") in ("started", "resumed"):
                 self.started_seen = True
-                self._set_state("running")
-            elif kind == "paused":
-                self._set_state("paused")
+            self._set_state(runs.next_state(self.state, event))
             self.event.emit(event)
         if self.active and not alive:
             if self.started_seen:

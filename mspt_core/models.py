@@ -262,6 +262,13 @@ def is_model_name(name: str) -> bool:
             and all(c.isalnum() or c in " -_." for c in name))
 
 
+def usable_name(name: str, fallback: str) -> str:
+    """``name`` if it is a usable name, else the same with unusable characters replaced."""
+    if is_model_name(name):
+        return name
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("._")[:100] or fallback
+
+
 def _check_name(name: str) -> str:
     if not is_model_name(name):
         raise ModelFileError(f"{name!r} is not a usable model name: use {NAME_HINT}")

@@ -185,6 +185,18 @@ class RunSummary:
         return self.state in ("cancelled", "failed", "interrupted")
 
 
+def next_state(state: str, event: dict) -> str:
+    """A run's state after one of its events (the states of ``RunSummary``)."""
+    kind = event.get("event")
+    if kind == "end":
+        return event["status"]
+    if kind in ("started", "resumed"):
+        return "running"
+    if kind == "paused":
+        return "paused"
+    return state
+
+
 def summarize(run_dir: Path) -> RunSummary:
     run_dir = Path(run_dir)
     events, _ = read_events(run_dir)
@@ -197,12 +209,7 @@ def summarize(run_dir: Path) -> RunSummary:
             summary.validations.append((event["step"], event["cer"]))
         elif kind in ("status", "end"):
             summary.message = event.get("message", summary.message)
-        if kind == "end":
-            summary.state = event["status"]
-        elif kind in ("started", "resumed"):
-            summary.state = "running"
-        elif kind == "paused":
-            summary.state = "paused"
+        summary.state = next_state(summary.state, event)
     if summary.state in ("running", "paused") and not is_alive(run_dir):
         summary.state = "interrupted"  # killed, crashed, or the machine went down
     summary.result = read_result(run_dir) if summary.state == "finished" else None
@@ -321,8 +328,9 @@ def _lines(paths: list[str], height: int):
 def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.models import read_metadata, resolve
+    from mspt_core.recognize import LineRecognizer
     from mspt_core.train.finetune import finetune_recognizer
-    from mspt_core.train.supervised import train_recognizer
+    from mspt_core.train.supervised import lines_cer, train_recognizer
 
     settings = _loop_settings(spec)
     base = resolve(spec["base"])
@@ -341,7 +349,7 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     base_cer = None
     if meta.get("kind", "recognizer") == "recognizer" and len(val_set):
         reporter.status("reading the validation lines with the base model")
-        base_cer = evaluate(base, val_set, spec.get("device", "auto"))
+        base_cer = lines_cer(LineRecognizer.from_model(str(base), device=spec.get("device") or "auto"), val_set)
         reporter.emit("base", cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
         if reporter.should_stop():
             return None
@@ -362,23 +370,12 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
             "steps": outcome.result.step}
 
 
-def evaluate(model_path: Path, lines, device: str = "auto") -> float:
-    """Character error rate of a recognizer on labelled lines."""
-    from mspt_core.metrics import cer
-    from mspt_core.recognize import LineRecognizer
-
-    reader = LineRecognizer.from_model(str(model_path), device=device)
-    readings = reader.read(lines.images)
-    return cer(lines.texts, [r.text for r in readings])
-
-
 def _install(model_path: Path, name: str) -> str:
     """Put the trained model into the registry under ``name`` (or ``name-2``… if taken; a
     name no file system takes is made usable rather than losing the model)."""
-    from mspt_core.models import import_model, is_model_name, list_models
+    from mspt_core.models import import_model, list_models, usable_name
 
-    if not is_model_name(name):
-        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("._")[:100] or "model"
+    name = usable_name(name, "model")
     taken = {entry.name for entry in list_models()}
     candidate, number = name, 1
     while candidate in taken:

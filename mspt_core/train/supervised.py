@@ -57,8 +57,7 @@ class RecognitionJob:
     def validate(self, device: torch.device) -> float | None:
         if not self.val_set:
             return None
-        reader = LineRecognizer(LoadedModel(self.model, self.charset), device=str(device))
-        return cer(self.val_set.texts, [r.text for r in reader.read(self.val_set.images)])
+        return lines_cer(LineRecognizer(LoadedModel(self.model, self.charset), device=str(device)), self.val_set)
 
     def save_best(self, metric: float | None, step: int) -> None:
         provenance = dict(self.provenance, steps=step, val_cer=metric)
@@ -72,6 +71,11 @@ class TrainOutcome:
     model_path: Path  # the best (or, without validation data, the last) model
     charset: Charset
     added_chars: list[str]
+
+
+def lines_cer(reader: LineRecognizer, lines: LineSet) -> float:
+    """Character error rate of a reader on labelled lines."""
+    return cer(lines.texts, [r.text for r in reader.read(lines.images)])
 
 
 def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path, settings: TrainSettings,
