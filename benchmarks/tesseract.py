@@ -65,3 +65,17 @@ def read_page(image_path: Path, lang: str = "eng", psm: int = 3, threads: int = 
     env = dict(os.environ, OMP_THREAD_LIMIT=str(threads))
     return subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "--psm", str(psm)],
                           capture_output=True, text=True, env=env, check=True).stdout
+
+
+def page_line_boxes(image_path: Path, lang: str = "eng") -> list[tuple[int, int, int, int]]:
+    """Tesseract's own text lines on a page: the level-4 rows of ``tesseract IMAGE stdout tsv``
+    (default ``--psm 3``), as (left, top, width, height). Tesseract also reads the text there."""
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    out = subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "tsv"],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    boxes = []
+    for row in out.splitlines()[1:]:
+        fields = row.split("\t")
+        if len(fields) >= 10 and fields[0] == "4":
+            boxes.append(tuple(int(v) for v in fields[6:10]))
+    return boxes

@@ -155,7 +155,6 @@ def recognition_job(pages: list[PageToRead], model: str | None, device: str) -> 
                 context.check()
                 context.progress(0, 0, "Finding lines")
                 found = segment(load_grey(item.image_path))
-                found.metadata["segmentation"] = "mspt classical"
                 item.page.regions = found.regions
                 context.result(("lines", item.page_id, copy.deepcopy(item.page)))
         total = sum(len(lines_to_read(p.page)) for p in pages)
@@ -187,7 +186,6 @@ def segmentation_job(items: list[tuple[str, Path]]) -> Callable[[JobContext], No
             context.check()
             context.progress(done, len(items), "Finding lines")
             found = segment(load_grey(image_path))
-            found.metadata["segmentation"] = "mspt classical"
             context.check()
             context.result(("lines", page_id, found))
         context.progress(len(items), len(items), "Finding lines")

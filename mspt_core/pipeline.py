@@ -56,18 +56,19 @@ def recognize_pages(jobs: Sequence[PageJob], reader: LineRecognizer, include_cor
     return len(lines)
 
 
-def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False, dpi: float = 300) -> list[PageJob]:
+def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False, dpi: float = 300,
+                   segmenter: str = "auto") -> list[PageJob]:
     """Pages of one image or PDF file with their lines: ground truth beside the file when
     wanted and present, else found by segmentation."""
     from mspt_core.layout import pages_with_images
 
-    found = pages_with_images(path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi)
+    found = pages_with_images(path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi, segmenter=segmenter)
     return [PageJob(page, image, Path(path), len(found)) for page, image in found]
 
 
 def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: bool = True, rtl: bool = False,
                dpi: float = 300, pages_per_batch: int = 4, reread: bool = False,
-               on_pages: Callable[[list[PageJob]], None] | None = None) -> list[Page]:
+               on_pages: Callable[[list[PageJob]], None] | None = None, segmenter: str = "auto") -> list[Page]:
     """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
     ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
     finished group with its images (for progress and writing results as they come); the
@@ -84,7 +85,7 @@ def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: 
         group.clear()
 
     for path in paths:
-        for job in load_page_jobs(path, use_ground_truth, rtl, dpi):
+        for job in load_page_jobs(path, use_ground_truth, rtl, dpi, segmenter):
             group.append(job)
             if len(group) >= pages_per_batch:
                 flush()

@@ -30,9 +30,10 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
 class TrainingBar:
     """tqdm bar fed by the training loop's progress callback."""
 
-    def __init__(self, total: int, initial: int = 0):
+    def __init__(self, total: int, initial: int = 0, metric: str = "CER"):
         from tqdm import tqdm
 
+        self.metric = metric
         self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True)
 
     def __call__(self, progress) -> None:
@@ -40,11 +41,11 @@ class TrainingBar:
             self.bar.n = progress.step
             postfix = {"loss": f"{progress.loss:.4f}", "lr": f"{progress.lr:.2e}"}
             if progress.best_metric is not None:
-                postfix["best_cer"] = f"{progress.best_metric:.4f}"
+                postfix[f"best_{self.metric.split()[0].lower()}"] = f"{progress.best_metric:.4f}"
             self.bar.set_postfix(postfix, refresh=False)
             self.bar.refresh()
         elif progress.event == "validation":
-            self.bar.write(f"step {progress.step}: validation CER {progress.metric:.4f} "
+            self.bar.write(f"step {progress.step}: validation {self.metric} {progress.metric:.4f} "
                            f"(best {progress.best_metric:.4f})")
         else:
             self.bar.close()

@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--format", choices=["page", "alto"], default="page", help="output format (default: page)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
+    p.add_argument("--segmenter", choices=["auto", "learned", "classical"], default="auto",
+                   help="line finding: the bundled learned line finder, the classical method, or auto "
+                        "(learned where its model file is present, the default)")
     p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
     p.add_argument("--no-ground-truth", action="store_true",
                    help="always segment, even when a PAGE/ALTO file with lines sits beside the image")
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_names(args.pages, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.pages:
-        pages = page_lines(path, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi)
+        pages = page_lines(path, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,
+                           segmenter=args.segmenter)
         for index, page in enumerate(pages):
             target = args.out / f"{page_stem(path, index, len(pages))}.xml"
             write_document(page, target, args.format)

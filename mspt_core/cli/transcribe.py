@@ -28,6 +28,9 @@ def register(subparsers) -> None:
                    help="also read lines that already have text from a PAGE/ALTO file beside the image "
                         "(by default that text is kept, as it may be a person's transcription)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
+    p.add_argument("--segmenter", choices=["auto", "learned", "classical"], default="auto",
+                   help="line finding: the bundled learned line finder, the classical method, or auto "
+                        "(learned where its model file is present, the default)")
     p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
     p.add_argument("--beam", type=int, default=0, help="CTC beam width (0: greedy)")
     p.add_argument("--batch-size", type=int, default=32, help="lines per recognition batch")
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         bar.update(len(jobs))
 
     transcribe(args.pages, reader, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,
-               pages_per_batch=args.pages_per_batch, reread=args.reread, on_pages=write_group)
+               pages_per_batch=args.pages_per_batch, reread=args.reread, on_pages=write_group,
+               segmenter=args.segmenter)
     bar.close()
     for source, pages in by_source.items():
         for fmt in args.to:

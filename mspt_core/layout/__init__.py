@@ -43,14 +43,14 @@ def find_ground_truth(image_path: str | Path) -> Path | None:
 
 
 def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
-                      dpi: float = 300) -> list[tuple[Page, np.ndarray]]:
+                      dpi: float = 300, segmenter: str = "auto") -> list[tuple[Page, np.ndarray]]:
     """The pages of an image file or PDF with their regions and lines, each with its grey image
     (loaded once, for segmentation and then for line crops).
 
     When ``use_ground_truth`` and a PAGE/ALTO file with lines sits beside a single-page image,
     its lines are used as they are (``metadata["segmentation"] == "ground truth"``), and text
-    they hold from another tool counts as corrected; otherwise each page is segmented
-    (``"mspt classical"``).
+    they hold from another tool counts as corrected; otherwise each page is segmented with
+    ``segmenter`` ("auto", "learned" or "classical", see ``segment``).
     """
     from mspt_core.formats import read_document
     from mspt_core.images import load_grey, load_pages
@@ -67,16 +67,16 @@ def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, 
     pages = []
     for index, image in enumerate(load_pages(image_path, dpi=dpi)):
         grey = to_grey(image)
-        page = segment(grey, rtl=rtl)
+        page = segment(grey, rtl=rtl, method=segmenter)
         page.image_path = image_path
         page.image_index = index
         page.id = f"page{index + 1}"
-        page.metadata["segmentation"] = "mspt classical"
         pages.append((page, grey))
     return pages
 
 
 def page_lines(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
-               dpi: float = 300) -> list[Page]:
+               dpi: float = 300, segmenter: str = "auto") -> list[Page]:
     """Like ``pages_with_images``, without the images."""
-    return [page for page, _ in pages_with_images(image_path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi)]
+    return [page for page, _ in pages_with_images(image_path, use_ground_truth=use_ground_truth, rtl=rtl,
+                                                  dpi=dpi, segmenter=segmenter)]

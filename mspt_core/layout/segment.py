@@ -1,6 +1,8 @@
-"""Classical page segmentation: text regions, then text lines with polygons and baselines.
+"""Page segmentation: text regions, then text lines with polygons and baselines.
 
-Pipeline (each step is a function of ``clean``/``deskew`` usable alone):
+Both methods share steps 1-3 and 7; the learned one (``linefinder``, the default where its
+model file is present) replaces 4-6 by a network's line maps. The classical pipeline (each step
+a function of ``clean``/``deskew`` usable alone):
 1. work on a copy reduced to at most ``work_side`` pixels (layout needs no fine detail);
 2. normalize illumination, binarize (Sauvola), drop specks and dark scan borders;
 3. estimate skew and rotate the page straight;
@@ -25,6 +27,7 @@ from mspt_core.document import Line, Page, Region
 from mspt_core.images import to_grey
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
 from mspt_core.layout.deskew import estimate_skew, rotate
+from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
 from mspt_core.layout.order import order_regions
 
 WORK_SIDE = 1600  # longest side of the working copy, in pixels
@@ -273,14 +276,66 @@ def _baseline(line_ink, medial, x0, x1, ch):
     return [(float(x), float(y)) for x, y in zip(xs, ys)]
 
 
+def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
+    """(region polygon, [(line polygon, baseline)]) per text block, in working-copy pixels."""
+    blocks = []
+    for x0, y0, x1, y1, ink in _find_regions(binary, ch, params):
+        found = _find_lines(ink, ch, params)
+        if found:
+            lines = [([(x + x0, y + y0) for x, y in polygon], [(x + x0, y + y0) for x, y in baseline])
+                     for polygon, baseline in found]
+            blocks.append(([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], lines))
+    return blocks
+
+
+def _learned_blocks(norm: np.ndarray, finder):
+    """The same, from the line finder's maps (see ``linefinder``)."""
+    h, w = norm.shape
+    r = finder.config.input_side / max(h, w)
+    size = (max(1, round(w * r)), max(1, round(h * r)))
+    scaled = cv2.resize(norm, size, interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
+    core, body = finder.maps(scaled)
+    half = cv2.resize(scaled, (core.shape[1], core.shape[0]), interpolation=cv2.INTER_AREA)
+    ink = sauvola(half)  # for the rules and folds that separate text (linefinder._rule_cuts)
+    to_work = 2.0 / r  # map pixels -> working-copy pixels
+    lines = [(polygon * to_work, baseline * to_work)
+             for polygon, baseline in find_lines(core, body, finder.config, ink)]
+    if not lines:
+        return []
+    boxes = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
+    pitch = float(np.median([b[3] - b[1] for b in boxes]))
+    blocks = []
+    for members in group_into_blocks(boxes, pitch):
+        x0 = min(boxes[i][0] for i in members)
+        y0 = min(boxes[i][1] for i in members)
+        x1 = max(boxes[i][2] for i in members)
+        y1 = max(boxes[i][3] for i in members)
+        blocks.append(([(x0, y0), (x1, y0), (x1, y1), (x0, y1)],
+                       [(lines[i][0].tolist(), lines[i][1].tolist()) for i in members]))
+    return blocks
+
+
+METHODS = ("auto", "learned", "classical")
+
+
 def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int = WORK_SIDE,
-            params: SegmentParams | None = None) -> Page:
+            params: SegmentParams | None = None, method: str = "auto", finder=None) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
     Returns a Page whose regions are in reading order (columns left to right, or right to left
     when ``rtl``), each line with a polygon and a baseline in the original image's pixels.
-    The skew angle found is in ``page.metadata["skew_degrees"]``.
+    ``method``: "learned" (the line finder, ``finder`` or the bundled one), "classical" (the
+    projection/seam method of this module, tuned by ``params``), or "auto": learned where a line
+    finder is available, else classical. Which one ran is in ``page.metadata["segmentation"]``
+    ("mspt learned" / "mspt classical"), the skew angle found in ``metadata["skew_degrees"]``.
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method != "classical" and finder is None:
+        finder = bundled()
+        if finder is None and method == "learned":
+            raise FileNotFoundError(f"no line finder at {bundled_path()}")
+    use_finder = method != "classical" and finder is not None
     params = params or SegmentParams()
     grey = to_grey(image)
     full_h, full_w = grey.shape
@@ -293,8 +348,8 @@ def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int 
     matrix = np.float64([[1, 0, 0], [0, 1, 0]])
     if abs(angle) >= 0.1:
         norm, matrix = rotate(norm, -angle, fill=255)
-        binary = remove_noise(sauvola(norm), min_area=3)
-    ch = _char_height(binary)
+        if not use_finder:
+            binary = remove_noise(sauvola(norm), min_area=3)
     inverse = cv2.invertAffineTransform(matrix)
 
     def back(points):
@@ -305,18 +360,17 @@ def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int 
         mapped[:, 1] = np.clip(mapped[:, 1], 0, full_h - 1)
         return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
 
-    page = Page(width=full_w, height=full_h, metadata={"skew_degrees": f"{angle:.2f}"})
+    if use_finder:
+        blocks = _learned_blocks(norm, finder)
+    else:
+        blocks = _classical_blocks(binary, _char_height(binary), params)
+    page = Page(width=full_w, height=full_h, metadata={
+        "skew_degrees": f"{angle:.2f}", "segmentation": "mspt learned" if use_finder else "mspt classical"})
     regions = []
-    for x0, y0, x1, y1, ink in _find_regions(binary, ch, params):
-        found = _find_lines(ink, ch, params)
-        if not found:
-            continue
-        region = Region(id="", polygon=back([(x0, y0), (x1, y0), (x1, y1), (x0, y1)]), region_type="MainZone")
-        for polygon, baseline in found:
-            shifted_poly = [(x + x0, y + y0) for x, y in polygon]
-            shifted_base = [(x + x0, y + y0) for x, y in baseline]
-            region.lines.append(Line(id="", polygon=back(shifted_poly), baseline=back(shifted_base),
-                                     line_type="DefaultLine"))
+    for box, lines in blocks:
+        region = Region(id="", polygon=back(box), region_type="MainZone")
+        for polygon, baseline in lines:
+            region.lines.append(Line(id="", polygon=back(polygon), baseline=back(baseline), line_type="DefaultLine"))
         regions.append(region)
     page.regions = order_regions(regions, rtl=rtl)
     for i, region in enumerate(page.regions, 1):

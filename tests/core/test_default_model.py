@@ -57,7 +57,7 @@ def test_default_model_transcribes_the_sample_page_with_our_segmentation(no_user
     reader = LineRecognizer.from_model(None, device="cpu")
     # sample-page.xml lies beside the image: use_ground_truth=False makes our segmenter find the lines.
     (page,) = transcribe([SAMPLES / "sample-page.png"], reader, use_ground_truth=False)
-    assert page.metadata["segmentation"] == "mspt classical"
+    assert page.metadata["segmentation"] == "mspt learned"
     truth = SAMPLES.joinpath("sample-page.txt").read_text(encoding="utf-8")
     found = [line.text for line in page.lines()]
     assert abs(len(found) - len(truth.splitlines())) <= 2
@@ -88,7 +88,7 @@ def test_make_demo_prints_the_sample_text_and_a_line_cer(tmp_path):
     assert marker, done.stdout[-2000:]
     summary, _, text = printed.partition("\n")
     assert summary.split("\t")[0] == "resources/samples/sample-page.png"
-    assert summary.endswith("\tmspt classical"), summary  # our segmentation, not the XML beside the image
+    assert summary.endswith("\tmspt learned"), summary  # our segmentation, not the XML beside the image
     assert text == (tmp_path / "out" / "demo" / "sample-page.txt").read_text(encoding="utf-8")
     truth = SAMPLES.joinpath("sample-page.txt").read_text(encoding="utf-8")
     assert cer([whole_text(truth)], [whole_text(text)]) <= MAX_CER

@@ -13,7 +13,7 @@ from mspt_core.images import load_grey
 from mspt_core.layout import segment, xy_cut_order
 from tests.conftest import split_xmls
 from mspt_core.formats import read_document
-from tests.core.layout.gt import match_lines
+from mspt_core.layout.evaluate import match_lines
 
 
 def _find(dataset, name):
@@ -32,18 +32,20 @@ def _check_lines(page, shape):
         assert min(by) >= y0 - 2 and max(by) <= y1 + 2
 
 
+@pytest.mark.parametrize("method", ["learned", "classical"])
 @pytest.mark.parametrize("which, name, minimum", [
     ("fondue", "05dracula.pdf_page_51.xml", 0.9),
     ("cremma", "01R_P1S3SS1P019_002.xml", 0.8),
 ])
-def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, request):
+def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, method, request):
     gt = read_document(_find(request.getfixturevalue(which), name))
     grey = load_grey(gt.image_path)
-    page = segment(grey)
+    page = segment(grey, method=method)
+    assert page.metadata["segmentation"] == f"mspt {method}"
     _check_lines(page, grey.shape)
     truth = [l.polygon for l in gt.lines()]
     found = [l.polygon for l in page.lines()]
-    matched = match_lines(truth, found, grey.shape)
+    matched = match_lines(truth, found, grey.shape, kind="polygon").matched
     assert matched >= minimum * len(truth)
     assert matched >= minimum * len(found)
     # Reading order: within each region, lines go down the page.
@@ -63,7 +65,7 @@ def test_segmentation_of_a_skewed_scan(fondue):
     page = segment(tilted)
     assert abs(float(page.metadata["skew_degrees"]) - 6.0) < 0.3
     truth = [[tuple(m[:, :2] @ p + m[:, 2]) for p in l.polygon] for l in gt.lines()]
-    matched = match_lines(truth, [l.polygon for l in page.lines()], tilted.shape)
+    matched = match_lines(truth, [l.polygon for l in page.lines()], tilted.shape, kind="polygon").matched
     assert matched >= 0.9 * len(truth)
 
 
@@ -114,6 +116,10 @@ def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, 
     found = read_document(tmp_path / "out" / "scan.xml")
     assert len(list(found.lines())) >= 0.8 * len(list(gt.lines()))
     assert all(l.baseline and len(l.polygon) >= 3 for l in found.lines())
+    assert capsys.readouterr().out.rstrip().endswith("mspt learned")  # the default
+    assert main(["segment", str(bare / "scan.jpg"), "--out", str(tmp_path / "classical"),
+                 "--segmenter", "classical"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("mspt classical")
 
     exported = tmp_path / "exported"
     exported.mkdir()

@@ -1,0 +1,102 @@
+"""How well found lines match ground-truth lines: one-to-one matching at an IoU threshold.
+
+Used by the segmentation benchmark, the layout tests and the line finder's validation, so all
+three count a line as found in the same way. IoU is taken either on the lines' bounding boxes
+(the usual measure, which Tesseract's boxes can be compared with) or on their polygons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+RASTER = 4  # polygon IoU is computed on masks reduced by this factor
+Polygon = Sequence[tuple[float, float]]
+
+
+@dataclass
+class Match:
+    ground_truth: int
+    found: int
+    matched: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.found if self.found else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.ground_truth if self.ground_truth else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def __add__(self, other: "Match") -> "Match":
+        return Match(self.ground_truth + other.ground_truth, self.found + other.found,
+                     self.matched + other.matched)
+
+
+def _box(polygon: Polygon) -> tuple[float, float, float, float]:
+    pts = np.asarray(polygon, dtype=np.float64)
+    return pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()
+
+
+def _box_ious(truth: list[Polygon], found: list[Polygon]) -> np.ndarray:
+    if not truth or not found:
+        return np.zeros((len(truth), len(found)))
+    a = np.array([_box(p) for p in truth])[:, None, :]
+    b = np.array([_box(p) for p in found])[None, :, :]
+    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = w * h
+    area = lambda box: (box[..., 2] - box[..., 0]) * (box[..., 3] - box[..., 1])
+    union = area(a) + area(b) - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def _polygon_ious(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int]) -> np.ndarray:
+    small = (shape[0] // RASTER + 1, shape[1] // RASTER + 1)
+
+    def mask(polygon):
+        m = np.zeros(small, np.uint8)
+        cv2.fillPoly(m, [np.round(np.asarray(polygon) / RASTER).astype(np.int32)], 1)
+        return m.astype(bool)
+
+    ious = np.zeros((len(truth), len(found)))
+    boxes = _box_ious(truth, found)  # polygons can only overlap where their boxes do
+    if not (boxes > 0).any():
+        return ious
+    det = [mask(p) for p in found]
+    for i, polygon in enumerate(truth):
+        g = mask(polygon)
+        for j in np.flatnonzero(boxes[i] > 0):
+            inter = np.logical_and(g, det[j]).sum()
+            if inter:
+                ious[i, j] = inter / np.logical_or(g, det[j]).sum()
+    return ious
+
+
+def match_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int],
+                threshold: float = 0.5, kind: str = "box") -> Match:
+    """Greedy one-to-one matching by decreasing IoU (``kind`` "box" or "polygon"); a pair counts
+    when its IoU is at least ``threshold``. ``shape`` is the page's (height, width)."""
+    truth = [p for p in truth if len(p) >= 3]
+    if kind == "box":
+        ious = _box_ious(truth, found)
+    elif kind == "polygon":
+        ious = _polygon_ious(truth, found, shape)
+    else:
+        raise ValueError(f"kind must be 'box' or 'polygon', got {kind!r}")
+    pairs = sorted(((ious[i, j], i, j) for i, j in zip(*np.nonzero(ious >= threshold))), reverse=True)
+    used_truth, used_found, matched = set(), set(), 0
+    for _, i, j in pairs:
+        if i not in used_truth and j not in used_found:
+            used_truth.add(i)
+            used_found.add(j)
+            matched += 1
+    return Match(len(truth), len(found), matched)

@@ -1,0 +1,328 @@
+"""Learned line finding: a small fully convolutional network marks two things on a page, at half
+its input resolution:
+
+- the **body** of every text line: the inside of its polygon, ascenders and descenders included;
+- the **core** of every text line: the band from its baseline up to half-way to the polygon's
+  top (about the x-height). Cores of neighbouring lines stay apart even where the lines'
+  ascenders and descenders touch, so each core is one line.
+
+``find_lines`` turns the two maps into lines: cores are the instances (pieces of one core broken
+at a wide word gap are joined where the body map runs on between them), each body pixel goes to
+the nearest core, the line's polygon is the outline of its pixels and its baseline is the lower
+edge of its core. The network is trained on the train split of our ground truth
+(``mspt_core.train.linefinder``, recipe in ``packaging/line_finder``); the bundled file is a
+safetensors file with its settings in the metadata (no code, no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save
+from torch import nn
+from torch.nn import functional as F
+
+from mspt_core.atomic import atomic_write
+from mspt_core.errors import ModelFileError
+
+FORMAT = "mspt-line-finder"
+CORE_SHARE = 0.5  # the core reaches from the baseline this share of the way up to the polygon's top
+STRIDE = 32  # the input is padded to a multiple of this (four poolings below the half-res stem)
+
+
+@dataclass
+class LineFinderConfig:
+    widths: tuple[int, ...] = (16, 32, 48, 64, 96)  # channels at 1/2, 1/4, 1/8, 1/16, 1/32
+    input_side: int = 1280  # the page is scaled so its longer side has this many pixels
+    core_threshold: float = 0.5
+    body_threshold: float = 0.5
+    join_gap: float = 6.0  # join core pieces up to this many core heights apart if the body runs on:
+    join_body_mean: float = 0.3  # mean body probability along the gap, and
+    join_body_floor: float = 0.05  # the probability that 90% of the gap must exceed (a gutter is ~0)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "LineFinderConfig":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "widths" in known:
+            known["widths"] = tuple(int(w) for w in known["widths"])
+        return cls(**known)
+
+
+def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class LineNet(nn.Module):
+    """U-Net: a stride-2 stem, four downsampling stages, a wide-context bottleneck (dilated
+    convolutions, lines are long), and an upsampling path with skips back to half resolution.
+    Output: two logit maps (core, body) at half the input size."""
+
+    def __init__(self, config: LineFinderConfig):
+        super().__init__()
+        w = config.widths
+        self.stem = _block(1, w[0], stride=2)
+        self.down = nn.ModuleList(_block(w[i], w[i + 1], stride=2) for i in range(len(w) - 1))
+        self.context = nn.Sequential(*[
+            nn.Sequential(nn.Conv2d(w[-1], w[-1], 3, padding=d, dilation=d, bias=False),
+                          nn.BatchNorm2d(w[-1]), nn.ReLU(inplace=True)) for d in (2, 4, 8)])
+        self.up = nn.ModuleList(_block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1)))
+        self.head = nn.Conv2d(w[0], 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = [self.stem(x)]
+        for stage in self.down:
+            skips.append(stage(skips[-1]))
+        y = skips.pop()
+        y = y + self.context(y)
+        for stage in self.up:
+            skip = skips.pop()
+            y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = stage(torch.cat([y, skip], dim=1))
+        return self.head(y)
+
+
+def prepare(norm: np.ndarray) -> torch.Tensor:
+    """Network input from an illumination-normalized grey page (paper ~255): 1 x 1 x H x W,
+    padded with paper to a multiple of ``STRIDE``."""
+    h, w = norm.shape
+    ph, pw = -h % STRIDE, -w % STRIDE
+    padded = np.pad(norm, ((0, ph), (0, pw)), constant_values=255) if ph or pw else norm
+    x = torch.from_numpy(np.ascontiguousarray(padded)).float()
+    return ((255.0 - x) / 255.0)[None, None]  # ink high, paper zero: padding is "nothing"
+
+
+# --- model files ------------------------------------------------------------------------------
+
+@dataclass
+class LineFinder:
+    net: LineNet
+    config: LineFinderConfig
+    metadata: dict = field(default_factory=dict)
+
+    @torch.no_grad()
+    def maps(self, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(core, body) probability maps at half the size of ``norm`` (which is at input scale)."""
+        self.net.eval()
+        logits = self.net(prepare(norm))[0]
+        h, w = (norm.shape[0] + 1) // 2, (norm.shape[1] + 1) // 2
+        probs = torch.sigmoid(logits[:, :h, :w].float()).numpy()
+        return probs[0], probs[1]
+
+
+def save_line_finder(path: Path, net: LineNet, config: LineFinderConfig, provenance: dict | None = None) -> Path:
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
+    tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    meta = {"format": FORMAT, "format_version": 1, "config": asdict(config), "provenance": provenance or {}}
+    return atomic_write(Path(path), save(tensors, metadata={"mspt": json.dumps(meta)}))
+
+
+def load_line_finder(path: Path) -> LineFinder:
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("mspt", "{}"))
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as error:  # safetensors raises its own types and OSError
+        raise ModelFileError(f"{path}: not a readable line-finder file ({error})") from error
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an mspt line finder (format is {meta.get('format')!r})")
+    config = LineFinderConfig.from_json(meta.get("config", {}))
+    net = LineNet(config)
+    own = net.state_dict()
+    if set(own) != set(tensors) or any(own[k].shape != tensors[k].shape for k in own):
+        raise ModelFileError(f"{path}: weights do not match the line finder's settings")
+    net.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
+    return LineFinder(net.eval(), config, meta)
+
+
+def bundled_path() -> Path:
+    from mspt_core.models import RESOURCES
+
+    return RESOURCES / "layout" / "line-finder.safetensors"
+
+
+@lru_cache(maxsize=1)
+def bundled() -> LineFinder | None:
+    """The line finder shipped with mspt, or None where it is missing (classical fallback)."""
+    path = bundled_path()
+    return load_line_finder(path) if path.is_file() else None
+
+
+# --- from maps to lines ------------------------------------------------------------------------
+
+class _Groups:
+    """Union-find over 0..n-1: which items ended up together."""
+
+    def __init__(self, n: int):
+        self.parent = np.arange(n)
+
+    def root(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return int(i)
+
+    def join(self, a: int, b: int) -> None:
+        self.parent[self.root(b)] = self.root(a)
+
+
+def _end_row(labels: np.ndarray, piece: int, column: int) -> float:
+    """Mean row of a piece in one of its own columns (its first or last: never empty)."""
+    return float(np.flatnonzero(labels[:, column] == piece).mean())
+
+
+def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, thickness: float,
+                       config: LineFinderConfig) -> np.ndarray:
+    """Map from core piece to line: a piece whose left end continues, at the same height, a
+    little to the right of another piece's right end, with the body map running on across the
+    gap, is the same line broken at a wide word space. (Ends, not boxes: a sloping line's box is
+    many lines tall.)"""
+    count = len(stats)
+    groups = _Groups(count)
+    left = stats[:, cv2.CC_STAT_LEFT]
+    right = left + stats[:, cv2.CC_STAT_WIDTH] - 1
+    order = sorted(range(1, count), key=lambda i: left[i])
+    for a in range(1, count):
+        ya = _end_row(labels, a, right[a])
+        best = None
+        for b in order:
+            gap = left[b] - right[a]
+            if b == a or gap < -thickness:
+                continue
+            if gap > config.join_gap * thickness:
+                break
+            yb = _end_row(labels, b, left[b])
+            if abs(yb - ya) > 1.5 * thickness:
+                continue
+            if best is None or gap < best[1]:
+                best = (b, gap, yb)
+        if best is None:
+            continue
+        b, _, yb = best
+        n = max(abs(left[b] - right[a]) + 1, 2)
+        xs = np.linspace(right[a], left[b], n).round().astype(int)
+        ys = np.linspace(ya, yb, n).round().astype(int)
+        path = body[ys, xs]
+        if path.mean() >= config.join_body_mean and (path >= config.join_body_floor).mean() >= 0.9:
+            groups.join(a, b)
+    return np.array([groups.root(i) for i in range(count)])
+
+
+def _outline(mask: np.ndarray) -> np.ndarray | None:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    contour = cv2.approxPolyDP(contour, 1.0, True)[:, 0, :].astype(np.float64)
+    return contour if len(contour) >= 3 else None
+
+
+def _baseline(core: np.ndarray, x0: int, x1: int, height: float) -> np.ndarray:
+    """Lower edge of a core, smoothed, sampled every couple of core heights: (x, y) points."""
+    cols = np.arange(x0, x1 + 1)
+    sub = core[:, x0:x1 + 1]
+    present = sub.any(axis=0)
+    bottom = sub.shape[0] - 1 - np.argmax(sub[::-1], axis=0) + 1.0  # pixel edge below the last core row
+    ys = np.interp(cols, cols[present], bottom[present])
+    if len(ys) > 3:
+        ys = cv2.GaussianBlur(ys.reshape(1, -1).astype(np.float64), (0, 1), sigmaX=max(height, 1.0)).ravel()
+    xs = np.unique(np.concatenate([np.arange(x0, x1, max(2.0 * height, 4.0)), [x1]]).round().astype(int))
+    return np.stack([xs, np.interp(xs, cols, ys)], axis=1)
+
+
+def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
+               ink: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(polygon, baseline) point arrays, in the maps' pixel coordinates, one per line found.
+    ``ink`` (bool, the maps' size) lets lines joined across a spread's fold or a column rule be
+    cut apart there (``_rule_cuts``)."""
+    core = (core_p >= config.core_threshold).astype(np.uint8)
+    body = body_p >= config.body_threshold
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+    if count <= 1:
+        return []
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    thicknesses = areas / stats[1:, cv2.CC_STAT_WIDTH]  # not box heights: lines may slope
+    height = float(np.median(np.repeat(thicknesses, np.maximum(areas.astype(int) // 16, 1))))  # by size
+    line_of = _join_broken_cores(labels, stats, body_p, height, config)
+    line_map = line_of[labels]  # 0 stays background
+    # Every body pixel belongs to the nearest core (Euclidean), through the core pieces' labels.
+    _, nearest = cv2.distanceTransformWithLabels(np.where(core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_CCOMP)
+    piece_to_line = np.zeros(nearest.max() + 1, dtype=np.int64)
+    ys, xs = np.nonzero(core)
+    piece_to_line[nearest[ys, xs]] = line_map[ys, xs]
+    owner = np.where(body | (core > 0), piece_to_line[nearest], 0)
+
+    min_area = 2.0 * height * height
+    kept = [line for line in np.unique(line_of[1:])
+            if stats[np.flatnonzero(line_of == line), cv2.CC_STAT_AREA].sum() >= min_area]  # no specks
+    masks = {line: owner == line for line in kept}
+    cuts = _rule_cuts(masks, ink, height) if ink is not None else {}
+    found = []
+    for line in kept:
+        own_core = line_map == line
+        edges = [0] + cuts.get(line, []) + [core.shape[1]]
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            piece_core = own_core[:, lo:hi]
+            if piece_core.sum() < min_area:
+                continue
+            cols = np.flatnonzero(piece_core.any(axis=0))
+            piece = np.zeros_like(masks[line])
+            piece[:, lo:hi] = masks[line][:, lo:hi]
+            polygon = _outline(piece)
+            if polygon is None:
+                continue
+            found.append((polygon, _baseline(own_core, lo + int(cols[0]), lo + int(cols[-1]), height)))
+    return found
+
+
+def _rule_cuts(masks: dict[int, np.ndarray], ink: np.ndarray, height: float) -> dict[int, list[int]]:
+    """Where a line runs across a vertical rule (the fold of a spread, a column rule) the maps
+    may join the text on both sides of it: cut the line at the rule. A rule is ink that stays
+    after an opening with a thin vertical bar several lines tall; no letter is that tall."""
+    bar = max(3, int(round(18 * height)))
+    rules = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((bar, 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
+    cuts: dict[int, list[int]] = {}
+    for rule in range(1, count):
+        x, y, w, h, _ = stats[rule]
+        if w > 0.25 * h:
+            continue  # a blot, not a rule
+        centre = x + w // 2
+        near = slice(max(centre - int(2 * height), 0), centre + int(2 * height) + 1)
+        for line, mask in masks.items():
+            rows = np.flatnonzero(mask[:, near].any(axis=1))
+            cols = np.flatnonzero(mask.any(axis=0))
+            # The rule (or its run on for a few lines: folds fade) must cross the line's rows,
+            # with the line's text on both sides.
+            if (len(rows) and rows[0] <= y + h + bar and rows[-1] >= y - bar
+                    and centre - cols[0] > 2 * height and cols[-1] - centre > 2 * height):
+                cuts.setdefault(line, []).append(int(centre))
+    return {line: sorted(set(xs)) for line, xs in cuts.items()}
+
+
+def group_into_blocks(boxes: list[tuple[float, float, float, float]], pitch: float) -> list[list[int]]:
+    """Lines (by box) grouped into text blocks: lines overlapping horizontally with less than
+    about a line of white between them are one block. Each block's lines top to bottom."""
+    n = len(boxes)
+    groups = _Groups(n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = boxes[i], boxes[j]
+            overlap = min(a[2], b[2]) - max(a[0], b[0])
+            gap = max(a[1], b[1]) - min(a[3], b[3])
+            if overlap > 0.25 * min(a[2] - a[0], b[2] - b[0]) and gap < 1.2 * pitch:
+                groups.join(i, j)
+    blocks: dict[int, list[int]] = {}
+    for i in range(n):
+        blocks.setdefault(groups.root(i), []).append(i)
+    return [sorted(members, key=lambda i: (boxes[i][1] + boxes[i][3]) / 2) for members in blocks.values()]

@@ -1,0 +1,148 @@
+"""The learned line finder: its targets, its map-to-lines step, its model file, its training, and
+the bundled finder on real pages it was not trained on (val split)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from mspt_core.errors import ModelFileError
+from mspt_core.formats import read_document
+from mspt_core.images import load_grey
+from mspt_core.layout import linefinder
+from mspt_core.layout.evaluate import match_lines
+from mspt_core.layout.linefinder import (LineFinderConfig, LineNet, find_lines, load_line_finder, prepare,
+                                         save_line_finder)
+from mspt_core.layout.segment import segment
+from mspt_core.train.linefinder import line_targets, train_line_finder
+from mspt_core.train.loop import TrainSettings
+from tests.conftest import split_xmls
+
+
+def _page(dataset, split, name):
+    return next(x for x in split_xmls(dataset, split) if x.name == name)
+
+
+def _targets(page, side=640):
+    r = side / max(page.width, page.height)
+    return line_targets(page, (int(page.height * r) + 1, int(page.width * r) + 1), r), r
+
+
+def test_cores_keep_touching_handwritten_lines_apart(cremma):
+    """On a page whose line polygons touch (bodies merge into a few blobs), every line still
+    has a core of its own, inside its polygon (to the pixel: both are rasterized)."""
+    page = read_document(_page(cremma, "train", "01R_P1S8P1_025.xml"))
+    (core, body), _ = _targets(page)
+    lines = len(list(page.lines()))
+    assert cv2.connectedComponents(body)[0] - 1 < lines / 2  # the polygons touch
+    assert cv2.connectedComponents(core)[0] - 1 == lines  # the cores do not
+    within_a_pixel = cv2.dilate(body, np.ones((3, 3), np.uint8)).astype(bool)
+    assert not (core.astype(bool) & ~within_a_pixel).any()
+
+
+@pytest.mark.parametrize("which, split, name", [
+    ("cremma", "train", "01R_P1S8P1_025.xml"),
+    ("cremma", "val", "f172.xml"),
+    ("fondue", "train", "05dracula.pdf_page_52.xml"),
+])
+def test_exact_maps_give_back_the_ground_truth_lines(which, split, name, request):
+    """The map-to-lines step on perfect maps: nearly every line comes back with its box, and
+    each baseline runs along the lower part of its polygon."""
+    page = read_document(_page(request.getfixturevalue(which), split, name))
+    (core, body), r = _targets(page)
+    found = find_lines(core.astype(np.float32), body.astype(np.float32), LineFinderConfig())
+    polygons = [p / r for p, _ in found]
+    match = match_lines([l.polygon for l in page.lines()], polygons, (page.height, page.width))
+    assert match.f1 >= 0.95, match
+    for polygon, baseline in found:
+        y0, y1 = polygon[:, 1].min(), polygon[:, 1].max()
+        assert (np.diff(baseline[:, 0]) > 0).all()
+        assert ((baseline[:, 1] > y0 + 0.3 * (y1 - y0)) & (baseline[:, 1] <= y1 + 1)).mean() > 0.8
+
+
+def test_a_core_broken_at_a_word_gap_is_joined_only_where_the_body_runs_on():
+    core = np.zeros((60, 200), np.float32)
+    core[20:26, 10:90] = 1
+    core[20:26, 110:190] = 1  # a gap of 20 px (about 3 core heights)
+    body = np.zeros_like(core)
+    body[10:30, 10:190] = 1
+    assert len(find_lines(core, body, LineFinderConfig())) == 1
+    body[:, 95:105] = 0  # white all the way down: two columns, not one line
+    assert len(find_lines(core, body, LineFinderConfig())) == 2
+
+
+def test_lines_running_across_a_fold_are_cut_at_it():
+    """A spread whose gutter is narrow: the maps run on across the fold; the fold line in the ink
+    (a thin stroke several lines tall) cuts every line it crosses, and only those."""
+    core = np.zeros((200, 300), np.float32)
+    body = np.zeros_like(core)
+    for top in (20, 50, 80, 110):
+        core[top:top + 6, 20:280] = 1
+        body[top - 8:top + 10, 20:280] = 1
+    core[150:156, 20:120] = 1  # a short line left of the fold, far below its end
+    body[142:160, 20:120] = 1
+    ink = np.zeros(core.shape, bool)
+    ink[10:130, 150:152] = True  # the fold
+    assert len(find_lines(core, body, LineFinderConfig())) == 5
+    found = find_lines(core, body, LineFinderConfig(), ink)
+    assert len(found) == 9
+    assert sorted(round(p[:, 0].max()) < 151 for p, _ in found).count(True) == 5
+
+
+def test_line_finder_files_round_trip_and_foreign_files_are_refused(tmp_path):
+    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256)
+    torch.manual_seed(0)
+    net = LineNet(config).eval()
+    path = save_line_finder(tmp_path / "lf.safetensors", net, config, {"note": "test"})
+    loaded = load_line_finder(path)
+    assert loaded.config == config and loaded.metadata["provenance"] == {"note": "test"}
+    image = np.random.default_rng(0).integers(0, 256, (100, 130), dtype=np.uint8)
+    core, body = loaded.maps(image)
+    assert core.shape == body.shape == (50, 65)
+    with torch.no_grad():
+        expected = torch.sigmoid(net(prepare(image))[0, 0, :50, :65]).numpy()
+    assert np.abs(core - expected).max() < 0.02  # stored in fp16
+    (tmp_path / "pickle.safetensors").write_bytes(b"\x80\x04\x95" + b"\0" * 64)
+    (tmp_path / "truncated.safetensors").write_bytes(path.read_bytes()[:100])
+    for bad in ("pickle.safetensors", "truncated.safetensors"):
+        with pytest.raises(ModelFileError, match=bad):
+            load_line_finder(tmp_path / bad)
+    from mspt_core.models import resolve
+
+    with pytest.raises(ModelFileError, match="not an mspt line finder"):
+        load_line_finder(resolve(None) / "model.safetensors")
+
+
+def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
+    train = [_page(cremma, "train", n) for n in ("01R_P1S3SS1P019_001.xml", "01R_P1S3SS1P019_003.xml")]
+    val = [_page(cremma, "val", "01R_P1S3SS1P019_007.xml")]
+    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256)
+    settings = TrainSettings(steps=4, batch_size=2, lr=1e-3, warmup=1, val_every=2, checkpoint_every=2)
+    steps = []
+    stopped = train_line_finder(train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config,
+                                crop=64, on_progress=lambda p: steps.append(p.step), should_stop=lambda: len(steps) >= 2)
+    assert stopped.status == "cancelled" and stopped.step == 2
+    result = train_line_finder(train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config, crop=64)
+    assert result.status == "finished" and result.step == 4
+    assert [h["step"] for h in result.history if "val" in h] == [2, 4]  # resumed, not restarted
+    finder = load_line_finder(tmp_path / "lf.safetensors")
+    page = segment(load_grey(read_document(val[0]).image_path), method="learned", finder=finder)
+    assert page.metadata["segmentation"] == "mspt learned"
+
+
+@pytest.mark.parametrize("which, name, minimum", [
+    ("cremma", "f172.xml", 0.85),
+    ("cremma", "01R_P1S8P1_049.xml", 0.85),
+    ("fondue", "Turn_Screw.pdf_page_86.xml", 0.95),
+])
+def test_the_bundled_finder_finds_the_lines_of_unseen_pages(which, name, minimum, request):
+    """Pages of the val split (never trained on): lines found by box IoU >= 0.5."""
+    assert linefinder.bundled() is not None, f"the line finder should ship at {linefinder.bundled_path()}"
+    truth = read_document(_page(request.getfixturevalue(which), "val", name))
+    grey = load_grey(truth.image_path)
+    page = segment(grey)
+    assert page.metadata["segmentation"] == "mspt learned"
+    match = match_lines([l.polygon for l in truth.lines()], [l.polygon for l in page.lines()], grey.shape)
+    assert match.f1 >= minimum, match
