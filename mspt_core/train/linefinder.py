@@ -30,7 +30,7 @@ from mspt_core.layout.linefinder import (CORE_SHARE, LineFinder, LineFinderConfi
 from mspt_core.layout.segment import segment
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
-SCALES = (0.8, 1.0, 1.25)  # page sizes seen in training, relative to the input side
+SCALES = (0.8, 1.0, 1.25)  # page sizes seen in training, relative to ``train_side``
 
 
 def line_targets(page: Page, shape: tuple[int, int], factor: float) -> np.ndarray:
@@ -72,12 +72,12 @@ class ScaledPage:
     targets: np.ndarray  # (2, h/2, w/2) uint8
 
 
-def scaled_pages(xml: Path, input_side: int, scales=SCALES) -> list[ScaledPage]:
+def scaled_pages(xml: Path, side: int, scales=SCALES) -> list[ScaledPage]:
     page = read_document(xml)
     grey = load_grey(page.image_path)
     out = []
     for scale in scales:
-        r = scale * input_side / max(grey.shape)
+        r = scale * side / max(grey.shape)
         size = (max(1, round(grey.shape[1] * r)), max(1, round(grey.shape[0] * r)))
         image = normalize_illumination(cv2.resize(grey, size, interpolation=cv2.INTER_AREA))
         half = ((image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2)
@@ -129,7 +129,7 @@ class LineFinderJob:
         self.val_xmls = list(val_xmls)
         self.samples: list[ScaledPage] = []
         for i, xml in enumerate(train_xmls):
-            self.samples += scaled_pages(xml, config.input_side)
+            self.samples += scaled_pages(xml, config.train_side)
             if on_pages_loaded:
                 on_pages_loaded(i + 1, len(train_xmls))
         if not self.samples:

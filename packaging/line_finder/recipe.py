@@ -56,7 +56,8 @@ def main() -> None:
                              warmup=recipe["warmup"], weight_decay=recipe["weight_decay"],
                              val_every=recipe["val_every"], checkpoint_every=recipe["val_every"],
                              seed=recipe["seed"], device=args.device)
-    config = LineFinderConfig(widths=tuple(recipe["widths"]), input_side=recipe["input_side"])
+    config = LineFinderConfig(widths=tuple(recipe["widths"]), train_side=recipe["train_side"],
+                              input_side=recipe["input_side"])
     started = time.monotonic()
     result = train_line_finder(pages(recipe["train"]), pages(recipe["val"]), args.out / "line-finder.safetensors",
                                args.out, settings, config, crop=recipe["crop"],

@@ -118,7 +118,7 @@ def test_line_finder_files_round_trip_and_foreign_files_are_refused(tmp_path):
 def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     train = [_page(cremma, "train", n) for n in ("01R_P1S3SS1P019_001.xml", "01R_P1S3SS1P019_003.xml")]
     val = [_page(cremma, "val", "01R_P1S3SS1P019_007.xml")]
-    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256)
+    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
     settings = TrainSettings(steps=4, batch_size=2, lr=1e-3, warmup=1, val_every=2, checkpoint_every=2)
     steps = []
     stopped = train_line_finder(train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config,
