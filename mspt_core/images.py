@@ -107,6 +107,9 @@ def _decode_frame(path: Path, frame: Image.Image, index: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Scanners often write EXIF blocks with stray tags; Pillow skips them with a warning
+            # the person can do nothing about (the orientation tag, if any, is still read).
+            warnings.filterwarnings("ignore", message="Tag data larger than file", category=UserWarning)
             frame.load()
             # EXIF orientation: phones and some scanners store the page sideways plus a tag.
             oriented = ImageOps.exif_transpose(frame)
