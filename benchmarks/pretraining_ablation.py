@@ -144,6 +144,11 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=None, metavar="N",
                         help="labelled-set sizes, 'all' for the whole train split (default: the scale's)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--features", default=None,
+                        help="k-means feature source for rows 2-4: pixels, untrained, or a model name/path "
+                             "(default: the scale's)")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS),
+                        help="rows to run (default: all)")
     args = parser.parse_args()
     import torch
 
@@ -156,6 +161,8 @@ def main() -> None:
     scale = scales()[scale_name]
     if args.sizes:
         scale = replace(scale, label_sizes=tuple(None if s == "all" else int(s) for s in args.sizes))
+    if args.features:
+        scale = replace(scale, method=replace(scale.method, features=args.features))
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
@@ -174,8 +181,10 @@ def main() -> None:
     log(f"unlabeled pool {len(pool)} lines; labelled train {len(labelled)}, val {len(val)}, test {len(test)}")
 
     # Encoders: rows 2-5 pre-trained on the pool, row 6 from a printed-text recognizer.
-    encoders: dict[str, Path | None] = {"scratch": None}
+    encoders: dict[str, Path | None] = {"scratch": None} if "scratch" in args.rows else {}
     for row, method in row_methods(scale.method).items():
+        if row not in args.rows:
+            continue
         outcome = pretrain_encoder(pool, run_dir / "pretrain" / row, method, scale.pretrain)
         encoders[row] = outcome.encoder_path
         key = f"pretrain/{row}"
@@ -185,11 +194,12 @@ def main() -> None:
                             "minutes": (time.perf_counter() - started) / 60}
             save_results(results_path, results)
         log(f"pre-trained {row}: loss {results[key]['first_loss']:.3f} -> {results[key]['final_loss']:.3f}")
-    printed = train_recognizer(load_lines(split_xmls(FONDUE, "train"), 40), load_lines(split_xmls(FONDUE, "val"), 40),
-                               run_dir / "transfer-base", scale.transfer, size=scale.size,
-                               data_description="fondue-en-print-20 train (val for selection)")
-    encoders["transfer"] = printed.model_path
-    log(f"printed-text recognizer: val CER {printed.result.best_metric:.4f}")
+    if "transfer" in args.rows:
+        printed = train_recognizer(load_lines(split_xmls(FONDUE, "train"), 40), load_lines(split_xmls(FONDUE, "val"), 40),
+                                   run_dir / "transfer-base", scale.transfer, size=scale.size,
+                                   data_description="fondue-en-print-20 train (val for selection)")
+        encoders["transfer"] = printed.model_path
+        log(f"printed-text recognizer: val CER {printed.result.best_metric:.4f}")
 
     for size in scale.label_sizes:
         subset = labelled_subset(labelled, size)
@@ -219,7 +229,8 @@ def print_table(results: dict, scale: Scale, scale_name: str, pool_lines: int, t
           f"cremma-mss-19 test split ({test_lines} lines), CER; in brackets the relative change against row 1.")
     print(f"Scale '{scale_name}': {scale.size} model; pre-training {scale.pretrain.steps} steps x batch "
           f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; fine-tuning {scale.finetune.steps} steps x "
-          f"batch {scale.finetune.batch_size} for every row. {dt.date.today()}, {machine()}\n")
+          f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}. "
+          f"{dt.date.today()}, {machine()}\n")
     print("| row | " + " | ".join(f"{s} lines" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for row, title in ROWS.items():
