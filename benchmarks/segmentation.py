@@ -1,64 +1,147 @@
-"""Line detection of ``mspt_core.layout.segment`` against ALTO ground truth.
+"""Line finding against ALTO ground truth, beside Tesseract's and kraken's, on the same pages.
 
-A ground-truth line counts as found when a detected line's polygon overlaps it with IoU >= 0.5
-(one-to-one, greedy by IoU). Prints precision / recall / F1 per data set and seconds per page.
+Rows per data set: mspt learned (the bundled line finder, the default), mspt classical,
+Tesseract (the level-4 line boxes of ``tesseract IMG stdout -l LANG tsv``), kraken (its default
+``blla`` baseline segmenter, ``kraken -a -i IMG OUT.xml ... segment -bl``, one process for all
+pages of a set, one thread). A ground-truth line is found when a found line's box overlaps its
+box with IoU >= 0.5 (one-to-one, greedy by IoU); the polygon column does the same on polygons
+(Tesseract's polygon is its box). pages/s on one thread: for mspt, ``segment()`` alone, after
+the page is loaded; for the peers, their processes' wall time (image loading and model loading
+included, and for Tesseract also reading the text, which its tsv output always does).
 
-    .venv/bin/python benchmarks/segmentation.py --split test
+End to end: each page's text in reading order (mspt: segmentation + the bundled default model;
+Tesseract: ``--psm 3``) against the page's ground-truth lines, compared after
+``reading.page_text`` (whitespace collapsed).
+
+    .venv/bin/python benchmarks/segmentation.py --split test [--kraken PATH/TO/kraken]
+
+kraken is not a dependency: install it in a venv of its own (see RESULTS.md); without it its
+row is left out with a note.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
-import platform
+import shutil
+import subprocess
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-from common import CREMMA, FONDUE, split_xmls
+import torch
+from common import CREMMA, FONDUE, machine, split_xmls
 
+import reading
+import tesseract
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
+from mspt_core.layout.evaluate import Match, match_lines
 from mspt_core.layout.segment import segment
-from tests.core.layout.gt import match_lines
+from mspt_core.models import resolve
+
+LANGS = {FONDUE.name: "eng", CREMMA.name: "fra"}
 
 
-def evaluate(dataset: Path, split: str, verbose: bool = False) -> dict:
-    tp = n_gt = n_det = 0
-    seconds = 0.0
+@dataclass
+class Row:
+    method: str
+    box: Match
+    polygon: Match
+    seconds: float
+    pages: int
+
+
+def box_polygon(left, top, width, height):
+    return [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
+
+
+def score(rows: dict, method: str, truth, found, shape) -> None:
+    row = rows[method]
+    row.box += match_lines(truth, found, shape, kind="box")
+    row.polygon += match_lines(truth, found, shape, kind="polygon")
+
+
+def kraken_pages(kraken: str, images: list[Path], out_dir: Path) -> tuple[list[Path], float]:
+    """kraken's baseline segmentation of all pages in one process: ALTO files and wall seconds."""
+    outs = [out_dir / f"{i:03d}.xml" for i in range(len(images))]
+    command = [kraken, "-a", "--threads", "1", "-d", "cpu"]
+    for image, out in zip(images, outs):
+        command += ["-i", str(image), str(out)]
+    started = time.perf_counter()
+    subprocess.run(command + ["segment", "-bl"], check=True, capture_output=True, text=True,
+                   env=dict(os.environ, OMP_NUM_THREADS="1"))
+    return outs, time.perf_counter() - started
+
+
+def evaluate(dataset: Path, split: str, kraken: str | None, verbose: bool) -> list[Row]:
     xmls = split_xmls(dataset, split)
-    for xml in xmls:
-        gt = read_document(xml)
-        grey = load_grey(gt.image_path)
-        start = time.perf_counter()
-        found = segment(grey)
-        seconds += time.perf_counter() - start
-        g = [l.polygon for l in gt.lines() if len(l.polygon) >= 3]
-        d = [l.polygon for l in found.lines()]
-        m = match_lines(g, d, grey.shape)
-        tp, n_gt, n_det = tp + m, n_gt + len(g), n_det + len(d)
-        if verbose:
-            print(f"  {xml.name}: gt {len(g)} found {len(d)} matched {m} skew {found.metadata['skew_degrees']}")
-    p = tp / n_det if n_det else 0.0
-    r = tp / n_gt if n_gt else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"pages": len(xmls), "gt": n_gt, "found": n_det, "matched": tp, "precision": p,
-            "recall": r, "f1": f, "s_per_page": seconds / max(len(xmls), 1)}
+    methods = ["mspt learned", "mspt classical", "tesseract"] + (["kraken blla"] if kraken else [])
+    rows = {m: Row(m, Match(0, 0, 0), Match(0, 0, 0), 0.0, len(xmls)) for m in methods}
+    truths = [read_document(xml) for xml in xmls]
+    images = [t.image_path for t in truths]
+    for xml, truth in zip(xmls, truths):
+        grey = load_grey(truth.image_path)
+        lines = [l.polygon for l in truth.lines()]
+        for method in ("learned", "classical"):
+            started = time.perf_counter()
+            found = segment(grey, method=method)
+            rows[f"mspt {method}"].seconds += time.perf_counter() - started
+            score(rows, f"mspt {method}", lines, [l.polygon for l in found.lines()], grey.shape)
+            if verbose:
+                m = match_lines(lines, [l.polygon for l in found.lines()], grey.shape)
+                print(f"  {xml.name} {method}: gt {m.ground_truth} found {m.found} matched {m.matched}")
+        started = time.perf_counter()
+        boxes = tesseract.page_line_boxes(truth.image_path, LANGS[dataset.name])
+        rows["tesseract"].seconds += time.perf_counter() - started
+        score(rows, "tesseract", lines, [box_polygon(*b) for b in boxes], grey.shape)
+    if kraken:
+        with tempfile.TemporaryDirectory() as tmp:
+            outs, seconds = kraken_pages(kraken, images, Path(tmp))
+            rows["kraken blla"].seconds = seconds
+            for truth, out in zip(truths, outs):
+                found = read_document(out)
+                lines = [l.polygon for l in truth.lines()]
+                score(rows, "kraken blla", lines, [l.polygon for l in found.lines() if len(l.polygon) >= 3],
+                      (truth.height, truth.width))
+    return list(rows.values())
+
+
+def end_to_end(dataset: Path, split: str) -> list[reading.Row]:
+    images, references = reading.reference_pages(split_xmls(dataset, split))
+    return [reading.mspt_pages(resolve(None), "mspt learned segmentation + default model", images, references, 1),
+            reading.tesseract_pages(images, references, LANGS[dataset.name])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument("--kraken", default=os.environ.get("KRAKEN") or shutil.which("kraken"),
+                        help="kraken executable (default: $KRAKEN or kraken on PATH)")
+    parser.add_argument("--no-end-to-end", action="store_true", help="skip the page CER tables")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-    print(f"split={args.split}  machine={platform.machine()} {os.cpu_count()} CPUs  "
-          f"python={platform.python_version()} opencv={cv2.__version__}")
-    print("| set | pages | GT lines | found | matched | precision | recall | F1 | s/page |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    print(f"{dt.date.today()}  split={args.split}  {machine()}  opencv {cv2.__version__}  {tesseract.version()}")
+    if not args.kraken:
+        print("kraken: not installed, its rows are left out")
+    print("\n| set | method | pages | GT lines | found | precision | recall | F1 box | F1 polygon | pages/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for dataset in (FONDUE, CREMMA):
-        res = evaluate(dataset, args.split, args.verbose)
-        print(f"| {dataset.name} | {res['pages']} | {res['gt']} | {res['found']} | {res['matched']} | "
-              f"{res['precision']:.3f} | {res['recall']:.3f} | {res['f1']:.3f} | {res['s_per_page']:.2f} |")
+        for row in evaluate(dataset, args.split, args.kraken, args.verbose):
+            b = row.box
+            print(f"| {dataset.name} | {row.method} | {row.pages} | {b.ground_truth} | {b.found} | "
+                  f"{b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} | {row.polygon.f1:.3f} | "
+                  f"{row.pages / max(row.seconds, 1e-9):.2f} |", flush=True)
+    if args.no_end_to_end:
+        return
+    for dataset in (FONDUE, CREMMA):
+        print(f"\nEnd to end, {dataset.name} ({args.split}), one thread; text: {reading.PAGE_NORMALIZATION}")
+        print(reading.markdown_table(end_to_end(dataset, args.split), "pages/s"), flush=True)
 
 
 if __name__ == "__main__":
