@@ -26,7 +26,7 @@ SIZES = ("tiny", "small", "base", "large")
 # Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
 # (benchmarks/RESULTS.md); other sizes and batches scale roughly with parameters x lines.
 CPU_SECONDS_PER_LINE = {"tiny": 0.03, "small": 0.145, "base": 0.9, "large": 3.0}
-SEGMENT_SECONDS_PER_PAGE = 0.75  # benchmarks/RESULTS.md, segmentation
+SEGMENT_SECONDS_PER_PAGE = 1.15  # benchmarks/RESULTS.md, segmentation (learned line finder, one thread)
 
 
 def gpu_present() -> bool:
