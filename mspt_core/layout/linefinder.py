@@ -17,6 +17,7 @@ safetensors file with its settings in the metadata (no code, no pickle).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,7 @@ from torch.nn import functional as F
 
 from mspt_core.atomic import atomic_write
 from mspt_core.errors import ModelFileError
+from mspt_core.layout.order import xy_cut_order
 
 FORMAT = "mspt-line-finder"
 CORE_SHARE = 0.5  # the core reaches from the baseline this share of the way up to the polygon's top
@@ -111,8 +113,8 @@ class LineFinder:
 
     @torch.no_grad()
     def maps(self, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(core, body) probability maps at half the size of ``norm`` (which is at input scale)."""
-        self.net.eval()
+        """(core, body) probability maps at half the size of ``norm`` (which is at input scale).
+        The net is left in the mode it is in (eval once loaded): it may be shared by threads."""
         logits = self.net(prepare(norm))[0]
         h, w = (norm.shape[0] + 1) // 2, (norm.shape[1] + 1) // 2
         probs = torch.sigmoid(logits[:, :h, :w].float()).numpy()
@@ -126,17 +128,36 @@ def save_line_finder(path: Path, net: LineNet, config: LineFinderConfig, provena
     return atomic_write(Path(path), save(tensors, metadata={"mspt": json.dumps(meta)}))
 
 
+def _checked_config(path: Path, meta: dict) -> LineFinderConfig:
+    """The settings in a file's metadata, refused unless sane (they size the network)."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelFileError(f"{path}: not an mspt line finder (format is {found!r})")
+    if meta.get("format_version", 0) > 1:
+        raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
+    try:
+        config = LineFinderConfig.from_json(meta["config"])
+        ok = (2 <= len(config.widths) <= 8 and all(1 <= w <= 1024 for w in config.widths)
+              and 64 <= config.input_side <= 16384 and 64 <= config.train_side <= 16384
+              and 0 < config.core_threshold < 1 and 0 < config.body_threshold < 1)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ModelFileError(f"{path}: unreadable line-finder settings ({error})") from error
+    if not ok:
+        raise ModelFileError(f"{path}: line-finder settings out of range: {meta['config']}")
+    return config
+
+
 def load_line_finder(path: Path) -> LineFinder:
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("mspt", "{}"))
+            config = _checked_config(path, meta)
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as error:  # safetensors raises its own types and OSError
+    except ModelFileError:
+        raise
+    except Exception as error:  # safetensors raises its own types, OSError, JSON errors
         raise ModelFileError(f"{path}: not a readable line-finder file ({error})") from error
-    if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not an mspt line finder (format is {meta.get('format')!r})")
-    config = LineFinderConfig.from_json(meta.get("config", {}))
     net = LineNet(config)
     own = net.state_dict()
     if set(own) != set(tensors) or any(own[k].shape != tensors[k].shape for k in own):
@@ -153,9 +174,16 @@ def bundled_path() -> Path:
 
 @lru_cache(maxsize=1)
 def bundled() -> LineFinder | None:
-    """The line finder shipped with mspt, or None where it is missing (classical fallback)."""
+    """The line finder shipped with mspt, or None where it is missing or unreadable (then
+    segmentation falls back to the classical method, with one warning)."""
     path = bundled_path()
-    return load_line_finder(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return load_line_finder(path)
+    except ModelFileError as error:
+        warnings.warn(f"the bundled line finder cannot be used, lines are found the classical way: {error}")
+        return None
 
 
 # --- from maps to lines ------------------------------------------------------------------------
@@ -182,12 +210,13 @@ def _end_row(labels: np.ndarray, piece: int, column: int) -> float:
 
 
 def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, thickness: float,
-                       config: LineFinderConfig) -> np.ndarray:
+                       config: LineFinderConfig) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
     """Map from core piece to line: a piece whose left end continues, at the same height, a
     little to the right of another piece's right end, with the body map running on across the
     gap, is the same line broken at a wide word space. (Ends, not boxes: a sloping line's box is
-    many lines tall.)"""
+    many lines tall.) Also returns each join as (piece, x0, y0, x1, y1): the gap it spans."""
     count = len(stats)
+    joins = []
     groups = _Groups(count)
     left = stats[:, cv2.CC_STAT_LEFT]
     right = left + stats[:, cv2.CC_STAT_WIDTH] - 1
@@ -215,7 +244,9 @@ def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, 
         path = body[ys, xs]
         if path.mean() >= config.join_body_mean and (path >= config.join_body_floor).mean() >= 0.9:
             groups.join(a, b)
-    return np.array([groups.root(i) for i in range(count)])
+            joins.append((a, int(right[a]), int(round(ya)), int(left[b]), int(round(yb))))
+    line_of = np.array([groups.root(i) for i in range(count)])
+    return line_of, [(int(line_of[a]), x0, y0, x1, y1) for a, x0, y0, x1, y1 in joins]
 
 
 def _outline(mask: np.ndarray) -> np.ndarray | None:
@@ -232,7 +263,7 @@ def _baseline(core: np.ndarray, x0: int, x1: int, height: float) -> np.ndarray:
     cols = np.arange(x0, x1 + 1)
     sub = core[:, x0:x1 + 1]
     present = sub.any(axis=0)
-    bottom = sub.shape[0] - 1 - np.argmax(sub[::-1], axis=0) + 1.0  # pixel edge below the last core row
+    bottom = sub.shape[0] - 1 - np.argmax(sub[::-1], axis=0) + 0.5  # the targets end on the baseline's row
     ys = np.interp(cols, cols[present], bottom[present])
     if len(ys) > 3:
         ys = cv2.GaussianBlur(ys.reshape(1, -1).astype(np.float64), (0, 1), sigmaX=max(height, 1.0)).ravel()
@@ -253,7 +284,7 @@ def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
     areas = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     thicknesses = areas / stats[1:, cv2.CC_STAT_WIDTH]  # not box heights: lines may slope
     height = float(np.median(np.repeat(thicknesses, np.maximum(areas.astype(int) // 16, 1))))  # by size
-    line_of = _join_broken_cores(labels, stats, body_p, height, config)
+    line_of, joins = _join_broken_cores(labels, stats, body_p, height, config)
     line_map = line_of[labels]  # 0 stays background
     # Every body pixel belongs to the nearest core (Euclidean), through the core pieces' labels.
     _, nearest = cv2.distanceTransformWithLabels(np.where(core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5,
@@ -261,32 +292,51 @@ def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
     piece_to_line = np.zeros(nearest.max() + 1, dtype=np.int64)
     ys, xs = np.nonzero(core)
     piece_to_line[nearest[ys, xs]] = line_map[ys, xs]
-    owner = np.where(body | (core > 0), piece_to_line[nearest], 0)
+    owner = np.where(body | (core > 0), piece_to_line[nearest], 0).astype(np.int32)
+    for line, x0, y0, x1, y1 in joins:  # the bodies of joined pieces may not meet: bridge them
+        cv2.line(owner, (x0, y0), (x1, y1), int(line), thickness=max(1, int(round(height))))
 
     min_area = 2.0 * height * height
     kept = [line for line in np.unique(line_of[1:])
             if stats[np.flatnonzero(line_of == line), cv2.CC_STAT_AREA].sum() >= min_area]  # no specks
-    masks = {line: owner == line for line in kept}
+    masks = {}
+    for line in kept:
+        ys, xs = np.nonzero(owner == line)
+        y0, x0 = ys.min(), xs.min()
+        mask = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1), bool)
+        mask[ys - y0, xs - x0] = True
+        masks[line] = _LineMask(int(y0), int(x0), mask)
     cuts = _rule_cuts(masks, ink, height) if ink is not None else {}
     found = []
     for line in kept:
-        own_core = line_map == line
-        edges = [0] + cuts.get(line, []) + [core.shape[1]]
+        own = masks[line]
+        own_core = line_map[own.y0:own.y0 + own.mask.shape[0], own.x0:own.x0 + own.mask.shape[1]] == line
+        edges = [0] + [x - own.x0 for x in cuts.get(line, [])] + [own.mask.shape[1]]
         for lo, hi in zip(edges[:-1], edges[1:]):
             piece_core = own_core[:, lo:hi]
             if piece_core.sum() < min_area:
                 continue
             cols = np.flatnonzero(piece_core.any(axis=0))
-            piece = np.zeros_like(masks[line])
-            piece[:, lo:hi] = masks[line][:, lo:hi]
+            piece = np.zeros_like(own.mask)
+            piece[:, lo:hi] = own.mask[:, lo:hi]
             polygon = _outline(piece)
             if polygon is None:
                 continue
-            found.append((polygon, _baseline(own_core, lo + int(cols[0]), lo + int(cols[-1]), height)))
+            baseline = _baseline(own_core, lo + int(cols[0]), lo + int(cols[-1]), height)
+            found.append((polygon + (own.x0, own.y0), baseline + (own.x0, own.y0)))
     return found
 
 
-def _rule_cuts(masks: dict[int, np.ndarray], ink: np.ndarray, height: float) -> dict[int, list[int]]:
+@dataclass
+class _LineMask:
+    """A line's pixels: a bool mask over the box whose top-left corner is (x0, y0)."""
+
+    y0: int
+    x0: int
+    mask: np.ndarray
+
+
+def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> dict[int, list[int]]:
     """Where a line runs across a vertical rule (the fold of a spread, a column rule) the maps
     may join the text on both sides of it: cut the line at the rule. A rule is ink that stays
     after an opening with a thin vertical bar several lines tall; no letter is that tall."""
@@ -299,10 +349,14 @@ def _rule_cuts(masks: dict[int, np.ndarray], ink: np.ndarray, height: float) -> 
         if w > 0.25 * h:
             continue  # a blot, not a rule
         centre = x + w // 2
-        near = slice(max(centre - int(2 * height), 0), centre + int(2 * height) + 1)
-        for line, mask in masks.items():
-            rows = np.flatnonzero(mask[:, near].any(axis=1))
-            cols = np.flatnonzero(mask.any(axis=0))
+        reach = int(2 * height)
+        for line, own in masks.items():
+            local = centre - own.x0
+            width = own.mask.shape[1]
+            if local < 0 or local >= width:
+                continue
+            rows = own.y0 + np.flatnonzero(own.mask[:, max(local - reach, 0):local + reach + 1].any(axis=1))
+            cols = own.x0 + np.flatnonzero(own.mask.any(axis=0))
             # The rule (or its run on for a few lines: folds fade) must cross the line's rows,
             # with the line's text on both sides.
             if (len(rows) and rows[0] <= y + h + bar and rows[-1] >= y - bar
@@ -313,7 +367,7 @@ def _rule_cuts(masks: dict[int, np.ndarray], ink: np.ndarray, height: float) -> 
 
 def group_into_blocks(boxes: list[tuple[float, float, float, float]], pitch: float) -> list[list[int]]:
     """Lines (by box) grouped into text blocks: lines overlapping horizontally with less than
-    about a line of white between them are one block. Each block's lines top to bottom."""
+    about a line of white between them are one block. Each block's lines in reading order."""
     n = len(boxes)
     groups = _Groups(n)
     for i in range(n):
@@ -326,4 +380,6 @@ def group_into_blocks(boxes: list[tuple[float, float, float, float]], pitch: flo
     blocks: dict[int, list[int]] = {}
     for i in range(n):
         blocks.setdefault(groups.root(i), []).append(i)
-    return [sorted(members, key=lambda i: (boxes[i][1] + boxes[i][3]) / 2) for members in blocks.values()]
+    # Within a block, XY-cut again: a line spanning two columns can chain them into one block,
+    # and each column must still be read to its end.
+    return [[members[k] for k in xy_cut_order([boxes[i] for i in members])] for members in blocks.values()]

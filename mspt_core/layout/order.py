@@ -31,20 +31,26 @@ def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
     """Indices of ``boxes`` in reading order."""
 
     def order(indices: list[int]) -> list[int]:
-        if len(indices) <= 1:
-            return list(indices)
-        # Columns first: a gutter running through the whole group means each column is read to
-        # its end (even when its paragraphs leave white bands that would allow a horizontal cut).
-        columns = _gaps([(boxes[i][0], boxes[i][2], i) for i in indices])
-        if len(columns) > 1:
-            if rtl:
-                columns.reverse()
-            return [i for column in columns for i in order(column)]
-        rows = _gaps([(boxes[i][1], boxes[i][3], i) for i in indices])
-        if len(rows) > 1:
-            return [i for row in rows for i in order(row)]
-        # Overlapping in both directions: no clean cut, read by top edge.
-        return sorted(indices, key=lambda i: (boxes[i][1], -boxes[i][0] if rtl else boxes[i][0]))
+        out: list[int] = []
+        rest = list(indices)
+        while len(rest) > 1:
+            # Columns first: a gutter running through the whole group means each column is read
+            # to its end (even when its paragraphs leave white bands that would allow a
+            # horizontal cut).
+            columns = _gaps([(boxes[i][0], boxes[i][2], i) for i in rest])
+            if len(columns) > 1:
+                if rtl:
+                    columns.reverse()
+                return out + [i for column in columns for i in order(column)]
+            rows = _gaps([(boxes[i][1], boxes[i][3], i) for i in rest])
+            if len(rows) == 1:
+                # Overlapping in both directions: no clean cut, read by top edge.
+                return out + sorted(rest, key=lambda i: (boxes[i][1], -boxes[i][0] if rtl else boxes[i][0]))
+            # Cut off the top band only: below it, columns may separate again (two columns under
+            # a heading are each read to their end, not row by row).
+            out += order(rows[0])
+            rest = [i for row in rows[1:] for i in row]
+        return out + rest
 
     return order(list(range(len(boxes))))
 

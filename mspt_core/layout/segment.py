@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from mspt_core.document import Line, Page, Region
+from mspt_core.errors import ModelFileError
 from mspt_core.images import to_grey
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
 from mspt_core.layout.deskew import estimate_skew, rotate
@@ -288,10 +289,15 @@ def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
     return blocks
 
 
-def _learned_blocks(norm: np.ndarray, finder):
-    """The same, from the line finder's maps (see ``linefinder``)."""
+MAX_NET_CHAR_HEIGHT = 32  # px: the tallest letters the line finder met in training (pages at 1600 px)
+
+
+def _learned_blocks(norm: np.ndarray, ch: float, finder):
+    """The same, from the line finder's maps (see ``linefinder``). The page is scaled to the
+    finder's input side, but a small image (a crop of a few lines) is not blown up past the
+    letter size the finder was trained on."""
     h, w = norm.shape
-    r = finder.config.input_side / max(h, w)
+    r = min(finder.config.input_side / max(h, w), MAX_NET_CHAR_HEIGHT / ch)
     size = (max(1, round(w * r)), max(1, round(h * r)))
     scaled = cv2.resize(norm, size, interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
     core, body = finder.maps(scaled)
@@ -334,7 +340,7 @@ def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int 
     if method != "classical" and finder is None:
         finder = bundled()
         if finder is None and method == "learned":
-            raise FileNotFoundError(f"no line finder at {bundled_path()}")
+            raise ModelFileError(f"{bundled_path()}: no usable line finder there; use the classical method")
     use_finder = method != "classical" and finder is not None
     params = params or SegmentParams()
     grey = to_grey(image)
@@ -361,7 +367,7 @@ def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int 
         return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
 
     if use_finder:
-        blocks = _learned_blocks(norm, finder)
+        blocks = _learned_blocks(norm, _char_height(binary), finder)
     else:
         blocks = _classical_blocks(binary, _char_height(binary), params)
     page = Page(width=full_w, height=full_h, metadata={

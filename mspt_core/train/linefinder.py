@@ -122,6 +122,8 @@ class LineFinderJob:
     def __init__(self, train_xmls: list[Path], val_xmls: list[Path], config: LineFinderConfig,
                  best_path: Path, crop: int = 320, batches_per_epoch: int = 200, batch_size: int = 8,
                  on_pages_loaded: Callable[[int, int], None] | None = None):
+        if crop < 32 or crop % 32:
+            raise ValueError(f"crop must be a multiple of 32 (the network's stride), got {crop}")
         self.config = config
         self.model = LineNet(config)
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
@@ -172,8 +174,8 @@ class LineFinderJob:
 def evaluate_finder(finder: LineFinder, xmls: list[Path], device: torch.device | str = "cpu") -> Match:
     """Line matching (box IoU >= 0.5) of the finder's segmentation of whole pages, summed."""
     net = finder.net
-    was = next(net.parameters()).device
-    net.to("cpu")  # inference on the CPU, as segment() runs it
+    was, training = next(net.parameters()).device, net.training
+    net.to("cpu").eval()  # inference on the CPU, as segment() runs it
     total = Match(0, 0, 0)
     try:
         for xml in xmls:
@@ -182,7 +184,7 @@ def evaluate_finder(finder: LineFinder, xmls: list[Path], device: torch.device |
             found = segment(grey, method="learned", finder=finder)
             total += match_lines([l.polygon for l in truth.lines()], [l.polygon for l in found.lines()], grey.shape)
     finally:
-        net.to(was).train()
+        net.to(was).train(training)
     return total
 
 

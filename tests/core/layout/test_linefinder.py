@@ -3,6 +3,10 @@ the bundled finder on real pages it was not trained on (val split)."""
 
 from __future__ import annotations
 
+import importlib
+import json
+from dataclasses import asdict
+
 import cv2
 import numpy as np
 import pytest
@@ -69,6 +73,10 @@ def test_a_core_broken_at_a_word_gap_is_joined_only_where_the_body_runs_on():
     body = np.zeros_like(core)
     body[10:30, 10:190] = 1
     assert len(find_lines(core, body, LineFinderConfig())) == 1
+    body[10:30, 90:110] = 0.4  # the net unsure across the space: still one line, all of it
+    (polygon, baseline), = find_lines(core, body, LineFinderConfig())
+    assert polygon[:, 0].min() <= 10 and polygon[:, 0].max() >= 189
+    assert baseline[0, 0] <= 10 and baseline[-1, 0] >= 189
     body[:, 95:105] = 0  # white all the way down: two columns, not one line
     assert len(find_lines(core, body, LineFinderConfig())) == 2
 
@@ -89,6 +97,34 @@ def test_lines_running_across_a_fold_are_cut_at_it():
     found = find_lines(core, body, LineFinderConfig(), ink)
     assert len(found) == 9
     assert sorted(round(p[:, 0].max()) < 151 for p, _ in found).count(True) == 5
+
+
+def test_lines_of_two_columns_under_a_spanning_heading_are_read_column_by_column():
+    heading = (0, 0, 200, 10)
+    left = [(0, 14 + 12 * i, 90, 24 + 12 * i) for i in range(3)]
+    right = [(110, 14 + 12 * i, 200, 24 + 12 * i) for i in range(3)]
+    boxes = [right[0], left[1], heading, left[0], right[2], left[2], right[1]]
+    (block,) = linefinder.group_into_blocks(boxes, pitch=10)
+    assert [boxes[i] for i in block] == [heading] + left + right
+
+
+def test_an_unusable_bundled_finder_falls_back_to_classical(tmp_path, monkeypatch):
+    broken = tmp_path / "line-finder.safetensors"
+    broken.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")  # an LFS pointer, say
+    segment_module = importlib.import_module("mspt_core.layout.segment")  # the package exports a function of that name
+    monkeypatch.setattr(linefinder, "bundled_path", lambda: broken)
+    monkeypatch.setattr(segment_module, "bundled_path", lambda: broken)
+    linefinder.bundled.cache_clear()
+    try:
+        image = np.full((200, 300), 255, np.uint8)
+        cv2.putText(image, "Some words here", (10, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+        with pytest.warns(UserWarning, match="classical way"):
+            page = segment(image)
+        assert page.metadata["segmentation"] == "mspt classical"
+        with pytest.raises(ModelFileError, match="no usable line finder"):
+            segment(image, method="learned")
+    finally:
+        linefinder.bundled.cache_clear()
 
 
 def test_line_finder_files_round_trip_and_foreign_files_are_refused(tmp_path):
@@ -113,6 +149,15 @@ def test_line_finder_files_round_trip_and_foreign_files_are_refused(tmp_path):
 
     with pytest.raises(ModelFileError, match="not an mspt line finder"):
         load_line_finder(resolve(None) / "model.safetensors")
+    # Settings that would size a monstrous network (or none) are refused before building it.
+    from safetensors.torch import save_file
+
+    for bad in ({"widths": [100000, 100000]}, {"widths": []}, {"input_side": 0}, "nonsense"):
+        meta = {"format": "mspt-line-finder", "format_version": 1,
+                "config": bad if isinstance(bad, str) else dict(asdict(config), **bad)}
+        save_file({"x": torch.zeros(1)}, str(tmp_path / "bad.safetensors"), metadata={"mspt": json.dumps(meta)})
+        with pytest.raises(ModelFileError):
+            load_line_finder(tmp_path / "bad.safetensors")
 
 
 def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
