@@ -183,7 +183,8 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     ("fondue", "Turn_Screw.pdf_page_86.xml", 0.95),
 ])
 def test_the_bundled_finder_finds_the_lines_of_unseen_pages(which, name, minimum, request):
-    """Pages of the val split (never trained on): lines found by box IoU >= 0.5."""
+    """Pages of the val split (never trained on, though they chose which snapshot ships): lines
+    found by box IoU >= 0.5."""
     assert linefinder.bundled() is not None, f"the line finder should ship at {linefinder.bundled_path()}"
     truth = read_document(_page(request.getfixturevalue(which), "val", name))
     grey = load_grey(truth.image_path)
