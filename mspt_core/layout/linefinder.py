@@ -43,7 +43,7 @@ STRIDE = 32  # the input is padded to a multiple of this (four poolings below th
 class LineFinderConfig:
     widths: tuple[int, ...] = (16, 32, 48, 64, 96)  # channels at 1/2, 1/4, 1/8, 1/16, 1/32
     input_side: int = 1600  # pages are read scaled so their longer side has this many pixels
-    train_side: int = 1280  # the same in training (where pages are also scaled by 0.8-1.25)
+    train_side: int = 1280  # the same in training (each page at 0.8, 1 and 1.25 times it)
     core_threshold: float = 0.5
     body_threshold: float = 0.5
     join_gap: float = 6.0  # join core pieces up to this many core heights apart if the body runs on:
