@@ -38,6 +38,7 @@ from common import CREMMA, FONDUE, machine, split_xmls
 import reading
 import tesseract
 from mspt_core.formats import read_document
+from mspt_core.formats._common import box_polygon
 from mspt_core.images import load_grey
 from mspt_core.layout.evaluate import Match, match_lines
 from mspt_core.layout.segment import segment
@@ -53,10 +54,6 @@ class Row:
     polygon: Match
     seconds: float
     pages: int
-
-
-def box_polygon(left, top, width, height):
-    return [(left, top), (left + width, top), (left + width, top + height), (left, top + height)]
 
 
 def score(rows: dict, method: str, truth, found, shape) -> None:

@@ -16,6 +16,13 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
                         help="model name from `mspt models list` or a path (default: the bundled default model)")
 
 
+def add_segmenter_option(parser: argparse.ArgumentParser) -> None:
+    """``--segmenter``: the ``method`` of ``mspt_core.layout.segment`` (not imported here: it loads torch)."""
+    parser.add_argument("--segmenter", choices=["auto", "learned", "classical"], default="auto",
+                        help="line finding: the bundled learned line finder, the classical method, or auto "
+                             "(learned where its model file is present, the default)")
+
+
 def set_threads(threads: int | None) -> None:
     if threads:
         import torch

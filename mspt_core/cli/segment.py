@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mspt_core.cli.common import add_segmenter_option
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -17,9 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--format", choices=["page", "alto"], default="page", help="output format (default: page)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
-    p.add_argument("--segmenter", choices=["auto", "learned", "classical"], default="auto",
-                   help="line finding: the bundled learned line finder, the classical method, or auto "
-                        "(learned where its model file is present, the default)")
+    add_segmenter_option(p)
     p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
     p.add_argument("--no-ground-truth", action="store_true",
                    help="always segment, even when a PAGE/ALTO file with lines sits beside the image")

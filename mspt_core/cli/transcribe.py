@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import (add_device_option, add_model_option, add_threads_option, check_output_names,
-                                  page_stem, set_threads)
+from mspt_core.cli.common import (add_device_option, add_model_option, add_segmenter_option, add_threads_option,
+                                  check_output_names, page_stem, set_threads)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
@@ -28,9 +28,7 @@ def register(subparsers) -> None:
                    help="also read lines that already have text from a PAGE/ALTO file beside the image "
                         "(by default that text is kept, as it may be a person's transcription)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
-    p.add_argument("--segmenter", choices=["auto", "learned", "classical"], default="auto",
-                   help="line finding: the bundled learned line finder, the classical method, or auto "
-                        "(learned where its model file is present, the default)")
+    add_segmenter_option(p)
     p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
     p.add_argument("--beam", type=int, default=0, help="CTC beam width (0: greedy)")
     p.add_argument("--batch-size", type=int, default=32, help="lines per recognition batch")

@@ -206,7 +206,7 @@ class _Groups:
 
 def _end_row(labels: np.ndarray, piece: int, column: int) -> float:
     """Mean row of a piece in one of its own columns (its first or last: never empty)."""
-    return float(np.flatnonzero(labels[:, column] == piece).mean())
+    return float(np.flatnonzero(labels[:, column] == piece).mean()) if piece else 0.0
 
 
 def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, thickness: float,
@@ -221,8 +221,10 @@ def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, 
     left = stats[:, cv2.CC_STAT_LEFT]
     right = left + stats[:, cv2.CC_STAT_WIDTH] - 1
     order = sorted(range(1, count), key=lambda i: left[i])
+    right_rows = [_end_row(labels, i, right[i]) for i in range(count)]  # each end read once
+    left_rows = [_end_row(labels, i, left[i]) for i in range(count)]
     for a in range(1, count):
-        ya = _end_row(labels, a, right[a])
+        ya = right_rows[a]
         best = None
         for b in order:
             gap = left[b] - right[a]
@@ -230,7 +232,7 @@ def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, 
                 continue
             if gap > config.join_gap * thickness:
                 break
-            yb = _end_row(labels, b, left[b])
+            yb = left_rows[b]
             if abs(yb - ya) > 1.5 * thickness:
                 continue
             if best is None or gap < best[1]:
