@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch import nn
 
 from mspt_core.charset import Charset
 from mspt_core.data.lines import LineSet
@@ -38,6 +39,10 @@ class FinetuneJob(RecognitionJob):
         trainable = step >= self.freeze_steps
         for p in self.model.encoder.parameters():
             p.requires_grad_(trainable)
+        # BatchNorm's running statistics are not parameters: frozen means they stay, too.
+        for module in self.model.encoder.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.train(trainable)
 
 
 def recognizer_from_encoder(encoder_file: Path, charset: Charset, head: str = "ctc") -> tuple[Recognizer, dict]:

@@ -72,8 +72,14 @@ def test_warm_up_freezing_keeps_the_encoder_then_lets_it_learn(store, tmp_path):
     lines = LineSet([LineSample(fake_line(rng), text, "fake") for text in ["ab", "ba", "abba", "b"] * 2])
     frozen = finetune_recognizer(lines, None, tmp_path / "a", _settings(steps=3, warmup=1), outcome.encoder_path,
                                  freeze_steps=3)
-    after_frozen = load_model(frozen.model_path).model.encoder.transformer.layers[0].linear1.weight
-    assert torch.equal(before, after_frozen)
+    after_frozen = load_model(frozen.model_path).model.encoder
+    assert torch.equal(before, after_frozen.transformer.layers[0].linear1.weight)
+    # Frozen includes the front end's BatchNorm statistics, which are not parameters.
+    pretrained_state = load_model(outcome.encoder_path).model.encoder.state_dict()
+    statistics = [name for name in pretrained_state if "running_" in name]
+    assert statistics
+    for name in statistics:
+        assert torch.equal(pretrained_state[name], after_frozen.state_dict()[name]), name
     thawed = finetune_recognizer(lines, None, tmp_path / "b", _settings(steps=3, warmup=1), outcome.encoder_path,
                                  freeze_steps=1)
     assert not torch.equal(before, load_model(thawed.model_path).model.encoder.transformer.layers[0].linear1.weight)
