@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     method.add_argument("--target", choices=["kmeans", "pixels"])
     method.add_argument("--clusters", type=int, help="k-means clusters K")
     method.add_argument("--features", help="k-means features: pixels, untrained, or a model name/path")
+    method.add_argument("--feature-layer", type=int,
+                        help="with a model as --features: 0 = its front end, n = its tokens after n transformer layers")
     method.add_argument("--kmeans-columns", type=int, help="columns sampled to fit k-means")
     method.add_argument("--unmasked-weight", type=float, help="weight w of the loss on visible tokens (0: masked only)")
     method.add_argument("--max-width", type=int, help="crop longer lines to this many pixels")
@@ -52,8 +54,8 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-METHOD_FIELDS = ("size", "schedule", "p_start", "p_end", "fill", "target", "clusters", "features", "kmeans_columns",
-                 "unmasked_weight", "max_width")
+METHOD_FIELDS = ("size", "schedule", "p_start", "p_end", "fill", "target", "clusters", "features", "feature_layer",
+                 "kmeans_columns", "unmasked_weight", "max_width")
 LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_every", "seed")
 
 

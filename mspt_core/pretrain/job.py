@@ -89,12 +89,14 @@ def prepare_targets(store: LineStore, method: PretrainSettings, run_dir: Path, s
         return None
     path = run_dir / TARGETS_FILE
     if not path.exists() and distributed.is_main():
+        layer = f", after transformer layer {method.feature_layer}" if method.feature_layer else ""
         on_status(f"fitting {method.clusters} clusters on up to {method.kmeans_columns} columns "
-                  f"({method.features} features)")
+                  f"({method.features} features{layer})")
         order = np.random.default_rng([seed, 3]).permutation(store.num_shards).tolist()
         config = config_for(method.size, height=store.height)
         targets = fit_cluster_targets(store.iter_lines(order), method.features, config, method.clusters,
-                                      method.kmeans_columns, method.kmeans_iterations, seed, device)
+                                      method.kmeans_columns, method.kmeans_iterations, seed, device,
+                                      method.feature_layer)
         targets.save(path)  # atomic: a crash never leaves half a targets file to resume from
     distributed.barrier()
     return ClusterTargets.load(path)

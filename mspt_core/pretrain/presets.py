@@ -25,6 +25,7 @@ class PretrainSettings:
     target: str = "kmeans"  # "kmeans" pseudo-labels or "pixels" reconstruction
     clusters: int = 256
     features: str = "pixels"  # k-means features: "pixels", "untrained" or a model name/path
+    feature_layer: int = 0  # with a model: 0 = its front end, n = after its first n transformer layers
     kmeans_columns: int = 50_000  # columns sampled to fit the centroids
     kmeans_iterations: int = 200
     max_width: int = 1024  # longer lines are cropped at a random place (pixels at model height)
@@ -37,8 +38,8 @@ class PretrainSettings:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}")
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}")
-        if self.unmasked_weight < 0 or self.clusters < 2 or self.max_width < 8:
-            raise ValueError("unmasked_weight must be >= 0, clusters >= 2 and max_width >= 8")
+        if self.unmasked_weight < 0 or self.clusters < 2 or self.max_width < 8 or self.feature_layer < 0:
+            raise ValueError("unmasked_weight must be >= 0, clusters >= 2, max_width >= 8 and feature_layer >= 0")
 
 
 @dataclass(frozen=True)

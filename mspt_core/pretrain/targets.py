@@ -1,8 +1,9 @@
 """What pre-training predicts for each token.
 
 Discrete targets (as in HuBERT and the authors' code): every 8-px column is described by a
-feature vector — its pooled pixels, or a recognizer front end's token (trained or untrained) —
-and labelled with its nearest k-means centroid. The centroids are fitted once with mini-batch
+feature vector — its pooled pixels, a recognizer front end's token (trained or untrained), or,
+as in HuBERT's second iteration, a trained encoder's token after its first n transformer
+layers — and labelled with its nearest k-means centroid. The centroids are fitted once with mini-batch
 k-means (in torch, on the GPU when there is one) over a bounded sample of columns; labels are
 then assigned batch by batch while training, so no label file grows with the archive.
 
@@ -11,6 +12,7 @@ Continuous alternative: the masked columns' own pixels, normalized per token (MA
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
@@ -25,7 +27,7 @@ from mspt_core.atomic import atomic_write
 from mspt_core.data.batching import collate
 from mspt_core.errors import DataError, ModelFileError
 from mspt_core.model.config import DOWNSAMPLE, RecognizerConfig
-from mspt_core.model.encoder import token_lengths
+from mspt_core.model.encoder import Encoder, padding_mask, sinusoidal_positions, token_lengths
 from mspt_core.model.frontend import FrontEnd
 
 TARGETS_FILE = "targets.safetensors"
@@ -65,9 +67,28 @@ class FrontEndFeatures(nn.Module):
         return self.frontend(images, widths)
 
 
-def make_extractor(source: str, config: RecognizerConfig, seed: int = 0) -> tuple[nn.Module, dict]:
+class EncoderFeatures(nn.Module):
+    """A trained encoder's tokens after its first ``config.layers`` transformer layers: features
+    that already carry context, so clusters come closer to characters than a column's look."""
+
+    def __init__(self, config: RecognizerConfig):
+        super().__init__()
+        self.encoder = Encoder(config)
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
+        tokens = self.encoder.embed(images, widths)
+        pad_mask = padding_mask(token_lengths(widths), tokens.shape[1])
+        x = tokens + sinusoidal_positions(tokens.shape[1], tokens.shape[2], tokens.device).to(tokens.dtype)
+        # The layers' raw output, without the final norm: standardization before k-means scales it.
+        return self.encoder.transformer(x, src_key_padding_mask=pad_mask)
+
+
+def make_extractor(source: str, config: RecognizerConfig, seed: int = 0, layer: int = 0) -> tuple[nn.Module, dict]:
     """``source``: "pixels", "untrained" (a randomly initialised front end) or a model name/path
-    whose front end describes the columns. Returns the extractor and JSON that rebuilds it."""
+    whose front end (``layer`` 0) or first ``layer`` transformer layers describe the columns.
+    Returns the extractor and JSON that rebuilds it."""
+    if layer and source in ("pixels", "untrained"):
+        raise DataError(f"transformer-layer features need a trained model, not {source!r}")
     if source == "pixels":
         return PixelFeatures().eval(), {"features": "pixels"}
     if source == "untrained":
@@ -81,9 +102,19 @@ def make_extractor(source: str, config: RecognizerConfig, seed: int = 0) -> tupl
     if loaded.config.height != config.height:
         raise DataError(f"{path}: its line height {loaded.config.height} differs from the line store's "
                         f"{config.height}")
-    extractor = FrontEndFeatures(loaded.config)
-    extractor.frontend.load_state_dict(loaded.model.encoder.frontend.state_dict())
-    return extractor.eval(), {"features": "frontend", "config": loaded.config.to_json(), "source": str(path)}
+    if not 0 <= layer <= loaded.config.layers:
+        raise DataError(f"{path}: it has {loaded.config.layers} transformer layers, so no features after layer {layer}")
+    if layer == 0:
+        extractor: nn.Module = FrontEndFeatures(loaded.config)
+        extractor.frontend.load_state_dict(loaded.model.encoder.frontend.state_dict())
+        return extractor.eval(), {"features": "frontend", "config": loaded.config.to_json(), "source": str(path)}
+    truncated = replace(loaded.config, layers=layer)
+    extractor = EncoderFeatures(truncated)
+    # strict=False: the layers after ``layer`` are left out on purpose.
+    missing, _ = extractor.encoder.load_state_dict(loaded.model.encoder.state_dict(), strict=False)
+    if missing:
+        raise ModelFileError(f"{path}: its encoder lacks {', '.join(missing[:3])}")
+    return extractor.eval(), {"features": "encoder", "layer": layer, "config": truncated.to_json(), "source": str(path)}
 
 
 # --- mini-batch k-means ------------------------------------------------------------------------
@@ -193,7 +224,8 @@ class ClusterTargets(nn.Module):
         if spec["features"] == "pixels":
             extractor: nn.Module = PixelFeatures()
         else:
-            extractor = FrontEndFeatures(RecognizerConfig.from_json(spec["config"]))
+            kind = EncoderFeatures if spec["features"] == "encoder" else FrontEndFeatures
+            extractor = kind(RecognizerConfig.from_json(spec["config"]))
             extractor.load_state_dict({k[10:]: v for k, v in tensors.items() if k.startswith("extractor.")})
         return cls(extractor, spec, tensors["mean"], tensors["std"], tensors["centroids"])
 
@@ -235,8 +267,8 @@ def sample_columns(lines: Iterable[np.ndarray], extractor: nn.Module, max_column
 
 def fit_cluster_targets(lines: Iterable[np.ndarray], source: str, config: RecognizerConfig, clusters: int,
                         max_columns: int = 50000, iterations: int = 200, seed: int = 0,
-                        device: torch.device | str = "cpu") -> ClusterTargets:
-    extractor, spec = make_extractor(source, config, seed)
+                        device: torch.device | str = "cpu", layer: int = 0) -> ClusterTargets:
+    extractor, spec = make_extractor(source, config, seed, layer)
     features = sample_columns(lines, extractor, max_columns, seed, device=device)
     mean, std = features.mean(0), features.std(0).clamp(min=1e-4)
     centroids = minibatch_kmeans((features - mean) / std, clusters, iterations, seed=seed)

@@ -101,3 +101,45 @@ def test_features_can_come_from_a_model_file(tmp_path):
     assert spec["source"] == str(tmp_path / "enc")
     for name, weight in model.encoder.frontend.state_dict().items():
         assert torch.equal(extractor.frontend.state_dict()[name], weight), name
+
+
+def test_features_after_transformer_layers_come_from_the_model_and_survive_a_save(tmp_path):
+    from mspt_core.data.batching import collate
+    from mspt_core.errors import DataError
+    from mspt_core.model.encoder import padding_mask, sinusoidal_positions, token_lengths
+    from mspt_core.pretrain.job import save_encoder
+    from mspt_core.pretrain.model import MaskedEncoder
+    from mspt_core.pretrain.targets import make_extractor
+
+    torch.manual_seed(0)
+    config = config_for("tiny")
+    model = MaskedEncoder(config, 8).eval()
+    save_encoder(tmp_path / "enc", model, {})
+    lines = [fake_line(np.random.default_rng(i)) for i in range(40)]
+    pixels, widths = collate(lines[:4])
+
+    extractor, spec = make_extractor(str(tmp_path / "enc"), config, layer=2)
+    assert spec["features"] == "encoder" and spec["layer"] == 2
+    assert len(extractor.encoder.transformer.layers) == 2
+    # The same numbers as the full encoder's first two layers.
+    with torch.no_grad():
+        tokens = model.encoder.embed(pixels, widths)
+        pad = padding_mask(token_lengths(widths), tokens.shape[1])
+        x = tokens + sinusoidal_positions(tokens.shape[1], tokens.shape[2])
+        for layer in model.encoder.transformer.layers[:2]:
+            x = layer(x, src_key_padding_mask=pad)
+        assert torch.allclose(extractor(pixels, widths), x, atol=1e-5)
+    # Deeper features give other clusters than the front end's, and reload to the same labels.
+    deep = fit_cluster_targets(iter(lines), str(tmp_path / "enc"), config, 8, max_columns=400, iterations=20,
+                               seed=1, layer=2)
+    shallow = fit_cluster_targets(iter(lines), str(tmp_path / "enc"), config, 8, max_columns=400, iterations=20,
+                                  seed=1)
+    assert not torch.equal(deep.labels(pixels, widths), shallow.labels(pixels, widths))
+    deep.save(tmp_path / "t.safetensors")
+    assert torch.equal(ClusterTargets.load(tmp_path / "t.safetensors").labels(pixels, widths),
+                       deep.labels(pixels, widths))
+
+    with pytest.raises(DataError, match="3 transformer layers"):
+        make_extractor(str(tmp_path / "enc"), config, layer=4)
+    with pytest.raises(DataError, match="trained model"):
+        make_extractor("pixels", config, layer=1)
