@@ -147,6 +147,16 @@ def main() -> None:
     parser.add_argument("--features", default=None,
                         help="k-means feature source for rows 2-4: pixels, untrained, or a model name/path "
                              "(default: the scale's)")
+    parser.add_argument("--feature-layer", type=int, default=None,
+                        help="with a model as --features: 0 = its front end, n = after n transformer layers")
+    parser.add_argument("--unmasked-weight", type=float, default=None,
+                        help="w of rows 4 and 5 (rows 2 and 3 keep w = 0; default: the scale's)")
+    parser.add_argument("--pretrain-steps", type=int, default=None, help="pre-training steps (default: the scale's)")
+    parser.add_argument("--finetune-steps", type=int, default=None, help="fine-tuning steps (default: the scale's)")
+    parser.add_argument("--encoder-lr-scale", type=float, default=1.0,
+                        help="rows 2-6: the encoder's learning rate relative to the head's (default 1: as row 1)")
+    parser.add_argument("--freeze-steps", type=int, default=0,
+                        help="rows 2-6: keep the encoder fixed for this many first steps (default 0)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS),
                         help="rows to run (default: all)")
     args = parser.parse_args()
@@ -163,6 +173,14 @@ def main() -> None:
         scale = replace(scale, label_sizes=tuple(None if s == "all" else int(s) for s in args.sizes))
     if args.features:
         scale = replace(scale, method=replace(scale.method, features=args.features))
+    if args.feature_layer is not None:
+        scale = replace(scale, method=replace(scale.method, feature_layer=args.feature_layer))
+    if args.unmasked_weight is not None:
+        scale = replace(scale, method=replace(scale.method, unmasked_weight=args.unmasked_weight))
+    if args.pretrain_steps:
+        scale = replace(scale, pretrain=replace(scale.pretrain, steps=args.pretrain_steps))
+    if args.finetune_steps:
+        scale = replace(scale, finetune=replace(scale.finetune, steps=args.finetune_steps))
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
@@ -212,8 +230,8 @@ def main() -> None:
             if encoder is None:
                 outcome = train_recognizer(subset, val, run, scale.finetune, size=scale.size)
             else:
-                # Encoder and head at the same rate, as in row 1: rows differ only in the start.
-                outcome = finetune_recognizer(subset, val, run, scale.finetune, encoder, encoder_lr_scale=1.0)
+                outcome = finetune_recognizer(subset, val, run, scale.finetune, encoder,
+                                              encoder_lr_scale=args.encoder_lr_scale, freeze_steps=args.freeze_steps)
             results[key] = {"test_cer": test_cer(outcome.model_path, test), "val_cer": outcome.result.best_metric,
                             "best_step": outcome.result.best_step, "lines": len(subset),
                             "minutes": (time.perf_counter() - t0) / 60}
@@ -229,7 +247,8 @@ def print_table(results: dict, scale: Scale, scale_name: str, pool_lines: int, t
           f"cremma-mss-19 test split ({test_lines} lines), CER; in brackets the relative change against row 1.")
     print(f"Scale '{scale_name}': {scale.size} model; pre-training {scale.pretrain.steps} steps x batch "
           f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; fine-tuning {scale.finetune.steps} steps x "
-          f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}. "
+          f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}"
+          f"{f' after transformer layer {scale.method.feature_layer}' if scale.method.feature_layer else ''}. "
           f"{dt.date.today()}, {machine()}\n")
     print("| row | " + " | ".join(f"{s} lines" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
