@@ -57,7 +57,7 @@ def scales() -> dict[str, Scale]:
     # Crops as wide as most fine-tuning lines, so the transformer meets every position it will
     # see later (256-px crops gave a worse start on the val split: 71.9 % vs 69.4 % CER).
     # k-means over the bundled default model's front-end features (a printed-text recognizer that
-    # never saw a cremma line): on the val split they beat pooled pixels (64.8 % vs 69.9 % CER
+    # never saw a cremma line): on the val split they beat pooled pixels (64.8 % vs 69.4 % CER
     # after 800 pre-training steps) and deeper layers did not help further (64.7 / 65.0 %).
     cpu_method = PretrainSettings(size="tiny", p_start=0.1, p_end=0.5, unmasked_weight=0.5, clusters=128,
                                   features="default", kmeans_columns=30_000, kmeans_iterations=150, max_width=768,
