@@ -100,8 +100,8 @@ def make_extractor(source: str, config: RecognizerConfig, seed: int = 0, layer: 
     path = resolve(source)
     loaded = load_model(path)
     if loaded.config.height != config.height:
-        raise DataError(f"{path}: its line height {loaded.config.height} differs from the line store's "
-                        f"{config.height}")
+        raise DataError(f"k-means features from {path}: its line height {loaded.config.height} differs from "
+                        f"the line store's {config.height}; choose --features pixels or a model of that height")
     if not 0 <= layer <= loaded.config.layers:
         raise DataError(f"{path}: it has {loaded.config.layers} transformer layers, so no features after layer {layer}")
     if layer == 0:

@@ -143,3 +143,24 @@ def test_features_after_transformer_layers_come_from_the_model_and_survive_a_sav
         make_extractor(str(tmp_path / "enc"), config, layer=4)
     with pytest.raises(DataError, match="trained model"):
         make_extractor("pixels", config, layer=1)
+
+
+@pytest.mark.parametrize("name", ["cpu-small", "gpu-base", "paper"])
+def test_every_preset_finds_its_feature_model_out_of_the_box(name):
+    from mspt_core.pretrain.presets import preset
+    from mspt_core.pretrain.targets import make_extractor
+
+    method, _ = preset(name)
+    config = config_for(method.size)
+    extractor, spec = make_extractor(method.features, config, layer=method.feature_layer)
+    images, widths = torch.rand(1, 1, config.height, 64), torch.tensor([64])
+    assert extractor(images, widths).shape[:2] == (1, 8)
+    assert spec["features"] != "pixels"  # pixel targets lost clearly in the ablation
+
+
+def test_a_feature_model_of_another_height_is_refused_with_advice():
+    from mspt_core.errors import DataError
+    from mspt_core.pretrain.targets import make_extractor
+
+    with pytest.raises(DataError, match="--features pixels"):
+        make_extractor("default", config_for("tiny", height=64))
