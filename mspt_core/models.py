@@ -240,16 +240,18 @@ def resolve(name_or_path: str | Path | None) -> Path:
     """A model path from a registry name or a path; None means the default model."""
     if name_or_path is None:
         name_or_path = DEFAULT_MODEL
+    # "default" always means the registry's, even where the working folder holds a "default".
     candidate = Path(name_or_path)
-    if candidate.exists():
+    if candidate.exists() and str(name_or_path) != DEFAULT_MODEL:
         return candidate
-    for entry in list_models():
+    entries = list_models()
+    for entry in entries:
         if entry.name == str(name_or_path):
             return entry.path
     if str(name_or_path) == DEFAULT_MODEL:
         raise ModelFileError("no default model is installed; train one with `mspt train` "
                              "or pass --model PATH")
-    known = ", ".join(e.name for e in list_models()) or "none"
+    known = ", ".join(e.name for e in entries) or "none"
     raise ModelFileError(f"no model named {name_or_path!r} (known: {known}) and no such file")
 
 

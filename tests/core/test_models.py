@@ -112,6 +112,10 @@ def test_bundled_models_cannot_be_removed(tmp_path, user_dir, monkeypatch):
     save_model(bundled / "models" / "default", model, charset, build_metadata(model, charset, "default"))
     monkeypatch.setattr(models, "RESOURCES", bundled)
     assert models.resolve(None) == bundled / "models" / "default"
+    # A folder called "default" where the command runs does not stand in for the default model.
+    (tmp_path / "work" / "default").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    assert models.resolve("default") == bundled / "models" / "default"
     with pytest.raises(ModelFileError, match="bundled"):
         models.remove_model("default")
 
