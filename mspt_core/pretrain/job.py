@@ -82,12 +82,30 @@ class PretrainOutcome:
     encoder_path: Path | None  # None when cancelled (the checkpoint resumes it)
 
 
+def targets_mismatch(spec: dict, method: PretrainSettings) -> str | None:
+    """How fitted targets differ from what ``method`` asks for, or None. Model sources are
+    compared by name, so a run folder still resumes where the feature model has moved."""
+    def describe(source: str, layer: int, clusters: int) -> str:
+        name = Path(source).name.removesuffix(".safetensors")
+        where = "pooled pixels" if source == "pixels" else f"{name}'s " + (f"layer {layer}" if layer else "front end")
+        return f"{clusters} clusters of {where}"
+
+    fitted_source = "pixels" if spec["features"] == "pixels" else spec.get("source", "")
+    have = describe(fitted_source, spec.get("layer", 0), spec["clusters"])
+    want = describe(method.features, method.feature_layer, method.clusters)
+    return None if have == want else f"fitted as {have}, not {want}"
+
+
 def prepare_targets(store: LineStore, method: PretrainSettings, run_dir: Path, seed: int, device: torch.device,
-                    on_status: Callable[[str], None]) -> ClusterTargets | None:
-    """Fit (rank 0, once per run) or reload the k-means targets; None for pixel targets."""
+                    on_status: Callable[[str], None], refit: bool = False) -> ClusterTargets | None:
+    """Fit (rank 0, once per run) or reload the k-means targets; None for pixel targets. A run
+    folder's targets must be the ones asked for: resuming with other settings is refused."""
     if method.target == "pixels":
         return None
     path = run_dir / TARGETS_FILE
+    if refit and path.exists() and distributed.is_main():
+        path.unlink()
+    distributed.barrier()  # no rank may read the old file while rank 0 replaces it
     if not path.exists() and distributed.is_main():
         layer = f", after transformer layer {method.feature_layer}" if method.feature_layer else ""
         on_status(f"fitting {method.clusters} clusters on up to {method.kmeans_columns} columns "
@@ -99,7 +117,12 @@ def prepare_targets(store: LineStore, method: PretrainSettings, run_dir: Path, s
                                       method.feature_layer)
         targets.save(path)  # atomic: a crash never leaves half a targets file to resume from
     distributed.barrier()
-    return ClusterTargets.load(path)
+    targets = ClusterTargets.load(path)
+    mismatch = targets_mismatch(targets.spec, method)
+    if mismatch:
+        raise DataError(f"{run_dir}: its k-means targets were {mismatch}; pre-train into a new --out folder, "
+                        "or start over with --no-resume")
+    return targets
 
 
 def save_encoder(path: Path, model: MaskedEncoder, provenance: dict) -> Path:
@@ -123,7 +146,7 @@ def pretrain_encoder(store: LineStore | Path, run_dir: Path, method: PretrainSet
     from mspt_core.devices import pick_device
 
     device = distributed.local_device(pick_device(settings.device))
-    targets = prepare_targets(store, method, run_dir, settings.seed, device, status)
+    targets = prepare_targets(store, method, run_dir, settings.seed, device, status, refit=not resume)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     config = config_for(method.size, height=store.height)
     outputs = targets.clusters if targets is not None else config.height * DOWNSAMPLE
@@ -136,7 +159,8 @@ def pretrain_encoder(store: LineStore | Path, run_dir: Path, method: PretrainSet
         return PretrainOutcome(result, None)
     path = run_dir / ENCODER
     if distributed.is_main():
-        provenance = {"pretraining": asdict(method), "lines": len(store), "store": str(store.root),
+        provenance = {"pretraining": asdict(method), "targets": targets.spec if targets is not None else None,
+                      "lines": len(store), "store": str(store.root),
                       "steps": result.step, "final_loss": _last_loss(result),
                       "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
                                    "seed": settings.seed, "processes": distributed.world_size()}}

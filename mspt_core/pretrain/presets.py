@@ -24,7 +24,9 @@ class PretrainSettings:
     unmasked_weight: float = 0.5  # w: loss = CE(masked) + w * CE(visible); 0 = masked-only
     target: str = "kmeans"  # "kmeans" pseudo-labels or "pixels" reconstruction
     clusters: int = 256
-    features: str = "pixels"  # k-means features: "pixels", "untrained" or a model name/path
+    # k-means features: "pixels", "untrained" or a model name/path. "pixels" here needs no model
+    # file at all; the presets below choose the default model, which makes better targets.
+    features: str = "pixels"
     feature_layer: int = 0  # with a model: 0 = its front end, n = after its first n transformer layers
     kmeans_columns: int = 50_000  # columns sampled to fit the centroids
     kmeans_iterations: int = 200
@@ -40,6 +42,8 @@ class PretrainSettings:
             raise ValueError(f"target must be one of {', '.join(TARGETS)}")
         if self.unmasked_weight < 0 or self.clusters < 2 or self.max_width < 8 or self.feature_layer < 0:
             raise ValueError("unmasked_weight must be >= 0, clusters >= 2, max_width >= 8 and feature_layer >= 0")
+        if self.feature_layer and self.features in ("pixels", "untrained"):
+            raise ValueError(f"feature_layer needs a trained model as features, not {self.features!r}")
 
 
 @dataclass(frozen=True)

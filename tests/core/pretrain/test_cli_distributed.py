@@ -8,6 +8,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from mspt_core.cli import main
+from mspt_core.pretrain.targets import TARGETS_FILE, ClusterTargets
 from mspt_core.train.checkpoint import CHECKPOINT
 
 from tests.core.pretrain.conftest import write_store
@@ -28,7 +29,10 @@ def test_cli_pretrain_install_list_and_finetune(tmp_path, monkeypatch, capsys, f
     assert main(["linestore", "build", str(page), "--out", str(tmp_path / "store"), "--lines-per-shard", "8"]) == 0
     assert "28 lines in 4 shards" in capsys.readouterr().out
     assert main(["pretrain", str(tmp_path / "store"), "--out", str(tmp_path / "run"), "--steps", "3",
-                 "--install-as", "my-encoder", *TINY]) == 0
+                 "--feature-layer", "2", "--install-as", "my-encoder", *TINY]) == 0
+    # The preset's k-means features: the bundled default model, here after 2 transformer layers.
+    spec = ClusterTargets.load(tmp_path / "run" / TARGETS_FILE).spec
+    assert (spec["features"], spec["layer"], Path(spec["source"]).name) == ("encoder", 2, "default")
     # Raw archive input: the store is built inside the run folder first.
     assert main(["pretrain", str(page), "--out", str(tmp_path / "raw"), "--steps", "1", *TINY]) == 0
     assert (tmp_path / "raw" / "lines" / "store.json").exists() and (tmp_path / "raw" / "encoder").is_dir()

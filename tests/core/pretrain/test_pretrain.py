@@ -85,6 +85,20 @@ def test_warm_up_freezing_keeps_the_encoder_then_lets_it_learn(store, tmp_path):
     assert not torch.equal(before, load_model(thawed.model_path).model.encoder.transformer.layers[0].linear1.weight)
 
 
+def test_a_run_folder_refuses_other_targets_and_starts_over_when_told(store, tmp_path):
+    from dataclasses import replace
+
+    from mspt_core.errors import DataError
+
+    first = pretrain_encoder(store, tmp_path, METHOD, _settings(steps=2))
+    assert json.loads((first.encoder_path / "model.json").read_text())["provenance"]["targets"]["clusters"] == 8
+    other = replace(METHOD, clusters=6)
+    with pytest.raises(DataError, match="8 clusters of pooled pixels, not 6"):
+        pretrain_encoder(store, tmp_path, other, _settings(steps=4))
+    again = pretrain_encoder(store, tmp_path, other, _settings(steps=2), resume=False)
+    assert json.loads((again.encoder_path / "model.json").read_text())["provenance"]["targets"]["clusters"] == 6
+
+
 class Crash(Exception):
     pass
 

@@ -143,6 +143,10 @@ def test_features_after_transformer_layers_come_from_the_model_and_survive_a_sav
         make_extractor(str(tmp_path / "enc"), config, layer=4)
     with pytest.raises(DataError, match="trained model"):
         make_extractor("pixels", config, layer=1)
+    from mspt_core.pretrain.presets import PretrainSettings
+
+    with pytest.raises(ValueError, match="trained model"):  # refused before any work starts
+        PretrainSettings(features="untrained", feature_layer=1)
 
 
 @pytest.mark.parametrize("name", ["cpu-small", "gpu-base", "paper"])
