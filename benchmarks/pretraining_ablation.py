@@ -29,7 +29,8 @@ import fcntl
 import json
 import os
 import time
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -137,11 +138,17 @@ def load_results(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+@contextmanager
+def results_lock(path: Path):
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def save_result(path: Path, results: dict, key: str, entry: dict) -> None:
     """Add one finished entry. Several processes may share a run folder (e.g. ``--rows`` split
     over two cores), so the file is re-read under a lock and only this entry is added."""
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with results_lock(path):
         results.update(load_results(path))
         results[key] = entry
         tmp = path.with_name(f".{path.name}.tmp")
@@ -197,13 +204,22 @@ def main() -> None:
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
+    # What every row of this folder was made with: a run folder holds one experiment only.
+    config = {"scale": scale_name, "method": asdict(scale.method), "pretrain": asdict(scale.pretrain),
+              "finetune": asdict(scale.finetune), "encoder_lr_scale": args.encoder_lr_scale,
+              "freeze_steps": args.freeze_steps}
     results = load_results(results_path)
+    if results.get("_config", config) != config:
+        raise SystemExit(f"{run_dir} holds rows made with other settings (its results.json, '_config'); "
+                         "use another --run-dir")
+    save_result(results_path, results, "_config", config)
     started = time.perf_counter()
 
     def log(message: str) -> None:
         print(f"[{(time.perf_counter() - started) / 60:5.1f} min] {message}", flush=True)
 
-    pool = build_pool(run_dir / "pool", 3 if args.quick else None)
+    with results_lock(results_path):  # a second process waits for the first one's pool
+        pool = build_pool(run_dir / "pool", 3 if args.quick else None)
     labelled = load_lines(split_xmls(CREMMA, "train"), 40)
     val = load_lines(split_xmls(CREMMA, "val"), 40)
     test = load_lines(split_xmls(CREMMA, "test"), 40)
@@ -260,7 +276,9 @@ def print_table(results: dict, scale: Scale, scale_name: str, pool_lines: int, t
     print(f"Scale '{scale_name}': {scale.size} model; pre-training {scale.pretrain.steps} steps x batch "
           f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; fine-tuning {scale.finetune.steps} steps x "
           f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}"
-          f"{f' after transformer layer {scale.method.feature_layer}' if scale.method.feature_layer else ''}. "
+          f"{f' after transformer layer {scale.method.feature_layer}' if scale.method.feature_layer else ''}; "
+          f"w = {scale.method.unmasked_weight}; encoder lr scale {results['_config']['encoder_lr_scale']}, "
+          f"freeze steps {results['_config']['freeze_steps']} (rows 2-6). "
           f"{dt.date.today()}, {machine()}\n")
     print("| row | " + " | ".join(f"{s} lines" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
