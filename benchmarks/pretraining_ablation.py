@@ -173,6 +173,9 @@ def main() -> None:
                         help="w of rows 4 and 5 (rows 2 and 3 keep w = 0; default: the scale's)")
     parser.add_argument("--pretrain-steps", type=int, default=None, help="pre-training steps (default: the scale's)")
     parser.add_argument("--finetune-steps", type=int, default=None, help="fine-tuning steps (default: the scale's)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of every pre-training and training run (default: TrainSettings'); "
+                             "the labelled subsets stay the same")
     parser.add_argument("--encoder-lr-scale", type=float, default=1.0,
                         help="rows 2-6: the encoder's learning rate relative to the head's (default 1: as row 1)")
     parser.add_argument("--freeze-steps", type=int, default=0,
@@ -201,6 +204,9 @@ def main() -> None:
         scale = replace(scale, pretrain=replace(scale.pretrain, steps=args.pretrain_steps))
     if args.finetune_steps:
         scale = replace(scale, finetune=replace(scale.finetune, steps=args.finetune_steps))
+    if args.seed is not None:
+        scale = replace(scale, pretrain=replace(scale.pretrain, seed=args.seed),
+                        finetune=replace(scale.finetune, seed=args.seed), transfer=replace(scale.transfer, seed=args.seed))
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
