@@ -46,10 +46,13 @@ class Encoder(nn.Module):
         """Front-end tokens before positions: (B, T, d). Pre-training may replace masked ones."""
         return self.frontend(images, widths)
 
-    def contextualize(self, tokens: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+    def layers_output(self, tokens: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        """Positions added, then the transformer layers; before the final norm."""
         positions = sinusoidal_positions(tokens.shape[1], tokens.shape[2], tokens.device).to(tokens.dtype)
-        x = self.dropout(tokens + positions)
-        return self.norm(self.transformer(x, src_key_padding_mask=pad_mask))
+        return self.transformer(self.dropout(tokens + positions), src_key_padding_mask=pad_mask)
+
+    def contextualize(self, tokens: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.layers_output(tokens, pad_mask))
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (B, 1, H, W) with ink high and padding 0; widths (B,) real pixel widths.

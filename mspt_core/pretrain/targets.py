@@ -27,7 +27,7 @@ from mspt_core.atomic import atomic_write
 from mspt_core.data.batching import collate
 from mspt_core.errors import DataError, ModelFileError
 from mspt_core.model.config import DOWNSAMPLE, RecognizerConfig
-from mspt_core.model.encoder import Encoder, padding_mask, sinusoidal_positions, token_lengths
+from mspt_core.model.encoder import Encoder, padding_mask, token_lengths
 from mspt_core.model.frontend import FrontEnd
 
 TARGETS_FILE = "targets.safetensors"
@@ -78,9 +78,9 @@ class EncoderFeatures(nn.Module):
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
         tokens = self.encoder.embed(images, widths)
         pad_mask = padding_mask(token_lengths(widths), tokens.shape[1])
-        x = tokens + sinusoidal_positions(tokens.shape[1], tokens.shape[2], tokens.device).to(tokens.dtype)
-        # The layers' raw output, without the final norm: standardization before k-means scales it.
-        return self.encoder.transformer(x, src_key_padding_mask=pad_mask)
+        # Without the final norm (it belongs after the last layer); standardization before
+        # k-means scales the features.
+        return self.encoder.layers_output(tokens, pad_mask)
 
 
 def make_extractor(source: str, config: RecognizerConfig, seed: int = 0, layer: int = 0) -> tuple[nn.Module, dict]:
