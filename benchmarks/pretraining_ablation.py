@@ -194,19 +194,16 @@ def main() -> None:
     scale = scales()[scale_name]
     if args.sizes:
         scale = replace(scale, label_sizes=tuple(None if s == "all" else int(s) for s in args.sizes))
-    if args.features:
-        scale = replace(scale, method=replace(scale.method, features=args.features))
-    if args.feature_layer is not None:
-        scale = replace(scale, method=replace(scale.method, feature_layer=args.feature_layer))
-    if args.unmasked_weight is not None:
-        scale = replace(scale, method=replace(scale.method, unmasked_weight=args.unmasked_weight))
-    if args.pretrain_steps:
-        scale = replace(scale, pretrain=replace(scale.pretrain, steps=args.pretrain_steps))
-    if args.finetune_steps:
-        scale = replace(scale, finetune=replace(scale.finetune, steps=args.finetune_steps))
-    if args.seed is not None:
-        scale = replace(scale, pretrain=replace(scale.pretrain, seed=args.seed),
-                        finetune=replace(scale.finetune, seed=args.seed), transfer=replace(scale.transfer, seed=args.seed))
+    def given(**options) -> dict:
+        return {name: value for name, value in options.items() if value is not None}
+
+    seed = given(seed=args.seed)
+    scale = replace(scale,
+                    method=replace(scale.method, **given(features=args.features, feature_layer=args.feature_layer,
+                                                         unmasked_weight=args.unmasked_weight)),
+                    pretrain=replace(scale.pretrain, **given(steps=args.pretrain_steps), **seed),
+                    finetune=replace(scale.finetune, **given(steps=args.finetune_steps), **seed),
+                    transfer=replace(scale.transfer, **seed))
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
