@@ -1,19 +1,25 @@
 """Reading line images with a recognizer: batched by width, under ``torch.inference_mode``,
-greedy CTC (default) or CTC beam search, or the autoregressive decoder head."""
+greedy CTC (default) or CTC beam search, or the autoregressive decoder head.
+
+On a CPU the CTC path runs in ONNX Runtime where it can (``engine="auto"``; see
+``onnx_engine``), which is faster than PyTorch eager for the same text; PyTorch is the
+fallback and reads on GPUs and with the decoder head. ``$MSPT_ENGINE`` sets the default."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
 
+import logging
+import os
+
 import numpy as np
 import torch
 
-from mspt_core import decode
+from mspt_core import decode, onnx_engine
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
 from mspt_core.errors import ModelFileError
-from mspt_core.model.config import DOWNSAMPLE
 from mspt_core.models import LoadedModel, load_model, resolve
 
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
@@ -31,9 +37,16 @@ class Reading:
         return min(self.char_confidences, default=1.0)
 
 
+log = logging.getLogger(__name__)
+
+
 class LineRecognizer:
+    """``engine``: "auto" (ONNX Runtime for CTC on a CPU when available, else PyTorch),
+    "torch", "onnx" or "onnx-int8" (fall back to PyTorch, with a logged reason, when ONNX
+    Runtime cannot be used). ``threads``: ONNX Runtime's intra-op threads (default: torch's)."""
+
     def __init__(self, loaded: LoadedModel, device: str = "auto", batch_size: int = 32,
-                 beam: int = 0, head: str | None = None):
+                 beam: int = 0, head: str | None = None, engine: str | None = None, threads: int | None = None):
         if loaded.metadata.get("kind", "recognizer") != "recognizer":
             raise ModelFileError(f"{loaded.metadata.get('name', 'this model')} is a pre-trained encoder, which "
                                  "cannot read text yet; fine-tune it first (mspt finetune)")
@@ -47,6 +60,17 @@ class LineRecognizer:
         self.head = head or loaded.config.head
         if self.head == "decoder" and self.model.decoder is None:
             raise ValueError("this model has no decoder head; use head='ctc'")
+        engine = engine or os.environ.get("MSPT_ENGINE", "auto")
+        if engine not in onnx_engine.ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(onnx_engine.ENGINES)}, got {engine!r}")
+        self.onnx: onnx_engine.OnnxCTC | None = None
+        wants_onnx = engine.startswith("onnx") or (engine == "auto" and onnx_engine.available())
+        if wants_onnx and self.device.type == "cpu" and self.head == "ctc":
+            try:
+                self.onnx = onnx_engine.OnnxCTC(self.model, threads, int8=engine == "onnx-int8")
+            except onnx_engine.UnavailableError as error:
+                log.warning("reading with PyTorch: %s", error)
+        self.engine = ("onnx-int8" if engine == "onnx-int8" else "onnx") if self.onnx else "torch"
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> "LineRecognizer":
@@ -66,17 +90,23 @@ class LineRecognizer:
 
     def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
         images, widths = collate(lines)
+        if self.onnx is not None:
+            log_probs, frames = self.onnx(images.numpy(), widths.numpy())
+            return self._ctc_readings(log_probs, frames.tolist())
         images, widths = images.to(self.device), widths.to(self.device)
         encoded, pad_mask = self.model.encoder(images, widths)
         if self.head == "decoder":
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
             return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs)]
-        log_probs = self.model.ctc(encoded).cpu().numpy()
-        lengths = (~pad_mask).sum(1).tolist()
+        return self._ctc_readings(self.model.ctc(encoded).cpu().numpy(),
+                                  self.model.ctc.frame_lengths(pad_mask).tolist())
+
+    def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int]) -> list[Reading]:
+        stride = self.model.config.frame_stride
         readings = []
         for row, length in zip(log_probs, lengths):
             found = decode.beam_search(row[:length], self.beam) if self.beam > 1 else decode.greedy(row[:length])
             text = self.charset.decode(found.ids)
-            x = [(p + 0.5) * DOWNSAMPLE for p in found.positions]
+            x = [(p + 0.5) * stride for p in found.positions]
             readings.append(Reading(text, found.confidences, x))
         return readings

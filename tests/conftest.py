@@ -15,6 +15,16 @@ DATA = SHARED / "data"
 SCHEMAS = SHARED / "schemas"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Most tests read with tiny models they have just trained; exporting each to ONNX would cost
+# ~10 s apiece, so tests read with PyTorch unless they ask for an engine
+# (tests/core/test_onnx_engine.py tests ONNX, and that the default is ONNX on a CPU).
+os.environ.setdefault("MSPT_ENGINE", "torch")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """ONNX exports of one test session go to a folder of their own, not the user's cache."""
+    os.environ["MSPT_CACHE_DIR"] = str(tmp_path_factory.mktemp("mspt-cache"))
 
 
 def _require(path: Path) -> Path:

@@ -11,6 +11,13 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
 
 
+def add_engine_option(parser: argparse.ArgumentParser) -> None:
+    """``--engine``: the ``engine`` of ``LineRecognizer`` (kept in sync with onnx_engine.ENGINES)."""
+    parser.add_argument("--engine", choices=["auto", "torch", "onnx", "onnx-int8"], default=None,
+                        help="how a CPU reads: auto (ONNX Runtime where available, else PyTorch; the default, "
+                             "or $MSPT_ENGINE), torch, onnx, or onnx-int8 (int8 weights, fastest)")
+
+
 def add_model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", default=None,
                         help="model name from `mspt models list` or a path (default: the bundled default model)")
@@ -31,7 +38,8 @@ def set_threads(threads: int | None) -> None:
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch and ONNX Runtime (default: all cores)")
 
 
 class TrainingBar:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import add_device_option, add_model_option, add_threads_option, set_threads
+from mspt_core.cli.common import add_device_option, add_engine_option, add_model_option, add_threads_option, set_threads
 
 
 def register(subparsers) -> None:
@@ -18,6 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--worst", type=int, default=10, help="list this many worst lines (default 10)")
     p.add_argument("--report", type=Path, default=None, help="write every line's errors to this TSV file")
     add_device_option(p)
+    add_engine_option(p)
     add_threads_option(p)
     p.set_defaults(run=run)
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.recognize import LineRecognizer
 
     set_threads(args.threads)
-    reader = LineRecognizer.from_model(args.model, device=args.device, beam=args.beam, head=args.head)
+    reader = LineRecognizer.from_model(args.model, device=args.device, beam=args.beam, head=args.head,
+                                      engine=args.engine, threads=args.threads)
     lines = load_lines(args.data, reader.height)
     started = time.perf_counter()
     hypotheses = [r.text for r in reader.read(lines.images)]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import add_device_option, add_model_option, add_threads_option, set_threads
+from mspt_core.cli.common import add_device_option, add_engine_option, add_model_option, add_threads_option, set_threads
 
 
 def register(subparsers) -> None:
@@ -20,6 +20,7 @@ def register(subparsers) -> None:
     p.add_argument("--confidence", action="store_true", help="add a third column: line confidence")
     p.add_argument("--batch-size", type=int, default=32)
     add_device_option(p)
+    add_engine_option(p)
     add_threads_option(p)
     p.set_defaults(run=run)
 
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     set_threads(args.threads)
     reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size,
-                                       beam=args.beam, head=args.head)
+                                       beam=args.beam, head=args.head, engine=args.engine,
+                                       threads=args.threads)
     # Read every image first, so a bad file stops us before any output is printed.
     images = [line_from_image(path, reader.height) for path in args.images]
     for path, reading in zip(args.images, reader.read(images)):

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import (add_device_option, add_model_option, add_segmenter_option, add_threads_option,
-                                  check_output_names, page_stem, set_threads)
+from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_segmenter_option,
+                                  add_threads_option, check_output_names, page_stem, set_threads)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="lines per recognition batch")
     p.add_argument("--pages-per-batch", type=int, default=4, help="pages whose lines are read together")
     add_device_option(p)
+    add_engine_option(p)
     add_threads_option(p)
     p.set_defaults(run=run)
 
@@ -56,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     _check_inputs(args.pages)
     check_output_names(args.pages, args.out)
-    reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size, beam=args.beam)
+    reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size, beam=args.beam,
+                                      engine=args.engine, threads=args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     by_source: dict[Path, list] = {}
     bar = tqdm(unit="page", file=sys.stderr, dynamic_ncols=True)  # a PDF's page count is known only when read

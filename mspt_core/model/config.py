@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-# Each front-end block halves the height and width; three blocks give one token per 8-px column.
+# Both front ends give one encoder token per 8-px column of the line (pre-training masks such
+# columns). The CTC head may read several frames from each token (``ctc_frames``).
 DOWNSAMPLE = 8
+FRONTENDS = ("vgg", "separable")
 
 
 @dataclass(frozen=True)
 class RecognizerConfig:
     height: int = 40  # line image height in pixels; a multiple of 8
+    # "vgg": dense 3x3 convolutions at full resolution (the first models); "separable": two
+    # stride-2 convolutions, then depthwise-separable blocks (a fifth of the cost, for CPUs).
+    frontend: str = "vgg"
     frontend_channels: tuple[int, ...] = (32, 64, 128, 128)
     d_model: int = 256
     layers: int = 4
@@ -20,6 +25,9 @@ class RecognizerConfig:
     head: str = "ctc"  # "ctc" or "decoder": which head reads text by default
     decoder_layers: int = 2
     max_text_length: int = 512  # guard for autoregressive decoding
+    # CTC frames per encoder token: 2 gives one frame per 4 px, so a narrow doubled letter
+    # ("ll", the "fi" ligature) has room for letter, blank, letter.
+    ctc_frames: int = 1
 
     def __post_init__(self):
         if self.height % DOWNSAMPLE:
@@ -28,6 +36,17 @@ class RecognizerConfig:
             raise ValueError(f"head must be 'ctc' or 'decoder', got {self.head!r}")
         if self.d_model % self.heads:
             raise ValueError("d_model must be divisible by heads")
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"frontend must be one of {', '.join(FRONTENDS)}, got {self.frontend!r}")
+        if len(self.frontend_channels) != 4:
+            raise ValueError("frontend_channels must name 4 channel counts")
+        if self.ctc_frames not in (1, 2, 4, 8):
+            raise ValueError(f"ctc_frames must divide {DOWNSAMPLE}, got {self.ctc_frames}")
+
+    @property
+    def frame_stride(self) -> int:
+        """Pixels of line per CTC frame."""
+        return DOWNSAMPLE // self.ctc_frames
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -57,6 +76,10 @@ SIZES: dict[str, RecognizerConfig] = {
                              decoder_layers=6),
     "large": RecognizerConfig(frontend_channels=(64, 128, 256, 512), d_model=768, layers=12, heads=8, ff=3072,
                               decoder_layers=6),
+    # The CPU family: separable front end, CTC at 4 px; a few M multiply-adds per 8 px of line
+    # (benchmarks/model_cost.py prints them).
+    "fast": RecognizerConfig(frontend="separable", frontend_channels=(16, 32, 64, 128), d_model=192, layers=4,
+                             heads=4, ff=768, ctc_frames=2, decoder_layers=2),
 }
 
 

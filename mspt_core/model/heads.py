@@ -32,17 +32,30 @@ def _grow_linear(old: nn.Linear, rows: int) -> nn.Linear:
 
 
 class CTCHead(nn.Module):
+    """Per-frame class scores. With ``ctc_frames`` k > 1 each encoder token is first expanded
+    into k frame vectors (one linear layer), so the CTC alignment gets k frames per 8 px while
+    attention still runs over one token per 8 px."""
+
     def __init__(self, config: RecognizerConfig, num_classes: int):
         super().__init__()
+        self.frames = config.ctc_frames
+        self.expand = nn.Linear(config.d_model, config.d_model * self.frames) if self.frames > 1 else None
         self.proj = nn.Linear(config.d_model, num_classes)
 
     def forward(self, encoded: torch.Tensor) -> torch.Tensor:
-        """Log-probabilities (B, T, C)."""
+        """Log-probabilities (B, T * ctc_frames, C)."""
+        if self.expand is not None:
+            b, t, d = encoded.shape
+            encoded = F.gelu(self.expand(encoded)).reshape(b, t * self.frames, d)
         return F.log_softmax(self.proj(encoded).float(), dim=-1)
+
+    def frame_lengths(self, pad_mask: torch.Tensor) -> torch.Tensor:
+        """Real frames of each line, from the encoder's padding mask (B, T)."""
+        return (~pad_mask).sum(1) * self.frames
 
     def loss(self, encoded, pad_mask, targets, target_lengths) -> torch.Tensor:
         log_probs = self(encoded).transpose(0, 1)  # (T, B, C) as ctc_loss wants
-        input_lengths = (~pad_mask).sum(1)
+        input_lengths = self.frame_lengths(pad_mask)
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
                           reduction="mean", zero_infinity=True)
 

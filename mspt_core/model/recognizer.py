@@ -27,9 +27,9 @@ class Recognizer(nn.Module):
         return self.head().loss(encoded, pad_mask, targets, target_lengths)
 
     def ctc_log_probs(self, images, widths) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, T, C) log-probabilities and the padding mask."""
+        """(B, F, C) log-probabilities of the CTC frames and their padding mask (B, F)."""
         encoded, pad_mask = self.encoder(images, widths)
-        return self.ctc(encoded), pad_mask
+        return self.ctc(encoded), pad_mask.repeat_interleave(self.config.ctc_frames, dim=1)
 
     def extend_charset(self, new_chars: int) -> None:
         """Add output rows for ``new_chars`` characters appended to the charset."""

@@ -57,7 +57,9 @@ class RecognitionJob:
     def validate(self, device: torch.device) -> float | None:
         if not self.val_set:
             return None
-        return lines_cer(LineRecognizer(LoadedModel(self.model, self.charset), device=str(device)), self.val_set)
+        # PyTorch: the weights change between validations, an ONNX export would be stale.
+        reader = LineRecognizer(LoadedModel(self.model, self.charset), device=str(device), engine="torch")
+        return lines_cer(reader, self.val_set)
 
     def save_best(self, metric: float | None, step: int) -> None:
         provenance = dict(self.provenance, steps=step, val_cer=metric)

@@ -1,4 +1,4 @@
-"""The recognizer's shapes, masking and charset extension."""
+"""The recognizer's shapes, masking and charset extension, for both front ends."""
 
 import numpy as np
 import pytest
@@ -14,19 +14,21 @@ def _line(width: int, seed: int) -> np.ndarray:
     return rng.integers(0, 256, (40, width), dtype=np.uint8)
 
 
+@pytest.mark.parametrize("size", ["tiny", "fast"])
 @pytest.mark.parametrize("head", ["ctc", "decoder"])
-def test_one_token_per_eight_pixel_column(head):
-    model = Recognizer(config_for("tiny", head=head), 30).eval()
+def test_one_token_per_eight_pixel_column(head, size):
+    model = Recognizer(config_for(size, head=head), 30).eval()
     images, widths = collate([_line(203, 0), _line(64, 1)])
     encoded, pad_mask = model.encoder(images, widths)
     assert encoded.shape == (2, 26, model.config.d_model)  # ceil(203 / 8) tokens, batch padded to it
     assert pad_mask.sum(1).tolist() == [0, 26 - 8]  # the 64-px line has 8 real tokens
 
 
+@pytest.mark.parametrize("size", ["tiny", "fast"])
 @pytest.mark.parametrize("head", ["ctc", "decoder"])
-def test_a_line_reads_the_same_alone_and_padded_in_a_batch(head):
+def test_a_line_reads_the_same_alone_and_padded_in_a_batch(head, size):
     torch.manual_seed(0)
-    model = Recognizer(config_for("tiny", head=head), 30).eval()
+    model = Recognizer(config_for(size, head=head), 30).eval()
     short, long = _line(77, 2), _line(300, 3)
     with torch.no_grad():
         alone, _ = model.ctc_log_probs(*collate([short]))
@@ -40,10 +42,22 @@ def test_a_line_reads_the_same_alone_and_padded_in_a_batch(head):
         assert model.decoder.greedy(enc1, m1)[0][0] == model.decoder.greedy(enc2, m2)[0][0]
 
 
+def test_ctc_reads_two_frames_per_token_where_the_config_says_so():
+    model = Recognizer(config_for("fast"), 30).eval()
+    assert model.config.frame_stride == 4
+    images, widths = collate([_line(203, 0), _line(64, 1)])
+    with torch.no_grad():
+        log_probs, frame_mask = model.ctc_log_probs(images, widths)
+    assert log_probs.shape[:2] == (2, 52)  # 26 tokens x 2 frames
+    assert (~frame_mask).sum(1).tolist() == [52, 16]
+    assert torch.allclose(log_probs.exp().sum(-1), torch.ones(2, 52), atol=1e-4)
+
+
 def test_named_sizes_have_the_promised_scale():
-    params = {size: Recognizer(config_for(size), 100).parameter_count() for size in ("tiny", "small", "base")}
+    params = {size: Recognizer(config_for(size), 100).parameter_count() for size in ("tiny", "fast", "small", "base")}
     assert 0.5e6 < params["tiny"] < 1.5e6
     assert params["small"] <= 8e6
+    assert params["fast"] < params["small"]
     base = config_for("base")
     assert (base.layers, base.d_model, base.heads, base.ff) == (6, 512, 4, 2048)
     assert params["tiny"] < params["small"] < params["base"]

@@ -1,0 +1,167 @@
+"""Reading on the CPU with ONNX Runtime: the recognizer's CTC path (front end, encoder, CTC
+head) exported once per model to an ONNX graph with dynamic batch and width, then run by an
+ONNX Runtime session with a chosen number of threads. Optionally int8: the weights of the
+matrix products quantized (``onnxruntime.quantization.quantize_dynamic``).
+
+Exports are cached by a hash of the model's weights and configuration in the user cache folder
+(``$MSPT_CACHE_DIR`` overrides it): a model is exported the first time it reads on a CPU, in
+seconds, and later runs start at once. The cache holds only graphs this code wrote; a model
+file from a user is never read as ONNX. The GPU and the decoder head stay on PyTorch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mspt_core.model import Recognizer
+
+ENGINES = ("auto", "torch", "onnx", "onnx-int8")
+GRAPH_VERSION = 1  # bump when the exported graph changes, so old cache entries are not reused
+
+
+class UnavailableError(RuntimeError):
+    """ONNX Runtime (or the exporter) is missing or failed; the caller falls back to PyTorch."""
+
+
+def cache_dir() -> Path:
+    if "MSPT_CACHE_DIR" in os.environ:
+        return Path(os.environ["MSPT_CACHE_DIR"]) / "onnx"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("mspt", appauthor=False)) / "onnx"
+
+
+def available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _CTCGraph(nn.Module):
+    """What is exported: (images, widths) -> (CTC log-probabilities, real frames per line)."""
+
+    def __init__(self, model: Recognizer):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        log_probs, pad_mask = self.model.ctc_log_probs(images, widths)
+        return log_probs, (~pad_mask).sum(1)
+
+
+def model_key(model: Recognizer, int8: bool) -> str:
+    """Hash of everything the graph depends on: weights, buffers, configuration, versions."""
+    digest = hashlib.sha256()
+    import onnxruntime
+
+    header = {"config": model.config.to_json(), "classes": model.num_classes, "int8": int8,
+              "graph": GRAPH_VERSION, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _export(model: Recognizer, target: Path) -> None:
+    """Write the CTC graph of ``model`` to ``target`` atomically (temporary file, then rename)."""
+    from mspt_core.model.config import DOWNSAMPLE
+
+    model = model.cpu().float().eval()
+    images = torch.zeros(2, 1, model.config.height, 4 * DOWNSAMPLE)
+    widths = torch.tensor([4 * DOWNSAMPLE, 2 * DOWNSAMPLE])
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    columns = torch.export.Dim("columns", min=1, max=4096)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    levels = [logger.level for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_CTCGraph(model), (images, widths), tmp, input_names=["images", "widths"],
+                              output_names=["log_probs", "frames"], dynamo=True, verbose=False,
+                              dynamic_shapes={"images": {0: batch, 3: DOWNSAMPLE * columns}, "widths": {0: batch}})
+        os.replace(tmp, target)
+    except Exception as error:  # the exporter raises many kinds; all mean "use PyTorch"
+        raise UnavailableError(f"could not export the model to ONNX: {error}") from error
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _quantize(source: Path, target: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    root = logging.getLogger()
+    level = root.level
+    try:
+        root.setLevel(logging.ERROR)  # the quantizer advises pre-processing on the root logger
+        # Matrix products only: they are the transformer's cost; int8 convolutions are slower.
+        quantize_dynamic(source, tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+        os.replace(tmp, target)
+    except Exception as error:
+        raise UnavailableError(f"could not quantize the ONNX model: {error}") from error
+    finally:
+        root.setLevel(level)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def graph_for(model: Recognizer, int8: bool = False) -> Path:
+    """The cached ONNX graph of ``model`` (exported now if missing)."""
+    if not available():
+        raise UnavailableError("onnxruntime is not installed")
+    folder = cache_dir()
+    plain = folder / f"{model_key(model, False)}.onnx"
+    if not plain.is_file():
+        _export(model, plain)
+    if not int8:
+        return plain
+    quantized = folder / f"{model_key(model, True)}.int8.onnx"
+    if not quantized.is_file():
+        _quantize(plain, quantized)
+    return quantized
+
+
+class OnnxCTC:
+    """Runs the exported CTC graph: numpy in, numpy out."""
+
+    def __init__(self, model: Recognizer, threads: int | None = None, int8: bool = False):
+        import onnxruntime as ort
+
+        path = graph_for(model, int8)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # a damaged cache entry: drop it, PyTorch reads this time
+            path.unlink(missing_ok=True)
+            raise UnavailableError(f"could not load the cached ONNX graph {path}: {error}") from error
+        self.path = path
+
+    def __call__(self, images: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """images (B, 1, H, W) float32, widths (B,) int64 -> log-probabilities (B, F, C) and
+        real frames per line (B,)."""
+        log_probs, frames = self.session.run(None, {"images": images, "widths": widths.astype(np.int64)})
+        return log_probs, frames

@@ -1,0 +1,89 @@
+"""Reading on the CPU with ONNX Runtime: the same text as PyTorch on real lines, whatever the
+batch's widths; the export is made once per model and reused; PyTorch takes over, with the same
+text, when ONNX cannot be used."""
+
+from __future__ import annotations
+
+import pytest
+
+from mspt_core import onnx_engine
+from mspt_core.data.lines import lines_from_page_xml
+from mspt_core.models import load_model, resolve
+from mspt_core.recognize import LineRecognizer
+from tests.conftest import split_xmls
+
+pytestmark = pytest.mark.skipif(not onnx_engine.available(), reason="onnxruntime is not installed")
+
+
+@pytest.fixture(scope="module")
+def real_lines(fondue):
+    """Real printed lines of very different widths (whole lines and short headings)."""
+    lines = lines_from_page_xml(split_xmls(fondue, "test")[0], 40)
+    return [sample.image for sample in lines.samples[:24]]
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    return load_model(resolve(None))
+
+
+@pytest.fixture(scope="module")
+def torch_texts(default_model, real_lines):
+    return [r.text for r in LineRecognizer(default_model, device="cpu", engine="torch").read(real_lines)]
+
+
+def test_onnx_reads_real_lines_as_pytorch_does(default_model, real_lines, torch_texts):
+    reader = LineRecognizer(default_model, device="cpu", engine="onnx", threads=1)
+    assert reader.engine == "onnx"
+    readings = reader.read(real_lines)
+    assert [r.text for r in readings] == torch_texts
+    # One line at a time (no padding at all) and in batches of mixed widths read the same.
+    reader.batch_size = 1
+    assert [r.text for r in reader.read(real_lines[:6])] == torch_texts[:6]
+    assert all(len(r.char_confidences) == len(r.text) == len(r.char_x) for r in readings)
+
+
+def test_auto_reads_with_onnx_on_a_cpu(default_model, monkeypatch):
+    monkeypatch.delenv("MSPT_ENGINE", raising=False)
+    assert LineRecognizer(default_model, device="cpu").engine == "onnx"
+    monkeypatch.setenv("MSPT_ENGINE", "torch")
+    assert LineRecognizer(default_model, device="cpu").engine == "torch"
+
+
+def test_the_export_is_made_once_and_reused(default_model):
+    first = onnx_engine.OnnxCTC(default_model.model).path
+    stamp = first.stat().st_mtime_ns
+    assert onnx_engine.OnnxCTC(default_model.model).path == first
+    assert first.stat().st_mtime_ns == stamp
+
+
+def test_int8_reads_nearly_the_same_text(default_model, real_lines, torch_texts):
+    from mspt_core.metrics import cer
+
+    reader = LineRecognizer(default_model, device="cpu", engine="onnx-int8", threads=1)
+    assert reader.engine == "onnx-int8"
+    texts = [r.text for r in reader.read(real_lines)]
+    assert cer(torch_texts, texts) < 0.01
+
+
+def test_a_damaged_cache_entry_falls_back_to_pytorch_and_is_dropped(default_model, real_lines, torch_texts, caplog):
+    path = onnx_engine.graph_for(default_model.model)
+    path.write_bytes(b"not an onnx graph")
+    reader = LineRecognizer(default_model, device="cpu", engine="onnx")
+    assert reader.engine == "torch"
+    assert "reading with PyTorch" in caplog.text
+    assert [r.text for r in reader.read(real_lines)] == torch_texts
+    assert not path.exists()  # the next reader exports it again
+    assert LineRecognizer(default_model, device="cpu", engine="onnx").engine == "onnx"
+
+
+def test_without_onnxruntime_auto_reads_with_pytorch(default_model, real_lines, torch_texts, monkeypatch):
+    monkeypatch.setattr(onnx_engine, "available", lambda: False)
+    reader = LineRecognizer(default_model, device="cpu", engine="auto")
+    assert reader.engine == "torch"
+    assert [r.text for r in reader.read(real_lines[:4])] == torch_texts[:4]
+
+
+def test_an_unknown_engine_is_refused(default_model):
+    with pytest.raises(ValueError, match="engine must be one of"):
+        LineRecognizer(default_model, device="cpu", engine="tensorrt")
