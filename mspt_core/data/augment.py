@@ -1,5 +1,9 @@
 """Training augmentation for grey uint8 line images (dark ink on light paper). Each transform
-is mild so the text stays readable; the caller's ``rng`` makes every draw repeatable."""
+is mild so the text stays readable; the caller's ``rng`` makes every draw repeatable.
+
+Besides geometry, blur and noise, the list covers what real scans do to a line: faded and
+filled-in ink (typewriter ribbons), bleed-through from the back of the leaf, uneven
+illumination, a slight curl of the baseline, binarization and JPEG artefacts."""
 
 from __future__ import annotations
 
@@ -47,7 +51,64 @@ def _noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return noisy.clip(0, 255).astype(np.uint8)
 
 
-TRANSFORMS = [(_affine, 0.5), (_elastic, 0.2), (_morph, 0.2), (_blur, 0.3), (_contrast, 0.5), (_noise, 0.4)]
+def _faded_ink(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # Ink lighter by a factor: a worn ribbon or faded iron-gall ink.
+    keep = rng.uniform(0.35, 0.8)
+    return (255.0 - (255.0 - image.astype(np.float32)) * keep).astype(np.uint8)
+
+
+def _filled_ink(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # Counters of e, a, o filled in: a heavy typewriter strike or ink spread in the paper.
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    return cv2.erode(image, kernel, iterations=1 if rng.random() < 0.7 else 2)
+
+
+def _bleed_through(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # The mirrored, blurred, faint text of the other side shows through the paper.
+    ghost = cv2.GaussianBlur(np.ascontiguousarray(image[:, ::-1]), (0, 0), rng.uniform(0.8, 2.0))
+    ghost = np.roll(ghost, int(rng.integers(-image.shape[0] // 3, image.shape[0] // 3 + 1)), axis=0)
+    strength = rng.uniform(0.1, 0.35)
+    darker = 255.0 - (255.0 - ghost.astype(np.float32)) * strength
+    return np.minimum(image.astype(np.float32), darker).astype(np.uint8)
+
+
+def _illumination(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # A smooth brightness field: shadow of the gutter, uneven lamp.
+    h, w = image.shape
+    xs = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    field = (1.0 - rng.uniform(0, 0.35) * xs ** rng.uniform(0.5, 3) * (1 if rng.random() < 0.5 else 0)
+             - rng.uniform(0, 0.25) * ys - rng.uniform(0, 0.3) * (1 - xs) ** rng.uniform(0.5, 3))
+    return (image.astype(np.float32) * field.clip(0.3, 1.0)).clip(0, 255).astype(np.uint8)
+
+
+def _curl(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # The baseline bends by a pixel or two over the line: a page that does not lie flat.
+    h, w = image.shape
+    amplitude = rng.uniform(0.5, 0.06 * h)
+    period = rng.uniform(1.0, 3.0) * max(w, h)
+    shift = amplitude * np.sin(2 * np.pi * np.arange(w, dtype=np.float32) / period + rng.uniform(0, 2 * np.pi))
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(image, xs, ys + shift[None, :].astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _binarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # What a bilevel scan or an earlier tool's thresholding leaves: hard black and white.
+    _, binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return binary
+
+
+def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 60))])
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if ok else image
+
+
+# In order: the page (curl, geometry, ink), the light and the paper, then what the scanner and
+# the file format do.
+TRANSFORMS = [(_curl, 0.2), (_affine, 0.5), (_elastic, 0.2), (_morph, 0.2), (_faded_ink, 0.1), (_filled_ink, 0.1),
+              (_bleed_through, 0.1), (_illumination, 0.2), (_blur, 0.3), (_contrast, 0.5), (_binarize, 0.07),
+              (_noise, 0.4), (_jpeg, 0.15)]
 
 
 def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

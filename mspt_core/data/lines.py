@@ -48,30 +48,67 @@ class LineSet:
         self.skipped.extend(other.skipped)
 
 
-def lines_from_page_xml(xml_path: Path, height: int, require_text: bool = True) -> LineSet:
-    """Every line of one ALTO or PAGE file, cut from its page image along polygon + baseline."""
+# How a line is cut from its page (see ``lines_from_page_xml``).
+CROP_STYLES = ("polygon", "box", "found")
+
+
+def lines_from_page_xml(xml_path: Path, height: int, require_text: bool = True,
+                        crop: str = "polygon", box_margins: tuple[int, int] = (4, 4), seed: int = 0) -> LineSet:
+    """Every line of one ALTO or PAGE file, cut from its page image, one crop style:
+
+    - "polygon": along the line's polygon and baseline (``crop_line``);
+    - "box": its bounding rectangle plus a margin drawn from ``box_margins`` (min, max px,
+      fixed per line by ``seed``) with the neighbours' ink left in (``crop_box``);
+    - "found": the page segmented by mspt's own line finder; each found line that matches a
+      ground-truth line (box IoU >= 0.5, one to one) is cut along its own polygon and carries
+      that line's text. Unmatched ground-truth lines are counted as skipped.
+    """
     from mspt_core.formats import read_document
     from mspt_core.images import load_grey
-    from mspt_core.layout.crop import crop_line
+    from mspt_core.layout.crop import crop_box, crop_line
 
+    if crop not in CROP_STYLES:
+        raise ValueError(f"crop must be one of {', '.join(CROP_STYLES)}, got {crop!r}")
     page = read_document(xml_path)
     if page.image_path is None:
         raise DataError(f"{xml_path}: the file names no page image")
     image = load_grey(page.image_path)
+    lines = list(page.lines())
+    cut_along = {i: line for i, line in enumerate(lines)}
+    if crop == "found":
+        cut_along = _found_counterparts(image, lines)
+    rng = np.random.default_rng([seed, len(lines)])
     result = LineSet()
-    for line in page.lines():
-        source = f"{xml_path}#{line.id}"
+    for i, line in enumerate(lines):
+        source = f"{xml_path}#{line.id}" + ("" if crop == "polygon" else f" ({crop})")
+        margin = int(rng.integers(box_margins[0], box_margins[1] + 1))
         text = normalize(line.text)
         if require_text and not text.strip():
             result.skipped.append(f"{source}: no text")
             continue
+        if i not in cut_along:
+            result.skipped.append(f"{source}: the line finder found no line matching it")
+            continue
         try:
-            crop = crop_line(image, line, height)
+            if crop == "box":
+                image_line = crop_box(image, line, height, margin)
+            else:
+                image_line = crop_line(image, cut_along[i], height)
         except ValueError as error:
             result.skipped.append(f"{source}: {error}")
             continue
-        result.samples.append(LineSample(crop, text, source))
+        result.samples.append(LineSample(image_line, text, source))
     return result
+
+
+def _found_counterparts(image: np.ndarray, lines: list) -> dict[int, object]:
+    """Ground-truth line index -> the line mspt's segmentation found in its place."""
+    from mspt_core.layout import segment
+    from mspt_core.layout.evaluate import pair_lines
+
+    found = list(segment(image).lines())
+    pairs = pair_lines([line.polygon for line in lines], [line.polygon for line in found], image.shape)
+    return {truth: found[j] for truth, j in pairs}
 
 
 def _text_for(image_path: Path) -> Path | None:

@@ -4,6 +4,10 @@
 neighbouring lines' ascenders and descenders do not leak in), shifts every pixel column so the
 baseline becomes a straight horizontal line, trims to the ink-bearing mask, and scales to the
 model's input height keeping the aspect ratio.
+
+``crop_box`` is the other way lines arrive: the plain rectangle around the line plus a margin,
+unmasked and unstraightened, as many library ALTO files and other tools give them (parts of the
+neighbouring lines' ascenders and descenders are inside). The recognizer is trained on both.
 """
 
 from __future__ import annotations
@@ -99,3 +103,21 @@ def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper
     straight_mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return straight, straight_mask
+
+
+def crop_box(image: np.ndarray, line: Line, height: int = 40, margin: int = 4) -> np.ndarray:
+    """The line's bounding rectangle widened by ``margin`` px on every side (clipped to the
+    page), as a ``height`` x W' uint8 array. Raises ValueError as ``crop_line`` does."""
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"crop_box needs a greyscale uint8 image, got {image.dtype} {image.shape}")
+    if len(line.polygon) < 3:
+        raise ValueError(f"line {line.id} has no polygon to crop along")
+    page_h, page_w = image.shape
+    polygon = np.asarray(line.polygon, dtype=np.float64)
+    x0 = max(int(np.floor(polygon[:, 0].min())) - margin, 0)
+    y0 = max(int(np.floor(polygon[:, 1].min())) - margin, 0)
+    x1 = min(int(np.ceil(polygon[:, 0].max())) + margin + 1, page_w)
+    y1 = min(int(np.ceil(polygon[:, 1].max())) + margin + 1, page_h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ValueError(f"line {line.id}: polygon lies outside the {page_w}x{page_h} image")
+    return to_height(np.ascontiguousarray(image[y0:y1, x0:x1]), height)

@@ -81,22 +81,31 @@ def _polygon_ious(truth: list[Polygon], found: list[Polygon], shape: tuple[int, 
     return ious
 
 
-def match_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int],
-                threshold: float = 0.5, kind: str = "box") -> Match:
-    """Greedy one-to-one matching by decreasing IoU (``kind`` "box" or "polygon"); a pair counts
-    when its IoU is at least ``threshold``. ``shape`` is the page's (height, width)."""
-    truth = [p for p in truth if len(p) >= 3]
+def pair_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int],
+               threshold: float = 0.5, kind: str = "box") -> list[tuple[int, int]]:
+    """Greedy one-to-one matching by decreasing IoU (``kind`` "box" or "polygon"): the
+    (truth index, found index) pairs whose IoU is at least ``threshold``. Truth polygons of
+    fewer than 3 points never match. ``shape`` is the page's (height, width)."""
+    usable = [i for i, p in enumerate(truth) if len(p) >= 3]
+    kept = [truth[i] for i in usable]
     if kind == "box":
-        ious = _box_ious(truth, found)
+        ious = _box_ious(kept, found)
     elif kind == "polygon":
-        ious = _polygon_ious(truth, found, shape)
+        ious = _polygon_ious(kept, found, shape)
     else:
         raise ValueError(f"kind must be 'box' or 'polygon', got {kind!r}")
     pairs = sorted(((ious[i, j], i, j) for i, j in zip(*np.nonzero(ious >= threshold))), reverse=True)
-    used_truth, used_found, matched = set(), set(), 0
+    used_truth, used_found, matched = set(), set(), []
     for _, i, j in pairs:
         if i not in used_truth and j not in used_found:
             used_truth.add(i)
             used_found.add(j)
-            matched += 1
-    return Match(len(truth), len(found), matched)
+            matched.append((usable[i], int(j)))
+    return matched
+
+
+def match_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int],
+                threshold: float = 0.5, kind: str = "box") -> Match:
+    """How many lines ``pair_lines`` matches, with the counts precision and recall need."""
+    pairs = pair_lines(truth, found, shape, threshold, kind)
+    return Match(sum(1 for p in truth if len(p) >= 3), len(found), len(pairs))

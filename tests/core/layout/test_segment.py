@@ -136,3 +136,14 @@ def test_mspt_segment_reports_a_bad_file(tmp_path, capsys):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     assert main(["segment", str(tmp_path / "bad.png"), "--out", str(tmp_path / "out")]) == 2
     assert "bad.png" in capsys.readouterr().err
+
+
+def test_pair_lines_matches_one_to_one_by_overlap():
+    from mspt_core.layout.evaluate import pair_lines
+
+    square = lambda x, y, s=10: [(x, y), (x + s, y), (x + s, y + s), (x, y + s)]  # noqa: E731
+    truth = [square(0, 0), square(0, 20), [(0, 0), (1, 1)], square(0, 40)]
+    found = [square(1, 21), square(0, 1), square(100, 100)]
+    assert sorted(pair_lines(truth, found, (200, 200))) == [(0, 1), (1, 0)]
+    # A found line covering two truth lines matches at most one of them.
+    assert len(pair_lines(truth[:2], [[(0, 0), (10, 0), (10, 30), (0, 30)]], (200, 200), threshold=0.3)) == 1
