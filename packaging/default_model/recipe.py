@@ -1,18 +1,23 @@
-"""Train the bundled default model: synthetic lines + the fondue-en-print-20 train split,
-validated on its val split, every choice in recipe.json and a fixed seed.
+"""Train the bundled default model: synthetic lines + every printed and typewritten train split
+in ../shared/data, each line cut three ways (along its polygon, as its box with a margin, and
+along the polygon mspt's own line finder draws), selected on the val splits (polygon and box
+crops). Every choice is in recipe.json; the seed is fixed.
 
-    .venv/bin/python packaging/default_model/recipe.py --out runs/default-model [--threads 1]
-    .venv/bin/python packaging/ship_model.py runs/default-model/best        # into resources/models
+    .venv/bin/python packaging/default_model/recipe.py --out ../runs/default-fast --threads 1
+    .venv/bin/python packaging/ship_model.py ../runs/default-fast/best      # into resources/models
 
-Needs the Debian fonts and corpora (`make fonts`) and ../shared/data. On a GPU, a larger model:
-    .venv/bin/python packaging/default_model/recipe.py --out runs/gpu --device cuda \\
+Keep the run folder outside the repository. Started again with the same --out, the run resumes
+from its last checkpoint exactly (the prepared lines are cached there, so a resume starts in
+seconds); a run folder made with another recipe is refused. Needs the Debian fonts and corpora
+(`make fonts`) and ../shared/data. On a GPU, a larger model and more data:
+    .venv/bin/python packaging/default_model/recipe.py --out ../runs/gpu --device cuda \\
         --set size=base synthetic_lines=200000 steps=60000 batch_size=64
-The run resumes from its last checkpoint when started again with the same --out.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -23,8 +28,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
-from mspt_core.data.lines import LineSample, LineSet, load_lines  # noqa: E402
+from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.train.loop import TrainSettings  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
@@ -32,6 +38,7 @@ from mspt_core.train.supervised import train_recognizer  # noqa: E402
 from benchmarks.common import DATA, split_xmls  # noqa: E402  (the one reader of SPLIT.tsv)
 
 RECIPE = Path(__file__).with_name("recipe.json")
+PREPARED = "prepared-lines"  # cache of the rendered and cut lines in the run folder
 
 
 def load_recipe(overrides: list[str]) -> dict:
@@ -56,11 +63,66 @@ def synthetic_lines(recipe: dict) -> LineSet:
     return lines
 
 
-def real_lines(dataset_and_split: str, height: int) -> LineSet:
-    dataset, split = dataset_and_split.split("/")
-    if not (DATA / dataset / "SPLIT.tsv").is_file():
-        raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
-    return load_lines(split_xmls(DATA / dataset, split), height)
+def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
+    """Every line of the named ``set/split``s, once per crop style."""
+    lines = LineSet()
+    for dataset_and_split in splits:
+        dataset, split = dataset_and_split.split("/")
+        if not (DATA / dataset / "SPLIT.tsv").is_file():
+            raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
+        for xml in split_xmls(DATA / dataset, split):
+            for crop in crops:
+                lines.extend(lines_from_page_xml(xml, recipe["height"], crop=crop, seed=recipe["seed"],
+                                                 box_margins=(recipe["box_margin_min"], recipe["box_margin_max"])))
+    return lines
+
+
+def _data_key(recipe: dict) -> str:
+    """What the prepared lines depend on: training settings may change, the data may not."""
+    data_settings = {k: v for k, v in recipe.items()
+                     if k not in ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats")}
+    return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_prepared(folder: Path, sets: dict[str, LineSet], key: str) -> None:
+    """Line images as one flat uint8 array per set plus JSON (no pickles)."""
+    index: dict = {"key": key, "sets": {}}
+    arrays = {}
+    for name, lines in sets.items():
+        arrays[name] = np.concatenate([s.image.ravel() for s in lines.samples]) if lines.samples else np.zeros(0, np.uint8)
+        index["sets"][name] = {"widths": [int(s.image.shape[1]) for s in lines.samples],
+                               "texts": lines.texts, "sources": [s.source for s in lines.samples],
+                               "skipped": lines.skipped}
+    atomic_write(folder / f"{PREPARED}.npz", lambda f: np.savez(f, **arrays))
+    atomic_write(folder / f"{PREPARED}.json", json.dumps(index).encode())
+
+
+def load_prepared(folder: Path, key: str, height: int) -> dict[str, LineSet] | None:
+    index_path, arrays_path = folder / f"{PREPARED}.json", folder / f"{PREPARED}.npz"
+    if not (index_path.is_file() and arrays_path.is_file()):
+        return None
+    index = json.loads(index_path.read_text())
+    if index.get("key") != key:
+        return None
+    sets = {}
+    with np.load(arrays_path, allow_pickle=False) as arrays:
+        for name, meta in index["sets"].items():
+            flat, offset, lines = arrays[name], 0, LineSet(skipped=meta["skipped"])
+            for width, text, source in zip(meta["widths"], meta["texts"], meta["sources"]):
+                size = width * height
+                lines.samples.append(LineSample(flat[offset: offset + size].reshape(height, width), text, source))
+                offset += size
+            sets[name] = lines
+    return sets
+
+
+def check_run_folder(out: Path, recipe: dict) -> None:
+    """A run folder belongs to one recipe: resuming it with other settings is refused."""
+    recorded = out / "recipe.json"
+    if recorded.is_file() and json.loads(recorded.read_text()) != recipe:
+        raise SystemExit(f"{out} was started with another recipe ({recorded}); use a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(recorded, json.dumps(recipe, indent=1, sort_keys=True).encode())
 
 
 def main() -> None:
@@ -72,13 +134,19 @@ def main() -> None:
     args = parser.parse_args()
     recipe = load_recipe(args.set)
     set_threads(args.threads)
+    check_run_folder(args.out, recipe)
 
     started = time.monotonic()
-    synthetic = synthetic_lines(recipe)
-    real = real_lines(recipe["real_train"], recipe["height"])
-    val = real_lines(recipe["real_val"], recipe["height"])
-    print(f"{len(synthetic)} synthetic lines rendered in {time.monotonic() - started:.0f} s; "
-          f"{len(real)} real train lines (x{recipe['real_repeats']}), {len(val)} val lines")
+    key = _data_key(recipe)
+    sets = load_prepared(args.out, key, recipe["height"])
+    if sets is None:
+        sets = {"synthetic": synthetic_lines(recipe),
+                "real": real_lines(recipe["real_train"], recipe["train_crops"], recipe),
+                "val": real_lines(recipe["real_val"], recipe["val_crops"], recipe)}
+        save_prepared(args.out, sets, key)
+    synthetic, real, val = sets["synthetic"], sets["real"], sets["val"]
+    print(f"{len(synthetic)} synthetic lines, {len(real)} real train lines ({', '.join(recipe['train_crops'])} "
+          f"crops; {len(real.skipped)} skipped), {len(val)} val lines; ready in {time.monotonic() - started:.0f} s")
     train_set = LineSet(synthetic.samples + real.samples * recipe["real_repeats"], real.skipped)
 
     settings = TrainSettings(steps=recipe["steps"], batch_size=recipe["batch_size"], lr=recipe["lr"],
@@ -86,7 +154,8 @@ def main() -> None:
                              checkpoint_every=recipe["val_every"], seed=recipe["seed"], device=args.device)
     description = (f"{recipe['synthetic_lines']} synthetic lines ({', '.join(recipe['synthetic_languages'])}; "
                    f"fonts: {', '.join(recipe['font_categories'])}; seed {recipe['seed']}) + "
-                   f"{recipe['real_train']} x{recipe['real_repeats']}; selected on {recipe['real_val']}; "
+                   f"{', '.join(recipe['real_train'])} ({', '.join(recipe['train_crops'])} crops); "
+                   f"selected on {', '.join(recipe['real_val'])} ({', '.join(recipe['val_crops'])} crops); "
                    f"recipe packaging/default_model/recipe.json {json.dumps(recipe, sort_keys=True)}")
     outcome = train_recognizer(train_set, val, args.out, settings, size=recipe["size"], head=recipe["head"],
                                on_progress=TrainingBar(settings.steps), data_description=description)
