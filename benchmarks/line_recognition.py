@@ -7,8 +7,9 @@ The run folder keeps checkpoints: running the command again resumes training (or
 finished, goes straight to the evaluation). ``--model PATH`` evaluates an existing model instead.
 Validation (model selection) uses the val split; figures are on the test split only.
 
-This script measures what training on the real train split alone gives; default_model.py
-measures the bundled default model (and whole pages). Both read lines with reading.py."""
+This script measures what training on the real train split alone gives; recognizer.py
+measures the bundled models on every printed and typewritten set (and whole pages). Both read
+lines with reading.py."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from common import FONDUE, machine, split_xmls
 import reading
 import tesseract
 from mspt_core.data.lines import load_lines
+from mspt_core.models import load_model
 
 
 def train(args) -> Path:
@@ -61,7 +63,9 @@ def main() -> None:
     model_path = args.model or train(args)
     images, texts, _ = reading.native_crops(split_xmls(FONDUE, "test"))
     threads = sorted({1, os.cpu_count() or 1})
-    rows = reading.mspt_lines(model_path, "mspt " + model_path.name, images, texts, threads)
+    loaded = load_model(model_path)
+    rows = [reading.mspt_lines(reading.mspt_reader(loaded, "torch", n), "mspt " + model_path.name, images, texts, n)
+            for n in threads]
     if tesseract.available():
         rows += reading.tesseract_lines(images, texts, threads)
     else:

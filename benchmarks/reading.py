@@ -1,33 +1,45 @@
-"""Reading ground truth with mspt and with Tesseract, timed, on the same inputs: the pieces that
-line_recognition.py and default_model.py share.
+"""Reading ground truth with mspt, Tesseract and PP-OCRv6, timed, on the same inputs: the pieces
+that line_recognition.py, recognizer.py and segmentation.py share.
 
-Lines: ground-truth line polygons cut and straightened by ``crop_line`` at their own pixel
-height; mspt scales them to its model height, Tesseract gets them as PNGs with a white border.
-mspt at N threads is one process with ``torch.set_num_threads(N)``; Tesseract at N threads is N
-single-threaded processes (``OMP_THREAD_LIMIT=1``) each reading its share from a list file.
-Timing covers reading only (mspt after a warm-up batch; Tesseract including its N process starts).
+Lines: ground-truth lines cut from the page at their own pixel height, in one of two ``CROPS``:
+"polygon" (masked along the polygon and straightened along the baseline by ``crop_line``, the
+same cut as training data) or "box" (the bounding rectangle plus ``BOX_MARGIN`` px, unmasked, by
+``crop_box``). mspt scales them to its model height; Tesseract gets them as PNGs with a white
+border, PP-OCRv6 as PNGs as they are. mspt at N threads is one process with
+``torch.set_num_threads(N)`` and N ONNX Runtime intra-op threads; Tesseract at N threads is N
+single-threaded processes (``OMP_THREAD_LIMIT=1``) each reading its share from a list file;
+PP-OCRv6 at N threads is one process with N intra-op threads (see ppocr_reader.py). Timing covers
+reading only (mspt and PP-OCRv6 after a warm-up batch; Tesseract including its N process starts),
+not cropping or writing files.
 
 Pages: the reference is the page's ground-truth lines; both systems segment the page image
-themselves, and texts are compared after ``page_text``'s normalization."""
+themselves. Every text, line or page, is compared after ``normalized``."""
 
 from __future__ import annotations
 
+import logging
+import math
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import tesseract
 
+import ppocr_reader
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout.crop import crop_line
+from mspt_core.layout.crop import crop_box, crop_line
 from mspt_core.metrics import error_report
 
-PAGE_NORMALIZATION = ("each page's text with all whitespace (line breaks, form feeds, runs of spaces) "
-                      "collapsed to single spaces, in the reading order each system gives, NFC; "
-                      "no de-hyphenation, case and punctuation kept")
+CROPS = ("polygon", "box")
+BOX_MARGIN = 4
+NORMALIZATION = ("NFC, all whitespace (line breaks, form feeds, runs of spaces) collapsed to single "
+                 "spaces and stripped; pages in the reading order each system gives; no de-hyphenation, "
+                 "case and punctuation kept")
 
 
 @dataclass
@@ -45,9 +57,33 @@ def timed(fn: Callable, *args):
     return result, time.perf_counter() - started
 
 
-def native_crops(xmls: Iterable[Path], limit: int | None = None) -> tuple[list, list[str], list[Path]]:
-    """Ground-truth line crops at their own pixel height (the same cut as training data), their
-    texts, and the XML each came from; at most ``limit`` lines, in split order."""
+def normalized(text: str) -> str:
+    """A text as compared: see NORMALIZATION."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def score(reader: str, threads: int, references: Sequence[str], hypotheses: Sequence[str], seconds: float) -> Row:
+    """CER, WER and items per second of one reading of ``references``."""
+    report = error_report([normalized(t) for t in references], [normalized(t) for t in hypotheses])
+    return Row(reader, threads, report.cer, report.wer, len(references) / seconds)
+
+
+# ------------------------------------------------------------------------------------- inputs
+
+def crop(grey, line, style: str = "polygon"):
+    """One ground-truth line at its own pixel height (see CROPS)."""
+    _, top, _, bottom = line.bbox()
+    if style == "polygon":
+        return crop_line(grey, line, max(8, round(bottom - top)))
+    # crop_box scales to the height it is given: give it its rectangle's own (as it clips it).
+    height = min(math.ceil(bottom) + BOX_MARGIN + 1, grey.shape[0]) - max(math.floor(top) - BOX_MARGIN, 0)
+    return crop_box(grey, line, height, margin=BOX_MARGIN)
+
+
+def native_crops(xmls: Iterable[Path], limit: int | None = None,
+                 style: str = "polygon") -> tuple[list, list[str], list[Path]]:
+    """Ground-truth line crops (see ``crop``), their texts, and the XML each came from; at most
+    ``limit`` lines, in split order."""
     images, texts, sources = [], [], []
     for xml in xmls:
         page = read_document(xml)
@@ -57,49 +93,10 @@ def native_crops(xmls: Iterable[Path], limit: int | None = None) -> tuple[list, 
                 return images, texts, sources
             if not line.text.strip():
                 continue
-            _, top, _, bottom = line.bbox()
-            images.append(crop_line(grey, line, max(8, round(bottom - top))))
+            images.append(crop(grey, line, style))
             texts.append(line.text)
             sources.append(xml)
     return images, texts, sources
-
-
-def mspt_lines(model_path: Path, label: str, images: Sequence, texts: Sequence[str],
-               thread_counts: Iterable[int]) -> list[Row]:
-    """Line CER/WER and lines/s of a model on the CPU at each thread count."""
-    import torch
-
-    from mspt_core.models import load_model
-    from mspt_core.recognize import LineRecognizer
-
-    rows = []
-    for threads in thread_counts:
-        torch.set_num_threads(threads)
-        reader = LineRecognizer(load_model(model_path), device="cpu")
-        reader.read(list(images[:8]))  # warm-up
-        readings, seconds = timed(reader.read, images)
-        report = error_report(texts, [r.text for r in readings])
-        rows.append(Row(label, threads, report.cer, report.wer, len(images) / seconds))
-    return rows
-
-
-def tesseract_lines(images: Sequence, texts: Sequence[str], process_counts: Iterable[int],
-                    lang: str = "eng", psm: int = 7) -> list[Row]:
-    """The same for Tesseract, ``psm`` 7 (one text line per image)."""
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = tesseract.write_lines(list(images), Path(tmp))
-        for processes in process_counts:
-            hyps, seconds = timed(tesseract.read_lines, paths, processes, lang, psm)
-            report = error_report(texts, hyps)
-            rows.append(Row(f"tesseract --psm {psm} -l {lang}", processes, report.cer, report.wer,
-                            len(images) / seconds))
-    return rows
-
-
-def page_text(text: str) -> str:
-    """A page's text as compared whole: see PAGE_NORMALIZATION."""
-    return " ".join(text.split())
 
 
 def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
@@ -108,40 +105,131 @@ def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
     for xml in xmls:
         page = read_document(xml)
         images.append(page.image_path)
-        references.append(page_text("\n".join(line.text for line in page.lines())))
+        references.append("\n".join(line.text for line in page.lines()))
     return images, references
 
 
-def mspt_pages(model_path: Path, label: str, images: Sequence[Path], references: Sequence[str],
-               threads: int) -> Row:
-    """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
-    runs): our own segmentation, then recognition. Speed is pages/s including image loading."""
-    import cv2
+# --------------------------------------------------------------------------------------- mspt
+
+def describe(model_path: Path) -> tuple[str, str]:
+    """A short label for tables and a sentence on what the model is and was trained on."""
+    from mspt_core.models import read_metadata
+
+    meta = read_metadata(model_path)
+    prov = meta.get("provenance", {})
+    size = prov.get("settings", {}).get("size", "?")
+    head = meta.get("config", {}).get("head", "?")
+    label = f"mspt {meta.get('name', model_path.name)} ({size}, {head})"
+    about = (f"{model_path} — {meta.get('parameters', 0) / 1e6:.1f} M parameters, created "
+             f"{prov.get('created', '?')}, trained on: {prov.get('data', '?')} "
+             f"({prov.get('train_lines', '?')} lines), val CER {prov.get('val_cer', float('nan')):.2%}")
+    return label, about
+
+
+class EngineUnavailable(RuntimeError):
+    pass
+
+
+class _Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def mspt_reader(loaded, engine: str | None, threads: int):
+    """A CPU LineRecognizer reading with ``engine`` ("torch", "onnx", "onnx-int8"; None: what
+    ``mspt transcribe`` uses) at ``threads`` threads. Raises EngineUnavailable where this
+    LineRecognizer has no such engine or falls back to another."""
+    import inspect
+
     import torch
 
-    from mspt_core.models import load_model
-    from mspt_core.pipeline import transcribe
     from mspt_core.recognize import LineRecognizer
 
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
-    reader = LineRecognizer(load_model(model_path), device="cpu")
+    accepted = inspect.signature(LineRecognizer).parameters
+    kwargs = {name: value for name, value in (("engine", engine), ("threads", threads)) if name in accepted}
+    if engine not in (None, "torch") and "engine" not in accepted:
+        raise EngineUnavailable("this LineRecognizer has no engine= argument yet")
+    caught = _Warnings()
+    logging.getLogger("mspt_core").addHandler(caught)
+    try:
+        reader = LineRecognizer(loaded, device="cpu", **kwargs)
+    finally:
+        logging.getLogger("mspt_core").removeHandler(caught)
+    got = getattr(reader, "engine", "torch")
+    if engine is not None and got != engine:
+        raise EngineUnavailable(f"LineRecognizer read with {got} instead: {'; '.join(caught.messages) or 'no reason given'}")
+    return reader
+
+
+def mspt_lines(reader, label: str, images: Sequence, texts: Sequence[str], threads: int) -> Row:
+    """Line CER/WER and lines/s of a reader made by ``mspt_reader`` at ``threads`` threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    reader.read(list(images[:8]))  # warm-up
+    readings, seconds = timed(reader.read, images)
+    return score(label, threads, texts, [r.text for r in readings], seconds)
+
+
+def mspt_pages(model_path: Path, label: str, images: Sequence[Path], references: Sequence[str],
+               threads: int, engine: str | None = None) -> Row:
+    """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
+    runs): our own segmentation, then recognition (the label gets the engine read with). Speed
+    is pages/s including image loading."""
+    from mspt_core.models import load_model
+    from mspt_core.pipeline import transcribe
+
+    reader = mspt_reader(load_model(model_path), engine, threads)
     pages, seconds = timed(lambda: transcribe(images, reader, use_ground_truth=False))
-    hyps = [page_text("\n".join(line.text for line in page.lines())) for page in pages]
-    report = error_report(references, hyps)
-    return Row(label, threads, report.cer, report.wer, len(images) / seconds)
+    hyps = ["\n".join(line.text for line in page.lines()) for page in pages]
+    return score(f"{label} {getattr(reader, 'engine', 'torch')}", threads, references, hyps, seconds)
+
+
+# -------------------------------------------------------------------------------------- peers
+
+def tesseract_lines(images: Sequence, texts: Sequence[str], process_counts: Iterable[int],
+                    lang: str = "eng", psm: int = 7) -> list[Row]:
+    """The same for Tesseract, ``psm`` 7 (one text line per image), in ``lang``."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = tesseract.write_lines(list(images), Path(tmp))
+        for processes in process_counts:
+            hyps, seconds = timed(tesseract.read_lines, paths, processes, lang, psm)
+            rows.append(score(f"tesseract --psm {psm}", processes, texts, hyps, seconds))
+    return rows
 
 
 def tesseract_pages(images: Sequence[Path], references: Sequence[str], lang: str = "eng", psm: int = 3) -> Row:
     """Whole pages through ``tesseract IMAGE stdout --psm 3``, one single-threaded process per page
     in turn (process starts counted)."""
     hyps, seconds = timed(lambda: [tesseract.read_page(p, lang, psm, threads=1) for p in images])
-    report = error_report(references, [page_text(h) for h in hyps])
-    return Row(f"tesseract --psm {psm} -l {lang}", 1, report.cer, report.wer, len(images) / seconds)
+    return score(f"tesseract --psm {psm}", 1, references, hyps, seconds)
+
+
+def ppocr_lines(python: Path, size: str, images: Sequence, texts: Sequence[str],
+                thread_counts: Iterable[int]) -> list[Row]:
+    """PP-OCRv6's recognizer of ``size`` (tiny, small) on the crops as they are, timed by itself."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = tesseract.write_lines(list(images), Path(tmp), border=0)
+        for threads in thread_counts:
+            hyps, seconds = ppocr_reader.read_lines(python, paths, size, threads)
+            rows.append(score(f"PP-OCRv6 {size}", threads, texts, hyps, seconds))
+    return rows
 
 
 def markdown_table(rows: Sequence[Row], unit: str) -> str:
     out = [f"| reader | threads | CER | WER | {unit} |", "|---|---|---|---|---|"]
-    out += [f"| {r.reader} | {r.threads} | {r.cer:.2%} | {r.wer:.2%} | {r.per_second:.{1 if r.per_second >= 1 else 2}f} |"
-            for r in rows]
+    out += [f"| {r.reader} | {r.threads} | {r.cer:.2%} | {r.wer:.2%} | {rate(r.per_second)} |" for r in rows]
     return "\n".join(out)
+
+
+def rate(per_second: float) -> str:
+    return f"{per_second:.{1 if per_second >= 1 else 2}f}"

@@ -11,7 +11,7 @@ included, and for Tesseract also reading the text, which its tsv output always d
 
 End to end: each page's text in reading order (mspt: segmentation + the bundled default model;
 Tesseract: ``--psm 3``) against the page's ground-truth lines, compared after
-``reading.page_text`` (whitespace collapsed).
+``reading.normalized`` (NFC, whitespace collapsed).
 
     .venv/bin/python benchmarks/segmentation.py --split test [--kraken PATH/TO/kraken]
 
@@ -137,7 +137,7 @@ def main() -> None:
     if args.no_end_to_end:
         return
     for dataset in (FONDUE, CREMMA):
-        print(f"\nEnd to end, {dataset.name} ({args.split}), one thread; text: {reading.PAGE_NORMALIZATION}")
+        print(f"\nEnd to end, {dataset.name} ({args.split}), one thread; text: {reading.NORMALIZATION}")
         print(reading.markdown_table(end_to_end(dataset, args.split), "pages/s"), flush=True)
 
 
