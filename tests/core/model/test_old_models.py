@@ -1,0 +1,46 @@
+"""Model files made before the separable front end and the ONNX engine still load and read
+exactly as they did: the previous bundled default (now ``small-print-v1``) against readings
+recorded with the code of that time (old_default_readings.json says how)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mspt_core.data.lines import lines_from_page_xml
+from mspt_core.models import bundled_models_dir, load_model
+from mspt_core.recognize import LineRecognizer
+from tests.conftest import DATA
+
+RECORDED = json.loads(Path(__file__).with_name("old_default_readings.json").read_text(encoding="utf-8"))
+OLD_MODEL = bundled_models_dir() / "small-print-v1"
+
+
+@pytest.fixture(scope="module")
+def recorded_lines():
+    if not DATA.exists():
+        pytest.skip(f"needs {DATA} (the shared ground truth beside the clone); not present here")
+    wanted = [r["source"] for r in RECORDED["readings"]]
+    images = {}
+    for xml in sorted({source.split("#")[0] for source in wanted}):
+        for sample in lines_from_page_xml(DATA / xml, 40).samples:
+            images[str(Path(sample.source).relative_to(DATA))] = sample.image
+    return [images[source] for source in wanted]
+
+
+def test_the_old_default_loads_with_its_architecture():
+    loaded = load_model(OLD_MODEL)
+    assert loaded.config.frontend == "vgg" and loaded.config.ctc_frames == 1
+    assert loaded.model.ctc.expand is None
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_the_old_default_reads_as_it_did(recorded_lines, engine):
+    reader = LineRecognizer(load_model(OLD_MODEL), device="cpu", engine=engine, threads=1)
+    readings = reader.read(recorded_lines)
+    assert [r.text for r in readings] == [r["text"] for r in RECORDED["readings"]]
+    if engine == "torch":
+        assert [round(r.confidence, 3) for r in readings] == \
+            [round(r["confidence"], 3) for r in RECORDED["readings"]]
