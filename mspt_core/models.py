@@ -118,11 +118,24 @@ def _fsync(path: Path) -> None:
 
 def _refuse_if_pickle(path: Path) -> None:
     with open(path, "rb") as f:
-        head = f.read(4)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
+        head = f.read(9)
+    if not _starts_like_safetensors(head, path.stat().st_size) and _starts_like_checkpoint(head):
         raise ModelFileError(
-            f"{path}: this is a PyTorch/pickle file, not a safetensors model; mspt never loads "
-            "pickles because they can run code. Convert it to safetensors + JSON first.")
+            f"{path}: this is a PyTorch/pickle file (a pickle or a zip of pickles), not a safetensors "
+            "model; mspt never loads pickles because they can run code. Convert it to safetensors + JSON first.")
+
+
+def _starts_like_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file starts with its header's length (8 bytes, little-endian) and then the
+    header's JSON. That length may begin with any byte, 0x80 and "PK" included, so this is asked
+    before looking for a pickle's or a zip's first bytes."""
+    length = int.from_bytes(head[:8], "little")
+    return len(head) == 9 and 2 <= length <= size - 8 and head[8:9] == b"{"
+
+
+def _starts_like_checkpoint(head: bytes) -> bool:
+    # Pickle protocol 2+ begins with PROTO (0x80); torch.save writes a zip ("PK") since PyTorch 1.6.
+    return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
 def _files(path: Path) -> tuple[Path, dict | None]:

@@ -72,6 +72,47 @@ def test_a_pickle_posing_as_a_model_is_refused_without_being_unpickled(tmp_path)
     assert not marker.exists()
 
 
+def _exported_with_header_start(tmp_path, name: str, start: bytes):
+    """A model imported under ``name`` and exported again, its provenance padded so that the
+    safetensors header length (the file's first 8 bytes, little-endian) begins with ``start``."""
+    model, charset = _model()
+    wanted, modulus = int.from_bytes(start, "little"), 256 ** len(start)
+    pad = 0
+    for attempt in range(2):  # the first export measures the header, the second hits the bytes
+        source = save_model(tmp_path / f"src{attempt}", model, charset,
+                            build_metadata(model, charset, "src", {"data": "x" * pad}))
+        models.import_model(source, name)
+        shared = models.export_model(name, tmp_path / f"shared{attempt}.safetensors")
+        models.remove_model(name)
+        pad = (wanted - int.from_bytes(shared.read_bytes()[:8], "little")) % modulus
+    return shared
+
+
+@pytest.mark.parametrize("start", [b"\x80", b"PK"], ids=["pickle-byte", "zip-bytes"])
+def test_a_safetensors_file_whose_header_length_looks_like_a_pickle_imports(tmp_path, user_dir, capsys, start):
+    """About 1 file in 32 has a header length whose first byte is 0x80, e.g. a model exported
+    under an 84-91 character name; a header of 19,280 bytes (a large alphabet) starts with PK."""
+    from mspt_core.cli import main
+
+    shared = _exported_with_header_start(tmp_path, "n" * 88, start)
+    assert shared.read_bytes().startswith(start)
+    assert main(["models", "import", str(shared), "--name", "again"]) == 0, capsys.readouterr().err
+    assert load_model(models.resolve("again")).metadata["name"] == "again"
+
+
+def test_legacy_checkpoints_and_plain_zips_are_still_refused_as_pickles(tmp_path):
+    import zipfile
+
+    legacy = tmp_path / "legacy.safetensors"
+    torch.save({"weight": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)  # a bare pickle
+    archive = tmp_path / "zip.safetensors"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("data.pkl", b"anything")
+    for path in (legacy, archive):
+        with pytest.raises(ModelFileError, match="pickle"):
+            load_model(path)
+
+
 def test_broken_model_files_give_clear_errors(tmp_path):
     with pytest.raises(ModelFileError, match="no such"):
         load_model(tmp_path / "missing")
