@@ -176,6 +176,10 @@ def read_metadata(path: Path) -> dict:
     return meta
 
 
+# What a model file may make mspt allocate: ten times the "large" size.
+MAX_PARAMETERS = 1_000_000_000
+
+
 def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     path = Path(path)
     meta = read_metadata(path)
@@ -185,21 +189,50 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
         charset = Charset.from_json(meta["charset"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
+    # Checked before the network is built: the JSON alone could ask for tens of GB.
+    _check_weights_fit(path, _tensor_shapes(weights), config, len(charset), meta.get("kind"))
     model = Recognizer(config, len(charset))
-    state = _read_tensors(weights)
     own = model.state_dict()
-    wrong = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
+    state = {k: v.to(own[k].dtype) for k, v in _read_tensors(weights).items()}
+    model.load_state_dict(state, strict=False)
+    return LoadedModel(model.to(device).eval(), charset, meta)
+
+
+def _tensor_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
+    """Every tensor's shape, read from the header without loading the tensor."""
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except SafetensorError as error:
+        raise ModelFileError(f"{weights}: {error}") from error
+
+
+def _check_weights_fit(path: Path, shapes: dict[str, tuple[int, ...]], config: RecognizerConfig,
+                       classes: int, kind: str | None) -> None:
+    """Refuse metadata whose network the file's tensors do not fill exactly, or that is too big.
+    The network is laid out on the meta device, which gives shapes without allocating."""
+    # Each transformer layer holds weights, so a file cannot hold more layers than tensors
+    # (this bounds the meta layout's time too).
+    layers = config.layers + (config.decoder_layers if config.head == "decoder" else 0)
+    if layers > len(shapes):
+        raise ModelFileError(f"{path}: weights do not match the metadata ({layers} layers, "
+                             f"{len(shapes)} weight tensors)")
+    with torch.device("meta"):
+        layout = Recognizer(config, classes)
+    parameters = layout.parameter_count()
+    if parameters > MAX_PARAMETERS:
+        raise ModelFileError(f"{path}: {parameters:,} parameters, more than mspt loads ({MAX_PARAMETERS:,})")
+    own = {k: tuple(v.shape) for k, v in layout.state_dict().items()}
+    wrong = [k for k in shapes if k in own and shapes[k] != own[k]]
     if wrong:
         raise ModelFileError(f"{path}: weights do not match the metadata ({wrong[0]} has shape "
-                             f"{tuple(state[wrong[0]].shape)}, expected {tuple(own[wrong[0]].shape)})")
-    state = {k: v.to(own[k].dtype) if k in own else v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+                             f"{shapes[wrong[0]]}, expected {own[wrong[0]]})")
     # A recognizer file must hold every weight; an encoder-only file may lack head weights.
-    needed = [k for k in missing if meta.get("kind") == "recognizer" or k.startswith("encoder.")]
-    if needed or unexpected:
+    missing = [k for k in own if k not in shapes and (kind == "recognizer" or k.startswith("encoder."))]
+    unexpected = [k for k in shapes if k not in own]
+    if missing or unexpected:
         raise ModelFileError(f"{path}: weights do not match the metadata "
-                             f"(missing {needed[:3]}, unexpected {unexpected[:3]})")
-    return LoadedModel(model.to(device).eval(), charset, meta)
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:

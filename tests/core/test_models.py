@@ -129,6 +129,40 @@ def test_broken_model_files_give_clear_errors(tmp_path):
         load_model(path)
 
 
+def _with_config(tmp_path, **change):
+    """A tiny model file whose JSON claims another architecture than its weights hold."""
+    model, charset = _model()
+    meta = build_metadata(model, charset, "m")
+    meta["config"] = dict(meta["config"], **change)
+    return save_model(tmp_path / "claims.safetensors", model, charset, meta)
+
+
+@pytest.mark.parametrize("change", [{"d_model": 144 * 8}, {"ff": 576 * 64}, {"layers": 3000},
+                                    {"frontend_channels": [16, 32, 64, 4096]}],
+                         ids=["d_model", "ff", "layers", "channels"])
+def test_a_config_the_weights_do_not_fill_is_refused_before_any_network_is_built(tmp_path, monkeypatch, change):
+    """A few-MB file whose JSON claims a huge network must not make mspt allocate it."""
+    path = _with_config(tmp_path, **change)
+    real = models.Recognizer
+
+    def shapes_only(*args, **kwargs):
+        network = real(*args, **kwargs)
+        assert all(p.is_meta for p in network.parameters()), "a network was built from unchecked metadata"
+        return network
+
+    monkeypatch.setattr(models, "Recognizer", shapes_only)
+    with pytest.raises(ModelFileError) as info:
+        load_model(path)
+    assert str(path) in str(info.value) and "do not match" in str(info.value)
+
+
+def test_a_model_past_the_parameter_limit_is_refused_before_it_is_built(tmp_path, monkeypatch):
+    path = _with_config(tmp_path)
+    monkeypatch.setattr(models, "MAX_PARAMETERS", 1000)
+    with pytest.raises(ModelFileError, match=r"claims.safetensors.*parameters"):
+        load_model(path)
+
+
 def test_registry_import_list_export_remove(tmp_path, user_dir):
     model, charset = _model()
     source = save_model(tmp_path / "mine", model, charset, build_metadata(model, charset, "mine"))
