@@ -138,6 +138,7 @@ class Project:
             if data.get("version", 0) > FORMAT_VERSION:
                 raise ProjectError(f"{manifest}: made by a newer mspt; please upgrade")
             entries = [PageEntry(**entry) for entry in data["pages"]]
+            _refuse_paths_outside(root, entries, manifest)
         except (ValueError, KeyError, TypeError) as error:
             raise ProjectError(f"{manifest}: not a readable project file ({error})") from error
         project = cls(root, data.get("name") or root.name, entries)
@@ -418,6 +419,19 @@ class Project:
             return [write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt)
                     for i, page in zip(indices, pages)]
         return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt)]
+
+
+def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) -> None:
+    """Every file project.json names must lie inside the project folder: a page's XML is
+    written back on save, so "../elsewhere.xml", an absolute path or a link leading out would
+    let a project file from someone else overwrite any file the person can write."""
+    folder = root.resolve()
+    for entry in entries:
+        for kind, name in (("XML", entry.xml), ("image", entry.image)):
+            target = (folder / name).resolve()
+            if target == folder or not target.is_relative_to(folder):
+                raise ProjectError(f"{manifest}: page {entry.id}'s {kind} file {name!r} lies outside the "
+                                   "project folder; mspt opens only projects whose files are inside it")
 
 
 def _safe_name(name: str) -> str:

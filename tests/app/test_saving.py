@@ -4,6 +4,7 @@ errors that reach the person as a dialog (details in the log file)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -65,6 +66,51 @@ def test_a_project_open_elsewhere_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(project_module, "_pid_alive", lambda pid: True)
     with pytest.raises(ProjectError, match="already open"):
         Project.open(project.root)
+
+
+SAMPLE_PAGE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "sample-page.png"
+
+
+def _project_naming(tmp_path, field: str, name) -> tuple[Path, Path]:
+    """A one-page project whose project.json gives page 1's ``field`` as ``name`` (a callable
+    gets the project folder), and a file outside the project that the entry may point at."""
+    outside = tmp_path / "elsewhere" / "precious.xml"  # a PAGE file a save would overwrite
+    outside.parent.mkdir()
+    outside.write_bytes(SAMPLE_PAGE.with_suffix(".xml").read_bytes())
+    project = Project.create(tmp_path / "p")
+    project.add_files([SAMPLE_PAGE])
+    project.close()
+    manifest = project.root / "project.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["pages"][0][field] = name(project.root) if callable(name) else name
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    return project.root, outside
+
+
+def _link_out(root: Path) -> str:
+    (root / "page" / "linked.xml").symlink_to(root.parent / "elsewhere" / "precious.xml")
+    return "page/linked.xml"
+
+
+@pytest.mark.parametrize("field, name", [
+    ("xml", "../elsewhere/precious.xml"), ("xml", lambda root: str(root.parent / "elsewhere" / "precious.xml")),
+    ("xml", _link_out), ("image", "../elsewhere/precious.xml"), ("image", "/etc/hostname"), ("xml", ""),
+], ids=["xml-dotdot", "xml-absolute", "xml-link", "image-dotdot", "image-absolute", "xml-empty"])
+def test_a_project_file_naming_files_outside_the_project_is_refused(tmp_path, field, name):
+    root, outside = _project_naming(tmp_path, field, name)
+    with pytest.raises(ProjectError) as info:
+        project = Project.open(root)
+        project.changed(project.entries[0].id)  # what an edit does: the page is saved next
+        project.close()
+    assert str(root / "project.json") in str(info.value) and "outside the project folder" in str(info.value)
+    assert outside.read_bytes() == SAMPLE_PAGE.with_suffix(".xml").read_bytes()
+
+
+def test_the_app_says_why_it_refuses_such_a_project(qtbot, window, tmp_path):
+    root, _ = _project_naming(tmp_path, "xml", "../elsewhere/precious.xml")
+    assert window.open_project(root) is None and window.project is None
+    boxes = [w for w in window.findChildren(QMessageBox) if w.objectName() == "errorDialog"]
+    assert boxes and "../elsewhere/precious.xml" in boxes[-1].text()
 
 
 def test_saving_is_atomic(opened, monkeypatch):
