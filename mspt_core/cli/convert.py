@@ -22,6 +22,9 @@ def register(subparsers) -> None:
                    help="file name (without extension) for txt/hocr/pdf; default: the input's name")
     p.add_argument("--max-image-side", type=int, default=None,
                    help="pdf: downscale page images whose longer side exceeds this many pixels")
+    p.add_argument("--allow-outside-images", action="store_true",
+                   help="pdf: embed page images that lie outside the input file's folder (by default refused, "
+                        "so that a file from elsewhere cannot pull other images into the PDF)")
     p.set_defaults(run=run)
 
 
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         sources.append((path, read_pages(path, notes)))
     if not sources:
         raise FormatError("no PAGE or ALTO file among the inputs")
+    if args.to == "pdf" and not args.allow_outside_images:
+        _refuse_images_outside(sources)
 
     written: list[Path] = []
     if args.to in ("page", "alto"):
@@ -84,6 +89,19 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _refuse_images_outside(sources: list[tuple[Path, list]]) -> None:
+    """The PDF embeds the images the inputs name: only those in each input's own folder."""
+    from mspt_core.errors import FormatError
+    from mspt_core.formats import image_folder, image_inside
+
+    for path, pages in sources:
+        for page in pages:
+            if page.image_path is not None and not image_inside(page.image_path, path):
+                raise FormatError(f"{path}: its page image {page.image_path} lies outside {image_folder(path)}; "
+                                  "not embedded, in case the file came from someone else "
+                                  "(pass --allow-outside-images to embed it)")
 
 
 def _common_name(inputs: list[Path]) -> str:

@@ -18,6 +18,7 @@ from mspt_core.document import Page
 from mspt_core.errors import FormatError
 
 from . import alto, hocr, pagexml, pdf, text
+from ._common import image_folder, image_inside
 from ._report import Report
 from mspt_core.atomic import atomic_write
 from .xmlsafe import parse_file
@@ -27,7 +28,7 @@ EXTENSIONS = {"page": ".xml", "alto": ".xml", "txt": ".txt", "hocr": ".hocr", "p
 XML_FORMATS = ("page", "alto")
 
 __all__ = ["FORMATS", "EXTENSIONS", "detect_format", "read_document", "read_pages", "write_document",
-           "to_bytes", "atomic_write"]
+           "to_bytes", "atomic_write", "image_folder", "image_inside"]
 
 
 def detect_format(path: str | Path) -> str:

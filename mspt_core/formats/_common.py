@@ -146,3 +146,17 @@ def resolve_image(name: str | None, xml_path: Path) -> Path | None:
     # Transkribus exports put the XML in page/ beside the images and name the bare file.
     above = Path(os.path.normpath(xml_path.resolve().parent.parent / path))
     return above if not here.exists() and above.exists() else here
+
+
+def image_folder(xml_path: Path) -> Path:
+    """The folder a PAGE/ALTO file's page images are trusted to lie in: the file's own folder,
+    or the one above when the file sits in a page/ folder (Transkribus exports and mspt
+    projects keep their XML in page/ beside the images)."""
+    folder = Path(xml_path).resolve().parent
+    return folder.parent if folder.name.lower() == "page" else folder
+
+
+def image_inside(image_path: Path, xml_path: Path) -> bool:
+    """Whether the image lies in ``image_folder(xml_path)`` (links followed). An image from
+    elsewhere, named by a file from someone else, is one the person never chose to share."""
+    return Path(image_path).resolve().is_relative_to(image_folder(xml_path))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
+
+import pytest
 
 from mspt_core.cli import main
 from mspt_core.formats import read_document
@@ -41,3 +44,45 @@ def test_convert_folder_skips_non_document_xml(fondue, tmp_path, capsys):
     assert main(["convert", str(folder), "--to", "hocr", "--out", str(tmp_path / "o"), "--name", "book"]) == 0
     assert (tmp_path / "o" / "book.hocr").exists()
     assert "mets.xml: skipped" in capsys.readouterr().err
+
+
+SAMPLE = Path(__file__).resolve().parents[3] / "resources" / "samples" / "sample-page.xml"
+
+
+def _page_naming(xml: Path, image_name: str) -> Path:
+    """The sample PAGE file at ``xml``, naming ``image_name`` as its page image."""
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    text = SAMPLE.read_text(encoding="utf-8")
+    xml.write_text(text.replace('imageFilename="sample-page.png"', f'imageFilename="{image_name}"'), encoding="utf-8")
+    return xml
+
+
+@pytest.mark.parametrize("name", ["../private/scan.png", "ABSOLUTE", "file://ABSOLUTE"])
+def test_a_foreign_file_cannot_pull_an_image_from_elsewhere_into_a_pdf(tmp_path, capsys, name):
+    private = tmp_path / "private" / "scan.png"
+    private.parent.mkdir()
+    shutil.copy(SAMPLE.with_suffix(".png"), private)
+    foreign = _page_naming(tmp_path / "download" / "foreign.xml", name.replace("ABSOLUTE", str(private)))
+    out = tmp_path / "out"
+    assert main(["convert", str(foreign), "--to", "pdf", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mspt: error: ") and str(foreign) in err[0]
+    assert str(private) in err[0] and "--allow-outside-images" in err[0] and "Traceback" not in err[0]
+    assert not out.exists() or not any(out.iterdir())
+    assert main(["convert", str(foreign), "--to", "pdf", "--out", str(out), "--allow-outside-images"]) == 0
+    assert (out / "foreign.pdf").stat().st_size > 0
+
+
+@pytest.mark.parametrize("layout", ["beside", "transkribus", "mspt-project", "subfolder"])
+def test_images_inside_the_documents_folder_go_into_a_pdf(tmp_path, capsys, layout):
+    xml, image, name = {
+        "beside": ("doc/p.xml", "doc/p.png", "p.png"),
+        "transkribus": ("doc/page/p.xml", "doc/p.png", "p.png"),  # XML in page/, images above it
+        "mspt-project": ("doc/page/p.xml", "doc/p.png", "../p.png"),
+        "subfolder": ("doc/p.xml", "doc/images/p.png", "images/p.png"),
+    }[layout]
+    (tmp_path / image).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE.with_suffix(".png"), tmp_path / image)
+    _page_naming(tmp_path / xml, name)
+    assert main(["convert", str(tmp_path / xml), "--to", "pdf", "--out", str(tmp_path / "out")]) == 0, \
+        capsys.readouterr().err
