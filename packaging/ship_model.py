@@ -1,7 +1,12 @@
 """Copy a trained model into resources/models/ as the bundled model NAME (default: "default"),
 with fp16 weights to keep the repository small. Its provenance travels along unchanged.
 
-    .venv/bin/python packaging/ship_model.py runs/bench-small/best [--name default] [--note TEXT]
+    .venv/bin/python packaging/ship_model.py ../runs/default-fast/best [--name default] [--note TEXT] \\
+        [--int8-check fondue-en-print-20/val ehri-typewritten-en-de/val ...]
+
+With --int8-check, the shipped weights read the named validation splits (polygon and box crops)
+with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
+metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default.
 """
 
 from __future__ import annotations
@@ -13,7 +18,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mspt_core.models import bundled_models_dir, load_model, save_model  # noqa: E402
+from mspt_core.models import LoadedModel, bundled_models_dir, load_model, save_model  # noqa: E402
+
+INT8_TOLERANCE = 0.0005  # 0.05 CER points
+
+
+def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
+    """Validation CER of the model read by ONNX Runtime in fp32 and int8, and the verdict."""
+    from benchmarks.common import DATA, split_xmls
+    from mspt_core.data.lines import LineSet, lines_from_page_xml
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.supervised import lines_cer
+
+    lines = LineSet()
+    for item in splits:
+        dataset, split = item.split("/")
+        for xml in split_xmls(DATA / dataset, split):
+            for crop in ("polygon", "box"):
+                lines.extend(lines_from_page_xml(xml, loaded.config.height, crop=crop))
+    fp32 = lines_cer(LineRecognizer(loaded, device="cpu", engine="onnx"), lines)
+    int8 = lines_cer(LineRecognizer(loaded, device="cpu", engine="onnx-int8"), lines)
+    return {"int8": int8 - fp32 <= INT8_TOLERANCE, "val_cer_onnx_fp32": round(fp32, 5),
+            "val_cer_onnx_int8": round(int8, 5), "val_lines": len(lines), "val_splits": splits}
 
 
 def main() -> None:
@@ -21,12 +47,20 @@ def main() -> None:
     parser.add_argument("model", type=Path)
     parser.add_argument("--name", default="default")
     parser.add_argument("--note", default="", help="added to the provenance, e.g. how it was made")
+    parser.add_argument("--int8-check", nargs="+", default=None, metavar="SET/SPLIT",
+                        help="validation splits of ../shared/data on which int8 must hold its CER")
     args = parser.parse_args()
     loaded = load_model(args.model)
     metadata = dict(loaded.metadata, name=args.name)
+    metadata.pop("inference", None)
     if args.note:
         metadata["provenance"] = dict(metadata.get("provenance", {}), note=args.note)
     target = save_model(bundled_models_dir() / args.name, loaded.model, loaded.charset, metadata, half=True)
+    if args.int8_check:
+        shipped = load_model(target)  # the fp16-rounded weights users get
+        metadata["inference"] = int8_check(shipped, args.int8_check)
+        target = save_model(target, shipped.model, shipped.charset, metadata, half=True)
+        print(f"int8 check: {metadata['inference']}")
     size = sum(p.stat().st_size for p in target.iterdir()) / 1e6
     print(f"{target}: {size:.1f} MB")
 
