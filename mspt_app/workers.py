@@ -148,7 +148,8 @@ def recognition_job(pages: list[PageToRead], model: str | None, device: str) -> 
     are segmented first (handed back as ``("lines", page_id, page)``)."""
 
     def job(context: JobContext) -> int:
-        context.progress(0, 0, "Loading the model")
+        # The first read of a model on a CPU also exports it for ONNX Runtime (once, ~15 s).
+        context.progress(0, 0, "Loading the model (the first time: preparing it for fast reading)")
         reader = load_reader(model, device)
         for item in pages:
             if not any(True for _ in item.page.lines()):

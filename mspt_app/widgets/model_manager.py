@@ -15,14 +15,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialog
 
 from mspt_core import models
 from mspt_core.errors import MsptError
-from mspt_core.model.config import SIZES
+from mspt_core.model.config import SIZES, RecognizerConfig
 
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 
 COLUMNS = ("Name", "Kind", "Origin", "Size", "Characters", "Trained on", "Validation CER", "Date")
 NAME, KIND, ORIGIN, SIZE, CHARS, TRAINED, CER, DATE = range(len(COLUMNS))
-ARCHITECTURE = ("frontend_channels", "d_model", "layers", "heads", "ff")
+ARCHITECTURE = ("frontend", "frontend_channels", "d_model", "layers", "heads", "ff", "ctc_frames")
 
 
 def named_size(meta: dict) -> str:
@@ -31,7 +31,10 @@ def named_size(meta: dict) -> str:
     for source in (prov.get("settings"), prov.get("pretraining")):
         if isinstance(source, dict) and source.get("size"):
             return str(source["size"])
-    config = meta.get("config", {})
+    try:  # old files lack newer keys: their defaults say what they are
+        config = RecognizerConfig.from_json(meta.get("config", {})).to_json()
+    except (TypeError, ValueError):
+        return ""
     for name, preset in SIZES.items():
         wanted = preset.to_json()
         if all(config.get(key) == wanted.get(key) for key in ARCHITECTURE):

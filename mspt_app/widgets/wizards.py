@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from mspt_core.models import NAME_HINT, is_model_name, list_models
 from mspt_core.errors import MsptError
+from mspt_core.model.config import SIZES as MODEL_SIZES
 from mspt_core.pretrain.presets import PRESETS, preset
 from mspt_core.train import runs
 
@@ -22,10 +23,11 @@ from mspt_app.widgets import dialogs
 from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
 
-SIZES = ("tiny", "small", "base", "large")
+SIZES = tuple(MODEL_SIZES)
 # Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
-# (benchmarks/RESULTS.md); other sizes and batches scale roughly with parameters x lines.
-CPU_SECONDS_PER_LINE = {"tiny": 0.03, "small": 0.145, "base": 0.9, "large": 3.0}
+# (benchmarks/RESULTS.md), 'fast' at ~0.65 s on one thread (its recipe's log); other sizes and
+# batches scale roughly with parameters x lines.
+CPU_SECONDS_PER_LINE = {"tiny": 0.03, "fast": 0.04, "small": 0.145, "base": 0.9, "large": 3.0}
 SEGMENT_SECONDS_PER_PAGE = 1.15  # benchmarks/RESULTS.md, segmentation (learned line finder, one thread)
 
 

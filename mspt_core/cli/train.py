@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mspt_core.cli.common import (TrainingBar, add_data_options, add_loop_options, loop_settings, report_training,
-                                  train_and_val_lines)
+from mspt_core.cli.common import (TrainingBar, add_data_options, add_loop_options, check_output_folder, loop_settings,
+                                  report_training, train_and_val_lines)
 
 
 def register(subparsers) -> None:
@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         description="Train a line recognizer. DATA are ALTO or PAGE XML files (with their page images), "
                     "line images with a .txt/.gt.txt beside them, or folders of either.")
     add_data_options(p)
-    p.add_argument("--size", default="small", help="tiny, small, base or large (default small)")
+    p.add_argument("--size", default="small",
+                   help="tiny, fast (CPU: a fifth of small's cost), small, base or large (default small)")
     p.add_argument("--head", choices=["ctc", "decoder"], default="ctc", help="output head (default ctc)")
     p.add_argument("--base", default=None,
                    help="fine-tune this model (name or path) instead of starting from scratch; "
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.train.supervised import train_recognizer
 
     settings = loop_settings(args)
+    check_output_folder(args.out)
     try:
         height = config_for(args.size).height
     except ValueError as error:
