@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Union
 
@@ -30,8 +31,15 @@ def atomic_write(path: str | os.PathLike, data: Payload) -> Path:
     ``path`` atomically. Returns the path written."""
     path = Path(path)
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    with naming(path):
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        _write_and_replace(fd, tmp, path, data)
+    _fsync_dir(folder)
+    return path
+
+
+def _write_and_replace(fd: int, tmp: str, path: Path, data: Payload) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             if callable(data):
@@ -51,8 +59,22 @@ def atomic_write(path: str | os.PathLike, data: Payload) -> Path:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(folder)
-    return path
+
+
+@contextmanager
+def naming(path: str | os.PathLike):
+    """OSErrors raised inside that name no file (a full disk) or a temporary file or folder of
+    ``path`` (``.NAME.*``) name ``path`` instead, the file the person asked for; an error about
+    another file, e.g. an input the data callable reads, keeps its own name."""
+    try:
+        yield
+    except OSError as error:
+        path = Path(path)
+        about_temporary = error.filename is not None and any(
+            part.startswith(f".{path.name}.") for part in Path(error.filename).parts)
+        if error.errno is None or not (error.filename is None or about_temporary):
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error  # keeps the subclass
 
 
 def _fsync_dir(folder: Path) -> None:

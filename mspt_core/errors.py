@@ -18,5 +18,9 @@ class ModelFileError(MsptError):
     """A model file is missing, unsafe (e.g. a pickle) or inconsistent."""
 
 
+class OutputError(MsptError):
+    """An output file or folder cannot be written (a file where a folder is wanted, no permission)."""
+
+
 class DataError(MsptError):
     """Training or evaluation data is missing or unusable."""

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save, save_file
+from safetensors.torch import save
 
 from mspt_core import __version__
-from mspt_core.atomic import atomic_write
+from mspt_core.atomic import atomic_write, naming
 from mspt_core.charset import Charset
 from mspt_core.errors import ModelFileError
 from mspt_core.model import Recognizer, RecognizerConfig
@@ -92,27 +92,37 @@ def save_model(path: Path, model: Recognizer, charset: Charset, metadata: dict, 
 
 def _write(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
     text = json.dumps(metadata, ensure_ascii=False, indent=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".safetensors":
         return atomic_write(path, save(tensors, metadata={"mspt": text}))
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    save_file(tensors, str(tmp_dir / WEIGHTS))
-    (tmp_dir / METADATA).write_text(text, encoding="utf-8")
-    for name in (WEIGHTS, METADATA):
-        _fsync(tmp_dir / name)
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            _write_synced(tmp_dir / WEIGHTS, save(tensors))
+            _write_synced(tmp_dir / METADATA, text.encode("utf-8"))
+            _replace_folder(tmp_dir, path)
+        except BaseException:
+            shutil.rmtree(tmp_dir, ignore_errors=True)  # e.g. a full disk: no half-written model stays
+            raise
+    return path
+
+
+def _replace_folder(new: Path, path: Path) -> None:
     if path.exists():
         old = path.with_name(f".{path.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(path, old)
-        os.replace(tmp_dir, path)
+        os.replace(new, path)
         shutil.rmtree(old, ignore_errors=True)
     else:
-        os.replace(tmp_dir, path)
-    return path
+        os.replace(new, path)
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
+def _write_synced(path: Path, data: bytes) -> None:
+    # Written by Python rather than safetensors' save_file, so a full disk is an OSError.
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
         os.fsync(f.fileno())
 
 

@@ -43,9 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     except MsptError as error:
         print(f"mspt: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the system refused a read or write: the user's to fix, not a bug
+        print(f"mspt: error: {os_error_text(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("mspt: interrupted", file=sys.stderr)
         return 130
+
+
+def os_error_text(error: OSError) -> str:
+    """ "PATH: reason" for an OSError, e.g. "out/page.xml: No space left on device"."""
+    names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    reason = error.strerror or str(error)
+    return f"{' -> '.join(names)}: {reason}" if names else reason
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -64,6 +65,35 @@ class TrainingBar:
                            f"(best {progress.best_metric:.4f})")
         else:
             self.bar.close()
+
+
+def check_output_folder(folder: Path, output: Path | None = None) -> None:
+    """Refuse, before any long work and without creating anything, an output folder that cannot
+    be written: a file, a folder below a file, or a folder (or the nearest existing one above
+    it) that refuses new files. The message names ``output`` (default: the folder)."""
+    from mspt_core.errors import OutputError
+
+    output = output or folder
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "it is a file" if existing == output else f"{existing} is a file"
+        raise OutputError(f"{output}: cannot write output there: {where}, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):  # gone when closed, even after a crash
+            pass
+    except OSError as error:
+        raise OutputError(f"{output}: cannot write output there ({error.strerror})") from error
+
+
+def check_output_file(path: Path) -> None:
+    """``check_output_folder`` for one output file, which must not be a folder."""
+    from mspt_core.errors import OutputError
+
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name to write to")
+    check_output_folder(path.parent, path)
 
 
 def page_stem(source: Path, index: int, count: int) -> str:

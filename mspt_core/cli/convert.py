@@ -47,6 +47,7 @@ def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mspt_core.cli.common import check_output_folder
     from mspt_core.errors import FormatError
     from mspt_core.formats import EXTENSIONS, atomic_write, detect_format, read_pages, to_bytes, write_document
 
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise FormatError("no PAGE or ALTO file among the inputs")
     if args.to == "pdf" and not args.allow_outside_images:
         _refuse_images_outside(sources)
+    check_output_folder(args.out)
 
     written: list[Path] = []
     if args.to in ("page", "alto"):

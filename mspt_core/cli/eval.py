@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import add_device_option, add_engine_option, add_model_option, add_threads_option, set_threads
+from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_threads_option,
+                                  check_output_file, set_threads)
 
 
 def register(subparsers) -> None:
@@ -31,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.recognize import LineRecognizer
 
     set_threads(args.threads)
+    if args.report:
+        check_output_file(args.report)
     reader = LineRecognizer.from_model(args.model, device=args.device, beam=args.beam, head=args.head,
                                       engine=args.engine, threads=args.threads)
     lines = load_lines(args.data, reader.height)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from mspt_core.cli.common import (TrainingBar, add_data_options, add_loop_options, loop_settings, report_training,
-                                  train_and_val_lines)
+from mspt_core.cli.common import (TrainingBar, add_data_options, add_loop_options, check_output_folder, loop_settings,
+                                  report_training, train_and_val_lines)
 
 
 def register(subparsers) -> None:
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.train.finetune import finetune_recognizer
 
     settings = loop_settings(args)
+    check_output_folder(args.out)
     encoder = resolve(args.encoder)
     train_set, val_set = train_and_val_lines(args, read_metadata(encoder)["line_height"])
     print(f"fine-tuning {encoder} on {len(train_set)} lines, validating on {len(val_set)}")

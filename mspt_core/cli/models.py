@@ -62,8 +62,10 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from mspt_core.models import import_model
+    from mspt_core.cli.common import check_output_folder
+    from mspt_core.models import import_model, user_models_dir
 
+    check_output_folder(user_models_dir())
     entry = import_model(args.path, args.name)
     print(f"imported {entry.name!r} to {entry.path}")
     return 0

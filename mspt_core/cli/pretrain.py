@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import TrainingBar, add_device_option, add_threads_option, set_threads
+from mspt_core.cli.common import TrainingBar, add_device_option, add_threads_option, check_output_folder, set_threads
 
 
 def register(subparsers) -> None:
@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         height = config_for(method.size).height
     except ValueError as error:
         raise DataError(str(error)) from error
+    check_output_folder(args.out)
     distributed.init_from_env(args.device)
     try:
         store = open_store(args.data, args.out, height)

@@ -27,11 +27,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mspt_core.cli.common import check_output_names, page_stem
+    from mspt_core.cli.common import check_output_folder, check_output_names, page_stem
     from mspt_core.formats import write_document
     from mspt_core.layout import page_lines
 
     check_output_names(args.pages, args.out)
+    check_output_folder(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.pages:
         pages = page_lines(path, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_segmenter_option,
-                                  add_threads_option, check_output_names, page_stem, set_threads)
+                                  add_threads_option, check_output_folder, check_output_names, page_stem,
+                                  set_threads)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     _check_inputs(args.pages)
     check_output_names(args.pages, args.out)
+    check_output_folder(args.out)
     reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size, beam=args.beam,
                                       engine=args.engine, threads=args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
