@@ -50,6 +50,18 @@ def test_auto_reads_with_onnx_on_a_cpu(default_model, monkeypatch):
     assert LineRecognizer(default_model, device="cpu").engine == "torch"
 
 
+def test_auto_reads_in_int8_only_where_the_model_file_allows_it(default_model, monkeypatch):
+    from mspt_core.models import LoadedModel
+
+    monkeypatch.delenv("MSPT_ENGINE", raising=False)
+    allowed = LoadedModel(default_model.model, default_model.charset,
+                          dict(default_model.metadata, inference={"int8": True}))
+    refused = LoadedModel(default_model.model, default_model.charset,
+                          dict(default_model.metadata, inference={"int8": False}))
+    assert LineRecognizer(allowed, device="cpu").engine == "onnx-int8"
+    assert LineRecognizer(refused, device="cpu").engine == "onnx"
+
+
 def test_the_export_is_made_once_and_reused(default_model):
     first = onnx_engine.OnnxCTC(default_model.model).path
     stamp = first.stat().st_mtime_ns
