@@ -1,15 +1,20 @@
-"""Train the bundled default model: synthetic lines + every printed and typewritten train split
-in ../shared/data, each line cut three ways (along its polygon, as its box with a margin, and
-along the polygon mspt's own line finder draws), selected on the val splits (polygon and box
-crops). Every choice is in recipe.json; the seed is fixed.
+"""Train the bundled default model: synthetic lines + real ground-truth lines of ../shared/data,
+each line cut three ways (along its polygon, as its box with a margin, and along the polygon
+mspt's own line finder draws), selected on val splits (polygon and box crops). Every choice is
+in the recipe JSON; the seed is fixed.
 
     .venv/bin/python packaging/default_model/recipe.py --out ../runs/default-fast --threads 1
-    .venv/bin/python packaging/ship_model.py ../runs/default-fast/best      # into resources/models
+    .venv/bin/python packaging/ship_model.py ../runs/default-fast/best --int8-check SET/val ...
+
+recipe.json (the default): the printed and typewritten sets. joint.json (--recipe): print and
+handwriting together, the product's own way: first masked self-supervised pre-training of the
+encoder on the train pages of every set with their text thrown away (progressive masking, loss
+on visible tokens too), then supervised training from that encoder.
 
 Keep the run folder outside the repository. Started again with the same --out, the run resumes
-from its last checkpoint exactly (the prepared lines are cached there, so a resume starts in
-seconds); a run folder made with another recipe is refused. Needs the Debian fonts and corpora
-(`make fonts`) and ../shared/data. On a GPU, a larger model and more data:
+exactly from its last checkpoint (pre-training, then training; the prepared lines are cached
+there, so a resume starts in seconds); a run folder made with another recipe is refused. Needs
+the Debian fonts and corpora (`make fonts`) and ../shared/data. On a GPU, a larger model:
     .venv/bin/python packaging/default_model/recipe.py --out ../runs/gpu --device cuda \\
         --set size=base synthetic_lines=200000 steps=60000 batch_size=64
 """
@@ -38,15 +43,18 @@ from mspt_core.train.supervised import train_recognizer  # noqa: E402
 from benchmarks.common import DATA, split_xmls  # noqa: E402  (the one reader of SPLIT.tsv)
 
 RECIPE = Path(__file__).with_name("recipe.json")
+PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
 PREPARED = "prepared-lines"  # cache of the rendered and cut lines in the run folder
 
 
-def load_recipe(overrides: list[str]) -> dict:
-    recipe = {k: v for k, v in json.loads(RECIPE.read_text()).items() if not k.startswith("_")}
+def load_recipe(path: Path, overrides: list[str]) -> dict:
+    recipe = {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
     for item in overrides:
         key, _, value = item.partition("=")
         if key not in recipe:
             raise SystemExit(f"recipe has no setting {key!r}")
+        if isinstance(recipe[key], dict):
+            raise SystemExit(f"{key!r} is a group of settings: change it in the recipe file")
         recipe[key] = value.split(",") if isinstance(recipe[key], list) else type(recipe[key])(value)
     return recipe
 
@@ -116,6 +124,32 @@ def load_prepared(folder: Path, key: str, height: int) -> dict[str, LineSet] | N
     return sets
 
 
+def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
+    """The pre-training stage (recipe["pretrain"]): the train pages' lines, text thrown away,
+    into a line store, then masked pre-training of the encoder. Resumes like the training."""
+    from mspt_core.data.linestore import build_line_store
+    from mspt_core.pretrain import PretrainSettings, pretrain_encoder
+
+    spec, folder = recipe["pretrain"], out / PRETRAIN
+    xmls = []
+    for dataset_and_split in spec["splits"]:
+        dataset, split = dataset_and_split.split("/")
+        xmls += split_xmls(DATA / dataset, split)
+    store, skipped = build_line_store(xmls, folder / "lines", recipe["height"])
+    print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages ({len(skipped)} skipped)")
+    method = PretrainSettings(size=recipe["size"], features=spec["features"], clusters=spec["clusters"],
+                              unmasked_weight=spec["unmasked_weight"], p_start=spec["p_start"],
+                              p_end=spec["p_end"], max_width=spec["max_width"])
+    settings = TrainSettings(steps=spec["steps"], batch_size=spec["batch_size"], lr=spec["lr"],
+                             warmup=spec["warmup"], checkpoint_every=spec["checkpoint_every"],
+                             val_every=spec["steps"], seed=recipe["seed"], device=device)
+    outcome = pretrain_encoder(store, folder, method, settings, on_progress=TrainingBar(settings.steps),
+                               on_status=print)
+    if outcome.encoder_path is None:
+        raise SystemExit("pre-training stopped; run the same command again to resume")
+    return outcome.encoder_path
+
+
 def check_run_folder(out: Path, recipe: dict) -> None:
     """A run folder belongs to one recipe: resuming it with other settings is refused."""
     recorded = out / "recipe.json"
@@ -128,11 +162,13 @@ def check_run_folder(out: Path, recipe: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, best model)")
+    parser.add_argument("--recipe", type=Path, default=RECIPE,
+                        help="recipe JSON (default: recipe.json; joint.json: print and handwriting)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe.json")
     args = parser.parse_args()
-    recipe = load_recipe(args.set)
+    recipe = load_recipe(args.recipe, args.set)
     set_threads(args.threads)
     check_run_folder(args.out, recipe)
 
@@ -156,9 +192,17 @@ def main() -> None:
                    f"fonts: {', '.join(recipe['font_categories'])}; seed {recipe['seed']}) + "
                    f"{', '.join(recipe['real_train'])} ({', '.join(recipe['train_crops'])} crops); "
                    f"selected on {', '.join(recipe['real_val'])} ({', '.join(recipe['val_crops'])} crops); "
-                   f"recipe packaging/default_model/recipe.json {json.dumps(recipe, sort_keys=True)}")
-    outcome = train_recognizer(train_set, val, args.out, settings, size=recipe["size"], head=recipe["head"],
-                               on_progress=TrainingBar(settings.steps), data_description=description)
+                   f"recipe packaging/default_model/{args.recipe.name} {json.dumps(recipe, sort_keys=True)}")
+    if "pretrain" in recipe:
+        from mspt_core.train.finetune import finetune_recognizer
+
+        encoder = pretrained_encoder(recipe, args.out, args.device)
+        outcome = finetune_recognizer(train_set, val, args.out, settings, encoder, head=recipe["head"],
+                                      encoder_lr_scale=recipe["pretrain"]["encoder_lr_scale"],
+                                      on_progress=TrainingBar(settings.steps), data_description=description)
+    else:
+        outcome = train_recognizer(train_set, val, args.out, settings, size=recipe["size"], head=recipe["head"],
+                                   on_progress=TrainingBar(settings.steps), data_description=description)
     result = outcome.result
     print(f"{result.status} after {result.step} steps; best val CER {result.best_metric}; model in {outcome.model_path}")
 
