@@ -126,6 +126,13 @@ def line_from_image(image_path: Path, height: int) -> np.ndarray:
     return to_height(load_grey(image_path), height)
 
 
+def _ground_truth(text_path: Path) -> str:
+    try:
+        return text_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:  # one such file usually means all are: say so, do not skip
+        raise DataError(f"{text_path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from error
+
+
 def lines_from_pairs(image_paths: Iterable[Path], height: int) -> LineSet:
     result = LineSet()
     for image_path in image_paths:
@@ -133,7 +140,7 @@ def lines_from_pairs(image_paths: Iterable[Path], height: int) -> LineSet:
         if text_path is None:
             result.skipped.append(f"{image_path}: no .txt or .gt.txt beside it")
             continue
-        text = normalize(text_path.read_text(encoding="utf-8").strip("\r\n"))
+        text = normalize(_ground_truth(text_path).strip("\r\n"))
         if not text.strip():
             result.skipped.append(f"{image_path}: empty text file")
             continue
