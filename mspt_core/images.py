@@ -14,11 +14,13 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
 
 from mspt_core.errors import ImageLoadError
+from mspt_core.inputs import file_problem
 
 # Largest page we decode, in pixels. A 600-dpi double-page spread is about 10k x 8k = 80 MP;
 # 120 MP leaves room for that and still refuses decompression bombs (which declare giga-pixels).
 MAX_PIXELS = 120_000_000
 DEFAULT_DPI = 300
+MIN_DPI = 10
 MAX_DPI = 1200
 
 # Pillow must never pad truncated files silently: a half-decoded page is a wrong page.
@@ -33,10 +35,9 @@ def _fail(path: Path, reason: str) -> ImageLoadError:
 
 def _check_file(path: Path) -> bytes:
     """The first bytes of ``path``, after checking it is a readable, non-empty file."""
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if path.is_dir():
-        raise _fail(path, "it is a folder, not a file")
+    problem = file_problem(path)
+    if problem:
+        raise _fail(path, problem)
     try:
         with open(path, "rb") as f:
             head = f.read(16)
@@ -51,11 +52,13 @@ def _check_size(path: Path, width: int, height: int) -> None:
     if width <= 0 or height <= 0:
         raise _fail(path, f"invalid dimensions {width}x{height}")
     if width * height > MAX_PIXELS:
-        raise _fail(
-            path,
-            f"declared size {width}x{height} ({width * height / 1e6:.0f} MP) exceeds the limit of "
-            f"{MAX_PIXELS / 1e6:.0f} MP (a corrupt file or a decompression bomb)",
-        )
+        raise _fail(path, _over_limit(f"{width}x{height} ({width * height / 1e6:.0f} MP)"))
+
+
+def _over_limit(size: str = "") -> str:
+    # Pillow refuses far larger images before we see their size, quoting its own limit: we quote ours.
+    return (f"declared size {size + ' ' if size else ''}exceeds the limit of {MAX_PIXELS / 1e6:.0f} MP "
+            "(a corrupt file or a decompression bomb)")
 
 
 def _normalize_mode(image: Image.Image) -> Image.Image:
@@ -92,7 +95,7 @@ def _open_raster(path: Path) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
     except Image.DecompressionBombError as error:
-        raise _fail(path, f"declared image size is too large ({error})") from error
+        raise _fail(path, _over_limit()) from error
     except UnidentifiedImageError as error:
         raise _fail(path, "not an image in a supported format (PNG, JPEG, TIFF, WebP, BMP, "
                           "JPEG 2000 or PDF)") from error
@@ -115,7 +118,7 @@ def _decode_frame(path: Path, frame: Image.Image, index: int) -> Image.Image:
             oriented = ImageOps.exif_transpose(frame)
             return _normalize_mode(oriented)
     except Image.DecompressionBombError as error:
-        raise _fail(path, f"{where}declared image size is too large ({error})") from error
+        raise _fail(path, where + _over_limit()) from error
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         reason = str(error) or type(error).__name__
         if "truncated" in reason.lower() or isinstance(error, EOFError):
@@ -125,15 +128,24 @@ def _decode_frame(path: Path, frame: Image.Image, index: int) -> Image.Image:
         raise _fail(path, where + reason) from error
 
 
+def _open_pdf(path: Path):
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as error:
+        # PDFium refuses a PDF without pages with error code 0, which it calls "Success".
+        no_pages = getattr(error, "err_code", None) == 0
+        raise _fail(path, "the PDF has no pages" if no_pages else f"corrupt or unreadable PDF ({error})") from error
+
+
 def _load_pdf(path: Path, dpi: float, only: int | None) -> list[Image.Image]:
     import pypdfium2 as pdfium
 
-    if not 10 <= dpi <= MAX_DPI:
-        raise ValueError(f"dpi must be between 10 and {MAX_DPI}, got {dpi}")
-    try:
-        document = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as error:
-        raise _fail(path, f"corrupt or unreadable PDF ({error})") from error
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        raise _fail(path, f"the resolution to render its pages at must be between {MIN_DPI} and {MAX_DPI} dpi, "
+                          f"not {dpi}")
+    document = _open_pdf(path)
     try:
         if len(document) == 0:
             raise _fail(path, "the PDF has no pages")
@@ -184,6 +196,11 @@ def _load(path: str | Path, dpi: float, only: int | None = None) -> list[Image.I
         image.close()
 
 
+def check_image_file(path: str | Path) -> None:
+    """Refuse, without decoding it, a page file that is missing, a folder, a pipe, unreadable or empty."""
+    _check_file(Path(path))
+
+
 def load_pages(path: str | Path, dpi: float = DEFAULT_DPI) -> list[Image.Image]:
     """All pages of an image file or PDF, each a Pillow image in mode "L" or "RGB".
 
@@ -198,12 +215,7 @@ def page_count(path: str | Path) -> int:
     path = Path(path)
     head = _check_file(path)
     if head.startswith(PDF_MAGIC):
-        import pypdfium2 as pdfium
-
-        try:
-            document = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as error:
-            raise _fail(path, f"corrupt or unreadable PDF ({error})") from error
+        document = _open_pdf(path)
         try:
             return len(document)
         finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 from lxml import etree
 
 from mspt_core.errors import FormatError
+from mspt_core.inputs import file_problem
 
 MAX_BYTES = 200 * 1024 * 1024  # a PAGE/ALTO page is a few MB; refuse absurd inputs early
 
@@ -56,6 +57,9 @@ def parse_bytes(data: bytes, name: str | Path) -> etree._Element:
 
 def parse_file(path: str | Path) -> etree._Element:
     path = Path(path)
+    problem = file_problem(path)
+    if problem:
+        raise FormatError(f"{path}: {problem}")
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
