@@ -3,12 +3,22 @@
 The data goes to a temporary file in the target's folder (same file system, so the final
 rename is atomic), is fsynced, then renamed over the target. On any error the temporary file
 is removed and the old target, if any, is untouched.
+
+Temporary names are ``.NAME.msptPID-RANDOM.tmp`` (files here, model folders in models.py), with
+NAME cut to its first 100 bytes so that a target whose own name fits the file system's 255 bytes
+always gets a temporary name that fits too. A process killed mid-write leaves its temporary
+behind; the next write into that folder removes such leftovers, but only those of this naming
+that are older than an hour and whose process (the PID in the name) no longer runs on this
+machine, so a write in progress, ours or another mspt's, is never touched.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Union
@@ -33,7 +43,8 @@ def atomic_write(path: str | os.PathLike, data: Payload) -> Path:
     folder = path.parent
     with naming(path):
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        remove_stale_temporaries(folder)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=folder)
         _write_and_replace(fd, tmp, path, data)
     _fsync_dir(folder)
     return path
@@ -61,17 +72,76 @@ def _write_and_replace(fd: int, tmp: str, path: Path, data: Payload) -> None:
         raise
 
 
+TEMPORARY_SUFFIX = ".tmp"
+_NAME_KEPT = 100  # bytes of the target's name kept in its temporary's name
+_TEMPORARY = re.compile(r"^\..*\.mspt(?P<pid>\d+)-[^.]+\.tmp$", re.DOTALL)
+STALE_AFTER = 3600.0  # seconds; no write of ours takes that long
+_swept: set[str] = set()  # folders already cleaned by this process
+
+
+def temporary_prefix(path: Path) -> str:
+    """Start of the name of a temporary file or folder for ``path`` (see the module docstring)."""
+    return f"{_temporary_start(path)}{os.getpid()}-"
+
+
+def _temporary_start(path: Path) -> str:
+    short = os.fsdecode(os.fsencode(path.name)[:_NAME_KEPT])
+    return f".{short}.mspt"
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Remove what killed writes left in ``folder`` (the rule is in the module docstring), once per
+    folder and process; a leftover that cannot be removed is left for a later try."""
+    key = os.path.abspath(folder)
+    if key in _swept:
+        return
+    _swept.add(key)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if _is_stale(entry):
+            try:
+                shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def _is_stale(entry: os.DirEntry) -> bool:
+    match = _TEMPORARY.match(entry.name)
+    if not match:
+        return False
+    try:
+        old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+    except OSError:
+        return False
+    return old and not _running(int(match["pid"]))
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process (or a nonsense PID: keep it)
+        return True
+    return True
+
+
 @contextmanager
 def naming(path: str | os.PathLike):
     """OSErrors raised inside that name no file (a full disk) or a temporary file or folder of
-    ``path`` (``.NAME.*``) name ``path`` instead, the file the person asked for; an error about
+    ``path`` name ``path`` instead, the file the person asked for; an error about
     another file, e.g. an input the data callable reads, keeps its own name."""
     try:
         yield
     except OSError as error:
         path = Path(path)
         about_temporary = error.filename is not None and any(
-            part.startswith(f".{path.name}.") for part in Path(error.filename).parts)
+            part.startswith(_temporary_start(path)) for part in Path(error.filename).parts)
         if error.errno is None or not (error.filename is None or about_temporary):
             raise
         raise OSError(error.errno, error.strerror, str(path)) from error  # keeps the subclass

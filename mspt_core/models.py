@@ -22,9 +22,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from mspt_core import __version__
-from mspt_core.atomic import atomic_write, naming
+from mspt_core.atomic import TEMPORARY_SUFFIX, atomic_write, naming, remove_stale_temporaries, temporary_prefix
 from mspt_core.charset import Charset
 from mspt_core.errors import ModelFileError
+from mspt_core.inputs import file_problem
 from mspt_core.model import Recognizer, RecognizerConfig
 
 FORMAT = "mspt-model"
@@ -96,7 +97,8 @@ def _write(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> Path
         return atomic_write(path, save(tensors, metadata={"mspt": text}))
     with naming(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        remove_stale_temporaries(path.parent)
+        tmp_dir = Path(tempfile.mkdtemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent))
         try:
             _write_synced(tmp_dir / WEIGHTS, save(tensors))
             _write_synced(tmp_dir / METADATA, text.encode("utf-8"))
@@ -160,6 +162,9 @@ def _files(path: Path) -> tuple[Path, dict | None]:
             return weights, json.loads(meta.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ModelFileError(f"{meta}: not valid JSON ({error})") from error
+    problem = file_problem(path)  # a FIFO would block the first read forever
+    if problem:
+        raise ModelFileError(f"{path}: {problem}")
     return path, None
 
 
@@ -333,13 +338,20 @@ def _check_name(name: str) -> str:
     return name
 
 
-def import_model(source: Path, name: str | None = None) -> ModelEntry:
-    source = Path(source)
-    meta = read_metadata(source)  # refuses anything that is not a valid model before copying
-    name = _check_name(name or source.name.removesuffix(".safetensors"))
+def check_new_name(name: str) -> str:
+    """``name`` if a user model may be imported under it: usable and not taken."""
+    _check_name(name)
     dest = user_models_dir() / name
     if dest.exists() or dest.with_suffix(".safetensors").exists():
         raise ModelFileError(f"a user model named {name!r} already exists; remove it or choose another name")
+    return name
+
+
+def import_model(source: Path, name: str | None = None) -> ModelEntry:
+    source = Path(source)
+    meta = read_metadata(source)  # refuses anything that is not a valid model before copying
+    name = check_new_name(name or source.name.removesuffix(".safetensors"))
+    dest = user_models_dir() / name
     meta = dict(meta, name=name)
     _copy(source, dest, meta)
     return ModelEntry(name, dest, False, meta)
