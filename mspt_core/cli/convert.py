@@ -31,6 +31,7 @@ def register(subparsers) -> None:
 def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
     """(file, named explicitly) for every input; folders give their XML files, sorted."""
     from mspt_core.errors import FormatError
+    from mspt_core.inputs import file_problem
 
     files = []
     for path in inputs:
@@ -39,10 +40,11 @@ def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
             if not found:
                 raise FormatError(f"{path}: folder holds no .xml files")
             files += [(p, False) for p in found]
-        elif path.is_file():
-            files.append((path, True))
         else:
-            raise FormatError(f"{path}: no such file or folder")
+            problem = file_problem(path)
+            if problem:
+                raise FormatError(f"{path}: {problem}")
+            files.append((path, True))
     return files
 
 
@@ -63,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         sources.append((path, read_pages(path, notes)))
     if not sources:
         raise FormatError("no PAGE or ALTO file among the inputs")
+    if args.to == "pdf":
+        _refuse_unfit_pages(sources)
     if args.to == "pdf" and not args.allow_outside_images:
         _refuse_images_outside(sources)
     check_output_folder(args.out)
@@ -78,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
                 if target in planned:
                     raise FormatError(f"{path}: would overwrite {target}, written for another input; "
                                       "convert the inputs separately")
-                planned[target] = to_bytes(page, target, args.to, notes)
+                try:
+                    planned[target] = to_bytes(page, target, args.to, notes)
+                except FormatError as error:  # e.g. duplicate IDs: the input is what to fix
+                    raise FormatError(f"{path}: cannot be converted: {error}") from error
         for target, data in planned.items():
             written.append(atomic_write(target, data))
     else:
@@ -91,6 +98,18 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _refuse_unfit_pages(sources: list[tuple[Path, list]]) -> None:
+    """Pages whose size cannot make a PDF page, named by their input file."""
+    from mspt_core.errors import FormatError
+    from mspt_core.formats.pdf import page_problem
+
+    for path, pages in sources:
+        for page in pages:
+            problem = page_problem(page)
+            if problem:
+                raise FormatError(f"{path}: {problem}")
 
 
 def _refuse_images_outside(sources: list[tuple[Path, list]]) -> None:

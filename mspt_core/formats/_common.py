@@ -160,3 +160,24 @@ def image_inside(image_path: Path, xml_path: Path) -> bool:
     """Whether the image lies in ``image_folder(xml_path)`` (links followed). An image from
     elsewhere, named by a file from someone else, is one the person never chose to share."""
     return Path(image_path).resolve().is_relative_to(image_folder(xml_path))
+
+
+def duplicate_id(page) -> str | None:
+    """The first ID given twice among the page's regions, lines, words and glyphs (ID-less
+    parts aside), or None: XML IDs must be unique, and PAGE and ALTO writers both refuse it."""
+    seen: set[str] = set()
+    for region in page.regions:
+        for part in _parts(region):
+            if part.id and part.id in seen:
+                return part.id
+            seen.add(part.id)
+    return None
+
+
+def _parts(region):
+    yield region
+    for line in region.lines:
+        yield line
+        for word in line.words:
+            yield word
+            yield from word.glyphs

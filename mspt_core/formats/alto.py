@@ -451,5 +451,8 @@ def _word(line_el: etree._Element, word: Word, report: Report) -> None:
 
 
 def to_bytes(page: Page, out_path: Path, report: Report) -> bytes:
+    duplicate = c.duplicate_id(page)  # the PAGE writer refuses it too
+    if duplicate is not None:
+        raise FormatError(f"{out_path}: cannot write ALTO: duplicate ID {duplicate!r}; ALTO IDs must be unique")
     return etree.tostring(to_tree(page, out_path, report), xml_declaration=True, encoding="UTF-8",
                           pretty_print=True)

@@ -24,6 +24,20 @@ from . import _common as c
 
 ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
 DEFAULT_DPI = 300.0
+MAX_POINTS = 14400.0  # the longest page side PDF readers accept: 200 inches (PDF 1.7, annex C)
+
+
+def page_problem(page: Page) -> str | None:
+    """Why ``page`` cannot become a PDF page, or None. Its size comes from its file, so a wrong
+    size is refused here rather than making a PDF no reader opens."""
+    from mspt_core.images import MAX_PIXELS
+
+    if page.width <= 0 or page.height <= 0:
+        return f"unknown page size ({page.width}x{page.height}); a PDF page needs one"
+    if page.width * page.height > MAX_PIXELS:
+        return (f"page size {page.width}x{page.height} is too large for a PDF page "
+                f"(at most {MAX_PIXELS / 1e6:.0f} MP, the largest image mspt reads)")
+    return None
 
 
 def _font_bytes(chars: set[str], name: str) -> bytes:
@@ -107,10 +121,12 @@ def write(pages: list[Page], f: BinaryIO, max_image_side: int | None = None) -> 
     pdf = canvas.Canvas(f, pageCompression=1, invariant=1)
     pdf.setCreator("mspt")
     for page in pages:
+        problem = page_problem(page)
+        if problem:
+            raise FormatError(f"{page.image_path or 'page ' + page.id}: {problem}")
         img, dpi = _image(page, max_image_side)
-        if page.width <= 0 or page.height <= 0:
-            raise FormatError(f"page {page.id}: unknown page size")
-        scale = 72.0 / dpi  # points per page pixel
+        # Points per page pixel; a page too long for a PDF at its resolution is drawn smaller.
+        scale = min(72.0 / dpi, MAX_POINTS / max(page.width, page.height))
         w_pt, h_pt = page.width * scale, page.height * scale
         pdf.setPageSize((w_pt, h_pt))
         pdf.drawImage(ImageReader(img), 0, 0, width=w_pt, height=h_pt)
