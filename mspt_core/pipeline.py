@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from mspt_core.document import Line, LineStatus, Page
+from mspt_core.errors import MsptError
 from mspt_core.layout.crop import crop_line
 from mspt_core.recognize import LineRecognizer
 
@@ -68,12 +69,14 @@ def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False,
 
 def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: bool = True, rtl: bool = False,
                dpi: float = 300, pages_per_batch: int = 4, reread: bool = False,
-               on_pages: Callable[[list[PageJob]], None] | None = None, segmenter: str = "auto") -> list[Page]:
+               on_pages: Callable[[list[PageJob]], None] | None = None, segmenter: str = "auto",
+               on_bad_input: Callable[[MsptError], None] | None = None) -> list[Page]:
     """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
     ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
     finished group with its images (for progress and writing results as they come); the
     returned pages hold no images, so memory stays bounded by one group. Corrected lines (and
-    text from another tool's file) are kept unless ``reread``."""
+    text from another tool's file) are kept unless ``reread``. With ``on_bad_input``, a file that
+    cannot be loaded is handed to it and skipped instead of ending the job."""
     done: list[Page] = []
     group: list[PageJob] = []
 
@@ -85,7 +88,14 @@ def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: 
         group.clear()
 
     for path in paths:
-        for job in load_page_jobs(path, use_ground_truth, rtl, dpi, segmenter):
+        try:
+            jobs = load_page_jobs(path, use_ground_truth, rtl, dpi, segmenter)
+        except MsptError as error:
+            if on_bad_input is None:
+                raise
+            on_bad_input(error)
+            continue
+        for job in jobs:
             group.append(job)
             if len(group) >= pages_per_batch:
                 flush()

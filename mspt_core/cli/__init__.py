@@ -9,6 +9,7 @@ import importlib
 import sys
 
 from mspt_core import __version__
+from mspt_core.cli.common import print_error
 from mspt_core.errors import MsptError
 
 # Module names under mspt_core.cli, in the order they appear in ``mspt --help``.
@@ -41,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except MsptError as error:
-        print(f"mspt: error: {error}", file=sys.stderr)
+        print_error(error)
         return 2
     except OSError as error:  # the system refused a read or write: the user's to fix, not a bug
-        print(f"mspt: error: {os_error_text(error)}", file=sys.stderr)
+        print_error(os_error_text(error))
         return 2
     except KeyboardInterrupt:
         print("mspt: interrupted", file=sys.stderr)

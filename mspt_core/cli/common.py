@@ -3,9 +3,66 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 from pathlib import Path
+
+
+# --- option values: refused by argparse, naming the option, before any work ---------------------
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    return _whole_number(text, 0)
+
+
+def _whole_number(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least {least}, not {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):  # nan and inf included
+        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
+    return value
+
+
+def pdf_dpi(text: str) -> float:
+    from mspt_core.images import MAX_DPI, MIN_DPI
+
+    value = positive_float(text)
+    if not MIN_DPI <= value <= MAX_DPI:
+        raise argparse.ArgumentTypeError(f"must be between {MIN_DPI} and {MAX_DPI} dots per inch, not {text!r}")
+    return value
+
+
+def add_dpi_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dpi", type=pdf_dpi, default=300, help="rasterization resolution for PDF pages (default 300)")
+
+
+def print_error(message: object) -> None:
+    """One ``mspt: error:`` line on stderr, on a line of its own even if a progress bar is open."""
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()  # ends the bar's line
+    # A file name that is not UTF-8 is shown with its bytes escaped (\xe9), never a crash.
+    text = str(message).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    print(f"mspt: error: {text}", file=sys.stderr)
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +88,20 @@ def add_segmenter_option(parser: argparse.ArgumentParser) -> None:
                              "(learned where its model file is present, the default)")
 
 
+def line_reader(args: argparse.Namespace, **options):
+    """The LineRecognizer of ``--model``, ``--device``, ``--engine`` and ``--threads``; a model that
+    cannot read as asked (``--head decoder`` on a CTC-only model) is an error naming the model."""
+    from mspt_core.errors import ModelFileError
+    from mspt_core.models import resolve
+    from mspt_core.recognize import LineRecognizer
+
+    try:
+        return LineRecognizer.from_model(args.model, device=args.device, engine=args.engine, threads=args.threads,
+                                         **options)
+    except ValueError as error:
+        raise ModelFileError(f"{resolve(args.model)}: {error}") from error
+
+
 def set_threads(threads: int | None) -> None:
     if threads:
         import torch
@@ -39,7 +110,7 @@ def set_threads(threads: int | None) -> None:
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for torch and ONNX Runtime (default: all cores)")
 
 
@@ -131,14 +202,15 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_loop_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--warmup", type=int, default=200)
+    p.add_argument("--steps", type=positive_int, default=3000)
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--lr", type=positive_float, default=5e-4)
+    p.add_argument("--warmup", type=non_negative_int, default=200)
     p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
-    p.add_argument("--accumulate", type=int, default=1, help="batches per optimizer step")
-    p.add_argument("--val-every", type=int, default=200)
-    p.add_argument("--patience", type=int, default=0, help="early stop after N validations without gain (0: off)")
+    p.add_argument("--accumulate", type=positive_int, default=1, help="batches per optimizer step")
+    p.add_argument("--val-every", type=positive_int, default=200)
+    p.add_argument("--patience", type=non_negative_int, default=0,
+                   help="early stop after N validations without gain (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-augment", action="store_true", help="train on the lines as they are")
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
@@ -154,6 +226,10 @@ def loop_settings(args: argparse.Namespace):
     from mspt_core.train.loop import TrainSettings
 
     set_threads(args.threads)
+    if args.install_as:
+        from mspt_core.models import check_new_name
+
+        check_new_name(args.install_as)  # now, not after hours of training
     try:
         return TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
                              schedule=args.schedule, accumulate=args.accumulate, val_every=args.val_every,

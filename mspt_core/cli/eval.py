@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_threads_option,
-                                  check_output_file, set_threads)
+                                  check_output_file, line_reader, non_negative_int, set_threads)
 
 
 def register(subparsers) -> None:
@@ -14,9 +14,9 @@ def register(subparsers) -> None:
                               description="Evaluate a model on ALTO/PAGE files, image+txt pairs or folders.")
     p.add_argument("data", nargs="+", type=Path, metavar="DATA")
     add_model_option(p)
-    p.add_argument("--beam", type=int, default=0, help="CTC beam width (0: greedy)")
+    p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0: greedy)")
     p.add_argument("--head", choices=["ctc", "decoder"], default=None)
-    p.add_argument("--worst", type=int, default=10, help="list this many worst lines (default 10)")
+    p.add_argument("--worst", type=non_negative_int, default=10, help="list this many worst lines (default 10)")
     p.add_argument("--report", type=Path, default=None, help="write every line's errors to this TSV file")
     add_device_option(p)
     add_engine_option(p)
@@ -29,13 +29,11 @@ def run(args: argparse.Namespace) -> int:
 
     from mspt_core.data.lines import load_lines
     from mspt_core.metrics import error_report
-    from mspt_core.recognize import LineRecognizer
 
     set_threads(args.threads)
     if args.report:
         check_output_file(args.report)
-    reader = LineRecognizer.from_model(args.model, device=args.device, beam=args.beam, head=args.head,
-                                      engine=args.engine, threads=args.threads)
+    reader = line_reader(args, beam=args.beam, head=args.head)
     lines = load_lines(args.data, reader.height)
     started = time.perf_counter()
     hypotheses = [r.text for r in reader.read(lines.images)]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import TrainingBar, add_device_option, add_threads_option, check_output_folder, set_threads
+from mspt_core.cli.common import (TrainingBar, add_device_option, add_threads_option, check_output_folder,
+                                  non_negative_int, positive_float, positive_int, set_threads)
 
 
 def register(subparsers) -> None:
@@ -32,20 +33,20 @@ def register(subparsers) -> None:
     method.add_argument("--fill", choices=["noise", "embedding"],
                         help="masked columns: fixed noise in the pixels, or a learned embedding after the front end")
     method.add_argument("--target", choices=["kmeans", "pixels"])
-    method.add_argument("--clusters", type=int, help="k-means clusters K")
+    method.add_argument("--clusters", type=positive_int, help="k-means clusters K")
     method.add_argument("--features", help="k-means features: pixels, untrained, or a model name/path")
     method.add_argument("--feature-layer", type=int,
                         help="with a model as --features: 0 = its front end, n = its tokens after n transformer layers")
-    method.add_argument("--kmeans-columns", type=int, help="columns sampled to fit k-means")
+    method.add_argument("--kmeans-columns", type=positive_int, help="columns sampled to fit k-means")
     method.add_argument("--unmasked-weight", type=float, help="weight w of the loss on visible tokens (0: masked only)")
-    method.add_argument("--max-width", type=int, help="crop longer lines to this many pixels")
+    method.add_argument("--max-width", type=positive_int, help="crop longer lines to this many pixels")
     loop = p.add_argument_group("training (default: the preset's)")
-    loop.add_argument("--steps", type=int)
-    loop.add_argument("--batch-size", type=int)
-    loop.add_argument("--lr", type=float)
-    loop.add_argument("--warmup", type=int)
-    loop.add_argument("--accumulate", type=int)
-    loop.add_argument("--checkpoint-every", type=int)
+    loop.add_argument("--steps", type=positive_int)
+    loop.add_argument("--batch-size", type=positive_int)
+    loop.add_argument("--lr", type=positive_float)
+    loop.add_argument("--warmup", type=non_negative_int)
+    loop.add_argument("--accumulate", type=positive_int)
+    loop.add_argument("--checkpoint-every", type=positive_int)
     loop.add_argument("--seed", type=int)
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument("--install-as", default=None, metavar="NAME", help="also import the encoder into the registry")
@@ -104,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise DataError(str(error)) from error
     check_output_folder(args.out)
+    if args.install_as:
+        from mspt_core.models import check_new_name
+
+        check_new_name(args.install_as)  # now, not after hours of pre-training
     distributed.init_from_env(args.device)
     try:
         store = open_store(args.data, args.out, height)

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import add_device_option, add_engine_option, add_model_option, add_threads_option, set_threads
+from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_threads_option,
+                                  line_reader, non_negative_int, positive_int, set_threads)
 
 
 def register(subparsers) -> None:
@@ -15,10 +16,10 @@ def register(subparsers) -> None:
                                           "in input order.")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     add_model_option(p)
-    p.add_argument("--beam", type=int, default=0, help="CTC beam width (0 or 1: greedy, the default)")
+    p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0 or 1: greedy, the default)")
     p.add_argument("--head", choices=["ctc", "decoder"], default=None, help="head to read with (default: the model's)")
     p.add_argument("--confidence", action="store_true", help="add a third column: line confidence")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     add_device_option(p)
     add_engine_option(p)
     add_threads_option(p)
@@ -27,12 +28,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mspt_core.data.lines import line_from_image
-    from mspt_core.recognize import LineRecognizer
 
     set_threads(args.threads)
-    reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size,
-                                       beam=args.beam, head=args.head, engine=args.engine,
-                                       threads=args.threads)
+    reader = line_reader(args, batch_size=args.batch_size, beam=args.beam, head=args.head)
     # Read every image first, so a bad file stops us before any output is printed.
     images = [line_from_image(path, reader.height) for path in args.images]
     for path, reading in zip(args.images, reader.read(images)):

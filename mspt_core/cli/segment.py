@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import add_segmenter_option
+from mspt_core.cli.common import add_dpi_option, add_segmenter_option
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=["page", "alto"], default="page", help="output format (default: page)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
-    p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
+    add_dpi_option(p)
     p.add_argument("--no-ground-truth", action="store_true",
                    help="always segment, even when a PAGE/ALTO file with lines sits beside the image")
     p.set_defaults(run=run)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_segmenter_option,
-                                  add_threads_option, check_output_folder, check_output_names, page_stem,
-                                  set_threads)
+from mspt_core.cli.common import (add_device_option, add_dpi_option, add_engine_option, add_model_option,
+                                  add_segmenter_option, add_threads_option, check_output_folder, check_output_names,
+                                  line_reader, non_negative_int, page_stem, positive_int, print_error, set_threads)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
@@ -30,37 +30,50 @@ def register(subparsers) -> None:
                         "(by default that text is kept, as it may be a person's transcription)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
-    p.add_argument("--dpi", type=float, default=300, help="rasterization resolution for PDF pages (default 300)")
-    p.add_argument("--beam", type=int, default=0, help="CTC beam width (0: greedy)")
-    p.add_argument("--batch-size", type=int, default=32, help="lines per recognition batch")
-    p.add_argument("--pages-per-batch", type=int, default=4, help="pages whose lines are read together")
+    add_dpi_option(p)
+    p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0: greedy)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="lines per recognition batch")
+    p.add_argument("--pages-per-batch", type=positive_int, default=4, help="pages whose lines are read together")
+    p.add_argument("--keep-going", action="store_true",
+                   help="report an input that cannot be read, skip it and write the others; exit code 2 at the end "
+                        "with one error line per skipped input (default: stop at the first, writing nothing)")
     add_device_option(p)
     add_engine_option(p)
     add_threads_option(p)
     p.set_defaults(run=run)
 
 
-def _check_inputs(paths: list[Path]) -> None:
-    from mspt_core.errors import ImageLoadError
+def _readable_inputs(paths: list[Path], failed: list | None) -> list[Path]:
+    """The inputs that are readable files; the others raise, or with --keep-going go to ``failed``."""
+    from mspt_core.errors import MsptError
+    from mspt_core.images import check_image_file
 
+    readable = []
     for path in paths:
-        if not path.is_file():
-            raise ImageLoadError(f"cannot load image {path}: no such file")
+        try:
+            check_image_file(path)
+        except MsptError as error:
+            if failed is None:
+                raise
+            failed.append(error)
+        else:
+            readable.append(path)
+    return readable
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from mspt_core.errors import MsptError
     from mspt_core.formats import EXTENSIONS, write_document
     from mspt_core.pipeline import transcribe
-    from mspt_core.recognize import LineRecognizer
 
     set_threads(args.threads)
-    _check_inputs(args.pages)
-    check_output_names(args.pages, args.out)
+    failed: list[MsptError] | None = [] if args.keep_going else None
+    pages = _readable_inputs(args.pages, failed)
+    check_output_names(pages, args.out)
     check_output_folder(args.out)
-    reader = LineRecognizer.from_model(args.model, device=args.device, batch_size=args.batch_size, beam=args.beam,
-                                      engine=args.engine, threads=args.threads)
+    reader = line_reader(args, batch_size=args.batch_size, beam=args.beam)
     args.out.mkdir(parents=True, exist_ok=True)
     by_source: dict[Path, list] = {}
     bar = tqdm(unit="page", file=sys.stderr, dynamic_ncols=True)  # a PDF's page count is known only when read
@@ -77,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
                     write_document(job.page, args.out / f"{name}{suffix}", fmt, notes=notes)
         bar.update(len(jobs))
 
-    transcribe(args.pages, reader, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,
+    transcribe(pages, reader, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,
                pages_per_batch=args.pages_per_batch, reread=args.reread, on_pages=write_group,
-               segmenter=args.segmenter)
+               segmenter=args.segmenter, on_bad_input=None if failed is None else failed.append)
     bar.close()
     for source, pages in by_source.items():
         for fmt in args.to:
@@ -89,4 +102,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{source}\t{len(pages)} pages\t{lines} lines\t{pages[0].metadata.get('segmentation', '')}")
     for note in dict.fromkeys(notes):
         print(f"mspt: note: {note}", file=sys.stderr)
-    return 0
+    for error in failed or []:
+        print_error(error)
+    return 2 if failed else 0
