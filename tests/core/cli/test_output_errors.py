@@ -22,20 +22,6 @@ PAGE_XML = SAMPLES / "sample-page.xml"
 LINES = SAMPLES / "lines"  # line images with .gt.txt
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    import torch
-
-    from mspt_core.charset import Charset
-    from mspt_core.model import Recognizer, config_for
-    from mspt_core.models import build_metadata, save_model
-
-    torch.manual_seed(0)
-    charset = Charset.from_texts([path.read_text(encoding="utf-8") for path in LINES.glob("*.gt.txt")])
-    model = Recognizer(config_for("tiny"), len(charset)).eval()
-    return save_model(tmp_path_factory.mktemp("model") / "tiny", model, charset, build_metadata(model, charset, "t"))
-
-
 def _make_read_only(folder: Path) -> None:
     folder.chmod(0o555)
     if os.geteuid() == 0:  # root writes through permissions; an immutable folder stops it too
