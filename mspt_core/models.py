@@ -358,12 +358,16 @@ def import_model(source: Path, name: str | None = None) -> ModelEntry:
 
 
 def export_model(name_or_path: str, dest: Path) -> Path:
-    """Write a model as one self-contained .safetensors file for sharing."""
+    """Write a model as one self-contained .safetensors file for sharing; ``dest`` may be a
+    folder, which gets the file under the model's name."""
     dest = Path(dest)
+    source = resolve(name_or_path)
+    meta = read_metadata(source)
+    if dest.is_dir():
+        dest = dest / usable_name(str(meta.get("name", "")), source.name.removesuffix(".safetensors"))
     if dest.suffix != ".safetensors":
         dest = dest.with_name(dest.name + ".safetensors")
-    source = resolve(name_or_path)
-    return _copy(source, dest, read_metadata(source))
+    return _copy(source, dest, meta)
 
 
 def remove_model(name: str) -> Path:

@@ -60,9 +60,17 @@ def print_error(message: object) -> None:
 
         for bar in list(getattr(tqdm, "_instances", ())):
             bar.close()  # ends the bar's line
-    # A file name that is not UTF-8 is shown with its bytes escaped (\xe9), never a crash.
-    text = str(message).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    print(f"mspt: error: {text}", file=sys.stderr)
+    print(f"mspt: error: {printable(message)}", file=sys.stderr)
+
+
+def print_note(message: object) -> None:
+    print(f"mspt: note: {printable(message)}", file=sys.stderr)
+
+
+def printable(message: object) -> str:
+    """``message`` with the bytes of a file name that is not UTF-8 escaped (\\xe9): printing it
+    cannot fail."""
+    return str(message).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:

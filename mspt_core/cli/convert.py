@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 FORMATS = ("page", "alto", "txt", "hocr", "pdf")
@@ -49,7 +48,7 @@ def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mspt_core.cli.common import check_output_folder
+    from mspt_core.cli.common import check_output_folder, print_note
     from mspt_core.errors import FormatError
     from mspt_core.formats import EXTENSIONS, atomic_write, detect_format, read_pages, to_bytes, write_document
 
@@ -59,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         if not explicit:
             try:
                 detect_format(path)
-            except FormatError:  # e.g. the METS file of a Transkribus export
-                notes.append(f"{path}: skipped: neither PAGE nor ALTO")
+            except FormatError as error:  # e.g. the METS file of a Transkribus export
+                notes.append(f"skipped: {error}")
                 continue
         sources.append((path, read_pages(path, notes)))
     if not sources:
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         pages = [page for _, ps in sources for page in ps]
         written.append(write_document(pages, target, args.to, notes, max_image_side=args.max_image_side))
     for note in notes:
-        print(f"mspt: note: {note}", file=sys.stderr)
+        print_note(note)
     for path in written:
         print(path)
     return 0

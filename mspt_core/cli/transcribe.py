@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mspt_core.cli.common import (add_device_option, add_dpi_option, add_engine_option, add_model_option,
                                   add_segmenter_option, add_threads_option, check_output_folder, check_output_names,
-                                  line_reader, non_negative_int, page_stem, positive_int, print_error, set_threads)
+                                  line_reader, non_negative_int, page_stem, positive_int, print_error, print_note, set_threads)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         lines = sum(1 for page in pages for _ in page.lines())
         print(f"{source}\t{len(pages)} pages\t{lines} lines\t{pages[0].metadata.get('segmentation', '')}")
     for note in dict.fromkeys(notes):
-        print(f"mspt: note: {note}", file=sys.stderr)
+        print_note(note)
     for error in failed or []:
         print_error(error)
     return 2 if failed else 0

@@ -199,3 +199,17 @@ def test_keep_going_writes_the_good_pages_and_lists_the_bad(tiny_model, tmp_path
     errors = [line for line in err.splitlines() if line.startswith("mspt: error:")]
     assert len(errors) == 2 and str(bad) in err and str(missing) in err, err
     assert "Traceback" not in err
+
+
+def test_models_export_into_a_folder_writes_the_file_there(tiny_model, tmp_path, capsys):
+    assert main(["models", "export", str(tiny_model), str(tmp_path)]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["t.safetensors"]  # the model's own name ("t")
+
+
+def test_convert_says_why_a_file_in_a_folder_was_skipped(tmp_path, capsys):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "sample-page.xml", folder / "good.xml")
+    shutil.copy(SAMPLES / "sample-page.xml", folder / os.fsdecode(b"caf\xe9.xml"))
+    assert main(["convert", str(folder), "--to", "txt", "--out", str(tmp_path / "out")]) == 0
+    assert "not valid UTF-8" in capsys.readouterr().err
