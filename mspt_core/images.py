@@ -7,6 +7,7 @@ is recognised from the content, never from the extension, so a mis-named file st
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -134,9 +135,18 @@ def _open_pdf(path: Path):
     try:
         return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as error:
-        # PDFium refuses a PDF without pages with error code 0, which it calls "Success".
-        no_pages = getattr(error, "err_code", None) == 0
+        # PDFium refuses a PDF whose page tree is empty without setting an error code, so it
+        # reports "Success", or the code of an earlier failure in this process.
+        no_pages = getattr(error, "err_code", None) == 0 or _declares_no_pages(path)
         raise _fail(path, "the PDF has no pages" if no_pages else f"corrupt or unreadable PDF ({error})") from error
+
+
+def _declares_no_pages(path: Path) -> bool:
+    """Whether every page count the (unopenable) PDF states is 0."""
+    if path.stat().st_size > 64 * 2**20:
+        return False
+    counts = re.findall(rb"/Count\s+(-?\d+)", path.read_bytes())
+    return bool(counts) and all(int(count) == 0 for count in counts)
 
 
 def _load_pdf(path: Path, dpi: float, only: int | None) -> list[Image.Image]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -150,9 +151,14 @@ def test_hostile_files_raise_one_clear_error(tmp_path, page_rgb):
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     _assert_clear_error(tmp_path / "cut.jpg", "truncated")
 
-    # 60000 x 60000 declared in a tiny file: refused before any pixel is decoded.
+    # 60000 x 60000 declared in a tiny file: refused before any pixel is decoded, quoting our
+    # limit (Pillow refuses it first, with its own).
     (tmp_path / "bomb.png").write_bytes(_png_header(60000, 60000))
-    _assert_clear_error(tmp_path / "bomb.png", "too large")
+    _assert_clear_error(tmp_path / "bomb.png", f"limit of {MAX_PIXELS // 1_000_000} mp")
+    (tmp_path / "a-folder.png").mkdir()
+    _assert_clear_error(tmp_path / "a-folder.png", "folder")
+    os.mkfifo(tmp_path / "pipe.png")  # would block the read forever
+    _assert_clear_error(tmp_path / "pipe.png", "not a regular file")
 
     (tmp_path / "notes.png").write_text("these are my notes, not a scan\n")
     _assert_clear_error(tmp_path / "notes.png", "not an image")
@@ -171,4 +177,11 @@ def test_large_spread_header_is_accepted(tmp_path):
     (tmp_path / "spread.png").write_bytes(_png_header(10200, 6600))
     with pytest.raises(ImageLoadError) as caught:
         load_grey(tmp_path / "spread.png")
-    assert "too large" not in str(caught.value)
+    assert "limit" not in str(caught.value)
+
+
+def test_a_pdf_without_pages_says_so(tmp_path):
+    import pypdfium2
+
+    pypdfium2.PdfDocument.new().save(str(tmp_path / "empty.pdf"))  # PDFium calls opening it "Success"
+    _assert_clear_error(tmp_path / "empty.pdf", "no pages")
