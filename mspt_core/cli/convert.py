@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 detect_format(path)
             except FormatError as error:  # e.g. the METS file of a Transkribus export
-                notes.append(f"skipped: {error}")
+                notes.append(f"{path}: skipped: {str(error).removeprefix(f'{path}: ')}")
                 continue
         sources.append((path, read_pages(path, notes)))
     if not sources:

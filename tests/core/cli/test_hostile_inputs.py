@@ -211,5 +211,8 @@ def test_convert_says_why_a_file_in_a_folder_was_skipped(tmp_path, capsys):
     folder.mkdir()
     shutil.copy(SAMPLES / "sample-page.xml", folder / "good.xml")
     shutil.copy(SAMPLES / "sample-page.xml", folder / os.fsdecode(b"caf\xe9.xml"))
+    (folder / "mets.xml").write_text('<mets xmlns="http://www.loc.gov/METS/"/>', encoding="utf-8")
     assert main(["convert", str(folder), "--to", "txt", "--out", str(tmp_path / "out")]) == 0
-    assert "not valid UTF-8" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "caf\\xe9.xml: skipped: its name is not valid UTF-8" in err
+    assert "mets.xml: skipped: neither PAGE XML nor ALTO" in err
