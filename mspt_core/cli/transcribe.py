@@ -61,6 +61,16 @@ def _readable_inputs(paths: list[Path], failed: list | None) -> list[Path]:
     return readable
 
 
+def _write_page(job, target: Path, fmt: str, notes: list[str]) -> None:
+    from mspt_core.errors import FormatError
+    from mspt_core.formats import write_document
+
+    try:
+        write_document(job.page, target, fmt, notes=notes)
+    except FormatError as error:  # e.g. duplicate IDs in the PAGE/ALTO file beside the input
+        raise FormatError(f"{job.source}: its results cannot be written: {error}") from error
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -87,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             for fmt in args.to:
                 if fmt in PER_PAGE:
                     suffix = ".alto.xml" if fmt == "alto" and "page" in args.to else EXTENSIONS[fmt]
-                    write_document(job.page, args.out / f"{name}{suffix}", fmt, notes=notes)
+                    _write_page(job, args.out / f"{name}{suffix}", fmt, notes)
         bar.update(len(jobs))
 
     transcribe(pages, reader, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,

@@ -69,6 +69,9 @@ def _make_inputs(folder: Path) -> None:
     (folder / "dup-ids.xml").write_text(_page_xml_with('id="l002"', 'id="l001"'), encoding="utf-8")
     (folder / "not-xml.xml").write_text("this is not XML <", encoding="utf-8")
     (folder / "empty.png").write_bytes(b"")
+    (folder / "dup").mkdir()
+    shutil.copy(SAMPLES / "sample-page.png", folder / "dup" / "sample-page.png")
+    shutil.copy(folder / "dup-ids.xml", folder / "dup" / "sample-page.xml")  # its lines are reused
 
 
 TRAIN = ["--size", "tiny", "--steps", "1", "--batch-size", "2", "--device", "cpu"]
@@ -121,6 +124,8 @@ ROWS = {
                               "{IN}/dup-ids.xml", "duplicate id"),
     "duplicate ids to alto": (["convert", "{IN}/dup-ids.xml", "--to", "alto", "--out", "{OUT}"],
                               "{IN}/dup-ids.xml", "duplicate id"),
+    "duplicate ids beside a page": (["transcribe", "{IN}/dup/sample-page.png", "--model", "{MODEL}", "--out", "{OUT}"],
+                                    "{IN}/dup/sample-page.png", "duplicate id"),
     "not xml": (["convert", "{IN}/not-xml.xml", "--to", "page", "--out", "{OUT}"], "{IN}/not-xml.xml", "xml"),
     "missing xml": (["convert", "{IN}/missing.xml", "--to", "page", "--out", "{OUT}"], "{IN}/missing.xml",
                     "no such file"),
