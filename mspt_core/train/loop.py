@@ -48,8 +48,12 @@ class TrainSettings:
     def __post_init__(self):
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-        if self.steps < 1 or self.batch_size < 1 or self.accumulate < 1:
-            raise ValueError("steps, batch_size and accumulate must be positive")
+        if min(self.steps, self.batch_size, self.accumulate, self.val_every, self.checkpoint_every) < 1:
+            raise ValueError("steps, batch_size, accumulate, val_every and checkpoint_every must be positive")
+        if self.warmup < 0 or self.patience < 0:
+            raise ValueError("warmup and patience must not be negative")
+        if not (math.isfinite(self.lr) and self.lr > 0):  # nan would train to nan without a word
+            raise ValueError(f"lr must be a number above 0, got {self.lr}")
 
 
 @dataclass

@@ -96,3 +96,10 @@ def test_early_stopping_keeps_the_best(tmp_path):
     assert result.step == 8  # validations at 2, 4 (best), 6 and 8 (two without gain)
     assert (result.best_metric, result.best_step) == (0.4, 4)
     assert job.saved == [(0.5, 2), (0.4, 4)]
+
+
+@pytest.mark.parametrize("bad", [dict(val_every=0), dict(checkpoint_every=0), dict(warmup=-1), dict(patience=-1),
+                                 dict(lr=float("nan")), dict(lr=float("inf")), dict(lr=0.0)])
+def test_settings_that_would_fail_mid_training_are_refused_at_once(bad):
+    with pytest.raises(ValueError):
+        TrainSettings(**bad)
