@@ -69,6 +69,7 @@ def _make_inputs(folder: Path) -> None:
     (folder / "dup-ids.xml").write_text(_page_xml_with('id="l002"', 'id="l001"'), encoding="utf-8")
     (folder / "not-xml.xml").write_text("this is not XML <", encoding="utf-8")
     (folder / "empty.png").write_bytes(b"")
+    (folder / "loop.png").symlink_to("loop.png")
     (folder / "dup").mkdir()
     shutil.copy(SAMPLES / "sample-page.png", folder / "dup" / "sample-page.png")
     shutil.copy(folder / "dup-ids.xml", folder / "dup" / "sample-page.xml")  # its lines are reused
@@ -85,6 +86,10 @@ ROWS = {
                        "{IN}/a-folder.png", "folder"),
     "fifo as page": (["transcribe", "{IN}/pipe.png", "--model", "{MODEL}", "--out", "{OUT}"],
                      "{IN}/pipe.png", "not a regular file"),
+    "device as page": (["transcribe", "/dev/zero", "--model", "{MODEL}", "--out", "{OUT}"], "/dev/zero",
+                       "not a regular file"),
+    "link to itself as page": (["transcribe", "{IN}/loop.png", "--model", "{MODEL}", "--out", "{OUT}"],
+                               "{IN}/loop.png", "symbolic links"),
     "fifo as segment page": (["segment", "{IN}/pipe.png", "--out", "{OUT}"], "{IN}/pipe.png", "not a regular file"),
     "fifo as line image": (["recognize", "{IN}/pipe.png", "--model", "{MODEL}"], "{IN}/pipe.png",
                            "not a regular file"),
@@ -141,9 +146,14 @@ ROWS = {
 
 
 def _tree(root: Path) -> dict[str, str]:
-    """Every file and folder under ``root`` (temporary ones included) with a digest of its content."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else p.stat().st_mode
-            for p in sorted(root.rglob("*"))}
+    """Every file, folder and link under ``root`` (temporary ones included) with a digest of its content."""
+    return {str(p.relative_to(root)): _digest(p) for p in sorted(root.rglob("*"))}
+
+
+def _digest(path: Path) -> str:
+    if path.is_symlink():
+        return f"link to {os.readlink(path)}"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else oct(path.stat().st_mode)
 
 
 @pytest.fixture
