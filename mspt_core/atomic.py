@@ -85,7 +85,8 @@ def temporary_prefix(path: Path) -> str:
 
 
 def _temporary_start(path: Path) -> str:
-    short = os.fsdecode(os.fsencode(path.name)[:_NAME_KEPT])
+    # Cut in bytes, not characters; a character cut in half (or a non-UTF-8 byte) is dropped.
+    short = os.fsencode(path.name)[:_NAME_KEPT].decode("utf-8", "ignore")
     return f".{short}.mspt"
 
 
