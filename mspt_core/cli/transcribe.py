@@ -8,7 +8,8 @@ from pathlib import Path
 
 from mspt_core.cli.common import (add_device_option, add_dpi_option, add_engine_option, add_model_option,
                                   add_segmenter_option, add_threads_option, check_output_folder, check_output_names,
-                                  line_reader, non_negative_int, page_stem, positive_int, print_error, print_note, set_threads)
+                                  line_reader, non_negative_int, page_stem, positive_int, print_error, print_note,
+                                  set_threads)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
