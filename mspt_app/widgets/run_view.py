@@ -35,6 +35,11 @@ class RunView(QWidget):
         self.state_label = QLabel()
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
+        # Warnings (e.g. a validation set too small to judge by) stay, unlike passing messages.
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #a04000; font-weight: bold")
+        self.warning_label.setVisible(False)
         self.device_label = QLabel()
         self.progress = QProgressBar()
         self.pace_label = QLabel()
@@ -88,6 +93,7 @@ class RunView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(status)
         layout.addWidget(self.message_label)
+        layout.addWidget(self.warning_label)
         layout.addWidget(self.progress)
         layout.addWidget(self.pace_label)
         layout.addLayout(plots, 1)
@@ -131,6 +137,10 @@ class RunView(QWidget):
             self.progress.setValue(event["done"])
         elif kind == "started":
             self.device_label.setText(event.get("device", ""))
+        elif kind == "warning":
+            self.warning_label.setText(event.get("message", ""))
+            self.warning_label.setVisible(True)
+            return
         if event.get("message"):
             self.message_label.setText(event["message"])
         if redraw:
@@ -168,8 +178,11 @@ class RunView(QWidget):
         base_text = f"{100 * base:.2f}%" if base is not None else self.tr("— (an encoder cannot read)")
         new = result.get("new_cer")
         new_text = f"{100 * new:.2f}%" if new is not None else "—"
-        return self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
+        text = self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
             v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text)
+        if self.warning_label.text():
+            text += "\n" + self.tr("These figures cannot be trusted: too few validation lines.")
+        return text
 
     # --- buttons --------------------------------------------------------------------------------
 

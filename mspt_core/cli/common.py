@@ -249,7 +249,7 @@ def loop_settings(args: argparse.Namespace):
 
 def train_and_val_lines(args: argparse.Namespace, height: int):
     """The training and validation LineSets the options of ``add_data_options`` name."""
-    from mspt_core.data.lines import load_lines, split_off_validation
+    from mspt_core.data.lines import load_lines, split_off_validation, validation_warning
 
     train_set = load_lines(args.data, height)
     if args.val:
@@ -260,6 +260,9 @@ def train_and_val_lines(args: argparse.Namespace, height: int):
         print(f"skipped {skipped}")
     if len(train_set.skipped) > 5:
         print(f"... {len(train_set.skipped) - 5} more lines skipped")
+    warning = validation_warning(val_set)
+    if warning:
+        print(f"mspt: warning: {warning}", file=sys.stderr)
     return train_set, val_set
 
 

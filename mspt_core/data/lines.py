@@ -178,6 +178,21 @@ def load_lines(paths: Sequence[Path | str], height: int) -> LineSet:
     return result
 
 
+# Fewer validation lines than this cannot tell two models apart: one or two lines decide which
+# checkpoint is kept and what CER is reported.
+MIN_VALIDATION_LINES = 30
+
+
+def validation_warning(val_set: LineSet | None) -> str | None:
+    """Why a validation set is too small to judge a model by, or None when it is large enough."""
+    count = len(val_set) if val_set else 0
+    if count >= MIN_VALIDATION_LINES:
+        return None
+    return (f"only {count} validation line{'s' if count != 1 else ''}: too few to judge a model by (at least "
+            f"{MIN_VALIDATION_LINES} are needed); the model kept and the CER reported will be chance. "
+            "Give more validation lines (more pages, or a larger --val-fraction)")
+
+
 def split_off_validation(lines: LineSet, fraction: float, seed: int = 0) -> tuple[LineSet, LineSet]:
     """(train, validation): a random ``fraction`` of the lines held out, fixed by ``seed``."""
     if not 0 < fraction < 1:

@@ -326,7 +326,7 @@ def _lines(paths: list[str], height: int):
 
 
 def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
-    from mspt_core.data.lines import split_off_validation
+    from mspt_core.data.lines import split_off_validation, validation_warning
     from mspt_core.models import read_metadata, resolve
     from mspt_core.recognize import LineRecognizer
     from mspt_core.train.finetune import finetune_recognizer
@@ -344,6 +344,9 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
         train_set, val_set = split_off_validation(train_set, spec.get("val_fraction", 0.1), settings.seed)
     reporter.status(f"{len(train_set)} training lines, {len(val_set)} validation lines "
                     f"({len(train_set.skipped)} skipped)")
+    warning = validation_warning(val_set)
+    if warning:
+        reporter.emit("warning", message=f"Warning: {warning}")
     if reporter.should_stop():  # a pause or stop asked for while the lines were cut out
         return None
     base_cer = None

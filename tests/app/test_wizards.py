@@ -118,6 +118,9 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     assert result["model"] == "my-reader" and result["base_cer"] is None and result["new_cer"] is not None
     assert f"{100 * result['new_cer']:.2f}%" in view2.outcome_label.text()
     assert "encoder cannot read" in view2.outcome_label.text()
+    # The sample project's few validation lines cannot judge a model: said, and it stays said.
+    assert result["val_lines"] < 30 and "too few to judge a model by" in view2.warning_label.text()
+    assert "cannot be trusted" in view2.outcome_label.text()
     assert len(view2.cers[0]) == 1 and not view2.cer_plot.isHidden()  # the validation point on the curve
     assert rows_kind(window, "my-reader") == "Recognizer"
 

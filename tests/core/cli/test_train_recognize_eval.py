@@ -100,3 +100,15 @@ def test_bad_input_gives_one_line_and_nonzero_exit(trained, tmp_path, capsys):
     assert len(err) == 1 and "broken.png" in err[0]
     assert main(["recognize", str(broken), "--model", str(tmp_path / "nope")]) == 2
     assert main(["train", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 2
+
+
+def test_training_warns_when_the_validation_set_is_too_small(fondue, tmp_path, capsys):
+    lines = load_lines([fondue / PAGES[0]], 40)
+    for i, sample in enumerate(lines.samples[:4]):
+        cv2.imwrite(str(tmp_path / f"l{i}.png"), sample.image)
+        (tmp_path / f"l{i}.txt").write_text(sample.text, encoding="utf-8")
+    code = main(["train", str(fondue / PAGES[0]), "--val", str(tmp_path), "--out", str(tmp_path / "run"),
+                 "--size", "tiny", "--steps", "1", "--device", "cpu"])
+    assert code == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mspt: warning:")]
+    assert len(warning) == 1 and "only 4 validation lines" in warning[0]

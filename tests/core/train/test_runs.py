@@ -117,3 +117,28 @@ def test_a_killed_run_is_seen_as_interrupted_and_resumes_from_its_checkpoint(tmp
     # It went on from a checkpoint (one every 5 steps) after the first, not from step 0.
     assert first_after_restart > 5 and (first_after_restart - 1) % 5 == 0
     assert runs.read_result(run_dir)["model"] == "mine"
+
+
+def test_a_validation_set_too_small_to_judge_by_is_warned_about(tmp_path, fondue, tiny_base):
+    import cv2
+
+    from mspt_core.data.lines import lines_from_page_xml
+
+    few = tmp_path / "few-val-lines"
+    few.mkdir()
+    for i, sample in enumerate(lines_from_page_xml(split_xmls(fondue, "val")[0], 40).samples[:3]):
+        cv2.imwrite(str(few / f"l{i}.png"), sample.image)
+        (few / f"l{i}.gt.txt").write_text(sample.text, encoding="utf-8")
+    spec = finetune_spec(fondue, tiny_base, steps=2)
+    spec["val"] = [str(few)]
+    run_dir = runs.create_run(tmp_path / "run", spec)
+    assert runs.execute(run_dir) == "finished"
+    warnings = [e["message"] for e in runs.read_events(run_dir)[0] if e["event"] == "warning"]
+    assert len(warnings) == 1 and "only 3 validation lines" in warnings[0] and "at least 30" in warnings[0]
+    # A set large enough says nothing.
+    spec = finetune_spec(fondue, tiny_base, steps=2)
+    spec["val"] = [str(p) for p in split_xmls(fondue, "val")[:2]]
+    enough = runs.create_run(tmp_path / "enough", spec)
+    assert runs.execute(enough) == "finished"
+    assert runs.read_result(enough)["val_lines"] >= 30
+    assert not [e for e in runs.read_events(enough)[0] if e["event"] == "warning"]
