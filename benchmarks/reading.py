@@ -18,7 +18,6 @@ themselves. Every text, line or page, is compared after ``normalized``."""
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import time
 import unicodedata
@@ -75,9 +74,7 @@ def crop(grey, line, style: str = "polygon"):
     _, top, _, bottom = line.bbox()
     if style == "polygon":
         return crop_line(grey, line, max(8, round(bottom - top)))
-    # crop_box scales to the height it is given: give it its rectangle's own (as it clips it).
-    height = min(math.ceil(bottom) + BOX_MARGIN + 1, grey.shape[0]) - max(math.floor(top) - BOX_MARGIN, 0)
-    return crop_box(grey, line, height, margin=BOX_MARGIN)
+    return crop_box(grey, line, height=None, margin=BOX_MARGIN)
 
 
 def native_crops(xmls: Iterable[Path], limit: int | None = None,
@@ -142,26 +139,20 @@ class _Warnings(logging.Handler):
 def mspt_reader(loaded, engine: str | None, threads: int):
     """A CPU LineRecognizer reading with ``engine`` ("torch", "onnx", "onnx-int8"; None: what
     ``mspt transcribe`` uses) at ``threads`` threads. Raises EngineUnavailable where this
-    LineRecognizer has no such engine or falls back to another."""
-    import inspect
-
+    reader falls back to another."""
     import torch
 
     from mspt_core.recognize import LineRecognizer
 
     torch.set_num_threads(threads)
     cv2.setNumThreads(threads)
-    accepted = inspect.signature(LineRecognizer).parameters
-    kwargs = {name: value for name, value in (("engine", engine), ("threads", threads)) if name in accepted}
-    if engine not in (None, "torch") and "engine" not in accepted:
-        raise EngineUnavailable("this LineRecognizer has no engine= argument yet")
     caught = _Warnings()
     logging.getLogger("mspt_core").addHandler(caught)
     try:
-        reader = LineRecognizer(loaded, device="cpu", **kwargs)
+        reader = LineRecognizer(loaded, device="cpu", engine=engine or "auto", threads=threads)
     finally:
         logging.getLogger("mspt_core").removeHandler(caught)
-    got = getattr(reader, "engine", "torch")
+    got = reader.engine
     if engine is not None and got != engine:
         raise EngineUnavailable(f"LineRecognizer read with {got} instead: {'; '.join(caught.messages) or 'no reason given'}")
     return reader

@@ -23,6 +23,8 @@ from statistics import mean
 
 from common import DATA, machine, split_xmls
 
+from mspt_core.engines import ENGINES
+
 import ppocr_reader
 import reading
 import tesseract
@@ -186,7 +188,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", default=None, metavar="NAME_OR_PATH",
                         help=f"a model to measure, repeatable (default: the bundled {' and '.join(DEFAULT_MODELS)})")
-    parser.add_argument("--engines", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx", "onnx-int8"])
+    engines = [e for e in ENGINES if e != "auto"]
+    parser.add_argument("--engines", nargs="+", default=engines, choices=engines)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), metavar="SET")
     parser.add_argument("--crops", nargs="+", default=list(reading.CROPS), choices=reading.CROPS)
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], metavar="N")

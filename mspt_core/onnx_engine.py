@@ -3,10 +3,14 @@ head) exported once per model to an ONNX graph with dynamic batch and width, the
 ONNX Runtime session with a chosen number of threads. Optionally int8: the weights of the
 matrix products quantized (``onnxruntime.quantization.quantize_dynamic``).
 
-Exports are cached by a hash of the model's weights and configuration in the user cache folder
-(``$MSPT_CACHE_DIR`` overrides it): a model is exported the first time it reads on a CPU, in
-seconds, and later runs start at once. The cache holds only graphs this code wrote; a model
-file from a user is never read as ONNX. The GPU and the decoder head stay on PyTorch."""
+Exports are cached by a hash of the model's weights and configuration, of the code that builds
+the network and of the library versions, in ``onnx/`` of the user cache folder (or of
+``$MSPT_CACHE_DIR``): a model is exported the first time it reads on a CPU, in seconds, and
+later runs start at once. Each graph is one self-contained file (weights inside), written
+atomically. The cache holds only graphs this code wrote; a model file from a user is never read
+as ONNX. The GPU and the decoder head stay on PyTorch. Anything that goes wrong here (no
+onnxruntime, a failed export, a cache folder that cannot be written, a damaged entry) raises
+``UnavailableError``, and the reader falls back to PyTorch."""
 
 from __future__ import annotations
 
@@ -24,8 +28,10 @@ from torch import nn
 
 from mspt_core.model import Recognizer
 
-ENGINES = ("auto", "torch", "onnx", "onnx-int8")
-GRAPH_VERSION = 1  # bump when the exported graph changes, so old cache entries are not reused
+from mspt_core.engines import ENGINES  # noqa: F401  (re-exported: the engines this module serves)
+
+GRAPH_VERSION = 2  # bump when _CTCGraph changes; the network's own code is hashed into the key
+MODEL_CODE = Path(__file__).resolve().parent / "model"
 
 
 class UnavailableError(RuntimeError):
@@ -61,21 +67,61 @@ class _CTCGraph(nn.Module):
 
 
 def model_key(model: Recognizer, int8: bool) -> str:
-    """Hash of everything the graph depends on: weights, buffers, configuration, versions."""
+    """Hash of everything the graph depends on: weights, buffers, configuration, the code that
+    builds the network, and the versions of mspt, torch and onnxruntime."""
     digest = hashlib.sha256()
     import onnxruntime
 
+    from mspt_core import __version__
+
     header = {"config": model.config.to_json(), "classes": model.num_classes, "int8": int8,
-              "graph": GRAPH_VERSION, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
+              "graph": GRAPH_VERSION, "mspt": __version__, "torch": torch.__version__,
+              "onnxruntime": onnxruntime.__version__}
     digest.update(json.dumps(header, sort_keys=True).encode())
+    for source in sorted(MODEL_CODE.glob("*.py")):
+        digest.update(source.read_bytes())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:32]
 
 
+def _temporary(target: Path) -> str:
+    """A temporary file beside ``target`` for an atomic write (UnavailableError if impossible)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise UnavailableError(f"cannot write the ONNX cache in {target.parent}: {error}") from error
+    os.close(fd)
+    return tmp
+
+
+class _Quiet(logging.Filter):
+    """Drops what the exporter and the quantizer say while they work (progress, advice)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+
+def _quietly(action) -> None:
+    # Filters on the talking loggers only (not levels on the root logger), so other threads'
+    # records still get through.
+    loggers = [logging.getLogger(name) for name in ("", "torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    quiet = _Quiet()
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            action()
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
 def _export(model: Recognizer, target: Path) -> None:
-    """Write the CTC graph of ``model`` to ``target`` atomically (temporary file, then rename)."""
+    """Write the CTC graph of ``model``, weights inside, to ``target`` atomically."""
     from mspt_core.model.config import DOWNSAMPLE
 
     model = model.cpu().float().eval()
@@ -83,25 +129,17 @@ def _export(model: Recognizer, target: Path) -> None:
     widths = torch.tensor([4 * DOWNSAMPLE, 2 * DOWNSAMPLE])
     batch = torch.export.Dim("batch", min=1, max=4096)
     columns = torch.export.Dim("columns", min=1, max=4096)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
-    levels = [logger.level for logger in loggers]
+    tmp = _temporary(target)
     try:
-        for logger in loggers:
-            logger.setLevel(logging.ERROR)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_CTCGraph(model), (images, widths), tmp, input_names=["images", "widths"],
-                              output_names=["log_probs", "frames"], dynamo=True, verbose=False,
-                              dynamic_shapes={"images": {0: batch, 3: DOWNSAMPLE * columns}, "widths": {0: batch}})
+        # external_data=False: one file, so the rename below moves graph and weights together.
+        _quietly(lambda: torch.onnx.export(
+            _CTCGraph(model), (images, widths), tmp, input_names=["images", "widths"],
+            output_names=["log_probs", "frames"], dynamo=True, verbose=False, external_data=False,
+            dynamic_shapes={"images": {0: batch, 3: DOWNSAMPLE * columns}, "widths": {0: batch}}))
         os.replace(tmp, target)
     except Exception as error:  # the exporter raises many kinds; all mean "use PyTorch"
         raise UnavailableError(f"could not export the model to ONNX: {error}") from error
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
         if os.path.exists(tmp):
             os.unlink(tmp)
 
@@ -109,19 +147,15 @@ def _export(model: Recognizer, target: Path) -> None:
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    root = logging.getLogger()
-    level = root.level
+    tmp = _temporary(target)
     try:
-        root.setLevel(logging.ERROR)  # the quantizer advises pre-processing on the root logger
         # Matrix products only: they are the transformer's cost; int8 convolutions are slower.
-        quantize_dynamic(source, tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+        _quietly(lambda: quantize_dynamic(source, tmp, weight_type=QuantType.QInt8,
+                                          op_types_to_quantize=["MatMul", "Gemm"]))
         os.replace(tmp, target)
     except Exception as error:
         raise UnavailableError(f"could not quantize the ONNX model: {error}") from error
     finally:
-        root.setLevel(level)
         if os.path.exists(tmp):
             os.unlink(tmp)
 

@@ -19,6 +19,7 @@ import torch
 from mspt_core import decode, onnx_engine
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
+from mspt_core.engines import ENGINES
 from mspt_core.errors import ModelFileError
 from mspt_core.models import LoadedModel, load_model, resolve
 
@@ -61,9 +62,12 @@ class LineRecognizer:
         self.head = head or loaded.config.head
         if self.head == "decoder" and self.model.decoder is None:
             raise ValueError("this model has no decoder head; use head='ctc'")
-        engine = engine or os.environ.get("MSPT_ENGINE", "auto")
-        if engine not in onnx_engine.ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(onnx_engine.ENGINES)}, got {engine!r}")
+        if engine is None:
+            engine = os.environ.get("MSPT_ENGINE", "auto")
+            if engine not in ENGINES:
+                raise ModelFileError(f"MSPT_ENGINE={engine}: must be one of {', '.join(ENGINES)}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if engine == "auto":
             # int8 where the model's file says it reads within 0.05 CER points of fp32 (ship_model.py
             # measures that on validation lines), else fp32.
@@ -96,8 +100,12 @@ class LineRecognizer:
     def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
         images, widths = collate(lines)
         if self.onnx is not None:
-            log_probs, frames = self.onnx(images.numpy(), widths.numpy())
-            return self._ctc_readings(log_probs, frames.tolist())
+            try:
+                log_probs, frames = self.onnx(images.numpy(), widths.numpy())
+                return self._ctc_readings(log_probs, frames.tolist())
+            except Exception as error:  # ONNX Runtime failed on this batch: PyTorch reads from here on
+                log.warning("reading with PyTorch: ONNX Runtime failed: %s", error)
+                self.onnx, self.engine = None, "torch"
         images, widths = images.to(self.device), widths.to(self.device)
         encoded, pad_mask = self.model.encoder(images, widths)
         if self.head == "decoder":

@@ -25,8 +25,9 @@ from mspt_app.widgets.run_view import RunView
 
 SIZES = tuple(MODEL_SIZES)
 # Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
-# (benchmarks/RESULTS.md), 'fast' at ~0.65 s on one thread (its recipe's log); other sizes and
-# batches scale roughly with parameters x lines.
+# (benchmarks/RESULTS.md); 'fast' at ~0.65 s per step of 16 on one thread (the default-model
+# recipe's run), counted as if the second core did not help; other sizes and batches scale
+# roughly with parameters x lines.
 CPU_SECONDS_PER_LINE = {"tiny": 0.03, "fast": 0.04, "small": 0.145, "base": 0.9, "large": 3.0}
 SEGMENT_SECONDS_PER_PAGE = 1.15  # benchmarks/RESULTS.md, segmentation (learned line finder, one thread)
 

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mspt_core.engines import ENGINES
+
 
 # --- option values: refused by argparse, naming the option, before any work ---------------------
 
@@ -78,8 +80,8 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_engine_option(parser: argparse.ArgumentParser) -> None:
-    """``--engine``: the ``engine`` of ``LineRecognizer`` (kept in sync with onnx_engine.ENGINES)."""
-    parser.add_argument("--engine", choices=["auto", "torch", "onnx", "onnx-int8"], default=None,
+    """``--engine``: the ``engine`` of ``LineRecognizer``."""
+    parser.add_argument("--engine", choices=ENGINES, default=None,
                         help="how a CPU reads: auto (ONNX Runtime where available, else PyTorch; the default, "
                              "or $MSPT_ENGINE), torch, onnx, or onnx-int8 (int8 weights, fastest)")
 

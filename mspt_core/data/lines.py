@@ -6,6 +6,7 @@ with the reason, never dropped silently."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -77,7 +78,8 @@ def lines_from_page_xml(xml_path: Path, height: int, require_text: bool = True,
     cut_along = {i: line for i, line in enumerate(lines)}
     if crop == "found":
         cut_along = _found_counterparts(image, lines)
-    rng = np.random.default_rng([seed, len(lines)])
+    # Margins differ from page to page and machine to machine alike: seeded by the file's name.
+    rng = np.random.default_rng([seed, zlib.crc32(f"{Path(xml_path).parent.name}/{Path(xml_path).name}".encode())])
     result = LineSet()
     for i, line in enumerate(lines):
         source = f"{xml_path}#{line.id}" + ("" if crop == "polygon" else f" ({crop})")
@@ -190,7 +192,7 @@ def validation_warning(val_set: LineSet | None) -> str | None:
         return None
     return (f"only {count} validation line{'s' if count != 1 else ''}: too few to judge a model by (at least "
             f"{MIN_VALIDATION_LINES} are needed); the model kept and the CER reported will be chance. "
-            "Give more validation lines (more pages, or a larger --val-fraction)")
+            "Give more validation lines")
 
 
 def split_off_validation(lines: LineSet, fraction: float, seed: int = 0) -> tuple[LineSet, LineSet]:

@@ -105,9 +105,10 @@ def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper
     return straight, straight_mask
 
 
-def crop_box(image: np.ndarray, line: Line, height: int = 40, margin: int = 4) -> np.ndarray:
+def crop_box(image: np.ndarray, line: Line, height: int | None = 40, margin: int = 4) -> np.ndarray:
     """The line's bounding rectangle widened by ``margin`` px on every side (clipped to the
-    page), as a ``height`` x W' uint8 array. Raises ValueError as ``crop_line`` does."""
+    page), as a ``height`` x W' uint8 array (``height=None``: the page's pixels, unscaled).
+    Raises ValueError as ``crop_line`` does."""
     if image.ndim != 2 or image.dtype != np.uint8:
         raise ValueError(f"crop_box needs a greyscale uint8 image, got {image.dtype} {image.shape}")
     if len(line.polygon) < 3:
@@ -120,4 +121,5 @@ def crop_box(image: np.ndarray, line: Line, height: int = 40, margin: int = 4) -
     y1 = min(int(np.ceil(polygon[:, 1].max())) + margin + 1, page_h)
     if x1 - x0 < 2 or y1 - y0 < 2:
         raise ValueError(f"line {line.id}: polygon lies outside the {page_w}x{page_h} image")
-    return to_height(np.ascontiguousarray(image[y0:y1, x0:x1]), height)
+    box = np.ascontiguousarray(image[y0:y1, x0:x1])
+    return box if height is None else to_height(box, height)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 # columns). The CTC head may read several frames from each token (``ctc_frames``).
 DOWNSAMPLE = 8
 FRONTENDS = ("vgg", "separable")
+NEWER_KEYS = {"frontend": "vgg", "ctc_frames": 1}  # settings newer than format version 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,11 @@ class RecognizerConfig:
     def to_json(self) -> dict:
         data = asdict(self)
         data["frontend_channels"] = list(self.frontend_channels)
+        # Keys added since the first model files are written only where they differ from the
+        # old behaviour, so older mspt versions still read the files they could read before.
+        for key, old_default in NEWER_KEYS.items():
+            if data[key] == old_default:
+                del data[key]
         return data
 
     @classmethod
@@ -69,17 +75,17 @@ SIZES: dict[str, RecognizerConfig] = {
     # ~1M parameters: fast enough for CPU tests.
     "tiny": RecognizerConfig(frontend_channels=(16, 32, 64, 64), d_model=144, layers=3, heads=4, ff=576,
                              decoder_layers=1),
-    # CPU default, ~5M parameters.
+    # The CPU family: separable front end, CTC at 4 px; a few M multiply-adds per 8 px of line
+    # (benchmarks/model_cost.py prints them).
+    "fast": RecognizerConfig(frontend="separable", frontend_channels=(16, 32, 64, 128), d_model=192, layers=4,
+                             heads=4, ff=768, ctc_frames=2, decoder_layers=2),
+    # The first CPU default (VGG front end), ~4M parameters.
     "small": RecognizerConfig(),
     # The authors' default encoder: 6 layers, d 512, 4 heads, FF 2048.
     "base": RecognizerConfig(frontend_channels=(64, 128, 256, 256), d_model=512, layers=6, heads=4, ff=2048,
                              decoder_layers=6),
     "large": RecognizerConfig(frontend_channels=(64, 128, 256, 512), d_model=768, layers=12, heads=8, ff=3072,
                               decoder_layers=6),
-    # The CPU family: separable front end, CTC at 4 px; a few M multiply-adds per 8 px of line
-    # (benchmarks/model_cost.py prints them).
-    "fast": RecognizerConfig(frontend="separable", frontend_channels=(16, 32, 64, 128), d_model=192, layers=4,
-                             heads=4, ff=768, ctc_frames=2, decoder_layers=2),
 }
 
 

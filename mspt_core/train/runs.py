@@ -352,7 +352,9 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     base_cer = None
     if meta.get("kind", "recognizer") == "recognizer" and len(val_set):
         reporter.status("reading the validation lines with the base model")
-        base_cer = lines_cer(LineRecognizer.from_model(str(base), device=spec.get("device") or "auto"), val_set)
+        # PyTorch, as the new model is validated: both CERs from the same arithmetic.
+        base_reader = LineRecognizer.from_model(str(base), device=spec.get("device") or "auto", engine="torch")
+        base_cer = lines_cer(base_reader, val_set)
         reporter.emit("base", cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
         if reporter.should_stop():
             return None

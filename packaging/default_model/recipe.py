@@ -40,7 +40,7 @@ from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.train.loop import TrainSettings  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
 
-from benchmarks.common import DATA, split_xmls  # noqa: E402  (the one reader of SPLIT.tsv)
+from benchmarks.common import DATA, split_xmls  # noqa: E402  (the benchmarks' reader of SPLIT.tsv)
 
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
@@ -86,7 +86,8 @@ def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
 
 
 def _data_key(recipe: dict) -> str:
-    """What the prepared lines depend on: training settings may change, the data may not."""
+    """What the prepared lines depend on (the data settings, not the training ones): a cache
+    made with other data settings is not reused."""
     data_settings = {k: v for k, v in recipe.items()
                      if k not in ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats")}
     return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]

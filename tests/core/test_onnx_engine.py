@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mspt_core import onnx_engine
+from mspt_core.errors import ModelFileError
 from mspt_core.data.lines import lines_from_page_xml
 from mspt_core.models import load_model, resolve
 from mspt_core.recognize import LineRecognizer
@@ -44,10 +45,33 @@ def test_onnx_reads_real_lines_as_pytorch_does(default_model, real_lines, torch_
 
 
 def test_auto_reads_with_onnx_on_a_cpu(default_model, monkeypatch):
+    from mspt_core.models import LoadedModel
+
+    plain = LoadedModel(default_model.model, default_model.charset,
+                        {k: v for k, v in default_model.metadata.items() if k != "inference"})
     monkeypatch.delenv("MSPT_ENGINE", raising=False)
-    assert LineRecognizer(default_model, device="cpu").engine == "onnx"
+    assert LineRecognizer(plain, device="cpu").engine == "onnx"
     monkeypatch.setenv("MSPT_ENGINE", "torch")
-    assert LineRecognizer(default_model, device="cpu").engine == "torch"
+    assert LineRecognizer(plain, device="cpu").engine == "torch"
+    monkeypatch.setenv("MSPT_ENGINE", "tensorrt")
+    with pytest.raises(ModelFileError, match="MSPT_ENGINE=tensorrt"):
+        LineRecognizer(plain, device="cpu")
+
+
+def test_a_cache_folder_that_cannot_be_written_falls_back_to_pytorch(default_model, real_lines, torch_texts,
+                                                                     tmp_path, monkeypatch, caplog):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("MSPT_CACHE_DIR", str(tmp_path / "a-file"))
+    reader = LineRecognizer(default_model, device="cpu", engine="onnx")
+    assert reader.engine == "torch" and "cannot write the ONNX cache" in caplog.text
+    assert [r.text for r in reader.read(real_lines[:4])] == torch_texts[:4]
+
+
+def test_each_cached_graph_is_one_self_contained_file(default_model):
+    path = onnx_engine.graph_for(default_model.model)
+    assert path.stat().st_size > 1_000_000  # the weights are inside
+    leftovers = [p.name for p in path.parent.iterdir() if p.suffix != ".onnx"]
+    assert not leftovers, leftovers
 
 
 def test_auto_reads_in_int8_only_where_the_model_file_allows_it(default_model, monkeypatch):

@@ -61,8 +61,8 @@ def test_augmentation_is_repeatable_and_keeps_the_line(fondue):
     outputs = [augment(image, np.random.default_rng(seed)) for seed in range(8)]
     assert all(o.shape == image.shape and o.dtype == np.uint8 for o in outputs)
     assert any(not np.array_equal(o, image) for o in outputs)
-    # Still dark text on light paper.
-    assert all(np.median(o) > 150 and o.min() < 120 for o in outputs)
+    # Still dark text on light paper (faded ink included: clearly darker than the paper).
+    assert all(np.median(o) > 150 and np.median(o) - o.min() > 80 for o in outputs)
 
 
 def test_width_batches_cover_every_line_once_and_keep_padding_small():

@@ -86,14 +86,14 @@ def test_box_crop_is_the_rectangle_with_its_margin_and_the_neighbours_ink(cremma
     line = lines[2]
     x0, y0, x1, y1 = line.bbox()
     for margin in (0, 4, 10):
-        box = crop_box(image, line, height=(round(y1) - round(y0)) + 1 + 2 * margin, margin=margin)
-        # At its own pixel height the crop is the page's rectangle, unscaled and unmasked.
+        box = crop_box(image, line, height=None, margin=margin)
+        # Unscaled, the crop is the page's rectangle, unmasked.
         top, left = max(int(np.floor(y0)) - margin, 0), max(int(np.floor(x0)) - margin, 0)
         assert np.array_equal(box, image[top: top + box.shape[0], left: left + box.shape[1]])
     # Unlike the polygon crop, ink outside the line's polygon (the neighbours' ascenders and
     # descenders) stays in the box.
     margin = 4
-    box = crop_box(image, line, height=(round(y1) - round(y0)) + 1 + 2 * margin, margin=margin)
+    box = crop_box(image, line, height=None, margin=margin)
     top, left = max(int(np.floor(y0)) - margin, 0), max(int(np.floor(x0)) - margin, 0)
     inside = np.zeros(box.shape, np.uint8)
     cv2.fillPoly(inside, [np.round(np.asarray(line.polygon) - (left, top)).astype(np.int32)], 1)
@@ -107,6 +107,6 @@ def test_box_crop_stops_at_the_page_edge(fondue):
     image, lines = _first_lines(fondue, count=1)
     h, w = image.shape
     edge = Line(id="edge", polygon=[(0, 0), (300, 0), (300, 30), (0, 30)])
-    assert crop_box(image, edge, height=37, margin=6).shape == (37, 307)  # the margin only below and right
+    assert crop_box(image, edge, height=None, margin=6).shape == (37, 307)  # the margin only below and right
     with pytest.raises(ValueError, match="outside"):
         crop_box(image, Line(id="out", polygon=[(w + 5, h + 5), (w + 50, h + 5), (w + 50, h + 40)]), 40)
