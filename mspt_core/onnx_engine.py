@@ -105,19 +105,23 @@ class _Quiet(logging.Filter):
 
 
 def _quietly(action) -> None:
-    # Filters on the talking loggers only (not levels on the root logger), so other threads'
-    # records still get through.
-    loggers = [logging.getLogger(name) for name in ("", "torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
-    quiet = _Quiet()
+    # The exporter's own loggers (and their children) are turned down; the quantizer talks on
+    # the root logger, which gets a filter for records logged on it directly, not a level, so
+    # other threads' records still get through.
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript")]
+    levels = [logger.level for logger in loggers]
+    root, quiet = logging.getLogger(), _Quiet()
     for logger in loggers:
-        logger.addFilter(quiet)
+        logger.setLevel(logging.ERROR)
+    root.addFilter(quiet)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             action()
     finally:
-        for logger in loggers:
-            logger.removeFilter(quiet)
+        root.removeFilter(quiet)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def _export(model: Recognizer, target: Path) -> None:
