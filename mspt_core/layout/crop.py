@@ -43,6 +43,24 @@ def paper_level(pixels: np.ndarray) -> int:
     return int(np.percentile(pixels, 90))
 
 
+def _padded_box(image: np.ndarray, line: Line, pad: int, caller: str) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the line's polygon widened by ``pad`` px and clipped to the page;
+    ValueError for a wrong image, a missing polygon or one outside the page."""
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"{caller} needs a greyscale uint8 image, got {image.dtype} {image.shape}")
+    if len(line.polygon) < 3:
+        raise ValueError(f"line {line.id} has no polygon to crop along")
+    page_h, page_w = image.shape
+    polygon = np.asarray(line.polygon, dtype=np.float64)
+    x0 = max(int(np.floor(polygon[:, 0].min())) - pad, 0)
+    y0 = max(int(np.floor(polygon[:, 1].min())) - pad, 0)
+    x1 = min(int(np.ceil(polygon[:, 0].max())) + pad + 1, page_w)
+    y1 = min(int(np.ceil(polygon[:, 1].max())) + pad + 1, page_h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ValueError(f"line {line.id}: polygon lies outside the {page_w}x{page_h} image")
+    return x0, y0, x1, y1
+
+
 def crop_line(image: np.ndarray, line: Line, height: int = 40) -> np.ndarray:
     """The line's pixels as a ``height`` x W' uint8 array, straightened along its baseline.
 
@@ -50,20 +68,10 @@ def crop_line(image: np.ndarray, line: Line, height: int = 40) -> np.ndarray:
     baseline is optional (without one the crop is only masked, not straightened).
     Raises ValueError for a line without a polygon or with a polygon outside the image.
     """
-    if image.ndim != 2 or image.dtype != np.uint8:
-        raise ValueError(f"crop_line needs a greyscale uint8 image, got {image.dtype} {image.shape}")
     if height < 1:
         raise ValueError(f"height must be positive, got {height}")
-    if len(line.polygon) < 3:
-        raise ValueError(f"line {line.id} has no polygon to crop along")
-    page_h, page_w = image.shape
     polygon = np.asarray(line.polygon, dtype=np.float64)
-    x0 = max(int(np.floor(polygon[:, 0].min())) - PAD, 0)
-    y0 = max(int(np.floor(polygon[:, 1].min())) - PAD, 0)
-    x1 = min(int(np.ceil(polygon[:, 0].max())) + PAD + 1, page_w)
-    y1 = min(int(np.ceil(polygon[:, 1].max())) + PAD + 1, page_h)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        raise ValueError(f"line {line.id}: polygon lies outside the {page_w}x{page_h} image")
+    x0, y0, x1, y1 = _padded_box(image, line, PAD, "crop_line")
 
     box = image[y0:y1, x0:x1]
     mask = np.zeros(box.shape, dtype=np.uint8)
@@ -109,17 +117,6 @@ def crop_box(image: np.ndarray, line: Line, height: int | None = 40, margin: int
     """The line's bounding rectangle widened by ``margin`` px on every side (clipped to the
     page), as a ``height`` x W' uint8 array (``height=None``: the page's pixels, unscaled).
     Raises ValueError as ``crop_line`` does."""
-    if image.ndim != 2 or image.dtype != np.uint8:
-        raise ValueError(f"crop_box needs a greyscale uint8 image, got {image.dtype} {image.shape}")
-    if len(line.polygon) < 3:
-        raise ValueError(f"line {line.id} has no polygon to crop along")
-    page_h, page_w = image.shape
-    polygon = np.asarray(line.polygon, dtype=np.float64)
-    x0 = max(int(np.floor(polygon[:, 0].min())) - margin, 0)
-    y0 = max(int(np.floor(polygon[:, 1].min())) - margin, 0)
-    x1 = min(int(np.ceil(polygon[:, 0].max())) + margin + 1, page_w)
-    y1 = min(int(np.ceil(polygon[:, 1].max())) + margin + 1, page_h)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        raise ValueError(f"line {line.id}: polygon lies outside the {page_w}x{page_h} image")
+    x0, y0, x1, y1 = _padded_box(image, line, margin, "crop_box")
     box = np.ascontiguousarray(image[y0:y1, x0:x1])
     return box if height is None else to_height(box, height)
