@@ -13,7 +13,7 @@ from mspt_core.models import load_model, resolve
 from mspt_core.recognize import LineRecognizer
 from tests.conftest import split_xmls
 
-DOUBLED = re.compile(r"(\w)\1")
+DOUBLED = re.compile(r"([^\W\d_])\1")  # a letter twice (not "1900")
 LIGATURE = re.compile(r"f[fil]")
 
 
