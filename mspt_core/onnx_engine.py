@@ -66,7 +66,7 @@ class _CTCGraph(nn.Module):
         return log_probs, (~pad_mask).sum(1)
 
 
-def model_key(model: Recognizer, int8: bool) -> str:
+def model_key(model: Recognizer) -> str:
     """Hash of everything the graph depends on: weights, buffers, configuration, the code that
     builds the network, and the versions of mspt, torch and onnxruntime."""
     digest = hashlib.sha256()
@@ -74,7 +74,7 @@ def model_key(model: Recognizer, int8: bool) -> str:
 
     from mspt_core import __version__
 
-    header = {"config": model.config.to_json(), "classes": model.num_classes, "int8": int8,
+    header = {"config": model.config.to_json(), "classes": model.num_classes,
               "graph": GRAPH_VERSION, "mspt": __version__, "torch": torch.__version__,
               "onnxruntime": onnxruntime.__version__}
     digest.update(json.dumps(header, sort_keys=True).encode())
@@ -169,12 +169,13 @@ def graph_for(model: Recognizer, int8: bool = False) -> Path:
     if not available():
         raise UnavailableError("onnxruntime is not installed")
     folder = cache_dir()
-    plain = folder / f"{model_key(model, False)}.onnx"
+    key = model_key(model)  # hashes every weight: once, for both files
+    plain = folder / f"{key}.onnx"
     if not plain.is_file():
         _export(model, plain)
     if not int8:
         return plain
-    quantized = folder / f"{model_key(model, True)}.int8.onnx"
+    quantized = folder / f"{key}.int8.onnx"
     if not quantized.is_file():
         _quantize(plain, quantized)
     return quantized
