@@ -128,7 +128,7 @@ def load_prepared(folder: Path, key: str, height: int) -> dict[str, LineSet] | N
 def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
     """The pre-training stage (recipe["pretrain"]): the train pages' lines, text thrown away,
     into a line store, then masked pre-training of the encoder. Resumes like the training."""
-    from mspt_core.data.linestore import build_line_store
+    from mspt_core.data.linestore import LineStore, build_line_store
     from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 
     spec, folder = recipe["pretrain"], out / PRETRAIN
@@ -136,8 +136,12 @@ def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
     for dataset_and_split in spec["splits"]:
         dataset, split = dataset_and_split.split("/")
         xmls += split_xmls(DATA / dataset, split)
-    store, skipped = build_line_store(xmls, folder / "lines", recipe["height"])
-    print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages ({len(skipped)} skipped)")
+    if LineStore.is_store(folder / "lines"):  # built by an earlier start of this run
+        store = LineStore(folder / "lines")
+        print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages (store built earlier)")
+    else:
+        store, skipped = build_line_store(xmls, folder / "lines", recipe["height"])
+        print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages ({len(skipped)} skipped)")
     method = PretrainSettings(size=recipe["size"], features=spec["features"], clusters=spec["clusters"],
                               unmasked_weight=spec["unmasked_weight"], p_start=spec["p_start"],
                               p_end=spec["p_end"], max_width=spec["max_width"])
