@@ -20,10 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from common import FONDUE, machine, split_xmls
-
 import reading
 import tesseract
+from common import FONDUE, machine, split_xmls
+
 from mspt_core.data.lines import load_lines
 from mspt_core.models import load_model
 
@@ -36,15 +36,31 @@ def train(args) -> Path:
     train_set = load_lines(split_xmls(FONDUE, "train"), 40)
     val_set = load_lines(split_xmls(FONDUE, "val"), 40)
     print(f"train {len(train_set)} lines, val {len(val_set)} lines", flush=True)
-    settings = TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                             val_every=args.val_every, checkpoint_every=args.val_every, seed=0)
+    settings = TrainSettings(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup=args.warmup,
+        val_every=args.val_every,
+        checkpoint_every=args.val_every,
+        seed=0,
+    )
     started = time.perf_counter()
-    outcome = train_recognizer(train_set, val_set, args.run_dir, settings, size=args.size,
-                               on_progress=TrainingBar(settings.steps),
-                               data_description="fondue-en-print-20 train split (val split for selection)")
-    print(f"training: {outcome.result.status} at step {outcome.result.step}, best val CER "
-          f"{outcome.result.best_metric:.4f} at step {outcome.result.best_step}, "
-          f"{(time.perf_counter() - started) / 60:.1f} min in this invocation", flush=True)
+    outcome = train_recognizer(
+        train_set,
+        val_set,
+        args.run_dir,
+        settings,
+        size=args.size,
+        on_progress=TrainingBar(settings.steps),
+        data_description="fondue-en-print-20 train split (val split for selection)",
+    )
+    print(
+        f"training: {outcome.result.status} at step {outcome.result.step}, best val CER "
+        f"{outcome.result.best_metric:.4f} at step {outcome.result.best_step}, "
+        f"{(time.perf_counter() - started) / 60:.1f} min in this invocation",
+        flush=True,
+    )
     return outcome.model_path
 
 
@@ -64,8 +80,10 @@ def main() -> None:
     images, texts, _ = reading.native_crops(split_xmls(FONDUE, "test"))
     threads = sorted({1, os.cpu_count() or 1})
     loaded = load_model(model_path)
-    rows = [reading.mspt_lines(reading.mspt_reader(loaded, "torch", n), "mspt " + model_path.name, images, texts, n)
-            for n in threads]
+    rows = [
+        reading.mspt_lines(reading.mspt_reader(loaded, "torch", n), "mspt " + model_path.name, images, texts, n)
+        for n in threads
+    ]
     if tesseract.available():
         rows += reading.tesseract_lines(images, texts, threads)
     else:

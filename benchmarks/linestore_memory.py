@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import machine
 
 from mspt_core.data.linestore import LineStore, LineStoreWriter
@@ -28,7 +27,7 @@ def synthetic_line(rng: np.random.Generator) -> np.ndarray:
     xs = np.arange(4, width - 6, 6)
     tops = rng.integers(8, 16, len(xs))
     for x, top in zip(xs, tops):
-        image[top: top + 16, x: x + 2] = 40
+        image[top : top + 16, x : x + 2] = 40
     return image
 
 
@@ -64,10 +63,13 @@ def main() -> None:
     rows = []
     for lines in args.lines:
         store = build(args.dir / f"store-{lines}", lines)
-        out = subprocess.run([sys.executable, __file__, "--stream", str(store.root)], capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, __file__, "--stream", str(store.root)], capture_output=True, text=True, check=True
+        ).stdout.split()
         rows.append((lines, store.num_shards, int(out[0]), float(out[1]), int(out[2])))
-    print(f"\n{machine()}\n\n| lines in store | shards | lines streamed | seconds | peak RSS (MiB) |\n|---|---|---|---|---|")
+    print(
+        f"\n{machine()}\n\n| lines in store | shards | lines streamed | seconds | peak RSS (MiB) |\n|---|---|---|---|---|"
+    )
     for lines, shards, seen, seconds, peak in rows:
         print(f"| {lines:,} | {shards} | {seen:,} | {seconds} | {peak} |")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import time
 
+import common  # noqa: F401  (puts the repository on sys.path)
 import torch
 from torch import nn
 
-import common  # noqa: F401  (puts the repository on sys.path)
-from mspt_core.model import Recognizer, SIZES
+from mspt_core.model import SIZES, Recognizer
 from mspt_core.model.config import DOWNSAMPLE
 
 
@@ -61,8 +61,15 @@ def costs(size: str, width: int, classes: int) -> dict:
         for _ in range(3):
             model.ctc_log_probs(*batch)
         ms = (time.perf_counter() - started) / 24 * 1000
-    return {"size": size, "frontend": config.frontend, "params": model.parameter_count(),
-            "front": front / columns, "transformer": transformer / columns, "head": head / columns, "ms": ms}
+    return {
+        "size": size,
+        "frontend": config.frontend,
+        "params": model.parameter_count(),
+        "front": front / columns,
+        "transformer": transformer / columns,
+        "head": head / columns,
+        "ms": ms,
+    }
 
 
 def main() -> None:
@@ -71,15 +78,19 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=150, help="characters in the alphabet")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES))
     args = parser.parse_args()
-    print(f"Multiply-adds per 8 px of a {args.width}-px line (M), {args.classes} classes; "
-          "PyTorch eager, one thread, batch of 8\n")
+    print(
+        f"Multiply-adds per 8 px of a {args.width}-px line (M), {args.classes} classes; "
+        "PyTorch eager, one thread, batch of 8\n"
+    )
     print("| size | front end | parameters | front end | transformer | CTC head | total | ms per line |")
     print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         c = costs(size, args.width, args.classes)
         total = c["front"] + c["transformer"] + c["head"]
-        print(f"| {size} | {c['frontend']} | {c['params'] / 1e6:.2f} M | {c['front'] / 1e6:.2f} | "
-              f"{c['transformer'] / 1e6:.2f} | {c['head'] / 1e6:.2f} | {total / 1e6:.2f} | {c['ms']:.1f} |")
+        print(
+            f"| {size} | {c['frontend']} | {c['params'] / 1e6:.2f} M | {c['front'] / 1e6:.2f} | "
+            f"{c['transformer'] / 1e6:.2f} | {c['head'] / 1e6:.2f} | {total / 1e6:.2f} | {c['ms']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

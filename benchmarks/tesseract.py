@@ -29,8 +29,13 @@ def _read_chunk(paths: list[Path], lang: str, psm: int) -> list[str]:
         listing = Path(tmp) / "list.txt"
         listing.write_text("\n".join(str(p) for p in paths) + "\n")
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
-        out = subprocess.run(["tesseract", str(listing), "stdout", "-l", lang, "--psm", str(psm)],
-                             capture_output=True, text=True, env=env, check=True).stdout
+        out = subprocess.run(
+            ["tesseract", str(listing), "stdout", "-l", lang, "--psm", str(psm)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
     texts = out.split("\f")[: len(paths)]
     if len(texts) != len(paths):
         raise RuntimeError(f"tesseract returned {len(texts)} texts for {len(paths)} images")
@@ -63,16 +68,22 @@ def read_lines(paths: list[Path], processes: int = 1, lang: str = "eng", psm: in
 def read_page(image_path: Path, lang: str = "eng", psm: int = 3, threads: int = 1) -> str:
     """The text of a whole page image (Tesseract's own segmentation with ``psm`` 3)."""
     env = dict(os.environ, OMP_THREAD_LIMIT=str(threads))
-    return subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "--psm", str(psm)],
-                          capture_output=True, text=True, env=env, check=True).stdout
+    return subprocess.run(
+        ["tesseract", str(image_path), "stdout", "-l", lang, "--psm", str(psm)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
 
 
 def page_line_boxes(image_path: Path, lang: str = "eng") -> list[tuple[int, int, int, int]]:
     """Tesseract's own text lines on a page: the level-4 rows of ``tesseract IMAGE stdout tsv``
     (default ``--psm 3``), as (left, top, width, height). Tesseract also reads the text there."""
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    out = subprocess.run(["tesseract", str(image_path), "stdout", "-l", lang, "tsv"],
-                         capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        ["tesseract", str(image_path), "stdout", "-l", lang, "tsv"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     boxes = []
     for row in out.splitlines()[1:]:
         fields = row.split("\t")

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
-
-from mspt_core.document import Line, LineStatus, Page, Region
 
 from mspt_app import geometry
 from mspt_app.project import Project, find_line
+from mspt_core.document import Line, LineStatus, Page, Region
 
 
 @dataclass
@@ -27,7 +26,7 @@ class LineState:
     status: LineStatus
 
     @classmethod
-    def of(cls, line: Line) -> "LineState":
+    def of(cls, line: Line) -> LineState:
         chars = list(line.char_confidences) if line.char_confidences is not None else None
         return cls(line.text, line.confidence, chars, line.status)
 
@@ -96,12 +95,17 @@ class History:
 
     def push(self, command: Command) -> None:
         last = self.done[-1] if self.done else None
-        if (isinstance(command, TextCommand) and isinstance(last, TextCommand) and command.typing and last.typing
-                and (last.page_id, last.line_id) == (command.page_id, command.line_id)):
+        if (
+            isinstance(command, TextCommand)
+            and isinstance(last, TextCommand)
+            and command.typing
+            and last.typing
+            and (last.page_id, last.line_id) == (command.page_id, command.line_id)
+        ):
             last.after = command.after  # keep typing in one line as one step
         else:
             self.done.append(command)
-            del self.done[:-self.limit]
+            del self.done[: -self.limit]
         self.undone.clear()
         self._notify()
 
@@ -136,7 +140,7 @@ def realign_confidences(old_text: str, old: list[float] | None, new_text: str) -
     result = [1.0] * len(new_text)
     matcher = difflib.SequenceMatcher(None, old_text, new_text, autojunk=False)
     for block in matcher.get_matching_blocks():
-        result[block.b:block.b + block.size] = old[block.a:block.a + block.size]
+        result[block.b : block.b + block.size] = old[block.a : block.a + block.size]
     return result
 
 
@@ -199,8 +203,9 @@ class Editor:
 
     # --- page-level changes (geometry, order, recognition results) ----------------------------
 
-    def _change_page(self, page_id: str, label: str, change: Callable[[Page], str | None],
-                     kind: str = "lines") -> str | None:
+    def _change_page(
+        self, page_id: str, label: str, change: Callable[[Page], str | None], kind: str = "lines"
+    ) -> str | None:
         page = self.project.page_by_id(page_id)
         before = copy.deepcopy(page.regions)
         focus = change(page)
@@ -210,6 +215,7 @@ class Editor:
 
     def delete_line(self, page_id: str, line_id: str) -> str | None:
         """Returns the line that takes its place in the reading order, if any."""
+
         def change(page: Page) -> str | None:
             lines = list(page.lines())
             position = [l.id for l in lines].index(line_id)
@@ -217,16 +223,22 @@ class Editor:
                 region.lines = [l for l in region.lines if l.id != line_id]
             rest = [l for l in lines if l.id != line_id]
             return rest[min(position, len(rest) - 1)].id if rest else None
+
         self._line(page_id, line_id)
         return self._change_page(page_id, "Delete line", change)
 
     def add_line(self, page_id: str, polygon: list[tuple[float, float]]) -> str:
         """A new line drawn by the person, placed in reading order by its position."""
+
         def change(page: Page) -> str:
-            line = Line(id=geometry.new_line_id(page), polygon=[(round(x), round(y)) for x, y in polygon],
-                        baseline=geometry.baseline_of_box(polygon))
+            line = Line(
+                id=geometry.new_line_id(page),
+                polygon=[(round(x), round(y)) for x, y in polygon],
+                baseline=geometry.baseline_of_box(polygon),
+            )
             geometry.insert_in_reading_order(page, line)
             return line.id
+
         return self._change_page(page_id, "Add line", change)
 
     def set_polygon(self, page_id: str, line_id: str, polygon: list[tuple[float, float]]) -> None:
@@ -235,6 +247,7 @@ class Editor:
             line.polygon = [(round(x), round(y)) for x, y in polygon]
             line.baseline = geometry.fit_baseline(line.baseline, line.polygon)
             return line_id
+
         self._line(page_id, line_id)
         self._change_page(page_id, "Move point", change)
 
@@ -245,11 +258,13 @@ class Editor:
             for region in page.regions:
                 region.lines = [l for l in region.lines if l.id != second_id]
             return first_id
+
         self._line(page_id, first_id), self._line(page_id, second_id)
         return self._change_page(page_id, "Merge lines", change)
 
     def split_line(self, page_id: str, line_id: str, at_char: int) -> str:
         """Split before character ``at_char``; returns the new (right-hand) line's id."""
+
         def change(page: Page) -> str:
             line = find_line(page, line_id)
             right = geometry.split(line, at_char, geometry.new_line_id(page))
@@ -257,24 +272,29 @@ class Editor:
                 if line in region.lines:
                     region.lines.insert(region.lines.index(line) + 1, right)
             return right.id
+
         self._line(page_id, line_id)
         return self._change_page(page_id, "Split line", change)
 
     def move_line(self, page_id: str, line_id: str, step: int) -> None:
         """Move a line ``step`` places in the reading order (across regions as well)."""
+
         def change(page: Page) -> str:
             geometry.move_in_order(page, line_id, step)
             return line_id
+
         self._line(page_id, line_id)
         self._change_page(page_id, "Move line", change)
 
     def replace_lines(self, page_id: str, found: Page, label: str = "Segment page") -> None:
         """Replace the page's regions and lines with a new segmentation."""
+
         def change(page: Page) -> None:
             page.regions = copy.deepcopy(found.regions)
             for key in ("segmentation", "skew_degrees"):
                 if key in found.metadata:
                     page.metadata[key] = found.metadata[key]
+
         self._change_page(page_id, label, change)
 
     def apply_recognition(self, page_id: str, read: Page) -> int:
@@ -290,5 +310,6 @@ class Editor:
                 if new is not None and line.status != LineStatus.CORRECTED and new.polygon == line.polygon:
                     LineState.of(new).put(line)
                     updated += 1
+
         self._change_page(page_id, "Recognize page", change, kind="texts")
         return updated

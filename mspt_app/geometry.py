@@ -63,8 +63,9 @@ def insert_in_reading_order(page: Page, line: Line) -> None:
         return max(x0 - cx, 0, cx - x1) + max(y0 - cy, 0, cy - y1)
 
     region = min(page.regions, key=distance)
-    position = next((i for i, other in enumerate(region.lines) if other.polygon and center(other)[1] > cy),
-                    len(region.lines))
+    position = next(
+        (i for i, other in enumerate(region.lines) if other.polygon and center(other)[1] > cy), len(region.lines)
+    )
     region.lines.insert(position, line)
 
 
@@ -115,6 +116,7 @@ def _split_text(line: Line, at: int) -> tuple[tuple[str, list[float] | None], tu
         while hi > lo and text[hi - 1].isspace():
             hi -= 1
         return text[lo:hi], (confs[lo:hi] if confs is not None else None)
+
     return part(0, at), part(at, len(text))
 
 
@@ -127,9 +129,15 @@ def split(line: Line, at_char: int, new_id: str) -> Line:
     fraction = at_char / len(line.text) if line.text else 0.5
     x = x0 + (x1 - x0) * min(max(fraction, 0.05), 0.95)
     (left_text, left_confs), (right_text, right_confs) = _split_text(line, at_char)
-    right = Line(id=new_id, polygon=_clip_x(line.polygon, x, keep_left=False),
-                 baseline=_clip_polyline(line.baseline, x, keep_left=False), text=right_text,
-                 char_confidences=right_confs, status=line.status, line_type=line.line_type)
+    right = Line(
+        id=new_id,
+        polygon=_clip_x(line.polygon, x, keep_left=False),
+        baseline=_clip_polyline(line.baseline, x, keep_left=False),
+        text=right_text,
+        char_confidences=right_confs,
+        status=line.status,
+        line_type=line.line_type,
+    )
     line.polygon = _clip_x(line.polygon, x, keep_left=True)
     line.baseline = _clip_polyline(line.baseline, x, keep_left=True)
     line.text, line.char_confidences = left_text, left_confs

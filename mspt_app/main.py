@@ -1,8 +1,8 @@
 """``mspt-app``: start the desktop application.
 
-    mspt-app                 the last project, else the sample project
-    mspt-app PROJECT_FOLDER  that project
-    mspt-app --sample        the bundled sample project (created on first use)
+mspt-app                 the last project, else the sample project
+mspt-app PROJECT_FOLDER  that project
+mspt-app --sample        the bundled sample project (created on first use)
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def setup_logging() -> Path:
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    if not any(isinstance(h, logging.handlers.RotatingFileHandler) and Path(h.baseFilename) == path
-               for h in root.handlers):
+    if not any(
+        isinstance(h, logging.handlers.RotatingFileHandler) and Path(h.baseFilename) == path for h in root.handlers
+    ):
         root.addHandler(handler)
     root.setLevel(logging.INFO)
     return path
@@ -57,8 +58,10 @@ def install_translations(app, language: str) -> list:
 
     locale = QLocale(language) if language else QLocale.system()
     translators = []
-    for name, folder in (("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
-                         ("mspt", str(RESOURCES / "translations"))):
+    for name, folder in (
+        ("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
+        ("mspt", str(RESOURCES / "translations")),
+    ):
         translator = QTranslator(app)
         if translator.load(locale, name, "_", folder):
             app.installTranslator(translator)

@@ -20,9 +20,9 @@ import logging
 import os
 import shutil
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -111,7 +111,7 @@ class Project:
     # --- opening and closing ----------------------------------------------------------------
 
     @classmethod
-    def create(cls, root: str | Path, name: str | None = None) -> "Project":
+    def create(cls, root: str | Path, name: str | None = None) -> Project:
         root = Path(root)
         if root.exists() and any(root.iterdir()):
             raise ProjectError(f"{root}: folder is not empty; choose a new or empty folder for the project")
@@ -125,12 +125,13 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, root: str | Path) -> "Project":
+    def open(cls, root: str | Path) -> Project:
         root = Path(root)
         manifest = root / PROJECT_FILE
         if not manifest.is_file():
-            raise ProjectError(f"{root}: not an mspt project (no {PROJECT_FILE}); "
-                               "use File → New project or import an export instead")
+            raise ProjectError(
+                f"{root}: not an mspt project (no {PROJECT_FILE}); use File → New project or import an export instead"
+            )
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
@@ -157,9 +158,11 @@ class Project:
             except (OSError, ValueError):
                 info = {}
             pid = int(info.get("pid", 0) or 0)
-            if (info.get("host") == socket.gethostname() and pid != os.getpid() and pid and _pid_alive(pid)):
-                raise ProjectError(f"{self.root}: the project is already open in another mspt window "
-                                   f"(process {pid}); close it there first")
+            if info.get("host") == socket.gethostname() and pid != os.getpid() and pid and _pid_alive(pid):
+                raise ProjectError(
+                    f"{self.root}: the project is already open in another mspt window "
+                    f"(process {pid}); close it there first"
+                )
             stale = True
         lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
         return stale or (self.root / JOURNAL_FILE).exists() and (self.root / JOURNAL_FILE).stat().st_size > 0
@@ -231,9 +234,14 @@ class Project:
             number += 1
         return number
 
-    def add_files(self, paths: Iterable[str | Path], dpi: float = 300, use_ground_truth: bool = True,
-                  should_stop: Callable[[], bool] | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> list[int]:
+    def add_files(
+        self,
+        paths: Iterable[str | Path],
+        dpi: float = 300,
+        use_ground_truth: bool = True,
+        should_stop: Callable[[], bool] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[int]:
         """Add page images (files or folders of them; each page of a PDF or multi-page TIFF
         becomes a page). Lines come along when a PAGE/ALTO file lies beside an image (an
         eScriptorium or Transkribus export); other pages start with no lines. Returns the
@@ -340,11 +348,14 @@ class Project:
     def _write_manifest(self) -> None:
         from mspt_core.formats import atomic_write
 
-        data = {"format": FORMAT, "version": FORMAT_VERSION, "name": self.name,
-                "pages": [asdict(entry) for entry in self.entries]}
+        data = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "pages": [asdict(entry) for entry in self.entries],
+        }
         try:
-            atomic_write(self.root / PROJECT_FILE,
-                         json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
+            atomic_write(self.root / PROJECT_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
         except OSError as error:
             raise ProjectError(f"{self.root / PROJECT_FILE}: cannot write ({error.strerror})") from error
 
@@ -416,8 +427,10 @@ class Project:
         indices = list(indices)
         pages = [self.page(i) for i in indices]
         if fmt in ("page", "alto"):
-            return [write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt)
-                    for i, page in zip(indices, pages)]
+            return [
+                write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt)
+                for i, page in zip(indices, pages)
+            ]
         return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt)]
 
 
@@ -430,8 +443,10 @@ def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) 
         for kind, name in (("XML", entry.xml), ("image", entry.image)):
             target = (folder / name).resolve()
             if target == folder or not target.is_relative_to(folder):
-                raise ProjectError(f"{manifest}: page {entry.id}'s {kind} file {name!r} lies outside the "
-                                   "project folder; mspt opens only projects whose files are inside it")
+                raise ProjectError(
+                    f"{manifest}: page {entry.id}'s {kind} file {name!r} lies outside the "
+                    "project folder; mspt opens only projects whose files are inside it"
+                )
 
 
 def _safe_name(name: str) -> str:

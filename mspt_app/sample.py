@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mspt_core.document import LineStatus
-from mspt_core.models import RESOURCES
-
 from mspt_app.project import PROJECT_FILE, Project
 from mspt_app.settings import projects_dir
+from mspt_core.document import LineStatus
+from mspt_core.models import RESOURCES
 
 log = logging.getLogger(__name__)
 

@@ -62,18 +62,27 @@ class AppSettings:
         self.store.setValue(key, value)
         self.store.sync()
 
-    device = property(lambda self: self._get("recognition/device", "auto"),
-                      lambda self, v: self._set("recognition/device", v))
-    model = property(lambda self: self._get("recognition/model", ""),  # "" means the default model
-                     lambda self, v: self._set("recognition/model", v))
-    line_height = property(lambda self: self._get("editor/line_height", 48, int),
-                           lambda self, v: self._set("editor/line_height", int(v)))
-    low_confidence = property(lambda self: self._get("editor/low_confidence", 0.8, float),
-                              lambda self, v: self._set("editor/low_confidence", float(v)))
-    palette = property(lambda self: self._get("editor/palette", DEFAULT_PALETTE),
-                       lambda self, v: self._set("editor/palette", v))
-    language = property(lambda self: self._get("interface/language", ""),  # "" means the system's
-                        lambda self, v: self._set("interface/language", v))
+    device = property(
+        lambda self: self._get("recognition/device", "auto"), lambda self, v: self._set("recognition/device", v)
+    )
+    model = property(
+        lambda self: self._get("recognition/model", ""),  # "" means the default model
+        lambda self, v: self._set("recognition/model", v),
+    )
+    line_height = property(
+        lambda self: self._get("editor/line_height", 48, int), lambda self, v: self._set("editor/line_height", int(v))
+    )
+    low_confidence = property(
+        lambda self: self._get("editor/low_confidence", 0.8, float),
+        lambda self, v: self._set("editor/low_confidence", float(v)),
+    )
+    palette = property(
+        lambda self: self._get("editor/palette", DEFAULT_PALETTE), lambda self, v: self._set("editor/palette", v)
+    )
+    language = property(
+        lambda self: self._get("interface/language", ""),  # "" means the system's
+        lambda self, v: self._set("interface/language", v),
+    )
 
     @property
     def editor_font(self) -> QFont:

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from mspt_app.settings import data_dir
 from mspt_core.document import LineStatus, Page
 from mspt_core.formats import write_document
 from mspt_core.models import usable_name
 from mspt_core.train import runs
-
-from mspt_app.settings import data_dir
 
 POLL_MS = 300
 
@@ -57,8 +56,7 @@ def corrected_only(page: Page) -> Page | None:
     """A copy of ``page`` holding only its corrected lines with text; None if it has none."""
     copy_ = copy.deepcopy(page)
     for region in copy_.regions:
-        region.lines = [line for line in region.lines
-                        if line.status == LineStatus.CORRECTED and line.text.strip()]
+        region.lines = [line for line in region.lines if line.status == LineStatus.CORRECTED and line.text.strip()]
     copy_.regions = [region for region in copy_.regions if region.lines]
     return copy_ if copy_.regions else None
 
@@ -154,8 +152,13 @@ class RunWatcher(QObject):
             if self.started_seen:
                 self._set_state("interrupted")
             else:  # it died before it began: a resume would fail the same way
-                self.events.append({"event": "end", "status": "failed",
-                                    "message": f"the training process did not start; see {self.run_dir / runs.LOG}"})
+                self.events.append(
+                    {
+                        "event": "end",
+                        "status": "failed",
+                        "message": f"the training process did not start; see {self.run_dir / runs.LOG}",
+                    }
+                )
                 self.event.emit(self.events[-1])
                 self._set_state("failed")
         if self.state not in ("running", "paused", "new"):

@@ -13,14 +13,15 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from PySide6.QtCore import QThread, Signal
 
 from mspt_core.document import Page
 from mspt_core.errors import MsptError
+
 # Imported here, on the GUI thread at start-up, not lazily inside a job: a first import runs
 # Python code under the GIL and would freeze the window for as long as it takes.
 from mspt_core.images import load_grey
@@ -37,7 +38,7 @@ class Cancelled(Exception):
 
 
 class JobContext:
-    def __init__(self, task: "Task"):
+    def __init__(self, task: Task):
         self._task = task
         self._stop = threading.Event()
 
@@ -129,8 +130,8 @@ class ChunkedReader:
         readings = []
         for start in range(0, len(images), self.chunk):
             self.context.check()
-            readings.extend(self.reader.read(images[start:start + self.chunk]))
-            self.done += len(images[start:start + self.chunk])
+            readings.extend(self.reader.read(images[start : start + self.chunk]))
+            self.done += len(images[start : start + self.chunk])
             self.context.progress(self.done, self.total, "Recognizing")
         return readings
 
@@ -173,11 +174,11 @@ def recognition_job(pages: list[PageToRead], model: str | None, device: str) -> 
 
 
 def pages_to_read(project, indices: Sequence[int]) -> list[PageToRead]:
-    return [PageToRead(project.entries[i].id, copy.deepcopy(project.page(i)), project.image_path(i))
-            for i in indices]
+    return [PageToRead(project.entries[i].id, copy.deepcopy(project.page(i)), project.image_path(i)) for i in indices]
 
 
 # --- segmentation ------------------------------------------------------------------------
+
 
 def segmentation_job(items: list[tuple[str, Path]]) -> Callable[[JobContext], None]:
     """Find lines on pages ``(page_id, image_path)``; each page comes back as a partial result."""

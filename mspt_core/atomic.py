@@ -19,9 +19,10 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable, Union
+from typing import BinaryIO, Union
 
 Payload = Union[bytes, Callable[[BinaryIO], None]]
 
@@ -142,7 +143,8 @@ def naming(path: str | os.PathLike):
     except OSError as error:
         path = Path(path)
         about_temporary = error.filename is not None and any(
-            part.startswith(_temporary_start(path)) for part in Path(error.filename).parts)
+            part.startswith(_temporary_start(path)) for part in Path(error.filename).parts
+        )
         if error.errno is None or not (error.filename is None or about_temporary):
             raise
         raise OSError(error.errno, error.strerror, str(path)) from error  # keeps the subclass

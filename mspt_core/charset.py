@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 BLANK = 0
 
@@ -25,7 +25,7 @@ class Charset:
         self._ids = {c: i + 1 for i, c in enumerate(self.chars)}
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str], min_count: int = 1) -> "Charset":
+    def from_texts(cls, texts: Iterable[str], min_count: int = 1) -> Charset:
         """Every character seen at least ``min_count`` times, sorted by code point for a stable order."""
         counts = Counter(ch for text in texts for ch in normalize(text))
         return cls(sorted(ch for ch, n in counts.items() if n >= min_count))
@@ -47,7 +47,7 @@ class Charset:
     def decode(self, ids: Iterable[int]) -> str:
         return "".join(self.chars[i - 1] for i in ids if 0 < i <= len(self.chars))
 
-    def extended(self, texts: Iterable[str]) -> tuple["Charset", list[str]]:
+    def extended(self, texts: Iterable[str]) -> tuple[Charset, list[str]]:
         """A charset with the characters of ``texts`` not yet known appended after the old ones,
         so every old id keeps its meaning; returns it and the list of added characters."""
         new = sorted({c for text in texts for c in normalize(text)} - set(self.chars))
@@ -57,5 +57,5 @@ class Charset:
         return list(self.chars)
 
     @classmethod
-    def from_json(cls, chars: list[str]) -> "Charset":
+    def from_json(cls, chars: list[str]) -> Charset:
         return cls(chars)

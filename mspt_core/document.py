@@ -7,9 +7,9 @@ List order is reading order: ``page.regions`` in the order they are read, each r
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 Point = tuple[float, float]
 

@@ -58,8 +58,10 @@ def _check_size(path: Path, width: int, height: int) -> None:
 
 def _over_limit(size: str = "") -> str:
     # Pillow refuses far larger images before we see their size, quoting its own limit: we quote ours.
-    return (f"declared size {size + ' ' if size else ''}exceeds the limit of {MAX_PIXELS / 1e6:.0f} MP "
-            "(a corrupt file or a decompression bomb)")
+    return (
+        f"declared size {size + ' ' if size else ''}exceeds the limit of {MAX_PIXELS / 1e6:.0f} MP "
+        "(a corrupt file or a decompression bomb)"
+    )
 
 
 def _normalize_mode(image: Image.Image) -> Image.Image:
@@ -98,8 +100,9 @@ def _open_raster(path: Path) -> Image.Image:
     except Image.DecompressionBombError as error:
         raise _fail(path, _over_limit()) from error
     except UnidentifiedImageError as error:
-        raise _fail(path, "not an image in a supported format (PNG, JPEG, TIFF, WebP, BMP, "
-                          "JPEG 2000 or PDF)") from error
+        raise _fail(
+            path, "not an image in a supported format (PNG, JPEG, TIFF, WebP, BMP, JPEG 2000 or PDF)"
+        ) from error
     except (OSError, ValueError, SyntaxError) as error:
         raise _fail(path, f"corrupt image header ({error})") from error
     _check_size(path, *image.size)
@@ -153,8 +156,9 @@ def _load_pdf(path: Path, dpi: float, only: int | None) -> list[Image.Image]:
     import pypdfium2 as pdfium
 
     if not MIN_DPI <= dpi <= MAX_DPI:
-        raise _fail(path, f"the resolution to render its pages at must be between {MIN_DPI} and {MAX_DPI} dpi, "
-                          f"not {dpi}")
+        raise _fail(
+            path, f"the resolution to render its pages at must be between {MIN_DPI} and {MAX_DPI} dpi, not {dpi}"
+        )
     document = _open_pdf(path)
     try:
         if len(document) == 0:
@@ -162,7 +166,7 @@ def _load_pdf(path: Path, dpi: float, only: int | None) -> list[Image.Image]:
         if only is not None and not 0 <= only < len(document):
             raise _fail(path, f"has {len(document)} pages; there is no page {only + 1}")
         pages = []
-        for index in (range(len(document)) if only is None else [only]):
+        for index in range(len(document)) if only is None else [only]:
             page = document[index]
             try:
                 width_pt, height_pt = page.get_size()

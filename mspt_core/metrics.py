@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from rapidfuzz.distance import Levenshtein
 
@@ -57,10 +57,12 @@ def word_errors(reference: str, hypothesis: str) -> int:
 def error_report(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorReport:
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
-    return ErrorReport([
-        LineError(normalize(r), normalize(h), char_errors(r, h), word_errors(r, h))
-        for r, h in zip(references, hypotheses)
-    ])
+    return ErrorReport(
+        [
+            LineError(normalize(r), normalize(h), char_errors(r, h), word_errors(r, h))
+            for r, h in zip(references, hypotheses)
+        ]
+    )
 
 
 def cer(references: Sequence[str], hypotheses: Sequence[str]) -> float:

@@ -64,8 +64,9 @@ class LoadedModel:
         return self.model.config
 
 
-def build_metadata(model: Recognizer, charset: Charset, name: str, provenance: dict | None = None,
-                   kind: str = "recognizer") -> dict:
+def build_metadata(
+    model: Recognizer, charset: Charset, name: str, provenance: dict | None = None, kind: str = "recognizer"
+) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -134,7 +135,8 @@ def _refuse_if_pickle(path: Path) -> None:
     if not _starts_like_safetensors(head, path.stat().st_size) and _starts_like_checkpoint(head):
         raise ModelFileError(
             f"{path}: this is a PyTorch/pickle file (a pickle or a zip of pickles), not a safetensors "
-            "model; mspt never loads pickles because they can run code. Convert it to safetensors + JSON first.")
+            "model; mspt never loads pickles because they can run code. Convert it to safetensors + JSON first."
+        )
 
 
 def _starts_like_safetensors(head: bytes, size: int) -> bool:
@@ -222,16 +224,18 @@ def _tensor_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
         raise ModelFileError(f"{weights}: {error}") from error
 
 
-def _check_weights_fit(path: Path, shapes: dict[str, tuple[int, ...]], config: RecognizerConfig,
-                       classes: int, kind: str | None) -> None:
+def _check_weights_fit(
+    path: Path, shapes: dict[str, tuple[int, ...]], config: RecognizerConfig, classes: int, kind: str | None
+) -> None:
     """Refuse metadata whose network the file's tensors do not fill exactly, or that is too big.
     The network is laid out on the meta device, which gives shapes without allocating."""
     # Each transformer layer holds weights, so a file cannot hold more layers than tensors
     # (this bounds the meta layout's time too).
     layers = config.layers + (config.decoder_layers if config.head == "decoder" else 0)
     if layers > len(shapes):
-        raise ModelFileError(f"{path}: weights do not match the metadata ({layers} layers, "
-                             f"{len(shapes)} weight tensors)")
+        raise ModelFileError(
+            f"{path}: weights do not match the metadata ({layers} layers, {len(shapes)} weight tensors)"
+        )
     with torch.device("meta"):
         layout = Recognizer(config, classes)
     parameters = layout.parameter_count()
@@ -240,14 +244,17 @@ def _check_weights_fit(path: Path, shapes: dict[str, tuple[int, ...]], config: R
     own = {k: tuple(v.shape) for k, v in layout.state_dict().items()}
     wrong = [k for k in shapes if k in own and shapes[k] != own[k]]
     if wrong:
-        raise ModelFileError(f"{path}: weights do not match the metadata ({wrong[0]} has shape "
-                             f"{shapes[wrong[0]]}, expected {own[wrong[0]]})")
+        raise ModelFileError(
+            f"{path}: weights do not match the metadata ({wrong[0]} has shape "
+            f"{shapes[wrong[0]]}, expected {own[wrong[0]]})"
+        )
     # A recognizer file must hold every weight; an encoder-only file may lack head weights.
     missing = [k for k in own if k not in shapes and (kind == "recognizer" or k.startswith("encoder."))]
     unexpected = [k for k in shapes if k not in own]
     if missing or unexpected:
-        raise ModelFileError(f"{path}: weights do not match the metadata "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ModelFileError(
+            f"{path}: weights do not match the metadata (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
 
 
 def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
@@ -310,8 +317,7 @@ def resolve(name_or_path: str | Path | None) -> Path:
         if entry.name == str(name_or_path):
             return entry.path
     if str(name_or_path) == DEFAULT_MODEL:
-        raise ModelFileError("no default model is installed; train one with `mspt train` "
-                             "or pass --model PATH")
+        raise ModelFileError("no default model is installed; train one with `mspt train` or pass --model PATH")
     known = ", ".join(e.name for e in entries) or "none"
     raise ModelFileError(f"no model named {name_or_path!r} (known: {known}) and no such file")
 
@@ -321,8 +327,13 @@ NAME_HINT = "letters, digits, spaces, '-', '_' and '.', not starting with '.' or
 
 def is_model_name(name: str) -> bool:
     """A name every system can use as a file name: ``NAME_HINT``."""
-    return (bool(name) and len(name) <= 100 and not name.startswith(".") and name == name.rstrip(" .")
-            and all(c.isalnum() or c in " -_." for c in name))
+    return (
+        bool(name)
+        and len(name) <= 100
+        and not name.startswith(".")
+        and name == name.rstrip(" .")
+        and all(c.isalnum() or c in " -_." for c in name)
+    )
 
 
 def usable_name(name: str, fallback: str) -> str:
@@ -394,13 +405,17 @@ def rename_model(old: str, new: str) -> ModelEntry:
     entry = next((e for e in entries if e.name == old and not e.bundled), None)
     if entry is None:
         if any(e.name == old for e in entries):
-            raise ModelFileError(f"{old!r} is bundled with mspt and cannot be renamed; "
-                                 "export it and import the copy under another name")
+            raise ModelFileError(
+                f"{old!r} is bundled with mspt and cannot be renamed; export it and import the copy under another name"
+            )
         raise ModelFileError(f"no user model named {old!r}")
     if new == old:
         return entry
-    if any(e.name == new for e in entries) or (user_models_dir() / new).exists() \
-            or (user_models_dir() / f"{new}.safetensors").exists():
+    if (
+        any(e.name == new for e in entries)
+        or (user_models_dir() / new).exists()
+        or (user_models_dir() / f"{new}.safetensors").exists()
+    ):
         raise ModelFileError(f"a model named {new!r} already exists; choose another name")
     meta = dict(entry.metadata, name=new)
     if entry.path.is_dir():

@@ -26,9 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mspt_core.model import Recognizer
-
 from mspt_core.engines import ENGINES  # noqa: F401  (re-exported: the engines this module serves)
+from mspt_core.model import Recognizer
 
 GRAPH_VERSION = 2  # bump when _CTCGraph changes; the network's own code is hashed into the key
 MODEL_CODE = Path(__file__).resolve().parent / "model"
@@ -74,9 +73,14 @@ def model_key(model: Recognizer) -> str:
 
     from mspt_core import __version__
 
-    header = {"config": model.config.to_json(), "classes": model.num_classes,
-              "graph": GRAPH_VERSION, "mspt": __version__, "torch": torch.__version__,
-              "onnxruntime": onnxruntime.__version__}
+    header = {
+        "config": model.config.to_json(),
+        "classes": model.num_classes,
+        "graph": GRAPH_VERSION,
+        "mspt": __version__,
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
     digest.update(json.dumps(header, sort_keys=True).encode())
     for source in sorted(MODEL_CODE.glob("*.py")):
         digest.update(source.read_bytes())
@@ -136,10 +140,19 @@ def _export(model: Recognizer, target: Path) -> None:
     tmp = _temporary(target)
     try:
         # external_data=False: one file, so the rename below moves graph and weights together.
-        _quietly(lambda: torch.onnx.export(
-            _CTCGraph(model), (images, widths), tmp, input_names=["images", "widths"],
-            output_names=["log_probs", "frames"], dynamo=True, verbose=False, external_data=False,
-            dynamic_shapes={"images": {0: batch, 3: DOWNSAMPLE * columns}, "widths": {0: batch}}))
+        _quietly(
+            lambda: torch.onnx.export(
+                _CTCGraph(model),
+                (images, widths),
+                tmp,
+                input_names=["images", "widths"],
+                output_names=["log_probs", "frames"],
+                dynamo=True,
+                verbose=False,
+                external_data=False,
+                dynamic_shapes={"images": {0: batch, 3: DOWNSAMPLE * columns}, "widths": {0: batch}},
+            )
+        )
         os.replace(tmp, target)
     except Exception as error:  # the exporter raises many kinds; all mean "use PyTorch"
         raise UnavailableError(f"could not export the model to ONNX: {error}") from error
@@ -154,8 +167,9 @@ def _quantize(source: Path, target: Path) -> None:
     tmp = _temporary(target)
     try:
         # Matrix products only: they are the transformer's cost; int8 convolutions are slower.
-        _quietly(lambda: quantize_dynamic(source, tmp, weight_type=QuantType.QInt8,
-                                          op_types_to_quantize=["MatMul", "Gemm"]))
+        _quietly(
+            lambda: quantize_dynamic(source, tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+        )
         os.replace(tmp, target)
     except Exception as error:
         raise UnavailableError(f"could not quantize the ONNX model: {error}") from error

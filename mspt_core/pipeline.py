@@ -4,9 +4,9 @@ Lines the user has corrected are never overwritten by recognition."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -27,12 +27,19 @@ class PageJob:
 
 
 def lines_to_read(page: Page, include_corrected: bool = False) -> list[Line]:
-    return [line for line in page.lines()
-            if len(line.polygon) >= 3 and (include_corrected or line.status != LineStatus.CORRECTED)]
+    return [
+        line
+        for line in page.lines()
+        if len(line.polygon) >= 3 and (include_corrected or line.status != LineStatus.CORRECTED)
+    ]
 
 
-def recognize_pages(jobs: Sequence[PageJob], reader: LineRecognizer, include_corrected: bool = False,
-                    should_stop: Callable[[], bool] | None = None) -> int:
+def recognize_pages(
+    jobs: Sequence[PageJob],
+    reader: LineRecognizer,
+    include_corrected: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
     """Fill text, confidences and status of the pages' lines in place, reading the lines of all
     given pages in one batched call. Returns the number of lines read. Lines whose crop fails
     (e.g. a polygon outside the image) are left as they were and counted out."""
@@ -57,8 +64,9 @@ def recognize_pages(jobs: Sequence[PageJob], reader: LineRecognizer, include_cor
     return len(lines)
 
 
-def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False, dpi: float = 300,
-                   segmenter: str = "auto") -> list[PageJob]:
+def load_page_jobs(
+    path: Path, use_ground_truth: bool = True, rtl: bool = False, dpi: float = 300, segmenter: str = "auto"
+) -> list[PageJob]:
     """Pages of one image or PDF file with their lines: ground truth beside the file when
     wanted and present, else found by segmentation."""
     from mspt_core.layout import pages_with_images
@@ -67,10 +75,18 @@ def load_page_jobs(path: Path, use_ground_truth: bool = True, rtl: bool = False,
     return [PageJob(page, image, Path(path), len(found)) for page, image in found]
 
 
-def transcribe(paths: Iterable[Path], reader: LineRecognizer, use_ground_truth: bool = True, rtl: bool = False,
-               dpi: float = 300, pages_per_batch: int = 4, reread: bool = False,
-               on_pages: Callable[[list[PageJob]], None] | None = None, segmenter: str = "auto",
-               on_bad_input: Callable[[MsptError], None] | None = None) -> list[Page]:
+def transcribe(
+    paths: Iterable[Path],
+    reader: LineRecognizer,
+    use_ground_truth: bool = True,
+    rtl: bool = False,
+    dpi: float = 300,
+    pages_per_batch: int = 4,
+    reread: bool = False,
+    on_pages: Callable[[list[PageJob]], None] | None = None,
+    segmenter: str = "auto",
+    on_bad_input: Callable[[MsptError], None] | None = None,
+) -> list[Page]:
     """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
     ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
     finished group with its images (for progress and writing results as they come); the

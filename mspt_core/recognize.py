@@ -7,11 +7,10 @@ fallback and reads on GPUs and with the decoder head. ``$MSPT_ENGINE`` sets the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
-
 import logging
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -47,11 +46,21 @@ class LineRecognizer:
     with a logged reason, when ONNX Runtime cannot be used). ``threads``: ONNX Runtime's
     intra-op threads (default: torch's)."""
 
-    def __init__(self, loaded: LoadedModel, device: str = "auto", batch_size: int = 32,
-                 beam: int = 0, head: str | None = None, engine: str | None = None, threads: int | None = None):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        device: str = "auto",
+        batch_size: int = 32,
+        beam: int = 0,
+        head: str | None = None,
+        engine: str | None = None,
+        threads: int | None = None,
+    ):
         if loaded.metadata.get("kind", "recognizer") != "recognizer":
-            raise ModelFileError(f"{loaded.metadata.get('name', 'this model')} is a pre-trained encoder, which "
-                                 "cannot read text yet; fine-tune it first (mspt finetune)")
+            raise ModelFileError(
+                f"{loaded.metadata.get('name', 'this model')} is a pre-trained encoder, which "
+                "cannot read text yet; fine-tune it first (mspt finetune)"
+            )
         self.device = pick_device(device)
         self.model = loaded.model.to(self.device).eval()
         self.charset = loaded.charset
@@ -82,7 +91,7 @@ class LineRecognizer:
         self.engine = engine if self.onnx else "torch"
 
     @classmethod
-    def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> "LineRecognizer":
+    def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
         """Load a model by registry name or path (None: the default model) and wrap it."""
         return cls(load_model(resolve(name_or_path)), device=device, **kwargs)
 
@@ -111,8 +120,9 @@ class LineRecognizer:
         if self.head == "decoder":
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
             return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs)]
-        return self._ctc_readings(self.model.ctc(encoded).cpu().numpy(),
-                                  self.model.ctc.frame_lengths(pad_mask).tolist())
+        return self._ctc_readings(
+            self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist()
+        )
 
     def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int]) -> list[Reading]:
         stride = self.model.config.frame_stride

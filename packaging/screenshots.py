@@ -50,11 +50,11 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from mspt_core.errors import MsptError
-    from mspt_core.models import resolve
     from mspt_app.sample import SAMPLE_IMAGE, sample_project
     from mspt_app.settings import AppSettings
     from mspt_app.widgets.main_window import MainWindow
+    from mspt_core.errors import MsptError
+    from mspt_core.models import resolve
 
     app = QApplication([])
     settings = AppSettings()
@@ -79,7 +79,7 @@ def main() -> int:
     truth_file = SAMPLE_IMAGE.with_suffix(".txt")
     truth = truth_file.read_text(encoding="utf-8").splitlines() if truth_file.exists() else []
     order = list(window.panel.order)
-    for line_id, text in list(zip(order, truth))[:args.corrected]:
+    for line_id, text in list(zip(order, truth))[: args.corrected]:
         window.focus_line(line_id)
         editor = window.panel.current_editor()
         editor.selectAll()

@@ -41,9 +41,14 @@ def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
         if reader.engine != engine:  # it fell back to PyTorch: nothing would be measured
             raise SystemExit(f"cannot read with {engine} here (see the warning above); no int8 check made")
     fp32, int8 = (lines_cer(reader, lines) for reader in readers.values())
-    return {"int8": int8 - fp32 <= INT8_TOLERANCE, "val_cer_onnx_fp32": round(fp32, 5),
-            "val_cer_onnx_int8": round(int8, 5), "val_lines": len(lines), "val_splits": splits,
-            "val_crops": "polygon, and box + 4 px"}
+    return {
+        "int8": int8 - fp32 <= INT8_TOLERANCE,
+        "val_cer_onnx_fp32": round(fp32, 5),
+        "val_cer_onnx_int8": round(int8, 5),
+        "val_lines": len(lines),
+        "val_splits": splits,
+        "val_crops": "polygon, and box + 4 px",
+    }
 
 
 def main() -> None:
@@ -51,8 +56,13 @@ def main() -> None:
     parser.add_argument("model", type=Path)
     parser.add_argument("--name", default="default")
     parser.add_argument("--note", default="", help="added to the provenance, e.g. how it was made")
-    parser.add_argument("--int8-check", nargs="+", default=None, metavar="SET/SPLIT",
-                        help="validation splits of ../shared/data on which int8 must hold its CER")
+    parser.add_argument(
+        "--int8-check",
+        nargs="+",
+        default=None,
+        metavar="SET/SPLIT",
+        help="validation splits of ../shared/data on which int8 must hold its CER",
+    )
     args = parser.parse_args()
     loaded = load_model(args.model)
     metadata = dict(loaded.metadata, name=args.name)

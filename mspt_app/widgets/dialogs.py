@@ -6,25 +6,45 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFontComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPushButton, QRadioButton, QSpinBox, QVBoxLayout)
-
-from mspt_core.errors import ImageLoadError, ModelFileError, MsptError
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFontComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from mspt_app.settings import DEVICES, AppSettings, data_dir, log_dir
+from mspt_core.errors import ImageLoadError, ModelFileError, MsptError
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAMES = {"txt": "Plain text (.txt)", "page": "PAGE XML (one file per page)",
-                "alto": "ALTO XML (one file per page)", "hocr": "hOCR (.hocr)", "pdf": "Searchable PDF (.pdf)"}
+FORMAT_NAMES = {
+    "txt": "Plain text (.txt)",
+    "page": "PAGE XML (one file per page)",
+    "alto": "ALTO XML (one file per page)",
+    "hocr": "hOCR (.hocr)",
+    "pdf": "Searchable PDF (.pdf)",
+}
 
 
 def advice_for(error: BaseException | str) -> str:
     """What the person can do about an error."""
     if isinstance(error, ModelFileError):
-        return ("Check the model file, choose another model in Settings, or manage models in "
-                "Training ▸ Models.")
+        return "Check the model file, choose another model in Settings, or manage models in Training ▸ Models."
     if isinstance(error, ImageLoadError):
         return "Check that the file is a page image (PNG, JPEG, TIFF, PDF…) and not damaged."
     if isinstance(error, OSError):
@@ -38,10 +58,10 @@ def show_error(parent, what: str, error: BaseException | str, details: str = "")
     """A non-blocking error dialog; the details also go to the log file."""
     message = str(error)
     log.error("%s: %s\n%s", what, message, details)
-    box = QMessageBox(QMessageBox.Icon.Warning, "mspt", f"{what}\n\n{message}",
-                      QMessageBox.StandardButton.Ok, parent)
-    box.setInformativeText(advice_for(error) if not isinstance(error, str) else
-                           f"Details are in the log file in {log_dir()}.")
+    box = QMessageBox(QMessageBox.Icon.Warning, "mspt", f"{what}\n\n{message}", QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText(
+        advice_for(error) if not isinstance(error, str) else f"Details are in the log file in {log_dir()}."
+    )
     if details:
         box.setDetailedText(details)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -12,11 +12,19 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget)
-
-from mspt_core.document import Line
-from mspt_core.errors import MsptError
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mspt_app import workers
 from mspt_app.edits import Editor
@@ -29,6 +37,8 @@ from mspt_app.widgets.page_view import PageView
 from mspt_app.widgets.palette import CharacterPalette
 from mspt_app.widgets.training_menu import TrainingControl
 from mspt_app.widgets.transcription import TranscriptionPanel
+from mspt_core.document import Line
+from mspt_core.errors import MsptError
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +139,7 @@ class MainWindow(QMainWindow):
         self.act_merge = self._action(edit, "&Join with next line", self.merge_with_next, "Ctrl+J")
         self.act_split = self._action(edit, "&Split line at cursor", self.split_at_cursor, "Ctrl+Shift+J")
         self.act_up = self._action(edit, "Move line &up in reading order", lambda: self.move_current(-1), "Alt+Up")
-        self.act_down = self._action(edit, "Move line do&wn in reading order", lambda: self.move_current(1),
-                                     "Alt+Down")
+        self.act_down = self._action(edit, "Move line do&wn in reading order", lambda: self.move_current(1), "Alt+Down")
         edit.addSeparator()
         self.palette_actions = []
         for number in range(10):
@@ -156,8 +165,11 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         modes = QActionGroup(self)
         self.mode_actions = {}
-        for mode, text, key in (("select", "&Select and pan", "F2"), ("points", "Edit line &points", "F3"),
-                                ("draw", "&Draw new line", "F4")):
+        for mode, text, key in (
+            ("select", "&Select and pan", "F2"),
+            ("points", "Edit line &points", "F3"),
+            ("draw", "&Draw new line", "F4"),
+        ):
             action = self._action(view, text, lambda m=mode: self.set_mode(m), key, checkable=True)
             modes.addAction(action)
             self.mode_actions[mode] = action
@@ -168,9 +180,23 @@ class MainWindow(QMainWindow):
 
         tools = self.addToolBar(self.tr("Tools"))
         tools.setObjectName("tools")
-        for action in (self.act_undo, self.act_redo, None, self.act_prev, self.act_next, None,
-                       self.act_segment, self.act_recognize, self.act_recognize_all, None, self.act_least,
-                       None, *self.mode_actions.values(), None, self.act_export):
+        for action in (
+            self.act_undo,
+            self.act_redo,
+            None,
+            self.act_prev,
+            self.act_next,
+            None,
+            self.act_segment,
+            self.act_recognize,
+            self.act_recognize_all,
+            None,
+            self.act_least,
+            None,
+            *self.mode_actions.values(),
+            None,
+            self.act_export,
+        ):
             tools.addSeparator() if action is None else tools.addAction(action)
 
     def _connect_views(self) -> None:
@@ -212,7 +238,9 @@ class MainWindow(QMainWindow):
         self.act_undo.setEnabled(bool(history and history.done))
         self.act_redo.setEnabled(bool(history and history.undone))
         self.act_undo.setText(self.tr("&Undo") + (f" {history.undo_label.lower()}" if history and history.done else ""))
-        self.act_redo.setText(self.tr("&Redo") + (f" {history.redo_label.lower()}" if history and history.undone else ""))
+        self.act_redo.setText(
+            self.tr("&Redo") + (f" {history.redo_label.lower()}" if history and history.undone else "")
+        )
 
     # --- projects -----------------------------------------------------------------------------
 
@@ -271,9 +299,14 @@ class MainWindow(QMainWindow):
                 break
             except MsptError as error:
                 choice = QMessageBox.warning(
-                    self, "mspt", self.tr("Your latest changes could not be saved:") + f"\n\n{error}",
-                    QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Discard
-                    | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Retry)
+                    self,
+                    "mspt",
+                    self.tr("Your latest changes could not be saved:") + f"\n\n{error}",
+                    QMessageBox.StandardButton.Retry
+                    | QMessageBox.StandardButton.Discard
+                    | QMessageBox.StandardButton.Cancel,
+                    QMessageBox.StandardButton.Retry,
+                )
                 if choice == QMessageBox.StandardButton.Cancel:
                     return False
                 if choice == QMessageBox.StandardButton.Discard:
@@ -348,8 +381,11 @@ class MainWindow(QMainWindow):
         if self.task is not None or self.project is None or self.page_index < 0:
             return  # the running job's progress has the status line
         corrected, total = self.project.progress(self.page_index)
-        self.status_label.setText(self.tr("Page {p} of {n}: {c}/{t} lines corrected").format(
-            p=self.page_index + 1, n=len(self.project), c=corrected, t=total))
+        self.status_label.setText(
+            self.tr("Page {p} of {n}: {c}/{t} lines corrected").format(
+                p=self.page_index + 1, n=len(self.project), c=corrected, t=total
+            )
+        )
 
     def step_page(self, step: int) -> None:
         if self.project and 0 <= self.page_index + step < len(self.project):
@@ -498,8 +534,11 @@ class MainWindow(QMainWindow):
         line_id = self.current_line_id()
         editor = self.panel.current_editor()
         if line_id:
-            at = editor.textCursor().position() if editor else len(find_line(self.project.page(self.page_index),
-                                                                             line_id).text) // 2
+            at = (
+                editor.textCursor().position()
+                if editor
+                else len(find_line(self.project.page(self.page_index), line_id).text) // 2
+            )
             new_id = self.editor.split_line(self.current_page_id(), line_id, at)
             self.focus_line(new_id, cursor_at=0)
 
@@ -515,11 +554,16 @@ class MainWindow(QMainWindow):
             return
         page = self.project.page(self.page_index)
         if any(line.text for line in page.lines()) and not self._ask(
-                self.tr("Finding lines again replaces this page's lines and their text. Continue?")):
+            self.tr("Finding lines again replaces this page's lines and their text. Continue?")
+        ):
             return
         entry = self.project.entries[self.page_index]
-        self.start_task(workers.Task(self.tr("Finding lines"),
-                                     workers.segmentation_job([(entry.id, self.project.image_path(self.page_index))])))
+        self.start_task(
+            workers.Task(
+                self.tr("Finding lines"),
+                workers.segmentation_job([(entry.id, self.project.image_path(self.page_index))]),
+            )
+        )
 
     def recognize_current(self) -> None:
         self.recognize([self.page_index])
@@ -629,8 +673,9 @@ class MainWindow(QMainWindow):
     def ask_export(self) -> None:
         if self.project is None:
             return
-        dialog = dialogs.ExportDialog(len(self.project), self.page_list.selected_indices(), self.page_index,
-                                      self.project.root / "export", self)
+        dialog = dialogs.ExportDialog(
+            len(self.project), self.page_list.selected_indices(), self.page_index, self.project.root / "export", self
+        )
         if dialog.exec():
             self.export(*dialog.choice())
 
@@ -646,8 +691,9 @@ class MainWindow(QMainWindow):
 
     def ask_new_project(self) -> None:
         projects_dir().mkdir(parents=True, exist_ok=True)
-        folder = QFileDialog.getExistingDirectory(self, self.tr("New project: choose an empty folder"),
-                                                  str(projects_dir()))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("New project: choose an empty folder"), str(projects_dir())
+        )
         if folder:
             self.new_project(folder)
 

@@ -9,16 +9,28 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QFileDialog,
-                               QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout)
-
-from mspt_core import models
-from mspt_core.errors import MsptError
-from mspt_core.model.config import SIZES, RecognizerConfig
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
+from mspt_core import models
+from mspt_core.errors import MsptError
+from mspt_core.model.config import SIZES, RecognizerConfig
 
 COLUMNS = ("Name", "Kind", "Origin", "Size", "Characters", "Trained on", "Validation CER", "Date")
 NAME, KIND, ORIGIN, SIZE, CHARS, TRAINED, CER, DATE = range(len(COLUMNS))
@@ -130,8 +142,11 @@ class ModelManagerDialog(QDialog):
         prov = meta.get("provenance", {}) or {}
         name = entry.name + (self.tr(" (active)") if active else "")
         kind = self.tr("Pre-trained encoder") if is_encoder(entry) else self.tr("Recognizer")
-        kind_tip = (self.tr("Learned from unlabeled lines; it cannot read text until fine-tuned into a recognizer")
-                    if is_encoder(entry) else self.tr("Reads text lines"))
+        kind_tip = (
+            self.tr("Learned from unlabeled lines; it cannot read text until fine-tuned into a recognizer")
+            if is_encoder(entry)
+            else self.tr("Reads text lines")
+        )
         origin = self.tr("Bundled") if entry.bundled else self.tr("User")
         millions = f"{meta.get('parameters', 0) / 1e6:.1f} M"
         size = f"{named_size(meta)}, {millions}" if named_size(meta) else millions
@@ -143,15 +158,25 @@ class ModelManagerDialog(QDialog):
         if lines is not None:
             template = self.tr("{data} ({n} lines)") if data else self.tr("{n} lines")
             trained = template.replace("{data}", data).replace("{n}", str(lines))
-        trained_tip = "\n".join(f"{key}: {prov[key]}" for key in
-                                ("data", "store", "train_lines", "val_lines", "lines", "steps", "note") if key in prov)
+        trained_tip = "\n".join(
+            f"{key}: {prov[key]}"
+            for key in ("data", "store", "train_lines", "val_lines", "lines", "steps", "note")
+            if key in prov
+        )
         cer = prov.get("val_cer")
         cer_text = f"{cer * 100:.2f} %" if isinstance(cer, (int, float)) else "—"
         created = str(prov.get("created", ""))
         date_tip = f"{created}\nmspt {prov.get('mspt_version', '?')}"
-        return [(name, str(entry.path)), (kind, kind_tip), (origin, ""), (size, self.tr("parameters")),
-                (str(len(charset)) if charset else "—", chars_tip), (trained, trained_tip),
-                (cer_text, self.tr("Character error rate on the validation lines")), (created[:10], date_tip)]
+        return [
+            (name, str(entry.path)),
+            (kind, kind_tip),
+            (origin, ""),
+            (size, self.tr("parameters")),
+            (str(len(charset)) if charset else "—", chars_tip),
+            (trained, trained_tip),
+            (cer_text, self.tr("Character error rate on the validation lines")),
+            (created[:10], date_tip),
+        ]
 
     def selected(self) -> models.ModelEntry | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -163,28 +188,40 @@ class ModelManagerDialog(QDialog):
         self.export_button.setEnabled(entry is not None)
         for button in (self.rename_button, self.delete_button):
             button.setEnabled(user)
-            button.setToolTip(self.tr("Bundled models cannot be changed; export one to get your own copy")
-                              if entry is not None and entry.bundled else "")
+            button.setToolTip(
+                self.tr("Bundled models cannot be changed; export one to get your own copy")
+                if entry is not None and entry.bundled
+                else ""
+            )
         readable = entry is not None and not is_encoder(entry)
         self.active_button.setEnabled(readable)
         self.active_button.setToolTip(
-            self.tr("A pre-trained encoder cannot read text: fine-tune it into a recognizer first "
-                    "(mspt finetune --encoder NAME)") if entry is not None and is_encoder(entry)
-            else self.tr("Use this model to recognize text"))
+            self.tr(
+                "A pre-trained encoder cannot read text: fine-tune it into a recognizer first "
+                "(mspt finetune --encoder NAME)"
+            )
+            if entry is not None and is_encoder(entry)
+            else self.tr("Use this model to recognize text")
+        )
 
     # --- prompts (small methods so that tests can replace them) -----------------------------
 
     def ask_import_path(self) -> Path | None:
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("Import a model"), str(Path.home()),
-                                              self.tr("mspt models (*.safetensors model.json)"))
+        path, _ = QFileDialog.getOpenFileName(
+            self, self.tr("Import a model"), str(Path.home()), self.tr("mspt models (*.safetensors model.json)")
+        )
         if not path:
             return None
         path = Path(path)
         return path.parent if path.name == models.METADATA else path  # a model folder
 
     def ask_export_path(self, name: str) -> Path | None:
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export a model"), str(Path.home() / f"{name}.safetensors"),
-                                              self.tr("mspt model (*.safetensors)"))
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Export a model"),
+            str(Path.home() / f"{name}.safetensors"),
+            self.tr("mspt model (*.safetensors)"),
+        )
         return Path(path) if path else None
 
     def ask_name(self, title: str, default: str) -> str | None:
@@ -192,9 +229,11 @@ class ModelManagerDialog(QDialog):
         return name.strip() if ok and name.strip() else None
 
     def confirm_delete(self, entry: models.ModelEntry) -> bool:
-        answer = QMessageBox.question(self, self.tr("Delete model"),
-                                      self.tr("Delete the model “{name}”? This cannot be undone.").replace(
-                                          "{name}", entry.name))
+        answer = QMessageBox.question(
+            self,
+            self.tr("Delete model"),
+            self.tr("Delete the model “{name}”? This cannot be undone.").replace("{name}", entry.name),
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     # --- actions ----------------------------------------------------------------------------
@@ -262,7 +301,7 @@ class ModelManagerDialog(QDialog):
         entry = self.selected()
         if entry is None or is_encoder(entry):
             return  # an encoder cannot read text; the button says so
-        shadowed = any(e.name == entry.name for e in self.entries[:self.entries.index(entry)])
+        shadowed = any(e.name == entry.name for e in self.entries[: self.entries.index(entry)])
         self._set_active(str(entry.path) if shadowed else entry.name)
         self.refresh()
 

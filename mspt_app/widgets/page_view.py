@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPixmapItem, QGraphicsPolygonItem, QGraphicsRectItem,
-                               QGraphicsScene, QGraphicsView)
-
-from mspt_core.document import Line, Page
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsPolygonItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+)
 
 from mspt_app.widgets.look import line_colour
+from mspt_core.document import Line, Page
 
 CLICK_SLOP = 4  # pixels the mouse may move between press and release and still count as a click
 HANDLE_SIZE = 9
@@ -43,7 +48,7 @@ class LineItem(QGraphicsPolygonItem):
 class Handle(QGraphicsRectItem):
     """One draggable polygon point of the selected line."""
 
-    def __init__(self, view: "PageView", index: int, point: QPointF):
+    def __init__(self, view: PageView, index: int, point: QPointF):
         half = HANDLE_SIZE / 2
         super().__init__(-half, -half, HANDLE_SIZE, HANDLE_SIZE)
         self.view, self.index = view, index
@@ -180,8 +185,14 @@ class PageView(QGraphicsView):
             self.scene().removeItem(self._rubber)
             self._rubber = None
             if rect.width() >= 4 and rect.height() >= 4:
-                self.boxDrawn.emit([(rect.left(), rect.top()), (rect.right(), rect.top()),
-                                    (rect.right(), rect.bottom()), (rect.left(), rect.bottom())])
+                self.boxDrawn.emit(
+                    [
+                        (rect.left(), rect.top()),
+                        (rect.right(), rect.top()),
+                        (rect.right(), rect.bottom()),
+                        (rect.left(), rect.bottom()),
+                    ]
+                )
             return
         super().mouseReleaseEvent(event)
         press, self._press = self._press, None

@@ -8,17 +8,34 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget)
-
-from mspt_core.train.runs import is_alive, list_runs
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mspt_app.training import RunWatcher, runs_dir
 from mspt_app.widgets.look import duration_text
+from mspt_core.train.runs import is_alive, list_runs
 
-STATE_TEXT = {"new": "Starting…", "running": "Running", "paused": "Paused", "finished": "Finished",
-              "cancelled": "Stopped at a checkpoint — it can be resumed", "failed": "Failed",
-              "interrupted": "Interrupted — it can be resumed from its last checkpoint"}
+STATE_TEXT = {
+    "new": "Starting…",
+    "running": "Running",
+    "paused": "Paused",
+    "finished": "Finished",
+    "cancelled": "Stopped at a checkpoint — it can be resumed",
+    "failed": "Failed",
+    "interrupted": "Interrupted — it can be resumed from its last checkpoint",
+}
 
 
 class RunView(QWidget):
@@ -51,8 +68,12 @@ class RunView(QWidget):
         self.cer_plot = pg.PlotWidget(title=self.tr("Validation CER (%)"))
         self.cer_plot.setLabel("bottom", self.tr("step"))
         self.cer_curve = self.cer_plot.plot(pen=pg.mkPen((200, 60, 40), width=2), symbol="o", symbolSize=6)
-        self.base_line = pg.InfiniteLine(angle=0, pen=pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine),
-                                         label=self.tr("base model"), labelOpts={"position": 0.1})
+        self.base_line = pg.InfiniteLine(
+            angle=0,
+            pen=pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine),
+            label=self.tr("base model"),
+            labelOpts={"position": 0.1},
+        )
         self.base_line.setVisible(False)
         self.cer_plot.addItem(self.base_line)
         for plot in (self.loss_plot, self.cer_plot):
@@ -122,8 +143,14 @@ class RunView(QWidget):
             self.progress.setRange(0, event["total"])
             self.progress.setValue(event["step"])
             rate = event.get("steps_per_s")
-            self.pace_label.setText(self.tr("step {s} of {t} · {r} steps/s · about {eta} left").format(
-                s=event["step"], t=event["total"], r=f"{rate:.2f}" if rate else "—", eta=duration_text(event.get("eta"))))
+            self.pace_label.setText(
+                self.tr("step {s} of {t} · {r} steps/s · about {eta} left").format(
+                    s=event["step"],
+                    t=event["total"],
+                    r=f"{rate:.2f}" if rate else "—",
+                    eta=duration_text(event.get("eta")),
+                )
+            )
         elif kind == "validation" and event.get("cer") is not None:
             while self.cers[0] and self.cers[0][-1] >= event["step"]:  # resumed from before it
                 self.cers[0].pop()
@@ -166,20 +193,25 @@ class RunView(QWidget):
         self.use_button.setVisible(recognizer)
         self.finetune_button.setVisible(bool(result) and result.get("kind") == "encoder")
         if state == "failed":
-            self.outcome_label.setText(self.tr("The run failed: {m}\nIts log: {p}").format(
-                m=self.message_label.text(), p=self.watcher.run_dir / "process.log"))
+            self.outcome_label.setText(
+                self.tr("The run failed: {m}\nIts log: {p}").format(
+                    m=self.message_label.text(), p=self.watcher.run_dir / "process.log"
+                )
+            )
 
     def _outcome_text(self, result: dict) -> str:
         if result.get("kind") == "encoder":
-            return self.tr("The pre-trained encoder “{n}” is in the model manager ({l} lines, {s} steps). "
-                           "Fine-tune a recognizer from it on corrected lines.").format(
-                n=result["model"], l=result.get("lines"), s=result.get("steps"))
+            return self.tr(
+                "The pre-trained encoder “{n}” is in the model manager ({l} lines, {s} steps). "
+                "Fine-tune a recognizer from it on corrected lines."
+            ).format(n=result["model"], l=result.get("lines"), s=result.get("steps"))
         base = result.get("base_cer")
         base_text = f"{100 * base:.2f}%" if base is not None else self.tr("— (an encoder cannot read)")
         new = result.get("new_cer")
         new_text = f"{100 * new:.2f}%" if new is not None else "—"
         text = self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
-            v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text)
+            v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text
+        )
         if self.warning_label.text():
             text += "\n" + self.tr("These figures cannot be trusted: too few validation lines.")
         return text
@@ -205,8 +237,11 @@ class RunWindow(QDialog):
     def __init__(self, watcher: RunWatcher, parent=None):
         super().__init__(parent)
         spec = watcher.spec
-        self.setWindowTitle(self.tr("{k} “{n}”").format(
-            k=self.tr("Pre-training") if spec["kind"] == "pretrain" else self.tr("Fine-tuning"), n=spec["name"]))
+        self.setWindowTitle(
+            self.tr("{k} “{n}”").format(
+                k=self.tr("Pre-training") if spec["kind"] == "pretrain" else self.tr("Fine-tuning"), n=spec["name"]
+            )
+        )
         self.view = RunView(watcher, self)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -253,8 +288,10 @@ class RunsDialog(QDialog):
                 summary.state = watcher.state
             kind = self.tr("pre-training") if summary.spec["kind"] == "pretrain" else self.tr("fine-tuning")
             steps = f" · step {summary.step}/{summary.total_steps}" if summary.total_steps else ""
-            item = QListWidgetItem(f"{summary.path.name}: {kind} “{summary.spec['name']}” — "
-                                   f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}")
+            item = QListWidgetItem(
+                f"{summary.path.name}: {kind} “{summary.spec['name']}” — "
+                f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}"
+            )
             item.setData(Qt.ItemDataRole.UserRole, str(summary.path))
             self.states[str(summary.path)] = summary.state
             self.list.addItem(item)
@@ -274,8 +311,13 @@ class RunsDialog(QDialog):
 
     def confirm_delete(self, path: Path) -> bool:
         answer = QMessageBox.question(
-            self, "mspt", self.tr("Delete the run folder {p} with its checkpoints? It cannot be resumed "
-                                  "afterwards; models it installed stay.").format(p=path))
+            self,
+            "mspt",
+            self.tr(
+                "Delete the run folder {p} with its checkpoints? It cannot be resumed "
+                "afterwards; models it installed stay."
+            ).format(p=path),
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def _delete(self) -> None:

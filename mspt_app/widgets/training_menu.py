@@ -64,8 +64,9 @@ class TrainingControl(QObject):
 
     def open_models(self) -> ModelManagerDialog:
         dialog = ModelManagerDialog(self.window.settings, self.window)
-        dialog.active_changed.connect(lambda name: self.window.status_label.setText(
-            self.tr("Active model: {m}").format(m=name or "default")))
+        dialog.active_changed.connect(
+            lambda name: self.window.status_label.setText(self.tr("Active model: {m}").format(m=name or "default"))
+        )
         self._show(dialog)
         return dialog
 
@@ -77,8 +78,9 @@ class TrainingControl(QObject):
             self.watchers[watcher.run_dir] = watcher
             watcher.setParent(self)
             name = watcher.spec["name"]
-            watcher.state_changed.connect(lambda state: self.window.status_label.setText(
-                self.tr("Training “{n}”: {s}").format(n=name, s=state)))
+            watcher.state_changed.connect(
+                lambda state: self.window.status_label.setText(self.tr("Training “{n}”: {s}").format(n=name, s=state))
+            )
         view.use_model.connect(self.use_model)
         view.finetune_from.connect(self.open_finetune_wizard)
 
@@ -95,10 +97,18 @@ class TrainingControl(QObject):
             self.window.recognize_all()  # corrected lines are never overwritten
 
     def ask_about_running(self, count: int) -> str:
-        box = QMessageBox(QMessageBox.Icon.Question, "mspt",
-                          self.tr("{n} training run(s) are still going.").format(n=count), parent=self.window)
-        box.setInformativeText(self.tr("They can go on in the background (Training ▸ Runs shows them the next "
-                                       "time), or stop now at a checkpoint and be resumed later."))
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "mspt",
+            self.tr("{n} training run(s) are still going.").format(n=count),
+            parent=self.window,
+        )
+        box.setInformativeText(
+            self.tr(
+                "They can go on in the background (Training ▸ Runs shows them the next "
+                "time), or stop now at a checkpoint and be resumed later."
+            )
+        )
         keep = box.addButton(self.tr("Keep training in the background"), QMessageBox.ButtonRole.AcceptRole)
         stop = box.addButton(self.tr("Stop at a checkpoint"), QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)

@@ -7,18 +7,24 @@ next/previous page. Undo/redo are the window's (across lines), not the field's o
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import shiboken6
-
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import (QColor, QFont, QKeySequence, QPixmap, QSyntaxHighlighter, QTextCharFormat,
-                           QTextCursor, QTextOption)
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeySequence,
+    QPixmap,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextOption,
+)
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from mspt_core.document import Line, Page
-
 from mspt_app.widgets.look import LOW_CHAR_BACKGROUND, line_colour
+from mspt_core.document import Line, Page
 
 
 class LowConfidenceHighlighter(QSyntaxHighlighter):
@@ -99,7 +105,8 @@ class LineTextEdit(QPlainTextEdit):
     def event(self, event) -> bool:
         # Claim undo/redo so they reach keyPressEvent and go to the window, not the field.
         if event.type() == event.Type.ShortcutOverride and (
-                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)):
+            event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+        ):
             event.accept()
             return True
         return super().event(event)
@@ -162,8 +169,11 @@ class LineRow(QFrame):
         # The whole line stays in view: a crop wider than the panel is shown smaller.
         if self.crop is not None:
             width = max(self.image.width(), 50)
-            shown = self.crop if self.crop.width() <= width else self.crop.scaledToWidth(
-                width, Qt.TransformationMode.SmoothTransformation)
+            shown = (
+                self.crop
+                if self.crop.width() <= width
+                else self.crop.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+            )
             self.image.setPixmap(shown)
 
     def show_line(self, line: Line) -> None:
@@ -178,8 +188,9 @@ class LineRow(QFrame):
 
     def _restyle(self) -> None:
         background = "#eef4ff" if self.current else "transparent"
-        self.setStyleSheet(f"QFrame#lineRow {{ border-left: 5px solid {self.colour.name()};"
-                           f" background: {background}; }}")
+        self.setStyleSheet(
+            f"QFrame#lineRow {{ border-left: 5px solid {self.colour.name()}; background: {background}; }}"
+        )
 
 
 class TranscriptionPanel(QScrollArea):

@@ -7,21 +7,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-                               QRadioButton, QSpinBox, QVBoxLayout, QWizard, QWizardPage)
-
-from mspt_core.models import NAME_HINT, is_model_name, list_models
-from mspt_core.errors import MsptError
-from mspt_core.model.config import SIZES as MODEL_SIZES
-from mspt_core.pretrain.presets import PRESETS, preset
-from mspt_core.train import runs
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
 
 from mspt_app import training, workers
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
+from mspt_core.errors import MsptError
+from mspt_core.model.config import SIZES as MODEL_SIZES
+from mspt_core.models import NAME_HINT, is_model_name, list_models
+from mspt_core.pretrain.presets import PRESETS, preset
+from mspt_core.train import runs
 
 SIZES = tuple(MODEL_SIZES)
 # Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
@@ -40,21 +55,22 @@ def gpu_present() -> bool:
 
 def estimate_text(pages: int, steps: int, batch: int, size: str, on_gpu: bool) -> str:
     if on_gpu:
-        return "Time: finding lines about {p}; training time is shown once the first steps have run.".format(
-            p=duration_text(pages * SEGMENT_SECONDS_PER_PAGE))
-    return "Time on this computer's CPU: about {t} (finding lines {p}, training {s}).".format(
-        t=duration_text(pages * SEGMENT_SECONDS_PER_PAGE + steps * batch * CPU_SECONDS_PER_LINE[size]),
-        p=duration_text(pages * SEGMENT_SECONDS_PER_PAGE), s=duration_text(steps * batch * CPU_SECONDS_PER_LINE[size]))
+        return f"Time: finding lines about {duration_text(pages * SEGMENT_SECONDS_PER_PAGE)}; training time is shown once the first steps have run."
+    return f"Time on this computer's CPU: about {duration_text(pages * SEGMENT_SECONDS_PER_PAGE + steps * batch * CPU_SECONDS_PER_LINE[size])} (finding lines {duration_text(pages * SEGMENT_SECONDS_PER_PAGE)}, training {duration_text(steps * batch * CPU_SECONDS_PER_LINE[size])})."
 
 
 class RunPage(QWizardPage):
     """The last page of both wizards: starts the run on entry and shows it."""
 
-    def __init__(self, wizard: "TrainingWizard"):
+    def __init__(self, wizard: TrainingWizard):
         super().__init__()
         self.setTitle(wizard.tr("Training"))
-        self.setSubTitle(wizard.tr("Training runs in its own process: you can close this window and keep "
-                                   "working; the run goes on and can be watched from Training ▸ Runs."))
+        self.setSubTitle(
+            wizard.tr(
+                "Training runs in its own process: you can close this window and keep "
+                "working; the run goes on and can be watched from Training ▸ Runs."
+            )
+        )
         self.layout_ = QVBoxLayout(self)
         self.view: RunView | None = None
         self.setFinalPage(True)
@@ -131,11 +147,15 @@ def _spin(low: float, high: float, value: float, decimals: int = 0, step: float 
 
 
 class ArchivePage(QWizardPage):
-    def __init__(self, wizard: "PretrainWizard"):
+    def __init__(self, wizard: PretrainWizard):
         super().__init__()
         self.setTitle(wizard.tr("Your archive"))
-        self.setSubTitle(wizard.tr("Choose folders of page scans (images, TIFF, PDF) or ALTO/PAGE files. "
-                                   "Pre-training needs no transcriptions: it learns from the page images alone."))
+        self.setSubTitle(
+            wizard.tr(
+                "Choose folders of page scans (images, TIFF, PDF) or ALTO/PAGE files. "
+                "Pre-training needs no transcriptions: it learns from the page images alone."
+            )
+        )
         self.folders = QListWidget()
         add = QPushButton(wizard.tr("Add folder…"))
         add.clicked.connect(self._add)
@@ -198,8 +218,9 @@ class ArchivePage(QWizardPage):
         elif not self.lines_estimate:
             self.count_label.setText(self.tr("{f} files, {p} pages.").format(f=files, p=self.pages))
         else:
-            self.count_label.setText(self.tr("{f} files, {p} pages, about {l} lines.").format(
-                f=files, p=self.pages, l=self.lines_estimate))
+            self.count_label.setText(
+                self.tr("{f} files, {p} pages, about {l} lines.").format(f=files, p=self.pages, l=self.lines_estimate)
+            )
         self.completeChanged.emit()
         self.wizard().settings_page.update_estimate()
 
@@ -208,11 +229,15 @@ class ArchivePage(QWizardPage):
 
 
 class PretrainSettingsPage(QWizardPage):
-    def __init__(self, wizard: "PretrainWizard"):
+    def __init__(self, wizard: PretrainWizard):
         super().__init__()
         self.setTitle(wizard.tr("How to pre-train"))
-        self.setSubTitle(wizard.tr("Masked self-supervised pre-training (Kišš & Hradiš 2025): the model learns "
-                                   "to fill in hidden columns of your lines. A preset is chosen for your hardware."))
+        self.setSubTitle(
+            wizard.tr(
+                "Masked self-supervised pre-training (Kišš & Hradiš 2025): the model learns "
+                "to fill in hidden columns of your lines. A preset is chosen for your hardware."
+            )
+        )
         self.name = QLineEdit("pretrained")
         self.preset = QComboBox()
         for key, chosen in PRESETS.items():
@@ -281,8 +306,11 @@ class PretrainSettingsPage(QWizardPage):
 
     def update_estimate(self) -> None:
         pages = self.wizard().archive_page.pages if self.wizard() else 0
-        self.estimate.setText(self.tr(estimate_text(pages, self.steps.value(), self.batch.value(),
-                                                    self.size.currentText(), gpu_present())))
+        self.estimate.setText(
+            self.tr(
+                estimate_text(pages, self.steps.value(), self.batch.value(), self.size.currentText(), gpu_present())
+            )
+        )
 
     def isComplete(self) -> bool:
         return _name_ok(self.name)
@@ -301,14 +329,25 @@ class PretrainWizard(TrainingWizard):
     def spec(self) -> dict:
         s = self.settings_page
         return {
-            "kind": "pretrain", "name": s.name.text().strip(), "archive": self.archive_page.paths(),
-            "preset": s.preset.currentData(), "device": self.settings.device,
-            "method": {"size": s.size.currentText(), "schedule": s.schedule.currentText(),
-                       "p_start": s.p_start.value(), "p_end": s.p_end.value(),
-                       "unmasked_weight": s.unmasked_weight.value(), "target": s.target.currentData(),
-                       "clusters": s.clusters.value()},
-            "loop": {"steps": s.steps.value(), "batch_size": s.batch.value(),
-                     "checkpoint_every": s.checkpoint_every.value()},
+            "kind": "pretrain",
+            "name": s.name.text().strip(),
+            "archive": self.archive_page.paths(),
+            "preset": s.preset.currentData(),
+            "device": self.settings.device,
+            "method": {
+                "size": s.size.currentText(),
+                "schedule": s.schedule.currentText(),
+                "p_start": s.p_start.value(),
+                "p_end": s.p_end.value(),
+                "unmasked_weight": s.unmasked_weight.value(),
+                "target": s.target.currentData(),
+                "clusters": s.clusters.value(),
+            },
+            "loop": {
+                "steps": s.steps.value(),
+                "batch_size": s.batch.value(),
+                "checkpoint_every": s.checkpoint_every.value(),
+            },
         }
 
 
@@ -316,12 +355,16 @@ class PretrainWizard(TrainingWizard):
 
 
 class BasePage(QWizardPage):
-    def __init__(self, wizard: "FinetuneWizard", preferred: str | None):
+    def __init__(self, wizard: FinetuneWizard, preferred: str | None):
         super().__init__()
         self.setTitle(wizard.tr("Start from"))
-        self.setSubTitle(wizard.tr("A pre-trained encoder (from the pre-train wizard) gets a new reading head; "
-                                   "a recognizer (the default model or one of yours) learns your material "
-                                   "and keeps what it knew."))
+        self.setSubTitle(
+            wizard.tr(
+                "A pre-trained encoder (from the pre-train wizard) gets a new reading head; "
+                "a recognizer (the default model or one of yours) learns your material "
+                "and keeps what it knew."
+            )
+        )
         self.models = QListWidget()
         for entry in list_models():
             kind = entry.metadata.get("kind", "recognizer")
@@ -350,13 +393,16 @@ class BasePage(QWizardPage):
 
 
 class LinesPage(QWizardPage):
-    def __init__(self, wizard: "FinetuneWizard"):
+    def __init__(self, wizard: FinetuneWizard):
         super().__init__()
         self.project = wizard.project
         self.setTitle(wizard.tr("Training lines"))
         counted = training.count_corrected(self.project) if self.project else training.CorrectedLines(0, 0)
-        self.use_project = QCheckBox(wizard.tr("The corrected lines of this project: {l} lines on {p} pages").format(
-            l=counted.lines, p=counted.pages))
+        self.use_project = QCheckBox(
+            wizard.tr("The corrected lines of this project: {l} lines on {p} pages").format(
+                l=counted.lines, p=counted.pages
+            )
+        )
         self.use_project.setChecked(counted.lines > 0)
         self.use_project.setEnabled(counted.lines > 0)
         self.folders = QListWidget()
@@ -404,8 +450,11 @@ class LinesPage(QWizardPage):
     def validation_pages(self) -> list[int]:
         if not self.page_val.isChecked():
             return []
-        return [self.val_pages.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.val_pages.count())
-                if self.val_pages.item(i).checkState() == Qt.CheckState.Checked]
+        return [
+            self.val_pages.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.val_pages.count())
+            if self.val_pages.item(i).checkState() == Qt.CheckState.Checked
+        ]
 
     def isComplete(self) -> bool:
         validation = self.validation_pages()
@@ -415,7 +464,7 @@ class LinesPage(QWizardPage):
 
 
 class FinetuneSettingsPage(QWizardPage):
-    def __init__(self, wizard: "FinetuneWizard"):
+    def __init__(self, wizard: FinetuneWizard):
         super().__init__()
         self.setTitle(wizard.tr("How to fine-tune"))
         self.name = QLineEdit("my-model")
@@ -466,14 +515,25 @@ class FinetuneWizard(TrainingWizard):
     def spec(self) -> dict:
         s = self.settings_page
         return {
-            "kind": "finetune", "name": s.name.text().strip(), "base": self.base_page.base(),
-            "device": self.settings.device, "train": [], "val": [],
-            "encoder_lr_scale": s.encoder_lr.value(), "freeze_steps": s.freeze.value(),
+            "kind": "finetune",
+            "name": s.name.text().strip(),
+            "base": self.base_page.base(),
+            "device": self.settings.device,
+            "train": [],
+            "val": [],
+            "encoder_lr_scale": s.encoder_lr.value(),
+            "freeze_steps": s.freeze.value(),
             "description": self.tr("corrected lines of project {p}").format(
-                p=self.project.name if self.project else "—"),
-            "loop": {"steps": s.steps.value(), "batch_size": s.batch.value(), "lr": s.lr.value(),
-                     "val_every": s.val_every.value(), "checkpoint_every": s.checkpoint_every.value(),
-                     "warmup": min(100, max(1, s.steps.value() // 10))},
+                p=self.project.name if self.project else "—"
+            ),
+            "loop": {
+                "steps": s.steps.value(),
+                "batch_size": s.batch.value(),
+                "lr": s.lr.value(),
+                "val_every": s.val_every.value(),
+                "checkpoint_every": s.checkpoint_every.value(),
+                "warmup": min(100, max(1, s.steps.value() // 10)),
+            },
         }
 
     def prepare(self, run_dir: Path, spec: dict) -> None:
@@ -481,9 +541,11 @@ class FinetuneWizard(TrainingWizard):
         val_pages = self.lines_page.validation_pages()
         if self.project is not None and self.lines_page.use_project.isChecked():
             indices = [i for i in range(len(self.project)) if i not in val_pages]
-            spec["train"] += [str(p) for p in training.write_training_pages(self.project, run_dir / "lines/train",
-                                                                             indices)]
-            spec["val"] += [str(p) for p in training.write_training_pages(self.project, run_dir / "lines/val",
-                                                                           val_pages)]
+            spec["train"] += [
+                str(p) for p in training.write_training_pages(self.project, run_dir / "lines/train", indices)
+            ]
+            spec["val"] += [
+                str(p) for p in training.write_training_pages(self.project, run_dir / "lines/val", val_pages)
+            ]
         spec["train"] += self.lines_page.extra_folders()
         runs.write_spec(run_dir, spec)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from mspt_core.engines import ENGINES
 
-
 # --- option values: refused by argparse, naming the option, before any work ---------------------
 
 
@@ -81,21 +80,33 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
 
 def add_engine_option(parser: argparse.ArgumentParser) -> None:
     """``--engine``: the ``engine`` of ``LineRecognizer``."""
-    parser.add_argument("--engine", choices=ENGINES, default=None,
-                        help="how a CPU reads: auto (ONNX Runtime where available, else PyTorch; the default, "
-                             "or $MSPT_ENGINE), torch, onnx, or onnx-int8 (int8 weights, fastest)")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="how a CPU reads: auto (ONNX Runtime where available, else PyTorch; the default, "
+        "or $MSPT_ENGINE), torch, onnx, or onnx-int8 (int8 weights, fastest)",
+    )
 
 
 def add_model_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", "-m", default=None,
-                        help="model name from `mspt models list` or a path (default: the bundled default model)")
+    parser.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        help="model name from `mspt models list` or a path (default: the bundled default model)",
+    )
 
 
 def add_segmenter_option(parser: argparse.ArgumentParser) -> None:
     """``--segmenter``: the ``method`` of ``mspt_core.layout.segment`` (not imported here: it loads torch)."""
-    parser.add_argument("--segmenter", choices=["auto", "learned", "classical"], default="auto",
-                        help="line finding: the bundled learned line finder, the classical method, or auto "
-                             "(learned where its model file is present, the default)")
+    parser.add_argument(
+        "--segmenter",
+        choices=["auto", "learned", "classical"],
+        default="auto",
+        help="line finding: the bundled learned line finder, the classical method, or auto "
+        "(learned where its model file is present, the default)",
+    )
 
 
 def line_reader(args: argparse.Namespace, **options):
@@ -106,8 +117,9 @@ def line_reader(args: argparse.Namespace, **options):
     from mspt_core.recognize import LineRecognizer
 
     try:
-        return LineRecognizer.from_model(args.model, device=args.device, engine=args.engine, threads=args.threads,
-                                         **options)
+        return LineRecognizer.from_model(
+            args.model, device=args.device, engine=args.engine, threads=args.threads, **options
+        )
     except ValueError as error:
         raise ModelFileError(f"{resolve(args.model)}: {error}") from error
 
@@ -120,8 +132,9 @@ def set_threads(threads: int | None) -> None:
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="CPU threads for torch and ONNX Runtime (default: all cores)")
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="CPU threads for torch and ONNX Runtime (default: all cores)"
+    )
 
 
 class TrainingBar:
@@ -142,8 +155,10 @@ class TrainingBar:
             self.bar.set_postfix(postfix, refresh=False)
             self.bar.refresh()
         elif progress.event == "validation":
-            self.bar.write(f"step {progress.step}: validation {self.metric} {progress.metric:.4f} "
-                           f"(best {progress.best_metric:.4f})")
+            self.bar.write(
+                f"step {progress.step}: validation {self.metric} {progress.metric:.4f} "
+                f"(best {progress.best_metric:.4f})"
+            )
         else:
             self.bar.close()
 
@@ -190,13 +205,16 @@ def check_output_names(sources: list[Path], out_dir: Path) -> None:
     seen: dict[str, Path] = {}
     for source in sources:
         if source.stem in seen and seen[source.stem] != source:
-            raise MsptError(f"{seen[source.stem]} and {source} would write the same output files in {out_dir}; "
-                            "rename one or run them separately")
+            raise MsptError(
+                f"{seen[source.stem]} and {source} would write the same output files in {out_dir}; "
+                "rename one or run them separately"
+            )
         seen[source.stem] = source
         own_xml = source.with_suffix(".xml").resolve()
         if (out_dir / f"{source.stem}.xml").resolve() == own_xml and own_xml.exists():
-            raise MsptError(f"{own_xml} belongs to the input {source.name} and would be overwritten; "
-                            "choose another --out")
+            raise MsptError(
+                f"{own_xml} belongs to the input {source.name} and would be overwritten; choose another --out"
+            )
 
 
 # --- supervised training (mspt train, mspt finetune) -------------------------------------------
@@ -205,10 +223,19 @@ def check_output_names(sources: list[Path], out_dir: Path) -> None:
 def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="+", type=Path, metavar="DATA", help="labelled training data")
     p.add_argument("--val", nargs="+", type=Path, default=None, help="validation data (default: split off DATA)")
-    p.add_argument("--val-fraction", type=float, default=0.1,
-                   help="share of training lines held out for validation when --val is not given (default 0.1)")
-    p.add_argument("--out", "-o", type=Path, required=True,
-                   help="run folder: checkpoints and the best model (folder 'best') go here")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="share of training lines held out for validation when --val is not given (default 0.1)",
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        help="run folder: checkpoints and the best model (folder 'best') go here",
+    )
 
 
 def add_loop_options(p: argparse.ArgumentParser) -> None:
@@ -219,13 +246,15 @@ def add_loop_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
     p.add_argument("--accumulate", type=positive_int, default=1, help="batches per optimizer step")
     p.add_argument("--val-every", type=positive_int, default=200)
-    p.add_argument("--patience", type=non_negative_int, default=0,
-                   help="early stop after N validations without gain (0: off)")
+    p.add_argument(
+        "--patience", type=non_negative_int, default=0, help="early stop after N validations without gain (0: off)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-augment", action="store_true", help="train on the lines as they are")
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
-    p.add_argument("--install-as", default=None, metavar="NAME",
-                   help="also import the best model into the registry under NAME")
+    p.add_argument(
+        "--install-as", default=None, metavar="NAME", help="also import the best model into the registry under NAME"
+    )
     add_device_option(p)
     add_threads_option(p)
 
@@ -241,10 +270,19 @@ def loop_settings(args: argparse.Namespace):
 
         check_new_name(args.install_as)  # now, not after hours of training
     try:
-        return TrainSettings(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                             schedule=args.schedule, accumulate=args.accumulate, val_every=args.val_every,
-                             checkpoint_every=args.val_every, patience=args.patience, seed=args.seed,
-                             device=args.device)
+        return TrainSettings(
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            warmup=args.warmup,
+            schedule=args.schedule,
+            accumulate=args.accumulate,
+            val_every=args.val_every,
+            checkpoint_every=args.val_every,
+            patience=args.patience,
+            seed=args.seed,
+            device=args.device,
+        )
     except ValueError as error:
         raise DataError(str(error)) from error
 

@@ -10,20 +10,30 @@ FORMATS = ("page", "alto", "txt", "hocr", "pdf")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "convert", help="convert PAGE/ALTO files to page, alto, txt, hocr or pdf",
+        "convert",
+        help="convert PAGE/ALTO files to page, alto, txt, hocr or pdf",
         description="Read PAGE XML or ALTO files (a folder means every PAGE/ALTO file under it, "
-                    "e.g. a Transkribus or eScriptorium export) and write them in another format. "
-                    "page and alto give one file per page; txt, hocr and pdf one file for all inputs.")
+        "e.g. a Transkribus or eScriptorium export) and write them in another format. "
+        "page and alto give one file per page; txt, hocr and pdf one file for all inputs.",
+    )
     p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="PAGE or ALTO files or folders")
     p.add_argument("--to", required=True, choices=FORMATS, help="output format")
     p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
-    p.add_argument("--name", default=None,
-                   help="file name (without extension) for txt/hocr/pdf; default: the input's name")
-    p.add_argument("--max-image-side", type=int, default=None,
-                   help="pdf: downscale page images whose longer side exceeds this many pixels")
-    p.add_argument("--allow-outside-images", action="store_true",
-                   help="pdf: embed page images that lie outside the input file's folder (by default refused, "
-                        "so that a file from elsewhere cannot pull other images into the PDF)")
+    p.add_argument(
+        "--name", default=None, help="file name (without extension) for txt/hocr/pdf; default: the input's name"
+    )
+    p.add_argument(
+        "--max-image-side",
+        type=int,
+        default=None,
+        help="pdf: downscale page images whose longer side exceeds this many pixels",
+    )
+    p.add_argument(
+        "--allow-outside-images",
+        action="store_true",
+        help="pdf: embed page images that lie outside the input file's folder (by default refused, "
+        "so that a file from elsewhere cannot pull other images into the PDF)",
+    )
     p.set_defaults(run=run)
 
 
@@ -79,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
                 stem = path.stem if len(pages) == 1 else f"{path.stem}_p{i + 1}"
                 target = args.out / (stem + EXTENSIONS[args.to])
                 if target in planned:
-                    raise FormatError(f"{path}: would overwrite {target}, written for another input; "
-                                      "convert the inputs separately")
+                    raise FormatError(
+                        f"{path}: would overwrite {target}, written for another input; convert the inputs separately"
+                    )
                 try:
                     planned[target] = to_bytes(page, target, args.to, notes)
                 except FormatError as error:  # e.g. duplicate IDs: the input is what to fix
@@ -119,9 +130,11 @@ def _refuse_images_outside(sources: list[tuple[Path, list]]) -> None:
     for path, pages in sources:
         for page in pages:
             if page.image_path is not None and not image_inside(page.image_path, path):
-                raise FormatError(f"{path}: its page image {page.image_path} lies outside {image_folder(path)}; "
-                                  "not embedded, in case the file came from someone else "
-                                  "(pass --allow-outside-images to embed it)")
+                raise FormatError(
+                    f"{path}: its page image {page.image_path} lies outside {image_folder(path)}; "
+                    "not embedded, in case the file came from someone else "
+                    "(pass --allow-outside-images to embed it)"
+                )
 
 
 def _common_name(inputs: list[Path]) -> str:

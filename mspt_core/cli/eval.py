@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_threads_option,
-                                  check_output_file, line_reader, non_negative_int, set_threads)
+from mspt_core.cli.common import (
+    add_device_option,
+    add_engine_option,
+    add_model_option,
+    add_threads_option,
+    check_output_file,
+    line_reader,
+    non_negative_int,
+    set_threads,
+)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="character and word error rates on labelled lines",
-                              description="Evaluate a model on ALTO/PAGE files, image+txt pairs or folders.")
+    p = subparsers.add_parser(
+        "eval",
+        help="character and word error rates on labelled lines",
+        description="Evaluate a model on ALTO/PAGE files, image+txt pairs or folders.",
+    )
     p.add_argument("data", nargs="+", type=Path, metavar="DATA")
     add_model_option(p)
     p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0: greedy)")
@@ -48,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         from mspt_core.atomic import atomic_write
 
         rows = ["source\tcer\tchar_errors\treference\thypothesis"]
-        rows += [f"{s.source}\t{e.cer:.4f}\t{e.char_errors}\t{e.reference}\t{e.hypothesis}"
-                 for s, e in zip(lines.samples, report.lines)]
+        rows += [
+            f"{s.source}\t{e.cer:.4f}\t{e.char_errors}\t{e.reference}\t{e.hypothesis}"
+            for s, e in zip(lines.samples, report.lines)
+        ]
         atomic_write(args.report, ("\n".join(rows) + "\n").encode("utf-8"))
     return 0

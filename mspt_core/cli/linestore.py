@@ -9,18 +9,29 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "linestore", help="build an unlabeled line store for pre-training from an archive",
+        "linestore",
+        help="build an unlabeled line store for pre-training from an archive",
         description="Cut every text line of an archive into a sharded store of height-normalized line "
-                    "images. Text in the XML files is ignored: pre-training needs none.")
+        "images. Text in the XML files is ignored: pre-training needs none.",
+    )
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     build = sub.add_parser("build", help="write a new store from page scans, ALTO/PAGE folders or line images")
-    build.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                       help="files or folders: ALTO/PAGE XML (+ images), page scans, PDFs, line images")
+    build.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help="files or folders: ALTO/PAGE XML (+ images), page scans, PDFs, line images",
+    )
     build.add_argument("--out", "-o", type=Path, required=True, help="store folder (must not hold a store yet)")
     build.add_argument("--height", type=int, default=40, help="line height in pixels (the model's; default 40)")
     build.add_argument("--lines-per-shard", type=int, default=1024)
-    build.add_argument("--images", choices=["auto", "pages", "lines"], default="auto",
-                       help="what image files without an XML beside them are (auto: by their shape)")
+    build.add_argument(
+        "--images",
+        choices=["auto", "pages", "lines"],
+        default="auto",
+        help="what image files without an XML beside them are (auto: by their shape)",
+    )
     build.set_defaults(run=run_build)
     info = sub.add_parser("info", help="lines, shards and height of a store")
     info.add_argument("store", type=Path)

@@ -8,8 +8,11 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="list, inspect, import, export, rename and remove models",
-                              description="Manage bundled and user models.")
+    p = subparsers.add_parser(
+        "models",
+        help="list, inspect, import, export, rename and remove models",
+        description="Manage bundled and user models.",
+    )
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("list", help="bundled and user models").set_defaults(run=run_list)
     info = sub.add_parser("info", help="a model's metadata as JSON (name or path)")
@@ -36,8 +39,10 @@ def _summary(meta: dict) -> str:
     prov = meta.get("provenance", {})
     cer = prov.get("val_cer")
     cer_text = f"{cer:.4f}" if isinstance(cer, (int, float)) else "n/a"
-    return (f"{meta.get('kind', '?')}, {meta.get('parameters', 0) / 1e6:.1f}M params, "
-            f"{len(meta.get('charset', []))} chars, val CER {cer_text}, {prov.get('created', '?')}")
+    return (
+        f"{meta.get('kind', '?')}, {meta.get('parameters', 0) / 1e6:.1f}M params, "
+        f"{len(meta.get('charset', []))} chars, val CER {cer_text}, {prov.get('created', '?')}"
+    )
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -7,8 +7,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import (TrainingBar, add_device_option, add_threads_option, check_output_folder,
-                                  non_negative_int, positive_float, positive_int, set_threads)
+from mspt_core.cli.common import (
+    TrainingBar,
+    add_device_option,
+    add_threads_option,
+    check_output_folder,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    set_threads,
+)
 
 
 def register(subparsers) -> None:
@@ -16,27 +24,40 @@ def register(subparsers) -> None:
 
     presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
     p = subparsers.add_parser(
-        "pretrain", help="pre-train an encoder on unlabeled line images (masked, self-supervised)",
+        "pretrain",
+        help="pre-train an encoder on unlabeled line images (masked, self-supervised)",
         description="Masked self-supervised pre-training (progressive masking, k-means targets, loss on "
-                    "masked and visible tokens). DATA is a line store (`mspt linestore build`) or folders of "
-                    "page scans / ALTO / PAGE / line images, from which a store is built inside OUT first. "
-                    f"Presets: {presets}.")
+        "masked and visible tokens). DATA is a line store (`mspt linestore build`) or folders of "
+        "page scans / ALTO / PAGE / line images, from which a store is built inside OUT first. "
+        f"Presets: {presets}.",
+    )
     p.add_argument("data", nargs="+", type=Path, metavar="DATA")
-    p.add_argument("--out", "-o", type=Path, required=True,
-                   help="run folder: checkpoints, k-means targets and the encoder (folder 'encoder')")
+    p.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        help="run folder: checkpoints, k-means targets and the encoder (folder 'encoder')",
+    )
     p.add_argument("--preset", choices=list(PRESETS), default="cpu-small")
     method = p.add_argument_group("method (default: the preset's)")
     method.add_argument("--size", help="tiny, small, base or large")
     method.add_argument("--mask-schedule", dest="schedule", choices=["linear", "cosine", "step", "constant"])
     method.add_argument("--p-start", type=float, help="masking probability at the first step")
     method.add_argument("--p-end", type=float, help="masking probability at the last step (and the constant p)")
-    method.add_argument("--fill", choices=["noise", "embedding"],
-                        help="masked columns: fixed noise in the pixels, or a learned embedding after the front end")
+    method.add_argument(
+        "--fill",
+        choices=["noise", "embedding"],
+        help="masked columns: fixed noise in the pixels, or a learned embedding after the front end",
+    )
     method.add_argument("--target", choices=["kmeans", "pixels"])
     method.add_argument("--clusters", type=positive_int, help="k-means clusters K")
     method.add_argument("--features", help="k-means features: pixels, untrained, or a model name/path")
-    method.add_argument("--feature-layer", type=int,
-                        help="with a model as --features: 0 = its front end, n = its tokens after n transformer layers")
+    method.add_argument(
+        "--feature-layer",
+        type=int,
+        help="with a model as --features: 0 = its front end, n = its tokens after n transformer layers",
+    )
     method.add_argument("--kmeans-columns", type=positive_int, help="columns sampled to fit k-means")
     method.add_argument("--unmasked-weight", type=float, help="weight w of the loss on visible tokens (0: masked only)")
     method.add_argument("--max-width", type=positive_int, help="crop longer lines to this many pixels")
@@ -55,8 +76,20 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-METHOD_FIELDS = ("size", "schedule", "p_start", "p_end", "fill", "target", "clusters", "features", "feature_layer",
-                 "kmeans_columns", "unmasked_weight", "max_width")
+METHOD_FIELDS = (
+    "size",
+    "schedule",
+    "p_start",
+    "p_end",
+    "fill",
+    "target",
+    "clusters",
+    "features",
+    "feature_layer",
+    "kmeans_columns",
+    "unmasked_weight",
+    "max_width",
+)
 LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_every", "seed")
 
 
@@ -66,7 +99,9 @@ def settings_from_args(args: argparse.Namespace):
     from mspt_core.pretrain.presets import preset
 
     method, loop = preset(args.preset, **{f: getattr(args, f) for f in METHOD_FIELDS if getattr(args, f) is not None})
-    loop = replace(loop, device=args.device, **{f: getattr(args, f) for f in LOOP_FIELDS if getattr(args, f) is not None})
+    loop = replace(
+        loop, device=args.device, **{f: getattr(args, f) for f in LOOP_FIELDS if getattr(args, f) is not None}
+    )
     return method, loop
 
 
@@ -82,8 +117,10 @@ def open_store(data: list[Path], out: Path, height: int):
         # segmented; building the store is a one-process job anyway.
         from mspt_core.errors import DataError
 
-        raise DataError("under torchrun, give a line store: build it first with "
-                        f"`mspt linestore build {' '.join(map(str, data))} --out STORE`")
+        raise DataError(
+            "under torchrun, give a line store: build it first with "
+            f"`mspt linestore build {' '.join(map(str, data))} --out STORE`"
+        )
     if not LineStore.is_store(target):
         print(f"building a line store in {target} ...")
         store, skipped = build_line_store(data, target, height)
@@ -114,8 +151,9 @@ def run(args: argparse.Namespace) -> int:
         store = open_store(args.data, args.out, height)
         main = distributed.is_main()
         bar = TrainingBar(loop.steps) if main else None
-        outcome = pretrain_encoder(store, args.out, method, loop, on_progress=bar, resume=not args.no_resume,
-                                   on_status=print if main else None)
+        outcome = pretrain_encoder(
+            store, args.out, method, loop, on_progress=bar, resume=not args.no_resume, on_status=print if main else None
+        )
         if main:
             result = outcome.result
             print(f"{result.status} after {result.step} steps")

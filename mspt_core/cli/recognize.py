@@ -6,14 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import (add_device_option, add_engine_option, add_model_option, add_threads_option,
-                                  line_reader, non_negative_int, positive_int, set_threads)
+from mspt_core.cli.common import (
+    add_device_option,
+    add_engine_option,
+    add_model_option,
+    add_threads_option,
+    line_reader,
+    non_negative_int,
+    positive_int,
+    set_threads,
+)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("recognize", help="read line images and print PATH<TAB>TEXT",
-                              description="Recognize line images. Prints one PATH<TAB>TEXT line per input, "
-                                          "in input order.")
+    p = subparsers.add_parser(
+        "recognize",
+        help="read line images and print PATH<TAB>TEXT",
+        description="Recognize line images. Prints one PATH<TAB>TEXT line per input, in input order.",
+    )
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     add_model_option(p)
     p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0 or 1: greedy, the default)")

@@ -11,34 +11,53 @@ LANGUAGES = ("en", "fr", "de", "cs", "la")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "synth", help="render synthetic text lines (or pages) for training",
+        "synth",
+        help="render synthetic text lines (or pages) for training",
         description="Render text from installed corpora (Debian fortunes, word lists, licences, "
-                    "documentation; or --text files) with the installed fonts and scan-like "
-                    "degradation. Lines are written as NAME.png + NAME.gt.txt pairs (what "
-                    "`mspt train` reads) or, with --store, as an unlabeled line store for "
-                    "pre-training; --pages writes whole pages with PAGE XML ground truth. Sample "
-                    "i depends only on --seed and i, so any --workers gives the same files.")
+        "documentation; or --text files) with the installed fonts and scan-like "
+        "degradation. Lines are written as NAME.png + NAME.gt.txt pairs (what "
+        "`mspt train` reads) or, with --store, as an unlabeled line store for "
+        "pre-training; --pages writes whole pages with PAGE XML ground truth. Sample "
+        "i depends only on --seed and i, so any --workers gives the same files.",
+    )
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (created)")
     p.add_argument("--count", type=int, default=1000, help="number of lines (default 1000)")
     p.add_argument("--height", type=int, default=40, help="line image height in px (default 40)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lang", default=",".join(LANGUAGES), metavar="LIST",
-                   help=f"comma-separated corpus languages (default {','.join(LANGUAGES)})")
-    p.add_argument("--text", type=Path, nargs="+", metavar="FILE",
-                   help="use these UTF-8 text files as the corpus instead of the installed ones")
-    p.add_argument("--fonts", type=Path, nargs="+", metavar="DIR",
-                   help="font folders to use instead of the installed fonts")
-    p.add_argument("--categories", metavar="LIST",
-                   help="only these font categories: serif, oldstyle, sans, typewriter, blackletter, "
-                        "handwriting (comma-separated)")
-    p.add_argument("--strength", type=float, default=1.0,
-                   help="degradation strength, 0 = clean renders (default 1)")
-    p.add_argument("--charset", metavar="TEXT_OR_FILE",
-                   help="also render every character of this string (or file) with 2 fonts")
-    p.add_argument("--store", action="store_true",
-                   help="write an unlabeled line store (for pretrain) instead of image + text pairs")
-    p.add_argument("--pages", type=int, default=0, metavar="N",
-                   help="write N whole pages (PNG + PAGE XML + .txt) instead of lines")
+    p.add_argument(
+        "--lang",
+        default=",".join(LANGUAGES),
+        metavar="LIST",
+        help=f"comma-separated corpus languages (default {','.join(LANGUAGES)})",
+    )
+    p.add_argument(
+        "--text",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="use these UTF-8 text files as the corpus instead of the installed ones",
+    )
+    p.add_argument(
+        "--fonts", type=Path, nargs="+", metavar="DIR", help="font folders to use instead of the installed fonts"
+    )
+    p.add_argument(
+        "--categories",
+        metavar="LIST",
+        help="only these font categories: serif, oldstyle, sans, typewriter, blackletter, "
+        "handwriting (comma-separated)",
+    )
+    p.add_argument("--strength", type=float, default=1.0, help="degradation strength, 0 = clean renders (default 1)")
+    p.add_argument(
+        "--charset", metavar="TEXT_OR_FILE", help="also render every character of this string (or file) with 2 fonts"
+    )
+    p.add_argument(
+        "--store",
+        action="store_true",
+        help="write an unlabeled line store (for pretrain) instead of image + text pairs",
+    )
+    p.add_argument(
+        "--pages", type=int, default=0, metavar="N", help="write N whole pages (PNG + PAGE XML + .txt) instead of lines"
+    )
     p.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     p.add_argument("--list-fonts", action="store_true", help="list the usable fonts and exit")
     p.set_defaults(run=run)
@@ -129,8 +148,9 @@ def _write_pages(args) -> int:
         rng = np.random.default_rng((args.seed, 2, index))
         for _ in range(50):
             language = corpus.languages[int(rng.integers(len(corpus.languages)))]
-            paragraphs = [corpus.passage(rng, int(rng.integers(150, 900)), language)
-                          for _ in range(int(rng.integers(3, 9)))]
+            paragraphs = [
+                corpus.passage(rng, int(rng.integers(150, 900)), language) for _ in range(int(rng.integers(3, 9)))
+            ]
             heading = [corpus.passage(rng, int(rng.integers(10, 40)), language)]
             faces = fonts.covering(" ".join(heading + paragraphs))
             if faces:
@@ -139,8 +159,7 @@ def _write_pages(args) -> int:
             raise DataError("no installed font can draw a whole page of this corpus")
         face = fonts.pick(" ".join(heading + paragraphs), rng)
         name = f"page-{index:04d}"
-        image, page = render_page(paragraphs, face, rng, heading=heading, page_id=name,
-                                  whole_paragraphs=True)
+        image, page = render_page(paragraphs, face, rng, heading=heading, page_id=name, whole_paragraphs=True)
         png = args.out / f"{name}.png"
         _save_png(image, png)
         page.image_path = png.resolve()
@@ -153,13 +172,19 @@ def _write_pages(args) -> int:
 def _write_charset(args) -> int:
     import numpy as np
 
-    from mspt_core.data.synth import cover_charset
     from mspt_core.atomic import atomic_write
+    from mspt_core.data.synth import cover_charset
 
     source = Path(args.charset)
     chars = source.read_text(encoding="utf-8") if source.is_file() else args.charset
-    lines = cover_charset(chars, np.random.default_rng((args.seed, 1)), _font_set(args), _corpus(args),
-                          height=args.height, strength=args.strength)
+    lines = cover_charset(
+        chars,
+        np.random.default_rng((args.seed, 1)),
+        _font_set(args),
+        _corpus(args),
+        height=args.height,
+        strength=args.strength,
+    )
     folder = args.out / "charset"
     folder.mkdir(parents=True, exist_ok=True)
     for i, line in enumerate(lines):

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import argparse
 
-from mspt_core.cli.common import (TrainingBar, add_data_options, add_loop_options, check_output_folder, loop_settings,
-                                  report_training, train_and_val_lines)
+from mspt_core.cli.common import (
+    TrainingBar,
+    add_data_options,
+    add_loop_options,
+    check_output_folder,
+    loop_settings,
+    report_training,
+    train_and_val_lines,
+)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train a line recognizer from ALTO/PAGE folders or image+txt pairs",
+        "train",
+        help="train a line recognizer from ALTO/PAGE folders or image+txt pairs",
         description="Train a line recognizer. DATA are ALTO or PAGE XML files (with their page images), "
-                    "line images with a .txt/.gt.txt beside them, or folders of either.")
+        "line images with a .txt/.gt.txt beside them, or folders of either.",
+    )
     add_data_options(p)
-    p.add_argument("--size", default="small",
-                   help="tiny, fast (CPU: a fifth of small's cost), small, base or large (default small)")
+    p.add_argument(
+        "--size",
+        default="small",
+        help="tiny, fast (CPU: a fifth of small's cost), small, base or large (default small)",
+    )
     p.add_argument("--head", choices=["ctc", "decoder"], default="ctc", help="output head (default ctc)")
-    p.add_argument("--base", default=None,
-                   help="fine-tune this model (name or path) instead of starting from scratch; "
-                        "its alphabet is extended with new characters")
+    p.add_argument(
+        "--base",
+        default=None,
+        help="fine-tune this model (name or path) instead of starting from scratch; "
+        "its alphabet is extended with new characters",
+    )
     add_loop_options(p)
     p.set_defaults(run=run)
 
@@ -42,7 +57,16 @@ def run(args: argparse.Namespace) -> int:
     train_set, val_set = train_and_val_lines(args, height)
     print(f"training on {len(train_set)} lines, validating on {len(val_set)}")
     outcome = train_recognizer(
-        train_set, val_set, args.out, settings, size=args.size, head=args.head, base_model=base,
-        on_progress=TrainingBar(settings.steps), resume=not args.no_resume, use_augmentation=not args.no_augment,
-        data_description=" ".join(str(p) for p in args.data))
+        train_set,
+        val_set,
+        args.out,
+        settings,
+        size=args.size,
+        head=args.head,
+        base_model=base,
+        on_progress=TrainingBar(settings.steps),
+        resume=not args.no_resume,
+        use_augmentation=not args.no_augment,
+        data_description=" ".join(str(p) for p in args.data),
+    )
     return report_training(outcome, args)

@@ -6,38 +6,68 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import (add_device_option, add_dpi_option, add_engine_option, add_model_option,
-                                  add_segmenter_option, add_threads_option, check_output_folder, check_output_names,
-                                  line_reader, non_negative_int, page_stem, positive_int, print_error, print_note,
-                                  set_threads)
+from mspt_core.cli.common import (
+    add_device_option,
+    add_dpi_option,
+    add_engine_option,
+    add_model_option,
+    add_segmenter_option,
+    add_threads_option,
+    check_output_folder,
+    check_output_names,
+    line_reader,
+    non_negative_int,
+    page_stem,
+    positive_int,
+    print_error,
+    print_note,
+    set_threads,
+)
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "transcribe", help="find the lines of page images or PDFs and read them",
+        "transcribe",
+        help="find the lines of page images or PDFs and read them",
         description="The main job from the command line: for every page, find regions and lines (or reuse "
-                    "a PAGE/ALTO file with lines beside the image), read the lines, and write the results.")
+        "a PAGE/ALTO file with lines beside the image), read the lines, and write the results.",
+    )
     p.add_argument("pages", nargs="+", type=Path, metavar="PAGE", help="page images or PDF files")
     p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--to", nargs="+", choices=["page", "alto", "txt", "hocr", "pdf"], default=["page"],
-                   metavar="FORMAT", help="one or more of page, alto, txt, hocr, pdf (default: page)")
+    p.add_argument(
+        "--to",
+        nargs="+",
+        choices=["page", "alto", "txt", "hocr", "pdf"],
+        default=["page"],
+        metavar="FORMAT",
+        help="one or more of page, alto, txt, hocr, pdf (default: page)",
+    )
     add_model_option(p)
-    p.add_argument("--no-ground-truth", action="store_true",
-                   help="always segment, even when a PAGE/ALTO file with lines sits beside an image")
-    p.add_argument("--reread", action="store_true",
-                   help="also read lines that already have text from a PAGE/ALTO file beside the image "
-                        "(by default that text is kept, as it may be a person's transcription)")
+    p.add_argument(
+        "--no-ground-truth",
+        action="store_true",
+        help="always segment, even when a PAGE/ALTO file with lines sits beside an image",
+    )
+    p.add_argument(
+        "--reread",
+        action="store_true",
+        help="also read lines that already have text from a PAGE/ALTO file beside the image "
+        "(by default that text is kept, as it may be a person's transcription)",
+    )
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
     add_dpi_option(p)
     p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0: greedy)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="lines per recognition batch")
     p.add_argument("--pages-per-batch", type=positive_int, default=4, help="pages whose lines are read together")
-    p.add_argument("--keep-going", action="store_true",
-                   help="report an input that cannot be read, skip it and write the others; exit code 2 at the end "
-                        "with one error line per skipped input (default: stop at the first, writing nothing)")
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="report an input that cannot be read, skip it and write the others; exit code 2 at the end "
+        "with one error line per skipped input (default: stop at the first, writing nothing)",
+    )
     add_device_option(p)
     add_engine_option(p)
     add_threads_option(p)
@@ -101,9 +131,18 @@ def run(args: argparse.Namespace) -> int:
                     _write_page(job, args.out / f"{name}{suffix}", fmt, notes)
         bar.update(len(jobs))
 
-    transcribe(pages, reader, use_ground_truth=not args.no_ground_truth, rtl=args.rtl, dpi=args.dpi,
-               pages_per_batch=args.pages_per_batch, reread=args.reread, on_pages=write_group,
-               segmenter=args.segmenter, on_bad_input=None if failed is None else failed.append)
+    transcribe(
+        pages,
+        reader,
+        use_ground_truth=not args.no_ground_truth,
+        rtl=args.rtl,
+        dpi=args.dpi,
+        pages_per_batch=args.pages_per_batch,
+        reread=args.reread,
+        on_pages=write_group,
+        segmenter=args.segmenter,
+        on_bad_input=None if failed is None else failed.append,
+    )
     bar.close()
     for source, pages in by_source.items():
         for fmt in args.to:

@@ -16,8 +16,7 @@ def _affine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     angle = np.deg2rad(rng.uniform(-1.5, 1.5))
     shear = rng.uniform(-0.3, 0.3)
     # Rotation about the centre plus a horizontal shear (slanted writing).
-    matrix = np.array([[np.cos(angle), -np.sin(angle) + shear, 0.0],
-                       [np.sin(angle), np.cos(angle), 0.0]])
+    matrix = np.array([[np.cos(angle), -np.sin(angle) + shear, 0.0], [np.sin(angle), np.cos(angle), 0.0]])
     matrix[:, 2] = np.array([w / 2, h / 2]) - matrix[:, :2] @ np.array([w / 2, h / 2])
     return cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
@@ -77,8 +76,12 @@ def _illumination(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape
     xs = np.linspace(0, 1, w, dtype=np.float32)[None, :]
     ys = np.linspace(0, 1, h, dtype=np.float32)[:, None]
-    field = (1.0 - rng.uniform(0, 0.35) * xs ** rng.uniform(0.5, 3) * (1 if rng.random() < 0.5 else 0)
-             - rng.uniform(0, 0.25) * ys - rng.uniform(0, 0.3) * (1 - xs) ** rng.uniform(0.5, 3))
+    field = (
+        1.0
+        - rng.uniform(0, 0.35) * xs ** rng.uniform(0.5, 3) * (1 if rng.random() < 0.5 else 0)
+        - rng.uniform(0, 0.25) * ys
+        - rng.uniform(0, 0.3) * (1 - xs) ** rng.uniform(0.5, 3)
+    )
     return (image.astype(np.float32) * field.clip(0.3, 1.0)).clip(0, 255).astype(np.uint8)
 
 
@@ -89,8 +92,9 @@ def _curl(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     period = rng.uniform(1.0, 3.0) * max(w, h)
     shift = amplitude * np.sin(2 * np.pi * np.arange(w, dtype=np.float32) / period + rng.uniform(0, 2 * np.pi))
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(image, xs, ys + shift[None, :].astype(np.float32), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        image, xs, ys + shift[None, :].astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def _binarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -106,9 +110,21 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 # In order: the page (curl, geometry, ink), the light and the paper, then what the scanner and
 # the file format do.
-TRANSFORMS = [(_curl, 0.2), (_affine, 0.5), (_elastic, 0.2), (_morph, 0.2), (_faded_ink, 0.1), (_filled_ink, 0.1),
-              (_bleed_through, 0.1), (_illumination, 0.2), (_blur, 0.3), (_contrast, 0.5), (_binarize, 0.07),
-              (_noise, 0.4), (_jpeg, 0.15)]
+TRANSFORMS = [
+    (_curl, 0.2),
+    (_affine, 0.5),
+    (_elastic, 0.2),
+    (_morph, 0.2),
+    (_faded_ink, 0.1),
+    (_filled_ink, 0.1),
+    (_bleed_through, 0.1),
+    (_illumination, 0.2),
+    (_blur, 0.3),
+    (_contrast, 0.5),
+    (_binarize, 0.07),
+    (_noise, 0.4),
+    (_jpeg, 0.15),
+]
 
 
 def augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

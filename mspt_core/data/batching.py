@@ -5,7 +5,7 @@ a multiple of 8 px, so a line reads the same alone or in a batch with longer lin
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -43,8 +43,9 @@ def collate(images: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(batch), torch.tensor(widths, dtype=torch.long)
 
 
-def width_batches(widths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None,
-                  max_pixels: int | None = None) -> list[list[int]]:
+def width_batches(
+    widths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None, max_pixels: int | None = None
+) -> list[list[int]]:
     """Index batches of similar width. With ``rng``, lines are shuffled within small width
     neighbourhoods and the batch order is shuffled (training); without, sorted (inference).
     ``max_pixels`` caps batch_size x widest so very long lines come in smaller batches."""
@@ -66,4 +67,3 @@ def width_batches(widths: Sequence[int], batch_size: int, rng: np.random.Generat
     if rng is not None:
         rng.shuffle(batches)
     return batches
-

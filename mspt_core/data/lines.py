@@ -7,9 +7,9 @@ with the reason, never dropped silently."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class LineSet:
     def images(self) -> list[np.ndarray]:
         return [s.image for s in self.samples]
 
-    def extend(self, other: "LineSet") -> None:
+    def extend(self, other: LineSet) -> None:
         self.samples.extend(other.samples)
         self.skipped.extend(other.skipped)
 
@@ -53,8 +53,14 @@ class LineSet:
 CROP_STYLES = ("polygon", "box", "found")
 
 
-def lines_from_page_xml(xml_path: Path, height: int, require_text: bool = True,
-                        crop: str = "polygon", box_margins: tuple[int, int] = (4, 4), seed: int = 0) -> LineSet:
+def lines_from_page_xml(
+    xml_path: Path,
+    height: int,
+    require_text: bool = True,
+    crop: str = "polygon",
+    box_margins: tuple[int, int] = (4, 4),
+    seed: int = 0,
+) -> LineSet:
     """Every line of one ALTO or PAGE file, cut from its page image, one crop style:
 
     - "polygon": along the line's polygon and baseline (``crop_line``);
@@ -190,9 +196,11 @@ def validation_warning(val_set: LineSet | None) -> str | None:
     count = len(val_set) if val_set else 0
     if count >= MIN_VALIDATION_LINES:
         return None
-    return (f"only {count} validation line{'s' if count != 1 else ''}: too few to judge a model by (at least "
-            f"{MIN_VALIDATION_LINES} are needed); the model kept and the CER reported will be chance. "
-            "Give more validation lines")
+    return (
+        f"only {count} validation line{'s' if count != 1 else ''}: too few to judge a model by (at least "
+        f"{MIN_VALIDATION_LINES} are needed); the model kept and the CER reported will be chance. "
+        "Give more validation lines"
+    )
 
 
 def split_off_validation(lines: LineSet, fraction: float, seed: int = 0) -> tuple[LineSet, LineSet]:
@@ -203,5 +211,7 @@ def split_off_validation(lines: LineSet, fraction: float, seed: int = 0) -> tupl
     held = max(1, int(len(order) * fraction))
     if len(lines) - held < 1:
         raise DataError("too few lines to hold some out for validation; give validation data")
-    return (LineSet([lines.samples[i] for i in order[held:]], lines.skipped),
-            LineSet([lines.samples[i] for i in order[:held]]))
+    return (
+        LineSet([lines.samples[i] for i in order[held:]], lines.skipped),
+        LineSet([lines.samples[i] for i in order[:held]]),
+    )

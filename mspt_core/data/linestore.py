@@ -16,8 +16,8 @@ so a run resumes mid-epoch exactly. With several ranks each rank reads its own s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -56,17 +56,24 @@ class LineStoreWriter:
             return
         name = f"shard-{len(self.shards):06d}.npz"
         widths = np.array([img.shape[1] for img in self.pending], dtype=np.int32)
-        atomic_write(self.root / name, lambda f: np.savez_compressed(
-            f, pixels=np.concatenate(self.pending, axis=1), widths=widths))
+        atomic_write(
+            self.root / name,
+            lambda f: np.savez_compressed(f, pixels=np.concatenate(self.pending, axis=1), widths=widths),
+        )
         self.shards.append({"file": name, "lines": len(self.pending)})
         self.pending = []
 
-    def close(self) -> "LineStore":
+    def close(self) -> LineStore:
         self.flush()
         if not self.shards:
             raise DataError(f"{self.root}: no lines were added to the store")
-        index = {"format": FORMAT, "version": 1, "height": self.height, "shards": self.shards,
-                 "lines": sum(s["lines"] for s in self.shards)}
+        index = {
+            "format": FORMAT,
+            "version": 1,
+            "height": self.height,
+            "shards": self.shards,
+            "lines": sum(s["lines"] for s in self.shards),
+        }
         atomic_write(self.root / INDEX, json.dumps(index, indent=1).encode("utf-8"))
         return LineStore(self.root)
 
@@ -103,14 +110,15 @@ class LineStore:
         except (OSError, ValueError, KeyError) as error:
             raise DataError(f"{path}: unreadable shard ({error})") from error
         edges = np.concatenate([[0], np.cumsum(widths)])
-        return [pixels[:, edges[i]: edges[i + 1]] for i in range(len(widths))]
+        return [pixels[:, edges[i] : edges[i + 1]] for i in range(len(widths))]
 
     def iter_lines(self, shard_order: Iterable[int] | None = None) -> Iterator[np.ndarray]:
         for shard in shard_order if shard_order is not None else range(self.num_shards):
             yield from self.read_shard(shard)
 
-    def plan(self, batch_size: int, seed: int, rank: int = 0, world: int = 1,
-             shards_per_window: int = 4) -> "EpochPlan":
+    def plan(
+        self, batch_size: int, seed: int, rank: int = 0, world: int = 1, shards_per_window: int = 4
+    ) -> EpochPlan:
         return EpochPlan(self, batch_size, seed, rank, world, shards_per_window)
 
 
@@ -122,11 +130,14 @@ class EpochPlan(Sequence):
     lock step. Consecutive windows of ``shards_per_window`` shards are mixed: their lines are
     shuffled together and cut into width-bucketed batches."""
 
-    def __init__(self, store: LineStore, batch_size: int, seed: int, rank: int = 0, world: int = 1,
-                 shards_per_window: int = 4):
+    def __init__(
+        self, store: LineStore, batch_size: int, seed: int, rank: int = 0, world: int = 1, shards_per_window: int = 4
+    ):
         if store.num_shards < world:
-            raise DataError(f"{store.root}: {store.num_shards} shards cannot feed {world} ranks; "
-                            "rebuild the store with fewer lines per shard")
+            raise DataError(
+                f"{store.root}: {store.num_shards} shards cannot feed {world} ranks; "
+                "rebuild the store with fewer lines per shard"
+            )
         self.store = store
         self.batch_size = batch_size
         self.seed = seed
@@ -134,7 +145,7 @@ class EpochPlan(Sequence):
 
         def windows_of(r: int) -> list[list[int]]:
             mine = order[r::world].tolist()
-            return [mine[i: i + shards_per_window] for i in range(0, len(mine), shards_per_window)]
+            return [mine[i : i + shards_per_window] for i in range(0, len(mine), shards_per_window)]
 
         def batch_counts(windows: list[list[int]]) -> list[int]:
             return [-(-int(store.shard_sizes[w].sum()) // batch_size) for w in windows]
@@ -218,8 +229,9 @@ def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str]
         skipped.append(f"{path}: {error}")
 
 
-def archive_lines(inputs: Sequence[Path], height: int, images: str = "auto",
-                  skipped: list[str] | None = None) -> Iterator[np.ndarray]:
+def archive_lines(
+    inputs: Sequence[Path], height: int, images: str = "auto", skipped: list[str] | None = None
+) -> Iterator[np.ndarray]:
     """Every line of an archive (see ``archive_files`` and ``file_lines``)."""
     skipped = skipped if skipped is not None else []
     for path in archive_files(inputs):
@@ -241,10 +253,16 @@ def _page_scan_lines(path: Path, height: int, skipped: list[str]) -> Iterator[np
 BUILD_STATE = "build.json"
 
 
-def build_line_store(inputs: Sequence[Path], root: Path, height: int, lines_per_shard: int = 1024,
-                     images: str = "auto", on_line: Callable[[int], None] | None = None,
-                     on_file: Callable[[int, int], None] | None = None,
-                     should_stop: Callable[[], bool] | None = None) -> tuple[LineStore | None, list[str]]:
+def build_line_store(
+    inputs: Sequence[Path],
+    root: Path,
+    height: int,
+    lines_per_shard: int = 1024,
+    images: str = "auto",
+    on_line: Callable[[int], None] | None = None,
+    on_file: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[LineStore | None, list[str]]:
     """Write every line of ``inputs`` into a new store at ``root``; returns it and the skipped
     lines with reasons.
 

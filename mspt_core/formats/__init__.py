@@ -11,28 +11,38 @@ cannot keep is reported there, one line per kind of loss, never silently dropped
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
+from mspt_core.atomic import atomic_write
 from mspt_core.document import Page
 from mspt_core.errors import FormatError
 
 from . import alto, hocr, pagexml, pdf, text
 from ._common import image_folder, image_inside
 from ._report import Report
-from mspt_core.atomic import atomic_write
 from .xmlsafe import parse_file
 
 FORMATS = ("page", "alto", "txt", "hocr", "pdf")
 EXTENSIONS = {"page": ".xml", "alto": ".xml", "txt": ".txt", "hocr": ".hocr", "pdf": ".pdf"}
 XML_FORMATS = ("page", "alto")
 
-__all__ = ["FORMATS", "EXTENSIONS", "detect_format", "read_document", "read_pages", "write_document",
-           "to_bytes", "atomic_write", "image_folder", "image_inside"]
+__all__ = [
+    "FORMATS",
+    "EXTENSIONS",
+    "detect_format",
+    "read_document",
+    "read_pages",
+    "write_document",
+    "to_bytes",
+    "atomic_write",
+    "image_folder",
+    "image_inside",
+]
 
 
 def detect_format(path: str | Path) -> str:
-    """"page" or "alto", from the root element and its namespace."""
+    """ "page" or "alto", from the root element and its namespace."""
     return _detect(parse_file(path), path)
 
 
@@ -64,8 +74,7 @@ def _as_pages(page_or_pages: Page | Iterable[Page]) -> list[Page]:
     return [page_or_pages] if isinstance(page_or_pages, Page) else list(page_or_pages)
 
 
-def to_bytes(page_or_pages: Page | Iterable[Page], path: str | Path, fmt: str,
-             notes: list[str] | None = None) -> bytes:
+def to_bytes(page_or_pages: Page | Iterable[Page], path: str | Path, fmt: str, notes: list[str] | None = None) -> bytes:
     """The bytes ``write_document`` would write to ``path`` (which decides relative image
     paths), for formats other than pdf."""
     pages = _as_pages(page_or_pages)
@@ -85,8 +94,13 @@ def to_bytes(page_or_pages: Page | Iterable[Page], path: str | Path, fmt: str,
     return data
 
 
-def write_document(page_or_pages: Page | Iterable[Page], path: str | Path, fmt: str,
-                   notes: list[str] | None = None, max_image_side: int | None = None) -> Path:
+def write_document(
+    page_or_pages: Page | Iterable[Page],
+    path: str | Path,
+    fmt: str,
+    notes: list[str] | None = None,
+    max_image_side: int | None = None,
+) -> Path:
     """Write atomically to ``path`` in ``fmt`` (one of FORMATS): page / alto take one page;
     txt / hocr / pdf take a whole document. ``max_image_side`` downscales PDF page images."""
     path = Path(path)

@@ -108,7 +108,7 @@ def _rebuild(node: etree._Element, old: str, ns: str, parent: etree._Element | N
 
 def kept_attrs(extras: Extras, fmt: str, element: str) -> dict[str, str]:
     prefix = f"{fmt}:{element}@"
-    return {k[len(prefix):]: v for k, v in extras.attributes.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in extras.attributes.items() if k.startswith(prefix)}
 
 
 def kept_elements(extras: Extras, fmt: str, parent: str) -> list[str]:
@@ -138,7 +138,7 @@ def resolve_image(name: str | None, xml_path: Path) -> Path | None:
         return None
     name = name.strip()
     if name.startswith("file://"):
-        name = name[len("file://"):]
+        name = name[len("file://") :]
     path = Path(name)
     if path.is_absolute():
         return Path(os.path.normpath(path))

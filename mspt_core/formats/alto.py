@@ -20,14 +20,19 @@ from ._report import Report
 from .xmlsafe import localname, namespace, parse_bytes, parse_file
 
 NS4 = "http://www.loc.gov/standards/alto/ns-v4#"
-NAMESPACES = {NS4, "http://www.loc.gov/standards/alto/ns-v3#", "http://www.loc.gov/standards/alto/ns-v2#",
-              "http://schema.ccs-gmbh.com/ALTO"}
+NAMESPACES = {
+    NS4,
+    "http://www.loc.gov/standards/alto/ns-v3#",
+    "http://www.loc.gov/standards/alto/ns-v2#",
+    "http://schema.ccs-gmbh.com/ALTO",
+}
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = f"{NS4} http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"
 BOX = ("HPOS", "VPOS", "WIDTH", "HEIGHT")
 
 
 # ----------------------------------------------------------------------------------- reading
+
 
 def is_alto(root: etree._Element) -> bool:
     return localname(root) == "alto" and (namespace(root) in NAMESPACES or namespace(root) == "")
@@ -105,8 +110,9 @@ class _Reader:
     def _page(self, el: etree._Element, image: Path | None, extras: Extras) -> Page:
         width = c.parse_float(el.get("WIDTH"), self.where(el))
         height = c.parse_float(el.get("HEIGHT"), self.where(el))
-        page = Page(width=int(width or 0), height=int(height or 0), image_path=image,
-                    id=el.get("ID") or "page", extras=extras)
+        page = Page(
+            width=int(width or 0), height=int(height or 0), image_path=image, id=el.get("ID") or "page", extras=extras
+        )
         c.keep_attrs(extras, "alto", el, {"ID", "WIDTH", "HEIGHT"})
         for child in el:
             if not isinstance(child.tag, str):
@@ -236,8 +242,7 @@ class _Reader:
 
     def _word(self, s: etree._Element) -> Word:
         where = self.where(s)
-        word = Word(id=s.get("ID", ""), text=c.nfc(s.get("CONTENT")),
-                    confidence=c.parse_float(s.get("WC"), where))
+        word = Word(id=s.get("ID", ""), text=c.nfc(s.get("CONTENT")), confidence=c.parse_float(s.get("WC"), where))
         word.polygon = self._shape(s, word.extras, "String")
         c.keep_attrs(word.extras, "alto", s, {"ID", "CONTENT", "WC", *BOX})
         for g in s:
@@ -246,8 +251,14 @@ class _Reader:
             if localname(g) == "Glyph":
                 scratch = Extras()
                 poly = self._shape(g, scratch, "Glyph")
-                word.glyphs.append(Glyph(id=g.get("ID", ""), text=c.nfc(g.get("CONTENT")), polygon=poly,
-                                         confidence=c.parse_float(g.get("GC"), self.where(g))))
+                word.glyphs.append(
+                    Glyph(
+                        id=g.get("ID", ""),
+                        text=c.nfc(g.get("CONTENT")),
+                        polygon=poly,
+                        confidence=c.parse_float(g.get("GC"), self.where(g)),
+                    )
+                )
                 if scratch:
                     self.report.add("glyph attributes/children other than ID, CONTENT, GC and shape not kept")
             else:
@@ -256,6 +267,7 @@ class _Reader:
 
 
 # ----------------------------------------------------------------------------------- writing
+
 
 def _e(parent, name: str, attrs: dict[str, str] | None = None) -> etree._Element:
     return etree.SubElement(parent, f"{{{NS4}}}{name}", attrs or {})
@@ -340,8 +352,7 @@ def to_tree(page: Page, out_path: Path, report: Report) -> etree._ElementTree:
     tags = _Tags(c.kept_elements(ex, "alto", "Tags"))
     tags_el = _e(root, "Tags")
     layout = _e(root, "Layout")
-    page_attrs = {"ID": page.id or "page", "WIDTH": str(page.width), "HEIGHT": str(page.height),
-                  "PHYSICAL_IMG_NR": "1"}
+    page_attrs = {"ID": page.id or "page", "WIDTH": str(page.width), "HEIGHT": str(page.height), "PHYSICAL_IMG_NR": "1"}
     page_attrs.update(c.kept_attrs(ex, "alto", "Page"))
     page_el = _e(layout, "Page", page_attrs)
     _add_kept(page_el, c.kept_elements(ex, "alto", "Page"))
@@ -379,8 +390,8 @@ def _region(space: etree._Element, region: Region, tags: _Tags, report: Report) 
 def _words_fit(line: Line) -> str | None:
     """The trailing hyphen (maybe "") when the line text is its words joined by spaces."""
     joined = " ".join(w.text for w in line.words)
-    if line.words and line.text.startswith(joined) and " " not in line.text[len(joined):]:
-        return line.text[len(joined):]
+    if line.words and line.text.startswith(joined) and " " not in line.text[len(joined) :]:
+        return line.text[len(joined) :]
     return None
 
 
@@ -454,5 +465,4 @@ def to_bytes(page: Page, out_path: Path, report: Report) -> bytes:
     duplicate = c.duplicate_id(page)  # the PAGE writer refuses it too
     if duplicate is not None:
         raise FormatError(f"{out_path}: cannot write ALTO: duplicate ID {duplicate!r}; ALTO IDs must be unique")
-    return etree.tostring(to_tree(page, out_path, report), xml_declaration=True, encoding="UTF-8",
-                          pretty_print=True)
+    return etree.tostring(to_tree(page, out_path, report), xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -32,11 +32,19 @@ FOREIGN = ("alto:",)  # extras from other formats, carried through PAGE in UserA
 # Child order the schema demands, per parent; kept elements are slotted in by these ranks.
 _ORDER = {
     "Metadata": ["Creator", "Created", "LastChange", "Comments", "UserDefined", "MetadataItem"],
-    "Page": ["AlternativeImage", "Border", "PrintSpace", "ReadingOrder", "Layers", "Relations",
-             "TextStyle", "UserDefined", "Labels"],  # then the regions, in any order
+    "Page": [
+        "AlternativeImage",
+        "Border",
+        "PrintSpace",
+        "ReadingOrder",
+        "Layers",
+        "Relations",
+        "TextStyle",
+        "UserDefined",
+        "Labels",
+    ],  # then the regions, in any order
     "TextRegion": ["AlternativeImage", "Coords", "UserDefined", "Labels", "Roles"],  # then regions
-    "TextLine": ["AlternativeImage", "Coords", "Baseline", "Word", "TextEquiv", "TextStyle",
-                 "UserDefined", "Labels"],
+    "TextLine": ["AlternativeImage", "Coords", "Baseline", "Word", "TextEquiv", "TextStyle", "UserDefined", "Labels"],
     "Word": ["AlternativeImage", "Coords", "Glyph", "TextEquiv", "TextStyle", "UserDefined", "Labels"],
 }
 _TAIL = {"TextRegion": ["TextLine", "TextEquiv", "TextStyle"]}  # after nested regions
@@ -48,6 +56,7 @@ def is_page(root: etree._Element) -> bool:
 
 
 # ----------------------------------------------------------------------------------- reading
+
 
 def read(path: str | Path, notes: list[str] | None = None, root: etree._Element | None = None) -> Page:
     path = Path(path)
@@ -114,8 +123,13 @@ class _Reader:
         h = c.parse_float(page_el.get("imageHeight"), where)
         if w is None or h is None:
             raise FormatError(f"{where}: Page needs imageWidth and imageHeight")
-        page = Page(width=int(w), height=int(h), image_path=c.resolve_image(page_el.get("imageFilename"), self.path),
-                    id=self.root.get("pcGtsId") or "page", extras=extras)
+        page = Page(
+            width=int(w),
+            height=int(h),
+            image_path=c.resolve_image(page_el.get("imageFilename"), self.path),
+            id=self.root.get("pcGtsId") or "page",
+            extras=extras,
+        )
         if meta_el is not None:
             self._metadata(meta_el, page)
         c.keep_attrs(extras, "page", page_el, {"imageFilename", "imageWidth", "imageHeight"})
@@ -136,8 +150,7 @@ class _Reader:
         rank = {ref: i for i, ref in enumerate(order)}
         # Regions not in the ReadingOrder follow, by Transkribus' custom index, else file order.
         fallback = [(float(idx) if idx is not None else float("inf")) for _, idx in regions]
-        keyed = sorted(range(len(regions)),
-                       key=lambda i: (rank.get(regions[i][0].id, len(rank)), fallback[i], i))
+        keyed = sorted(range(len(regions)), key=lambda i: (rank.get(regions[i][0].id, len(rank)), fallback[i], i))
         page.regions = [regions[i][0] for i in keyed]
         self.report.flush(str(self.path), notes)
         return page
@@ -177,17 +190,22 @@ class _Reader:
         if coords.get("points") is not None:
             return c.parse_points(coords.get("points"), self.where(coords))
         # PAGE 2010 and older: <Point x= y=/> children
-        return [(c.parse_float(p.get("x"), self.where(p)) or 0.0, c.parse_float(p.get("y"), self.where(p)) or 0.0)
-                for p in coords if isinstance(p.tag, str) and localname(p) == "Point"]
+        return [
+            (c.parse_float(p.get("x"), self.where(p)) or 0.0, c.parse_float(p.get("y"), self.where(p)) or 0.0)
+            for p in coords
+            if isinstance(p.tag, str) and localname(p) == "Point"
+        ]
 
     def _text_equiv(self, el: etree._Element, extras: Extras, parent: str) -> tuple[str | None, float | None]:
         """The main TextEquiv (lowest index); alternatives are kept verbatim."""
         equivs = [ch for n, ch in self.children(el) if n == "TextEquiv"]
         if not equivs:
             return None, None
+
         def index(e):
             v = c.parse_float(e.get("index"), self.where(e))
             return float("-inf") if v is None else v
+
         main = min(equivs, key=index)
         for e in equivs:
             if e is not main:
@@ -287,8 +305,12 @@ class _Reader:
             if name == "Glyph":
                 scratch = Extras()
                 g_text, g_conf = self._text_equiv(child, scratch, "Glyph")
-                glyph = Glyph(id=child.get("id", ""), text=g_text or "", confidence=g_conf,
-                              polygon=self._coords(child, "Coords", scratch))
+                glyph = Glyph(
+                    id=child.get("id", ""),
+                    text=g_text or "",
+                    confidence=g_conf,
+                    polygon=self._coords(child, "Coords", scratch),
+                )
                 word.glyphs.append(glyph)
                 if scratch or any(n not in ("Coords", "TextEquiv") for n, _ in self.children(child)):
                     self.report.add("glyph details other than id, Coords and TextEquiv not kept")
@@ -301,6 +323,7 @@ class _Reader:
 
 
 # ----------------------------------------------------------------------------------- writing
+
 
 class _Writer:
     def __init__(self, report: Report):
@@ -338,6 +361,7 @@ class _Writer:
             if name in tail:
                 return len(order) + 1 + tail.index(name)
             return len(order)  # regions and anything unknown
+
         for el in sorted(made + kept, key=rank):
             parent.append(el)
 
@@ -417,8 +441,15 @@ class _Writer:
         self.place(meta, "Metadata", made, self.kept(ex, "Metadata"))
         for _ in self.kept(ex, "PcGts"):
             self.report.add("elements beside Page in PcGts not kept")
-        page_el = self.e(root, "Page", {"imageFilename": c.image_ref(page.image_path, out_path),
-                                        "imageWidth": str(page.width), "imageHeight": str(page.height)})
+        page_el = self.e(
+            root,
+            "Page",
+            {
+                "imageFilename": c.image_ref(page.image_path, out_path),
+                "imageWidth": str(page.width),
+                "imageHeight": str(page.height),
+            },
+        )
         for k, v in c.kept_attrs(ex, "page", "Page").items():
             page_el.set(k, v)
         made = []
@@ -436,8 +467,15 @@ class _Writer:
     def region(self, region: Region, index: int) -> etree._Element:
         ex = region.extras
         el = etree.Element(f"{{{NS}}}TextRegion", {"id": self.unique(region.id, f"r{index}")})
-        el.set("custom", self.custom(ex, "TextRegion", region.region_type
-                                     if region.region_type != ex.attributes.get("page:TextRegion@type") else None, index))
+        el.set(
+            "custom",
+            self.custom(
+                ex,
+                "TextRegion",
+                region.region_type if region.region_type != ex.attributes.get("page:TextRegion@type") else None,
+                index,
+            ),
+        )
         for k, v in c.kept_attrs(ex, "page", "TextRegion").items():
             if k != "custom":
                 el.set(k, v)

@@ -35,8 +35,10 @@ def page_problem(page: Page) -> str | None:
     if page.width <= 0 or page.height <= 0:
         return f"unknown page size ({page.width}x{page.height}); a PDF page needs one"
     if page.width * page.height > MAX_PIXELS:
-        return (f"page size {page.width}x{page.height} is too large for a PDF page "
-                f"(at most {MAX_PIXELS / 1e6:.0f} MP, the largest image mspt reads)")
+        return (
+            f"page size {page.width}x{page.height} is too large for a PDF page "
+            f"(at most {MAX_PIXELS / 1e6:.0f} MP, the largest image mspt reads)"
+        )
     return None
 
 

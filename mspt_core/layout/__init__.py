@@ -18,18 +18,29 @@ from mspt_core.layout.order import order_regions, xy_cut_order
 from mspt_core.layout.segment import SegmentParams, segment
 
 __all__ = [
-    "to_grey", "normalize_illumination", "sauvola", "remove_noise",
-    "estimate_skew", "rotate", "deskew",
-    "segment", "SegmentParams", "order_regions", "xy_cut_order",
-    "crop_line", "find_ground_truth", "page_lines", "pages_with_images",
+    "to_grey",
+    "normalize_illumination",
+    "sauvola",
+    "remove_noise",
+    "estimate_skew",
+    "rotate",
+    "deskew",
+    "segment",
+    "SegmentParams",
+    "order_regions",
+    "xy_cut_order",
+    "crop_line",
+    "find_ground_truth",
+    "page_lines",
+    "pages_with_images",
 ]
 
 
 def find_ground_truth(image_path: str | Path) -> Path | None:
     """A PAGE/ALTO file beside the image with the same stem (``scan.jpg`` -> ``scan.xml``,
     as eScriptorium and Transkribus exports are laid out), if it holds at least one line."""
-    from mspt_core.formats import read_document
     from mspt_core.errors import FormatError
+    from mspt_core.formats import read_document
 
     image_path = Path(image_path)
     for candidate in (image_path.with_suffix(".xml"), image_path.parent / "page" / f"{image_path.stem}.xml"):
@@ -42,8 +53,14 @@ def find_ground_truth(image_path: str | Path) -> Path | None:
     return None
 
 
-def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
-                      dpi: float = 300, segmenter: str = "auto") -> list[tuple[Page, np.ndarray]]:
+def pages_with_images(
+    image_path: str | Path,
+    *,
+    use_ground_truth: bool = True,
+    rtl: bool = False,
+    dpi: float = 300,
+    segmenter: str = "auto",
+) -> list[tuple[Page, np.ndarray]]:
     """The pages of an image file or PDF with their regions and lines, each with its grey image
     (loaded once, for segmentation and then for line crops).
 
@@ -75,8 +92,18 @@ def pages_with_images(image_path: str | Path, *, use_ground_truth: bool = True, 
     return pages
 
 
-def page_lines(image_path: str | Path, *, use_ground_truth: bool = True, rtl: bool = False,
-               dpi: float = 300, segmenter: str = "auto") -> list[Page]:
+def page_lines(
+    image_path: str | Path,
+    *,
+    use_ground_truth: bool = True,
+    rtl: bool = False,
+    dpi: float = 300,
+    segmenter: str = "auto",
+) -> list[Page]:
     """Like ``pages_with_images``, without the images."""
-    return [page for page, _ in pages_with_images(image_path, use_ground_truth=use_ground_truth, rtl=rtl,
-                                                  dpi=dpi, segmenter=segmenter)]
+    return [
+        page
+        for page, _ in pages_with_images(
+            image_path, use_ground_truth=use_ground_truth, rtl=rtl, dpi=dpi, segmenter=segmenter
+        )
+    ]

@@ -63,8 +63,9 @@ def sauvola(grey: np.ndarray, window: int | None = None, k: float = 0.2, r: floa
     return g < threshold
 
 
-def remove_noise(binary: np.ndarray, min_area: int = 4, remove_border: bool = True,
-                 border_fraction: float = 0.2) -> np.ndarray:
+def remove_noise(
+    binary: np.ndarray, min_area: int = 4, remove_border: bool = True, border_fraction: float = 0.2
+) -> np.ndarray:
     """Drop specks smaller than ``min_area`` pixels and, optionally, dark scan borders: large
     components touching the image edge (wider or taller than ``border_fraction`` of it)."""
     if binary.ndim != 2:

@@ -89,7 +89,7 @@ def crop_line(image: np.ndarray, line: Line, height: int = 40) -> np.ndarray:
     # Trim to the polygon's extent after straightening.
     ys = np.flatnonzero(mask.any(axis=1))
     xs = np.flatnonzero(mask.any(axis=0))
-    cut = cut[ys[0]: ys[-1] + 1, xs[0]: xs[-1] + 1]
+    cut = cut[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
 
     return to_height(cut, height)
 
@@ -106,10 +106,8 @@ def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper
     # Output row r shows source row r - spread + offset(x): the baseline lands on one row.
     map_y = (rows - spread + offset[None, :]).astype(np.float32)
     map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (out_h, w)).copy()
-    straight = cv2.remap(cut, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=int(paper))
-    straight_mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    straight = cv2.remap(cut, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=int(paper))
+    straight_mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return straight, straight_mask
 
 

@@ -66,8 +66,9 @@ def rotate(image: np.ndarray, angle: float, fill: int | None = None) -> tuple[np
     new_h = int(np.ceil(h * cos + w * sin))
     matrix[0, 2] += new_w / 2.0 - w / 2.0
     matrix[1, 2] += new_h / 2.0 - h / 2.0
-    rotated = cv2.warpAffine(image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    rotated = cv2.warpAffine(
+        image, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
     return rotated, matrix
 
 

@@ -7,8 +7,8 @@ three count a line as found in the same way. IoU is taken either on the lines' b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -36,9 +36,8 @@ class Match:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
-    def __add__(self, other: "Match") -> "Match":
-        return Match(self.ground_truth + other.ground_truth, self.found + other.found,
-                     self.matched + other.matched)
+    def __add__(self, other: Match) -> Match:
+        return Match(self.ground_truth + other.ground_truth, self.found + other.found, self.matched + other.matched)
 
 
 def _box(polygon: Polygon) -> tuple[float, float, float, float]:
@@ -81,8 +80,9 @@ def _polygon_ious(truth: list[Polygon], found: list[Polygon], shape: tuple[int, 
     return ious
 
 
-def pair_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int],
-               threshold: float = 0.5, kind: str = "box") -> list[tuple[int, int]]:
+def pair_lines(
+    truth: list[Polygon], found: list[Polygon], shape: tuple[int, int], threshold: float = 0.5, kind: str = "box"
+) -> list[tuple[int, int]]:
     """Greedy one-to-one matching by decreasing IoU (``kind`` "box" or "polygon"): the
     (truth index, found index) pairs whose IoU is at least ``threshold``. Truth polygons of
     fewer than 3 points never match. ``shape`` is the page's (height, width)."""
@@ -104,8 +104,9 @@ def pair_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int
     return matched
 
 
-def match_lines(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int],
-                threshold: float = 0.5, kind: str = "box") -> Match:
+def match_lines(
+    truth: list[Polygon], found: list[Polygon], shape: tuple[int, int], threshold: float = 0.5, kind: str = "box"
+) -> Match:
     """How many lines ``pair_lines`` matches, with the counts precision and recall need."""
     pairs = pair_lines(truth, found, shape, threshold, kind)
     return Match(sum(1 for p in truth if len(p) >= 3), len(found), len(pairs))

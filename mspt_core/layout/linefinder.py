@@ -51,7 +51,7 @@ class LineFinderConfig:
     join_body_floor: float = 0.05  # the probability that 90% of the gap must exceed (a gutter is ~0)
 
     @classmethod
-    def from_json(cls, data: dict) -> "LineFinderConfig":
+    def from_json(cls, data: dict) -> LineFinderConfig:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "widths" in known:
             known["widths"] = tuple(int(w) for w in known["widths"])
@@ -60,8 +60,13 @@ class LineFinderConfig:
 
 def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class LineNet(nn.Module):
@@ -74,9 +79,16 @@ class LineNet(nn.Module):
         w = config.widths
         self.stem = _block(1, w[0], stride=2)
         self.down = nn.ModuleList(_block(w[i], w[i + 1], stride=2) for i in range(len(w) - 1))
-        self.context = nn.Sequential(*[
-            nn.Sequential(nn.Conv2d(w[-1], w[-1], 3, padding=d, dilation=d, bias=False),
-                          nn.BatchNorm2d(w[-1]), nn.ReLU(inplace=True)) for d in (2, 4, 8)])
+        self.context = nn.Sequential(
+            *[
+                nn.Sequential(
+                    nn.Conv2d(w[-1], w[-1], 3, padding=d, dilation=d, bias=False),
+                    nn.BatchNorm2d(w[-1]),
+                    nn.ReLU(inplace=True),
+                )
+                for d in (2, 4, 8)
+            ]
+        )
         self.up = nn.ModuleList(_block(w[i + 1] + w[i], w[i]) for i in reversed(range(len(w) - 1)))
         self.head = nn.Conv2d(w[0], 2, 1)
 
@@ -104,6 +116,7 @@ def prepare(norm: np.ndarray) -> torch.Tensor:
 
 
 # --- model files ------------------------------------------------------------------------------
+
 
 @dataclass
 class LineFinder:
@@ -137,9 +150,14 @@ def _checked_config(path: Path, meta: dict) -> LineFinderConfig:
         raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
     try:
         config = LineFinderConfig.from_json(meta["config"])
-        ok = (2 <= len(config.widths) <= 8 and all(1 <= w <= 1024 for w in config.widths)
-              and 64 <= config.input_side <= 16384 and 64 <= config.train_side <= 16384
-              and 0 < config.core_threshold < 1 and 0 < config.body_threshold < 1)
+        ok = (
+            2 <= len(config.widths) <= 8
+            and all(1 <= w <= 1024 for w in config.widths)
+            and 64 <= config.input_side <= 16384
+            and 64 <= config.train_side <= 16384
+            and 0 < config.core_threshold < 1
+            and 0 < config.body_threshold < 1
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelFileError(f"{path}: unreadable line-finder settings ({error})") from error
     if not ok:
@@ -188,6 +206,7 @@ def bundled() -> LineFinder | None:
 
 # --- from maps to lines ------------------------------------------------------------------------
 
+
 class _Groups:
     """Union-find over 0..n-1: which items ended up together."""
 
@@ -209,8 +228,9 @@ def _end_row(labels: np.ndarray, piece: int, column: int) -> float:
     return float(np.flatnonzero(labels[:, column] == piece).mean()) if piece else 0.0
 
 
-def _join_broken_cores(labels: np.ndarray, stats: np.ndarray, body: np.ndarray, thickness: float,
-                       config: LineFinderConfig) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
+def _join_broken_cores(
+    labels: np.ndarray, stats: np.ndarray, body: np.ndarray, thickness: float, config: LineFinderConfig
+) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
     """Map from core piece to line: a piece whose left end continues, at the same height, a
     little to the right of another piece's right end, with the body map running on across the
     gap, is the same line broken at a wide word space. (Ends, not boxes: a sloping line's box is
@@ -263,7 +283,7 @@ def _outline(mask: np.ndarray) -> np.ndarray | None:
 def _baseline(core: np.ndarray, x0: int, x1: int, height: float) -> np.ndarray:
     """Lower edge of a core, smoothed, sampled every couple of core heights: (x, y) points."""
     cols = np.arange(x0, x1 + 1)
-    sub = core[:, x0:x1 + 1]
+    sub = core[:, x0 : x1 + 1]
     present = sub.any(axis=0)
     bottom = sub.shape[0] - 1 - np.argmax(sub[::-1], axis=0) + 0.5  # the targets end on the baseline's row
     ys = np.interp(cols, cols[present], bottom[present])
@@ -273,8 +293,9 @@ def _baseline(core: np.ndarray, x0: int, x1: int, height: float) -> np.ndarray:
     return np.stack([xs, np.interp(xs, cols, ys)], axis=1)
 
 
-def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
-               ink: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def find_lines(
+    core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig, ink: np.ndarray | None = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(polygon, baseline) point arrays, in the maps' pixel coordinates, one per line found.
     ``ink`` (bool, the maps' size) lets lines joined across a spread's fold or a column rule be
     cut apart there (``_rule_cuts``)."""
@@ -289,8 +310,9 @@ def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
     line_of, joins = _join_broken_cores(labels, stats, body_p, height, config)
     line_map = line_of[labels]  # 0 stays background
     # Every body pixel belongs to the nearest core (Euclidean), through the core pieces' labels.
-    _, nearest = cv2.distanceTransformWithLabels(np.where(core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5,
-                                                 labelType=cv2.DIST_LABEL_CCOMP)
+    _, nearest = cv2.distanceTransformWithLabels(
+        np.where(core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP
+    )
     piece_to_line = np.zeros(nearest.max() + 1, dtype=np.int64)
     ys, xs = np.nonzero(core)
     piece_to_line[nearest[ys, xs]] = line_map[ys, xs]
@@ -299,8 +321,11 @@ def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
         cv2.line(owner, (x0, y0), (x1, y1), int(line), thickness=max(1, int(round(height))))
 
     min_area = 2.0 * height * height
-    kept = [line for line in np.unique(line_of[1:])
-            if stats[np.flatnonzero(line_of == line), cv2.CC_STAT_AREA].sum() >= min_area]  # no specks
+    kept = [
+        line
+        for line in np.unique(line_of[1:])
+        if stats[np.flatnonzero(line_of == line), cv2.CC_STAT_AREA].sum() >= min_area
+    ]  # no specks
     masks = {}
     for line in kept:
         ys, xs = np.nonzero(owner == line)
@@ -312,7 +337,7 @@ def find_lines(core_p: np.ndarray, body_p: np.ndarray, config: LineFinderConfig,
     found = []
     for line in kept:
         own = masks[line]
-        own_core = line_map[own.y0:own.y0 + own.mask.shape[0], own.x0:own.x0 + own.mask.shape[1]] == line
+        own_core = line_map[own.y0 : own.y0 + own.mask.shape[0], own.x0 : own.x0 + own.mask.shape[1]] == line
         edges = [0] + [x - own.x0 for x in cuts.get(line, [])] + [own.mask.shape[1]]
         for lo, hi in zip(edges[:-1], edges[1:]):
             piece_core = own_core[:, lo:hi]
@@ -357,12 +382,17 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
             width = own.mask.shape[1]
             if local < 0 or local >= width:
                 continue
-            rows = own.y0 + np.flatnonzero(own.mask[:, max(local - reach, 0):local + reach + 1].any(axis=1))
+            rows = own.y0 + np.flatnonzero(own.mask[:, max(local - reach, 0) : local + reach + 1].any(axis=1))
             cols = own.x0 + np.flatnonzero(own.mask.any(axis=0))
             # The rule (or its run on for a few lines: folds fade) must cross the line's rows,
             # with the line's text on both sides.
-            if (len(rows) and rows[0] <= y + h + bar and rows[-1] >= y - bar
-                    and centre - cols[0] > 2 * height and cols[-1] - centre > 2 * height):
+            if (
+                len(rows)
+                and rows[0] <= y + h + bar
+                and rows[-1] >= y - bar
+                and centre - cols[0] > 2 * height
+                and cols[-1] - centre > 2 * height
+            ):
                 cuts.setdefault(line, []).append(int(centre))
     return {line: sorted(set(xs)) for line, xs in cuts.items()}
 

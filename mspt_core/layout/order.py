@@ -8,7 +8,7 @@ both columns, and each column is read to its end before the next.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 

@@ -67,7 +67,7 @@ def _peaks(profile: np.ndarray, valley_ratio: float, min_height: float) -> list[
         ok = True
         for j in accepted:
             a, b = sorted((i, j))
-            if p[a:b + 1].min() > valley_ratio * min(p[i], p[j]):
+            if p[a : b + 1].min() > valley_ratio * min(p[i], p[j]):
                 ok = False  # no dip between them: same line (ascender peak, say)
                 break
         if ok:
@@ -90,7 +90,7 @@ def _seam(cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, step_penalty: float)
         move = stack.argmin(axis=0)
         acc = stack[move, rows] + cost[:, j]
         acc[: lo[j]] = inf
-        acc[hi[j] + 1:] = inf
+        acc[hi[j] + 1 :] = inf
         back[j] = move - 1
     path = np.empty(n, dtype=np.int64)
     path[-1] = int(np.argmin(acc))
@@ -139,7 +139,7 @@ def _split_columns(x0, y0, x1, y1, ink, ch):
         part = ink[:, lo:hi]
         rows = np.flatnonzero(part.any(axis=1))
         if rows.size:
-            sub = part[rows[0]:rows[-1] + 1]
+            sub = part[rows[0] : rows[-1] + 1]
             out += _split_columns(x0 + lo, y0 + rows[0], x0 + hi, y0 + rows[-1] + 1, sub, ch)
     return out
 
@@ -147,14 +147,13 @@ def _split_columns(x0, y0, x1, y1, ink, ch):
 def _find_regions(binary: np.ndarray, ch: float, params: SegmentParams):
     """(x0, y0, x1, y1, ink mask of the region's box) for each block of text."""
     binary = remove_rules(binary, ch)
-    kernel = cv2.getStructuringElement(
-        cv2.MORPH_RECT, (odd(params.region_width * ch), odd(params.region_height * ch)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (odd(params.region_width * ch), odd(params.region_height * ch)))
     smeared = cv2.dilate(binary.astype(np.uint8), kernel)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
     regions = []
     for label in range(1, count):
         x, y, w, h, _ = stats[label]
-        ink = binary[y:y + h, x:x + w] & (labels[y:y + h, x:x + w] == label)
+        ink = binary[y : y + h, x : x + w] & (labels[y : y + h, x : x + w] == label)
         if ink.sum() < params.min_line_ink * ch * ch or h < 0.5 * ch:
             continue
         regions += _split_columns(x, y, x + w, y + h, ink, ch)
@@ -165,8 +164,11 @@ def _find_lines(ink: np.ndarray, ch: float, params: SegmentParams):
     """(polygon, baseline) pairs, in the region's own coordinates, top to bottom."""
     h, w = ink.shape
     dens = ink.astype(np.float32)
-    profile = cv2.GaussianBlur(dens.sum(axis=1).reshape(-1, 1), (1, 0), sigmaX=0, sigmaY=params.profile_sigma * ch).ravel() \
-        if h > 1 else dens.sum(axis=1)
+    profile = (
+        cv2.GaussianBlur(dens.sum(axis=1).reshape(-1, 1), (1, 0), sigmaX=0, sigmaY=params.profile_sigma * ch).ravel()
+        if h > 1
+        else dens.sum(axis=1)
+    )
     if profile.max() <= 0:
         return []
     rows = _peaks(profile, params.valley_ratio, min_height=0.05 * profile.max())
@@ -180,7 +182,7 @@ def _find_lines(ink: np.ndarray, ch: float, params: SegmentParams):
         above = r - (r - rows[k - 1]) // 2 if k else max(r - ch, 0)
         below = r + (rows[k + 1] - r) // 2 if k + 1 < len(rows) else min(r + ch, h - 1)
         above, below = int(max(above, 0)), int(min(below, h - 1))
-        window = body[above:below + 1]
+        window = body[above : below + 1]
         med = above + np.argmax(window, axis=0).astype(np.float64)
         strength = window.max(axis=0)
         # Where this line has little ink (before it starts, after it ends, in gaps) the argmax
@@ -240,8 +242,8 @@ def _envelope(line_ink, band, x0, x1, ch, params):
     # Widen the envelope over neighbouring bins: an ascender or descender in one word is part of
     # the line's height everywhere near it, and the outline stays smooth.
     reach = 2
-    tops = [min(tops[max(0, i - reach): i + reach + 1]) for i in range(len(tops))]
-    bottoms = [max(bottoms[max(0, i - reach): i + reach + 1]) for i in range(len(bottoms))]
+    tops = [min(tops[max(0, i - reach) : i + reach + 1]) for i in range(len(tops))]
+    bottoms = [max(bottoms[max(0, i - reach) : i + reach + 1]) for i in range(len(bottoms))]
     pad = params.envelope_pad * ch
     # Hold the edge values out to the line's first and last ink columns.
     grid = np.array(sorted(set([x0, x1] + [int(round(x)) for x in xs])))
@@ -283,8 +285,10 @@ def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
     for x0, y0, x1, y1, ink in _find_regions(binary, ch, params):
         found = _find_lines(ink, ch, params)
         if found:
-            lines = [([(x + x0, y + y0) for x, y in polygon], [(x + x0, y + y0) for x, y in baseline])
-                     for polygon, baseline in found]
+            lines = [
+                ([(x + x0, y + y0) for x, y in polygon], [(x + x0, y + y0) for x, y in baseline])
+                for polygon, baseline in found
+            ]
             blocks.append(([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], lines))
     return blocks
 
@@ -304,8 +308,9 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     half = cv2.resize(scaled, (core.shape[1], core.shape[0]), interpolation=cv2.INTER_AREA)
     ink = sauvola(half)  # for the rules and folds that separate text (linefinder._rule_cuts)
     to_work = 2.0 / r  # map pixels -> working-copy pixels
-    lines = [(polygon * to_work, baseline * to_work)
-             for polygon, baseline in find_lines(core, body, finder.config, ink)]
+    lines = [
+        (polygon * to_work, baseline * to_work) for polygon, baseline in find_lines(core, body, finder.config, ink)
+    ]
     if not lines:
         return []
     boxes = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
@@ -316,16 +321,25 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
         y0 = min(boxes[i][1] for i in members)
         x1 = max(boxes[i][2] for i in members)
         y1 = max(boxes[i][3] for i in members)
-        blocks.append(([(x0, y0), (x1, y0), (x1, y1), (x0, y1)],
-                       [(lines[i][0].tolist(), lines[i][1].tolist()) for i in members]))
+        blocks.append(
+            ([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], [(lines[i][0].tolist(), lines[i][1].tolist()) for i in members])
+        )
     return blocks
 
 
 METHODS = ("auto", "learned", "classical")
 
 
-def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int = WORK_SIDE,
-            params: SegmentParams | None = None, method: str = "auto", finder=None) -> Page:
+def segment(
+    image,
+    *,
+    rtl: bool = False,
+    max_skew: float = 15.0,
+    work_side: int = WORK_SIDE,
+    params: SegmentParams | None = None,
+    method: str = "auto",
+    finder=None,
+) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
     Returns a Page whose regions are in reading order (columns left to right, or right to left
@@ -346,8 +360,11 @@ def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int 
     grey = to_grey(image)
     full_h, full_w = grey.shape
     scale = min(1.0, work_side / max(full_h, full_w))
-    small = cv2.resize(grey, (max(1, round(full_w * scale)), max(1, round(full_h * scale))),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else grey
+    small = (
+        cv2.resize(grey, (max(1, round(full_w * scale)), max(1, round(full_h * scale))), interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else grey
+    )
     norm = normalize_illumination(small)
     binary = remove_noise(sauvola(norm), min_area=3)
     angle = estimate_skew(binary, max_skew)
@@ -370,8 +387,11 @@ def segment(image, *, rtl: bool = False, max_skew: float = 15.0, work_side: int 
         blocks = _learned_blocks(norm, _char_height(binary), finder)
     else:
         blocks = _classical_blocks(binary, _char_height(binary), params)
-    page = Page(width=full_w, height=full_h, metadata={
-        "skew_degrees": f"{angle:.2f}", "segmentation": "mspt learned" if use_finder else "mspt classical"})
+    page = Page(
+        width=full_w,
+        height=full_h,
+        metadata={"skew_degrees": f"{angle:.2f}", "segmentation": "mspt learned" if use_finder else "mspt classical"},
+    )
     regions = []
     for box, lines in blocks:
         region = Region(id="", polygon=back(box), region_type="MainZone")

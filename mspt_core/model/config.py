@@ -60,7 +60,7 @@ class RecognizerConfig:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "RecognizerConfig":
+    def from_json(cls, data: dict) -> RecognizerConfig:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -73,19 +73,30 @@ class RecognizerConfig:
 
 SIZES: dict[str, RecognizerConfig] = {
     # ~1M parameters: fast enough for CPU tests.
-    "tiny": RecognizerConfig(frontend_channels=(16, 32, 64, 64), d_model=144, layers=3, heads=4, ff=576,
-                             decoder_layers=1),
+    "tiny": RecognizerConfig(
+        frontend_channels=(16, 32, 64, 64), d_model=144, layers=3, heads=4, ff=576, decoder_layers=1
+    ),
     # The CPU family: separable front end, CTC at 4 px; a few M multiply-adds per 8 px of line
     # (benchmarks/model_cost.py prints them).
-    "fast": RecognizerConfig(frontend="separable", frontend_channels=(16, 32, 64, 128), d_model=192, layers=4,
-                             heads=4, ff=768, ctc_frames=2, decoder_layers=2),
+    "fast": RecognizerConfig(
+        frontend="separable",
+        frontend_channels=(16, 32, 64, 128),
+        d_model=192,
+        layers=4,
+        heads=4,
+        ff=768,
+        ctc_frames=2,
+        decoder_layers=2,
+    ),
     # The first CPU default (VGG front end), ~4M parameters.
     "small": RecognizerConfig(),
     # The authors' default encoder: 6 layers, d 512, 4 heads, FF 2048.
-    "base": RecognizerConfig(frontend_channels=(64, 128, 256, 256), d_model=512, layers=6, heads=4, ff=2048,
-                             decoder_layers=6),
-    "large": RecognizerConfig(frontend_channels=(64, 128, 256, 512), d_model=768, layers=12, heads=8, ff=3072,
-                              decoder_layers=6),
+    "base": RecognizerConfig(
+        frontend_channels=(64, 128, 256, 256), d_model=512, layers=6, heads=4, ff=2048, decoder_layers=6
+    ),
+    "large": RecognizerConfig(
+        frontend_channels=(64, 128, 256, 512), d_model=768, layers=12, heads=8, ff=3072, decoder_layers=6
+    ),
 }
 
 

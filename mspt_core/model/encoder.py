@@ -37,8 +37,15 @@ class Encoder(nn.Module):
         self.config = config
         self.frontend = FrontEnd(config)
         self.dropout = nn.Dropout(config.dropout)
-        layer = nn.TransformerEncoderLayer(config.d_model, config.heads, config.ff, config.dropout,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            config.d_model,
+            config.heads,
+            config.ff,
+            config.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(config.d_model)
 

@@ -34,10 +34,15 @@ class VGGFrontEnd(nn.Module):
         super().__init__()
         c1, c2, c3, c4 = config.frontend_channels
         self.body = nn.Sequential(
-            *_conv(1, c1), nn.MaxPool2d(2),
-            *_conv(c1, c2), nn.MaxPool2d(2),
-            *_conv(c2, c3), *_conv(c3, c3), nn.MaxPool2d(2),
-            *_conv(c3, c4), *_conv(c4, c4),
+            *_conv(1, c1),
+            nn.MaxPool2d(2),
+            *_conv(c1, c2),
+            nn.MaxPool2d(2),
+            *_conv(c2, c3),
+            *_conv(c3, c3),
+            nn.MaxPool2d(2),
+            *_conv(c3, c4),
+            *_conv(c4, c4),
         )
         self.project = nn.Linear(c4 * (config.height // 8), config.d_model)
 
@@ -61,8 +66,9 @@ class SeparableBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int = 1):
         super().__init__()
         self.stride = stride
-        self.depthwise = nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
-                                       nn.BatchNorm2d(cin), nn.ReLU(inplace=True))
+        self.depthwise = nn.Sequential(
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True)
+        )
         self.pointwise = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout))
         self.residual = stride == 1 and cin == cout
 
@@ -78,13 +84,16 @@ class SeparableFrontEnd(nn.Module):
     def __init__(self, config: RecognizerConfig):
         super().__init__()
         c1, c2, c3, c4 = config.frontend_channels
-        self.stem = nn.ModuleList([nn.Sequential(nn.Conv2d(1, c1, 3, 2, 1, bias=False), nn.BatchNorm2d(c1),
-                                                 nn.ReLU(inplace=True)),
-                                   nn.Sequential(nn.Conv2d(c1, c2, 3, 2, 1, bias=False), nn.BatchNorm2d(c2),
-                                                 nn.ReLU(inplace=True))])
+        self.stem = nn.ModuleList(
+            [
+                nn.Sequential(nn.Conv2d(1, c1, 3, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True)),
+                nn.Sequential(nn.Conv2d(c1, c2, 3, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.ReLU(inplace=True)),
+            ]
+        )
         # At stride 4: widen, then halve width and height to stride 8, then two blocks there.
-        self.blocks = nn.ModuleList([SeparableBlock(c2, c3), SeparableBlock(c3, c3, stride=2),
-                                     SeparableBlock(c3, c4), SeparableBlock(c4, c4)])
+        self.blocks = nn.ModuleList(
+            [SeparableBlock(c2, c3), SeparableBlock(c3, c3, stride=2), SeparableBlock(c3, c4), SeparableBlock(c4, c4)]
+        )
         self.project = nn.Linear(c4 * (config.height // DOWNSAMPLE), config.d_model)
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:

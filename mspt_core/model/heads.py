@@ -27,7 +27,7 @@ def _grow_linear(old: nn.Linear, rows: int) -> nn.Linear:
             new.bias.zero_()
             new.bias[: old.out_features] = old.bias
             # New characters start unlikely so old predictions stay as they were.
-            new.bias[old.out_features:] = old.bias.min().item() - 5.0
+            new.bias[old.out_features :] = old.bias.min().item() - 5.0
     return new.to(old.weight.device)
 
 
@@ -56,8 +56,9 @@ class CTCHead(nn.Module):
     def loss(self, encoded, pad_mask, targets, target_lengths) -> torch.Tensor:
         log_probs = self(encoded).transpose(0, 1)  # (T, B, C) as ctc_loss wants
         input_lengths = self.frame_lengths(pad_mask)
-        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0,
-                          reduction="mean", zero_infinity=True)
+        return F.ctc_loss(
+            log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=True
+        )
 
     def extend(self, rows: int) -> None:
         self.proj = _grow_linear(self.proj, rows)
@@ -70,8 +71,15 @@ class DecoderHead(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(num_classes, config.d_model)
-        layer = nn.TransformerDecoderLayer(config.d_model, config.heads, config.ff, config.dropout,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerDecoderLayer(
+            config.d_model,
+            config.heads,
+            config.ff,
+            config.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.transformer = nn.TransformerDecoder(layer, config.decoder_layers)
         self.norm = nn.LayerNorm(config.d_model)
         self.proj = nn.Linear(config.d_model, num_classes)
@@ -91,9 +99,9 @@ class DecoderHead(nn.Module):
         wanted = torch.full((batch, longest), IGNORE, dtype=torch.long, device=encoded.device)
         offset = 0
         for i, n in enumerate(target_lengths.tolist()):
-            ids = targets[offset: offset + n]
+            ids = targets[offset : offset + n]
             offset += n
-            inputs[i, 1: n + 1] = ids
+            inputs[i, 1 : n + 1] = ids
             wanted[i, :n] = ids
             wanted[i, n] = END
         logits = self.logits(inputs, encoded, pad_mask)

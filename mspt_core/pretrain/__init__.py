@@ -8,9 +8,13 @@ Names are imported on first use, so importing the light ``presets`` module does 
 from importlib import import_module
 
 _EXPORTS = {
-    "pretrain_encoder": "job", "PretrainOutcome": "job", "ENCODER": "job",
+    "pretrain_encoder": "job",
+    "PretrainOutcome": "job",
+    "ENCODER": "job",
     "MaskSchedule": "masking",
-    "PRESETS": "presets", "PretrainSettings": "presets", "preset": "presets",
+    "PRESETS": "presets",
+    "PretrainSettings": "presets",
+    "preset": "presets",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,9 +3,9 @@ the CLI (``mspt pretrain``) and the app's wizard make."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -31,12 +31,18 @@ def random_crop(image: np.ndarray, max_width: int, rng: np.random.Generator) -> 
     if image.shape[1] <= max_width:
         return image
     start = int(rng.integers(image.shape[1] - max_width + 1))
-    return image[:, start: start + max_width]
+    return image[:, start : start + max_width]
 
 
 class PretrainJob:
-    def __init__(self, model: MaskedEncoder, store: LineStore, targets: ClusterTargets | None,
-                 method: PretrainSettings, settings: TrainSettings):
+    def __init__(
+        self,
+        model: MaskedEncoder,
+        store: LineStore,
+        targets: ClusterTargets | None,
+        method: PretrainSettings,
+        settings: TrainSettings,
+    ):
         self.model = model
         self.store = store
         self.targets = targets
@@ -54,8 +60,9 @@ class PretrainJob:
         self.p = self.schedule.probability(step)
 
     def epoch_batches(self, rng: np.random.Generator):
-        return self.store.plan(self.settings.batch_size, int(rng.integers(2**62)), self.rank, self.world,
-                               self.method.shards_per_window)
+        return self.store.plan(
+            self.settings.batch_size, int(rng.integers(2**62)), self.rank, self.world, self.method.shards_per_window
+        )
 
     def loss(self, batch: list[np.ndarray], rng: np.random.Generator, device: torch.device) -> torch.Tensor:
         rng = np.random.default_rng([int(rng.integers(2**62)), self.rank])  # ranks mask differently
@@ -85,6 +92,7 @@ class PretrainOutcome:
 def targets_mismatch(spec: dict, method: PretrainSettings) -> str | None:
     """How fitted targets differ from what ``method`` asks for, or None. Model sources are
     compared by name, so a run folder still resumes where the feature model has moved."""
+
     def describe(source: str, layer: int, clusters: int) -> str:
         name = Path(source).name.removesuffix(".safetensors")
         where = "pooled pixels" if source == "pixels" else f"{name}'s " + (f"layer {layer}" if layer else "front end")
@@ -96,8 +104,15 @@ def targets_mismatch(spec: dict, method: PretrainSettings) -> str | None:
     return None if have == want else f"fitted as {have}, not {want}"
 
 
-def prepare_targets(store: LineStore, method: PretrainSettings, run_dir: Path, seed: int, device: torch.device,
-                    on_status: Callable[[str], None], refit: bool = False) -> ClusterTargets | None:
+def prepare_targets(
+    store: LineStore,
+    method: PretrainSettings,
+    run_dir: Path,
+    seed: int,
+    device: torch.device,
+    on_status: Callable[[str], None],
+    refit: bool = False,
+) -> ClusterTargets | None:
     """Fit (rank 0, once per run) or reload the k-means targets; None for pixel targets. A run
     folder's targets must be the ones asked for: resuming with other settings is refused."""
     if method.target == "pixels":
@@ -108,20 +123,32 @@ def prepare_targets(store: LineStore, method: PretrainSettings, run_dir: Path, s
     distributed.barrier()  # no rank may read the old file while rank 0 replaces it
     if not path.exists() and distributed.is_main():
         layer = f", after transformer layer {method.feature_layer}" if method.feature_layer else ""
-        on_status(f"fitting {method.clusters} clusters on up to {method.kmeans_columns} columns "
-                  f"({method.features} features{layer})")
+        on_status(
+            f"fitting {method.clusters} clusters on up to {method.kmeans_columns} columns "
+            f"({method.features} features{layer})"
+        )
         order = np.random.default_rng([seed, 3]).permutation(store.num_shards).tolist()
         config = config_for(method.size, height=store.height)
-        targets = fit_cluster_targets(store.iter_lines(order), method.features, config, method.clusters,
-                                      method.kmeans_columns, method.kmeans_iterations, seed, device,
-                                      method.feature_layer)
+        targets = fit_cluster_targets(
+            store.iter_lines(order),
+            method.features,
+            config,
+            method.clusters,
+            method.kmeans_columns,
+            method.kmeans_iterations,
+            seed,
+            device,
+            method.feature_layer,
+        )
         targets.save(path)  # atomic: a crash never leaves half a targets file to resume from
     distributed.barrier()
     targets = ClusterTargets.load(path)
     mismatch = targets_mismatch(targets.spec, method)
     if mismatch:
-        raise DataError(f"{run_dir}: its k-means targets were {mismatch}; pre-train into a new --out folder, "
-                        "or start over with --no-resume")
+        raise DataError(
+            f"{run_dir}: its k-means targets were {mismatch}; pre-train into a new --out folder, "
+            "or start over with --no-resume"
+        )
     return targets
 
 
@@ -131,10 +158,16 @@ def save_encoder(path: Path, model: MaskedEncoder, provenance: dict) -> Path:
     return save_model(path, holder, empty, build_metadata(holder, empty, Path(path).name, provenance, kind="encoder"))
 
 
-def pretrain_encoder(store: LineStore | Path, run_dir: Path, method: PretrainSettings, settings: TrainSettings,
-                     on_progress: Callable[[Progress], None] | None = None,
-                     should_stop: Callable[[], bool] | None = None, resume: bool = True,
-                     on_status: Callable[[str], None] | None = None) -> PretrainOutcome:
+def pretrain_encoder(
+    store: LineStore | Path,
+    run_dir: Path,
+    method: PretrainSettings,
+    settings: TrainSettings,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = True,
+    on_status: Callable[[str], None] | None = None,
+) -> PretrainOutcome:
     """Pre-train an encoder on the unlabeled lines of ``store``; writes checkpoints to
     ``run_dir`` and, when finished, the encoder model file ``run_dir/encoder`` (kind "encoder")."""
     store = store if isinstance(store, LineStore) else LineStore(store)
@@ -152,18 +185,30 @@ def pretrain_encoder(store: LineStore | Path, run_dir: Path, method: PretrainSet
     outputs = targets.clusters if targets is not None else config.height * DOWNSAMPLE
     model = MaskedEncoder(config, outputs, method.fill)
     job = PretrainJob(model, store, targets, method, settings)
-    status(f"pre-training a {method.size} encoder ({sum(p.numel() for p in model.encoder.parameters()) / 1e6:.1f}M "
-           f"parameters) on {len(store)} lines, {distributed.world_size()} process(es)")
+    status(
+        f"pre-training a {method.size} encoder ({sum(p.numel() for p in model.encoder.parameters()) / 1e6:.1f}M "
+        f"parameters) on {len(store)} lines, {distributed.world_size()} process(es)"
+    )
     result = train(job, settings, run_dir, on_progress, should_stop, resume)
     if result.status == "cancelled":
         return PretrainOutcome(result, None)
     path = run_dir / ENCODER
     if distributed.is_main():
-        provenance = {"pretraining": asdict(method), "targets": targets.spec if targets is not None else None,
-                      "lines": len(store), "store": str(store.root),
-                      "steps": result.step, "final_loss": _last_loss(result),
-                      "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
-                                   "seed": settings.seed, "processes": distributed.world_size()}}
+        provenance = {
+            "pretraining": asdict(method),
+            "targets": targets.spec if targets is not None else None,
+            "lines": len(store),
+            "store": str(store.root),
+            "steps": result.step,
+            "final_loss": _last_loss(result),
+            "settings": {
+                "steps": settings.steps,
+                "batch_size": settings.batch_size,
+                "lr": settings.lr,
+                "seed": settings.seed,
+                "processes": distributed.world_size(),
+            },
+        }
         save_encoder(path, model, provenance)
     distributed.barrier()
     return PretrainOutcome(result, path)

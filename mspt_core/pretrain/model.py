@@ -26,7 +26,9 @@ class MaskedEncoder(nn.Module):
             self.register_buffer("noise", noise_tile(config.height))
         self.predict = nn.Linear(config.d_model, outputs)
 
-    def forward(self, images: torch.Tensor, widths: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, widths: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Predictions (B, T, outputs) for every token and the padding mask (B, T)."""
         if self.fill == "noise":
             images = fill_with_noise(images, mask, self.noise)

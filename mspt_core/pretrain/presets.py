@@ -68,14 +68,20 @@ PRESETS: dict[str, Preset] = {
     ),
     "paper": Preset(
         "the published scale: 'base' encoder, 4096 clusters, millions of lines, several GPUs (torchrun)",
-        PretrainSettings(size="base", clusters=4096, features="default", kmeans_columns=2_000_000,
-                         kmeans_iterations=500, max_width=2048),
+        PretrainSettings(
+            size="base",
+            clusters=4096,
+            features="default",
+            kmeans_columns=2_000_000,
+            kmeans_iterations=500,
+            max_width=2048,
+        ),
         dict(steps=300_000, batch_size=128, lr=3e-4, warmup=5000, checkpoint_every=5000),
     ),
 }
 
 
-def preset(name: str, **method_overrides) -> tuple[PretrainSettings, "TrainSettings"]:
+def preset(name: str, **method_overrides) -> tuple[PretrainSettings, TrainSettings]:
     from mspt_core.train.loop import TrainSettings
 
     if name not in PRESETS:

@@ -12,9 +12,9 @@ Continuous alternative: the masked columns' own pixels, normalized per token (MA
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import torch
@@ -93,15 +93,20 @@ def make_extractor(source: str, config: RecognizerConfig, seed: int = 0, layer: 
         return PixelFeatures().eval(), {"features": "pixels"}
     if source == "untrained":
         torch.manual_seed(seed)
-        return FrontEndFeatures(config).eval(), {"features": "frontend", "config": config.to_json(),
-                                                "source": "untrained"}
+        return FrontEndFeatures(config).eval(), {
+            "features": "frontend",
+            "config": config.to_json(),
+            "source": "untrained",
+        }
     from mspt_core.models import load_model, resolve
 
     path = resolve(source)
     loaded = load_model(path)
     if loaded.config.height != config.height:
-        raise DataError(f"k-means features from {path}: its line height {loaded.config.height} differs from "
-                        f"the line store's {config.height}; choose --features pixels or a model of that height")
+        raise DataError(
+            f"k-means features from {path}: its line height {loaded.config.height} differs from "
+            f"the line store's {config.height}; choose --features pixels or a model of that height"
+        )
     if not 0 <= layer <= loaded.config.layers:
         raise DataError(f"{path}: it has {loaded.config.layers} transformer layers, so no features after layer {layer}")
     if layer == 0:
@@ -125,7 +130,7 @@ def nearest(points: torch.Tensor, centroids: torch.Tensor, chunk: int = 8192) ->
     c_norm = (centroids * centroids).sum(1)
     out = []
     for start in range(0, points.shape[0], chunk):
-        x = points[start: start + chunk]
+        x = points[start : start + chunk]
         out.append((c_norm[None, :] - 2.0 * x @ centroids.T).argmin(1))  # |x|^2 does not change the argmin
     return torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=points.device)
 
@@ -134,20 +139,24 @@ def kmeans_plus_plus(points: torch.Tensor, k: int, generator: torch.Generator, s
     """k-means++ seeding on a subsample: each new centroid is drawn with probability
     proportional to the squared distance to the nearest one chosen so far, so no two start in
     the same dense spot."""
-    pool = points[torch.randperm(points.shape[0], generator=generator)[:max(k, sample)].to(points.device)]
+    pool = points[torch.randperm(points.shape[0], generator=generator)[: max(k, sample)].to(points.device)]
     chosen = [int(torch.randint(pool.shape[0], (1,), generator=generator))]
     closest = (pool - pool[chosen[0]]).pow(2).sum(1)
     for _ in range(k - 1):
         weights = closest.clamp(min=0).cpu().double()
-        index = int(torch.multinomial(weights, 1, generator=generator)) if weights.sum() > 0 else \
-            int(torch.randint(pool.shape[0], (1,), generator=generator))
+        index = (
+            int(torch.multinomial(weights, 1, generator=generator))
+            if weights.sum() > 0
+            else int(torch.randint(pool.shape[0], (1,), generator=generator))
+        )
         chosen.append(index)
         closest = torch.minimum(closest, (pool - pool[index]).pow(2).sum(1))
     return pool[torch.tensor(chosen, device=points.device)].clone()
 
 
-def minibatch_kmeans(points: torch.Tensor, k: int, iterations: int = 200, batch_size: int = 4096,
-                     seed: int = 0) -> torch.Tensor:
+def minibatch_kmeans(
+    points: torch.Tensor, k: int, iterations: int = 200, batch_size: int = 4096, seed: int = 0
+) -> torch.Tensor:
     """Centroids (k, D) by mini-batch k-means (Sculley 2010) from a k-means++ start: each batch
     moves the centroids it hits towards the batch means with a step of 1 / (points seen so far
     by that centroid). Centroids no point has reached are re-seeded from the batch early on.
@@ -181,8 +190,9 @@ def minibatch_kmeans(points: torch.Tensor, k: int, iterations: int = 200, batch_
 class ClusterTargets(nn.Module):
     """Column -> cluster id: extractor, feature standardization and centroids."""
 
-    def __init__(self, extractor: nn.Module, spec: dict, mean: torch.Tensor, std: torch.Tensor,
-                 centroids: torch.Tensor):
+    def __init__(
+        self, extractor: nn.Module, spec: dict, mean: torch.Tensor, std: torch.Tensor, centroids: torch.Tensor
+    ):
         super().__init__()
         self.extractor = extractor.eval()
         self.spec = spec
@@ -214,7 +224,7 @@ class ClusterTargets(nn.Module):
         atomic_write(path, save(tensors, metadata={"mspt_targets": json.dumps(self.spec)}))
 
     @classmethod
-    def load(cls, path: Path) -> "ClusterTargets":
+    def load(cls, path: Path) -> ClusterTargets:
         try:
             with safe_open(str(path), framework="pt") as f:
                 spec = json.loads((f.metadata() or {})["mspt_targets"])
@@ -230,9 +240,16 @@ class ClusterTargets(nn.Module):
         return cls(extractor, spec, tensors["mean"], tensors["std"], tensors["centroids"])
 
 
-def sample_columns(lines: Iterable[np.ndarray], extractor: nn.Module, max_columns: int, seed: int,
-                   per_line: int = 16, max_width: int = 1024, batch_lines: int = 32,
-                   device: torch.device | str = "cpu") -> torch.Tensor:
+def sample_columns(
+    lines: Iterable[np.ndarray],
+    extractor: nn.Module,
+    max_columns: int,
+    seed: int,
+    per_line: int = 16,
+    max_width: int = 1024,
+    batch_lines: int = 32,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Up to ``max_columns`` column features, at most ``per_line`` from each line, read in
     streaming order: memory is bounded by ``max_columns``, not by the archive."""
     rng = np.random.default_rng([seed, 7])
@@ -265,9 +282,17 @@ def sample_columns(lines: Iterable[np.ndarray], extractor: nn.Module, max_column
     return torch.cat(kept)[:max_columns]
 
 
-def fit_cluster_targets(lines: Iterable[np.ndarray], source: str, config: RecognizerConfig, clusters: int,
-                        max_columns: int = 50000, iterations: int = 200, seed: int = 0,
-                        device: torch.device | str = "cpu", layer: int = 0) -> ClusterTargets:
+def fit_cluster_targets(
+    lines: Iterable[np.ndarray],
+    source: str,
+    config: RecognizerConfig,
+    clusters: int,
+    max_columns: int = 50000,
+    iterations: int = 200,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    layer: int = 0,
+) -> ClusterTargets:
     extractor, spec = make_extractor(source, config, seed, layer)
     features = sample_columns(lines, extractor, max_columns, seed, device=device)
     mean, std = features.mean(0), features.std(0).clamp(min=1e-4)
@@ -287,8 +312,9 @@ def pixel_targets(images: torch.Tensor) -> torch.Tensor:
     return (columns - mean) / (std + 1e-2)
 
 
-def token_losses(outputs: torch.Tensor, images: torch.Tensor, widths: torch.Tensor,
-                 targets: ClusterTargets | None) -> torch.Tensor:
+def token_losses(
+    outputs: torch.Tensor, images: torch.Tensor, widths: torch.Tensor, targets: ClusterTargets | None
+) -> torch.Tensor:
     """Per-token loss (B, T): cross-entropy against cluster ids, or MSE against pixels."""
     if targets is not None:
         labels = targets.labels(images, widths)
@@ -296,7 +322,9 @@ def token_losses(outputs: torch.Tensor, images: torch.Tensor, widths: torch.Tens
     return (outputs - pixel_targets(images)).pow(2).mean(-1)
 
 
-def combine(per_token: torch.Tensor, mask: torch.Tensor, pad_mask: torch.Tensor, unmasked_weight: float) -> torch.Tensor:
+def combine(
+    per_token: torch.Tensor, mask: torch.Tensor, pad_mask: torch.Tensor, unmasked_weight: float
+) -> torch.Tensor:
     """Mean loss over masked tokens + ``unmasked_weight`` x mean loss over visible real tokens.
     Padding counts in neither; with weight 0 visible tokens get no gradient at all."""
     real = ~pad_mask

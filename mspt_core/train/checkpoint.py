@@ -11,14 +11,18 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from mspt_core.atomic import atomic_write
-
 from mspt_core.errors import ModelFileError
 
 CHECKPOINT = "checkpoint.safetensors"
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict,
-                    rank_rng_states: list[torch.Tensor] | None = None) -> None:
+def save_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict,
+    rank_rng_states: list[torch.Tensor] | None = None,
+) -> None:
     """``rank_rng_states``: under torchrun, every rank's RNG state (rank 0's is saved anyway)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     optim = optimizer.state_dict()
@@ -49,8 +53,10 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     try:
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     except RuntimeError as error:  # another size, head or alphabet than this run asks for
-        raise ModelFileError(f"{path} was written by a run with another model size, head or alphabet; "
-                             "train into another folder or start over (--no-resume)") from error
+        raise ModelFileError(
+            f"{path} was written by a run with another model size, head or alphabet; "
+            "train into another folder or start over (--no-resume)"
+        ) from error
     slots: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

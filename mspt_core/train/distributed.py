@@ -79,7 +79,7 @@ def average_gradients(model: nn.Module, loss: float) -> float:
     for p in params:
         n = p.numel()
         if p.grad is not None:
-            p.grad.copy_(flat[offset: offset + n].view_as(p.grad))
+            p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
         offset += n
     return float(flat[-1])
 

@@ -6,9 +6,9 @@ the first steps, so the random head does not wreck it before it has learned anyt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -54,11 +54,21 @@ def recognizer_from_encoder(encoder_file: Path, charset: Charset, head: str = "c
     return model, source.metadata
 
 
-def finetune_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path, settings: TrainSettings,
-                        encoder_file: Path, head: str = "ctc", encoder_lr_scale: float = 0.5, freeze_steps: int = 0,
-                        on_progress: Callable[[Progress], None] | None = None,
-                        should_stop: Callable[[], bool] | None = None, resume: bool = True,
-                        data_description: str = "", use_augmentation: bool = True) -> TrainOutcome:
+def finetune_recognizer(
+    train_set: LineSet,
+    val_set: LineSet | None,
+    run_dir: Path,
+    settings: TrainSettings,
+    encoder_file: Path,
+    head: str = "ctc",
+    encoder_lr_scale: float = 0.5,
+    freeze_steps: int = 0,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = True,
+    data_description: str = "",
+    use_augmentation: bool = True,
+) -> TrainOutcome:
     if not train_set.samples:
         raise DataError("no training lines")
     if encoder_lr_scale < 0 or freeze_steps < 0:
@@ -72,12 +82,28 @@ def finetune_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Pa
         "encoder": str(encoder_file),
         "encoder_kind": source_meta.get("kind"),
         "encoder_provenance": source_meta.get("provenance", {}),
-        "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
-                     "seed": settings.seed, "head": head, "encoder_lr_scale": encoder_lr_scale,
-                     "freeze_steps": freeze_steps},
+        "settings": {
+            "steps": settings.steps,
+            "batch_size": settings.batch_size,
+            "lr": settings.lr,
+            "seed": settings.seed,
+            "head": head,
+            "encoder_lr_scale": encoder_lr_scale,
+            "freeze_steps": freeze_steps,
+        },
     }
-    job = FinetuneJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation,
-                      encoder_lr_scale=encoder_lr_scale, freeze_steps=freeze_steps)
+    job = FinetuneJob(
+        model,
+        charset,
+        train_set,
+        val_set,
+        settings,
+        run_dir,
+        provenance,
+        use_augmentation,
+        encoder_lr_scale=encoder_lr_scale,
+        freeze_steps=freeze_steps,
+    )
     outcome = run_recognition_job(job, on_progress, should_stop, resume, [])
     for p in model.parameters():
         p.requires_grad_(True)  # unfrozen for whoever uses the model next

@@ -11,9 +11,9 @@ IoU >= 0.5, the measure the benchmark reports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -25,8 +25,7 @@ from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.clean import normalize_illumination
 from mspt_core.layout.evaluate import Match, match_lines
-from mspt_core.layout.linefinder import (CORE_SHARE, LineFinder, LineFinderConfig, LineNet, prepare,
-                                          save_line_finder)
+from mspt_core.layout.linefinder import CORE_SHARE, LineFinder, LineFinderConfig, LineNet, prepare, save_line_finder
 from mspt_core.layout.segment import segment
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
@@ -62,7 +61,7 @@ def line_targets(page: Page, shape: tuple[int, int], factor: float) -> np.ndarra
         upper = base_y - CORE_SHARE * np.maximum(base_y - top, 0)
         rows = np.arange(y0, y1 + 1)[:, None]
         band = (rows >= upper[None, :]) & (rows <= base_y[None, :]) & within[None, :]
-        core[y0:y1 + 1, x0:x1 + 1] |= band.astype(np.uint8)
+        core[y0 : y1 + 1, x0 : x1 + 1] |= band.astype(np.uint8)
     return np.stack([core, body])
 
 
@@ -102,8 +101,9 @@ def random_crop(sample: ScaledPage, size: int, rng: np.random.Generator) -> tupl
     crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=255)
     half = matrix.copy()
     half[:, 2] /= 2  # the same motion on the half-size maps
-    maps = np.stack([cv2.warpAffine(t, half, (size // 2, size // 2), flags=cv2.INTER_NEAREST, borderValue=0)
-                     for t in targets])
+    maps = np.stack(
+        [cv2.warpAffine(t, half, (size // 2, size // 2), flags=cv2.INTER_NEAREST, borderValue=0) for t in targets]
+    )
     if rng.random() < 0.5:
         crop, maps = crop[:, ::-1], maps[:, :, ::-1]
     crop = crop.astype(np.float32)
@@ -119,9 +119,17 @@ def random_crop(sample: ScaledPage, size: int, rng: np.random.Generator) -> tupl
 class LineFinderJob:
     """The loop's job: batches of random crops, loss = BCE + soft Dice on both maps."""
 
-    def __init__(self, train_xmls: list[Path], val_xmls: list[Path], config: LineFinderConfig,
-                 best_path: Path, crop: int = 320, batches_per_epoch: int = 200, batch_size: int = 8,
-                 on_pages_loaded: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        train_xmls: list[Path],
+        val_xmls: list[Path],
+        config: LineFinderConfig,
+        best_path: Path,
+        crop: int = 320,
+        batches_per_epoch: int = 200,
+        batch_size: int = 8,
+        on_pages_loaded: Callable[[int, int], None] | None = None,
+    ):
         if crop < 32 or crop % 32:
             raise ValueError(f"crop must be a multiple of 32 (the network's stride), got {crop}")
         self.config = config
@@ -167,8 +175,7 @@ class LineFinderJob:
         return 1.0 - evaluate_finder(self.finder(), self.val_xmls, device).f1
 
     def save_best(self, metric: float, step: int) -> None:
-        save_line_finder(self.best_path, self.model, self.config,
-                         {"step": step, "val_f1_box": round(1.0 - metric, 4)})
+        save_line_finder(self.best_path, self.model, self.config, {"step": step, "val_f1_box": round(1.0 - metric, 4)})
 
 
 def evaluate_finder(finder: LineFinder, xmls: list[Path], device: torch.device | str = "cpu") -> Match:
@@ -188,14 +195,22 @@ def evaluate_finder(finder: LineFinder, xmls: list[Path], device: torch.device |
     return total
 
 
-def train_line_finder(train_xmls: list[Path], val_xmls: list[Path], out: Path, run_dir: Path,
-                      settings: TrainSettings, config: LineFinderConfig | None = None, crop: int = 320,
-                      on_progress: Callable[[Progress], None] | None = None,
-                      should_stop: Callable[[], bool] | None = None) -> TrainResult:
+def train_line_finder(
+    train_xmls: list[Path],
+    val_xmls: list[Path],
+    out: Path,
+    run_dir: Path,
+    settings: TrainSettings,
+    config: LineFinderConfig | None = None,
+    crop: int = 320,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     """Train a line finder; the best one on the validation pages is written to ``out``
     (the last one where there are no validation pages)."""
-    job = LineFinderJob(train_xmls, val_xmls, config or LineFinderConfig(), out, crop=crop,
-                        batch_size=settings.batch_size)
+    job = LineFinderJob(
+        train_xmls, val_xmls, config or LineFinderConfig(), out, crop=crop, batch_size=settings.batch_size
+    )
     result = train(job, settings, run_dir, on_progress, should_stop)
     if not val_xmls:
         save_line_finder(out, job.model, job.config, {"step": result.step})

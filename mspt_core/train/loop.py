@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -103,9 +104,14 @@ def lr_factor(step: int, settings: TrainSettings) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def train(job: Job, settings: TrainSettings, run_dir: Path,
-          on_progress: Callable[[Progress], None] | None = None,
-          should_stop: Callable[[], bool] | None = None, resume: bool = True) -> TrainResult:
+def train(
+    job: Job,
+    settings: TrainSettings,
+    run_dir: Path,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = True,
+) -> TrainResult:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     device = distributed.local_device(pick_device(settings.device))
@@ -119,8 +125,16 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
         group["base_lr"] = settings.lr * group.pop("lr_scale", 1.0)
         group["lr"] = group["base_lr"]
     optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
-    state = {"step": 0, "epoch": 0, "batch": 0, "best": None, "best_step": None, "stale": 0,
-             "history": [], "settings": asdict(settings)}
+    state = {
+        "step": 0,
+        "epoch": 0,
+        "batch": 0,
+        "best": None,
+        "best_step": None,
+        "stale": 0,
+        "history": [],
+        "settings": asdict(settings),
+    }
     checkpoint = run_dir / CHECKPOINT
     if resume and checkpoint.exists():
         state = load_checkpoint(checkpoint, model, optimizer, distributed.rank())
@@ -133,6 +147,7 @@ def train(job: Job, settings: TrainSettings, run_dir: Path,
         rng_states = distributed.gather_rng_states() if distributed.active() else None
         if main_rank:
             save_checkpoint(checkpoint, model, optimizer, state, rng_states)
+
     started, start_step = time.monotonic(), state["step"]
 
     def progress(event: str, loss=None, metric=None) -> Progress:

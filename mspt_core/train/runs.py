@@ -28,7 +28,14 @@ from pathlib import Path
 from mspt_core.atomic import atomic_write
 
 SPEC, CONTROL, EVENTS, LOCK, RESULT, LOG, WORK = (
-    "run.json", "control", "events.jsonl", "lock", "result.json", "process.log", "work")
+    "run.json",
+    "control",
+    "events.jsonl",
+    "lock",
+    "result.json",
+    "process.log",
+    "work",
+)
 STEP_EVENT_SECONDS = 0.5  # step events are thinned to this pace; validations are always written
 ENDS = ("finished", "cancelled", "failed")
 
@@ -68,10 +75,19 @@ def start_run(run_dir: Path) -> subprocess.Popen:
     try:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         # Its own session: closing the window (or a Ctrl+C in its terminal) does not kill it.
-        flags = {"start_new_session": True} if os.name != "nt" else {
-            "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
-        return subprocess.Popen([sys.executable, "-m", "mspt_core.train.runs", str(run_dir)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, **flags)
+        flags = (
+            {"start_new_session": True}
+            if os.name != "nt"
+            else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
+        )
+        return subprocess.Popen(
+            [sys.executable, "-m", "mspt_core.train.runs", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            **flags,
+        )
     finally:
         log.close()
 
@@ -262,8 +278,15 @@ class Reporter:
             self.last_step_event = now
             started, first = self.first_step
             rate = (progress.step - first) / (now - started) if now > started else None
-            self.emit("step", step=progress.step, total=progress.total_steps, loss=progress.loss, lr=progress.lr,
-                      steps_per_s=rate, eta=progress.eta)
+            self.emit(
+                "step",
+                step=progress.step,
+                total=progress.total_steps,
+                loss=progress.loss,
+                lr=progress.lr,
+                steps_per_s=rate,
+                eta=progress.eta,
+            )
         elif progress.event == "validation":
             self.emit("validation", step=progress.step, cer=progress.metric, best=progress.best_metric)
 
@@ -300,10 +323,14 @@ def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     if not LineStore.is_store(store_dir):
         reporter.emit("phase", phase="lines", message="finding the lines of the archive")
         store, skipped = build_line_store(
-            [Path(p) for p in spec["archive"]], store_dir, config_for(method.size).height,
-            on_file=lambda done, total: reporter.emit("lines", done=done, total=total,
-                                                      message=f"finding lines: page file {done + 1} of {total}"),
-            should_stop=reporter.should_stop)
+            [Path(p) for p in spec["archive"]],
+            store_dir,
+            config_for(method.size).height,
+            on_file=lambda done, total: reporter.emit(
+                "lines", done=done, total=total, message=f"finding lines: page file {done + 1} of {total}"
+            ),
+            should_stop=reporter.should_stop,
+        )
         if store is None:
             return None
         reporter.status(f"{len(store)} lines found ({len(skipped)} skipped)")
@@ -311,8 +338,15 @@ def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     if reporter.should_stop():
         return None
     reporter.emit("phase", phase="training", message=f"pre-training on {len(store)} lines")
-    outcome = pretrain_encoder(store, work / "train", method, settings, on_progress=reporter.progress,
-                               should_stop=reporter.should_stop, on_status=reporter.status)
+    outcome = pretrain_encoder(
+        store,
+        work / "train",
+        method,
+        settings,
+        on_progress=reporter.progress,
+        should_stop=reporter.should_stop,
+        on_status=reporter.status,
+    )
     if outcome.encoder_path is None:
         return None
     name = _install(outcome.encoder_path, spec["name"])
@@ -342,8 +376,9 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
         val_set = _lines(spec["val"], height)
     else:
         train_set, val_set = split_off_validation(train_set, spec.get("val_fraction", 0.1), settings.seed)
-    reporter.status(f"{len(train_set)} training lines, {len(val_set)} validation lines "
-                    f"({len(train_set.skipped)} skipped)")
+    reporter.status(
+        f"{len(train_set)} training lines, {len(val_set)} validation lines ({len(train_set.skipped)} skipped)"
+    )
     warning = validation_warning(val_set)
     if warning:
         reporter.emit("warning", message=f"Warning: {warning}")
@@ -359,20 +394,35 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
         if reporter.should_stop():
             return None
     reporter.emit("phase", phase="training", message=f"fine-tuning on {len(train_set)} lines")
-    common = dict(on_progress=reporter.progress, should_stop=reporter.should_stop,
-                  data_description=spec.get("description", ""))
+    common = dict(
+        on_progress=reporter.progress, should_stop=reporter.should_stop, data_description=spec.get("description", "")
+    )
     if meta.get("kind") == "encoder":
-        outcome = finetune_recognizer(train_set, val_set, work / "train", settings, base,
-                                      encoder_lr_scale=spec.get("encoder_lr_scale", 0.5),
-                                      freeze_steps=spec.get("freeze_steps", 0), **common)
+        outcome = finetune_recognizer(
+            train_set,
+            val_set,
+            work / "train",
+            settings,
+            base,
+            encoder_lr_scale=spec.get("encoder_lr_scale", 0.5),
+            freeze_steps=spec.get("freeze_steps", 0),
+            **common,
+        )
     else:
         outcome = train_recognizer(train_set, val_set, work / "train", settings, base_model=base, **common)
     if outcome.result.status == "cancelled":
         return None
     name = _install(outcome.model_path, spec["name"])
-    return {"model": name, "kind": "recognizer", "base": spec["base"], "base_cer": base_cer,
-            "new_cer": outcome.result.best_metric, "train_lines": len(train_set), "val_lines": len(val_set),
-            "steps": outcome.result.step}
+    return {
+        "model": name,
+        "kind": "recognizer",
+        "base": spec["base"],
+        "base_cer": base_cer,
+        "new_cer": outcome.result.best_metric,
+        "train_lines": len(train_set),
+        "val_lines": len(val_set),
+        "steps": outcome.result.step,
+    }
 
 
 def _install(model_path: Path, name: str) -> str:
@@ -409,8 +459,9 @@ def execute(run_dir: Path) -> str:
             torch.set_num_threads(int(spec["threads"]))
         from mspt_core.devices import pick_device
 
-        reporter.emit("started", pid=os.getpid(), device=str(pick_device(spec.get("device") or "auto")),
-                      message="started")
+        reporter.emit(
+            "started", pid=os.getpid(), device=str(pick_device(spec.get("device") or "auto")), message="started"
+        )
         result = (_run_pretrain if spec["kind"] == "pretrain" else _run_finetune)(spec, work, reporter)
         if result is None:
             reporter.emit("end", status="cancelled", message="stopped at a checkpoint; it can be resumed")

@@ -4,9 +4,9 @@ the app's training (to come) call ``train_recognizer``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -26,8 +26,17 @@ BEST = "best"  # model folder inside the run directory
 
 
 class RecognitionJob:
-    def __init__(self, model: Recognizer, charset: Charset, train_set: LineSet, val_set: LineSet | None,
-                 settings: TrainSettings, run_dir: Path, provenance: dict, use_augmentation: bool = True):
+    def __init__(
+        self,
+        model: Recognizer,
+        charset: Charset,
+        train_set: LineSet,
+        val_set: LineSet | None,
+        settings: TrainSettings,
+        run_dir: Path,
+        provenance: dict,
+        use_augmentation: bool = True,
+    ):
         self.model = model
         self.charset = charset
         self.train_set = train_set
@@ -63,8 +72,12 @@ class RecognitionJob:
 
     def save_best(self, metric: float | None, step: int) -> None:
         provenance = dict(self.provenance, steps=step, val_cer=metric)
-        save_model(self.run_dir / BEST, self.model, self.charset,
-                   build_metadata(self.model, self.charset, self.run_dir.name, provenance))
+        save_model(
+            self.run_dir / BEST,
+            self.model,
+            self.charset,
+            build_metadata(self.model, self.charset, self.run_dir.name, provenance),
+        )
 
 
 @dataclass
@@ -80,11 +93,20 @@ def lines_cer(reader: LineRecognizer, lines: LineSet) -> float:
     return cer(lines.texts, [r.text for r in reader.read(lines.images)])
 
 
-def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path, settings: TrainSettings,
-                     size: str = "small", head: str = "ctc", base_model: Path | None = None,
-                     on_progress: Callable[[Progress], None] | None = None,
-                     should_stop: Callable[[], bool] | None = None, resume: bool = True,
-                     data_description: str = "", use_augmentation: bool = True) -> TrainOutcome:
+def train_recognizer(
+    train_set: LineSet,
+    val_set: LineSet | None,
+    run_dir: Path,
+    settings: TrainSettings,
+    size: str = "small",
+    head: str = "ctc",
+    base_model: Path | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = True,
+    data_description: str = "",
+    use_augmentation: bool = True,
+) -> TrainOutcome:
     if not train_set.samples:
         raise DataError("no training lines")
     run_dir = Path(run_dir)
@@ -104,8 +126,14 @@ def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path,
         **data_provenance(train_set, val_set, data_description),
         "base_model": str(base_model) if base_model else None,
         "added_chars": "".join(added),
-        "settings": {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
-                     "seed": settings.seed, "size": size if base_model is None else None, "head": model.config.head},
+        "settings": {
+            "steps": settings.steps,
+            "batch_size": settings.batch_size,
+            "lr": settings.lr,
+            "seed": settings.seed,
+            "size": size if base_model is None else None,
+            "head": model.config.head,
+        },
     }
     job = RecognitionJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation)
     return run_recognition_job(job, on_progress, should_stop, resume, added)
@@ -113,13 +141,21 @@ def train_recognizer(train_set: LineSet, val_set: LineSet | None, run_dir: Path,
 
 def data_provenance(train_set: LineSet, val_set: LineSet | None, data_description: str) -> dict:
     """What a recognizer was trained on, for its model file."""
-    return {"train_lines": len(train_set), "val_lines": len(val_set) if val_set else 0,
-            "skipped_lines": len(train_set.skipped), "data": data_description}
+    return {
+        "train_lines": len(train_set),
+        "val_lines": len(val_set) if val_set else 0,
+        "skipped_lines": len(train_set.skipped),
+        "data": data_description,
+    }
 
 
-def run_recognition_job(job: RecognitionJob, on_progress: Callable[[Progress], None] | None,
-                        should_stop: Callable[[], bool] | None, resume: bool,
-                        added_chars: list[str]) -> TrainOutcome:
+def run_recognition_job(
+    job: RecognitionJob,
+    on_progress: Callable[[Progress], None] | None,
+    should_stop: Callable[[], bool] | None,
+    resume: bool,
+    added_chars: list[str],
+) -> TrainOutcome:
     """Run ``job`` on the loop; without validation data the last weights become the model."""
     result = train(job, job.settings, job.run_dir, on_progress, should_stop, resume)
     if result.best_metric is None and result.status != "cancelled":

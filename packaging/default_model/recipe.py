@@ -33,14 +33,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import DATA, split_xmls  # noqa: E402  (the benchmarks' reader of SPLIT.tsv)
 from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.train.loop import TrainSettings  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
-
-from benchmarks.common import DATA, split_xmls  # noqa: E402  (the benchmarks' reader of SPLIT.tsv)
 
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
@@ -61,9 +60,12 @@ def load_recipe(path: Path, overrides: list[str]) -> dict:
 
 def synthetic_lines(recipe: dict) -> LineSet:
     """The same lines for the same seed: sample i depends only on the seed."""
-    synth = LineSynthesizer(Corpus.installed(recipe["synthetic_languages"]),
-                            FontSet.installed(None, recipe["font_categories"]),
-                            recipe["height"], recipe["degradation_strength"])
+    synth = LineSynthesizer(
+        Corpus.installed(recipe["synthetic_languages"]),
+        FontSet.installed(None, recipe["font_categories"]),
+        recipe["height"],
+        recipe["degradation_strength"],
+    )
     rng = np.random.default_rng(recipe["seed"])
     lines = LineSet()
     for i, line in enumerate(synth.samples(rng, recipe["synthetic_lines"])):
@@ -80,16 +82,24 @@ def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
             raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
         for xml in split_xmls(DATA / dataset, split):
             for crop in crops:
-                lines.extend(lines_from_page_xml(xml, recipe["height"], crop=crop, seed=recipe["seed"],
-                                                 box_margins=(recipe["box_margin_min"], recipe["box_margin_max"])))
+                lines.extend(
+                    lines_from_page_xml(
+                        xml,
+                        recipe["height"],
+                        crop=crop,
+                        seed=recipe["seed"],
+                        box_margins=(recipe["box_margin_min"], recipe["box_margin_max"]),
+                    )
+                )
     return lines
 
 
 def _data_key(recipe: dict) -> str:
     """What the prepared lines depend on (the data settings, not the training ones): a cache
     made with other data settings is not reused."""
-    data_settings = {k: v for k, v in recipe.items()
-                     if k not in ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats")}
+    data_settings = {
+        k: v for k, v in recipe.items() if k not in ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats")
+    }
     return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -98,10 +108,15 @@ def save_prepared(folder: Path, sets: dict[str, LineSet], key: str) -> None:
     index: dict = {"key": key, "sets": {}}
     arrays = {}
     for name, lines in sets.items():
-        arrays[name] = np.concatenate([s.image.ravel() for s in lines.samples]) if lines.samples else np.zeros(0, np.uint8)
-        index["sets"][name] = {"widths": [int(s.image.shape[1]) for s in lines.samples],
-                               "texts": lines.texts, "sources": [s.source for s in lines.samples],
-                               "skipped": lines.skipped}
+        arrays[name] = (
+            np.concatenate([s.image.ravel() for s in lines.samples]) if lines.samples else np.zeros(0, np.uint8)
+        )
+        index["sets"][name] = {
+            "widths": [int(s.image.shape[1]) for s in lines.samples],
+            "texts": lines.texts,
+            "sources": [s.source for s in lines.samples],
+            "skipped": lines.skipped,
+        }
     atomic_write(folder / f"{PREPARED}.npz", lambda f: np.savez(f, **arrays))
     atomic_write(folder / f"{PREPARED}.json", json.dumps(index).encode())
 
@@ -119,7 +134,7 @@ def load_prepared(folder: Path, key: str, height: int) -> dict[str, LineSet] | N
             flat, offset, lines = arrays[name], 0, LineSet(skipped=meta["skipped"])
             for width, text, source in zip(meta["widths"], meta["texts"], meta["sources"]):
                 size = width * height
-                lines.samples.append(LineSample(flat[offset: offset + size].reshape(height, width), text, source))
+                lines.samples.append(LineSample(flat[offset : offset + size].reshape(height, width), text, source))
                 offset += size
             sets[name] = lines
     return sets
@@ -142,14 +157,28 @@ def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
     else:
         store, skipped = build_line_store(xmls, folder / "lines", recipe["height"])
         print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages ({len(skipped)} skipped)")
-    method = PretrainSettings(size=recipe["size"], features=spec["features"], clusters=spec["clusters"],
-                              unmasked_weight=spec["unmasked_weight"], p_start=spec["p_start"],
-                              p_end=spec["p_end"], max_width=spec["max_width"])
-    settings = TrainSettings(steps=spec["steps"], batch_size=spec["batch_size"], lr=spec["lr"],
-                             warmup=spec["warmup"], checkpoint_every=spec["checkpoint_every"],
-                             val_every=spec["steps"], seed=recipe["seed"], device=device)
-    outcome = pretrain_encoder(store, folder, method, settings, on_progress=TrainingBar(settings.steps),
-                               on_status=print)
+    method = PretrainSettings(
+        size=recipe["size"],
+        features=spec["features"],
+        clusters=spec["clusters"],
+        unmasked_weight=spec["unmasked_weight"],
+        p_start=spec["p_start"],
+        p_end=spec["p_end"],
+        max_width=spec["max_width"],
+    )
+    settings = TrainSettings(
+        steps=spec["steps"],
+        batch_size=spec["batch_size"],
+        lr=spec["lr"],
+        warmup=spec["warmup"],
+        checkpoint_every=spec["checkpoint_every"],
+        val_every=spec["steps"],
+        seed=recipe["seed"],
+        device=device,
+    )
+    outcome = pretrain_encoder(
+        store, folder, method, settings, on_progress=TrainingBar(settings.steps), on_status=print
+    )
     if outcome.encoder_path is None:
         raise SystemExit("pre-training stopped; run the same command again to resume")
     return outcome.encoder_path
@@ -167,8 +196,12 @@ def check_run_folder(out: Path, recipe: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, best model)")
-    parser.add_argument("--recipe", type=Path, default=RECIPE,
-                        help="recipe JSON (default: recipe.json; joint.json: print and handwriting)")
+    parser.add_argument(
+        "--recipe",
+        type=Path,
+        default=RECIPE,
+        help="recipe JSON (default: recipe.json; joint.json: print and handwriting)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe.json")
@@ -181,35 +214,66 @@ def main() -> None:
     key = _data_key(recipe)
     sets = load_prepared(args.out, key, recipe["height"])
     if sets is None:
-        sets = {"synthetic": synthetic_lines(recipe),
-                "real": real_lines(recipe["real_train"], recipe["train_crops"], recipe),
-                "val": real_lines(recipe["real_val"], recipe["val_crops"], recipe)}
+        sets = {
+            "synthetic": synthetic_lines(recipe),
+            "real": real_lines(recipe["real_train"], recipe["train_crops"], recipe),
+            "val": real_lines(recipe["real_val"], recipe["val_crops"], recipe),
+        }
         save_prepared(args.out, sets, key)
     synthetic, real, val = sets["synthetic"], sets["real"], sets["val"]
-    print(f"{len(synthetic)} synthetic lines, {len(real)} real train lines ({', '.join(recipe['train_crops'])} "
-          f"crops; {len(real.skipped)} skipped), {len(val)} val lines; ready in {time.monotonic() - started:.0f} s")
+    print(
+        f"{len(synthetic)} synthetic lines, {len(real)} real train lines ({', '.join(recipe['train_crops'])} "
+        f"crops; {len(real.skipped)} skipped), {len(val)} val lines; ready in {time.monotonic() - started:.0f} s"
+    )
     train_set = LineSet(synthetic.samples + real.samples * recipe["real_repeats"], real.skipped)
 
-    settings = TrainSettings(steps=recipe["steps"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-                             warmup=recipe["warmup"], val_every=recipe["val_every"],
-                             checkpoint_every=recipe["val_every"], seed=recipe["seed"], device=args.device)
-    description = (f"{recipe['synthetic_lines']} synthetic lines ({', '.join(recipe['synthetic_languages'])}; "
-                   f"fonts: {', '.join(recipe['font_categories'])}; seed {recipe['seed']}) + "
-                   f"{', '.join(recipe['real_train'])} ({', '.join(recipe['train_crops'])} crops); "
-                   f"selected on {', '.join(recipe['real_val'])} ({', '.join(recipe['val_crops'])} crops); "
-                   f"recipe packaging/default_model/{args.recipe.name} {json.dumps(recipe, sort_keys=True)}")
+    settings = TrainSettings(
+        steps=recipe["steps"],
+        batch_size=recipe["batch_size"],
+        lr=recipe["lr"],
+        warmup=recipe["warmup"],
+        val_every=recipe["val_every"],
+        checkpoint_every=recipe["val_every"],
+        seed=recipe["seed"],
+        device=args.device,
+    )
+    description = (
+        f"{recipe['synthetic_lines']} synthetic lines ({', '.join(recipe['synthetic_languages'])}; "
+        f"fonts: {', '.join(recipe['font_categories'])}; seed {recipe['seed']}) + "
+        f"{', '.join(recipe['real_train'])} ({', '.join(recipe['train_crops'])} crops); "
+        f"selected on {', '.join(recipe['real_val'])} ({', '.join(recipe['val_crops'])} crops); "
+        f"recipe packaging/default_model/{args.recipe.name} {json.dumps(recipe, sort_keys=True)}"
+    )
     if "pretrain" in recipe:
         from mspt_core.train.finetune import finetune_recognizer
 
         encoder = pretrained_encoder(recipe, args.out, args.device)
-        outcome = finetune_recognizer(train_set, val, args.out, settings, encoder, head=recipe["head"],
-                                      encoder_lr_scale=recipe["pretrain"]["encoder_lr_scale"],
-                                      on_progress=TrainingBar(settings.steps), data_description=description)
+        outcome = finetune_recognizer(
+            train_set,
+            val,
+            args.out,
+            settings,
+            encoder,
+            head=recipe["head"],
+            encoder_lr_scale=recipe["pretrain"]["encoder_lr_scale"],
+            on_progress=TrainingBar(settings.steps),
+            data_description=description,
+        )
     else:
-        outcome = train_recognizer(train_set, val, args.out, settings, size=recipe["size"], head=recipe["head"],
-                                   on_progress=TrainingBar(settings.steps), data_description=description)
+        outcome = train_recognizer(
+            train_set,
+            val,
+            args.out,
+            settings,
+            size=recipe["size"],
+            head=recipe["head"],
+            on_progress=TrainingBar(settings.steps),
+            data_description=description,
+        )
     result = outcome.result
-    print(f"{result.status} after {result.step} steps; best val CER {result.best_metric}; model in {outcome.model_path}")
+    print(
+        f"{result.status} after {result.step} steps; best val CER {result.best_metric}; model in {outcome.model_path}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.common import DATA, split_xmls  # noqa: E402  (the one reader of SPLIT.tsv)
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.layout.linefinder import LineFinderConfig  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
 from mspt_core.train.loop import TrainSettings  # noqa: E402
-
-from benchmarks.common import DATA, split_xmls  # noqa: E402  (the one reader of SPLIT.tsv)
 
 RECIPE = Path(__file__).with_name("recipe.json")
 
@@ -52,18 +51,35 @@ def main() -> None:
             raise SystemExit(f"cannot override {key!r}")
         recipe[key] = type(recipe[key])(value)
     set_threads(args.threads)
-    settings = TrainSettings(steps=recipe["steps"], batch_size=recipe["batch_size"], lr=recipe["lr"],
-                             warmup=recipe["warmup"], weight_decay=recipe["weight_decay"],
-                             val_every=recipe["val_every"], checkpoint_every=recipe["val_every"],
-                             seed=recipe["seed"], device=args.device)
-    config = LineFinderConfig(widths=tuple(recipe["widths"]), train_side=recipe["train_side"],
-                              input_side=recipe["input_side"])
+    settings = TrainSettings(
+        steps=recipe["steps"],
+        batch_size=recipe["batch_size"],
+        lr=recipe["lr"],
+        warmup=recipe["warmup"],
+        weight_decay=recipe["weight_decay"],
+        val_every=recipe["val_every"],
+        checkpoint_every=recipe["val_every"],
+        seed=recipe["seed"],
+        device=args.device,
+    )
+    config = LineFinderConfig(
+        widths=tuple(recipe["widths"]), train_side=recipe["train_side"], input_side=recipe["input_side"]
+    )
     started = time.monotonic()
-    result = train_line_finder(pages(recipe["train"]), pages(recipe["val"]), args.out / "line-finder.safetensors",
-                               args.out, settings, config, crop=recipe["crop"],
-                               on_progress=TrainingBar(settings.steps, metric="1-F1"))
-    print(f"{result.status} after {result.step} steps in {(time.monotonic() - started) / 60:.0f} min; "
-          f"best val 1 - F1 (box IoU >= 0.5) {result.best_metric} at step {result.best_step}")
+    result = train_line_finder(
+        pages(recipe["train"]),
+        pages(recipe["val"]),
+        args.out / "line-finder.safetensors",
+        args.out,
+        settings,
+        config,
+        crop=recipe["crop"],
+        on_progress=TrainingBar(settings.steps, metric="1-F1"),
+    )
+    print(
+        f"{result.status} after {result.step} steps in {(time.monotonic() - started) / 60:.0f} min; "
+        f"best val 1 - F1 (box IoU >= 0.5) {result.best_metric} at step {result.best_step}"
+    )
 
 
 if __name__ == "__main__":

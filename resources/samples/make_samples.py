@@ -32,8 +32,7 @@ PARAGRAPHS = [
     "However little known the feelings or views of such a man may be on his first entering a "
     "neighbourhood, this truth is so well fixed in the minds of the surrounding families, that he "
     "is considered as the rightful property of some one or other of their daughters.",
-    '"My dear Mr. Bennet," said his lady to him one day, "have you heard that Netherfield Park is '
-    'let at last?"',
+    '"My dear Mr. Bennet," said his lady to him one day, "have you heard that Netherfield Park is let at last?"',
     "Mr. Bennet replied that he had not.",
     '"But it is," returned she; "for Mrs. Long has just been here, and she told me all about it."',
     "Mr. Bennet made no answer.",
@@ -63,8 +62,18 @@ PARAGRAPHS = [
 
 # Book faces, best first; the first one installed sets the page.
 PAGE_FAMILIES = ["C059", "Linux Libertine O", "Nimbus Roman", "Liberation Serif", "DejaVu Serif"]
-LINE_FAMILIES = ["Nimbus Roman", "Linux Libertine O", "EB Garamond", "Old Standard TT", "C059",
-                 "P052", "Liberation Serif", "DejaVu Serif", "Caladea", "FreeSerif"]
+LINE_FAMILIES = [
+    "Nimbus Roman",
+    "Linux Libertine O",
+    "EB Garamond",
+    "Old Standard TT",
+    "C059",
+    "P052",
+    "Liberation Serif",
+    "DejaVu Serif",
+    "Caladea",
+    "FreeSerif",
+]
 LINE_COUNT = 6
 
 
@@ -83,8 +92,9 @@ def make_page(fonts: FontSet, out: Path, rng: np.random.Generator) -> None:
         sys.exit(f"none of {PAGE_FAMILIES} is installed; see docs/synth.md")
     # Mild wear and noise: noise is what makes a PNG large, and the page must stay small.
     style = PageStyle(skew_deg=0.45, strength=0.4, ink_level=35.0)
-    image, page = render_page(PARAGRAPHS, face, rng, heading=HEADING, style=style, page_id="sample-page",
-                              whole_paragraphs=True)
+    image, page = render_page(
+        PARAGRAPHS, face, rng, heading=HEADING, style=style, page_id="sample-page", whole_paragraphs=True
+    )
     png = out / "sample-page.png"
     save_grey_png(image, png)
     page.image_path = png.resolve()
@@ -104,7 +114,7 @@ def make_lines(fonts: FontSet, out: Path, rng: np.random.Generator) -> None:
     words = " ".join(PARAGRAPHS[9:]).split()
     for n, face in enumerate(faces):
         start = n * 9
-        text = " ".join(words[start:start + 9])
+        text = " ".join(words[start : start + 9])
         style = LineStyle.draw(rng, strength=0.5)
         image = render_line(text, face, 48, rng, style)
         save_grey_png(image, folder / f"{n + 1:03d}.png")

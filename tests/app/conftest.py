@@ -25,8 +25,7 @@ def tiny_model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     charset = Charset(list(CHARS))
     model = Recognizer(config_for("tiny"), len(charset)).eval()
-    return save_model(tmp_path_factory.mktemp("model") / "tiny", model, charset,
-                      build_metadata(model, charset, "tiny"))
+    return save_model(tmp_path_factory.mktemp("model") / "tiny", model, charset, build_metadata(model, charset, "tiny"))
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from mspt_core.document import LineStatus
-
 from tests.app.test_workflow import click_line
 
 
@@ -50,8 +49,11 @@ def test_keys_move_between_lines_and_pages(qtbot, read):
 def test_unsure_characters_are_highlighted(read):
     editor = read.panel.rows[read.panel.order[0]].editor
     formats = editor.document().firstBlock().layout().formats()
-    marked = sorted(r.start for r in formats if r.format.background().color().isValid()
-                    and r.format.background().style() != Qt.BrushStyle.NoBrush)
+    marked = sorted(
+        r.start
+        for r in formats
+        if r.format.background().color().isValid() and r.format.background().style() != Qt.BrushStyle.NoBrush
+    )
     assert marked == [2]
 
 
@@ -92,8 +94,10 @@ def test_next_least_confident_line_goes_across_pages(qtbot, read):
     assert window.page_index == 1 and window.panel.current == weakest.id
     qtbot.keyClick(window.panel.current_editor(), Qt.Key.Key_Return)  # checked: now corrected
     window.act_least.trigger()
-    nxt = min((l for i in range(2) for l in window.project.page(i).lines() if l.status == LineStatus.RECOGNIZED),
-              key=lambda l: l.confidence)
+    nxt = min(
+        (l for i in range(2) for l in window.project.page(i).lines() if l.status == LineStatus.RECOGNIZED),
+        key=lambda l: l.confidence,
+    )
     assert window.panel.current == nxt.id
 
 

@@ -3,11 +3,10 @@ settings, the sample project."""
 
 from __future__ import annotations
 
-from mspt_core.document import Line, LineStatus, Page, Region
-
 from mspt_app import geometry
 from mspt_app.edits import Editor, realign_confidences
 from mspt_app.project import Project
+from mspt_core.document import Line, LineStatus, Page, Region
 
 
 def test_typed_characters_count_as_certain_and_kept_ones_keep_their_doubt():
@@ -16,8 +15,14 @@ def test_typed_characters_count_as_certain_and_kept_ones_keep_their_doubt():
 
 
 def test_split_then_merge_gives_back_the_line():
-    line = Line("l1", polygon=[(0, 0), (100, 0), (100, 20), (0, 20)], baseline=[(0, 16), (100, 16)],
-                text="ab cd", char_confidences=[0.9, 0.8, 1.0, 0.7, 0.6], status=LineStatus.RECOGNIZED)
+    line = Line(
+        "l1",
+        polygon=[(0, 0), (100, 0), (100, 20), (0, 20)],
+        baseline=[(0, 16), (100, 16)],
+        text="ab cd",
+        char_confidences=[0.9, 0.8, 1.0, 0.7, 0.6],
+        status=LineStatus.RECOGNIZED,
+    )
     right = geometry.split(line, 2, "l2")
     assert (line.text, right.text) == ("ab", "cd")
     assert right.char_confidences == [0.7, 0.6] and right.confidence == 0.6
@@ -46,8 +51,16 @@ def test_recognition_results_skip_lines_corrected_meanwhile(tmp_path):
     import copy
 
     project = Project.create(tmp_path / "p")
-    page = Page(50, 50, id="0001", regions=[Region("r", lines=[
-        Line("a", polygon=[(0, 0), (9, 0), (9, 9)]), Line("b", polygon=[(0, 20), (9, 20), (9, 29)])])])
+    page = Page(
+        50,
+        50,
+        id="0001",
+        regions=[
+            Region(
+                "r", lines=[Line("a", polygon=[(0, 0), (9, 0), (9, 9)]), Line("b", polygon=[(0, 20), (9, 20), (9, 29)])]
+            )
+        ],
+    )
     project._pages["0001"] = page
     from mspt_app.project import PageEntry
 
@@ -58,8 +71,10 @@ def test_recognition_results_skip_lines_corrected_meanwhile(tmp_path):
         line.text, line.status, line.confidence = "machine", LineStatus.RECOGNIZED, 0.5
     editor.set_text("0001", "a", "person")
     assert editor.apply_recognition("0001", read) == 1
-    assert [(l.text, l.status) for l in page.lines()] == [("person", LineStatus.CORRECTED),
-                                                          ("machine", LineStatus.RECOGNIZED)]
+    assert [(l.text, l.status) for l in page.lines()] == [
+        ("person", LineStatus.CORRECTED),
+        ("machine", LineStatus.RECOGNIZED),
+    ]
     editor.undo()
     assert [l.text for l in page.lines()] == ["person", ""]
 

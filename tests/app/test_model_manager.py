@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from mspt_core import models
-from mspt_core.errors import ModelFileError
-
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 from mspt_app.widgets.model_manager import CER, CHARS, DATE, KIND, NAME, ORIGIN, SIZE, TRAINED, ModelManagerDialog
-
+from mspt_core import models
+from mspt_core.errors import ModelFileError
 from tests.app.conftest import CHARS as TINY_CHARS
 
 
@@ -28,8 +26,12 @@ def measured_model(tmp_path_factory):
     charset = Charset(list(TINY_CHARS))
     model = Recognizer(config_for("tiny"), len(charset)).eval()
     provenance = {"data": "corrected letters", "train_lines": 50, "val_lines": 10, "val_cer": 0.0123}
-    return models.save_model(tmp_path_factory.mktemp("measured") / "letters.safetensors", model, charset,
-                             models.build_metadata(model, charset, "letters", provenance))
+    return models.save_model(
+        tmp_path_factory.mktemp("measured") / "letters.safetensors",
+        model,
+        charset,
+        models.build_metadata(model, charset, "letters", provenance),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +44,11 @@ def encoder_file(tmp_path_factory):
     from mspt_core.pretrain.model import MaskedEncoder
 
     torch.manual_seed(2)
-    return save_encoder(tmp_path_factory.mktemp("encoder") / "archive-encoder", MaskedEncoder(config_for("tiny"), 8),
-                        {"lines": 1234, "store": "/archive/lines", "pretraining": {"size": "tiny"}})
+    return save_encoder(
+        tmp_path_factory.mktemp("encoder") / "archive-encoder",
+        MaskedEncoder(config_for("tiny"), 8),
+        {"lines": 1234, "store": "/archive/lines", "pretraining": {"size": "tiny"}},
+    )
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ import time
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from mspt_core.document import LineStatus
-
 from mspt_app import workers
-
+from mspt_core.document import LineStatus
 from tests.app.test_workflow import wait_for_task
 
 
@@ -49,8 +47,10 @@ def test_the_window_answers_while_recognizing(qtbot, unread, monkeypatch):
         def read_and_note(images):
             reading_threads.add(threading.current_thread().name)
             return read(images)
+
         monkeypatch.setattr(reader, "read", read_and_note)
         return reader
+
     monkeypatch.setattr(workers, "load_reader", watched_reader)
     gc.collect()  # a collection of the whole test session's garbage would pause every thread alike
     ticks: list[float] = []

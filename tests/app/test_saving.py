@@ -10,9 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from mspt_core.document import LineStatus
-
 from mspt_app.project import JOURNAL_FILE, LOCK_FILE, Project, ProjectError
+from mspt_core.document import LineStatus
 
 
 @pytest.fixture
@@ -92,10 +91,18 @@ def _link_out(root: Path) -> str:
     return "page/linked.xml"
 
 
-@pytest.mark.parametrize("field, name", [
-    ("xml", "../elsewhere/precious.xml"), ("xml", lambda root: str(root.parent / "elsewhere" / "precious.xml")),
-    ("xml", _link_out), ("image", "../elsewhere/precious.xml"), ("image", "/etc/hostname"), ("xml", ""),
-], ids=["xml-dotdot", "xml-absolute", "xml-link", "image-dotdot", "image-absolute", "xml-empty"])
+@pytest.mark.parametrize(
+    "field, name",
+    [
+        ("xml", "../elsewhere/precious.xml"),
+        ("xml", lambda root: str(root.parent / "elsewhere" / "precious.xml")),
+        ("xml", _link_out),
+        ("image", "../elsewhere/precious.xml"),
+        ("image", "/etc/hostname"),
+        ("xml", ""),
+    ],
+    ids=["xml-dotdot", "xml-absolute", "xml-link", "image-dotdot", "image-absolute", "xml-empty"],
+)
 def test_a_project_file_naming_files_outside_the_project_is_refused(tmp_path, field, name):
     root, outside = _project_naming(tmp_path, field, name)
     with pytest.raises(ProjectError) as info:
@@ -122,6 +129,7 @@ def test_saving_is_atomic(opened, monkeypatch):
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
+
     window.editor.set_text(window.project.entries[0].id, window.panel.order[0], "new text")
     with monkeypatch.context() as patch:
         patch.setattr(pagexml, "to_bytes", broken)
@@ -140,6 +148,7 @@ def test_quitting_with_unsaved_work_asks(qtbot, opened, monkeypatch):
 
     def fail():
         raise ProjectError("could not save page 1: disk full")
+
     asked = []
     with monkeypatch.context() as patch:
         patch.setattr(window.project, "save", fail)

@@ -12,13 +12,11 @@ import signal
 import pytest
 from PySide6.QtCore import Qt
 
+from mspt_app.widgets import model_manager, training_menu
 from mspt_core.document import LineStatus
 from mspt_core.models import import_model
 from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
-
-from mspt_app.widgets import model_manager, training_menu
-
 from tests.app.test_workflow import wait_for_task
 
 RUN_TIMEOUT = 180_000  # ms; a few tiny steps, but each run starts a Python process with torch
@@ -68,8 +66,12 @@ def finetune_run(window, qtbot, base: str, steps: int, name: str = "my-reader", 
 def model_rows(window) -> dict[str, list[str]]:
     dialog = window.training.open_models()
     table = dialog.table
-    rows = {table.item(r, model_manager.NAME).text().split(" (")[0]:
-            [table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())}
+    rows = {
+        table.item(r, model_manager.NAME).text().split(" (")[0]: [
+            table.item(r, c).text() for c in range(table.columnCount())
+        ]
+        for r in range(table.rowCount())
+    }
     dialog.close()
     return rows
 
@@ -188,8 +190,9 @@ def test_killing_the_training_process_loses_nothing_and_the_run_resumes(qtbot, c
 
 
 @pytest.mark.parametrize("choice", [training_menu.KEEP, training_menu.STOP])
-def test_closing_the_window_keeps_training_or_stops_it_at_a_checkpoint(qtbot, corrected_project, tiny_model,
-                                                                         monkeypatch, choice):
+def test_closing_the_window_keeps_training_or_stops_it_at_a_checkpoint(
+    qtbot, corrected_project, tiny_model, monkeypatch, choice
+):
     window = corrected_project
     import_model(tiny_model, "tiny-base")
     wizard, view, watcher = finetune_run(window, qtbot, "tiny-base", steps=2000)
@@ -213,9 +216,8 @@ def test_closing_the_window_keeps_training_or_stops_it_at_a_checkpoint(qtbot, co
 
 
 def test_fine_tuning_trains_only_on_corrected_lines_snapshotted_from_the_project(corrected_project, tmp_path):
-    from mspt_core.data.lines import load_lines
-
     from mspt_app.training import count_corrected, write_training_pages
+    from mspt_core.data.lines import load_lines
 
     window = corrected_project
     page = window.project.page(0)

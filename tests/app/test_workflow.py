@@ -9,10 +9,9 @@ import time
 import pypdfium2
 from PySide6.QtCore import QPointF, Qt
 
+from mspt_app.widgets.main_window import AUTOSAVE_MS
 from mspt_core.document import LineStatus
 from mspt_core.formats import read_document
-
-from mspt_app.widgets.main_window import AUTOSAVE_MS
 
 
 def wait_for_task(qtbot, window, timeout=60_000):
@@ -111,5 +110,6 @@ def test_an_export_with_images_becomes_a_project(qtbot, window, fondue_export, t
         assert total > 20 and corrected == total  # a person's transcription counts as corrected
         assert f"{total}/{total}" in window.page_list.item(index).text()
     assert window.panel.rows[window.panel.order[0]].editor.toPlainText().strip()
-    assert sorted(p.name for p in (tmp_path / "imported" / "page").iterdir()) == \
-        sorted(window.project.entries[i].xml.split("/")[1] for i in added)
+    assert sorted(p.name for p in (tmp_path / "imported" / "page").iterdir()) == sorted(
+        window.project.entries[i].xml.split("/")[1] for i in added
+    )

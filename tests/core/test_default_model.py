@@ -79,10 +79,15 @@ def test_make_demo_prints_the_sample_text_and_a_line_cer(tmp_path):
     # The demo target exactly as the Makefile has it, run in a scratch folder that sees the bundled
     # resources (so out/demo lands there); -o keeps make from re-installing the venv.
     (tmp_path / "resources").symlink_to(REPO / "resources")
-    done = subprocess.run(["make", "-s", "-f", str(REPO / "Makefile"), "-o", str(venv / ".installed"),
-                           f"VENV={venv}", "demo"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
-                          env={**os.environ, "MSPT_DATA_DIR": str(tmp_path / "userdata")})
+    done = subprocess.run(
+        ["make", "-s", "-f", str(REPO / "Makefile"), "-o", str(venv / ".installed"), f"VENV={venv}", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "MSPT_DATA_DIR": str(tmp_path / "userdata")},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     printed, marker, evaluation = done.stdout.partition("--- line CER of the default model")
     assert marker, done.stdout[-2000:]

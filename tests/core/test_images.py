@@ -11,9 +11,9 @@ import pytest
 from PIL import Image, features
 
 from mspt_core.errors import ImageLoadError
+from mspt_core.formats import read_document
 from mspt_core.images import MAX_PIXELS, load_grey, load_page, load_pages
 from tests.conftest import split_xmls
-from mspt_core.formats import read_document
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,12 @@ import pickle
 import pytest
 import torch
 
+from mspt_core import models
 from mspt_core.charset import Charset
 from mspt_core.data.batching import collate
 from mspt_core.errors import ModelFileError
 from mspt_core.model import Recognizer, config_for
-from mspt_core import models
 from mspt_core.models import build_metadata, load_model, read_metadata, save_model
-
 from tests.core.model.test_recognizer import _line
 
 
@@ -79,8 +78,9 @@ def _exported_with_header_start(tmp_path, name: str, start: bytes):
     wanted, modulus = int.from_bytes(start, "little"), 256 ** len(start)
     pad = 0
     for attempt in range(2):  # the first export measures the header, the second hits the bytes
-        source = save_model(tmp_path / f"src{attempt}", model, charset,
-                            build_metadata(model, charset, "src", {"data": "x" * pad}))
+        source = save_model(
+            tmp_path / f"src{attempt}", model, charset, build_metadata(model, charset, "src", {"data": "x" * pad})
+        )
         models.import_model(source, name)
         shared = models.export_model(name, tmp_path / f"shared{attempt}.safetensors")
         models.remove_model(name)
@@ -137,9 +137,11 @@ def _with_config(tmp_path, **change):
     return save_model(tmp_path / "claims.safetensors", model, charset, meta)
 
 
-@pytest.mark.parametrize("change", [{"d_model": 144 * 8}, {"ff": 576 * 64}, {"layers": 3000},
-                                    {"frontend_channels": [16, 32, 64, 4096]}],
-                         ids=["d_model", "ff", "layers", "channels"])
+@pytest.mark.parametrize(
+    "change",
+    [{"d_model": 144 * 8}, {"ff": 576 * 64}, {"layers": 3000}, {"frontend_channels": [16, 32, 64, 4096]}],
+    ids=["d_model", "ff", "layers", "channels"],
+)
 def test_a_config_the_weights_do_not_fill_is_refused_before_any_network_is_built(tmp_path, monkeypatch, change):
     """A few-MB file whose JSON claims a huge network must not make mspt allocate it."""
     path = _with_config(tmp_path, **change)
@@ -235,8 +237,12 @@ def _weight_names(path):
 @pytest.mark.parametrize("single_file", [False, True])
 def test_rename_moves_a_user_model_and_its_metadata_name(tmp_path, user_dir, single_file):
     model, charset = _model()
-    original = save_model(user_dir / ("old.safetensors" if single_file else "old"), model, charset,
-                          build_metadata(model, charset, "old", {"val_cer": 0.2}))
+    original = save_model(
+        user_dir / ("old.safetensors" if single_file else "old"),
+        model,
+        charset,
+        build_metadata(model, charset, "old", {"val_cer": 0.2}),
+    )
     entry = models.rename_model("old", "new")
     assert entry.name == "new" and entry.path.parent == user_dir and not original.exists()
     assert entry.path.name == ("new.safetensors" if single_file else "new")
@@ -271,8 +277,9 @@ def test_rename_refuses_bundled_taken_bad_and_unknown_names(tmp_path, user_dir, 
 @pytest.mark.parametrize("single_file", [False, True])
 def test_a_failed_rename_keeps_the_model(tmp_path, user_dir, monkeypatch, single_file):
     model, charset = _model()
-    path = save_model(user_dir / ("old.safetensors" if single_file else "old"), model, charset,
-                      build_metadata(model, charset, "old"))
+    path = save_model(
+        user_dir / ("old.safetensors" if single_file else "old"), model, charset, build_metadata(model, charset, "old")
+    )
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
@@ -327,5 +334,7 @@ def test_models_cli_renames(tmp_path, user_dir, capsys):
 
 def test_model_names_are_usable_file_names_everywhere():
     assert all(models.is_model_name(n) for n in ["default", "my model 2", "letters-1850_v2.1"])
-    assert not any(models.is_model_name(n) for n in ["", ".hidden", "a/b", "a\\b", "a:b", "what?", "x" * 101,
-                                                    "trailing.", "trailing "])
+    assert not any(
+        models.is_model_name(n)
+        for n in ["", ".hidden", "a/b", "a\\b", "a:b", "what?", "x" * 101, "trailing.", "trailing "]
+    )

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from mspt_core import onnx_engine
-from mspt_core.errors import ModelFileError
 from mspt_core.data.lines import lines_from_page_xml
+from mspt_core.errors import ModelFileError
 from mspt_core.models import load_model, resolve
 from mspt_core.recognize import LineRecognizer
 from tests.conftest import split_xmls
@@ -47,8 +47,11 @@ def test_onnx_reads_real_lines_as_pytorch_does(default_model, real_lines, torch_
 def test_auto_reads_with_onnx_on_a_cpu(default_model, monkeypatch):
     from mspt_core.models import LoadedModel
 
-    plain = LoadedModel(default_model.model, default_model.charset,
-                        {k: v for k, v in default_model.metadata.items() if k != "inference"})
+    plain = LoadedModel(
+        default_model.model,
+        default_model.charset,
+        {k: v for k, v in default_model.metadata.items() if k != "inference"},
+    )
     monkeypatch.delenv("MSPT_ENGINE", raising=False)
     assert LineRecognizer(plain, device="cpu").engine == "onnx"
     monkeypatch.setenv("MSPT_ENGINE", "torch")
@@ -58,8 +61,9 @@ def test_auto_reads_with_onnx_on_a_cpu(default_model, monkeypatch):
         LineRecognizer(plain, device="cpu")
 
 
-def test_a_cache_folder_that_cannot_be_written_falls_back_to_pytorch(default_model, real_lines, torch_texts,
-                                                                     tmp_path, monkeypatch, caplog):
+def test_a_cache_folder_that_cannot_be_written_falls_back_to_pytorch(
+    default_model, real_lines, torch_texts, tmp_path, monkeypatch, caplog
+):
     (tmp_path / "a-file").write_text("not a folder")
     monkeypatch.setenv("MSPT_CACHE_DIR", str(tmp_path / "a-file"))
     reader = LineRecognizer(default_model, device="cpu", engine="onnx")
@@ -78,10 +82,12 @@ def test_auto_reads_in_int8_only_where_the_model_file_allows_it(default_model, m
     from mspt_core.models import LoadedModel
 
     monkeypatch.delenv("MSPT_ENGINE", raising=False)
-    allowed = LoadedModel(default_model.model, default_model.charset,
-                          dict(default_model.metadata, inference={"int8": True}))
-    refused = LoadedModel(default_model.model, default_model.charset,
-                          dict(default_model.metadata, inference={"int8": False}))
+    allowed = LoadedModel(
+        default_model.model, default_model.charset, dict(default_model.metadata, inference={"int8": True})
+    )
+    refused = LoadedModel(
+        default_model.model, default_model.charset, dict(default_model.metadata, inference={"int8": False})
+    )
     assert LineRecognizer(allowed, device="cpu").engine == "onnx-int8"
     assert LineRecognizer(refused, device="cpu").engine == "onnx"
 

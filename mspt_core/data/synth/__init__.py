@@ -13,8 +13,8 @@ This module ties them together: ``LineSynthesizer`` draws (image, text) samples,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -24,8 +24,20 @@ from mspt_core.data.synth.pages import PageLayout, PageStyle, render_page
 from mspt_core.data.synth.render import LineStyle, render_line
 from mspt_core.errors import DataError
 
-__all__ = ["Corpus", "FontFace", "FontSet", "LineStyle", "LineSynthesizer", "PageLayout", "PageStyle",
-           "SynthLine", "cover_charset", "find_fonts", "render_line", "render_page"]
+__all__ = [
+    "Corpus",
+    "FontFace",
+    "FontSet",
+    "LineStyle",
+    "LineSynthesizer",
+    "PageLayout",
+    "PageStyle",
+    "SynthLine",
+    "cover_charset",
+    "find_fonts",
+    "render_line",
+    "render_page",
+]
 
 # Texts that no face can draw are drawn again; this many misses in a row means the corpus and
 # the fonts do not fit together at all.
@@ -43,8 +55,9 @@ class SynthLine:
 class LineSynthesizer:
     """Random degraded line images with their texts. ``strength`` 0 gives clean renders."""
 
-    def __init__(self, corpus: Corpus | None = None, fonts: FontSet | None = None, height: int = 40,
-                 strength: float = 1.0):
+    def __init__(
+        self, corpus: Corpus | None = None, fonts: FontSet | None = None, height: int = 40, strength: float = 1.0
+    ):
         self.corpus = corpus or Corpus.installed()
         self.fonts = fonts or FontSet.installed()
         self.height = height
@@ -55,8 +68,10 @@ class LineSynthesizer:
             text, language = self.corpus.sample(rng)
             if text.strip() and self.fonts.covering(text):
                 return text, language, self.fonts.pick(text, rng)
-        raise DataError(f"none of {MAX_TRIES} corpus lines in a row could be drawn by any of "
-                        f"{len(self.fonts)} fonts; install more fonts (docs/synth.md)")
+        raise DataError(
+            f"none of {MAX_TRIES} corpus lines in a row could be drawn by any of "
+            f"{len(self.fonts)} fonts; install more fonts (docs/synth.md)"
+        )
 
     def sample(self, rng: np.random.Generator) -> SynthLine:
         text, language, face = self._text_and_face(rng)
@@ -73,9 +88,15 @@ class LineSynthesizer:
             made += 1
 
 
-def cover_charset(chars: Iterable[str], rng: np.random.Generator, fonts: FontSet | None = None,
-                  corpus: Corpus | None = None, fonts_per_char: int = 2, height: int = 40,
-                  strength: float = 1.0) -> list[SynthLine]:
+def cover_charset(
+    chars: Iterable[str],
+    rng: np.random.Generator,
+    fonts: FontSet | None = None,
+    corpus: Corpus | None = None,
+    fonts_per_char: int = 2,
+    height: int = 40,
+    strength: float = 1.0,
+) -> list[SynthLine]:
     """For each character of ``chars``, ``fonts_per_char`` lines drawn by different font
     families (different faces where one family is all there is), the character set among a few
     corpus words (or alone). Raises DataError naming the characters that too few installed

@@ -12,9 +12,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -46,6 +46,7 @@ def _mostly_letters(text: str) -> bool:
 
 
 # ---- readers: a file -> paragraphs (prose) or words (word lists) ----
+
 
 def read_fortunes(path: Path) -> list[str]:
     """Fortune cookie files: entries separated by lines holding only ``%``."""
@@ -139,8 +140,12 @@ def installed_sources() -> list[TextSource]:
     candidates = [
         TextSource("en", "prose", _fortune_files(FORTUNES), read_fortunes),
         TextSource("en", "prose", _files(Path("/usr/share/common-licenses")), read_plain),
-        TextSource("en", "words", _existing("/usr/share/dict/american-english",
-                                            "/usr/share/dict/british-english"), read_word_list),
+        TextSource(
+            "en",
+            "words",
+            _existing("/usr/share/dict/american-english", "/usr/share/dict/british-english"),
+            read_word_list,
+        ),
         TextSource("de", "prose", _fortune_files(FORTUNES / "de"), read_fortunes),
         TextSource("de", "words", _existing("/usr/share/dict/ngerman"), read_word_list),
         TextSource("cs", "prose", _fortune_files(FORTUNES / "cs"), read_fortunes),
@@ -169,23 +174,26 @@ class Corpus:
 
     def __init__(self, sources: Sequence[TextSource]):
         if not sources:
-            raise DataError("no text corpus found: install the Debian packages listed in "
-                            "docs/synth.md (fortunes, wamerican, ...) or give text files")
+            raise DataError(
+                "no text corpus found: install the Debian packages listed in "
+                "docs/synth.md (fortunes, wamerican, ...) or give text files"
+            )
         self.sources = list(sources)
 
     @classmethod
-    def installed(cls, languages: Iterable[str] | None = None) -> "Corpus":
+    def installed(cls, languages: Iterable[str] | None = None) -> Corpus:
         sources = installed_sources()
         if languages is not None:
             wanted = set(languages)
             sources = [s for s in sources if s.language in wanted]
             if not sources:
-                raise DataError(f"no corpus installed for {', '.join(sorted(wanted))}; "
-                                "see docs/synth.md for the Debian packages")
+                raise DataError(
+                    f"no corpus installed for {', '.join(sorted(wanted))}; see docs/synth.md for the Debian packages"
+                )
         return cls(sources)
 
     @classmethod
-    def from_files(cls, paths: Sequence[Path | str], language: str = "xx") -> "Corpus":
+    def from_files(cls, paths: Sequence[Path | str], language: str = "xx") -> Corpus:
         """Plain UTF-8 text files of one's own (paragraphs separated by blank lines)."""
         missing = [str(p) for p in paths if not Path(p).is_file()]
         if missing:

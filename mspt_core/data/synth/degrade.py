@@ -20,8 +20,9 @@ def smooth_field(shape: tuple[int, int], rng: np.random.Generator, cell: float) 
     return cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC).clip(-1, 1)
 
 
-def warp(ink: np.ndarray, rng: np.random.Generator, baseline: float, box_height: float,
-         strength: float = 1.0) -> np.ndarray:
+def warp(
+    ink: np.ndarray, rng: np.random.Generator, baseline: float, box_height: float, strength: float = 1.0
+) -> np.ndarray:
     """Small tilt, wavy baseline (page curvature) and slant, at most ~8 % of the line box
     height up or down so the text stays inside its crop."""
     h, w = ink.shape
@@ -29,14 +30,19 @@ def warp(ink: np.ndarray, rng: np.random.Generator, baseline: float, box_height:
     ys = np.arange(h, dtype=np.float32)
     reach = 0.08 * box_height * strength
     tilt = rng.uniform(-0.6, 0.6) * reach / max(w / 2, 1)
-    wave = rng.uniform(0, 0.4) * reach * np.sin(2 * np.pi * xs / rng.uniform(0.5, 2.0) / w
-                                                + rng.uniform(0, 2 * np.pi))
+    wave = rng.uniform(0, 0.4) * reach * np.sin(2 * np.pi * xs / rng.uniform(0.5, 2.0) / w + rng.uniform(0, 2 * np.pi))
     dy = (tilt * (xs - w / 2) + wave).astype(np.float32)
     shear = rng.uniform(-0.12, 0.12) * strength  # dx per row above the baseline
     map_x = xs[None, :] + shear * (ys[:, None] - baseline)
     map_y = ys[:, None] + dy[None, :]
-    return cv2.remap(ink, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        ink,
+        map_x.astype(np.float32),
+        map_y.astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
 
 
 def wear_ink(ink: np.ndarray, rng: np.random.Generator, stroke: float, strength: float = 1.0) -> np.ndarray:

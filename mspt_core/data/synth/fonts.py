@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -33,15 +33,33 @@ CATEGORY_WORDS = (
     ("blackletter", ("blankenburg", "fraktur", "blackletter", "textura", "schwabacher", "gotisch")),
     ("handwriting", ("handwriting", "dkg", "z003", "chancery", "script")),
     ("typewriter", ("mono", "courier", "typewriter")),
-    ("oldstyle", ("garamond", "junicode", "old standard", "libertine", "caslon", "gentium", "bookman",
-                  "palatino", "p052", "didot")),
-    ("sans", ("sans", "cantarell", "carlito", "biolinum", "gothic", "arial", "helvet", "lato",
-              "open sans", "roboto")),
+    (
+        "oldstyle",
+        (
+            "garamond",
+            "junicode",
+            "old standard",
+            "libertine",
+            "caslon",
+            "gentium",
+            "bookman",
+            "palatino",
+            "p052",
+            "didot",
+        ),
+    ),
+    ("sans", ("sans", "cantarell", "carlito", "biolinum", "gothic", "arial", "helvet", "lato", "open sans", "roboto")),
 )
 
 # How often each category is drawn when it can draw the text: mostly book faces.
-CATEGORY_WEIGHTS = {"serif": 0.32, "oldstyle": 0.30, "sans": 0.14, "typewriter": 0.10,
-                    "blackletter": 0.07, "handwriting": 0.07}
+CATEGORY_WEIGHTS = {
+    "serif": 0.32,
+    "oldstyle": 0.30,
+    "sans": 0.14,
+    "typewriter": 0.10,
+    "blackletter": 0.07,
+    "handwriting": 0.07,
+}
 STYLE_WEIGHTS = {"regular": 4.0, "italic": 1.0, "bold": 1.0, "bold italic": 0.4}
 
 
@@ -75,8 +93,9 @@ def _style_of(subfamily: str) -> str:
     words = subfamily.lower()
     bold = any(w in words for w in ("bold", "black", "heavy", "semibold", "demi"))
     italic = any(w in words for w in ("italic", "oblique", "slanted"))
-    return {(False, False): "regular", (False, True): "italic", (True, False): "bold",
-            (True, True): "bold italic"}[(bold, italic)]
+    return {(False, False): "regular", (False, True): "italic", (True, False): "bold", (True, True): "bold italic"}[
+        (bold, italic)
+    ]
 
 
 def _category_of(family: str, fixed_pitch: bool) -> str:
@@ -118,8 +137,9 @@ def _font_files_from_fc_list() -> list[Path]:
     if shutil.which("fc-list") is None:
         return []
     try:
-        out = subprocess.run(["fc-list", "--format", "%{file}\n"], capture_output=True, text=True,
-                             timeout=30, check=False).stdout
+        out = subprocess.run(
+            ["fc-list", "--format", "%{file}\n"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [Path(line) for line in out.splitlines() if line.lower().endswith(FONT_SUFFIXES)]
@@ -170,13 +190,13 @@ class FontSet:
 
     def __init__(self, faces: Sequence[FontFace]):
         if not faces:
-            raise DataError("no usable fonts found: install Debian fonts-* packages "
-                            "(see docs/synth.md) or pass a font folder")
+            raise DataError(
+                "no usable fonts found: install Debian fonts-* packages (see docs/synth.md) or pass a font folder"
+            )
         self.faces = list(faces)
 
     @classmethod
-    def installed(cls, dirs: Sequence[Path | str] | None = None,
-                  categories: Iterable[str] | None = None) -> "FontSet":
+    def installed(cls, dirs: Sequence[Path | str] | None = None, categories: Iterable[str] | None = None) -> FontSet:
         faces = find_fonts(dirs)
         if categories is not None:
             wanted = set(categories)
@@ -197,17 +217,28 @@ class FontSet:
         for f in faces:
             families.setdefault(f.category, set()).add(f.family)
             style_total[f.family] = style_total.get(f.family, 0.0) + STYLE_WEIGHTS[f.style]
-        w = np.array([CATEGORY_WEIGHTS[f.category] / len(families[f.category])
-                      * STYLE_WEIGHTS[f.style] / style_total[f.family] for f in faces])
+        w = np.array(
+            [
+                CATEGORY_WEIGHTS[f.category]
+                / len(families[f.category])
+                * STYLE_WEIGHTS[f.style]
+                / style_total[f.family]
+                for f in faces
+            ]
+        )
         return w / w.sum()
 
     def pick(self, text: str, rng: np.random.Generator) -> FontFace:
         """A random face that can draw ``text``; DataError when none can."""
         faces = self.covering(text)
         if not faces:
-            nowhere = "".join(sorted({ch for ch in text if not ch.isspace()
-                                      and not any(ord(ch) in f.codepoints for f in self.faces)}))
-            detail = (f"no font has {nowhere!r}" if nowhere
-                      else "each character exists in some font, but no font has them all")
+            nowhere = "".join(
+                sorted({ch for ch in text if not ch.isspace() and not any(ord(ch) in f.codepoints for f in self.faces)})
+            )
+            detail = (
+                f"no font has {nowhere!r}"
+                if nowhere
+                else "each character exists in some font, but no font has them all"
+            )
             raise DataError(f"none of the {len(self.faces)} fonts can draw {text!r}: {detail}")
         return faces[int(rng.choice(len(faces), p=self.weights(faces)))]

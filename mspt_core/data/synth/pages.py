@@ -4,8 +4,8 @@ baselines, text), ready for ``mspt_core.formats.write_document``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -39,9 +39,8 @@ class PageStyle:
     ink_level: float = 25.0
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, strength: float = 0.5) -> "PageStyle":
-        return cls(skew_deg=float(rng.uniform(-0.8, 0.8)), strength=strength,
-                   ink_level=float(rng.uniform(10, 60)))
+    def draw(cls, rng: np.random.Generator, strength: float = 0.5) -> PageStyle:
+        return cls(skew_deg=float(rng.uniform(-0.8, 0.8)), strength=strength, ink_level=float(rng.uniform(10, 60)))
 
 
 @dataclass
@@ -62,8 +61,7 @@ class _SetLine:
         self.text = " ".join(self.words)
 
 
-def _wrap(words: list[str], widths: list[float], space: float, first_width: float,
-          width: float) -> list[list[int]]:
+def _wrap(words: list[str], widths: list[float], space: float, first_width: float, width: float) -> list[list[int]]:
     """Greedy line breaking: word indices per line; the first line is ``first_width`` wide."""
     lines: list[list[int]] = [[]]
     used = 0.0
@@ -77,8 +75,13 @@ def _wrap(words: list[str], widths: list[float], space: float, first_width: floa
     return [line for line in lines if line]
 
 
-def typeset(heading: Sequence[str], paragraphs: Sequence[str], face: FontFace,
-            layout: PageLayout, whole_paragraphs: bool = False) -> list[_SetLine]:
+def typeset(
+    heading: Sequence[str],
+    paragraphs: Sequence[str],
+    face: FontFace,
+    layout: PageLayout,
+    whole_paragraphs: bool = False,
+) -> list[_SetLine]:
     """Heading lines centred, then paragraphs justified with an indented first line, until the
     page is full. Text that does not fit is left out: from the first line that does not fit,
     or with ``whole_paragraphs`` from the first paragraph that does not fit entirely."""
@@ -126,8 +129,9 @@ def typeset(heading: Sequence[str], paragraphs: Sequence[str], face: FontFace,
                 xs.append(x)
                 x += widths[i] + gap
             right = xs[-1] + widths[indices[-1]]
-            out.append(_SetLine([words[i] for i in indices], xs, baseline, left, right,
-                                layout.font_px, paragraph=number))
+            out.append(
+                _SetLine([words[i] for i in indices], xs, baseline, left, right, layout.font_px, paragraph=number)
+            )
             baseline += pitch
     return out
 
@@ -137,10 +141,16 @@ def _rotate(points: np.ndarray, matrix: np.ndarray) -> list[Point]:
     return [(round(float(x), 1), round(float(y), 1)) for x, y in moved]
 
 
-def render_page(paragraphs: Sequence[str], font: FontFace | str, rng: np.random.Generator,
-                heading: Sequence[str] = (), layout: PageLayout | None = None,
-                style: PageStyle | None = None, page_id: str = "page",
-                whole_paragraphs: bool = False) -> tuple[np.ndarray, Page]:
+def render_page(
+    paragraphs: Sequence[str],
+    font: FontFace | str,
+    rng: np.random.Generator,
+    heading: Sequence[str] = (),
+    layout: PageLayout | None = None,
+    style: PageStyle | None = None,
+    page_id: str = "page",
+    whole_paragraphs: bool = False,
+) -> tuple[np.ndarray, Page]:
     """(grey uint8 page image, its ground truth). Every line of the Page holds exactly the text
     drawn there; its polygon is the line box and its baseline the drawn baseline, both skewed
     with the page."""
@@ -162,8 +172,7 @@ def render_page(paragraphs: Sequence[str], font: FontFace | str, rng: np.random.
         coverage = degrade.wear_ink(coverage, rng, max(1.0, layout.font_px / 12), 0.6 * style.strength)
     centre = (layout.width / 2, layout.height / 2)
     matrix = cv2.getRotationMatrix2D(centre, style.skew_deg, 1.0)
-    coverage = cv2.warpAffine(coverage, matrix, (layout.width, layout.height), flags=cv2.INTER_LINEAR,
-                              borderValue=0)
+    coverage = cv2.warpAffine(coverage, matrix, (layout.width, layout.height), flags=cv2.INTER_LINEAR, borderValue=0)
 
     page = Page(width=layout.width, height=layout.height, id=page_id)
     region: Region | None = None
@@ -178,9 +187,16 @@ def render_page(paragraphs: Sequence[str], font: FontFace | str, rng: np.random.
         y0, y1 = line.baseline - ascent - 3, line.baseline + descent + 3
         box = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], dtype=np.float64)
         base = np.array([(line.left, line.baseline), (line.right, line.baseline)], dtype=np.float64)
-        region.lines.append(Line(id=f"l{n + 1:03d}", polygon=_rotate(box, matrix),
-                                 baseline=_rotate(base, matrix), text=line.text, status=LineStatus.CORRECTED,
-                                 line_type="HeadingLine" if line.heading else "DefaultLine"))
+        region.lines.append(
+            Line(
+                id=f"l{n + 1:03d}",
+                polygon=_rotate(box, matrix),
+                baseline=_rotate(base, matrix),
+                text=line.text,
+                status=LineStatus.CORRECTED,
+                line_type="HeadingLine" if line.heading else "DefaultLine",
+            )
+        )
     for region in page.regions:
         xs = [p[0] for ln in region.lines for p in ln.polygon]
         ys = [p[1] for ln in region.lines for p in ln.polygon]

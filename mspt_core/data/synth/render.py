@@ -57,9 +57,15 @@ def as_face(font: FontFace | str | Path) -> FontFace:
     return face
 
 
-def draw_ink(text: str, face: FontFace, size: int, tracking: float = 0.0,
-             canvas: tuple[int, int] | None = None, origin: tuple[int, int] | None = None,
-             into: np.ndarray | None = None) -> Ink:
+def draw_ink(
+    text: str,
+    face: FontFace,
+    size: int,
+    tracking: float = 0.0,
+    canvas: tuple[int, int] | None = None,
+    origin: tuple[int, int] | None = None,
+    into: np.ndarray | None = None,
+) -> Ink:
     """Draw ``text`` with ``face`` at ``size`` px; ``tracking`` adds that many pixels between
     letters. Draws into ``into`` (a float canvas) at ``origin`` (x, baseline) when given."""
     if not face.can_draw(text):
@@ -80,8 +86,7 @@ def draw_ink(text: str, face: FontFace, size: int, tracking: float = 0.0,
         # plus the extra spacing so far.
         for i, ch in enumerate(text):
             if not ch.isspace():
-                pen.text((x0 + font.getlength(text[:i]) + tracking * i, baseline), ch, font=font,
-                         fill=255, anchor="ls")
+                pen.text((x0 + font.getlength(text[:i]) + tracking * i, baseline), ch, font=font, fill=255, anchor="ls")
     np.maximum(into, np.asarray(layer, np.float32) / 255.0, out=into)
     return Ink(into, int(baseline), int(x0), int(np.ceil(x0 + advance)), ascent, descent)
 
@@ -109,23 +114,33 @@ class LineStyle:
     strength: float = 1.0  # 0 = clean render on white, 1 = full degradation
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, strength: float = 1.0) -> "LineStyle":
+    def draw(cls, rng: np.random.Generator, strength: float = 1.0) -> LineStyle:
         return cls(
             scale=float(rng.uniform(1.0, 2.5)),
             tracking=float(rng.uniform(-0.02, 0.12)) if rng.random() < 0.3 else 0.0,
-            pad_top=float(rng.uniform(0.0, 0.18)), pad_bottom=float(rng.uniform(0.0, 0.18)),
-            pad_left=float(rng.uniform(0.02, 0.5)), pad_right=float(rng.uniform(0.02, 0.5)),
+            pad_top=float(rng.uniform(0.0, 0.18)),
+            pad_bottom=float(rng.uniform(0.0, 0.18)),
+            pad_left=float(rng.uniform(0.02, 0.5)),
+            pad_right=float(rng.uniform(0.02, 0.5)),
             leading=float(rng.uniform(1.0, 1.45)),
-            neighbour_above=bool(rng.random() < 0.35), neighbour_below=bool(rng.random() < 0.35),
-            ink_level=float(rng.uniform(0, 80)), strength=strength)
+            neighbour_above=bool(rng.random() < 0.35),
+            neighbour_below=bool(rng.random() < 0.35),
+            ink_level=float(rng.uniform(0, 80)),
+            strength=strength,
+        )
 
 
 CLEAN = LineStyle(scale=2.0, strength=0.0)
 
 
-def render_line(text: str, font: FontFace | str | Path, height: int = 40,
-                rng: np.random.Generator | None = None, style: LineStyle | None = None,
-                neighbours: tuple[str, str] | None = None) -> np.ndarray:
+def render_line(
+    text: str,
+    font: FontFace | str | Path,
+    height: int = 40,
+    rng: np.random.Generator | None = None,
+    style: LineStyle | None = None,
+    neighbours: tuple[str, str] | None = None,
+) -> np.ndarray:
     """A grey uint8 line image ``height`` px tall showing ``text`` dark on light paper.
 
     With ``rng`` and no ``style`` the look is drawn at random (scan-like); with neither, a clean
@@ -164,8 +179,10 @@ def render_line(text: str, font: FontFace | str | Path, height: int = 40,
     if style.neighbour_above or style.neighbour_below:
         lead = int(round(style.leading * box))
         texts = neighbours or _shuffled_words(text, rng)
-        for wanted, other, row in ((style.neighbour_above, texts[0], baseline - lead),
-                                   (style.neighbour_below, texts[1], baseline + lead)):
+        for wanted, other, row in (
+            (style.neighbour_above, texts[0], baseline - lead),
+            (style.neighbour_below, texts[1], baseline + lead),
+        ):
             if wanted and other and face.can_draw(other):
                 x = int(left + rng.uniform(-2, 0.5) * size)
                 draw_ink(other, face, size, tracking, origin=(x, row), into=canvas)

@@ -28,11 +28,15 @@ NON_UTF8 = os.fsdecode(b"caf\xe9.png")  # a Latin-1 file name, as old archives a
 
 def _png_header(width: int, height: int) -> bytes:
     """A PNG that declares ``width`` x ``height`` and holds no pixels (a decompression bomb's head)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + \
-        chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _pdf_without_pages(path: Path) -> None:
@@ -65,7 +69,8 @@ def _make_inputs(folder: Path) -> None:
     (folder / "zero-size.xml").write_text(_page_xml_with('imageWidth="1700"', 'imageWidth="0"'), encoding="utf-8")
     (folder / "huge-size.xml").write_text(
         _page_xml_with('imageWidth="1700" imageHeight="2200"', 'imageWidth="99999999999" imageHeight="99999999999"'),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (folder / "dup-ids.xml").write_text(_page_xml_with('id="l002"', 'id="l001"'), encoding="utf-8")
     (folder / "not-xml.xml").write_text("this is not XML <", encoding="utf-8")
     (folder / "empty.png").write_bytes(b"")
@@ -80,67 +85,141 @@ TRAIN = ["--size", "tiny", "--steps", "1", "--batch-size", "2", "--device", "cpu
 ROWS = {
     # kind: (command; {IN} inputs, {OUT} an output folder holding an earlier result, {MODEL} a tiny
     #        CTC model; what the error line must name; the reason it must give, lower case)
-    "missing page": (["transcribe", "{IN}/missing.png", "--model", "{MODEL}", "--out", "{OUT}"],
-                     "{IN}/missing.png", "no such file"),
-    "folder as page": (["transcribe", "{IN}/a-folder.png", "--model", "{MODEL}", "--out", "{OUT}"],
-                       "{IN}/a-folder.png", "folder"),
-    "fifo as page": (["transcribe", "{IN}/pipe.png", "--model", "{MODEL}", "--out", "{OUT}"],
-                     "{IN}/pipe.png", "not a regular file"),
-    "device as page": (["transcribe", "/dev/zero", "--model", "{MODEL}", "--out", "{OUT}"], "/dev/zero",
-                       "not a regular file"),
-    "link to itself as page": (["transcribe", "{IN}/loop.png", "--model", "{MODEL}", "--out", "{OUT}"],
-                               "{IN}/loop.png", "symbolic links"),
+    "missing page": (
+        ["transcribe", "{IN}/missing.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/missing.png",
+        "no such file",
+    ),
+    "folder as page": (
+        ["transcribe", "{IN}/a-folder.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/a-folder.png",
+        "folder",
+    ),
+    "fifo as page": (
+        ["transcribe", "{IN}/pipe.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/pipe.png",
+        "not a regular file",
+    ),
+    "device as page": (
+        ["transcribe", "/dev/zero", "--model", "{MODEL}", "--out", "{OUT}"],
+        "/dev/zero",
+        "not a regular file",
+    ),
+    "link to itself as page": (
+        ["transcribe", "{IN}/loop.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/loop.png",
+        "symbolic links",
+    ),
     "fifo as segment page": (["segment", "{IN}/pipe.png", "--out", "{OUT}"], "{IN}/pipe.png", "not a regular file"),
-    "fifo as line image": (["recognize", "{IN}/pipe.png", "--model", "{MODEL}"], "{IN}/pipe.png",
-                           "not a regular file"),
-    "fifo as model": (["recognize", str(LINE), "--model", "{IN}/pipe.safetensors"], "{IN}/pipe.safetensors",
-                      "not a regular file"),
-    "fifo as imported model": (["models", "import", "{IN}/pipe.safetensors", "--name", "x"],
-                               "{IN}/pipe.safetensors", "not a regular file"),
-    "fifo as xml": (["convert", "{IN}/pipe.xml", "--to", "txt", "--out", "{OUT}"], "{IN}/pipe.xml",
-                    "not a regular file"),
-    "non-utf-8 file name": (["transcribe", "{IN}/" + NON_UTF8, "--model", "{MODEL}", "--out", "{OUT}"],
-                            "{IN}/caf", "utf-8"),
-    "non-utf-8 ground truth (train)": (["train", "{IN}/latin1-lines", "--out", "{OUT}/run", *TRAIN],
-                                       "{IN}/latin1-lines/001.gt.txt", "utf-8"),
-    "non-utf-8 ground truth (eval)": (["eval", "{IN}/latin1-lines", "--model", "{MODEL}"],
-                                      "{IN}/latin1-lines/001.gt.txt", "utf-8"),
-    "decoder head of a ctc model": (["recognize", str(LINE), "--model", "{MODEL}", "--head", "decoder"],
-                                    "{MODEL}", "decoder"),
-    "negative threads": (["transcribe", "{IN}/sample-page.png", "--model", "{MODEL}", "--out", "{OUT}",
-                          "--threads", "-1"], "--threads", "-1"),
+    "fifo as line image": (["recognize", "{IN}/pipe.png", "--model", "{MODEL}"], "{IN}/pipe.png", "not a regular file"),
+    "fifo as model": (
+        ["recognize", str(LINE), "--model", "{IN}/pipe.safetensors"],
+        "{IN}/pipe.safetensors",
+        "not a regular file",
+    ),
+    "fifo as imported model": (
+        ["models", "import", "{IN}/pipe.safetensors", "--name", "x"],
+        "{IN}/pipe.safetensors",
+        "not a regular file",
+    ),
+    "fifo as xml": (
+        ["convert", "{IN}/pipe.xml", "--to", "txt", "--out", "{OUT}"],
+        "{IN}/pipe.xml",
+        "not a regular file",
+    ),
+    "non-utf-8 file name": (
+        ["transcribe", "{IN}/" + NON_UTF8, "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/caf",
+        "utf-8",
+    ),
+    "non-utf-8 ground truth (train)": (
+        ["train", "{IN}/latin1-lines", "--out", "{OUT}/run", *TRAIN],
+        "{IN}/latin1-lines/001.gt.txt",
+        "utf-8",
+    ),
+    "non-utf-8 ground truth (eval)": (
+        ["eval", "{IN}/latin1-lines", "--model", "{MODEL}"],
+        "{IN}/latin1-lines/001.gt.txt",
+        "utf-8",
+    ),
+    "decoder head of a ctc model": (
+        ["recognize", str(LINE), "--model", "{MODEL}", "--head", "decoder"],
+        "{MODEL}",
+        "decoder",
+    ),
+    "negative threads": (
+        ["transcribe", "{IN}/sample-page.png", "--model", "{MODEL}", "--out", "{OUT}", "--threads", "-1"],
+        "--threads",
+        "-1",
+    ),
     "zero batch size": (["recognize", str(LINE), "--model", "{MODEL}", "--batch-size", "0"], "--batch-size", "0"),
     "dpi 5": (["transcribe", "{IN}/page.pdf", "--model", "{MODEL}", "--out", "{OUT}", "--dpi", "5"], "--dpi", "5"),
     "val-every 0": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--val-every", "0"], "--val-every", "0"),
     "lr nan": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--lr", "nan"], "--lr", "nan"),
-    "install-as a path": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--install-as", "../bad"],
-                          "../bad", "not a usable model name"),
-    "pdf without pages": (["transcribe", "{IN}/empty.pdf", "--model", "{MODEL}", "--out", "{OUT}"],
-                          "{IN}/empty.pdf", "no pages"),
-    "image over our limit": (["transcribe", "{IN}/huge.png", "--model", "{MODEL}", "--out", "{OUT}"],
-                             "{IN}/huge.png", "limit of 120 mp"),
-    "bad page after a good one": (["transcribe", "{IN}/sample-page.png", "{IN}/truncated.png", "--model", "{MODEL}",
-                                   "--out", "{OUT}"], "{IN}/truncated.png", "truncated"),
-    "page size 0 to pdf": (["convert", "{IN}/zero-size.xml", "--to", "pdf", "--out", "{OUT}"],
-                           "{IN}/zero-size.xml", "page size"),
-    "page size past pdf's limit": (["convert", "{IN}/huge-size.xml", "--to", "pdf", "--out", "{OUT}"],
-                                   "{IN}/huge-size.xml", "pdf"),
-    "duplicate ids to page": (["convert", "{IN}/dup-ids.xml", "--to", "page", "--out", "{OUT}"],
-                              "{IN}/dup-ids.xml", "duplicate id"),
-    "duplicate ids to alto": (["convert", "{IN}/dup-ids.xml", "--to", "alto", "--out", "{OUT}"],
-                              "{IN}/dup-ids.xml", "duplicate id"),
-    "duplicate ids beside a page": (["transcribe", "{IN}/dup/sample-page.png", "--model", "{MODEL}", "--out", "{OUT}"],
-                                    "{IN}/dup/sample-page.png", "duplicate id"),
+    "install-as a path": (
+        ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--install-as", "../bad"],
+        "../bad",
+        "not a usable model name",
+    ),
+    "pdf without pages": (
+        ["transcribe", "{IN}/empty.pdf", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/empty.pdf",
+        "no pages",
+    ),
+    "image over our limit": (
+        ["transcribe", "{IN}/huge.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/huge.png",
+        "limit of 120 mp",
+    ),
+    "bad page after a good one": (
+        ["transcribe", "{IN}/sample-page.png", "{IN}/truncated.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/truncated.png",
+        "truncated",
+    ),
+    "page size 0 to pdf": (
+        ["convert", "{IN}/zero-size.xml", "--to", "pdf", "--out", "{OUT}"],
+        "{IN}/zero-size.xml",
+        "page size",
+    ),
+    "page size past pdf's limit": (
+        ["convert", "{IN}/huge-size.xml", "--to", "pdf", "--out", "{OUT}"],
+        "{IN}/huge-size.xml",
+        "pdf",
+    ),
+    "duplicate ids to page": (
+        ["convert", "{IN}/dup-ids.xml", "--to", "page", "--out", "{OUT}"],
+        "{IN}/dup-ids.xml",
+        "duplicate id",
+    ),
+    "duplicate ids to alto": (
+        ["convert", "{IN}/dup-ids.xml", "--to", "alto", "--out", "{OUT}"],
+        "{IN}/dup-ids.xml",
+        "duplicate id",
+    ),
+    "duplicate ids beside a page": (
+        ["transcribe", "{IN}/dup/sample-page.png", "--model", "{MODEL}", "--out", "{OUT}"],
+        "{IN}/dup/sample-page.png",
+        "duplicate id",
+    ),
     "not xml": (["convert", "{IN}/not-xml.xml", "--to", "page", "--out", "{OUT}"], "{IN}/not-xml.xml", "xml"),
-    "missing xml": (["convert", "{IN}/missing.xml", "--to", "page", "--out", "{OUT}"], "{IN}/missing.xml",
-                    "no such file"),
+    "missing xml": (
+        ["convert", "{IN}/missing.xml", "--to", "page", "--out", "{OUT}"],
+        "{IN}/missing.xml",
+        "no such file",
+    ),
     "empty line image": (["recognize", "{IN}/empty.png", "--model", "{MODEL}"], "{IN}/empty.png", "empty"),
     "folder as model": (["recognize", str(LINE), "--model", "{IN}/a-folder.png"], "{IN}/a-folder.png", "needs"),
     "segment dpi 5000": (["segment", "{IN}/page.pdf", "--out", "{OUT}", "--dpi", "5000"], "--dpi", "5000"),
-    "finetune val-every 0": (["finetune", str(LINES), "--encoder", "{MODEL}", "--out", "{OUT}/ft", *TRAIN[2:],
-                              "--val-every", "0"], "--val-every", "0"),
-    "pretrain install-as a path": (["pretrain", str(LINES), "--out", "{OUT}/pre", "--steps", "1", "--install-as",
-                                    "../bad"], "../bad", "not a usable model name"),
+    "finetune val-every 0": (
+        ["finetune", str(LINES), "--encoder", "{MODEL}", "--out", "{OUT}/ft", *TRAIN[2:], "--val-every", "0"],
+        "--val-every",
+        "0",
+    ),
+    "pretrain install-as a path": (
+        ["pretrain", str(LINES), "--out", "{OUT}/pre", "--steps", "1", "--install-as", "../bad"],
+        "../bad",
+        "not a usable model name",
+    ),
     "pretrain lr inf": (["pretrain", str(LINES), "--out", "{OUT}/pre", "--lr", "inf"], "--lr", "inf"),
 }
 
@@ -159,6 +238,7 @@ def _digest(path: Path) -> str:
 @pytest.fixture
 def no_hang():
     """A row that blocks (a FIFO opened for reading) fails after 20 seconds instead of hanging."""
+
     def hung(signum, frame):
         raise TimeoutError("the command hung")
 
@@ -206,8 +286,22 @@ def test_a_long_input_name_whose_output_name_fits_is_written(tmp_path, capsys):
 def test_keep_going_writes_the_good_pages_and_lists_the_bad(tiny_model, tmp_path, capsys):
     _make_inputs(tmp_path / "in")
     good, bad, missing = tmp_path / "in" / "sample-page.png", tmp_path / "in" / "truncated.png", tmp_path / "nope.png"
-    code = main(["transcribe", str(good), str(bad), str(missing), "--model", str(tiny_model),
-                 "--out", str(tmp_path / "out"), "--to", "page", "txt", "--keep-going"])
+    code = main(
+        [
+            "transcribe",
+            str(good),
+            str(bad),
+            str(missing),
+            "--model",
+            str(tiny_model),
+            "--out",
+            str(tmp_path / "out"),
+            "--to",
+            "page",
+            "txt",
+            "--keep-going",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sample-page.txt", "sample-page.xml"]

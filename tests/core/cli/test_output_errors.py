@@ -52,8 +52,10 @@ def place(tmp_path, monkeypatch):
 
 def _tree(root: Path) -> dict[str, str]:
     """Every file and folder under ``root`` with a digest of its content."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(root.rglob("*"))
+    }
 
 
 TRAIN = ["--size", "tiny", "--steps", "1", "--val-every", "1", "--batch-size", "2", "--device", "cpu"]
@@ -62,8 +64,7 @@ CASES = {
     # name: (command with {RO} {FILE} {FOLDER} {MODEL} for places, the path the message must name)
     "transcribe-read-only": (["transcribe", PAGE_IMAGE, "--model", "{MODEL}", "--out", "{RO}"], "{RO}"),
     "transcribe-out-is-file": (["transcribe", PAGE_IMAGE, "--model", "{MODEL}", "--out", "{FILE}"], "{FILE}"),
-    "transcribe-under-read-only": (["transcribe", PAGE_IMAGE, "--model", "{MODEL}", "--out", "{RO}/new"],
-                                   "{RO}/new"),
+    "transcribe-under-read-only": (["transcribe", PAGE_IMAGE, "--model", "{MODEL}", "--out", "{RO}/new"], "{RO}/new"),
     "convert-read-only": (["convert", PAGE_XML, "--to", "txt", "--out", "{RO}"], "{RO}"),
     "convert-out-is-file": (["convert", PAGE_XML, "--to", "page", "--out", "{FILE}"], "{FILE}"),
     "segment-read-only": (["segment", PAGE_IMAGE, "--out", "{RO}"], "{RO}"),

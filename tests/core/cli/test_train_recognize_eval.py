@@ -3,7 +3,6 @@ and transcribe with the trained model. One training run serves every test of thi
 measures that training can fit real lines (memorisation), not accuracy on unseen pages, which
 benchmarks/ measures on the test split."""
 
-
 import cv2
 import pytest
 
@@ -21,9 +20,33 @@ def trained(fondue, tmp_path_factory):
     """A tiny model trained on 63 real lines (both pages of the train split), best by training CER."""
     run = tmp_path_factory.mktemp("run")
     data = [str(fondue / p) for p in PAGES]
-    code = main(["train", *data, "--val", *data, "--out", str(run), "--size", "tiny", "--steps", "160",
-                 "--lr", "2e-3", "--warmup", "20", "--schedule", "constant", "--no-augment",
-                 "--val-every", "40", "--batch-size", "16", "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            *data,
+            "--val",
+            *data,
+            "--out",
+            str(run),
+            "--size",
+            "tiny",
+            "--steps",
+            "160",
+            "--lr",
+            "2e-3",
+            "--warmup",
+            "20",
+            "--schedule",
+            "constant",
+            "--no-augment",
+            "--val-every",
+            "40",
+            "--batch-size",
+            "16",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     return run / "best"
 
@@ -61,15 +84,47 @@ def test_transcribe_keeps_ground_truth_text_unless_asked_to_reread(trained, fond
 
     image = fondue / "data/Dracula/05dracula.pdf_page_51.png"
     truth = read_document(fondue / PAGES[0])
-    assert main(["transcribe", str(image), "--out", str(tmp_path / "kept"), "--to", "page",
-                 "--model", str(trained), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "transcribe",
+                str(image),
+                "--out",
+                str(tmp_path / "kept"),
+                "--to",
+                "page",
+                "--model",
+                str(trained),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     kept = read_document(tmp_path / "kept" / "05dracula.pdf_page_51.xml")
     # The export's transcriptions may be a person's work: kept, and marked corrected.
     assert [(l.id, l.text) for l in kept.lines()] == [(l.id, l.text) for l in truth.lines()]
     assert all(l.status.value == "corrected" for l in kept.lines() if l.text)
 
-    assert main(["transcribe", str(image), "--out", str(tmp_path / "read"), "--to", "page", "txt", "--reread",
-                 "--model", str(trained), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "transcribe",
+                str(image),
+                "--out",
+                str(tmp_path / "read"),
+                "--to",
+                "page",
+                "txt",
+                "--reread",
+                "--model",
+                str(trained),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     page = read_document(tmp_path / "read" / "05dracula.pdf_page_51.xml")
     assert [l.id for l in page.lines()] == [l.id for l in truth.lines()]
     assert cer([l.text for l in truth.lines()], [l.text for l in page.lines()]) < 0.05
@@ -107,8 +162,22 @@ def test_training_warns_when_the_validation_set_is_too_small(fondue, tmp_path, c
     for i, sample in enumerate(lines.samples[:4]):
         cv2.imwrite(str(tmp_path / f"l{i}.png"), sample.image)
         (tmp_path / f"l{i}.txt").write_text(sample.text, encoding="utf-8")
-    code = main(["train", str(fondue / PAGES[0]), "--val", str(tmp_path), "--out", str(tmp_path / "run"),
-                 "--size", "tiny", "--steps", "1", "--device", "cpu"])
+    code = main(
+        [
+            "train",
+            str(fondue / PAGES[0]),
+            "--val",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "run"),
+            "--size",
+            "tiny",
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
     assert code == 0
     warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mspt: warning:")]
     assert len(warning) == 1 and "only 4 validation lines" in warning[0]

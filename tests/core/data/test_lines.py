@@ -6,7 +6,7 @@ import pytest
 
 from mspt_core.data.augment import augment
 from mspt_core.data.batching import width_batches
-from mspt_core.data.lines import load_lines, lines_from_page_xml
+from mspt_core.data.lines import lines_from_page_xml, load_lines
 from mspt_core.errors import DataError
 from mspt_core.formats import read_document, write_document
 

@@ -11,8 +11,18 @@ import pytest
 
 from mspt_core.cli import main
 from mspt_core.data.lines import load_lines
-from mspt_core.data.synth import (Corpus, FontSet, LineStyle, LineSynthesizer, PageLayout, PageStyle,
-                                  cover_charset, find_fonts, render_line, render_page)
+from mspt_core.data.synth import (
+    Corpus,
+    FontSet,
+    LineStyle,
+    LineSynthesizer,
+    PageLayout,
+    PageStyle,
+    cover_charset,
+    find_fonts,
+    render_line,
+    render_page,
+)
 from mspt_core.data.synth.corpus import clean
 from mspt_core.errors import DataError
 from mspt_core.formats import read_document
@@ -21,8 +31,14 @@ REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "resources" / "samples"
 
 # English, French, German, Czech and Latin letters, digits and print punctuation.
-CHARSET = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-           ".,;:!?'\"()-&" "àâæçéèêëîïôœùûüÿÀÂÇÉÈÊÎÔŒÙÛ" "äöüßÄÖÜ" "áčďěíňóřšťúůýžÁČĎĚÍŇÓŘŠŤÚŮÝŽ" "ſ")
+CHARSET = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    ".,;:!?'\"()-&"
+    "àâæçéèêëîïôœùûüÿÀÂÇÉÈÊÎÔŒÙÛ"
+    "äöüßÄÖÜ"
+    "áčďěíňóřšťúůýžÁČĎĚÍŇÓŘŠŤÚŮÝŽ"
+    "ſ"
+)
 
 # Families of the Debian packages the tests rely on (fonts-dejavu-core, fonts-blankenburg,
 # fonts-courier-prime, fonts-urw-base35, fonts-dkg-handwriting).
@@ -125,13 +141,14 @@ def test_degradation_is_repeatable_for_a_fixed_seed(fonts, tmp_path):
 
 def test_cli_writes_pairs_that_load_lines_reads_back(fonts, tmp_path):
     text = tmp_path / "corpus.txt"
-    text.write_text("Call me Ishmael. Some years ago, never mind how long precisely, having little "
-                    "or no money in my purse, I thought I would sail about a little.\n", encoding="utf-8")
+    text.write_text(
+        "Call me Ishmael. Some years ago, never mind how long precisely, having little "
+        "or no money in my purse, I thought I would sail about a little.\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "lines"
-    assert main(["synth", "--out", str(out), "--count", "5", "--text", str(text), "--seed", "3",
-                 "--height", "36"]) == 0
-    written = {p.name.removesuffix(".gt.txt"): p.read_text(encoding="utf-8").strip()
-               for p in out.glob("*.gt.txt")}
+    assert main(["synth", "--out", str(out), "--count", "5", "--text", str(text), "--seed", "3", "--height", "36"]) == 0
+    written = {p.name.removesuffix(".gt.txt"): p.read_text(encoding="utf-8").strip() for p in out.glob("*.gt.txt")}
     assert len(written) == 5
     loaded = load_lines([out], 36)
     assert len(loaded) == 5 and not loaded.skipped
@@ -145,8 +162,9 @@ def test_cli_writes_pairs_that_load_lines_reads_back(fonts, tmp_path):
 def test_cli_writes_a_line_store(fonts, tmp_path):
     linestore = pytest.importorskip("mspt_core.data.linestore")
     text = tmp_path / "corpus.txt"
-    text.write_text("Whan that Aprille with his shoures soote the droghte of March hath perced to the roote.\n",
-                    encoding="utf-8")
+    text.write_text(
+        "Whan that Aprille with his shoures soote the droghte of March hath perced to the roote.\n", encoding="utf-8"
+    )
     out = tmp_path / "store"
     assert main(["synth", "--out", str(out), "--count", "4", "--text", str(text), "--store"]) == 0
     store = linestore.LineStore(out)
@@ -160,11 +178,20 @@ def test_missing_fonts_give_a_clear_error(tmp_path):
 
 
 def test_rendered_page_ground_truth_matches_the_drawn_text(fonts):
-    paragraphs = ["Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
-                  "pi rho sigma tau upsilon phi chi psi omega " * 3, "Short last paragraph."]
+    paragraphs = [
+        "Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
+        "pi rho sigma tau upsilon phi chi psi omega " * 3,
+        "Short last paragraph.",
+    ]
     layout = PageLayout(width=900, height=700, margin_x=60, margin_top=60, margin_bottom=60, font_px=22)
-    image, page = render_page(paragraphs, face(fonts, "C059"), np.random.default_rng(0),
-                              heading=["A Heading"], layout=layout, style=PageStyle(skew_deg=0.5))
+    image, page = render_page(
+        paragraphs,
+        face(fonts, "C059"),
+        np.random.default_rng(0),
+        heading=["A Heading"],
+        layout=layout,
+        style=PageStyle(skew_deg=0.5),
+    )
     assert image.shape == (700, 900) and (page.width, page.height) == (900, 700)
     lines = list(page.lines())
     assert lines[0].text == "A Heading" and lines[0].line_type == "HeadingLine"
@@ -211,6 +238,8 @@ def test_installed_corpora_cover_five_languages_with_diacritics():
 
 
 def test_clean_keeps_print_characters_only():
-    assert clean("Zwölf\tBoxkämpfer ┌─┐ jagen\x07 Viktor 😀 quer\n über  den Sylter Deich.") == \
-        "Zwölf Boxkämpfer jagen Viktor quer über den Sylter Deich."
+    assert (
+        clean("Zwölf\tBoxkämpfer ┌─┐ jagen\x07 Viktor 😀 quer\n über  den Sylter Deich.")
+        == "Zwölf Boxkämpfer jagen Viktor quer über den Sylter Deich."
+    )
     assert clean("e\u0301te\u0301") == "été"  # NFC

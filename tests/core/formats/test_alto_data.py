@@ -25,14 +25,16 @@ def _independent(path) -> list[dict]:
         poly = [float(v) for v in line.find(f"{A}Shape/{A}Polygon").get("POINTS").replace(",", " ").split()]
         strings = line.findall(f"{A}String")
         wc = strings[0].get("WC")
-        out.append({
-            "id": line.get("ID"),
-            "text": "".join(s.get("CONTENT") for s in strings),
-            "baseline": list(zip(nums[0::2], nums[1::2])),
-            "polygon": list(zip(poly[0::2], poly[1::2])),
-            "type": labels[line.get("TAGREFS").split()[0]],
-            "conf": None if wc is None else float(wc),
-        })
+        out.append(
+            {
+                "id": line.get("ID"),
+                "text": "".join(s.get("CONTENT") for s in strings),
+                "baseline": list(zip(nums[0::2], nums[1::2])),
+                "polygon": list(zip(poly[0::2], poly[1::2])),
+                "type": labels[line.get("TAGREFS").split()[0]],
+                "conf": None if wc is None else float(wc),
+            }
+        )
     return out
 
 

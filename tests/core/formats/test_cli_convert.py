@@ -84,5 +84,6 @@ def test_images_inside_the_documents_folder_go_into_a_pdf(tmp_path, capsys, layo
     (tmp_path / image).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(SAMPLE.with_suffix(".png"), tmp_path / image)
     _page_naming(tmp_path / xml, name)
-    assert main(["convert", str(tmp_path / xml), "--to", "pdf", "--out", str(tmp_path / "out")]) == 0, \
+    assert main(["convert", str(tmp_path / xml), "--to", "pdf", "--out", str(tmp_path / "out")]) == 0, (
         capsys.readouterr().err
+    )

@@ -127,14 +127,28 @@ def test_recognizer_output_saves_and_validates(tmp_path, page_schema, alto_schem
     """A page as the app makes it: no source file, status and per-character confidences set."""
     from mspt_core.document import Line, Page, Region, Word
 
-    line = Line(id="l1", polygon=[(10, 10), (200, 12), (200, 60), (10, 58)], baseline=[(10, 50), (200, 52)],
-                text="Hello world-", confidence=0.875, char_confidences=[0.5] * 12,
-                status=LineStatus.CORRECTED, line_type="DefaultLine",
-                words=[Word("w1", "Hello", [(10, 10), (90, 10), (90, 60), (10, 60)], 0.9),
-                       Word("w2", "world", [(100, 10), (190, 10), (190, 60), (100, 60)], 0.85)])
+    line = Line(
+        id="l1",
+        polygon=[(10, 10), (200, 12), (200, 60), (10, 58)],
+        baseline=[(10, 50), (200, 52)],
+        text="Hello world-",
+        confidence=0.875,
+        char_confidences=[0.5] * 12,
+        status=LineStatus.CORRECTED,
+        line_type="DefaultLine",
+        words=[
+            Word("w1", "Hello", [(10, 10), (90, 10), (90, 60), (10, 60)], 0.9),
+            Word("w2", "world", [(100, 10), (190, 10), (190, 60), (100, 60)], 0.85),
+        ],
+    )
     empty = Line(id="l2", polygon=[(10, 70), (200, 70), (200, 120), (10, 120)])
-    page = Page(width=300, height=400, image_path=tmp_path / "scan.png", id="scan",
-                regions=[Region("r1", [(5, 5), (250, 5), (250, 150), (5, 150)], [line, empty], "MainZone")])
+    page = Page(
+        width=300,
+        height=400,
+        image_path=tmp_path / "scan.png",
+        id="scan",
+        regions=[Region("r1", [(5, 5), (250, 5), (250, 150), (5, 150)], [line, empty], "MainZone")],
+    )
     out = write_document(page, tmp_path / "scan.xml", "page")
     assert page_schema.validate(etree.parse(str(out))), page_schema.error_log.last_error
     again = read_document(out)

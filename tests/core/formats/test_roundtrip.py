@@ -4,7 +4,6 @@ write validates against the ALTO 4.4 and PAGE 2019 schemas."""
 
 from __future__ import annotations
 
-
 from lxml import etree
 
 from mspt_core.formats import read_document, to_bytes, write_document
@@ -21,15 +20,29 @@ def _alto_facts(root: etree._Element) -> list[tuple]:
     labels = {t.get("ID"): t.get("LABEL") for t in root.iter(f"{A}OtherTag")}
     facts = [("page", root.find(f"{A}Layout/{A}Page").get("ID"))]
     for block in root.iter(f"{A}TextBlock"):
-        facts.append(("block", block.get("ID"), labels.get((block.get("TAGREFS") or "").split()[0]),
-                      _nums(block.find(f"{A}Shape/{A}Polygon").get("POINTS")),
-                      [_nums(block.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")]))
+        facts.append(
+            (
+                "block",
+                block.get("ID"),
+                labels.get((block.get("TAGREFS") or "").split()[0]),
+                _nums(block.find(f"{A}Shape/{A}Polygon").get("POINTS")),
+                [_nums(block.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")],
+            )
+        )
         for line in block.iter(f"{A}TextLine"):
             s = line.find(f"{A}String")
-            facts.append(("line", line.get("ID"), labels.get(line.get("TAGREFS").split()[0]),
-                          _nums(line.get("BASELINE")), _nums(line.find(f"{A}Shape/{A}Polygon").get("POINTS")),
-                          [_nums(line.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")],
-                          s.get("CONTENT"), s.get("WC")))
+            facts.append(
+                (
+                    "line",
+                    line.get("ID"),
+                    labels.get(line.get("TAGREFS").split()[0]),
+                    _nums(line.get("BASELINE")),
+                    _nums(line.find(f"{A}Shape/{A}Polygon").get("POINTS")),
+                    [_nums(line.get(k)) for k in ("HPOS", "VPOS", "WIDTH", "HEIGHT")],
+                    s.get("CONTENT"),
+                    s.get("WC"),
+                )
+            )
     return facts
 
 

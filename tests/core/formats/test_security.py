@@ -14,17 +14,21 @@ ALTO_HEAD = '<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#">'
 
 
 def _alto_body(content: str) -> str:
-    return (f'{ALTO_HEAD}<Layout><Page ID="p" WIDTH="100" HEIGHT="100" PHYSICAL_IMG_NR="1"><PrintSpace>'
-            f'<TextBlock ID="b"><TextLine ID="l" BASELINE="0 10 50 10" HPOS="0" VPOS="0" WIDTH="50" HEIGHT="12">'
-            f'<String CONTENT="{content}"/></TextLine></TextBlock></PrintSpace></Page></Layout></alto>')
+    return (
+        f'{ALTO_HEAD}<Layout><Page ID="p" WIDTH="100" HEIGHT="100" PHYSICAL_IMG_NR="1"><PrintSpace>'
+        f'<TextBlock ID="b"><TextLine ID="l" BASELINE="0 10 50 10" HPOS="0" VPOS="0" WIDTH="50" HEIGHT="12">'
+        f'<String CONTENT="{content}"/></TextLine></TextBlock></PrintSpace></Page></Layout></alto>'
+    )
 
 
 def test_xxe_file_is_refused_and_secret_not_read(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET", encoding="utf-8")
     evil = tmp_path / "xxe.xml"
-    evil.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE alto [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>\n'
-                    + _alto_body("&xxe;"), encoding="utf-8")
+    evil.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE alto [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>\n' + _alto_body("&xxe;"),
+        encoding="utf-8",
+    )
     with pytest.raises(FormatError) as info:
         read_document(evil)
     assert str(evil) in str(info.value) and "refused" in str(info.value)
@@ -34,8 +38,9 @@ def test_xxe_file_is_refused_and_secret_not_read(tmp_path):
 def test_billion_laughs_is_refused_quickly(tmp_path):
     ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)]
     bomb = tmp_path / "bomb.xml"
-    bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE alto [' + "".join(ents) + "]>\n" + _alto_body("&lol9;"),
-                    encoding="utf-8")
+    bomb.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE alto [' + "".join(ents) + "]>\n" + _alto_body("&lol9;"), encoding="utf-8"
+    )
     with pytest.raises(FormatError, match="refused"):
         read_document(bomb)
 
@@ -43,8 +48,10 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
 def test_doctype_hidden_after_long_prolog_is_still_refused(tmp_path):
     # The cheap byte check only looks at the start; the parser's own record catches the rest.
     padded = tmp_path / "padded.xml"
-    padded.write_text('<?xml version="1.0"?>\n<!--' + "x" * 10000 + '-->\n'
-                      '<!DOCTYPE alto [<!ENTITY e "boom">]>\n' + _alto_body("&e;"), encoding="utf-8")
+    padded.write_text(
+        '<?xml version="1.0"?>\n<!--' + "x" * 10000 + '-->\n<!DOCTYPE alto [<!ENTITY e "boom">]>\n' + _alto_body("&e;"),
+        encoding="utf-8",
+    )
     with pytest.raises(FormatError, match="refused"):
         read_document(padded)
 

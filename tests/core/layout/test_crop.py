@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from mspt_core.document import Line
+from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_line
 from tests.conftest import split_xmls
-from mspt_core.formats import read_document
 
 
 def _first_lines(dataset, count=6):
@@ -55,11 +55,18 @@ def test_crop_straightens_a_sloped_baseline(fondue):
     # Shear the page so this line slopes by 3 degrees, with its polygon and baseline sheared too.
     h, w = image.shape
     slope = np.tan(np.radians(3.0))
-    sheared = cv2.warpAffine(image, np.float32([[1, 0, 0], [slope, 1, 0]]), (w, h + int(w * slope) + 1),
-                             flags=cv2.INTER_LINEAR, borderValue=255)
-    moved = Line(id="sheared",
-                 polygon=[(x, y + slope * x) for x, y in line.polygon],
-                 baseline=[(x, y + slope * x) for x, y in line.baseline])
+    sheared = cv2.warpAffine(
+        image,
+        np.float32([[1, 0, 0], [slope, 1, 0]]),
+        (w, h + int(w * slope) + 1),
+        flags=cv2.INTER_LINEAR,
+        borderValue=255,
+    )
+    moved = Line(
+        id="sheared",
+        polygon=[(x, y + slope * x) for x, y in line.polygon],
+        baseline=[(x, y + slope * x) for x, y in line.baseline],
+    )
     straight = crop_line(sheared, moved, height=48)
     assert abs(straight.shape[1] - flat.shape[1]) <= 0.04 * flat.shape[1]
     width = min(straight.shape[1], flat.shape[1])
@@ -89,7 +96,7 @@ def test_box_crop_is_the_rectangle_with_its_margin_and_the_neighbours_ink(cremma
         box = crop_box(image, line, height=None, margin=margin)
         # Unscaled, the crop is the page's rectangle, unmasked.
         top, left = max(int(np.floor(y0)) - margin, 0), max(int(np.floor(x0)) - margin, 0)
-        assert np.array_equal(box, image[top: top + box.shape[0], left: left + box.shape[1]])
+        assert np.array_equal(box, image[top : top + box.shape[0], left : left + box.shape[1]])
     # Unlike the polygon crop, ink outside the line's polygon (the neighbours' ascenders and
     # descenders) stays in the box.
     margin = 4

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout import estimate_skew, normalize_illumination, remove_noise, rotate, sauvola
 from tests.conftest import split_xmls
-from mspt_core.formats import read_document
 
 
 def _small(xml, side=1200):
@@ -42,7 +42,7 @@ def test_illumination_normalization_flattens_a_shadow(cremma):
     assert abs(paper(flat, w - 100, w) - paper(flat, 0, 100)) < 15
     # Binarization then keeps ink on both sides and not the shadow itself.
     ink = sauvola(flat)
-    assert 0.005 < ink[:, :w // 3].mean() < 0.2 and 0.005 < ink[:, -w // 3:].mean() < 0.2
+    assert 0.005 < ink[:, : w // 3].mean() < 0.2 and 0.005 < ink[:, -w // 3 :].mean() < 0.2
 
 
 def test_remove_noise_drops_specks_and_scan_borders(fondue):

@@ -17,8 +17,14 @@ from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout import linefinder
 from mspt_core.layout.evaluate import match_lines
-from mspt_core.layout.linefinder import (LineFinderConfig, LineNet, find_lines, load_line_finder, prepare,
-                                         save_line_finder)
+from mspt_core.layout.linefinder import (
+    LineFinderConfig,
+    LineNet,
+    find_lines,
+    load_line_finder,
+    prepare,
+    save_line_finder,
+)
 from mspt_core.layout.segment import segment
 from mspt_core.train.linefinder import line_targets, train_line_finder
 from mspt_core.train.loop import TrainSettings
@@ -46,11 +52,14 @@ def test_cores_keep_touching_handwritten_lines_apart(cremma):
     assert not (core.astype(bool) & ~within_a_pixel).any()
 
 
-@pytest.mark.parametrize("which, split, name", [
-    ("cremma", "train", "01R_P1S8P1_025.xml"),
-    ("cremma", "val", "f172.xml"),
-    ("fondue", "train", "05dracula.pdf_page_52.xml"),
-])
+@pytest.mark.parametrize(
+    "which, split, name",
+    [
+        ("cremma", "train", "01R_P1S8P1_025.xml"),
+        ("cremma", "val", "f172.xml"),
+        ("fondue", "train", "05dracula.pdf_page_52.xml"),
+    ],
+)
 def test_exact_maps_give_back_the_ground_truth_lines(which, split, name, request):
     """The map-to-lines step on perfect maps: nearly every line comes back with its box, and
     each baseline runs along the lower part of its polygon."""
@@ -74,7 +83,7 @@ def test_a_core_broken_at_a_word_gap_is_joined_only_where_the_body_runs_on():
     body[10:30, 10:190] = 1
     assert len(find_lines(core, body, LineFinderConfig())) == 1
     body[10:30, 90:110] = 0.4  # the net unsure across the space: still one line, all of it
-    (polygon, baseline), = find_lines(core, body, LineFinderConfig())
+    ((polygon, baseline),) = find_lines(core, body, LineFinderConfig())
     assert polygon[:, 0].min() <= 10 and polygon[:, 0].max() >= 189
     assert baseline[0, 0] <= 10 and baseline[-1, 0] >= 189
     body[:, 95:105] = 0  # white all the way down: two columns, not one line
@@ -87,8 +96,8 @@ def test_lines_running_across_a_fold_are_cut_at_it():
     core = np.zeros((200, 300), np.float32)
     body = np.zeros_like(core)
     for top in (20, 50, 80, 110):
-        core[top:top + 6, 20:280] = 1
-        body[top - 8:top + 10, 20:280] = 1
+        core[top : top + 6, 20:280] = 1
+        body[top - 8 : top + 10, 20:280] = 1
     core[150:156, 20:120] = 1  # a short line left of the fold, far below its end
     body[142:160, 20:120] = 1
     ink = np.zeros(core.shape, bool)
@@ -153,8 +162,11 @@ def test_line_finder_files_round_trip_and_foreign_files_are_refused(tmp_path):
     from safetensors.torch import save_file
 
     for bad in ({"widths": [100000, 100000]}, {"widths": []}, {"input_side": 0}, "nonsense"):
-        meta = {"format": "mspt-line-finder", "format_version": 1,
-                "config": bad if isinstance(bad, str) else dict(asdict(config), **bad)}
+        meta = {
+            "format": "mspt-line-finder",
+            "format_version": 1,
+            "config": bad if isinstance(bad, str) else dict(asdict(config), **bad),
+        }
         save_file({"x": torch.zeros(1)}, str(tmp_path / "bad.safetensors"), metadata={"mspt": json.dumps(meta)})
         with pytest.raises(ModelFileError):
             load_line_finder(tmp_path / "bad.safetensors")
@@ -166,8 +178,17 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
     settings = TrainSettings(steps=4, batch_size=2, lr=1e-3, warmup=1, val_every=2, checkpoint_every=2)
     steps = []
-    stopped = train_line_finder(train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config,
-                                crop=64, on_progress=lambda p: steps.append(p.step), should_stop=lambda: len(steps) >= 2)
+    stopped = train_line_finder(
+        train,
+        val,
+        tmp_path / "lf.safetensors",
+        tmp_path / "run",
+        settings,
+        config,
+        crop=64,
+        on_progress=lambda p: steps.append(p.step),
+        should_stop=lambda: len(steps) >= 2,
+    )
     assert stopped.status == "cancelled" and stopped.step == 2
     result = train_line_finder(train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config, crop=64)
     assert result.status == "finished" and result.step == 4
@@ -177,11 +198,14 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     assert page.metadata["segmentation"] == "mspt learned"
 
 
-@pytest.mark.parametrize("which, name, minimum", [
-    ("cremma", "f172.xml", 0.85),
-    ("cremma", "01R_P1S8P1_049.xml", 0.85),
-    ("fondue", "Turn_Screw.pdf_page_86.xml", 0.95),
-])
+@pytest.mark.parametrize(
+    "which, name, minimum",
+    [
+        ("cremma", "f172.xml", 0.85),
+        ("cremma", "01R_P1S8P1_049.xml", 0.85),
+        ("fondue", "Turn_Screw.pdf_page_86.xml", 0.95),
+    ],
+)
 def test_the_bundled_finder_finds_the_lines_of_unseen_pages(which, name, minimum, request):
     """Pages of the val split (never trained on, though they chose which snapshot ships): lines
     found by box IoU >= 0.5."""

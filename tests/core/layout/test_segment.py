@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from mspt_core.cli import main
+from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout import segment, xy_cut_order
-from tests.conftest import split_xmls
-from mspt_core.formats import read_document
 from mspt_core.layout.evaluate import match_lines
+from tests.conftest import split_xmls
 
 
 def _find(dataset, name):
@@ -33,10 +33,13 @@ def _check_lines(page, shape):
 
 
 @pytest.mark.parametrize("method", ["learned", "classical"])
-@pytest.mark.parametrize("which, name, minimum", [
-    ("fondue", "05dracula.pdf_page_51.xml", 0.9),
-    ("cremma", "01R_P1S3SS1P019_002.xml", 0.8),
-])
+@pytest.mark.parametrize(
+    "which, name, minimum",
+    [
+        ("fondue", "05dracula.pdf_page_51.xml", 0.9),
+        ("cremma", "01R_P1S3SS1P019_002.xml", 0.8),
+    ],
+)
 def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, method, request):
     gt = read_document(_find(request.getfixturevalue(which), name))
     grey = load_grey(gt.image_path)
@@ -84,7 +87,9 @@ def _two_columns(fondue):
     gap = np.full((h, 150), 255, np.uint8)
     pad = lambda b: np.vstack([b, np.full((h - b.shape[0], b.shape[1]), 255, np.uint8)])
     page = np.hstack([gap, pad(blocks[0]), gap, pad(blocks[1]), gap])
-    return np.vstack([np.full((150, page.shape[1]), 255, np.uint8), page, np.full((150, page.shape[1]), 255, np.uint8)]), 150 + blocks[0].shape[1] + 75
+    return np.vstack(
+        [np.full((150, page.shape[1]), 255, np.uint8), page, np.full((150, page.shape[1]), 255, np.uint8)]
+    ), 150 + blocks[0].shape[1] + 75
 
 
 @pytest.mark.parametrize("rtl", [False, True])
@@ -117,16 +122,18 @@ def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, 
     assert len(list(found.lines())) >= 0.8 * len(list(gt.lines()))
     assert all(l.baseline and len(l.polygon) >= 3 for l in found.lines())
     assert capsys.readouterr().out.rstrip().endswith("mspt learned")  # the default
-    assert main(["segment", str(bare / "scan.jpg"), "--out", str(tmp_path / "classical"),
-                 "--segmenter", "classical"]) == 0
+    assert (
+        main(["segment", str(bare / "scan.jpg"), "--out", str(tmp_path / "classical"), "--segmenter", "classical"]) == 0
+    )
     assert capsys.readouterr().out.rstrip().endswith("mspt classical")
 
     exported = tmp_path / "exported"
     exported.mkdir()
     shutil.copy(gt.image_path, exported / gt.image_path.name)
     shutil.copy(xml, exported / f"{gt.image_path.stem}.xml")
-    assert main(["segment", str(exported / gt.image_path.name), "--out", str(tmp_path / "out2"),
-                 "--format", "alto"]) == 0
+    assert (
+        main(["segment", str(exported / gt.image_path.name), "--out", str(tmp_path / "out2"), "--format", "alto"]) == 0
+    )
     reused = read_document(tmp_path / "out2" / f"{gt.image_path.stem}.xml")
     assert [l.baseline for l in reused.lines()] == [l.baseline for l in gt.lines()]
     assert "ground truth" in capsys.readouterr().out

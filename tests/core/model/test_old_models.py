@@ -40,8 +40,7 @@ def test_the_old_default_reads_as_it_did(recorded_lines):
     reader = LineRecognizer(load_model(OLD_MODEL), device="cpu", engine="torch", threads=1)
     readings = reader.read(recorded_lines)
     assert [r.text for r in readings] == [r["text"] for r in RECORDED["readings"]]
-    assert [r.confidence for r in readings] == pytest.approx([r["confidence"] for r in RECORDED["readings"]],
-                                                              abs=2e-3)
+    assert [r.confidence for r in readings] == pytest.approx([r["confidence"] for r in RECORDED["readings"]], abs=2e-3)
 
 
 def test_the_old_default_reads_the_same_with_onnx_runtime(recorded_lines):

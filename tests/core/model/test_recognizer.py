@@ -83,8 +83,11 @@ def test_extending_the_charset_keeps_old_outputs(head):
     images, widths = collate([_line(120, 4)])
     with torch.no_grad():
         before = model.ctc.proj(model.encoder(images, widths)[0])
-        dec_before = model.decoder.logits(torch.tensor([[0, 1, 2]]), *model.encoder(images, widths)) \
-            if head == "decoder" else None
+        dec_before = (
+            model.decoder.logits(torch.tensor([[0, 1, 2]]), *model.encoder(images, widths))
+            if head == "decoder"
+            else None
+        )
     bigger, added = charset.extended(["café ſ"])
     assert added == sorted(["é", "ſ"])
     assert [bigger.encode(c) for c in "abc def"] == [charset.encode(c) for c in "abc def"]

@@ -13,7 +13,7 @@ def fake_line(rng: np.random.Generator, height: int = 40, width: int | None = No
     image = np.full((height, width), 235, np.uint8)
     for x in range(4, width - 6, int(rng.integers(5, 9))):
         top = int(rng.integers(8, 16))
-        image[top: top + int(rng.integers(12, 22)), x: x + 2] = int(rng.integers(10, 80))
+        image[top : top + int(rng.integers(12, 22)), x : x + 2] = int(rng.integers(10, 80))
     return image
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from mspt_core.data.linestore import LineStore, LineStoreWriter, build_line_store
 from mspt_core.errors import DataError
-
 from tests.core.pretrain.conftest import fake_line, write_store
 
 
@@ -93,6 +92,7 @@ def stop_on_call(n):
     def should_stop():
         calls.append(1)
         return len(calls) >= n
+
     return should_stop
 
 
@@ -104,13 +104,13 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, fondue, per_sha
     xmls = sorted((fondue / "data/Dracula").glob("*.xml"))[:3]
     whole, _ = build_line_store(xmls, tmp_path / "whole", 40, lines_per_shard=per_shard)
 
-    stopped, _ = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=per_shard,
-                                  should_stop=stop_on_call(stop_at))
+    stopped, _ = build_line_store(
+        xmls, tmp_path / "part", 40, lines_per_shard=per_shard, should_stop=stop_on_call(stop_at)
+    )
     assert stopped is None and not LineStore.is_store(tmp_path / "part")
     stored = sum(len(np.load(p)["widths"]) for p in (tmp_path / "part").glob("shard-*.npz"))
     added: list[int] = []
-    store, skipped = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=per_shard,
-                                      on_line=added.append)
+    store, skipped = build_line_store(xmls, tmp_path / "part", 40, lines_per_shard=per_shard, on_line=added.append)
     assert not skipped
     assert [_key(x) for x in store.iter_lines()] == [_key(x) for x in whole.iter_lines()]
     assert len(added) == len(whole) - stored  # only the lines not yet in a shard were added

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mspt_core.pretrain.masking import (MaskSchedule, fill_with_embedding, fill_with_noise, noise_tile,
-                                        sample_mask)
+from mspt_core.pretrain.masking import MaskSchedule, fill_with_embedding, fill_with_noise, noise_tile, sample_mask
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine", "step"])
@@ -24,7 +23,11 @@ def test_schedule_shapes():
     assert linear.probability(5) == pytest.approx(0.5)
     assert cosine.probability(2) < linear.probability(2)  # cosine starts slowly
     assert {step.probability(s) for s in range(11)} == {0.0, 1.0}
-    assert MaskSchedule("constant", 0.1, 0.4, 11).probability(0) == MaskSchedule("constant", 0.1, 0.4, 11).probability(10) == 0.4
+    assert (
+        MaskSchedule("constant", 0.1, 0.4, 11).probability(0)
+        == MaskSchedule("constant", 0.1, 0.4, 11).probability(10)
+        == 0.4
+    )
 
 
 def test_schedule_rejects_nonsense():

@@ -8,15 +8,14 @@ import pytest
 import torch
 
 from mspt_core.data.lines import LineSample, LineSet
+from mspt_core.model import config_for
 from mspt_core.models import load_model
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 from mspt_core.pretrain.job import PretrainJob
 from mspt_core.pretrain.model import MaskedEncoder
-from mspt_core.model import config_for
 from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.finetune import finetune_recognizer
 from mspt_core.train.loop import TrainSettings, train
-
 from tests.core.pretrain.conftest import fake_line
 
 METHOD = PretrainSettings(size="tiny", clusters=8, kmeans_columns=600, kmeans_iterations=20, max_width=160)
@@ -43,8 +42,11 @@ def test_the_loop_applies_the_schedule_from_p_start_to_p_end(store, tmp_path):
     assert seen[-1]["masked"] / seen[-1]["tokens"] > seen[0]["masked"] / seen[0]["tokens"]
 
 
-@pytest.mark.parametrize("method", [METHOD, PretrainSettings(size="tiny", target="pixels", fill="embedding",
-                                                             max_width=160)], ids=["kmeans-noise", "pixels-embedding"])
+@pytest.mark.parametrize(
+    "method",
+    [METHOD, PretrainSettings(size="tiny", target="pixels", fill="embedding", max_width=160)],
+    ids=["kmeans-noise", "pixels-embedding"],
+)
 def test_pretrained_encoder_loads_and_fine_tunes(store, tmp_path, method):
     outcome = pretrain_encoder(store, tmp_path / "pre", method, _settings(steps=4))
     assert outcome.result.status == "finished"
@@ -54,8 +56,9 @@ def test_pretrained_encoder_loads_and_fine_tunes(store, tmp_path, method):
 
     rng = np.random.default_rng(0)
     lines = LineSet([LineSample(fake_line(rng), text, "fake") for text in ["abc", "ba", "cab", "ac"] * 2])
-    tuned = finetune_recognizer(lines, None, tmp_path / "ft", _settings(steps=3), outcome.encoder_path,
-                                encoder_lr_scale=0.0)
+    tuned = finetune_recognizer(
+        lines, None, tmp_path / "ft", _settings(steps=3), outcome.encoder_path, encoder_lr_scale=0.0
+    )
     assert tuned.result.status == "finished"
     result = load_model(tuned.model_path)
     assert result.charset.chars == ["a", "b", "c"]
@@ -70,8 +73,9 @@ def test_warm_up_freezing_keeps_the_encoder_then_lets_it_learn(store, tmp_path):
     before = load_model(outcome.encoder_path).model.encoder.transformer.layers[0].linear1.weight.clone()
     rng = np.random.default_rng(1)
     lines = LineSet([LineSample(fake_line(rng), text, "fake") for text in ["ab", "ba", "abba", "b"] * 2])
-    frozen = finetune_recognizer(lines, None, tmp_path / "a", _settings(steps=3, warmup=1), outcome.encoder_path,
-                                 freeze_steps=3)
+    frozen = finetune_recognizer(
+        lines, None, tmp_path / "a", _settings(steps=3, warmup=1), outcome.encoder_path, freeze_steps=3
+    )
     after_frozen = load_model(frozen.model_path).model.encoder
     assert torch.equal(before, after_frozen.transformer.layers[0].linear1.weight)
     # Frozen includes the front end's BatchNorm statistics, which are not parameters.
@@ -80,8 +84,9 @@ def test_warm_up_freezing_keeps_the_encoder_then_lets_it_learn(store, tmp_path):
     assert statistics
     for name in statistics:
         assert torch.equal(pretrained_state[name], after_frozen.state_dict()[name]), name
-    thawed = finetune_recognizer(lines, None, tmp_path / "b", _settings(steps=3, warmup=1), outcome.encoder_path,
-                                 freeze_steps=1)
+    thawed = finetune_recognizer(
+        lines, None, tmp_path / "b", _settings(steps=3, warmup=1), outcome.encoder_path, freeze_steps=1
+    )
     assert not torch.equal(before, load_model(thawed.model_path).model.encoder.transformer.layers[0].linear1.weight)
 
 
@@ -123,7 +128,13 @@ def test_resume_gives_the_same_losses_as_no_interruption(store, tmp_path):
 
 def test_cancel_leaves_a_checkpoint_and_no_encoder(store, tmp_path):
     steps = []
-    outcome = pretrain_encoder(store, tmp_path, METHOD, _settings(),
-                               on_progress=lambda p: steps.append(p.step), should_stop=lambda: len(steps) >= 2)
+    outcome = pretrain_encoder(
+        store,
+        tmp_path,
+        METHOD,
+        _settings(),
+        on_progress=lambda p: steps.append(p.step),
+        should_stop=lambda: len(steps) >= 2,
+    )
     assert outcome.result.status == "cancelled" and outcome.encoder_path is None
     assert (tmp_path / CHECKPOINT).exists()

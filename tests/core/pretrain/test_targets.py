@@ -6,9 +6,14 @@ import pytest
 import torch
 
 from mspt_core.model import config_for
-from mspt_core.pretrain.targets import (ClusterTargets, combine, fit_cluster_targets, minibatch_kmeans, nearest,
-                                        pixel_targets)
-
+from mspt_core.pretrain.targets import (
+    ClusterTargets,
+    combine,
+    fit_cluster_targets,
+    minibatch_kmeans,
+    nearest,
+    pixel_targets,
+)
 from tests.core.pretrain.conftest import fake_line
 
 
@@ -130,14 +135,15 @@ def test_features_after_transformer_layers_come_from_the_model_and_survive_a_sav
             x = layer(x, src_key_padding_mask=pad)
         assert torch.allclose(extractor(pixels, widths), x, atol=1e-5)
     # Deeper features give other clusters than the front end's, and reload to the same labels.
-    deep = fit_cluster_targets(iter(lines), str(tmp_path / "enc"), config, 8, max_columns=400, iterations=20,
-                               seed=1, layer=2)
-    shallow = fit_cluster_targets(iter(lines), str(tmp_path / "enc"), config, 8, max_columns=400, iterations=20,
-                                  seed=1)
+    deep = fit_cluster_targets(
+        iter(lines), str(tmp_path / "enc"), config, 8, max_columns=400, iterations=20, seed=1, layer=2
+    )
+    shallow = fit_cluster_targets(iter(lines), str(tmp_path / "enc"), config, 8, max_columns=400, iterations=20, seed=1)
     assert not torch.equal(deep.labels(pixels, widths), shallow.labels(pixels, widths))
     deep.save(tmp_path / "t.safetensors")
-    assert torch.equal(ClusterTargets.load(tmp_path / "t.safetensors").labels(pixels, widths),
-                       deep.labels(pixels, widths))
+    assert torch.equal(
+        ClusterTargets.load(tmp_path / "t.safetensors").labels(pixels, widths), deep.labels(pixels, widths)
+    )
 
     with pytest.raises(DataError, match="3 transformer layers"):
         make_extractor(str(tmp_path / "enc"), config, layer=4)

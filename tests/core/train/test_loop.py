@@ -51,8 +51,15 @@ def test_resume_after_a_crash_continues_with_the_same_losses(tmp_path, lines):
 
 def test_cancel_stops_at_a_checkpoint_and_resume_finishes(tmp_path, lines):
     seen = []
-    outcome = train_recognizer(lines, None, tmp_path, _settings(), size="tiny",
-                               on_progress=lambda p: seen.append(p.step), should_stop=lambda: len(seen) >= 3)
+    outcome = train_recognizer(
+        lines,
+        None,
+        tmp_path,
+        _settings(),
+        size="tiny",
+        on_progress=lambda p: seen.append(p.step),
+        should_stop=lambda: len(seen) >= 3,
+    )
     assert outcome.result.status == "cancelled"
     assert outcome.result.step == 3
     again = train_recognizer(lines, None, tmp_path, _settings(), size="tiny")
@@ -98,8 +105,18 @@ def test_early_stopping_keeps_the_best(tmp_path):
     assert job.saved == [(0.5, 2), (0.4, 4)]
 
 
-@pytest.mark.parametrize("bad", [dict(val_every=0), dict(checkpoint_every=0), dict(warmup=-1), dict(patience=-1),
-                                 dict(lr=float("nan")), dict(lr=float("inf")), dict(lr=0.0)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(val_every=0),
+        dict(checkpoint_every=0),
+        dict(warmup=-1),
+        dict(patience=-1),
+        dict(lr=float("nan")),
+        dict(lr=float("inf")),
+        dict(lr=0.0),
+    ],
+)
 def test_settings_that_would_fail_mid_training_are_refused_at_once(bad):
     with pytest.raises(ValueError):
         TrainSettings(**bad)

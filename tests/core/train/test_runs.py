@@ -15,7 +15,6 @@ from mspt_core.model import Recognizer, config_for
 from mspt_core.models import build_metadata, list_models, read_metadata, save_model
 from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
-
 from tests.conftest import split_xmls
 
 
@@ -29,16 +28,21 @@ def tiny_base(tmp_path_factory):
     torch.manual_seed(0)
     charset = Charset(list("abcdefghijklmnopqrstuvwxyz "))
     model = Recognizer(config_for("tiny"), len(charset)).eval()
-    return save_model(tmp_path_factory.mktemp("base") / "tiny", model, charset,
-                      build_metadata(model, charset, "tiny"))
+    return save_model(tmp_path_factory.mktemp("base") / "tiny", model, charset, build_metadata(model, charset, "tiny"))
 
 
 def finetune_spec(fondue, base, steps, **loop) -> dict:
     pages = split_xmls(fondue, "train")
-    return {"kind": "finetune", "name": "mine", "base": str(base), "train": [str(pages[0])],
-            "val": [str(pages[1])], "device": "cpu", "threads": 1,
-            "loop": dict(steps=steps, batch_size=4, lr=1e-3, warmup=2, val_every=steps, checkpoint_every=5,
-                         **loop)}
+    return {
+        "kind": "finetune",
+        "name": "mine",
+        "base": str(base),
+        "train": [str(pages[0])],
+        "val": [str(pages[1])],
+        "device": "cpu",
+        "threads": 1,
+        "loop": dict(steps=steps, batch_size=4, lr=1e-3, warmup=2, val_every=steps, checkpoint_every=5, **loop),
+    }
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
