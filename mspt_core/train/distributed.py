@@ -3,7 +3,11 @@
 The loop stays one loop: every rank computes its own batches' gradients, then one all-reduce of
 all gradients (flattened into a single tensor, plus the loss for reporting) averages them, so
 every rank takes the same optimizer step. Rank 0 alone writes checkpoints and reports progress.
-Outside torchrun (no process group) every helper is a no-op and costs nothing."""
+Outside torchrun (no process group) every helper is a no-op and costs nothing.
+
+Every collective runs on the backend's device (``collective_device``): CUDA tensors for NCCL,
+which cannot move CPU tensors, and CPU tensors for gloo. A tensor that lives elsewhere (the CPU
+RNG state, a model kept on the CPU) is copied there for the collective and back."""
 
 from __future__ import annotations
 
@@ -49,6 +53,28 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
+def collective_device() -> torch.device:
+    """Where this rank's collectives run: its own GPU (cuda:LOCAL_RANK) under NCCL, else the CPU."""
+    if active() and dist.get_backend() == "nccl":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def _all_reduce(tensor: torch.Tensor, op: dist.ReduceOp.RedOpType = dist.ReduceOp.SUM) -> None:
+    """All-reduce ``tensor`` in place on the backend's device, wherever it lives."""
+    staged = tensor.to(collective_device())
+    dist.all_reduce(staged, op=op)
+    if staged is not tensor:
+        tensor.copy_(staged)
+
+
+def _broadcast(tensor: torch.Tensor, src: int) -> None:
+    staged = tensor.to(collective_device())
+    dist.broadcast(staged, src=src)
+    if staged is not tensor:
+        tensor.copy_(staged)
+
+
 def local_device(device: torch.device) -> torch.device:
     """Each rank on a GPU of its own: cuda:LOCAL_RANK."""
     if active() and device.type == "cuda":
@@ -61,7 +87,7 @@ def broadcast_model(model: nn.Module) -> None:
     if not active():
         return
     for tensor in list(model.parameters()) + list(model.buffers()):
-        dist.broadcast(tensor.data, src=0)
+        _broadcast(tensor.data, src=0)
 
 
 def average_gradients(model: nn.Module, loss: float) -> float:
@@ -73,7 +99,7 @@ def average_gradients(model: nn.Module, loss: float) -> float:
     device = params[0].device if params else torch.device("cpu")
     grads = [p.grad.reshape(-1) if p.grad is not None else torch.zeros(p.numel(), device=device) for p in params]
     flat = torch.cat(grads + [torch.tensor([loss], device=device, dtype=grads[0].dtype if grads else torch.float32)])
-    dist.all_reduce(flat)
+    _all_reduce(flat)
     flat /= world_size()
     offset = 0
     for p in params:
@@ -90,7 +116,7 @@ def average_buffers(model: nn.Module) -> None:
         return
     for buffer in model.buffers():
         if buffer.is_floating_point():
-            dist.all_reduce(buffer.data)
+            _all_reduce(buffer.data)
             buffer.data /= world_size()
 
 
@@ -100,16 +126,17 @@ def gather_rng_states() -> list[torch.Tensor]:
     state = torch.get_rng_state()
     if not active():
         return [state]
-    states = [torch.empty_like(state) for _ in range(world_size())]
-    dist.all_gather(states, state)  # gloo; CPU tensors
-    return states
+    device = collective_device()
+    states = [torch.empty_like(state, device=device) for _ in range(world_size())]
+    dist.all_gather(states, state.to(device))
+    return [s.cpu() for s in states]
 
 
-def any_rank(flag: bool, device: torch.device | None = None) -> bool:
+def any_rank(flag: bool) -> bool:
     """True on every rank when ``flag`` is true on one (e.g. a cancel request seen by rank 0)."""
     if not active():
         return flag
-    tensor = torch.tensor([1.0 if flag else 0.0], device=device)
+    tensor = torch.tensor([1.0 if flag else 0.0], device=collective_device())
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return bool(tensor.item())
 

@@ -215,7 +215,7 @@ def train(
                 checkpoint_now()
             if status != "finished" or step >= settings.steps:
                 break
-            if distributed.any_rank(stop(), device):
+            if distributed.any_rank(stop()):
                 status = "cancelled"
                 checkpoint_now()
                 break

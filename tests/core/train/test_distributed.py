@@ -5,6 +5,7 @@ rank gets its own RNG state back from a checkpoint."""
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -71,3 +72,55 @@ def test_a_checkpoint_gives_each_rank_its_own_rng_state(tmp_path):
         torch.manual_seed(99)
         assert load_checkpoint(tmp_path / "c.safetensors", model, optimizer, rank) == {"step": 3}
         assert torch.equal(torch.get_rng_state(), states[rank])
+
+
+class _Reached(Exception):
+    """Raised by a spy once it has seen the tensors a collective was given."""
+
+
+@pytest.mark.parametrize(("backend", "expected"), [("nccl", torch.device("cuda", 1)), ("gloo", torch.device("cpu"))])
+def test_collectives_run_on_the_backends_device(monkeypatch, backend, expected):
+    """NCCL moves CUDA tensors only, gloo CPU ones: the helpers pick the device per backend. No GPU
+    is needed: torch.distributed is replaced by spies, and under "nccl" the meta device stands in
+    for cuda:LOCAL_RANK so a CPU-only torch can make the tensors the spies inspect."""
+    from mspt_core.train import distributed
+
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(dist, "is_available", lambda: True)
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_backend", lambda group=None: backend)
+    monkeypatch.setattr(dist, "get_world_size", lambda group=None: 2)
+    monkeypatch.setattr(dist, "get_rank", lambda group=None: 0)
+    assert distributed.collective_device() == expected
+
+    stand_in = torch.device("meta") if expected.type == "cuda" else expected
+    monkeypatch.setattr(distributed, "collective_device", lambda: stand_in)
+    seen: dict[str, list[torch.device]] = {}
+
+    def spy(name):
+        def collective(*args, **kwargs):
+            tensors = [a for arg in args for a in (arg if isinstance(arg, list) else [arg])]
+            seen[name] = [t.device for t in tensors if isinstance(t, torch.Tensor)]
+            raise _Reached
+
+        return collective
+
+    for name in ("all_reduce", "all_gather", "broadcast"):
+        monkeypatch.setattr(dist, name, spy(name))
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))  # kept on the CPU
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    calls = {
+        "broadcast_model": lambda: distributed.broadcast_model(model),
+        "average_gradients": lambda: distributed.average_gradients(model, 1.0),
+        "average_buffers": lambda: distributed.average_buffers(model),
+        "gather_rng_states": distributed.gather_rng_states,
+        "any_rank": lambda: distributed.any_rank(True),
+    }
+    for helper, call in calls.items():
+        seen.clear()
+        with pytest.raises(_Reached):
+            call()
+        ((collective, devices),) = seen.items()
+        assert devices and all(d == stand_in for d in devices), (helper, collective, devices)
