@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from mspt_app.sample import sample_project
     from mspt_app.widgets.main_window import MainWindow
+    from mspt_core.project.sample import sample_project
 
     log_path = setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])

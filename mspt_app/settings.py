@@ -33,10 +33,6 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir("mspt", appauthor=False))
 
 
-def projects_dir() -> Path:
-    return data_dir() / "projects"
-
-
 def palette_characters(spec: str) -> list[str]:
     """Palette entries from the settings string (space-separated); '◌́' means a combining acute."""
     return [item.replace(COMBINING_MARK, "") or item for item in spec.split()]

@@ -1,5 +1,5 @@
-"""The app's side of training runs: where they live, what a fine-tuning run trains on, and a
-watcher that turns a run folder's files into Qt signals.
+"""The app's side of training runs: where they live, and a watcher that turns a run folder's
+files into Qt signals (what a fine-tuning run trains on: ``mspt_core.project.snapshot``).
 
 The training itself is a separate process (``mspt_core.train.runs``), never a thread of the
 app: the window never stutters, and a crash on either side loses nothing of the other.
@@ -7,17 +7,13 @@ app: the window never stutters, and a crash on either side loses nothing of the 
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from mspt_app.settings import data_dir
-from mspt_core.document import LineStatus, Page
-from mspt_core.formats import write_document
 from mspt_core.models import usable_name
 from mspt_core.train import runs
 
@@ -36,43 +32,6 @@ def new_run_dir(kind: str, name: str) -> Path:
         number += 1
         path = runs_dir() / f"{stamp}-{kind}-{safe}-{number}"
     return path
-
-
-# --- what a fine-tuning run learns from ---------------------------------------------------------
-
-
-@dataclass
-class CorrectedLines:
-    pages: int  # pages with at least one corrected line
-    lines: int
-
-
-def count_corrected(project) -> CorrectedLines:
-    counts = [project.progress(i)[0] for i in range(len(project))]
-    return CorrectedLines(sum(1 for c in counts if c), sum(counts))
-
-
-def corrected_only(page: Page) -> Page | None:
-    """A copy of ``page`` holding only its corrected lines with text; None if it has none."""
-    copy_ = copy.deepcopy(page)
-    for region in copy_.regions:
-        region.lines = [line for line in region.lines if line.status == LineStatus.CORRECTED and line.text.strip()]
-    copy_.regions = [region for region in copy_.regions if region.lines]
-    return copy_ if copy_.regions else None
-
-
-def write_training_pages(project, folder: Path, indices) -> list[Path]:
-    """Snapshot the corrected lines of pages ``indices`` as PAGE XML files in ``folder`` (with
-    the project's page images), so the run never reads the live project while the person works."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for index in indices:
-        page = corrected_only(project.page(index))
-        if page is None:
-            continue
-        page.image_path = project.image_path(index).resolve()
-        written.append(write_document(page, folder / f"{project.entries[index].id}.xml", "page"))
-    return written
 
 
 # --- watching a run -----------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from mspt_app.sample import SAMPLE_IMAGE, sample_project
+    from mspt_core.project.sample import SAMPLE_IMAGE, sample_project
     from mspt_app.settings import AppSettings
     from mspt_app.widgets.main_window import MainWindow
     from mspt_core.errors import MsptError
@@ -128,7 +128,7 @@ def wizard_shots(app, window, truth: list[str], out: Path) -> list[Path]:
     window.save_now()
     import shutil
 
-    from mspt_app.sample import SAMPLE_IMAGE
+    from mspt_core.project.sample import SAMPLE_IMAGE
 
     archive = Path(window.project.root).parent / "archive"  # scans only, as an archive is
     archive.mkdir(exist_ok=True)

@@ -27,9 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mspt_app import workers
-from mspt_app.edits import Editor
-from mspt_app.project import Change, Project, find_line
-from mspt_app.settings import AppSettings, projects_dir
+from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs, training_menu
 from mspt_app.widgets.look import grey_pixmap
 from mspt_app.widgets.page_list import PageList
@@ -39,6 +37,8 @@ from mspt_app.widgets.training_menu import TrainingControl
 from mspt_app.widgets.transcription import TranscriptionPanel
 from mspt_core.document import Line
 from mspt_core.errors import MsptError
+from mspt_core.project import Change, Editor, Project, find_line
+from mspt_core.project.sample import projects_dir
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ class MainWindow(QMainWindow):
         self.editor: Editor | None = None
         self.page_index = -1
         self.task: workers.Task | None = None
-        self.last_export: list[Path] = []
         self.resize(1400, 900)
 
         self.page_list = PageList()
@@ -448,7 +447,9 @@ class MainWindow(QMainWindow):
             if line is not None:
                 self.panel.update_line(line)
                 self.page_view.update_line(line)
-        elif change.kind == "texts" and list(self.panel.order) == [l.id for l in self.project.page(index).lines()]:
+        elif change.kind == "texts" and list(self.panel.order) == [
+            line.id for line in self.project.page(index).lines()
+        ]:
             for line in self.project.page(index).lines():
                 self.panel.update_line(line)
                 self.page_view.update_line(line)
@@ -665,7 +666,6 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, self.tr("Export failed."), error)
         finally:
             QApplication.restoreOverrideCursor()
-        self.last_export = written
         if written:
             self.status_label.setText(self.tr("Exported {n} files to {f}").format(n=len(written), f=folder))
         return written

@@ -36,6 +36,7 @@ from mspt_core.errors import MsptError
 from mspt_core.model.config import SIZES as MODEL_SIZES
 from mspt_core.models import NAME_HINT, is_model_name, list_models
 from mspt_core.pretrain.presets import PRESETS, preset
+from mspt_core.project import snapshot
 from mspt_core.train import runs
 
 SIZES = tuple(MODEL_SIZES)
@@ -379,11 +380,6 @@ class BasePage(QWizardPage):
         self.models.currentRowChanged.connect(self.completeChanged)
         QVBoxLayout(self).addWidget(self.models)
 
-    def choose(self, name: str) -> None:
-        for row in range(self.models.count()):
-            if self.models.item(row).data(Qt.ItemDataRole.UserRole) == name:
-                self.models.setCurrentRow(row)
-
     def base(self) -> str | None:
         item = self.models.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
@@ -397,7 +393,7 @@ class LinesPage(QWizardPage):
         super().__init__()
         self.project = wizard.project
         self.setTitle(wizard.tr("Training lines"))
-        counted = training.count_corrected(self.project) if self.project else training.CorrectedLines(0, 0)
+        counted = snapshot.count_corrected(self.project) if self.project else snapshot.CorrectedLines(0, 0)
         self.use_project = QCheckBox(
             wizard.tr("The corrected lines of this project: {l} lines on {p} pages").format(
                 l=counted.lines, p=counted.pages
@@ -542,10 +538,10 @@ class FinetuneWizard(TrainingWizard):
         if self.project is not None and self.lines_page.use_project.isChecked():
             indices = [i for i in range(len(self.project)) if i not in val_pages]
             spec["train"] += [
-                str(p) for p in training.write_training_pages(self.project, run_dir / "lines/train", indices)
+                str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/train", indices)
             ]
             spec["val"] += [
-                str(p) for p in training.write_training_pages(self.project, run_dir / "lines/val", val_pages)
+                str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/val", val_pages)
             ]
         spec["train"] += self.lines_page.extra_folders()
         runs.write_spec(run_dir, spec)

@@ -13,9 +13,9 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mspt_app import geometry
-from mspt_app.project import Project, find_line
 from mspt_core.document import Line, LineStatus, Page, Region
+from mspt_core.project import geometry
+from mspt_core.project.folder import Project, find_line
 
 
 @dataclass
@@ -218,10 +218,10 @@ class Editor:
 
         def change(page: Page) -> str | None:
             lines = list(page.lines())
-            position = [l.id for l in lines].index(line_id)
+            position = [line.id for line in lines].index(line_id)
             for region in page.regions:
-                region.lines = [l for l in region.lines if l.id != line_id]
-            rest = [l for l in lines if l.id != line_id]
+                region.lines = [line for line in region.lines if line.id != line_id]
+            rest = [line for line in lines if line.id != line_id]
             return rest[min(position, len(rest) - 1)].id if rest else None
 
         self._line(page_id, line_id)
@@ -256,7 +256,7 @@ class Editor:
             first, second = find_line(page, first_id), find_line(page, second_id)
             geometry.merge_into(first, second)
             for region in page.regions:
-                region.lines = [l for l in region.lines if l.id != second_id]
+                region.lines = [line for line in region.lines if line.id != second_id]
             return first_id
 
         self._line(page_id, first_id), self._line(page_id, second_id)

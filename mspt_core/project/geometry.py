@@ -56,7 +56,7 @@ def insert_in_reading_order(page: Page, line: Line) -> None:
         page.regions.append(Region(id=f"{page.id}_r1", polygon=list(line.polygon), region_type="MainZone"))
 
     def distance(region: Region) -> float:
-        points = region.polygon or [p for l in region.lines for p in l.polygon]
+        points = region.polygon or [p for other in region.lines for p in other.polygon]
         if not points:
             return float("inf")
         x0, y0, x1, y1 = bbox(points)

@@ -6,14 +6,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mspt_app.project import PROJECT_FILE, Project
-from mspt_app.settings import projects_dir
 from mspt_core.document import LineStatus
-from mspt_core.models import RESOURCES
+from mspt_core.models import RESOURCES, user_data_dir
+from mspt_core.project.folder import PROJECT_FILE, Project
 
 log = logging.getLogger(__name__)
 
 SAMPLE_IMAGE = RESOURCES / "samples" / "sample-page.png"
+
+
+def projects_dir() -> Path:
+    """Where new projects are suggested and the sample project lives: the user data folder's
+    ``projects``."""
+    return user_data_dir() / "projects"
 
 
 def sample_project(folder: Path | None = None) -> Path | None:

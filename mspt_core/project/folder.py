@@ -6,7 +6,8 @@
         page/0001-scan.xml    one PAGE XML per page: lines, text, confidences, status
 
 This is the Transkribus layout, so the folder opens in other tools too. The class is pure
-Python (no Qt): widgets observe it through ``listeners`` and change it through ``edits.Editor``.
+Python (no Qt): the app's widgets and the ``mspt project`` commands observe it through
+``listeners`` and change it through ``edits.Editor`` (or directly, where no undo is wanted).
 
 Nothing typed is lost: every page write is atomic, text edits are appended to a journal
 before the next autosave, and a lock file tells a later session that this one crashed, so
@@ -28,13 +29,13 @@ import numpy as np
 
 from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
 from mspt_core.errors import FormatError, MsptError
+from mspt_core.project.journal import Journal
 
 log = logging.getLogger(__name__)
 
 PROJECT_FILE = "project.json"
 XML_DIR = "page"
 LOCK_FILE = ".mspt-lock"
-JOURNAL_FILE = ".mspt-journal.jsonl"
 FORMAT = "mspt-project"
 FORMAT_VERSION = 1
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".jp2", ".pdf"}
@@ -106,7 +107,7 @@ class Project:
         self._pages: dict[str, Page] = {}
         self._grey: tuple[str, np.ndarray] | None = None  # one page image kept for line crops
         self._dirty: set[str] = set()
-        self._journal = None
+        self.journal = Journal(self.root)
 
     # --- opening and closing ----------------------------------------------------------------
 
@@ -165,17 +166,14 @@ class Project:
                 )
             stale = True
         lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
-        return stale or (self.root / JOURNAL_FILE).exists() and (self.root / JOURNAL_FILE).stat().st_size > 0
+        return stale or self.journal.has_entries()
 
     def close(self) -> None:
         """Save everything, then release the lock. Raises ProjectError when saving fails (the
         lock and journal stay, so nothing is lost)."""
         self.save()
-        if self._journal:
-            self._journal.close()
-            self._journal = None
-        for name in (JOURNAL_FILE, LOCK_FILE):
-            (self.root / name).unlink(missing_ok=True)
+        self.journal.clear()
+        (self.root / LOCK_FILE).unlink(missing_ok=True)
 
     # --- pages ------------------------------------------------------------------------------
 
@@ -295,14 +293,6 @@ class Project:
             del image
         return result
 
-    def remove_page(self, index: int) -> None:
-        """Forget a page (its files stay in the folder, so nothing is destroyed)."""
-        entry = self.entries.pop(index)
-        self._pages.pop(entry.id, None)
-        self._dirty.discard(entry.id)
-        self._write_manifest()
-        self._notify(Change("pages"))
-
     # --- changes and saving -----------------------------------------------------------------
 
     def _notify(self, change: Change) -> None:
@@ -319,12 +309,8 @@ class Project:
         if kind == "text" and line_id is not None:
             line = find_line(self.page(index), line_id)
             if line is not None:
-                self._journal_text(page_id, line)
+                self.journal.append(page_id, line.id, line.text, line.status.value)
         self._notify(Change(kind, page_id, line_id))
-
-    @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
 
     def save(self) -> list[Path]:
         """Write every changed page (atomically) and the manifest. Raises ProjectError naming
@@ -342,7 +328,7 @@ class Project:
         self._write_manifest()
         if failures:
             raise ProjectError("could not save " + "; ".join(failures))
-        self._clear_journal()
+        self.journal.clear()
         return written
 
     def _write_manifest(self) -> None:
@@ -361,35 +347,15 @@ class Project:
 
     # --- the journal: typed text survives a crash between autosaves ---------------------------
 
-    def _journal_text(self, page_id: str, line: Line) -> None:
-        try:
-            if self._journal is None:
-                self._journal = open(self.root / JOURNAL_FILE, "a", encoding="utf-8")
-            record = {"page": page_id, "line": line.id, "text": line.text, "status": line.status.value}
-            self._journal.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._journal.flush()
-        except OSError as error:  # autosave still runs; the journal is a second net
-            log.warning("cannot write the edit journal: %s", error)
-
-    def _clear_journal(self) -> None:
-        if self._journal:
-            self._journal.close()
-            self._journal = None
-        (self.root / JOURNAL_FILE).unlink(missing_ok=True)
-
     def _replay_journal(self) -> None:
-        path = self.root / JOURNAL_FILE
-        if not path.exists():
-            return
         replayed = 0
-        for row in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        for record in self.journal.records():
             try:
-                record = json.loads(row)
                 page = self.page_by_id(record["page"])
-            except (ValueError, KeyError, MsptError):
-                continue  # a torn last line, or a page removed since
+                status = LineStatus(record.get("status", "corrected"))
+            except (KeyError, ValueError, MsptError):
+                continue  # a page removed since, or a record from a newer mspt
             line = find_line(page, record["line"])
-            status = LineStatus(record.get("status", "corrected"))
             # A confirmation ("mark corrected") changes only the status: replay it too.
             if line is not None and (line.text != record["text"] or line.status != status):
                 if line.text != record["text"]:
@@ -429,7 +395,7 @@ class Project:
         if fmt in ("page", "alto"):
             return [
                 write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt)
-                for i, page in zip(indices, pages)
+                for i, page in zip(indices, pages, strict=True)
             ]
         return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt)]
 

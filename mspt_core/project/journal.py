@@ -1,0 +1,62 @@
+"""The crash journal: every text edit is appended to ``.mspt-journal.jsonl`` at once, so text
+typed between two autosaves survives a crash; the next opening replays it, and a successful save
+empties it.
+
+One JSON object per line: ``{"page": ID, "line": ID, "text": ..., "status": ...}``. A torn last
+line (the crash came mid-write) is skipped when read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = ".mspt-journal.jsonl"
+
+
+class Journal:
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / JOURNAL_FILE
+        self._file: IO[str] | None = None
+
+    def has_entries(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > 0
+
+    def append(self, page_id: str, line_id: str, text: str, status: str) -> None:
+        """Record one line's text and status; a failure is logged, not raised (autosave still
+        runs: the journal is a second net)."""
+        try:
+            if self._file is None:
+                self._file = open(self.path, "a", encoding="utf-8")
+            record = {"page": page_id, "line": line_id, "text": text, "status": status}
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.flush()
+        except OSError as error:
+            log.warning("cannot write the edit journal: %s", error)
+
+    def records(self) -> Iterator[dict]:
+        """The recorded edits, oldest first; lines that are not a whole record are skipped."""
+        if not self.path.exists():
+            return
+        for row in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(row)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "page" in record and "line" in record and "text" in record:
+                yield record
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def clear(self) -> None:
+        """Everything recorded is on disk elsewhere now: forget it."""
+        self.close()
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,42 @@
+"""Undoable edits: confidences after an edit, recognition results that meet a person's edits."""
+
+from __future__ import annotations
+
+from mspt_core.document import Line, LineStatus, Page, Region
+from mspt_core.project import Editor, PageEntry, Project
+from mspt_core.project.edits import realign_confidences
+
+
+def test_typed_characters_count_as_certain_and_kept_ones_keep_their_doubt():
+    assert realign_confidences("cat", [0.9, 0.2, 0.8], "cart") == [0.9, 0.2, 1.0, 0.8]
+    assert realign_confidences("cat", None, "cart") is None
+
+
+def test_recognition_results_skip_lines_corrected_meanwhile(tmp_path):
+    import copy
+
+    project = Project.create(tmp_path / "p")
+    page = Page(
+        50,
+        50,
+        id="0001",
+        regions=[
+            Region(
+                "r", lines=[Line("a", polygon=[(0, 0), (9, 0), (9, 9)]), Line("b", polygon=[(0, 20), (9, 20), (9, 29)])]
+            )
+        ],
+    )
+    project._pages["0001"] = page
+    project.entries.append(PageEntry("0001", "x.png", "page/x.xml"))
+    editor = Editor(project)
+    read = copy.deepcopy(page)  # what the worker reads while the person types
+    for line in read.lines():
+        line.text, line.status, line.confidence = "machine", LineStatus.RECOGNIZED, 0.5
+    editor.set_text("0001", "a", "person")
+    assert editor.apply_recognition("0001", read) == 1
+    assert [(line.text, line.status) for line in page.lines()] == [
+        ("person", LineStatus.CORRECTED),
+        ("machine", LineStatus.RECOGNIZED),
+    ]
+    editor.undo()
+    assert [line.text for line in page.lines()] == ["person", ""]

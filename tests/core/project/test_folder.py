@@ -1,0 +1,81 @@
+"""The project folder: nothing typed is lost (the journal), one session at a time (the lock),
+and a project.json from someone else cannot reach files outside the folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mspt_core.project import Project, ProjectError
+from mspt_core.project.folder import LOCK_FILE
+from mspt_core.project.journal import JOURNAL_FILE
+
+
+def test_a_torn_journal_line_is_skipped(small_export, tmp_path):
+    project = Project.create(tmp_path / "p")
+    project.add_files([small_export])
+    page = project.page(0)
+    line = next(page.lines())
+    record = {"page": page.id, "line": line.id, "text": "kept", "status": "corrected"}
+    (project.root / JOURNAL_FILE).write_text(json.dumps(record) + "\n" + '{"page": "0001", "li', encoding="utf-8")
+    reopened = Project.open(project.root)  # the lock of the "crashed" session is still there
+    assert next(reopened.page(0).lines()).text == "kept"
+
+
+def test_a_project_open_elsewhere_is_refused(tmp_path, monkeypatch):
+    project = Project.create(tmp_path / "p")
+    import mspt_core.project.folder as project_module
+
+    lock = json.loads((project.root / LOCK_FILE).read_text())
+    (project.root / LOCK_FILE).write_text(json.dumps(dict(lock, pid=lock["pid"] + 1)))
+    monkeypatch.setattr(project_module, "_pid_alive", lambda pid: True)
+    with pytest.raises(ProjectError, match="already open"):
+        Project.open(project.root)
+
+
+SAMPLE_PAGE = Path(__file__).resolve().parents[3] / "resources" / "samples" / "sample-page.png"
+
+
+def project_naming(tmp_path, field: str, name) -> tuple[Path, Path]:
+    """A one-page project whose project.json gives page 1's ``field`` as ``name`` (a callable
+    gets the project folder), and a file outside the project that the entry may point at."""
+    outside = tmp_path / "elsewhere" / "precious.xml"  # a PAGE file a save would overwrite
+    outside.parent.mkdir()
+    outside.write_bytes(SAMPLE_PAGE.with_suffix(".xml").read_bytes())
+    project = Project.create(tmp_path / "p")
+    project.add_files([SAMPLE_PAGE])
+    project.close()
+    manifest = project.root / "project.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["pages"][0][field] = name(project.root) if callable(name) else name
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    return project.root, outside
+
+
+def _link_out(root: Path) -> str:
+    (root / "page" / "linked.xml").symlink_to(root.parent / "elsewhere" / "precious.xml")
+    return "page/linked.xml"
+
+
+@pytest.mark.parametrize(
+    "field, name",
+    [
+        ("xml", "../elsewhere/precious.xml"),
+        ("xml", lambda root: str(root.parent / "elsewhere" / "precious.xml")),
+        ("xml", _link_out),
+        ("image", "../elsewhere/precious.xml"),
+        ("image", "/etc/hostname"),
+        ("xml", ""),
+    ],
+    ids=["xml-dotdot", "xml-absolute", "xml-link", "image-dotdot", "image-absolute", "xml-empty"],
+)
+def test_a_project_file_naming_files_outside_the_project_is_refused(tmp_path, field, name):
+    root, outside = project_naming(tmp_path, field, name)
+    with pytest.raises(ProjectError) as info:
+        project = Project.open(root)
+        project.changed(project.entries[0].id)  # what an edit does: the page is saved next
+        project.close()
+    assert str(root / "project.json") in str(info.value) and "outside the project folder" in str(info.value)
+    assert outside.read_bytes() == SAMPLE_PAGE.with_suffix(".xml").read_bytes()
