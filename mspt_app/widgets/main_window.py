@@ -37,13 +37,14 @@ from mspt_app.widgets.training_menu import TrainingControl
 from mspt_app.widgets.transcription import TranscriptionPanel
 from mspt_core.document import Line
 from mspt_core.errors import MsptError
+from mspt_core.inputs import PAGE_SUFFIXES
 from mspt_core.project import Change, Editor, Project, find_line
 from mspt_core.project.sample import projects_dir
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 1500  # an edit is on disk at most this long after it was made
-IMAGE_FILTER = "Page images (*.png *.jpg *.jpeg *.tif *.tiff *.pdf *.webp *.bmp *.jp2)"
+IMAGE_FILTER = f"Page images ({' '.join('*' + suffix for suffix in sorted(PAGE_SUFFIXES))})"
 
 
 class MainWindow(QMainWindow):

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from mspt_core.engines import ENGINES
+from mspt_core.inputs import ground_truth_candidates, page_stem  # noqa: F401  (page_stem: for callers here)
 
 # --- option values: refused by argparse, naming the option, before any work ---------------------
 
@@ -192,11 +193,6 @@ def check_output_file(path: Path) -> None:
     check_output_folder(path.parent, path)
 
 
-def page_stem(source: Path, index: int, count: int) -> str:
-    """Output file stem of page ``index`` of ``count`` pages of ``source``."""
-    return source.stem if count == 1 else f"{source.stem}_p{index + 1:03d}"
-
-
 def check_output_names(sources: list[Path], out_dir: Path) -> None:
     """Refuse, before any work, inputs whose outputs would overwrite each other or the input's
     own PAGE/ALTO file beside it."""
@@ -210,11 +206,13 @@ def check_output_names(sources: list[Path], out_dir: Path) -> None:
                 "rename one or run them separately"
             )
         seen[source.stem] = source
-        own_xml = source.with_suffix(".xml").resolve()
-        if (out_dir / f"{source.stem}.xml").resolve() == own_xml and own_xml.exists():
-            raise MsptError(
-                f"{own_xml} belongs to the input {source.name} and would be overwritten; choose another --out"
-            )
+        target = (out_dir / f"{source.stem}.xml").resolve()
+        for own_xml in ground_truth_candidates(source):
+            if target == own_xml.resolve() and own_xml.exists():
+                raise MsptError(
+                    f"{own_xml.resolve()} belongs to the input {source.name} and would be overwritten; "
+                    "choose another --out"
+                )
 
 
 # --- supervised training (mspt train, mspt finetune) -------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-FORMATS = ("page", "alto", "txt", "hocr", "pdf")
-
 
 def register(subparsers) -> None:
+    from mspt_core.formats import FORMATS
+
     p = subparsers.add_parser(
         "convert",
         help="convert PAGE/ALTO files to page, alto, txt, hocr or pdf",
@@ -40,12 +40,12 @@ def register(subparsers) -> None:
 def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
     """(file, named explicitly) for every input; folders give their XML files, sorted."""
     from mspt_core.errors import FormatError
-    from mspt_core.inputs import file_problem
+    from mspt_core.inputs import XML_SUFFIX, file_problem, folder_files
 
     files = []
     for path in inputs:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.xml") if p.is_file())
+            found = folder_files(path, {XML_SUFFIX})
             if not found:
                 raise FormatError(f"{path}: folder holds no .xml files")
             files += [(p, False) for p in found]
@@ -60,7 +60,16 @@ def _expand(inputs: list[Path]) -> list[tuple[Path, bool]]:
 def run(args: argparse.Namespace) -> int:
     from mspt_core.cli.common import check_output_folder, print_note
     from mspt_core.errors import FormatError
-    from mspt_core.formats import EXTENSIONS, atomic_write, detect_format, read_pages, to_bytes, write_document
+    from mspt_core.formats import (
+        EXTENSIONS,
+        XML_FORMATS,
+        atomic_write,
+        detect_format,
+        read_pages,
+        to_bytes,
+        write_document,
+    )
+    from mspt_core.inputs import page_stem
 
     notes: list[str] = []
     sources: list[tuple[Path, list]] = []
@@ -81,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out)
 
     written: list[Path] = []
-    if args.to in ("page", "alto"):
+    if args.to in XML_FORMATS:
         # Build every file before writing any, so bad input leaves nothing half-converted.
         planned: dict[Path, bytes] = {}
         for path, pages in sources:
             for i, page in enumerate(pages):
-                stem = path.stem if len(pages) == 1 else f"{path.stem}_p{i + 1}"
+                stem = page_stem(path, i, len(pages))
                 target = args.out / (stem + EXTENSIONS[args.to])
                 if target in planned:
                     raise FormatError(

@@ -9,6 +9,8 @@ from mspt_core.cli.common import add_dpi_option, add_segmenter_option
 
 
 def register(subparsers) -> None:
+    from mspt_core.formats import XML_FORMATS
+
     p = subparsers.add_parser(
         "segment",
         help="find text regions and lines, write PAGE XML or ALTO",
@@ -19,7 +21,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("pages", nargs="+", type=Path, metavar="PAGE")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--format", choices=["page", "alto"], default="page", help="output format (default: page)")
+    p.add_argument("--format", choices=XML_FORMATS, default="page", help="output format (default: page)")
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
     add_dpi_option(p)
@@ -32,8 +34,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mspt_core.cli.common import check_output_folder, check_output_names, page_stem
+    from mspt_core.cli.common import check_output_folder, check_output_names
     from mspt_core.formats import write_document
+    from mspt_core.inputs import page_stem
     from mspt_core.layout import page_lines
 
     check_output_names(args.pages, args.out)

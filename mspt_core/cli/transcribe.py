@@ -28,6 +28,8 @@ PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one fil
 
 
 def register(subparsers) -> None:
+    from mspt_core.formats import FORMATS
+
     p = subparsers.add_parser(
         "transcribe",
         help="find the lines of page images or PDFs and read them",
@@ -39,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--to",
         nargs="+",
-        choices=["page", "alto", "txt", "hocr", "pdf"],
+        choices=FORMATS,
         default=["page"],
         metavar="FORMAT",
         help="one or more of page, alto, txt, hocr, pdf (default: page)",

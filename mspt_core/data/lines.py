@@ -16,8 +16,8 @@ import numpy as np
 from mspt_core.charset import normalize
 from mspt_core.data.batching import to_height
 from mspt_core.errors import DataError, MsptError
+from mspt_core.inputs import IMAGE_SUFFIXES, XML_SUFFIX, expand_folders, has_suffix
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2"}
 TEXT_SUFFIXES = (".gt.txt", ".txt")
 
 
@@ -170,11 +170,10 @@ def load_lines(paths: Sequence[Path | str], height: int) -> LineSet:
         path = Path(raw)
         if not path.exists():
             raise DataError(f"{path}: no such file or folder")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.suffix.lower() == ".xml":
+        for file in expand_folders([path]):
+            if has_suffix(file, {XML_SUFFIX}):
                 xmls.append(file)
-            elif file.suffix.lower() in IMAGE_SUFFIXES and (path.is_file() or _text_for(file)):
+            elif has_suffix(file, IMAGE_SUFFIXES) and (path.is_file() or _text_for(file)):
                 images.append(file)
     result = LineSet()
     for xml in xmls:

@@ -24,6 +24,7 @@ import numpy as np
 from mspt_core.atomic import atomic_write
 from mspt_core.data.batching import to_height, width_batches
 from mspt_core.errors import DataError, MsptError
+from mspt_core.inputs import PAGE_SUFFIXES, XML_SUFFIX, expand_folders, ground_truth_candidates, has_suffix
 
 INDEX = "store.json"
 FORMAT = "mspt-linestore"
@@ -116,9 +117,7 @@ class LineStore:
         for shard in shard_order if shard_order is not None else range(self.num_shards):
             yield from self.read_shard(shard)
 
-    def plan(
-        self, batch_size: int, seed: int, rank: int = 0, world: int = 1, shards_per_window: int = 4
-    ) -> EpochPlan:
+    def plan(self, batch_size: int, seed: int, rank: int = 0, world: int = 1, shards_per_window: int = 4) -> EpochPlan:
         return EpochPlan(self, batch_size, seed, rank, world, shards_per_window)
 
 
@@ -178,7 +177,7 @@ class EpochPlan(Sequence):
 
 # --- building a store from an archive -------------------------------------------------------
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pdf"}
+IMAGE_SUFFIXES = PAGE_SUFFIXES  # the files an archive's pages come in (kept for callers of this name)
 
 
 def _looks_like_line(path: Path) -> bool:
@@ -201,11 +200,11 @@ def archive_files(inputs: Sequence[Path]) -> list[Path]:
         path = Path(raw)
         if not path.exists():
             raise DataError(f"{path}: no such file or folder")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        xmls += [f for f in files if f.suffix.lower() == ".xml"]
-        pictures += [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
-    covered = {xml.with_suffix("") for xml in xmls} | {xml.parent.parent / xml.stem for xml in xmls}
-    return xmls + [p for p in pictures if p.with_suffix("") not in covered]
+        files = expand_folders([path])
+        xmls += [f for f in files if has_suffix(f, {XML_SUFFIX})]
+        pictures += [f for f in files if has_suffix(f, PAGE_SUFFIXES)]
+    have = {xml.with_suffix("") for xml in xmls}  # any case of ".xml"
+    return xmls + [p for p in pictures if not any(gt.with_suffix("") in have for gt in ground_truth_candidates(p))]
 
 
 def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str] | None = None) -> Iterator[np.ndarray]:
@@ -227,15 +226,6 @@ def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str]
             yield from _page_scan_lines(path, height, skipped)
     except MsptError as error:
         skipped.append(f"{path}: {error}")
-
-
-def archive_lines(
-    inputs: Sequence[Path], height: int, images: str = "auto", skipped: list[str] | None = None
-) -> Iterator[np.ndarray]:
-    """Every line of an archive (see ``archive_files`` and ``file_lines``)."""
-    skipped = skipped if skipped is not None else []
-    for path in archive_files(inputs):
-        yield from file_lines(path, height, images, skipped)
 
 
 def _page_scan_lines(path: Path, height: int, skipped: list[str]) -> Iterator[np.ndarray]:

@@ -23,6 +23,8 @@ from ._common import image_folder, image_inside
 from ._report import Report
 from .xmlsafe import parse_file
 
+# The output format names (the one list the CLI, the app and the writers take), their file
+# endings, and those written as one XML file per page.
 FORMATS = ("page", "alto", "txt", "hocr", "pdf")
 EXTENSIONS = {"page": ".xml", "alto": ".xml", "txt": ".txt", "hocr": ".hocr", "pdf": ".pdf"}
 XML_FORMATS = ("page", "alto")
@@ -30,6 +32,7 @@ XML_FORMATS = ("page", "alto")
 __all__ = [
     "FORMATS",
     "EXTENSIONS",
+    "XML_FORMATS",
     "detect_format",
     "read_document",
     "read_pages",

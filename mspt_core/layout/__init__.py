@@ -37,13 +37,14 @@ __all__ = [
 
 
 def find_ground_truth(image_path: str | Path) -> Path | None:
-    """A PAGE/ALTO file beside the image with the same stem (``scan.jpg`` -> ``scan.xml``,
-    as eScriptorium and Transkribus exports are laid out), if it holds at least one line."""
+    """A PAGE/ALTO file beside the image (``scan.jpg`` -> ``scan.xml`` or ``page/scan.xml``, as
+    eScriptorium and Transkribus exports are laid out: ``inputs.ground_truth_candidates``), if it
+    holds at least one line."""
     from mspt_core.errors import FormatError
     from mspt_core.formats import read_document
+    from mspt_core.inputs import ground_truth_candidates
 
-    image_path = Path(image_path)
-    for candidate in (image_path.with_suffix(".xml"), image_path.parent / "page" / f"{image_path.stem}.xml"):
+    for candidate in ground_truth_candidates(Path(image_path)):
         if candidate.is_file():
             try:
                 if any(True for _ in read_document(candidate).lines()):
