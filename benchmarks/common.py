@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import platform
 import subprocess
@@ -17,11 +16,7 @@ DATA = Path(os.environ.get("MSPT_SHARED", REPO.parent / "shared")) / "data"
 FONDUE = DATA / "fondue-en-print-20"
 CREMMA = DATA / "cremma-mss-19-handwritten-fr"
 
-
-def split_xmls(dataset: Path, split: str) -> list[Path]:
-    """ALTO files of one split, in SPLIT.tsv order."""
-    with open(dataset / "SPLIT.tsv", newline="", encoding="utf-8") as f:
-        return [dataset / r["xml"] for r in csv.DictReader(f, delimiter="\t") if r["split"] == split]
+from mspt_core.data.splits import split_xmls  # noqa: E402, F401  (the scripts import it from here)
 
 
 def machine() -> str:

@@ -50,11 +50,11 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from mspt_core.project.sample import SAMPLE_IMAGE, sample_project
     from mspt_app.settings import AppSettings
     from mspt_app.widgets.main_window import MainWindow
     from mspt_core.errors import MsptError
     from mspt_core.models import resolve
+    from mspt_core.project.sample import SAMPLE_IMAGE, sample_project
 
     app = QApplication([])
     settings = AppSettings()

@@ -25,8 +25,9 @@ INT8_TOLERANCE = 0.0005  # 0.05 CER points
 
 def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
     """Validation CER of the model read by ONNX Runtime in fp32 and int8, and the verdict."""
-    from benchmarks.common import DATA, split_xmls
+    from benchmarks.common import DATA
     from mspt_core.data.lines import LineSet, lines_from_page_xml
+    from mspt_core.data.splits import split_xmls
     from mspt_core.recognize import LineRecognizer
     from mspt_core.train.supervised import lines_cer
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from mspt_core.data.splits import split_xmls  # noqa: F401  (the tests import it from here)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MSPT_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
@@ -50,12 +52,6 @@ def cremma() -> Path:
 @pytest.fixture(scope="session")
 def schemas() -> Path:
     return _require(SCHEMAS)
-
-
-def split_xmls(dataset: Path, split: str) -> list[Path]:
-    """ALTO files of one split (train / val / test) of a shared dataset, in SPLIT.tsv order."""
-    with open(dataset / "SPLIT.tsv", newline="", encoding="utf-8") as f:
-        return [dataset / row["xml"] for row in csv.DictReader(f, delimiter="\t") if row["split"] == split]
 
 
 def manifest(dataset: Path) -> list[dict[str, str]]:

@@ -33,10 +33,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import DATA, split_xmls  # noqa: E402  (the benchmarks' reader of SPLIT.tsv)
+from benchmarks.common import DATA  # noqa: E402
 from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
+from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.train.loop import TrainSettings  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
@@ -78,7 +79,7 @@ def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
     lines = LineSet()
     for dataset_and_split in splits:
         dataset, split = dataset_and_split.split("/")
-        if not (DATA / dataset / "SPLIT.tsv").is_file():
+        if not has_splits(DATA / dataset):
             raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
         for xml in split_xmls(DATA / dataset, split):
             for crop in crops:

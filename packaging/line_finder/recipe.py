@@ -18,8 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import DATA, split_xmls  # noqa: E402  (the one reader of SPLIT.tsv)
+from benchmarks.common import DATA  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
+from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
 from mspt_core.layout.linefinder import LineFinderConfig  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
 from mspt_core.train.loop import TrainSettings  # noqa: E402
@@ -31,7 +32,7 @@ def pages(parts: list[str]) -> list[Path]:
     xmls = []
     for part in parts:
         dataset, split = part.split("/")
-        if not (DATA / dataset / "SPLIT.tsv").is_file():
+        if not has_splits(DATA / dataset):
             raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
         xmls += split_xmls(DATA / dataset, split)
     return xmls
