@@ -39,6 +39,7 @@ from common import CREMMA, FONDUE, machine, split_xmls
 from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.metrics import cer
+from mspt_core.model.config import LINE_HEIGHT
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 from mspt_core.train.loop import TrainSettings
 
@@ -138,7 +139,7 @@ def build_pool(root: Path, page_limit: int | None) -> LineStore:
     if LineStore.is_store(root):
         return LineStore(root)
     xmls = [x for data in (FONDUE, CREMMA) for split in ("train", "val") for x in split_xmls(data, split)]
-    return build_line_store(xmls[:page_limit], root, 40, lines_per_shard=128)[0]
+    return build_line_store(xmls[:page_limit], root, LINE_HEIGHT, lines_per_shard=128)[0]
 
 
 def labelled_subset(lines: LineSet, size: int | None, seed: int = 0) -> LineSet:
@@ -281,9 +282,9 @@ def main() -> None:
 
     with results_lock(results_path):  # a second process waits for the first one's pool
         pool = build_pool(run_dir / "pool", 3 if args.quick else None)
-    labelled = load_lines(split_xmls(CREMMA, "train"), 40)
-    val = load_lines(split_xmls(CREMMA, "val"), 40)
-    test = load_lines(split_xmls(CREMMA, "test"), 40)
+    labelled = load_lines(split_xmls(CREMMA, "train"), LINE_HEIGHT)
+    val = load_lines(split_xmls(CREMMA, "val"), LINE_HEIGHT)
+    test = load_lines(split_xmls(CREMMA, "test"), LINE_HEIGHT)
     if args.quick:
         val, test = labelled_subset(val, 16), labelled_subset(test, 40)
     log(f"unlabeled pool {len(pool)} lines; labelled train {len(labelled)}, val {len(val)}, test {len(test)}")
@@ -307,8 +308,8 @@ def main() -> None:
         log(f"pre-trained {row}: loss {results[key]['first_loss']:.3f} -> {results[key]['final_loss']:.3f}")
     if "transfer" in args.rows:
         printed = train_recognizer(
-            load_lines(split_xmls(FONDUE, "train"), 40),
-            load_lines(split_xmls(FONDUE, "val"), 40),
+            load_lines(split_xmls(FONDUE, "train"), LINE_HEIGHT),
+            load_lines(split_xmls(FONDUE, "val"), LINE_HEIGHT),
             run_dir / "transfer-base",
             scale.transfer,
             size=scale.size,

@@ -207,6 +207,7 @@ def archive_count_job(folders: list[str]) -> Callable[[JobContext], tuple[int, i
     def job(context: JobContext) -> tuple[int, int, int]:
         from mspt_core.data.linestore import archive_files, file_lines
         from mspt_core.images import page_count
+        from mspt_core.model.config import LINE_HEIGHT
 
         files = archive_files([Path(f) for f in folders])
         counts: list[tuple[Path, int]] = []
@@ -222,7 +223,7 @@ def archive_count_job(folders: list[str]) -> Callable[[JobContext], tuple[int, i
         lines = 0
         for path, _ in sampled:
             context.check()
-            lines += sum(1 for _ in file_lines(path, 40))
+            lines += sum(1 for _ in file_lines(path, LINE_HEIGHT))
         sampled_pages = sum(n for _, n in sampled)
         return len(files), pages, round(lines / sampled_pages * pages) if sampled_pages else 0
 

@@ -20,10 +20,11 @@ from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
 from mspt_core.errors import ModelFileError
+from mspt_core.model.config import LINE_HEIGHT
 from mspt_core.models import LoadedModel, load_model, resolve
 
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
-BATCH_PIXELS = 40 * 2048 * 32
+BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
 
 
 @dataclass
@@ -101,7 +102,7 @@ class LineRecognizer:
         readings: list[Reading | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
-            for batch in width_batches(widths, self.batch_size, max_pixels=BATCH_PIXELS // 40 * self.height):
+            for batch in width_batches(widths, self.batch_size, max_pixels=BATCH_PIXELS // LINE_HEIGHT * self.height):
                 for index, reading in zip(batch, self._read_batch([lines[i] for i in batch])):
                     readings[index] = reading
         return readings  # type: ignore[return-value]

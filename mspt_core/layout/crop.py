@@ -17,6 +17,7 @@ import numpy as np
 
 from mspt_core.data.batching import to_height
 from mspt_core.document import Line
+from mspt_core.model.config import LINE_HEIGHT
 
 # Extra pixels around the polygon's box, so a polygon drawn tight on the ink keeps its edges.
 PAD = 2
@@ -61,7 +62,7 @@ def _padded_box(image: np.ndarray, line: Line, pad: int, caller: str) -> tuple[i
     return x0, y0, x1, y1
 
 
-def crop_line(image: np.ndarray, line: Line, height: int = 40) -> np.ndarray:
+def crop_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> np.ndarray:
     """The line's pixels as a ``height`` x W' uint8 array, straightened along its baseline.
 
     ``image`` is the page as a greyscale uint8 array (H x W). The line needs a polygon; the
@@ -111,7 +112,7 @@ def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper
     return straight, straight_mask
 
 
-def crop_box(image: np.ndarray, line: Line, height: int | None = 40, margin: int = 4) -> np.ndarray:
+def crop_box(image: np.ndarray, line: Line, height: int | None = LINE_HEIGHT, margin: int = 4) -> np.ndarray:
     """The line's bounding rectangle widened by ``margin`` px on every side (clipped to the
     page), as a ``height`` x W' uint8 array (``height=None``: the page's pixels, unscaled).
     Raises ValueError as ``crop_line`` does."""

@@ -7,13 +7,16 @@ from dataclasses import asdict, dataclass, fields, replace
 # Both front ends give one encoder token per 8-px column of the line (pre-training masks such
 # columns). The CTC head may read several frames from each token (``ctc_frames``).
 DOWNSAMPLE = 8
+# The line height every bundled model reads at and what line images are scaled to unless a model
+# says otherwise (px, a multiple of DOWNSAMPLE).
+LINE_HEIGHT = 40
 FRONTENDS = ("vgg", "separable")
 NEWER_KEYS = {"frontend": "vgg", "ctc_frames": 1}  # settings newer than format version 1
 
 
 @dataclass(frozen=True)
 class RecognizerConfig:
-    height: int = 40  # line image height in pixels; a multiple of 8
+    height: int = LINE_HEIGHT  # line image height in pixels; a multiple of 8
     # "vgg": dense 3x3 convolutions at full resolution (the first models); "separable": two
     # stride-2 convolutions, then depthwise-separable blocks (a fifth of the cost, for CPUs).
     frontend: str = "vgg"
