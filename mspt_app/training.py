@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from mspt_app.settings import data_dir
 from mspt_core.models import usable_name
 from mspt_core.train import runs
+from mspt_core.train.runspec import EventKind, RunEvent
 
 POLL_MS = 300
 
@@ -41,7 +42,7 @@ class RunWatcher(QObject):
     """Follows one run folder: starts or resumes its process, relays its events, and says when
     it ends, however it ends (finished, stopped, failed, killed)."""
 
-    event = Signal(dict)
+    event = Signal(object)  # a RunEvent
     state_changed = Signal(str)  # the states of ``runs.RunSummary``
 
     def __init__(self, run_dir: Path, parent=None):
@@ -50,7 +51,7 @@ class RunWatcher(QObject):
         self.spec = runs.read_spec(self.run_dir)
         self.process: subprocess.Popen | None = None
         self.offset = 0
-        self.events: list[dict] = []
+        self.events: list[RunEvent] = []
         self.state = "new"
         self.started_seen = True  # False from a start until the process says it began
         self.timer = QTimer(self)
@@ -103,7 +104,7 @@ class RunWatcher(QObject):
         new, self.offset = runs.read_events(self.run_dir, self.offset)
         for event in new:
             self.events.append(event)
-            if event.get("event") in ("started", "resumed"):
+            if event.kind in (EventKind.STARTED, EventKind.RESUMED):
                 self.started_seen = True
             self._set_state(runs.next_state(self.state, event))
             self.event.emit(event)
@@ -112,11 +113,11 @@ class RunWatcher(QObject):
                 self._set_state("interrupted")
             else:  # it died before it began: a resume would fail the same way
                 self.events.append(
-                    {
-                        "event": "end",
-                        "status": "failed",
-                        "message": f"the training process did not start; see {self.run_dir / runs.LOG}",
-                    }
+                    RunEvent(
+                        EventKind.END,
+                        status="failed",
+                        message=f"the training process did not start; see {self.run_dir / runs.LOG}",
+                    )
                 )
                 self.event.emit(self.events[-1])
                 self._set_state("failed")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from mspt_app.training import RunWatcher, runs_dir
 from mspt_app.widgets.look import duration_text
 from mspt_core.train.runs import is_alive, list_runs
+from mspt_core.train.runspec import EventKind, RunEvent
 
 STATE_TEXT = {
     "new": "Starting…",
@@ -130,46 +131,46 @@ class RunView(QWidget):
 
     # --- events ---------------------------------------------------------------------------------
 
-    def _on_event(self, event: dict, redraw: bool = True) -> None:
-        kind = event.get("event")
-        if kind == "step":
+    def _on_event(self, event: RunEvent, redraw: bool = True) -> None:
+        kind = event.kind
+        if kind is EventKind.STEP and event.step is not None and event.total is not None:
             steps, losses = self.losses
-            if steps and event["step"] <= steps[-1]:  # resumed from an earlier checkpoint
-                cut = next(i for i, s in enumerate(steps) if s >= event["step"])
+            if steps and event.step <= steps[-1]:  # resumed from an earlier checkpoint
+                cut = next(i for i, s in enumerate(steps) if s >= event.step)
                 del steps[cut:], losses[cut:]
-            if event.get("loss") is not None:
-                steps.append(event["step"])
-                losses.append(event["loss"])
-            self.progress.setRange(0, event["total"])
-            self.progress.setValue(event["step"])
-            rate = event.get("steps_per_s")
+            if event.loss is not None:
+                steps.append(event.step)
+                losses.append(event.loss)
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.step)
+            rate = event.steps_per_s
             self.pace_label.setText(
                 self.tr("step {s} of {t} · {r} steps/s · about {eta} left").format(
-                    s=event["step"],
-                    t=event["total"],
+                    s=event.step,
+                    t=event.total,
                     r=f"{rate:.2f}" if rate else "—",
-                    eta=duration_text(event.get("eta")),
+                    eta=duration_text(event.eta),
                 )
             )
-        elif kind == "validation" and event.get("cer") is not None:
-            while self.cers[0] and self.cers[0][-1] >= event["step"]:  # resumed from before it
+        elif kind is EventKind.VALIDATION and event.cer is not None and event.step is not None:
+            while self.cers[0] and self.cers[0][-1] >= event.step:  # resumed from before it
                 self.cers[0].pop()
                 self.cers[1].pop()
-            self.cers[0].append(event["step"])
-            self.cers[1].append(100 * event["cer"])
-        elif kind == "base" and event.get("cer") is not None:
-            self.base_cer = event["cer"]
-        elif kind == "lines":
-            self.progress.setRange(0, max(1, event["total"]))
-            self.progress.setValue(event["done"])
-        elif kind == "started":
-            self.device_label.setText(event.get("device", ""))
-        elif kind == "warning":
-            self.warning_label.setText(event.get("message", ""))
+            self.cers[0].append(event.step)
+            self.cers[1].append(100 * event.cer)
+        elif kind is EventKind.BASE and event.cer is not None:
+            self.base_cer = event.cer
+        elif kind is EventKind.LINES and event.total is not None and event.done is not None:
+            self.progress.setRange(0, max(1, event.total))
+            self.progress.setValue(event.done)
+        elif kind is EventKind.STARTED:
+            self.device_label.setText(event.device or "")
+        elif kind is EventKind.WARNING:
+            self.warning_label.setText(event.message)
             self.warning_label.setVisible(True)
             return
-        if event.get("message"):
-            self.message_label.setText(event["message"])
+        if event.message:
+            self.message_label.setText(event.message)
         if redraw:
             self._redraw()
 
@@ -239,7 +240,7 @@ class RunWindow(QDialog):
         spec = watcher.spec
         self.setWindowTitle(
             self.tr("{k} “{n}”").format(
-                k=self.tr("Pre-training") if spec["kind"] == "pretrain" else self.tr("Fine-tuning"), n=spec["name"]
+                k=self.tr("Pre-training") if spec.kind == "pretrain" else self.tr("Fine-tuning"), n=spec.name
             )
         )
         self.view = RunView(watcher, self)
@@ -286,10 +287,10 @@ class RunsDialog(QDialog):
             if watcher is not None:
                 watcher.poll()
                 summary.state = watcher.state
-            kind = self.tr("pre-training") if summary.spec["kind"] == "pretrain" else self.tr("fine-tuning")
+            kind = self.tr("pre-training") if summary.spec.kind == "pretrain" else self.tr("fine-tuning")
             steps = f" · step {summary.step}/{summary.total_steps}" if summary.total_steps else ""
             item = QListWidgetItem(
-                f"{summary.path.name}: {kind} “{summary.spec['name']}” — "
+                f"{summary.path.name}: {kind} “{summary.spec.name}” — "
                 f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}"
             )
             item.setData(Qt.ItemDataRole.UserRole, str(summary.path))

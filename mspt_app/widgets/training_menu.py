@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from mspt_app.training import RunWatcher
 from mspt_app.widgets.model_manager import ModelManagerDialog
-from mspt_app.widgets.run_view import RunsDialog, RunView, RunWindow
+from mspt_app.widgets.run_view import STATE_TEXT, RunsDialog, RunView, RunWindow
 from mspt_app.widgets.wizards import FinetuneWizard, PretrainWizard
 
 KEEP, STOP, STAY = "keep", "stop", "stay"
@@ -77,9 +77,12 @@ class TrainingControl(QObject):
         if watcher.run_dir not in self.watchers:
             self.watchers[watcher.run_dir] = watcher
             watcher.setParent(self)
-            name = watcher.spec["name"]
+            name = watcher.spec.name
+            # The words the run's own view uses ("stopped at a checkpoint", not "cancelled").
             watcher.state_changed.connect(
-                lambda state: self.window.status_label.setText(self.tr("Training “{n}”: {s}").format(n=name, s=state))
+                lambda state: self.window.status_label.setText(
+                    self.tr("Training “{n}”: {s}").format(n=name, s=self.tr(STATE_TEXT.get(state, state)))
+                )
             )
         view.use_model.connect(self.use_model)
         view.finetune_from.connect(self.open_finetune_wizard)

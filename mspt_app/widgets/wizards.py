@@ -35,11 +35,21 @@ from mspt_app.widgets.run_view import RunView
 from mspt_core.errors import MsptError
 from mspt_core.model.config import SIZES as MODEL_SIZES
 from mspt_core.models import NAME_HINT, is_model_name, list_models
-from mspt_core.pretrain.presets import PRESETS, preset
+from mspt_core.presets import (
+    DEFAULT_PRETRAIN_PRESET,
+    ENCODER,
+    FINETUNE,
+    PRETRAIN_PRESETS,
+    TrainingPreset,
+    pretrain_preset,
+    training_preset,
+)
 from mspt_core.project import snapshot
 from mspt_core.train import runs
+from mspt_core.train.runspec import RunSpec
 
 SIZES = tuple(MODEL_SIZES)
+BASE_KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # a base model's kind: "recognizer" or "encoder"
 # Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
 # (benchmarks/RESULTS.md); 'fast' at ~0.65 s per step of 16 on one thread (the default-model
 # recipe's run), counted as if the second core did not help; other sizes and batches scale
@@ -106,18 +116,18 @@ class TrainingWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.FinishButton, self.tr("Close"))
         self.resize(860, 640)
 
-    def spec(self) -> dict:
+    def spec(self) -> RunSpec:
         raise NotImplementedError
 
     def start_run(self) -> training.RunWatcher:
         spec = self.spec()
-        run_dir = runs.create_run(training.new_run_dir(spec["kind"], spec["name"]), spec)
+        run_dir = runs.create_run(training.new_run_dir(spec.kind, spec.name), spec)
         self.prepare(run_dir, spec)
         self.watcher = training.RunWatcher(run_dir)
         self.watcher.start()
         return self.watcher
 
-    def prepare(self, run_dir: Path, spec: dict) -> None:
+    def prepare(self, run_dir: Path, spec: RunSpec) -> None:
         """Write what the run needs before it starts (fine-tuning: the training lines)."""
 
     def run_started(self, watcher: training.RunWatcher, view: RunView) -> None:
@@ -241,9 +251,9 @@ class PretrainSettingsPage(QWizardPage):
         )
         self.name = QLineEdit("pretrained")
         self.preset = QComboBox()
-        for key, chosen in PRESETS.items():
+        for key, chosen in PRETRAIN_PRESETS.items():
             self.preset.addItem(f"{key} — {chosen.description}", key)
-        self.preset.setCurrentIndex(self.preset.findData("gpu-base" if gpu_present() else "cpu-small"))
+        self.preset.setCurrentIndex(self.preset.findData("gpu-base" if gpu_present() else DEFAULT_PRETRAIN_PRESET))
         self.steps = _spin(1, 10_000_000, 3000)
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)
@@ -292,7 +302,7 @@ class PretrainSettingsPage(QWizardPage):
         self._apply_preset()
 
     def _apply_preset(self) -> None:
-        method, loop = preset(self.preset.currentData())
+        method, loop = pretrain_preset(self.preset.currentData())
         self.size.setCurrentText(method.size)
         self.schedule.setCurrentText(method.schedule)
         self.p_start.setValue(method.p_start)
@@ -327,15 +337,15 @@ class PretrainWizard(TrainingWizard):
         for page in (self.archive_page, self.settings_page, self.run_page):
             self.addPage(page)
 
-    def spec(self) -> dict:
+    def spec(self) -> RunSpec:
         s = self.settings_page
-        return {
-            "kind": "pretrain",
-            "name": s.name.text().strip(),
-            "archive": self.archive_page.paths(),
-            "preset": s.preset.currentData(),
-            "device": self.settings.device,
-            "method": {
+        return RunSpec(
+            kind="pretrain",
+            name=s.name.text().strip(),
+            archive=self.archive_page.paths(),
+            preset=s.preset.currentData(),
+            device=self.settings.device,
+            method={
                 "size": s.size.currentText(),
                 "schedule": s.schedule.currentText(),
                 "p_start": s.p_start.value(),
@@ -344,12 +354,12 @@ class PretrainWizard(TrainingWizard):
                 "target": s.target.currentData(),
                 "clusters": s.clusters.value(),
             },
-            "loop": {
+            loop={
                 "steps": s.steps.value(),
                 "batch_size": s.batch.value(),
                 "checkpoint_every": s.checkpoint_every.value(),
             },
-        }
+        )
 
 
 # --- fine-tuning ---------------------------------------------------------------------------------
@@ -372,6 +382,7 @@ class BasePage(QWizardPage):
             label = wizard.tr("pre-trained encoder") if kind == "encoder" else wizard.tr("recognizer")
             item = QListWidgetItem(f"{entry.name}  ({label}{', bundled' if entry.bundled else ''})")
             item.setData(Qt.ItemDataRole.UserRole, entry.name)
+            item.setData(BASE_KIND_ROLE, kind)
             self.models.addItem(item)
             if entry.name == preferred:
                 self.models.setCurrentItem(item)
@@ -383,6 +394,11 @@ class BasePage(QWizardPage):
     def base(self) -> str | None:
         item = self.models.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def base_kind(self) -> str:
+        """ "encoder" or "recognizer": which fine-tuning preset fits the chosen base."""
+        item = self.models.currentItem()
+        return (item.data(BASE_KIND_ROLE) if item else None) or "recognizer"
 
     def isComplete(self) -> bool:
         return self.base() is not None
@@ -460,26 +476,36 @@ class LinesPage(QWizardPage):
 
 
 class FinetuneSettingsPage(QWizardPage):
+    """The values start from the preset that fits the chosen base (``mspt_core.presets``): a
+    recognizer adapts to a few pages; a pre-trained encoder gets a new head."""
+
     def __init__(self, wizard: FinetuneWizard):
         super().__init__()
         self.setTitle(wizard.tr("How to fine-tune"))
         self.name = QLineEdit("my-model")
-        self.steps = _spin(1, 1_000_000, 1000)
+        self.steps = _spin(1, 1_000_000, 1)
         self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
         self.advanced = QGroupBox(wizard.tr("Advanced"))
-        self.lr = _spin(1e-6, 1.0, 3e-4, 6, 1e-4)
-        self.batch = _spin(1, 4096, 16)
-        self.encoder_lr = _spin(0.0, 10.0, 0.5, 2, 0.1)
+        self.lr = _spin(1e-6, 1.0, 1e-6, 6, 1e-4)
+        self.batch = _spin(1, 4096, 1)
+        self.warmup = _spin(0, 1_000_000, 0)
+        self.encoder_lr = _spin(0.0, 10.0, 0.0, 2, 0.1)
         self.freeze = _spin(0, 1_000_000, 0)
-        self.val_every = _spin(1, 1_000_000, 100)
-        self.checkpoint_every = _spin(1, 1_000_000, 100)
+        self.val_every = _spin(1, 1_000_000, 1)
+        self.checkpoint_every = _spin(1, 1_000_000, 1)
+        self.patience = _spin(0, 1_000_000, 0)
+        self.augment = QCheckBox(wizard.tr("Vary the training lines as scans vary (augmentation)"))
         form = QFormLayout(self.advanced)
         form.addRow(wizard.tr("Learning rate"), self.lr)
         form.addRow(wizard.tr("Lines per step"), self.batch)
-        form.addRow(wizard.tr("Encoder learning-rate multiplier (pre-trained encoders)"), self.encoder_lr)
+        form.addRow(wizard.tr("Warm-up steps"), self.warmup)
+        form.addRow(wizard.tr("Encoder learning-rate multiplier"), self.encoder_lr)
         form.addRow(wizard.tr("Keep the encoder frozen for … steps"), self.freeze)
         form.addRow(wizard.tr("Validate every … steps"), self.val_every)
         form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
+        form.addRow(wizard.tr("Stop after … validations without gain (0: never)"), self.patience)
+        form.addRow(self.augment)
+        self.preset_kind: str | None = None
         self.advanced.setVisible(False)
         self.advanced_toggle.toggled.connect(self.advanced.setVisible)
         main = QFormLayout()
@@ -491,6 +517,25 @@ class FinetuneSettingsPage(QWizardPage):
         layout.addWidget(self.advanced)
         layout.addStretch(1)
         self.name.textChanged.connect(self.completeChanged)
+
+    def initializePage(self) -> None:
+        kind = self.wizard().base_page.base_kind()
+        if kind != self.preset_kind:  # a new kind of base; values typed for the same kind stay
+            self.apply_preset(training_preset(ENCODER if kind == "encoder" else FINETUNE))
+            self.preset_kind = kind
+
+    def apply_preset(self, preset: TrainingPreset) -> None:
+        loop = preset.settings()
+        self.steps.setValue(loop.steps)
+        self.lr.setValue(loop.lr)
+        self.batch.setValue(loop.batch_size)
+        self.warmup.setValue(loop.warmup)
+        self.val_every.setValue(loop.val_every)
+        self.checkpoint_every.setValue(loop.checkpoint_every)
+        self.patience.setValue(loop.patience)
+        self.encoder_lr.setValue(preset.encoder_lr_scale)
+        self.freeze.setValue(preset.freeze_steps)
+        self.augment.setChecked(preset.augment)
 
     def isComplete(self) -> bool:
         return _name_ok(self.name)
@@ -508,40 +553,36 @@ class FinetuneWizard(TrainingWizard):
         for page in (self.base_page, self.lines_page, self.settings_page, self.run_page):
             self.addPage(page)
 
-    def spec(self) -> dict:
+    def spec(self) -> RunSpec:
         s = self.settings_page
-        return {
-            "kind": "finetune",
-            "name": s.name.text().strip(),
-            "base": self.base_page.base(),
-            "device": self.settings.device,
-            "train": [],
-            "val": [],
-            "encoder_lr_scale": s.encoder_lr.value(),
-            "freeze_steps": s.freeze.value(),
-            "description": self.tr("corrected lines of project {p}").format(
-                p=self.project.name if self.project else "—"
-            ),
-            "loop": {
+        return RunSpec(
+            kind="finetune",
+            name=s.name.text().strip(),
+            base=self.base_page.base(),
+            device=self.settings.device,
+            encoder_lr_scale=s.encoder_lr.value(),
+            freeze_steps=s.freeze.value(),
+            augment=s.augment.isChecked(),
+            description=self.tr("corrected lines of project {p}").format(p=self.project.name if self.project else "—"),
+            loop={
                 "steps": s.steps.value(),
                 "batch_size": s.batch.value(),
                 "lr": s.lr.value(),
+                "warmup": min(s.warmup.value(), s.steps.value()),
                 "val_every": s.val_every.value(),
                 "checkpoint_every": s.checkpoint_every.value(),
-                "warmup": min(100, max(1, s.steps.value() // 10)),
+                "patience": s.patience.value(),
             },
-        }
+        )
 
     def prepare(self, run_dir: Path, spec: dict) -> None:
         """Snapshot the training lines into the run folder and record them in its spec."""
         val_pages = self.lines_page.validation_pages()
         if self.project is not None and self.lines_page.use_project.isChecked():
             indices = [i for i in range(len(self.project)) if i not in val_pages]
-            spec["train"] += [
+            spec.train += [
                 str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/train", indices)
             ]
-            spec["val"] += [
-                str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/val", val_pages)
-            ]
-        spec["train"] += self.lines_page.extra_folders()
+            spec.val += [str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/val", val_pages)]
+        spec.train += self.lines_page.extra_folders()
         runs.write_spec(run_dir, spec)

@@ -42,6 +42,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text!r}")
+    return value
+
+
 def pdf_dpi(text: str) -> float:
     from mspt_core.images import MAX_DPI, MIN_DPI
 
@@ -236,18 +246,20 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_loop_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--steps", type=positive_int, default=3000)
-    p.add_argument("--batch-size", type=positive_int, default=16)
-    p.add_argument("--lr", type=positive_float, default=5e-4)
-    p.add_argument("--warmup", type=non_negative_int, default=200)
-    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
-    p.add_argument("--accumulate", type=positive_int, default=1, help="batches per optimizer step")
-    p.add_argument("--val-every", type=positive_int, default=200)
-    p.add_argument(
-        "--patience", type=non_negative_int, default=0, help="early stop after N validations without gain (0: off)"
+def add_loop_options(p: argparse.ArgumentParser, defaults: str) -> None:
+    """The training loop's options; ``defaults`` says where the unset ones come from."""
+    loop = p.add_argument_group(f"training (default: {defaults})")
+    loop.add_argument("--steps", type=positive_int, default=None)
+    loop.add_argument("--batch-size", type=positive_int, default=None)
+    loop.add_argument("--lr", type=positive_float, default=None)
+    loop.add_argument("--warmup", type=non_negative_int, default=None)
+    loop.add_argument("--schedule", choices=["cosine", "constant"], default=None)
+    loop.add_argument("--accumulate", type=positive_int, default=None, help="batches per optimizer step")
+    loop.add_argument("--val-every", type=positive_int, default=None, help="validate (and checkpoint) every N steps")
+    loop.add_argument(
+        "--patience", type=non_negative_int, default=None, help="early stop after N validations without gain (0: off)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    loop.add_argument("--seed", type=int, default=None)
     p.add_argument("--no-augment", action="store_true", help="train on the lines as they are")
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument(
@@ -257,35 +269,29 @@ def add_loop_options(p: argparse.ArgumentParser) -> None:
     add_threads_option(p)
 
 
-def loop_settings(args: argparse.Namespace):
-    """TrainSettings from the options of ``add_loop_options``; bad values are the user's error."""
+LOOP_OPTIONS = ("steps", "batch_size", "lr", "warmup", "schedule", "accumulate", "val_every", "patience", "seed")
+
+
+def loop_settings(args: argparse.Namespace, preset):
+    """TrainSettings: the options of ``add_loop_options`` over ``preset``'s (a TrainingPreset);
+    bad values are the user's error."""
     from mspt_core.errors import DataError
-    from mspt_core.train.loop import TrainSettings
 
     set_threads(args.threads)
     if args.install_as:
         from mspt_core.models import check_new_name
 
         check_new_name(args.install_as)  # now, not after hours of training
+    given = {name: getattr(args, name) for name in LOOP_OPTIONS if getattr(args, name) is not None}
+    if "val_every" in given:
+        given["checkpoint_every"] = given["val_every"]
     try:
-        return TrainSettings(
-            steps=args.steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            warmup=args.warmup,
-            schedule=args.schedule,
-            accumulate=args.accumulate,
-            val_every=args.val_every,
-            checkpoint_every=args.val_every,
-            patience=args.patience,
-            seed=args.seed,
-            device=args.device,
-        )
+        return preset.settings(**given, device=args.device)
     except ValueError as error:
         raise DataError(str(error)) from error
 
 
-def train_and_val_lines(args: argparse.Namespace, height: int):
+def train_and_val_lines(args: argparse.Namespace, height: int, seed: int):
     """The training and validation LineSets the options of ``add_data_options`` name."""
     from mspt_core.data.lines import load_lines, split_off_validation, validation_warning
 
@@ -293,7 +299,7 @@ def train_and_val_lines(args: argparse.Namespace, height: int):
     if args.val:
         val_set = load_lines(args.val, height)
     else:
-        train_set, val_set = split_off_validation(train_set, args.val_fraction, args.seed)
+        train_set, val_set = split_off_validation(train_set, args.val_fraction, seed)
     for skipped in train_set.skipped[:5]:
         print(f"skipped {skipped}")
     if len(train_set.skipped) > 5:

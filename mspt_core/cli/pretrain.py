@@ -20,9 +20,9 @@ from mspt_core.cli.common import (
 
 
 def register(subparsers) -> None:
-    from mspt_core.pretrain.presets import PRESETS  # light: dataclasses only
+    from mspt_core.presets import DEFAULT_PRETRAIN_PRESET, PRETRAIN_PRESETS  # light: dataclasses only
 
-    presets = "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items())
+    presets = "; ".join(f"{name}: {p.description}" for name, p in PRETRAIN_PRESETS.items())
     p = subparsers.add_parser(
         "pretrain",
         help="pre-train an encoder on unlabeled line images (masked, self-supervised)",
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
         required=True,
         help="run folder: checkpoints, k-means targets and the encoder (folder 'encoder')",
     )
-    p.add_argument("--preset", choices=list(PRESETS), default="cpu-small")
+    p.add_argument("--preset", choices=list(PRETRAIN_PRESETS), default=DEFAULT_PRETRAIN_PRESET)
     method = p.add_argument_group("method (default: the preset's)")
     method.add_argument("--size", help="tiny, small, base or large")
     method.add_argument("--mask-schedule", dest="schedule", choices=["linear", "cosine", "step", "constant"])
@@ -96,9 +96,11 @@ LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_
 def settings_from_args(args: argparse.Namespace):
     from dataclasses import replace
 
-    from mspt_core.pretrain.presets import preset
+    from mspt_core.presets import pretrain_preset
 
-    method, loop = preset(args.preset, **{f: getattr(args, f) for f in METHOD_FIELDS if getattr(args, f) is not None})
+    method, loop = pretrain_preset(
+        args.preset, **{f: getattr(args, f) for f in METHOD_FIELDS if getattr(args, f) is not None}
+    )
     loop = replace(
         loop, device=args.device, **{f: getattr(args, f) for f in LOOP_FIELDS if getattr(args, f) is not None}
     )

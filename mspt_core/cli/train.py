@@ -35,7 +35,13 @@ def register(subparsers) -> None:
         help="fine-tune this model (name or path) instead of starting from scratch; "
         "its alphabet is extended with new characters",
     )
-    add_loop_options(p)
+    from mspt_core.presets import FINETUNE, SCRATCH, training_preset
+
+    add_loop_options(
+        p,
+        f"from scratch: {training_preset(SCRATCH).summary()}; with --base, the few-pages fine-tuning "
+        f"preset: {training_preset(FINETUNE).summary()}",
+    )
     p.set_defaults(run=run)
 
 
@@ -43,9 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.errors import DataError
     from mspt_core.model import config_for
     from mspt_core.models import read_metadata, resolve
+    from mspt_core.presets import FINETUNE, SCRATCH, training_preset
     from mspt_core.train.supervised import train_recognizer
 
-    settings = loop_settings(args)
+    preset = training_preset(FINETUNE if args.base else SCRATCH)
+    settings = loop_settings(args, preset)
     check_output_folder(args.out)
     try:
         height = config_for(args.size).height
@@ -54,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     base = resolve(args.base) if args.base else None
     if base is not None:
         height = read_metadata(base)["line_height"]
-    train_set, val_set = train_and_val_lines(args, height)
+    train_set, val_set = train_and_val_lines(args, height, settings.seed)
     print(f"training on {len(train_set)} lines, validating on {len(val_set)}")
     outcome = train_recognizer(
         train_set,
@@ -66,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         base_model=base,
         on_progress=TrainingBar(settings.steps),
         resume=not args.no_resume,
-        use_augmentation=not args.no_augment,
+        use_augmentation=preset.augment and not args.no_augment,
         data_description=" ".join(str(p) for p in args.data),
     )
     return report_training(outcome, args)

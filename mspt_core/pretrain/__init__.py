@@ -3,7 +3,8 @@
 and a loss that also counts visible tokens. ``pretrain_encoder`` is the entry point; fine-tuning
 from its encoder is ``mspt_core.train.finetune.finetune_recognizer``.
 
-Names are imported on first use, so importing the light ``presets`` module does not load torch."""
+Names are imported on first use, so importing the light ``settings`` module does not load torch.
+The presets built from ``PretrainSettings`` live in ``mspt_core.presets``."""
 
 from importlib import import_module
 
@@ -12,9 +13,7 @@ _EXPORTS = {
     "PretrainOutcome": "job",
     "ENCODER": "job",
     "MaskSchedule": "masking",
-    "PRESETS": "presets",
-    "PretrainSettings": "presets",
-    "preset": "presets",
+    "PretrainSettings": "settings",
 }
 
 __all__ = sorted(_EXPORTS)

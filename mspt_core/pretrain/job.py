@@ -19,7 +19,7 @@ from mspt_core.model.config import DOWNSAMPLE
 from mspt_core.models import build_metadata, save_model
 from mspt_core.pretrain.masking import MaskSchedule, sample_mask
 from mspt_core.pretrain.model import EncoderOnly, MaskedEncoder
-from mspt_core.pretrain.presets import PretrainSettings
+from mspt_core.pretrain.settings import PretrainSettings
 from mspt_core.pretrain.targets import TARGETS_FILE, ClusterTargets, combine, fit_cluster_targets, token_losses
 from mspt_core.train import distributed
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train

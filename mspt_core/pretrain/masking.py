@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from mspt_core.model.config import DOWNSAMPLE
-from mspt_core.pretrain.presets import SCHEDULES
+from mspt_core.pretrain.settings import SCHEDULES
 
 
 @dataclass(frozen=True)

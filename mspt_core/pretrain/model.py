@@ -9,7 +9,7 @@ from torch import nn
 from mspt_core.model.config import RecognizerConfig
 from mspt_core.model.encoder import Encoder, padding_mask, token_lengths
 from mspt_core.pretrain.masking import fill_with_embedding, fill_with_noise, noise_tile
-from mspt_core.pretrain.presets import FILLS
+from mspt_core.pretrain.settings import FILLS
 
 
 class MaskedEncoder(nn.Module):

@@ -27,34 +27,7 @@ from torch import nn
 from mspt_core.devices import autocast_dtype, pick_device
 from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
-
-
-@dataclass
-class TrainSettings:
-    steps: int = 2000  # optimizer steps
-    batch_size: int = 16
-    lr: float = 5e-4
-    warmup: int = 100
-    schedule: str = "cosine"  # "cosine" or "constant" after warm-up
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    accumulate: int = 1  # batches per optimizer step
-    val_every: int = 200
-    patience: int = 0  # stop after this many validations without improvement; 0 = never
-    checkpoint_every: int = 200
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True  # bf16 autocast where the device supports it
-
-    def __post_init__(self):
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-        if min(self.steps, self.batch_size, self.accumulate, self.val_every, self.checkpoint_every) < 1:
-            raise ValueError("steps, batch_size, accumulate, val_every and checkpoint_every must be positive")
-        if self.warmup < 0 or self.patience < 0:
-            raise ValueError("warmup and patience must not be negative")
-        if not (math.isfinite(self.lr) and self.lr > 0):  # nan would train to nan without a word
-            raise ValueError(f"lr must be a number above 0, got {self.lr}")
+from mspt_core.train.settings import TrainSettings
 
 
 @dataclass

@@ -5,9 +5,9 @@ Whoever starts a run (the app's wizards) writes ``run.json`` and starts
 watch it, be closed (the run goes on in the background), crash, or restart and find the run
 again; and a run stopped in any way resumes from its last checkpoint when started again:
 
-    run.json        what to do: kind "pretrain" or "finetune" and its settings
+    run.json        what to do: a RunSpec (``runspec``), kind "pretrain" or "finetune"
     control         "run", "pause" or "stop"; read by the process after every step
-    events.jsonl    what happened, one JSON object per line, appended by the process
+    events.jsonl    what happened: RunEvents (``runspec``), one JSON object per line, appended by the process
     lock            locked by the process for as long as it lives (the OS frees it on any death)
     result.json     the outcome of a finished run: model name, validation CERs
     process.log     the process's own output (a traceback if it failed)
@@ -22,10 +22,11 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mspt_core.atomic import atomic_write
+from mspt_core.train.runspec import EventKind, RunEvent, RunSpec
 
 SPEC, CONTROL, EVENTS, LOCK, RESULT, LOG, WORK = (
     "run.json",
@@ -37,27 +38,26 @@ SPEC, CONTROL, EVENTS, LOCK, RESULT, LOG, WORK = (
     "work",
 )
 STEP_EVENT_SECONDS = 0.5  # step events are thinned to this pace; validations are always written
-ENDS = ("finished", "cancelled", "failed")
 
 
 # --- the side that starts and watches a run ---------------------------------------------------
 
 
-def create_run(run_dir: Path, spec: dict) -> Path:
+def create_run(run_dir: Path, spec: RunSpec) -> Path:
     run_dir = Path(run_dir)
-    if spec.get("kind") not in ("pretrain", "finetune"):
-        raise ValueError(f"a run's kind is 'pretrain' or 'finetune', not {spec.get('kind')!r}")
     run_dir.mkdir(parents=True, exist_ok=False)
-    write_spec(run_dir, dict(spec, created=time.time()))
+    spec.created = time.time()
+    write_spec(run_dir, spec)
     return run_dir
 
 
-def write_spec(run_dir: Path, spec: dict) -> None:
-    atomic_write(Path(run_dir) / SPEC, json.dumps(spec, indent=1).encode("utf-8"))
+def write_spec(run_dir: Path, spec: RunSpec) -> None:
+    atomic_write(Path(run_dir) / SPEC, json.dumps(spec.to_json(), indent=1).encode("utf-8"))
 
 
-def read_spec(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / SPEC).read_text(encoding="utf-8"))
+def read_spec(run_dir: Path) -> RunSpec:
+    """The run's spec; RunSpecError (a ValueError) names what is wrong with a bad one."""
+    return RunSpec.from_json(json.loads((Path(run_dir) / SPEC).read_text(encoding="utf-8")))
 
 
 class RunBusy(RuntimeError):
@@ -157,9 +157,10 @@ def is_alive(run_dir: Path) -> bool:
         return False
 
 
-def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
+def read_events(run_dir: Path, offset: int = 0) -> tuple[list[RunEvent], int]:
     """Events appended since byte ``offset``, and the offset to read on from. A line still
-    being written (no newline yet) waits for the next call."""
+    being written (no newline yet) waits for the next call; a torn line, or one of a kind this
+    version does not know, is left out."""
     try:
         with open(Path(run_dir) / EVENTS, "rb") as f:
             f.seek(offset)
@@ -170,9 +171,11 @@ def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
     events = []
     for raw in complete.splitlines():
         try:
-            events.append(json.loads(raw))
+            event = RunEvent.from_json(json.loads(raw))
         except ValueError:
             continue  # a line torn by a kill mid-write
+        if event is not None:
+            events.append(event)
     return events, offset + len(complete)
 
 
@@ -188,7 +191,7 @@ class RunSummary:
     """What a run's files say about it, for a list of runs."""
 
     path: Path
-    spec: dict
+    spec: RunSpec
     state: str  # "running", "paused", "finished", "cancelled", "failed", "interrupted", "new"
     step: int = 0
     total_steps: int = 0
@@ -201,14 +204,13 @@ class RunSummary:
         return self.state in ("cancelled", "failed", "interrupted")
 
 
-def next_state(state: str, event: dict) -> str:
+def next_state(state: str, event: RunEvent) -> str:
     """A run's state after one of its events (the states of ``RunSummary``)."""
-    kind = event.get("event")
-    if kind == "end":
-        return event["status"]
-    if kind in ("started", "resumed"):
+    if event.kind is EventKind.END:
+        return event.status or "failed"
+    if event.kind in (EventKind.STARTED, EventKind.RESUMED):
         return "running"
-    if kind == "paused":
+    if event.kind is EventKind.PAUSED:
         return "paused"
     return state
 
@@ -218,13 +220,12 @@ def summarize(run_dir: Path) -> RunSummary:
     events, _ = read_events(run_dir)
     summary = RunSummary(run_dir, read_spec(run_dir), "new")
     for event in events:
-        kind = event.get("event")
-        if kind == "step":
-            summary.step, summary.total_steps = event["step"], event["total"]
-        elif kind == "validation":
-            summary.validations.append((event["step"], event["cer"]))
-        elif kind in ("status", "end"):
-            summary.message = event.get("message", summary.message)
+        if event.kind is EventKind.STEP:
+            summary.step, summary.total_steps = event.step or 0, event.total or 0
+        elif event.kind is EventKind.VALIDATION and event.step is not None and event.cer is not None:
+            summary.validations.append((event.step, event.cer))
+        elif event.kind in (EventKind.STATUS, EventKind.END):
+            summary.message = event.message or summary.message
         summary.state = next_state(summary.state, event)
     if summary.state in ("running", "paused") and not is_alive(run_dir):
         summary.state = "interrupted"  # killed, crashed, or the machine went down
@@ -260,12 +261,13 @@ class Reporter:
     def close(self) -> None:
         self.events.close()
 
-    def emit(self, event: str, **fields) -> None:
-        self.events.write(json.dumps({"time": time.time(), "event": event, **fields}) + "\n")
+    def emit(self, kind: EventKind, **fields) -> None:
+        event = RunEvent(kind, time=time.time(), **fields)
+        self.events.write(json.dumps(event.to_json()) + "\n")
         self.events.flush()
 
     def status(self, message: str) -> None:
-        self.emit("status", message=message)
+        self.emit(EventKind.STATUS, message=message)
 
     def progress(self, progress) -> None:
         """The training loop's progress callback."""
@@ -279,7 +281,7 @@ class Reporter:
             started, first = self.first_step
             rate = (progress.step - first) / (now - started) if now > started else None
             self.emit(
-                "step",
+                EventKind.STEP,
                 step=progress.step,
                 total=progress.total_steps,
                 loss=progress.loss,
@@ -288,7 +290,7 @@ class Reporter:
                 eta=progress.eta,
             )
         elif progress.event == "validation":
-            self.emit("validation", step=progress.step, cer=progress.metric, best=progress.best_metric)
+            self.emit(EventKind.VALIDATION, step=progress.step, cer=progress.metric, best=progress.best_metric)
 
     def _read_command(self) -> str:
         self.command = read_control(self.run_dir) or self.command  # unreadable: no change
@@ -296,38 +298,32 @@ class Reporter:
 
     def should_stop(self) -> bool:
         if self._read_command() == "pause":
-            self.emit("paused", message="paused")
+            self.emit(EventKind.PAUSED, message="paused")
             while self._read_command() == "pause":
                 time.sleep(0.2)
             if self.command == "run":
-                self.emit("resumed", message="resumed")
+                self.emit(EventKind.RESUMED, message="resumed")
                 self.first_step = None  # the pause is not training time
         return self.command == "stop"
 
 
-def _loop_settings(spec: dict):
-    from mspt_core.train.loop import TrainSettings
-
-    return TrainSettings(**dict(spec.get("loop", {}), device=spec.get("device") or "auto"))
-
-
-def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
+def _run_pretrain(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.data.linestore import LineStore, build_line_store
     from mspt_core.model import config_for
+    from mspt_core.presets import pretrain_preset
     from mspt_core.pretrain import pretrain_encoder
-    from mspt_core.pretrain.presets import preset
 
-    method, settings = preset(spec.get("preset", "cpu-small"), **spec.get("method", {}))
-    settings = _loop_settings(dict(spec, loop=dict(asdict(settings), **spec.get("loop", {}))))
+    method, settings = pretrain_preset(spec.preset, **spec.method)
+    settings = replace(settings, **spec.loop, device=spec.device)
     store_dir = work / "lines"
     if not LineStore.is_store(store_dir):
-        reporter.emit("phase", phase="lines", message="finding the lines of the archive")
+        reporter.emit(EventKind.PHASE, phase="lines", message="finding the lines of the archive")
         store, skipped = build_line_store(
-            [Path(p) for p in spec["archive"]],
+            [Path(p) for p in spec.archive],
             store_dir,
             config_for(method.size).height,
             on_file=lambda done, total: reporter.emit(
-                "lines", done=done, total=total, message=f"finding lines: page file {done + 1} of {total}"
+                EventKind.LINES, done=done, total=total, message=f"finding lines: page file {done + 1} of {total}"
             ),
             should_stop=reporter.should_stop,
         )
@@ -337,7 +333,7 @@ def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     store = LineStore(store_dir)
     if reporter.should_stop():
         return None
-    reporter.emit("phase", phase="training", message=f"pre-training on {len(store)} lines")
+    reporter.emit(EventKind.PHASE, phase="training", message=f"pre-training on {len(store)} lines")
     outcome = pretrain_encoder(
         store,
         work / "train",
@@ -349,7 +345,7 @@ def _run_pretrain(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     )
     if outcome.encoder_path is None:
         return None
-    name = _install(outcome.encoder_path, spec["name"])
+    name = _install(outcome.encoder_path, spec.name)
     return {"model": name, "kind": "encoder", "lines": len(store), "steps": outcome.result.step}
 
 
@@ -366,57 +362,62 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.train.finetune import finetune_recognizer
     from mspt_core.train.supervised import lines_cer, train_recognizer
 
-    settings = _loop_settings(spec)
-    base = resolve(spec["base"])
+    base = resolve(spec.base)
     meta = read_metadata(base)
+    base_kind = meta.get("kind", "recognizer")
+    preset = spec.finetune_preset(base_kind)
+    settings = preset.settings(device=spec.device)
     height = meta["line_height"]
-    reporter.emit("phase", phase="lines", message="cutting out the training lines")
-    train_set = _lines(spec["train"], height)
-    if spec.get("val"):
-        val_set = _lines(spec["val"], height)
+    reporter.emit(EventKind.PHASE, phase="lines", message="cutting out the training lines")
+    train_set = _lines(spec.train, height)
+    if spec.val:
+        val_set = _lines(spec.val, height)
     else:
-        train_set, val_set = split_off_validation(train_set, spec.get("val_fraction", 0.1), settings.seed)
+        train_set, val_set = split_off_validation(train_set, spec.val_fraction, settings.seed)
     reporter.status(
         f"{len(train_set)} training lines, {len(val_set)} validation lines ({len(train_set.skipped)} skipped)"
     )
     warning = validation_warning(val_set)
     if warning:
-        reporter.emit("warning", message=f"Warning: {warning}")
+        reporter.emit(EventKind.WARNING, message=f"Warning: {warning}")
     if reporter.should_stop():  # a pause or stop asked for while the lines were cut out
         return None
     base_cer = None
-    if meta.get("kind", "recognizer") == "recognizer" and len(val_set):
+    if base_kind == "recognizer" and len(val_set):
         reporter.status("reading the validation lines with the base model")
         # PyTorch, as the new model is validated: both CERs from the same arithmetic.
-        base_reader = LineRecognizer.from_model(str(base), device=spec.get("device") or "auto", engine="torch")
+        base_reader = LineRecognizer.from_model(str(base), device=spec.device, engine="torch")
         base_cer = lines_cer(base_reader, val_set)
-        reporter.emit("base", cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
+        reporter.emit(EventKind.BASE, cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
         if reporter.should_stop():
             return None
-    reporter.emit("phase", phase="training", message=f"fine-tuning on {len(train_set)} lines")
+    reporter.emit(EventKind.PHASE, phase="training", message=f"fine-tuning on {len(train_set)} lines")
     common = dict(
-        on_progress=reporter.progress, should_stop=reporter.should_stop, data_description=spec.get("description", "")
+        on_progress=reporter.progress,
+        should_stop=reporter.should_stop,
+        data_description=spec.description,
+        use_augmentation=preset.augment,
     )
-    if meta.get("kind") == "encoder":
+    if base_kind == "encoder":
         outcome = finetune_recognizer(
             train_set,
             val_set,
             work / "train",
             settings,
             base,
-            encoder_lr_scale=spec.get("encoder_lr_scale", 0.5),
-            freeze_steps=spec.get("freeze_steps", 0),
+            encoder_lr_scale=preset.encoder_lr_scale,
+            freeze_steps=preset.freeze_steps,
             **common,
         )
     else:
         outcome = train_recognizer(train_set, val_set, work / "train", settings, base_model=base, **common)
     if outcome.result.status == "cancelled":
         return None
-    name = _install(outcome.model_path, spec["name"])
+    name = _install(outcome.model_path, spec.name)
     return {
         "model": name,
         "kind": "recognizer",
-        "base": spec["base"],
+        "base": spec.base,
         "base_cer": base_cer,
         "new_cer": outcome.result.best_metric,
         "train_lines": len(train_set),
@@ -443,7 +444,6 @@ def execute(run_dir: Path) -> str:
     """Do the run in this process; returns how it ended: "finished", "cancelled", "failed", or
     "busy" when another process is already working on it."""
     run_dir = Path(run_dir)
-    spec = read_spec(run_dir)
     lock = open(run_dir / LOCK, "a+b")
     if not _try_lock(lock):
         lock.close()
@@ -453,25 +453,24 @@ def execute(run_dir: Path) -> str:
     work.mkdir(exist_ok=True)
     reporter = Reporter(run_dir)
     try:
-        if spec.get("threads"):
+        spec = read_spec(run_dir)  # a bad spec ends the run with its message, like any failure
+        if spec.threads:
             import torch
 
-            torch.set_num_threads(int(spec["threads"]))
+            torch.set_num_threads(spec.threads)
         from mspt_core.devices import pick_device
 
-        reporter.emit(
-            "started", pid=os.getpid(), device=str(pick_device(spec.get("device") or "auto")), message="started"
-        )
-        result = (_run_pretrain if spec["kind"] == "pretrain" else _run_finetune)(spec, work, reporter)
+        reporter.emit(EventKind.STARTED, pid=os.getpid(), device=str(pick_device(spec.device)), message="started")
+        result = (_run_pretrain if spec.kind == "pretrain" else _run_finetune)(spec, work, reporter)
         if result is None:
-            reporter.emit("end", status="cancelled", message="stopped at a checkpoint; it can be resumed")
+            reporter.emit(EventKind.END, status="cancelled", message="stopped at a checkpoint; it can be resumed")
             return "cancelled"
         atomic_write(run_dir / RESULT, json.dumps(result, indent=1).encode("utf-8"))
-        reporter.emit("end", status="finished", message=f"finished: model {result['model']!r}", result=result)
+        reporter.emit(EventKind.END, status="finished", message=f"finished: model {result['model']!r}", result=result)
         return "finished"
     except Exception as error:  # the app shows the message; the log keeps the trace
         traceback.print_exc()
-        reporter.emit("end", status="failed", message=f"{type(error).__name__}: {error}")
+        reporter.emit(EventKind.END, status="failed", message=f"{type(error).__name__}: {error}")
         return "failed"
     finally:
         reporter.close()

@@ -17,6 +17,7 @@ from mspt_core.document import LineStatus
 from mspt_core.models import import_model
 from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
+from mspt_core.train.runspec import RunSpec
 from tests.app.test_workflow import wait_for_task
 
 RUN_TIMEOUT = 180_000  # ms; a few tiny steps, but each run starts a Python process with torch
@@ -97,7 +98,7 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     s.checkpoint_every.setValue(3)
     wizard.next()
     view, watcher = wizard.run_page.view, wizard.watcher
-    assert watcher.spec["method"]["size"] == "tiny" and watcher.spec["archive"] == [str(archive)]
+    assert watcher.spec.method["size"] == "tiny" and watcher.spec.archive == [str(archive)]
     qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
 
     assert len(view.losses[0]) >= 1 and view.progress.value() == 6  # the curve was drawn live
@@ -113,7 +114,7 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     assert finetune.base_page.base() == "archive-encoder"
     finetune.close()
     wizard2, view2, watcher2 = finetune_run(window, qtbot, "archive-encoder", steps=6)
-    snapshot = watcher2.spec["train"]
+    snapshot = watcher2.spec.train
     assert snapshot and all(p.endswith(".xml") for p in snapshot)  # the corrected lines, copied
     qtbot.waitUntil(lambda: watcher2.state == "finished", timeout=RUN_TIMEOUT)
     result = watcher2.result
@@ -264,7 +265,7 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
     from mspt_app.training import runs_dir
 
     def made(name: str, *events: dict):
-        run_dir = runs.create_run(runs_dir() / name, {"kind": "finetune", "name": name, "base": "default"})
+        run_dir = runs.create_run(runs_dir() / name, RunSpec(kind="finetune", name=name, base="default"))
         (run_dir / runs.EVENTS).write_text("".join(json.dumps(e) + "\n" for e in events))
         return run_dir
 
@@ -288,3 +289,30 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
         assert dialog.list.count() == 1
     finally:
         holder.close()
+
+
+def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected_project):
+    from mspt_core.presets import ENCODER, FINETUNE, training_preset
+
+    wizard = corrected_project.training.open_finetune_wizard("default")
+    wizard.next()
+    wizard.next()
+    s = wizard.settings_page
+    few_pages = training_preset(FINETUNE)
+    assert s.steps.value() == few_pages.settings().steps and s.lr.value() == pytest.approx(few_pages.settings().lr)
+    s.steps.setValue(77)  # typed by the user: kept while the base stays a recognizer
+    wizard.back()
+    wizard.next()
+    assert s.steps.value() == 77
+    spec = wizard.spec()
+    assert spec.loop["steps"] == 77 and spec.loop["patience"] == few_pages.settings().patience
+    assert spec.encoder_lr_scale == few_pages.encoder_lr_scale
+    # A pre-trained encoder as the base: the new-head preset.
+    wizard.back()
+    from mspt_app.widgets.wizards import BASE_KIND_ROLE
+
+    wizard.base_page.models.currentItem().setData(BASE_KIND_ROLE, "encoder")  # as an encoder's row says
+    wizard.next()
+    assert s.encoder_lr.value() == training_preset(ENCODER).encoder_lr_scale
+    assert s.steps.value() == training_preset(ENCODER).settings().steps
+    wizard.close()

@@ -149,7 +149,7 @@ def test_features_after_transformer_layers_come_from_the_model_and_survive_a_sav
         make_extractor(str(tmp_path / "enc"), config, layer=4)
     with pytest.raises(DataError, match="trained model"):
         make_extractor("pixels", config, layer=1)
-    from mspt_core.pretrain.presets import PretrainSettings
+    from mspt_core.pretrain.settings import PretrainSettings
 
     with pytest.raises(ValueError, match="trained model"):  # refused before any work starts
         PretrainSettings(features="untrained", feature_layer=1)
@@ -157,10 +157,10 @@ def test_features_after_transformer_layers_come_from_the_model_and_survive_a_sav
 
 @pytest.mark.parametrize("name", ["cpu-small", "gpu-base", "paper"])
 def test_every_preset_finds_its_feature_model_out_of_the_box(name):
-    from mspt_core.pretrain.presets import preset
+    from mspt_core.presets import pretrain_preset
     from mspt_core.pretrain.targets import make_extractor
 
-    method, _ = preset(name)
+    method, _ = pretrain_preset(name)
     config = config_for(method.size)
     extractor, spec = make_extractor(method.features, config, layer=method.feature_layer)
     images, widths = torch.rand(1, 1, config.height, 64), torch.tensor([64])

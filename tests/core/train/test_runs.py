@@ -15,6 +15,7 @@ from mspt_core.model import Recognizer, config_for
 from mspt_core.models import build_metadata, list_models, read_metadata, save_model
 from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
+from mspt_core.train.runspec import EventKind, RunSpec
 from tests.conftest import split_xmls
 
 
@@ -31,18 +32,18 @@ def tiny_base(tmp_path_factory):
     return save_model(tmp_path_factory.mktemp("base") / "tiny", model, charset, build_metadata(model, charset, "tiny"))
 
 
-def finetune_spec(fondue, base, steps, **loop) -> dict:
+def finetune_spec(fondue, base, steps, **loop) -> RunSpec:
     pages = split_xmls(fondue, "train")
-    return {
-        "kind": "finetune",
-        "name": "mine",
-        "base": str(base),
-        "train": [str(pages[0])],
-        "val": [str(pages[1])],
-        "device": "cpu",
-        "threads": 1,
-        "loop": dict(steps=steps, batch_size=4, lr=1e-3, warmup=2, val_every=steps, checkpoint_every=5, **loop),
-    }
+    return RunSpec(
+        kind="finetune",
+        name="mine",
+        base=str(base),
+        train=[str(pages[0])],
+        val=[str(pages[1])],
+        device="cpu",
+        threads=1,
+        loop=dict(steps=steps, batch_size=4, lr=1e-3, warmup=2, val_every=steps, checkpoint_every=5, **loop),
+    )
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -54,7 +55,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 
 def steps_of(run_dir) -> list[int]:
-    return [e["step"] for e in runs.read_events(run_dir)[0] if e["event"] == "step"]
+    return [e.step for e in runs.read_events(run_dir)[0] if e.kind is EventKind.STEP]
 
 
 def test_a_finetune_run_reports_both_validation_cers_and_installs_its_model(tmp_path, fondue, tiny_base):
@@ -134,15 +135,15 @@ def test_a_validation_set_too_small_to_judge_by_is_warned_about(tmp_path, fondue
         cv2.imwrite(str(few / f"l{i}.png"), sample.image)
         (few / f"l{i}.gt.txt").write_text(sample.text, encoding="utf-8")
     spec = finetune_spec(fondue, tiny_base, steps=2)
-    spec["val"] = [str(few)]
+    spec.val = [str(few)]
     run_dir = runs.create_run(tmp_path / "run", spec)
     assert runs.execute(run_dir) == "finished"
-    warnings = [e["message"] for e in runs.read_events(run_dir)[0] if e["event"] == "warning"]
+    warnings = [e.message for e in runs.read_events(run_dir)[0] if e.kind is EventKind.WARNING]
     assert len(warnings) == 1 and "only 3 validation lines" in warnings[0] and "at least 30" in warnings[0]
     # A set large enough says nothing.
     spec = finetune_spec(fondue, tiny_base, steps=2)
-    spec["val"] = [str(p) for p in split_xmls(fondue, "val")[:2]]
+    spec.val = [str(p) for p in split_xmls(fondue, "val")[:2]]
     enough = runs.create_run(tmp_path / "enough", spec)
     assert runs.execute(enough) == "finished"
     assert runs.read_result(enough)["val_lines"] >= 30
-    assert not [e for e in runs.read_events(enough)[0] if e["event"] == "warning"]
+    assert not [e for e in runs.read_events(enough)[0] if e.kind is EventKind.WARNING]

@@ -1,9 +1,9 @@
-"""Named starting points, so a person only has to choose the data. Every value can still be
-overridden one by one (CLI options, or ``dataclasses.replace``)."""
+"""The pre-training method's settings. The named starting points built from them (presets)
+live with the other training presets in ``mspt_core.presets``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 # Plain data only (no torch), so `mspt --help` can list the presets quickly.
 SCHEDULES = ("linear", "cosine", "step", "constant")
@@ -21,7 +21,9 @@ class PretrainSettings:
     p_start: float = 0.1
     p_end: float = 0.5
     stages: int = 4  # stairs of the "step" schedule
-    unmasked_weight: float = 0.5  # w: loss = CE(masked) + w * CE(visible); 0 = masked-only
+    # w: loss = CE(masked) + w * CE(visible); 0 = masked-only. 1 won on val in the ablation
+    # (benchmarks/RESULTS.md, "Masked pre-training ablation").
+    unmasked_weight: float = 1.0
     target: str = "kmeans"  # "kmeans" pseudo-labels or "pixels" reconstruction
     clusters: int = 256
     # k-means features: "pixels", "untrained" or a model name/path. "pixels" here needs no model
@@ -44,47 +46,3 @@ class PretrainSettings:
             raise ValueError("unmasked_weight must be >= 0, clusters >= 2, max_width >= 8 and feature_layer >= 0")
         if self.feature_layer and self.features in ("pixels", "untrained"):
             raise ValueError(f"feature_layer needs a trained model as features, not {self.features!r}")
-
-
-@dataclass(frozen=True)
-class Preset:
-    description: str
-    method: PretrainSettings
-    loop: dict  # TrainSettings fields
-
-
-# Every preset clusters the bundled default model's front-end features: in our ablation they
-# made far better targets than pooled pixels (benchmarks/RESULTS.md).
-PRESETS: dict[str, Preset] = {
-    "cpu-small": Preset(
-        "a laptop CPU overnight: 'small' encoder (~5M parameters), 256 clusters",
-        PretrainSettings(size="small", clusters=256, features="default", kmeans_columns=50_000, max_width=768),
-        dict(steps=3000, batch_size=16, lr=5e-4, warmup=200, checkpoint_every=250),
-    ),
-    "gpu-base": Preset(
-        "one GPU for a day: the authors' 'base' encoder (6 layers, d 512), 1024 clusters, bf16",
-        PretrainSettings(size="base", clusters=1024, features="default", kmeans_columns=500_000, max_width=1536),
-        dict(steps=100_000, batch_size=64, lr=3e-4, warmup=2000, checkpoint_every=2000),
-    ),
-    "paper": Preset(
-        "the published scale: 'base' encoder, 4096 clusters, millions of lines, several GPUs (torchrun)",
-        PretrainSettings(
-            size="base",
-            clusters=4096,
-            features="default",
-            kmeans_columns=2_000_000,
-            kmeans_iterations=500,
-            max_width=2048,
-        ),
-        dict(steps=300_000, batch_size=128, lr=3e-4, warmup=5000, checkpoint_every=5000),
-    ),
-}
-
-
-def preset(name: str, **method_overrides) -> tuple[PretrainSettings, TrainSettings]:
-    from mspt_core.train.loop import TrainSettings
-
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    chosen = PRESETS[name]
-    return replace(chosen.method, **method_overrides), TrainSettings(**chosen.loop)

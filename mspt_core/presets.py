@@ -1,0 +1,117 @@
+"""Named starting points for every kind of training: the one home of their defaults. The CLI,
+the wizards, the run process, the recipes and the benchmarks take theirs from here, so a person
+only has to choose the data; every value can still be overridden one by one (CLI options, the
+wizards' advanced pages, or ``dataclasses.replace``).
+
+Plain data only (no torch), so ``mspt --help`` can list the presets quickly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mspt_core.pretrain.settings import PretrainSettings
+from mspt_core.train.settings import TrainSettings
+
+# --- masked pre-training -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PretrainPreset:
+    description: str
+    method: PretrainSettings
+    loop: dict  # TrainSettings fields
+
+
+# Every preset clusters the bundled default model's front-end features and weighs visible tokens
+# with w = 1: both won on val in our ablation (benchmarks/RESULTS.md).
+PRETRAIN_PRESETS: dict[str, PretrainPreset] = {
+    "cpu-small": PretrainPreset(
+        "a laptop CPU overnight: 'small' encoder (~5M parameters), 256 clusters",
+        PretrainSettings(size="small", clusters=256, features="default", kmeans_columns=50_000, max_width=768),
+        dict(steps=3000, batch_size=16, lr=5e-4, warmup=200, checkpoint_every=250),
+    ),
+    "gpu-base": PretrainPreset(
+        "one GPU for a day: the authors' 'base' encoder (6 layers, d 512), 1024 clusters, bf16",
+        PretrainSettings(size="base", clusters=1024, features="default", kmeans_columns=500_000, max_width=1536),
+        dict(steps=100_000, batch_size=64, lr=3e-4, warmup=2000, checkpoint_every=2000),
+    ),
+    "paper": PretrainPreset(
+        "the published scale: 'base' encoder, 4096 clusters, millions of lines, several GPUs (torchrun)",
+        PretrainSettings(
+            size="base",
+            clusters=4096,
+            features="default",
+            kmeans_columns=2_000_000,
+            kmeans_iterations=500,
+            max_width=2048,
+        ),
+        dict(steps=300_000, batch_size=128, lr=3e-4, warmup=5000, checkpoint_every=5000),
+    ),
+}
+DEFAULT_PRETRAIN_PRESET = "cpu-small"
+
+
+def pretrain_preset(name: str, **method_overrides) -> tuple[PretrainSettings, TrainSettings]:
+    """A pre-training preset's method and loop settings, with method fields overridden."""
+    if name not in PRETRAIN_PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRETRAIN_PRESETS)}")
+    chosen = PRETRAIN_PRESETS[name]
+    return replace(chosen.method, **method_overrides), TrainSettings(**chosen.loop)
+
+
+# --- supervised training and fine-tuning ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingPreset:
+    """How a recognizer learns from labelled lines. ``loop`` holds only what differs from
+    ``TrainSettings``' own defaults, which are those of training from scratch."""
+
+    description: str
+    loop: dict = field(default_factory=dict)  # TrainSettings fields
+    encoder_lr_scale: float = 1.0  # the encoder learns at this fraction of the head's rate
+    freeze_steps: int = 0  # the encoder stays frozen for the first steps (a fresh head settles)
+    augment: bool = True  # scan-damage augmentation of the training lines
+
+    def summary(self) -> str:
+        """The loop settings in a few words, for help texts: "600 steps, lr 0.0003, ..."."""
+        loop = TrainSettings(**self.loop)
+        words = [
+            f"{loop.steps} steps",
+            f"lr {loop.lr:g}",
+            f"warm-up {loop.warmup}",
+            f"validation every {loop.val_every}",
+        ]
+        if loop.patience:
+            words.append(f"patience {loop.patience}")
+        if self.encoder_lr_scale != 1.0:
+            words.append(f"encoder lr x{self.encoder_lr_scale:g}")
+        if self.freeze_steps:
+            words.append(f"encoder frozen {self.freeze_steps} steps")
+        return ", ".join(words)
+
+    def settings(self, **overrides) -> TrainSettings:
+        return TrainSettings(**{**self.loop, **overrides})
+
+
+SCRATCH, FINETUNE, ENCODER = "scratch", "finetune", "encoder"
+TRAINING_PRESETS: dict[str, TrainingPreset] = {
+    # `mspt train` without --base.
+    SCRATCH: TrainingPreset("a new recognizer from thousands of labelled lines"),
+    # `mspt train --base`, the fine-tune wizard with a recognizer: a person's few corrected pages.
+    # Chosen on the val documents of the handwritten sets (benchmarks/few_page_finetune.py,
+    # RESULTS.md): a short run at a low rate; validating often keeps the best of it.
+    FINETUNE: TrainingPreset(
+        "adapt a recognizer to a few corrected pages (about five) of a new hand or print",
+        dict(steps=600, lr=3e-4, warmup=50, val_every=100, checkpoint_every=100),
+    ),
+    # `mspt finetune`, the fine-tune wizard with a pre-trained encoder: a fresh head on it. The
+    # ablation found no gain in a slower or frozen encoder (RESULTS.md).
+    ENCODER: TrainingPreset("a new reading head on a pre-trained encoder", encoder_lr_scale=1.0, freeze_steps=0),
+}
+
+
+def training_preset(name: str) -> TrainingPreset:
+    if name not in TRAINING_PRESETS:
+        raise ValueError(f"unknown training preset {name!r}; choose one of {', '.join(TRAINING_PRESETS)}")
+    return TRAINING_PRESETS[name]
