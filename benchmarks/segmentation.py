@@ -37,8 +37,8 @@ import tesseract
 import torch
 from common import CREMMA, FONDUE, machine, split_xmls
 
+from mspt_core.document import box_polygon
 from mspt_core.formats import read_document
-from mspt_core.formats._common import box_polygon
 from mspt_core.images import load_grey
 from mspt_core.layout.evaluate import Match, match_lines
 from mspt_core.layout.segment import segment
@@ -99,7 +99,7 @@ def evaluate(dataset: Path, split: str, kraken: str | None, verbose: bool) -> li
         started = time.perf_counter()
         boxes = tesseract.page_line_boxes(truth.image_path, LANGS[dataset.name])
         rows["tesseract"].seconds += time.perf_counter() - started
-        score(rows, "tesseract", lines, [box_polygon(*b) for b in boxes], grey.shape)
+        score(rows, "tesseract", lines, [box_polygon(x, y, x + w, y + h) for x, y, w, h in boxes], grey.shape)
     if kraken:
         with tempfile.TemporaryDirectory() as tmp:
             outs, seconds = kraken_pages(kraken, images, Path(tmp))

@@ -7,11 +7,23 @@ List order is reading order: ``page.regions`` in the order they are read, each r
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 Point = tuple[float, float]
+
+
+def bbox(points: Sequence[Point]) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1): the smallest axis-aligned box around ``points`` (at least one)."""
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def box_polygon(x0: float, y0: float, x1: float, y1: float) -> list[Point]:
+    """The box from (x0, y0) to (x1, y1) as a polygon, clockwise from the top left."""
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 class LineStatus(str, enum.Enum):
@@ -77,9 +89,7 @@ class Line:
         pts = self.polygon or self.baseline
         if not pts:
             raise ValueError(f"line {self.id} has neither polygon nor baseline")
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        return min(xs), min(ys), max(xs), max(ys)
+        return bbox(pts)
 
 
 @dataclass

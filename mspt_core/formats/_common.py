@@ -52,16 +52,6 @@ def num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def bbox(points: list[Point]) -> tuple[float, float, float, float]:
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def box_polygon(x: float, y: float, w: float, h: float) -> list[Point]:
-    return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
-
-
 def keep_attrs(extras: Extras, fmt: str, el: etree._Element, known: set[str]) -> None:
     """Put every attribute of ``el`` not in ``known`` into ``extras``."""
     name = etree.QName(el).localname

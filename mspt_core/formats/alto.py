@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from mspt_core.document import Extras, Glyph, Line, LineStatus, Page, Region, Word
+from mspt_core.document import Extras, Glyph, Line, LineStatus, Page, Region, Word, bbox, box_polygon
 from mspt_core.errors import FormatError
 
 from . import _common as c
@@ -162,7 +162,8 @@ class _Reader:
         if poly_el is not None:
             polygon = c.parse_points(poly_el.get("POINTS"), where)
         elif None not in box:
-            polygon = c.box_polygon(*box)
+            x, y, w, h = box
+            polygon = box_polygon(x, y, x + w, y + h)
         else:
             polygon = []
             for k, v in zip(BOX, box):
@@ -171,7 +172,7 @@ class _Reader:
         if shape is not None and poly_el is None:  # Ellipse / Circle
             c.keep_element(extras, "alto", name, shape, NS4)
         if polygon and None not in box:
-            x0, y0, x1, y1 = c.bbox(polygon)
+            x0, y0, x1, y1 = bbox(polygon)
             for k, want, have in zip(BOX, (x0, y0, x1 - x0, y1 - y0), box):
                 if want != have:
                     extras.attributes[f"alto:{name}@{k}"] = el.get(k)
@@ -207,7 +208,7 @@ class _Reader:
             line.confidence = c.parse_float(s.get("WC"), where)
             c.keep_attrs(line.extras, "alto", s, {"CONTENT", "WC", *BOX})
             if line.polygon:
-                x0, y0, x1, y1 = c.bbox(line.polygon)
+                x0, y0, x1, y1 = bbox(line.polygon)
                 for k, want in zip(BOX, (x0, y0, x1 - x0, y1 - y0)):
                     if s.get(k) is not None and c.parse_float(s.get(k), where) != want:
                         line.extras.attributes[f"alto:String@{k}"] = s.get(k)
@@ -236,7 +237,7 @@ class _Reader:
             y = c.parse_float(value, self.where(el))
             if not polygon:
                 return []
-            x0, _, x1, _ = c.bbox(polygon)
+            x0, _, x1, _ = bbox(polygon)
             return [(x0, y), (x1, y)]
         return c.parse_points(value, self.where(el))
 
@@ -276,7 +277,7 @@ def _e(parent, name: str, attrs: dict[str, str] | None = None) -> etree._Element
 def _box_attrs(points: list) -> dict[str, str]:
     if not points:
         return {}
-    x0, y0, x1, y1 = c.bbox(points)
+    x0, y0, x1, y1 = bbox(points)
     return {"HPOS": c.num(x0), "VPOS": c.num(y0), "WIDTH": c.num(x1 - x0), "HEIGHT": c.num(y1 - y0)}
 
 

@@ -7,13 +7,13 @@ import math
 from html import escape
 from pathlib import Path
 
-from mspt_core.document import Line, Page
+from mspt_core.document import Line, Page, bbox
 
 from . import _common as c
 
 
 def _bbox(points) -> str:
-    x0, y0, x1, y1 = c.bbox(points)
+    x0, y0, x1, y1 = bbox(points)
     return f"bbox {math.floor(x0)} {math.floor(y0)} {math.ceil(x1)} {math.ceil(y1)}"
 
 
@@ -23,7 +23,7 @@ def _baseline(line: Line) -> str:
         return ""
     (xa, ya), (xb, yb) = line.baseline[0], line.baseline[-1]
     slope = (yb - ya) / (xb - xa) if xb != xa else 0.0
-    x0, _, _, y1 = c.bbox(line.polygon or line.baseline)
+    x0, _, _, y1 = bbox(line.polygon or line.baseline)
     offset = (ya + slope * (x0 - xa)) - math.ceil(y1)
     return f"; baseline {slope:.4f} {offset:.0f}"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from mspt_core.document import Extras, Glyph, Line, LineStatus, Page, Region, Word
+from mspt_core.document import Extras, Glyph, Line, LineStatus, Page, Region, Word, bbox, box_polygon
 from mspt_core.errors import FormatError
 
 from . import _common as c
@@ -537,8 +537,7 @@ class _Writer:
 def _hull(points: list) -> list:
     if not points:
         return []
-    x0, y0, x1, y1 = c.bbox(points)
-    return c.box_polygon(x0, y0, x1 - x0, y1 - y0)
+    return box_polygon(*bbox(points))
 
 
 def _fragment(xml: str) -> etree._Element:

@@ -17,10 +17,8 @@ import math
 from pathlib import Path
 from typing import BinaryIO
 
-from mspt_core.document import Line, Page
+from mspt_core.document import Line, Page, bbox
 from mspt_core.errors import FormatError
-
-from . import _common as c
 
 ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
 DEFAULT_DPI = 300.0
@@ -143,7 +141,7 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
     points = line.polygon or line.baseline
     if not text or not points:
         return
-    x0, y0, x1, y1 = c.bbox(points)
+    x0, y0, x1, y1 = bbox(points)
     angle = 0.0
     if len(line.baseline) >= 2:
         (xa, ya), (xb, yb) = line.baseline[0], line.baseline[-1]

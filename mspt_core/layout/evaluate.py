@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mspt_core.document import bbox
+
 RASTER = 4  # polygon IoU is computed on masks reduced by this factor
 Polygon = Sequence[tuple[float, float]]
 
@@ -40,16 +42,11 @@ class Match:
         return Match(self.ground_truth + other.ground_truth, self.found + other.found, self.matched + other.matched)
 
 
-def _box(polygon: Polygon) -> tuple[float, float, float, float]:
-    pts = np.asarray(polygon, dtype=np.float64)
-    return pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()
-
-
 def _box_ious(truth: list[Polygon], found: list[Polygon]) -> np.ndarray:
     if not truth or not found:
         return np.zeros((len(truth), len(found)))
-    a = np.array([_box(p) for p in truth])[:, None, :]
-    b = np.array([_box(p) for p in found])[None, :, :]
+    a = np.array([bbox(p) for p in truth], dtype=np.float64)[:, None, :]
+    b = np.array([bbox(p) for p in found], dtype=np.float64)[None, :, :]
     w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = w * h

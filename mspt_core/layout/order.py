@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mspt_core.document import bbox
+
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
@@ -57,9 +59,5 @@ def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
 
 def order_regions(regions, rtl: bool = False):
     """The regions (anything with a ``polygon``) sorted into reading order."""
-    boxes = []
-    for region in regions:
-        xs = [p[0] for p in region.polygon]
-        ys = [p[1] for p in region.polygon]
-        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    boxes = [bbox(region.polygon) for region in regions]
     return [regions[i] for i in xy_cut_order(boxes, rtl)]

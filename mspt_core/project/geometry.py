@@ -8,12 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from mspt_core.document import Line, LineStatus, Page, Point, Region
-
-
-def bbox(points: list[Point]) -> tuple[float, float, float, float]:
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    return min(xs), min(ys), max(xs), max(ys)
+from mspt_core.document import Line, LineStatus, Page, Point, Region, bbox
 
 
 def new_line_id(page: Page) -> str:
@@ -22,10 +17,6 @@ def new_line_id(page: Page) -> str:
     while f"{page.id}_l{number}" in used:
         number += 1
     return f"{page.id}_l{number}"
-
-
-def box_polygon(x0: float, y0: float, x1: float, y1: float) -> list[Point]:
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
 def baseline_of_box(polygon: list[Point]) -> list[Point]:

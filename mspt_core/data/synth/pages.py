@@ -13,7 +13,7 @@ import numpy as np
 from mspt_core.data.synth import degrade
 from mspt_core.data.synth.fonts import FontFace
 from mspt_core.data.synth.render import as_face, draw_ink, line_box, pil_font
-from mspt_core.document import Line, LineStatus, Page, Point, Region
+from mspt_core.document import Line, LineStatus, Page, Point, Region, bbox, box_polygon
 from mspt_core.errors import DataError
 
 
@@ -198,9 +198,7 @@ def render_page(
             )
         )
     for region in page.regions:
-        xs = [p[0] for ln in region.lines for p in ln.polygon]
-        ys = [p[1] for ln in region.lines for p in ln.polygon]
-        region.polygon = [(min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))]
+        region.polygon = box_polygon(*bbox([p for ln in region.lines for p in ln.polygon]))
 
     background = degrade.paper(coverage.shape, rng, 0.5 * style.strength)
     image = degrade.compose(coverage, background, style.ink_level)
