@@ -40,6 +40,7 @@ from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.metrics import cer
 from mspt_core.model.config import LINE_HEIGHT
+from mspt_core.presets import ENCODER, training_preset
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 from mspt_core.train.loop import TrainSettings
 
@@ -217,17 +218,19 @@ def main() -> None:
         help="seed of every pre-training and training run (default: TrainSettings'); "
         "the labelled subsets stay the same",
     )
+    new_head = training_preset(ENCODER)  # what `mspt finetune` and the wizard use
     parser.add_argument(
         "--encoder-lr-scale",
         type=float,
-        default=1.0,
-        help="rows 2-6: the encoder's learning rate relative to the head's (default 1: as row 1)",
+        default=new_head.encoder_lr_scale,
+        help="rows 2-6: the encoder's learning rate relative to the head's "
+        f"(default {new_head.encoder_lr_scale:g}, the new-head preset's)",
     )
     parser.add_argument(
         "--freeze-steps",
         type=int,
-        default=0,
-        help="rows 2-6: keep the encoder fixed for this many first steps (default 0)",
+        default=new_head.freeze_steps,
+        help=f"rows 2-6: keep the encoder fixed for this many first steps (default {new_head.freeze_steps})",
     )
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run (default: all)")
     args = parser.parse_args()

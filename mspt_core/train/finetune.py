@@ -18,12 +18,13 @@ from mspt_core.data.lines import LineSet
 from mspt_core.errors import DataError
 from mspt_core.model import Recognizer
 from mspt_core.models import load_model
+from mspt_core.presets import ENCODER, training_preset
 from mspt_core.train.loop import Progress, TrainSettings
 from mspt_core.train.supervised import RecognitionJob, TrainOutcome, data_provenance, run_recognition_job
 
 
 class FinetuneJob(RecognitionJob):
-    def __init__(self, *args, encoder_lr_scale: float = 1.0, freeze_steps: int = 0, **kwargs):
+    def __init__(self, *args, encoder_lr_scale: float, freeze_steps: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.encoder_lr_scale = encoder_lr_scale
         self.freeze_steps = freeze_steps
@@ -61,16 +62,21 @@ def finetune_recognizer(
     settings: TrainSettings,
     encoder_file: Path,
     head: str = "ctc",
-    encoder_lr_scale: float = 0.5,
-    freeze_steps: int = 0,
+    encoder_lr_scale: float | None = None,
+    freeze_steps: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
     data_description: str = "",
     use_augmentation: bool = True,
 ) -> TrainOutcome:
+    """``encoder_lr_scale`` and ``freeze_steps`` default to the new-head preset's
+    (``mspt_core.presets``)."""
     if not train_set.samples:
         raise DataError("no training lines")
+    preset = training_preset(ENCODER)
+    encoder_lr_scale = preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale
+    freeze_steps = preset.freeze_steps if freeze_steps is None else freeze_steps
     if encoder_lr_scale < 0 or freeze_steps < 0:
         raise ValueError("encoder_lr_scale and freeze_steps must not be negative")
     run_dir = Path(run_dir)
