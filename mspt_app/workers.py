@@ -19,15 +19,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from mspt_core.document import Page
-from mspt_core.errors import MsptError
-
 # Imported here, on the GUI thread at start-up, not lazily inside a job: a first import runs
 # Python code under the GIL and would freeze the window for as long as it takes.
+from mspt_core import pipeline
+from mspt_core.document import Page
+from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
-from mspt_core.layout import segment
 from mspt_core.models import resolve
-from mspt_core.pipeline import PageJob, lines_to_read, recognize_pages
 from mspt_core.recognize import LineRecognizer
 
 log = logging.getLogger(__name__)
@@ -119,9 +117,9 @@ def load_reader(model: str | None, device: str):
 
 class ChunkedReader:
     """Feeds a recognizer a few lines at a time so that progress moves and Cancel is heard
-    within one small batch; the core's ``recognize_pages`` sees an ordinary reader."""
+    within one small batch; the core's pipeline sees an ordinary reader."""
 
-    def __init__(self, reader, context: JobContext, total: int, chunk: int = 8):
+    def __init__(self, reader, context: JobContext, total: int = 0, chunk: int = 8):
         self.reader, self.context, self.total, self.chunk = reader, context, total, chunk
         self.height = reader.height
         self.done = 0
@@ -143,31 +141,35 @@ class PageToRead:
     image_path: Path
 
 
-def recognition_job(pages: list[PageToRead], model: str | None, device: str) -> Callable[[JobContext], int]:
-    """Recognize the pages one by one; each finished page is handed back as a partial result
-    ``("text", page_id, page)``, so Cancel keeps every page already done. Pages without lines
-    are segmented first (handed back as ``("lines", page_id, page)``)."""
+def recognition_job(
+    pages: list[PageToRead], model: str | None, device: str, segmenter: str = "auto"
+) -> Callable[[JobContext], int]:
+    """Recognize the pages through ``pipeline.read_pages``: pages without lines are segmented
+    first (each handed back as a partial result ``("lines", page_id, page)``), then each page
+    read is handed back as ``("text", page_id, page)``, so Cancel keeps every page already done."""
 
     def job(context: JobContext) -> int:
         # The first read of a model on a CPU also exports it for ONNX Runtime (once, ~15 s).
         context.progress(0, 0, "Loading the model (the first time: preparing it for fast reading)")
-        reader = load_reader(model, device)
-        for item in pages:
-            if not any(True for _ in item.page.lines()):
-                context.check()
-                context.progress(0, 0, "Finding lines")
-                found = segment(load_grey(item.image_path))
-                item.page.regions = found.regions
-                context.result(("lines", item.page_id, copy.deepcopy(item.page)))
-        total = sum(len(lines_to_read(p.page)) for p in pages)
-        chunked = ChunkedReader(reader, context, total)
-        context.progress(0, total, "Recognizing")
-        for item in pages:
+        chunked = ChunkedReader(load_reader(model, device), context)
+        ids = {id(item.page): item.page_id for item in pages}
+
+        def progress(stage: str, done: int, total: int) -> None:
             context.check()
-            grey = load_grey(item.image_path)
-            recognize_pages([PageJob(item.page, grey, item.image_path)], chunked, should_stop=context.should_stop)
-            context.check()
-            context.result(("text", item.page_id, item.page))
+            if stage == "Recognizing":
+                chunked.total = total
+            context.progress(done, total, stage)
+
+        pipeline.read_pages(
+            [(item.page, item.image_path) for item in pages],
+            chunked,
+            segmenter=segmenter,
+            should_stop=context.should_stop,
+            on_progress=progress,
+            on_lines=lambda page: context.result(("lines", ids[id(page)], copy.deepcopy(page))),
+            on_read=lambda page: context.result(("text", ids[id(page)], page)),
+        )
+        context.check()
         return chunked.done
 
     return job
@@ -180,14 +182,14 @@ def pages_to_read(project, indices: Sequence[int]) -> list[PageToRead]:
 # --- segmentation ------------------------------------------------------------------------
 
 
-def segmentation_job(items: list[tuple[str, Path]]) -> Callable[[JobContext], None]:
+def segmentation_job(items: list[tuple[str, Path]], segmenter: str = "auto") -> Callable[[JobContext], None]:
     """Find lines on pages ``(page_id, image_path)``; each page comes back as a partial result."""
 
     def job(context: JobContext) -> None:
         for done, (page_id, image_path) in enumerate(items):
             context.check()
             context.progress(done, len(items), "Finding lines")
-            found = segment(load_grey(image_path))
+            found = pipeline.find_lines(load_grey(image_path), segmenter)
             context.check()
             context.result(("lines", page_id, found))
         context.progress(len(items), len(items), "Finding lines")

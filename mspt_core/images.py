@@ -59,8 +59,8 @@ def _check_size(path: Path, width: int, height: int) -> None:
 def _over_limit(size: str = "") -> str:
     # Pillow refuses far larger images before we see their size, quoting its own limit: we quote ours.
     return (
-        f"declared size {size + ' ' if size else ''}exceeds the limit of {MAX_PIXELS / 1e6:.0f} MP "
-        "(a corrupt file or a decompression bomb)"
+        f"too large: {'its size ' + size + ' is ' if size else ''}over the limit of {MAX_PIXELS / 1e6:.0f} MP "
+        "for a page; scale a real scan down first (a size like this may also mean a damaged file)"
     )
 
 

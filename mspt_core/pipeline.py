@@ -1,4 +1,5 @@
-"""The main job: page files -> lines -> recognized text, shared by ``mspt transcribe`` and the app.
+"""The main job: page files -> lines -> recognized text, shared by ``mspt transcribe``,
+``mspt project transcribe`` and the app.
 
 Lines the user has corrected are never overwritten by recognition."""
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from mspt_core.document import Line, LineStatus, Page
 from mspt_core.errors import MsptError
+from mspt_core.images import load_grey
+from mspt_core.layout import segment
 from mspt_core.layout.crop import crop_line
 from mspt_core.recognize import LineRecognizer
 
@@ -56,12 +59,68 @@ def recognize_pages(
             lines.append(line)
     if not crops:
         return 0
-    for line, reading in zip(lines, reader.read(crops)):
+    for line, reading in zip(lines, reader.read(crops), strict=True):
         line.text = reading.text
         line.char_confidences = [round(c, 4) for c in reading.char_confidences]
         line.confidence = round(reading.confidence, 4)
         line.status = LineStatus.RECOGNIZED
     return len(lines)
+
+
+def find_lines(image, segmenter: str = "auto", rtl: bool = False) -> Page:
+    """The regions and lines of one page image (grey array or Pillow image): the one way a
+    page with no lines gets them. ``segmenter`` is ``segment``'s method (auto, learned, classical)."""
+    return segment(image, rtl=rtl, method=segmenter)
+
+
+def read_pages(
+    pages: Sequence[tuple[Page, Path]],
+    reader: LineRecognizer,
+    segmenter: str = "auto",
+    rtl: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    on_lines: Callable[[Page], None] | None = None,
+    on_read: Callable[[Page], None] | None = None,
+) -> int:
+    """Recognize pages of a project, given as (page, image file): pages with no lines are first
+    segmented (``on_lines`` sees each one then), then their lines not corrected are read, one page
+    at a time (``on_read`` sees each page once all its lines are read), so that stopping keeps every
+    page already done and memory holds one page image. ``on_progress(stage, done, total)`` tells
+    "Finding lines" per page, then "Recognizing" with the number of lines to read. Pages are
+    changed in place; returns the number of lines read."""
+
+    def stopped() -> bool:
+        return bool(should_stop and should_stop())
+
+    unsegmented = [(page, path) for page, path in pages if not any(True for _ in page.lines())]
+    for done, (page, image_path) in enumerate(unsegmented):
+        if stopped():
+            return 0
+        if on_progress:
+            on_progress("Finding lines", done, len(unsegmented))
+        found = find_lines(load_grey(image_path), segmenter, rtl)
+        page.regions = found.regions
+        for key in ("segmentation", "skew_degrees"):
+            if key in found.metadata:
+                page.metadata[key] = found.metadata[key]
+        if on_lines:
+            on_lines(page)
+    total = sum(len(lines_to_read(page)) for page, _ in pages)
+    if on_progress:
+        on_progress("Recognizing", 0, total)
+    read = 0
+    for page, image_path in pages:
+        if not lines_to_read(page):
+            continue
+        if stopped():
+            break
+        read += recognize_pages([PageJob(page, load_grey(image_path), image_path)], reader, should_stop=should_stop)
+        if stopped():
+            break  # a page cut short is not handed on
+        if on_read:
+            on_read(page)
+    return read
 
 
 def load_page_jobs(
@@ -86,13 +145,16 @@ def transcribe(
     on_pages: Callable[[list[PageJob]], None] | None = None,
     segmenter: str = "auto",
     on_bad_input: Callable[[MsptError], None] | None = None,
+    keep_pages: bool = True,
 ) -> list[Page]:
     """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
     ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
     finished group with its images (for progress and writing results as they come); the
     returned pages hold no images, so memory stays bounded by one group. Corrected lines (and
     text from another tool's file) are kept unless ``reread``. With ``on_bad_input``, a file that
-    cannot be loaded is handed to it and skipped instead of ending the job."""
+    cannot be loaded is handed to it and skipped instead of ending the job. With ``keep_pages``
+    False nothing is returned and memory stays bounded however many pages go through (a batch
+    run whose ``on_pages`` writes the results)."""
     done: list[Page] = []
     group: list[PageJob] = []
 
@@ -100,7 +162,8 @@ def transcribe(
         recognize_pages(group, reader, include_corrected=reread)
         if on_pages:
             on_pages(list(group))
-        done.extend(job.page for job in group)
+        if keep_pages:
+            done.extend(job.page for job in group)
         group.clear()
 
     for path in paths:

@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = [
     "eval",
     "models",
     "convert",
+    "project",
 ]
 
 

@@ -30,11 +30,14 @@ class LineState:
         chars = list(line.char_confidences) if line.char_confidences is not None else None
         return cls(line.text, line.confidence, chars, line.status)
 
-    def put(self, line: Line) -> None:
-        line.text = self.text
-        line.confidence = self.confidence
-        line.char_confidences = list(self.char_confidences) if self.char_confidences is not None else None
-        line.status = self.status
+    def put(self, line: Line, text: bool = True, status: bool = True) -> None:
+        """Give ``line`` this state: its text (with confidences), its status, or both."""
+        if text:
+            line.text = self.text
+            line.confidence = self.confidence
+            line.char_confidences = list(self.char_confidences) if self.char_confidences is not None else None
+        if status:
+            line.status = self.status
 
 
 @dataclass
@@ -52,14 +55,19 @@ class Command:
 
 @dataclass
 class TextCommand(Command):
+    """One line's text and/or status. Typing changes both (typed text counts as corrected);
+    "Mark corrected" only the status, so undoing one never undoes the other."""
+
     before: LineState | None = None
     after: LineState | None = None
     typing: bool = False  # consecutive typing in one line merges into one step
+    text: bool = True  # whether undo/redo put back the text ...
+    status: bool = True  # ... and the status
 
     def _put(self, project: Project, state: LineState) -> None:
         line = find_line(project.page_by_id(self.page_id), self.line_id)
         if line is not None:
-            state.put(line)
+            state.put(line, text=self.text, status=self.status)
             project.changed(self.page_id, "text", self.line_id)
 
     def undo(self, project: Project) -> None:
@@ -192,13 +200,30 @@ class Editor:
         self.project.changed(page_id, "text", line_id)
 
     def confirm(self, page_id: str, line_id: str) -> None:
-        """The person read the line and accepts it as it is."""
+        """The person read the line and accepts it as it is: its own undo step, which gives back
+        the status only. Right after typing in the line (which already made it corrected), the
+        acceptance is taken out of the typing step into this one, so that "Undo mark corrected"
+        keeps the typed text and "Undo typing" keeps the line accepted."""
         line = self._line(page_id, line_id)
-        if line.status == LineStatus.CORRECTED:
+        last = self.history.done[-1] if self.history.done else None
+        typing: TextCommand | None = None
+        if (
+            isinstance(last, TextCommand)
+            and last.typing
+            and (last.page_id, last.line_id) == (page_id, line_id)
+            and last.status
+            and last.before is not None
+            and last.before.status != LineStatus.CORRECTED
+        ):
+            typing = last
+        if line.status == LineStatus.CORRECTED and typing is None:
             return
         before = LineState.of(line)
+        if typing is not None and typing.before is not None:
+            before.status = typing.before.status
+            typing.status = False  # the typing step now gives back the text only
         line.status = LineStatus.CORRECTED
-        self.history.push(TextCommand("Mark corrected", page_id, line_id, before, LineState.of(line)))
+        self.history.push(TextCommand("Mark corrected", page_id, line_id, before, LineState.of(line), text=False))
         self.project.changed(page_id, "text", line_id)
 
     # --- page-level changes (geometry, order, recognition results) ----------------------------

@@ -1,7 +1,8 @@
 """A transcription project: a folder a person can read without mspt.
 
     my-project/
-        project.json          name, page order, per-page progress (a cache; the XML is the truth)
+        project.json          name, the model that reads it, page order, per-page progress
+                              (a cache; the XML is the truth)
         0001-scan.jpg         page images, copied in (PDF and multi-page TIFF pages rasterized once)
         page/0001-scan.xml    one PAGE XML per page: lines, text, confidences, status
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
 from mspt_core.errors import FormatError, MsptError
+from mspt_core.inputs import PAGE_SUFFIXES, expand_folders, page_stem
 from mspt_core.project.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,6 @@ XML_DIR = "page"
 LOCK_FILE = ".mspt-lock"
 FORMAT = "mspt-project"
 FORMAT_VERSION = 1
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".jp2", ".pdf"}
 # Files copied as they are; anything else (PDF, TIFF, orientation-tagged JPEG) is rasterized to PNG.
 COPY_AS_IS = {".png", ".jpg", ".jpeg"}
 
@@ -60,8 +61,8 @@ class PageEntry:
 @dataclass
 class Change:
     """What changed, for the views: ``kind`` is "text" (one line's text/status), "texts" (texts
-    of many lines of a page, geometry unchanged), "lines" (a page's line geometry or order) or
-    "pages" (the page list)."""
+    of many lines of a page, geometry unchanged), "lines" (a page's line geometry or order),
+    "pages" (the page list) or "model" (the model that reads the project)."""
 
     kind: str
     page_id: str | None = None
@@ -69,10 +70,24 @@ class Change:
 
 
 @dataclass
+class Rejected:
+    """A file ``add_files`` could not add, and why (in words for the person)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
 class LinePlace:
     page_index: int
     line_id: str
     confidence: float
+    position: int = 0  # the line's place in its page's reading order
+
+    @property
+    def order(self) -> tuple[float, int, int]:
+        """Least confident first; ties in page and reading order."""
+        return self.confidence, self.page_index, self.position
 
 
 def _pid_alive(pid: int) -> bool:
@@ -98,9 +113,10 @@ def find_line(page: Page, line_id: str) -> Line | None:
 
 
 class Project:
-    def __init__(self, root: Path, name: str, entries: list[PageEntry]):
+    def __init__(self, root: Path, name: str, entries: list[PageEntry], model: str = ""):
         self.root = Path(root).resolve()
         self.name = name
+        self.model = model  # the model that reads this project: a registry name or a path; "" = the default
         self.entries = entries
         self.listeners: list[Callable[[Change], None]] = []
         self.recovered = False  # the last session did not close cleanly
@@ -131,7 +147,8 @@ class Project:
         manifest = root / PROJECT_FILE
         if not manifest.is_file():
             raise ProjectError(
-                f"{root}: not an mspt project (no {PROJECT_FILE}); use File → New project or import an export instead"
+                f"{root}: not an mspt project (no {PROJECT_FILE}); make one with File → New project "
+                "(or `mspt project new`) and add its pages there"
             )
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
@@ -140,10 +157,13 @@ class Project:
             if data.get("version", 0) > FORMAT_VERSION:
                 raise ProjectError(f"{manifest}: made by a newer mspt; please upgrade")
             entries = [PageEntry(**entry) for entry in data["pages"]]
+            model = data.get("model") or ""  # absent in projects made before models per project
+            if not isinstance(model, str):
+                raise ValueError(f"model is {model!r}, not a model name")
             _refuse_paths_outside(root, entries, manifest)
         except (ValueError, KeyError, TypeError) as error:
             raise ProjectError(f"{manifest}: not a readable project file ({error})") from error
-        project = cls(root, data.get("name") or root.name, entries)
+        project = cls(root, data.get("name") or root.name, entries, model)
         project.recovered = project._take_lock()
         if project.recovered:
             project._replay_journal()
@@ -239,27 +259,48 @@ class Project:
         use_ground_truth: bool = True,
         should_stop: Callable[[], bool] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        rejected: list[Rejected] | None = None,
     ) -> list[int]:
         """Add page images (files or folders of them; each page of a PDF or multi-page TIFF
         becomes a page). Lines come along when a PAGE/ALTO file lies beside an image (an
         eScriptorium or Transkribus export); other pages start with no lines. Returns the
-        indices of the new pages."""
-        files = expand_image_files(paths)
-        if not files:
-            raise ProjectError("no page images found there (PNG, JPEG, TIFF, PDF, WebP, BMP, JPEG 2000)")
+        indices of the new pages.
+
+        A file that cannot be added (not an image, damaged, too large, unreadable ground truth)
+        is skipped and listed in ``rejected`` with the reason, and the others are added; without
+        ``rejected`` it raises, after keeping the pages added before it."""
+        files: list[Path] = []
+        for path in map(Path, paths):
+            found = expand_folders([path], PAGE_SUFFIXES, recursive=False)
+            if not found and path.is_dir():
+                problem = Rejected(path, "no page images in this folder (PNG, JPEG, TIFF, PDF, WebP, BMP, JPEG 2000)")
+                if rejected is None:
+                    raise ProjectError(f"{problem.path}: {problem.reason}")
+                rejected.append(problem)
+            files += found
         added: list[int] = []
-        for done, path in enumerate(files):
-            if should_stop and should_stop():
-                break
-            for entry, page in self._import_file(path, dpi, use_ground_truth):
-                self.entries.append(entry)
-                self._pages[entry.id] = page
-                self._dirty.add(entry.id)
-                added.append(len(self.entries) - 1)
-            if on_progress:
-                on_progress(done + 1, len(files))
-        self.save()
-        self._notify(Change("pages"))
+        try:
+            for done, path in enumerate(files):
+                if should_stop and should_stop():
+                    break
+                try:
+                    imported = self._import_file(path, dpi, use_ground_truth)
+                except (MsptError, OSError) as error:
+                    if rejected is None:
+                        raise
+                    rejected.append(Rejected(path, _reason(error, path)))
+                    imported = []
+                for entry, page in imported:
+                    self.entries.append(entry)
+                    self._pages[entry.id] = page
+                    self._dirty.add(entry.id)
+                    added.append(len(self.entries) - 1)
+                if on_progress:
+                    on_progress(done + 1, len(files))
+        finally:
+            if added:
+                self.save()
+                self._notify(Change("pages"))
         return added
 
     def _import_file(self, path: Path, dpi: float, use_ground_truth: bool) -> list[tuple[PageEntry, Page]]:
@@ -271,7 +312,7 @@ class Project:
         result = []
         for number, image in enumerate(images):
             page_id = f"{self._next_number():04d}"  # the pages saved above already count
-            stem = path.stem if len(images) == 1 else f"{path.stem}-p{number + 1:03d}"
+            stem = page_stem(path, number, len(images))
             if len(images) == 1 and path.suffix.lower() in COPY_AS_IS and not _needs_rotation(path):
                 image_name = f"{page_id}-{stem}{path.suffix.lower()}"
                 shutil.copyfile(path, self.root / image_name)
@@ -292,6 +333,16 @@ class Project:
             result.append((entry, page))
             del image
         return result
+
+    # --- the model that reads it -------------------------------------------------------------
+
+    def set_model(self, model: str) -> None:
+        """Record the model that reads this project ("" for the default) in project.json."""
+        if model == self.model:
+            return
+        self.model = model
+        self._write_manifest()
+        self._notify(Change("model"))
 
     # --- changes and saving -----------------------------------------------------------------
 
@@ -338,6 +389,7 @@ class Project:
             "format": FORMAT,
             "version": FORMAT_VERSION,
             "name": self.name,
+            "model": self.model,
             "pages": [asdict(entry) for entry in self.entries],
         }
         try:
@@ -377,27 +429,30 @@ class Project:
         where a person's correction teaches the model most."""
         places = []
         for index in range(len(self)):
-            for line in self.page(index).lines():
+            for position, line in enumerate(self.page(index).lines()):
                 if line.status == LineStatus.RECOGNIZED:
                     confidence = line.confidence if line.confidence is not None else 1.0
-                    places.append(LinePlace(index, line.id, confidence))
-        places.sort(key=lambda p: (p.confidence, p.page_index))
+                    places.append(LinePlace(index, line.id, confidence, position))
+        places.sort(key=lambda p: p.order)
         return places[:limit] if limit else places
 
-    def export(self, indices: Iterable[int], fmt: str, folder: str | Path) -> list[Path]:
+    def export(
+        self, indices: Iterable[int], fmt: str, folder: str | Path, notes: list[str] | None = None
+    ) -> list[Path]:
         """Write the chosen pages in one format: page/alto give one file per page in
-        ``folder/<fmt>/``; txt, hocr and pdf one file for all pages named after the project."""
-        from mspt_core.formats import EXTENSIONS, write_document
+        ``folder/<fmt>/``; txt, hocr and pdf one file for all pages named after the project.
+        What the format cannot keep is reported in ``notes`` (see ``mspt_core.formats``)."""
+        from mspt_core.formats import EXTENSIONS, XML_FORMATS, write_document
 
         folder = Path(folder)
         indices = list(indices)
         pages = [self.page(i) for i in indices]
-        if fmt in ("page", "alto"):
+        if fmt in XML_FORMATS:
             return [
-                write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt)
+                write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt, notes)
                 for i, page in zip(indices, pages, strict=True)
             ]
-        return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt)]
+        return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt, notes)]
 
 
 def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) -> None:
@@ -415,6 +470,16 @@ def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) 
                 )
 
 
+def _reason(error: BaseException, path: Path) -> str:
+    """Why ``path`` could not be added, without the file name the message starts with."""
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    text = str(error)
+    for prefix in (f"cannot load image {path}: ", f"{path}: "):
+        text = text.removeprefix(prefix)
+    return text
+
+
 def _safe_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "-_ ." else "_" for c in name).strip(" .")
     return cleaned or "export"
@@ -429,14 +494,3 @@ def _needs_rotation(path: Path) -> bool:
             return image.getexif().get(0x0112, 1) != 1
     except OSError:
         return True
-
-
-def expand_image_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; folders become their image files, sorted by name."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
-        else:
-            files.append(path)
-    return files

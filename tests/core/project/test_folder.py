@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mspt_core.errors import MsptError
 from mspt_core.project import Project, ProjectError
-from mspt_core.project.folder import LOCK_FILE
+from mspt_core.project.folder import LOCK_FILE, Rejected
 from mspt_core.project.journal import JOURNAL_FILE
 
 
@@ -79,3 +80,52 @@ def test_a_project_file_naming_files_outside_the_project_is_refused(tmp_path, fi
         project.close()
     assert str(root / "project.json") in str(info.value) and "outside the project folder" in str(info.value)
     assert outside.read_bytes() == SAMPLE_PAGE.with_suffix(".xml").read_bytes()
+
+
+def test_adding_pages_keeps_the_good_files_and_says_why_each_bad_one_was_not_added(tmp_path):
+    from tests.core.cli.test_hostile_inputs import _png_header
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(_png_header(20_000, 20_000))  # declares 400 MP
+    empty_folder = tmp_path / "nothing-here"
+    empty_folder.mkdir()
+    project = Project.create(tmp_path / "p")
+    rejected: list[Rejected] = []
+    files = [broken, huge, SAMPLE_PAGE, tmp_path / "missing.png", empty_folder]
+    assert project.add_files(files, rejected=rejected) == [0]
+    assert [problem.path.name for problem in rejected] == ["nothing-here", "broken.png", "huge.png", "missing.png"]
+    too_large = rejected[2].reason
+    assert too_large.startswith("too large") and "limit of 120 MP" in too_large and "huge.png" not in too_large
+    assert "bomb" not in too_large and "DOS" not in too_large
+    project.close()
+    reopened = Project.open(project.root)  # the good page was saved with the project
+    assert [entry.source for entry in reopened.entries] == [str(SAMPLE_PAGE)]
+    reopened.close()
+
+
+def test_without_a_list_for_them_the_first_bad_file_raises_and_earlier_pages_stay(tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    project = Project.create(tmp_path / "p")
+    with pytest.raises(MsptError, match="broken.png"):
+        project.add_files([SAMPLE_PAGE, broken])
+    assert len(project) == 1 and json.loads((project.root / "project.json").read_text())["pages"]
+    project.close()
+
+
+def test_the_project_records_its_model_and_older_projects_open(tmp_path):
+    project = Project.create(tmp_path / "p")
+    assert project.model == ""
+    project.set_model("my-hand")
+    project.close()
+    assert json.loads((tmp_path / "p" / "project.json").read_text(encoding="utf-8"))["model"] == "my-hand"
+    assert Project.open(tmp_path / "p").model == "my-hand"
+
+    old = tmp_path / "old"  # a project.json written before models per project
+    Project.create(old).close()
+    manifest = json.loads((old / "project.json").read_text(encoding="utf-8"))
+    del manifest["model"]
+    (old / "project.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert Project.open(old).model == ""
