@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QFont
 
 from mspt_core.models import user_data_dir
@@ -36,6 +36,10 @@ def log_dir() -> Path:
 def palette_characters(spec: str) -> list[str]:
     """Palette entries from the settings string (space-separated); '◌́' means a combining acute."""
     return [item.replace(COMBINING_MARK, "") or item for item in spec.split()]
+
+
+def _bytes(value) -> QByteArray | None:
+    return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
 
 class AppSettings:
@@ -92,6 +96,16 @@ class AppSettings:
     @editor_font.setter
     def editor_font(self, font: QFont) -> None:
         self._set("editor/font", font.toString())
+
+    @property
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """The main window's geometry and its splitter's state as last closed (None: never)."""
+        return _bytes(self.store.value("window/geometry")), _bytes(self.store.value("window/splitter"))
+
+    @window_state.setter
+    def window_state(self, value: tuple[QByteArray, QByteArray]) -> None:
+        self.store.setValue("window/geometry", value[0])
+        self._set("window/splitter", value[1])
 
     @property
     def recent_projects(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -68,6 +69,130 @@ def show_error(parent, what: str, error: BaseException | str, details: str = "")
     box.setObjectName("errorDialog")
     box.open()
     return box
+
+
+MAX_LISTED = 12  # items named in a message's text; all of them are in its details
+
+
+def _list_box(parent, name: str, text: str, informative: str, items: list[str]) -> QMessageBox:
+    """A non-blocking message naming every item: the first few in the text, all in the details."""
+    shown = items[:MAX_LISTED]
+    more = len(items) - len(shown)
+    listing = "\n".join(f"• {item}" for item in shown) + (f"\n… and {more} more" if more else "")
+    box = QMessageBox(QMessageBox.Icon.Warning, "mspt", f"{text}\n\n{listing}", QMessageBox.StandardButton.Ok, parent)
+    box.setInformativeText(informative)
+    box.setDetailedText("\n".join(items))
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setObjectName(name)
+    box.open()
+    return box
+
+
+def show_rejected(parent, rejected, added: int) -> QMessageBox:
+    """One message for every file that could not be added, each with its reason."""
+    log.warning("files not added: %s", "; ".join(f"{r.path}: {r.reason}" for r in rejected))
+    if added:
+        text = parent.tr("{a} page(s) added; {n} file(s) could not be added:").format(a=added, n=len(rejected))
+    else:
+        text = parent.tr("No page was added; {n} file(s) could not be added:").format(n=len(rejected))
+    return _list_box(
+        parent,
+        "rejectedDialog",
+        text,
+        parent.tr(
+            "Pages must be images (PNG, JPEG, TIFF, WebP, BMP, JPEG 2000) or PDFs, undamaged and of at most 120 MP."
+        ),
+        [f"{Path(r.path).name}: {r.reason}" for r in rejected],
+    )
+
+
+def summarize_notes(notes: list[str], written: list[Path]) -> list[str]:
+    """The export notes ("FILE: what was not kept (n×)"), one per kind of loss with the number
+    of files it concerns, instead of one per file."""
+    files: dict[str, int] = {}
+    for note in notes:
+        what = note
+        for path in written:
+            if note.startswith(f"{path}: "):
+                # page/alto files lie in a folder named after their format; the others: by suffix
+                fmt = path.parent.name if path.parent.name in ("page", "alto") else path.suffix.lstrip(".")
+                what = f"{fmt.upper()}: {note.removeprefix(f'{path}: ')}"
+                break
+        what = re.sub(r" \(\d+×\)$", "", what)
+        files[what] = files.get(what, 0) + 1
+    return [what + (f" ({n} files)" if n > 1 else "") for what, n in files.items()]
+
+
+def show_export_notes(parent, notes: list[str], written: list[Path], folder: Path) -> QMessageBox:
+    """What the chosen formats could not keep: the files are written, but not everything is in them."""
+    log.info("export notes: %s", "; ".join(notes))
+    return _list_box(
+        parent,
+        "exportNotesDialog",
+        parent.tr("Exported to {f}, but the formats could not keep everything:").format(f=folder),
+        parent.tr("The project itself keeps it all; PAGE XML keeps the most."),
+        summarize_notes(notes, written),
+    )
+
+
+class NewProjectDialog(QDialog):
+    """A name and the folder to make the project in: the project folder is made there, named
+    after the project (a new folder, not one that must exist already)."""
+
+    def __init__(self, location: Path, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("New project"))
+        form = QFormLayout(self)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText(self.tr("e.g. Letters 1905"))
+        form.addRow(self.tr("Name"), self.name_edit)
+        self.location = QLineEdit(str(location))
+        browse = QPushButton(self.tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.location, 1)
+        row.addWidget(browse)
+        form.addRow(self.tr("Create in"), row)
+        self.preview = QLabel()
+        self.preview.setWordWrap(True)
+        form.addRow(self.preview)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.name_edit.textChanged.connect(self._update)
+        self.location.textChanged.connect(self._update)
+        self._update()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Create the project in"), self.location.text())
+        if folder:
+            self.location.setText(folder)
+
+    def name(self) -> str:
+        return self.name_edit.text().strip()
+
+    def folder(self) -> Path:
+        return Path(self.location.text().strip()).expanduser() / self.name()
+
+    def problem(self) -> str | None:
+        """Why no project can be made from what is typed, or None."""
+        name = self.name()
+        if not name:
+            return self.tr("Type a name for the project.")
+        if "/" in name or "\\" in name or name in (".", ".."):
+            return self.tr("A name cannot hold / or \\ (it names the project's folder).")
+        if not self.location.text().strip():
+            return self.tr("Choose where to make the project.")
+        folder = self.folder()
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            return self.tr("{f} already exists; choose another name.").format(f=folder)
+        return None
+
+    def _update(self) -> None:
+        problem = self.problem()
+        self.preview.setText(problem or self.tr("The project folder will be {f}").format(f=self.folder()))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
 
 
 class ExportDialog(QDialog):

@@ -39,6 +39,7 @@ from mspt_core.document import Line
 from mspt_core.errors import MsptError
 from mspt_core.inputs import PAGE_SUFFIXES
 from mspt_core.project import Change, Editor, Project, find_line
+from mspt_core.project.folder import Rejected
 from mspt_core.project.sample import projects_dir
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.editor: Editor | None = None
         self.page_index = -1
         self.task: workers.Task | None = None
+        self._least_visited: tuple[float, int, int] | None = None  # where F8 was last
         self.resize(1400, 900)
 
         self.page_list = PageList()
@@ -67,13 +69,14 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.palette)
         right_layout.addWidget(self.panel, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.page_list)
         splitter.addWidget(self.page_view)
         splitter.addWidget(right)
         splitter.setSizes([230, 620, 600])
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 1)
+        splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
 
         self.status_label = QLabel()
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow):
         self._connect_views()
         self._update_title()
         self._update_actions()
+        self._restore_sizes()
 
     # --- actions and menus --------------------------------------------------------------------
 
@@ -218,7 +222,7 @@ class MainWindow(QMainWindow):
         self.palette.set_characters(self.settings.palette)
 
     def _update_title(self) -> None:
-        name = self.project.name if self.project else self.tr("no project")
+        name = self.project.name if self.project is not None else self.tr("no project")  # an empty one is falsy
         self.setWindowTitle(f"{name} — mspt")
 
     def _update_actions(self) -> None:
@@ -245,27 +249,39 @@ class MainWindow(QMainWindow):
     # --- projects -----------------------------------------------------------------------------
 
     def new_project(self, folder: str | Path, name: str | None = None) -> Project | None:
-        if not self.close_project():
-            return None
+        """Create a project and show it; when that fails, the open project stays open."""
         try:
             project = Project.create(folder, name)
         except MsptError as error:
             dialogs.show_error(self, self.tr("Could not create the project."), error)
             return None
-        self.set_project(project)
-        return project
+        return self._switch_to(project)
 
     def open_project(self, folder: str | Path) -> Project | None:
-        if not self.close_project():
-            return None
+        """Open a project and show it; when that fails, the open project stays open."""
+        if self.project is not None and Path(folder).resolve() == self.project.root:
+            return self.project  # already the one shown
         try:
             project = Project.open(folder)
         except MsptError as error:
             dialogs.show_error(self, self.tr("Could not open the project."), error)
             return None
-        self.set_project(project)
+        if self._switch_to(project) is None:
+            return None
         if project.recovered:
             self.status_label.setText(self.tr("mspt was not closed properly last time; your edits were recovered."))
+        return project
+
+    def _switch_to(self, project: Project) -> Project | None:
+        """Close the open project, then show ``project``; if the open one stays (the person
+        chose so, or it could not be saved), ``project`` is closed again."""
+        if not self.close_project():
+            try:
+                project.close()
+            except MsptError as error:
+                log.warning("could not close %s again: %s", project.root, error)
+            return None
+        self.set_project(project)
         return project
 
     def set_project(self, project: Project) -> None:
@@ -273,6 +289,7 @@ class MainWindow(QMainWindow):
         self.editor = Editor(project)
         project.listeners.append(self.on_change)
         self.editor.history.listeners.append(self._update_actions)
+        self._least_visited = None
         self.settings.add_recent(project.root)
         self.page_index = -1
         self.page_list.set_pages(project)
@@ -325,16 +342,19 @@ class MainWindow(QMainWindow):
     def add_pages(self, paths: list[str | Path]) -> list[int]:
         if self.project is None:
             return []
+        rejected: list[Rejected] = []
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            added = self.project.add_files(paths)
-        except MsptError as error:
+            added = self.project.add_files(paths, rejected=rejected)
+        except MsptError as error:  # e.g. the project folder refused the copy
+            added = []
             dialogs.show_error(self, self.tr("Could not add the pages."), error)
-            return []
         finally:
             QApplication.restoreOverrideCursor()
         if added:
             self.show_page(added[0])
+        if rejected:
+            dialogs.show_rejected(self, rejected, len(added))
         self._update_actions()
         return added
 
@@ -483,16 +503,24 @@ class MainWindow(QMainWindow):
     def next_least_confident(self) -> None:
         if self.project is None:
             return
-        here = (self.page_index, self.current_line_id())
-        places = [p for p in self.project.least_confident_lines() if (p.page_index, p.line_id) != here]
+        places = self.project.least_confident_lines()
         if not places:
             self.status_label.setText(self.tr("No recognized line left to check."))
             return
-        place = places[0]
+        # Visit in confidence order, going on from the line F8 visited last (corrected since,
+        # or skipped): never back to a skipped line before the end of the list.
+        after = self._least_visited
+        place = next((p for p in places if after is None or p.order > after), None)
+        wrapped = place is None
+        place = place or places[0]
+        self._least_visited = place.order
         if place.page_index != self.page_index:
             self.show_page(place.page_index)
         self.focus_line(place.line_id)
-        self.status_label.setText(self.tr("Least confident line: {c:.0%} confidence").format(c=place.confidence))
+        message = self.tr("Least confident line: {c:.0%} confidence").format(c=place.confidence)
+        if wrapped:
+            message = self.tr("Back to the least confident line: {c:.0%} confidence").format(c=place.confidence)
+        self.status_label.setText(message)
 
     def insert_text(self, text: str) -> None:
         editor = self.panel.current_editor()
@@ -659,16 +687,19 @@ class MainWindow(QMainWindow):
             return []
         self.save_now()
         written: list[Path] = []
+        notes: list[str] = []
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             for fmt in formats:
-                written += self.project.export(indices, fmt, folder)
+                written += self.project.export(indices, fmt, folder, notes)
         except (MsptError, OSError) as error:
             dialogs.show_error(self, self.tr("Export failed."), error)
         finally:
             QApplication.restoreOverrideCursor()
         if written:
             self.status_label.setText(self.tr("Exported {n} files to {f}").format(n=len(written), f=folder))
+        if written and notes:
+            dialogs.show_export_notes(self, notes, written, Path(folder))
         return written
 
     def ask_export(self) -> None:
@@ -690,13 +721,11 @@ class MainWindow(QMainWindow):
 
     # --- file dialogs -------------------------------------------------------------------------
 
-    def ask_new_project(self) -> None:
-        projects_dir().mkdir(parents=True, exist_ok=True)
-        folder = QFileDialog.getExistingDirectory(
-            self, self.tr("New project: choose an empty folder"), str(projects_dir())
-        )
-        if folder:
-            self.new_project(folder)
+    def ask_new_project(self) -> dialogs.NewProjectDialog:
+        dialog = dialogs.NewProjectDialog(projects_dir(), self)
+        dialog.accepted.connect(lambda: self.new_project(dialog.folder(), dialog.name()))
+        dialog.open()
+        return dialog
 
     def ask_open_project(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Open project folder"), str(projects_dir()))
@@ -730,6 +759,15 @@ class MainWindow(QMainWindow):
         choice = self.training.ask_close()
         if choice != training_menu.STAY and self.close_project():
             self.training.apply_close(choice)
+            self.settings.window_state = (self.saveGeometry(), self.splitter.saveState())
             event.accept()
         else:
             event.ignore()
+
+    def _restore_sizes(self) -> None:
+        """The window's size and place and the split between its parts, as last closed."""
+        geometry, splitter = self.settings.window_state
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)

@@ -1,5 +1,5 @@
 """The transcription panel: every line of the page in reading order, its image crop above an
-editable text field, characters the model was unsure of highlighted.
+editable text field, characters the model was unsure of highlighted (until the line is corrected).
 
 Keys: Enter confirms the line and goes to the next, ↓/↑ next/previous line, Page Down/Up
 next/previous page. Undo/redo are the window's (across lines), not the field's own.
@@ -24,7 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from mspt_app.widgets.look import LOW_CHAR_BACKGROUND, line_colour
-from mspt_core.document import Line, Page
+from mspt_core.document import Line, LineStatus, Page
 
 
 class LowConfidenceHighlighter(QSyntaxHighlighter):
@@ -177,7 +177,9 @@ class LineRow(QFrame):
             self.image.setPixmap(shown)
 
     def show_line(self, line: Line) -> None:
-        self.editor.show_text(line.text, line.char_confidences)
+        # A corrected line's text is the person's: nothing in it is the model's doubt any more.
+        doubts = line.char_confidences if line.status != LineStatus.CORRECTED else None
+        self.editor.show_text(line.text, doubts)
         self.status = line.status
         self.colour = line_colour(line)
         self._restyle()

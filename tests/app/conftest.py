@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mspt_core.document import LineStatus
+
 CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:'-"
 
 
@@ -62,3 +64,22 @@ def window(qtbot, settings):
     if win.project is not None:
         win.project.close()
         win.project = None
+
+
+@pytest.fixture
+def read(window, small_export, tmp_path):
+    """A project of two real pages with their lines; page 1's lines carry made-up readings
+    with known confidences (the weakest line is on page 2)."""
+    window.new_project(tmp_path / "read")
+    window.add_pages([small_export])
+    for index in range(len(window.project)):
+        page = window.project.page(index)
+        for number, line in enumerate(page.lines()):
+            line.text = f"line {number}"
+            line.char_confidences = [0.99] * len(line.text)
+            line.char_confidences[2] = 0.3  # 'n' looks unsure
+            line.confidence = 0.9 - 0.01 * number - (0.5 if index == 1 and number == 7 else 0)
+            line.status = LineStatus.RECOGNIZED
+        window.project.changed(page.id)
+    window.show_page(0)
+    return window

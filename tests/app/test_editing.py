@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from mspt_core.document import LineStatus
 from tests.app.test_workflow import click_line
 
 
-@pytest.fixture
-def read(window, small_export, tmp_path):
-    """A project of two real pages with their lines; page 1's lines carry made-up readings
-    with known confidences (the weakest line is on page 2)."""
-    window.new_project(tmp_path / "read")
-    window.add_pages([small_export])
-    for index in range(len(window.project)):
-        page = window.project.page(index)
-        for number, line in enumerate(page.lines()):
-            line.text = f"line {number}"
-            line.char_confidences = [0.99] * len(line.text)
-            line.char_confidences[2] = 0.3  # 'n' looks unsure
-            line.confidence = 0.9 - 0.01 * number - (0.5 if index == 1 and number == 7 else 0)
-            line.status = LineStatus.RECOGNIZED
-        window.project.changed(page.id)
-    window.show_page(0)
-    return window
-
-
 def line_of(window, line_id):
-    return next(l for l in window.project.page(window.page_index).lines() if l.id == line_id)
+    return next(line for line in window.project.page(window.page_index).lines() if line.id == line_id)
 
 
 def test_keys_move_between_lines_and_pages(qtbot, read):
@@ -95,8 +75,8 @@ def test_next_least_confident_line_goes_across_pages(qtbot, read):
     qtbot.keyClick(window.panel.current_editor(), Qt.Key.Key_Return)  # checked: now corrected
     window.act_least.trigger()
     nxt = min(
-        (l for i in range(2) for l in window.project.page(i).lines() if l.status == LineStatus.RECOGNIZED),
-        key=lambda l: l.confidence,
+        (line for i in range(2) for line in window.project.page(i).lines() if line.status == LineStatus.RECOGNIZED),
+        key=lambda line: line.confidence,
     )
     assert window.panel.current == nxt.id
 

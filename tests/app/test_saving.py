@@ -106,7 +106,7 @@ def test_errors_reach_the_person_and_the_log(qtbot, window, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     assert window.add_pages([broken]) == []
-    boxes = [w for w in window.findChildren(QMessageBox) if w.objectName() == "errorDialog"]
+    boxes = [w for w in window.findChildren(QMessageBox) if w.objectName() == "rejectedDialog"]
     assert boxes and "broken.png" in boxes[-1].text()
     assert "image" in boxes[-1].informativeText().lower()  # what to do about it
     from mspt_app.main import setup_logging
