@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import fcntl
 import json
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from common import CREMMA, FONDUE, machine, split_xmls
 
+from mspt_core.atomic import atomic_write
 from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.metrics import cer
@@ -174,9 +174,7 @@ def save_result(path: Path, results: dict, key: str, entry: dict) -> None:
     with results_lock(path):
         results.update(load_results(path))
         results[key] = entry
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=1))
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(results, indent=1).encode("utf-8"))
 
 
 def main() -> None:

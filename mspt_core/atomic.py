@@ -1,4 +1,6 @@
-"""Atomic file writes: nothing a user saved is ever left half-written.
+"""Atomic file writes: nothing a user saved is ever left half-written. The one home of the
+pattern: ``atomic_write`` for bytes, ``atomic_path`` for a writer that wants a file name (an
+exporter), ``atomic_folder`` for a folder written as a whole (a model folder).
 
 The data goes to a temporary file in the target's folder (same file system, so the final
 rename is atomic), is fsynced, then renamed over the target. On any error the temporary file
@@ -19,7 +21,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -60,17 +62,89 @@ def _write_and_replace(fd: int, tmp: str, path: Path, data: Payload) -> None:
                 f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _MODE)
-        except OSError:
-            pass
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _replace(tmp: str | Path, path: Path) -> None:
+    """Give the written temporary file the target's permissions (or the usual ones), then put
+    it in the target's place."""
+    try:
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else _MODE)
+    except OSError:
+        pass
+    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary file name beside ``path`` for a writer that wants a name rather than bytes;
+    when the block ends without an error, what was written there is fsynced and renamed over
+    ``path``, otherwise removed."""
+    path = Path(path)
+    folder = path.parent
+    with naming(path):
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=folder)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            with open(tmp, "r+b") as f:  # a writer may have replaced the file: sync what is there now
+                os.fsync(f.fileno())
+            _replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+    _fsync_dir(folder)
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``path`` to fill (with ``write_synced``); when the block ends
+    without an error, it takes the place of ``path`` (an old folder there is removed), otherwise
+    it is removed. A reader sees the old folder or the new one, never a mix."""
+    path = Path(path)
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent))
+        try:
+            yield tmp
+            _fsync_dir(tmp)
+            _replace_folder(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # e.g. a full disk: nothing half-written stays
+            raise
+    _fsync_dir(path.parent)
+
+
+def _replace_folder(new: Path, path: Path) -> None:
+    if path.exists():
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(new, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, path)
+
+
+def write_synced(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` and fsync it (a file inside an ``atomic_folder``): a full disk is
+    an OSError here, not a short file later."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 TEMPORARY_SUFFIX = ".tmp"

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from mspt_core import __version__
-from mspt_core.atomic import TEMPORARY_SUFFIX, atomic_write, naming, remove_stale_temporaries, temporary_prefix
+from mspt_core.atomic import atomic_folder, atomic_write, write_synced
 from mspt_core.charset import Charset
 from mspt_core.errors import ModelFileError
 from mspt_core.inputs import file_problem
@@ -96,37 +95,11 @@ def _write(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> Path
     text = json.dumps(metadata, ensure_ascii=False, indent=1)
     if path.suffix == ".safetensors":
         return atomic_write(path, save(tensors, metadata={"mspt": text}))
-    with naming(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path.parent)
-        tmp_dir = Path(tempfile.mkdtemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=path.parent))
-        try:
-            _write_synced(tmp_dir / WEIGHTS, save(tensors))
-            _write_synced(tmp_dir / METADATA, text.encode("utf-8"))
-            _replace_folder(tmp_dir, path)
-        except BaseException:
-            shutil.rmtree(tmp_dir, ignore_errors=True)  # e.g. a full disk: no half-written model stays
-            raise
+    with atomic_folder(path) as folder:
+        # Written by Python rather than safetensors' save_file, so a full disk is an OSError.
+        write_synced(folder / WEIGHTS, save(tensors))
+        write_synced(folder / METADATA, text.encode("utf-8"))
     return path
-
-
-def _replace_folder(new: Path, path: Path) -> None:
-    if path.exists():
-        old = path.with_name(f".{path.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(path, old)
-        os.replace(new, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, path)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    # Written by Python rather than safetensors' save_file, so a full disk is an OSError.
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _refuse_if_pickle(path: Path) -> None:

@@ -18,14 +18,16 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from mspt_core.atomic import atomic_path
 from mspt_core.engines import ENGINES  # noqa: F401  (re-exported: the engines this module serves)
 from mspt_core.model import Recognizer
 
@@ -90,15 +92,20 @@ def model_key(model: Recognizer) -> str:
     return digest.hexdigest()[:32]
 
 
-def _temporary(target: Path) -> str:
-    """A temporary file beside ``target`` for an atomic write (UnavailableError if impossible)."""
+@contextmanager
+def _cache_file(target: Path, failure: str) -> Iterator[Path]:
+    """A temporary name to write ``target`` under, renamed into the cache when the block ends
+    without an error (``atomic.atomic_path``). Whatever goes wrong is an UnavailableError: the
+    cache cannot be written, or ``failure``."""
+    started = False
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise UnavailableError(f"cannot write the ONNX cache in {target.parent}: {error}") from error
-    os.close(fd)
-    return tmp
+        with atomic_path(target) as tmp:
+            started = True
+            yield tmp
+    except Exception as error:  # the exporter and the quantizer raise many kinds; all mean "use PyTorch"
+        if not started:
+            raise UnavailableError(f"cannot write the ONNX cache in {target.parent}: {error}") from error
+        raise UnavailableError(f"{failure}: {error}") from error
 
 
 class _Quiet(logging.Filter):
@@ -137,9 +144,8 @@ def _export(model: Recognizer, target: Path) -> None:
     widths = torch.tensor([4 * DOWNSAMPLE, 2 * DOWNSAMPLE])
     batch = torch.export.Dim("batch", min=1, max=4096)
     columns = torch.export.Dim("columns", min=1, max=4096)
-    tmp = _temporary(target)
-    try:
-        # external_data=False: one file, so the rename below moves graph and weights together.
+    with _cache_file(target, "could not export the model to ONNX") as tmp:
+        # external_data=False: one file, so the rename moves graph and weights together.
         _quietly(
             lambda: torch.onnx.export(
                 _CTCGraph(model),
@@ -153,29 +159,16 @@ def _export(model: Recognizer, target: Path) -> None:
                 dynamic_shapes={"images": {0: batch, 3: DOWNSAMPLE * columns}, "widths": {0: batch}},
             )
         )
-        os.replace(tmp, target)
-    except Exception as error:  # the exporter raises many kinds; all mean "use PyTorch"
-        raise UnavailableError(f"could not export the model to ONNX: {error}") from error
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = _temporary(target)
-    try:
+    with _cache_file(target, "could not quantize the ONNX model") as tmp:
         # Matrix products only: they are the transformer's cost; int8 convolutions are slower.
         _quietly(
             lambda: quantize_dynamic(source, tmp, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
         )
-        os.replace(tmp, target)
-    except Exception as error:
-        raise UnavailableError(f"could not quantize the ONNX model: {error}") from error
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def graph_for(model: Recognizer, int8: bool = False) -> Path:

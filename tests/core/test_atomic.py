@@ -58,3 +58,38 @@ def test_a_folder_is_swept_once_per_process(tmp_path, monkeypatch):
     stale = _leftover(tmp_path, "page.xml", _dead_pid(), atomic.STALE_AFTER + 60)
     atomic_write(tmp_path / "page.xml", b"new")
     assert stale.exists()  # a later run cleans it; a busy folder is not listed on every write
+
+
+def test_a_file_written_by_name_replaces_the_target_only_when_done(tmp_path):
+    target = tmp_path / "graph.onnx"
+    target.write_bytes(b"old")
+    with atomic.atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(temporary_prefix(target))
+        tmp.write_bytes(b"new")
+        assert target.read_bytes() == b"old"
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == [target.name]
+    try:
+        with atomic.atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("the exporter failed")
+    except RuntimeError:
+        pass
+    assert target.read_bytes() == b"new" and os.listdir(tmp_path) == [target.name]
+
+
+def test_a_folder_is_replaced_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "model"
+    with atomic.atomic_folder(target) as folder:
+        atomic.write_synced(folder / "a", b"1")
+        assert not target.exists()
+    assert sorted(os.listdir(target)) == ["a"]
+    with atomic.atomic_folder(target) as folder:
+        atomic.write_synced(folder / "b", b"2")
+    assert sorted(os.listdir(target)) == ["b"] and os.listdir(tmp_path) == ["model"]  # the old one is gone
+    try:
+        with atomic.atomic_folder(target) as folder:
+            atomic.write_synced(folder / "c", b"3")
+            raise OSError(28, "No space left on device")
+    except OSError as error:
+        assert error.filename == str(target)  # the error names the folder asked for
+    assert sorted(os.listdir(target)) == ["b"] and os.listdir(tmp_path) == ["model"]

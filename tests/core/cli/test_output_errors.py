@@ -101,7 +101,7 @@ def test_a_full_disk_during_models_import_leaves_no_half_written_model(tiny_mode
         Path(path).write_bytes(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a write() on a full disk: no file name
 
-    monkeypatch.setattr(models, "_write_synced", disk_full)
+    monkeypatch.setattr(models, "write_synced", disk_full)
     assert main(["models", "import", str(tiny_model), "--name", "mine"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mspt: error:") and str(user_models / "mine") in err and "No space left" in err
