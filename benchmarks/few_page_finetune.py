@@ -1,0 +1,223 @@
+"""Fine-tuning on a few corrected pages of a hand the model never saw (issue 20).
+
+For each document of a split with at least ``--min-pages`` pages, a model (default: the bundled
+``default``) is fine-tuned on the document's first pages (at most five, always leaving one or
+more) exactly as the app's fine-tune wizard does it: the few-pages preset of
+``mspt_core.presets``, validated on 10 % of those lines, the best validation kept. Its line CER
+on the document's remaining pages is printed before and after, with the CPU minutes spent.
+
+    .venv/bin/python benchmarks/few_page_finetune.py --split test                  # RESULTS.md
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --curve --lr 3e-4 1e-3 --steps 800
+
+``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
+every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
+pages are never used for a choice. Documents are the sets' own sub-folders (one hand or one
+book each; SPLIT.tsv puts a document in one split); pages are taken in natural name order."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common import DATA, machine, split_xmls
+
+HANDWRITTEN = (
+    "cremma-mss-17-handwritten-fr",
+    "cremma-mss-18-handwritten-fr",
+    "cremma-mss-19-handwritten-fr",
+    "htromance-mss-16-18-handwritten-fr",
+    "peraire-20-handwritten-fr",
+    "testaments-poilus-handwritten-fr",
+    "timeus-19-handwritten-fr",
+)
+MAX_ADAPT_PAGES = 5
+
+
+@dataclass
+class Document:
+    dataset: str
+    name: str
+    pages: list[Path]
+
+    @property
+    def adapt_pages(self) -> list[Path]:
+        return self.pages[: min(MAX_ADAPT_PAGES, len(self.pages) - 1)]
+
+    @property
+    def eval_pages(self) -> list[Path]:
+        return self.pages[len(self.adapt_pages) :]
+
+
+@dataclass
+class Outcome:
+    document: Document
+    adapt_lines: int
+    val_lines: int
+    eval_lines: int
+    before: float
+    after: float
+    steps: int
+    best_step: int | None
+    cpu_minutes: float
+    wall_minutes: float
+    curve: list[tuple[int, float]] = field(default_factory=list)
+
+
+def natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def documents(split: str, sets: list[str], min_pages: int) -> list[Document]:
+    found = []
+    for dataset in sets:
+        by_folder: dict[str, list[Path]] = {}
+        for xml in split_xmls(DATA / dataset, split):
+            by_folder.setdefault(xml.parent.name, []).append(xml)
+        for name, pages in sorted(by_folder.items()):
+            if len(pages) >= min_pages:
+                found.append(Document(dataset, name, sorted(pages, key=natural_key)))
+    return found
+
+
+def lines_of(pages: list[Path]):
+    from mspt_core.data.lines import LineSet, lines_from_page_xml
+    from mspt_core.model.config import LINE_HEIGHT
+
+    lines = LineSet()
+    for page in pages:
+        lines.extend(lines_from_page_xml(page, LINE_HEIGHT))
+    return lines
+
+
+def line_cer(model_path: Path, lines) -> float:
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.supervised import lines_cer
+
+    # PyTorch for before and after: the same arithmetic as the run's own validation.
+    return lines_cer(LineRecognizer.from_model(str(model_path), device="cpu", engine="torch"), lines)
+
+
+def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work: Path) -> Outcome:
+    from mspt_core.data.lines import split_off_validation
+    from mspt_core.presets import FINETUNE, training_preset
+    from mspt_core.train.supervised import train_recognizer
+
+    preset = training_preset(FINETUNE)
+    settings = preset.settings(device="cpu", **overrides)
+    adapt, held_out = lines_of(document.adapt_pages), lines_of(document.eval_pages)
+    train_set, val_set = split_off_validation(adapt, 0.1, settings.seed)  # the wizard's default
+    if curve:
+        train_set, val_set = adapt, held_out  # val only: where does CER on unseen pages stop falling?
+    before = line_cer(base, held_out)
+    points: list[tuple[int, float]] = []
+
+    def watch(progress) -> None:
+        if progress.event == "validation" and progress.metric is not None:
+            points.append((progress.step, progress.metric))
+
+    cpu, wall = time.process_time(), time.monotonic()
+    outcome = train_recognizer(
+        train_set,
+        val_set,
+        work,
+        settings,
+        base_model=base,
+        on_progress=watch,
+        resume=False,
+        use_augmentation=preset.augment,
+        data_description=f"{document.dataset}/{document.name}: first {len(document.adapt_pages)} pages",
+    )
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    after = line_cer(outcome.model_path, held_out)
+    return Outcome(
+        document,
+        len(train_set),
+        len(val_set),
+        len(held_out),
+        before,
+        after,
+        outcome.result.step,
+        outcome.result.best_step,
+        cpu / 60,
+        wall / 60,
+        points,
+    )
+
+
+def table(outcomes: list[Outcome]) -> str:
+    out = [
+        "| set | document | pages trained / read | lines trained / val / read | CER before | CER after "
+        "| steps (best) | CPU min | wall min |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for o in outcomes:
+        d = o.document
+        out.append(
+            f"| {d.dataset} | {d.name} | {len(d.adapt_pages)} / {len(d.eval_pages)} | "
+            f"{o.adapt_lines} / {o.val_lines} / {o.eval_lines} | {o.before:.2%} | {o.after:.2%} | "
+            f"{o.steps} ({o.best_step}) | {o.cpu_minutes:.1f} | {o.wall_minutes:.1f} |"
+        )
+    if outcomes:
+        weights = sum(o.eval_lines for o in outcomes)
+        before = sum(o.before * o.eval_lines for o in outcomes) / weights
+        after = sum(o.after * o.eval_lines for o in outcomes) / weights
+        out.append(
+            f"| all | {len(outcomes)} documents (mean weighted by lines read) | | | {before:.2%} | {after:.2%} | | | |"
+        )
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["val", "test"], required=True)
+    parser.add_argument("--sets", nargs="+", default=list(HANDWRITTEN))
+    parser.add_argument("--min-pages", type=int, default=2, help="documents with fewer pages are left out (default 2)")
+    parser.add_argument("--base", default="default", help="model to fine-tune: name or path (default: default)")
+    parser.add_argument("--steps", type=int, help="override the preset's steps")
+    parser.add_argument(
+        "--lr", type=float, nargs="+", help="override the preset's learning rate (several: one run each)"
+    )
+    parser.add_argument("--val-every", type=int, help="override the preset's validation interval")
+    parser.add_argument("--curve", action="store_true", help="validate on the remaining pages (val split only)")
+    parser.add_argument("--documents", nargs="+", help="only these documents (folder names)")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    if args.curve and args.split != "val":
+        parser.error("--curve reads the remaining pages during training: val split only")
+    import torch
+
+    from mspt_core.models import resolve
+
+    torch.set_num_threads(args.threads)
+    base = resolve(args.base)
+    chosen = documents(args.split, args.sets, args.min_pages)
+    if args.documents:
+        chosen = [d for d in chosen if d.name in args.documents]
+    print(f"# Few-page fine-tuning, {args.split} split, {dt.date.today()}")
+    print(f"machine: {machine()}; {args.threads} thread(s); base {base}")
+    print(f"command: {' '.join(sys.argv)}\n")
+    for lr in args.lr or [None]:
+        overrides = {k: v for k, v in (("steps", args.steps), ("lr", lr), ("val_every", args.val_every)) if v}
+        if "val_every" in overrides:
+            overrides["checkpoint_every"] = overrides["val_every"]
+        outcomes = []
+        for document in chosen:
+            with tempfile.TemporaryDirectory(prefix="mspt-fewpage-") as work:
+                outcome = fine_tune(document, base, overrides, args.curve, Path(work))
+            outcomes.append(outcome)
+            print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
+            if args.curve:
+                print("    held-out CER by step: " + ", ".join(f"{s}: {c:.2%}" for s, c in outcome.curve), flush=True)
+        print(f"\n## settings: the few-pages preset with {overrides or 'nothing'} changed\n")
+        print(table(outcomes) + "\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
