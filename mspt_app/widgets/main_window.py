@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -38,7 +39,9 @@ from mspt_app.widgets.transcription import TranscriptionPanel
 from mspt_core.document import Line
 from mspt_core.errors import MsptError
 from mspt_core.inputs import PAGE_SUFFIXES
+from mspt_core.pipeline import lines_to_read
 from mspt_core.project import Change, Editor, Project, find_line
+from mspt_core.project.edits import ModelCommand
 from mspt_core.project.folder import Rejected
 from mspt_core.project.sample import projects_dir
 
@@ -46,6 +49,19 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 1500  # an edit is on disk at most this long after it was made
 IMAGE_FILTER = f"Page images ({' '.join('*' + suffix for suffix in sorted(PAGE_SUFFIXES))})"
+
+
+class ModelChooser(QComboBox):
+    """The toolbar's list of models, read again from the registry each time it opens (a model
+    may have been imported or trained since)."""
+
+    def __init__(self, refresh, parent=None):
+        super().__init__(parent)
+        self.refresh = refresh
+
+    def showPopup(self) -> None:
+        self.refresh()
+        super().showPopup()
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +73,7 @@ class MainWindow(QMainWindow):
         self.page_index = -1
         self.task: workers.Task | None = None
         self._least_visited: tuple[float, int, int] | None = None  # where F8 was last
+        self._reading_into: ModelCommand | None = None  # the undo step a running re-read joins
         self.resize(1400, 900)
 
         self.page_list = PageList()
@@ -102,6 +119,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._connect_views()
         self._update_title()
+        self.refresh_model_chooser()
         self._update_actions()
         self._restore_sizes()
 
@@ -202,6 +220,45 @@ class MainWindow(QMainWindow):
             self.act_export,
         ):
             tools.addSeparator() if action is None else tools.addAction(action)
+        tools.addSeparator()
+        tools.addWidget(QLabel(self.tr("Model:")))
+        self.model_chooser = ModelChooser(self.refresh_model_chooser)
+        self.model_chooser.setObjectName("modelChooser")
+        self.model_chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_chooser.setToolTip(self.tr("The model that reads this project (kept with the project)"))
+        self.model_chooser.activated.connect(self._model_chosen)
+        tools.addWidget(self.model_chooser)
+
+    # --- the model that reads the project ------------------------------------------------------
+
+    def refresh_model_chooser(self) -> None:
+        """List the recognizers (the registry may have changed) and show the project's model."""
+        from mspt_core.models import list_models
+
+        chooser = self.model_chooser
+        chooser.blockSignals(True)
+        chooser.clear()
+        default = self.settings.model or "default"
+        chooser.addItem(self.tr("Default ({m})").format(m=default), "")
+        try:
+            entries = [e for e in list_models() if e.metadata.get("kind", "recognizer") == "recognizer"]
+        except MsptError as error:
+            log.warning("cannot list models: %s", error)
+            entries = []
+        for entry in entries:
+            if chooser.findData(entry.name) < 0:
+                chooser.addItem(entry.name + (self.tr(" (bundled)") if entry.bundled else ""), entry.name)
+        own = self.project.model if self.project is not None else ""
+        if own and chooser.findData(own) < 0:
+            chooser.addItem(own, own)  # a path, or a model since removed: still what the project says
+        chooser.setCurrentIndex(max(chooser.findData(own), 0))
+        chooser.setEnabled(self.project is not None and self.task is None)
+        chooser.blockSignals(False)
+
+    def _model_chosen(self, index: int) -> None:
+        model = self.model_chooser.itemData(index)
+        if self.project is not None and model != self.project.model:
+            self.use_model(model)
 
     def _connect_views(self) -> None:
         self.page_list.currentRowChanged.connect(lambda row: self.show_page(row) if row >= 0 else None)
@@ -236,6 +293,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_page)
         for action in (self.act_segment, self.act_recognize, self.act_recognize_selected, self.act_recognize_all):
             action.setEnabled(has_page and idle)
+        self.model_chooser.setEnabled(has_project and idle)
         for action in (self.act_confirm, self.act_delete, self.act_merge, self.act_split, self.act_up, self.act_down):
             action.setEnabled(has_line)
         history = self.editor.history if self.editor else None
@@ -294,6 +352,7 @@ class MainWindow(QMainWindow):
         self.page_index = -1
         self.page_list.set_pages(project)
         self._update_title()
+        self.refresh_model_chooser()
         if len(project):
             self.show_page(0)
         else:
@@ -336,6 +395,7 @@ class MainWindow(QMainWindow):
         self.page_view.set_page(None, None)
         self.panel.set_page(None, lambda line: None)
         self._update_title()
+        self.refresh_model_chooser()
         self._update_actions()
         return True
 
@@ -458,6 +518,9 @@ class MainWindow(QMainWindow):
         if change.kind == "pages":
             self.page_list.set_pages(self.project)
             return
+        if change.kind == "model":
+            self.refresh_model_chooser()
+            return
         index = self.project.index_of(change.page_id)
         self.page_list.update_progress(self.project, index)
         if index != self.page_index:
@@ -481,14 +544,17 @@ class MainWindow(QMainWindow):
                 self.focus_line(focus)
 
     def undo(self) -> None:
+        history = self.editor.history if self.editor else None
+        if history and history.done and history.done[-1] is self._reading_into:
+            self.cancel_task(wait=True)  # the re-reading that step holds stops before it is undone
         self._after_history(self.editor.undo() if self.editor else None)
 
     def redo(self) -> None:
         self._after_history(self.editor.redo() if self.editor else None)
 
     def _after_history(self, command) -> None:
-        if command is None:
-            return
+        if command is None or not command.page_id:
+            return  # nothing to show (e.g. the project's model)
         index = self.project.index_of(command.page_id)
         if index != self.page_index:
             self.show_page(index)
@@ -604,14 +670,34 @@ class MainWindow(QMainWindow):
     def recognize_all(self) -> None:
         self.recognize(list(range(len(self.project))) if self.project else [])
 
-    def recognize(self, indices: list[int]) -> None:
-        """Recognize pages with the active model; pages without lines are segmented first."""
+    def reading_model(self) -> str:
+        """The model that reads the open project: its own, else the default of the settings
+        ("" = the bundled default)."""
+        own = self.project.model if self.project is not None else ""
+        return own or self.settings.model
+
+    def recognize(self, indices: list[int], into: ModelCommand | None = None) -> None:
+        """Recognize pages with the project's model; pages without lines are segmented first.
+        The results are one undo step per page, or part of ``into``."""
         if self.project is None or self.task is not None or not indices:
             return
         self.save_now()
         items = workers.pages_to_read(self.project, indices)
-        job = workers.recognition_job(items, self.settings.model or None, self.settings.device)
+        job = workers.recognition_job(items, self.reading_model() or None, self.settings.device)
+        self._reading_into = into
         self.start_task(workers.Task(self.tr("Recognition"), job))
+
+    def use_model(self, model: str, reread: bool = False) -> ModelCommand | None:
+        """Make ``model`` ("" = the default) read this project only: one undo step, which with
+        ``reread`` also holds every line nobody corrected, read again by the model."""
+        if self.project is None or self.editor is None or (reread and self.task is not None):
+            return None
+        command = self.editor.set_model(model)
+        self.status_label.setText(self.tr("This project is now read by {m}").format(m=model or self.tr("the default")))
+        if reread:
+            indices = [i for i in range(len(self.project)) if lines_to_read(self.project.page(i))]
+            self.recognize(indices, into=command)
+        return command
 
     def start_task(self, task: workers.Task) -> None:
         self.task = task
@@ -650,10 +736,11 @@ class MainWindow(QMainWindow):
         if kind == "lines":
             self.editor.replace_lines(page_id, page)
         else:
-            self.editor.apply_recognition(page_id, page)
+            self.editor.apply_recognition(page_id, page, into=self._reading_into)
 
     def _task_done(self, message: str) -> None:
         self.task = None
+        self._reading_into = None
         self._show_busy(False)
         self.status_label.setText(message)
         self._update_actions()
@@ -716,6 +803,7 @@ class MainWindow(QMainWindow):
         if dialog.exec():
             dialog.apply()
             self._apply_editor_settings()
+            self.refresh_model_chooser()  # the default model may have changed
             if self.page_index >= 0:
                 self.show_page(self.page_index, keep_view=True)
 

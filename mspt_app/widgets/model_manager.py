@@ -1,6 +1,8 @@
 """The model manager: every bundled and user model with what its file says about it (kind, size,
-characters, training data, validation CER, date), and import, export, rename, delete and
-"set active". The work is done by the registry in ``mspt_core.models``; this is a view over it."""
+characters, training data, validation CER and what it was measured on, date), and import,
+export, rename, delete and "set active". A CER from fewer than 30 validation lines is flagged:
+it cannot be compared with the others. The work is done by the registry in ``mspt_core.models``;
+this is a view over it."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -29,11 +31,13 @@ from PySide6.QtWidgets import (
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 from mspt_core import models
+from mspt_core.data.lines import MIN_VALIDATION_LINES
 from mspt_core.errors import MsptError
 from mspt_core.model.config import SIZES, RecognizerConfig
 
-COLUMNS = ("Name", "Kind", "Origin", "Size", "Characters", "Trained on", "Validation CER", "Date")
-NAME, KIND, ORIGIN, SIZE, CHARS, TRAINED, CER, DATE = range(len(COLUMNS))
+COLUMNS = ("Name", "Kind", "Origin", "Size", "Characters", "Trained on", "Validation CER", "CER measured on", "Date")
+NAME, KIND, ORIGIN, SIZE, CHARS, TRAINED, CER, MEASURED, DATE = range(len(COLUMNS))
+FEW_LINES_BACKGROUND = QColor(253, 226, 200)  # a CER from too few lines to compare
 ARCHITECTURE = ("frontend", "frontend_channels", "d_model", "layers", "heads", "ff", "ctc_frames")
 
 
@@ -52,6 +56,38 @@ def named_size(meta: dict) -> str:
         if all(config.get(key) == wanted.get(key) for key in ARCHITECTURE):
             return name
     return ""
+
+
+def validation_source(prov: dict) -> str:
+    """What a model's validation lines were, as far as its provenance says: the sets a recipe
+    selected on, else the data the lines were held out from."""
+    data = str(prov.get("data") or "")
+    if "selected on " in data:
+        return data.split("selected on ", 1)[1].split(";", 1)[0].strip()
+    return f"held out from {data}" if data else ""
+
+
+def cer_figures(prov: dict) -> tuple[str, str, str, bool]:
+    """(CER text, "measured on" text, explanation, too few lines) of a model's validation CER:
+    a CER is comparable with another only when both come from enough lines of the same set."""
+    cer, lines = prov.get("val_cer"), prov.get("val_lines")
+    if not isinstance(cer, (int, float)):
+        return "—", "", "", False
+    source = validation_source(prov)
+    count = lines if isinstance(lines, int) else None
+    few = count is not None and count < MIN_VALIDATION_LINES
+    measured = (f"{count} lines" if count is not None else "? lines") + (f": {source}" if source else "")
+    text = f"{cer * 100:.2f} %" + ("  ⚠ too few lines" if few or count is None else "")
+    explanation = f"Character error rate on {measured}."
+    if few:
+        explanation += (
+            f" Fewer than {MIN_VALIDATION_LINES} lines: chance decides this figure; do not compare it with the others."
+        )
+    elif count is None:
+        explanation += " The model file does not say how many lines: do not compare it with the others."
+    else:
+        explanation += " Compare it only with figures measured on the same set."
+    return text, measured, explanation, few or count is None
 
 
 def is_encoder(entry: models.ModelEntry) -> bool:
@@ -127,6 +163,9 @@ class ModelManagerDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
                 self.table.setItem(row, column, item)
+            if cer_figures(entry.metadata.get("provenance", {}) or {})[3]:
+                for column in (CER, MEASURED):
+                    self.table.item(row, column).setBackground(FEW_LINES_BACKGROUND)
             if entry.path.resolve() == active:
                 font = QFont(self.table.font())
                 font.setBold(True)
@@ -163,8 +202,7 @@ class ModelManagerDialog(QDialog):
             for key in ("data", "store", "train_lines", "val_lines", "lines", "steps", "note")
             if key in prov
         )
-        cer = prov.get("val_cer")
-        cer_text = f"{cer * 100:.2f} %" if isinstance(cer, (int, float)) else "—"
+        cer_text, measured, explanation, _ = cer_figures(prov)
         created = str(prov.get("created", ""))
         date_tip = f"{created}\nmspt {prov.get('mspt_version', '?')}"
         return [
@@ -174,7 +212,8 @@ class ModelManagerDialog(QDialog):
             (size, self.tr("parameters")),
             (str(len(charset)) if charset else "—", chars_tip),
             (trained, trained_tip),
-            (cer_text, self.tr("Character error rate on the validation lines")),
+            (cer_text, explanation),
+            (measured, explanation),
             (created[:10], date_tip),
         ]
 

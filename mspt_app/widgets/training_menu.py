@@ -65,8 +65,9 @@ class TrainingControl(QObject):
     def open_models(self) -> ModelManagerDialog:
         dialog = ModelManagerDialog(self.window.settings, self.window)
         dialog.active_changed.connect(
-            lambda name: self.window.status_label.setText(self.tr("Active model: {m}").format(m=name or "default"))
+            lambda name: self.window.status_label.setText(self.tr("Default model: {m}").format(m=name or "default"))
         )
+        dialog.active_changed.connect(lambda _: self.window.refresh_model_chooser())
         self._show(dialog)
         return dialog
 
@@ -93,11 +94,13 @@ class TrainingControl(QObject):
         return [w for w in self.watchers.values() if w.active]
 
     def use_model(self, name: str) -> None:
-        """Make a newly trained recognizer active and re-read what nobody corrected."""
-        self.window.settings.model = name
-        self.window.status_label.setText(self.tr("Active model: {m}").format(m=name))
-        if self.window.project is not None:
-            self.window.recognize_all()  # corrected lines are never overwritten
+        """Make a newly trained recognizer read the open project (this one only, not the others)
+        and re-read the lines nobody corrected: one undo step for all of it."""
+        self.window.refresh_model_chooser()  # the new model is in the registry now
+        if self.window.use_model(name, reread=True) is None:
+            self.window.status_label.setText(
+                self.tr("Open a project, then choose {m} in the toolbar to read it.").format(m=name)
+            )
 
     def ask_about_running(self, count: int) -> str:
         box = QMessageBox(

@@ -94,6 +94,39 @@ class PageCommand(Command):
         self._put(project, self.after)
 
 
+@dataclass
+class ModelCommand(Command):
+    """The model that reads the project, and the lines it re-read: one undo step however many
+    pages the re-reading took. The lines are kept one by one (not whole pages), so undoing it
+    gives back only what the re-reading changed, whatever was edited elsewhere meanwhile."""
+
+    model_before: str = ""
+    model_after: str = ""
+    lines: dict[tuple[str, str], tuple[LineState, LineState]] = field(default_factory=dict)
+
+    def _put(self, project: Project, model: str, which: int) -> None:
+        project.set_model(model)
+        pages: dict[str, list[tuple[str, LineState]]] = {}
+        for (page_id, line_id), states in self.lines.items():
+            pages.setdefault(page_id, []).append((line_id, states[which]))
+        for page_id, states in pages.items():
+            try:
+                page = project.page_by_id(page_id)
+            except KeyError:
+                continue  # the page is gone
+            for line_id, state in states:
+                line = find_line(page, line_id)
+                if line is not None:
+                    state.put(line)
+            project.changed(page_id, "texts")
+
+    def undo(self, project: Project) -> None:
+        self._put(project, self.model_before, 0)
+
+    def redo(self, project: Project) -> None:
+        self._put(project, self.model_after, 1)
+
+
 class History:
     def __init__(self, limit: int = 500):
         self.done: list[Command] = []
@@ -322,9 +355,22 @@ class Editor:
 
         self._change_page(page_id, label, change)
 
-    def apply_recognition(self, page_id: str, read: Page) -> int:
+    # --- the model -------------------------------------------------------------------------
+
+    def set_model(self, model: str) -> ModelCommand:
+        """Make ``model`` ("" = the default) read the project: an undo step, which the lines it
+        then re-reads can join (``apply_recognition(..., into=``)."""
+        command = ModelCommand(f"Use model {model or 'default'}", "", None, self.project.model, model)
+        self.project.set_model(model)
+        self.history.push(command)
+        return command
+
+    def apply_recognition(self, page_id: str, read: Page, into: ModelCommand | None = None) -> int:
         """Take texts from a recognized copy of the page. Lines the person corrected meanwhile,
-        or deleted, are left alone. Returns the number of lines updated."""
+        or deleted, are left alone. Returns the number of lines updated. The change is an undo
+        step of its own ("Recognize page"), or part of ``into``."""
+        if into is not None:
+            return self._reread(page_id, read, into)
         updated = 0
 
         def change(page: Page) -> None:
@@ -337,4 +383,19 @@ class Editor:
                     updated += 1
 
         self._change_page(page_id, "Recognize page", change, kind="texts")
+        return updated
+
+    def _reread(self, page_id: str, read: Page, into: ModelCommand) -> int:
+        results = {line.id: line for line in read.lines() if line.status == LineStatus.RECOGNIZED}
+        updated = 0
+        for line in self.project.page_by_id(page_id).lines():
+            new = results.get(line.id)
+            if new is None or line.status == LineStatus.CORRECTED or new.polygon != line.polygon:
+                continue
+            key = (page_id, line.id)
+            before = into.lines[key][0] if key in into.lines else LineState.of(line)
+            LineState.of(new).put(line)
+            into.lines[key] = (before, LineState.of(line))
+            updated += 1
+        self.project.changed(page_id, "texts")
         return updated

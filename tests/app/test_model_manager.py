@@ -8,7 +8,18 @@ from PySide6.QtCore import Qt
 
 from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
-from mspt_app.widgets.model_manager import CER, CHARS, DATE, KIND, NAME, ORIGIN, SIZE, TRAINED, ModelManagerDialog
+from mspt_app.widgets.model_manager import (
+    CER,
+    CHARS,
+    DATE,
+    KIND,
+    MEASURED,
+    NAME,
+    ORIGIN,
+    SIZE,
+    TRAINED,
+    ModelManagerDialog,
+)
 from mspt_core import models
 from mspt_core.errors import ModelFileError
 from tests.app.conftest import CHARS as TINY_CHARS
@@ -97,12 +108,32 @@ def test_lists_the_bundled_default_and_user_models_with_their_metadata(qtbot, me
     row = row_of(dialog, "letters")
     assert cell(dialog, row, NAME).text() == "letters" and not cell(dialog, row, NAME).font().bold()
     assert cell(dialog, row, KIND).text() == "Recognizer" and cell(dialog, row, ORIGIN).text() == "User"
-    assert cell(dialog, row, CER).text() == "1.23 %"
+    assert cell(dialog, row, CER).text().startswith("1.23 %")
     assert cell(dialog, row, SIZE).text().startswith("tiny, ") and cell(dialog, row, SIZE).text().endswith(" M")
     assert cell(dialog, row, CHARS).text() == str(len(TINY_CHARS))
     assert cell(dialog, row, CHARS).toolTip() == TINY_CHARS
     assert cell(dialog, row, TRAINED).text() == "corrected letters (50 lines)"
     assert not errors
+
+
+def test_a_cer_from_a_few_validation_lines_is_not_shown_as_comparable(qtbot, measured_model):
+    """A fine-tuned model judged on 10 lines beside the default judged on over a thousand: each
+    figure says what it was measured on, and the one from too few lines is flagged."""
+    models.import_model(measured_model, "letters")
+    dialog = ModelManagerDialog(AppSettings())
+    qtbot.addWidget(dialog)
+    default, letters = row_of(dialog, "default", bundled=True), row_of(dialog, "letters")
+    prov = models.read_metadata(models.bundled_models_dir() / "default")["provenance"]
+    assert prov["val_lines"] >= 30
+    assert cell(dialog, default, CER).text() == f"{prov['val_cer'] * 100:.2f} %"
+    assert cell(dialog, default, MEASURED).text().startswith(f"{prov['val_lines']} lines: fondue-en-print-20/val")
+    assert "same set" in cell(dialog, default, CER).toolTip()
+
+    assert cell(dialog, letters, CER).text() == "1.23 %  ⚠ too few lines"
+    assert cell(dialog, letters, MEASURED).text() == "10 lines: held out from corrected letters"
+    assert "do not compare" in cell(dialog, letters, CER).toolTip()
+    flagged = cell(dialog, letters, CER).background().color()
+    assert flagged.isValid() and flagged != cell(dialog, default, CER).background().color()
 
 
 def test_an_encoder_is_listed_as_such_and_cannot_be_set_active(qtbot, manager, encoder_file):

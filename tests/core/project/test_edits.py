@@ -40,3 +40,32 @@ def test_recognition_results_skip_lines_corrected_meanwhile(tmp_path):
     ]
     editor.undo()
     assert [line.text for line in page.lines()] == ["person", ""]
+
+
+def test_a_model_change_and_its_re_reading_are_one_undo_step(tmp_path):
+    import copy
+
+    project = Project.create(tmp_path / "p")
+    box = [(0, 0), (9, 0), (9, 9)]
+    page = Page(50, 50, id="0001", regions=[Region("r", lines=[Line("a", polygon=box), Line("b", polygon=box)])])
+    for line in page.lines():
+        line.text, line.status, line.confidence = "old", LineStatus.RECOGNIZED, 0.5
+    project._pages["0001"] = page
+    project.entries.append(PageEntry("0001", "x.png", "page/x.xml"))
+    editor = Editor(project)
+
+    step = editor.set_model("my-hand")
+    assert project.model == "my-hand" and editor.history.undo_label == "Use model my-hand"
+    read = copy.deepcopy(page)  # the re-reading works on a copy ...
+    editor.set_text("0001", "b", "typed meanwhile")  # ... while the person types
+    for line in read.lines():
+        line.text = "new"
+    assert editor.apply_recognition("0001", read, into=step) == 1  # b is the person's now
+    assert [line.text for line in page.lines()] == ["new", "typed meanwhile"]
+    assert len(editor.history.done) == 2  # the model step and the typing: no step per page
+
+    editor.undo()  # the typing
+    editor.undo()  # the model and everything it re-read
+    assert project.model == "" and [line.text for line in page.lines()] == ["old", "old"]
+    editor.redo()
+    assert project.model == "my-hand" and [line.text for line in page.lines()] == ["new", "old"]
