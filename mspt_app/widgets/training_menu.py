@@ -45,7 +45,10 @@ class TrainingControl(QObject):
         return wizard
 
     def open_finetune_wizard(self, base: str | None = None) -> FinetuneWizard:
-        wizard = FinetuneWizard(self.window.project, self.window.settings, self.adopt, base, self.window)
+        """The fine-tune wizard, starting from ``base``, else from the model that reads the project."""
+        project = self.window.project
+        base = base or (project.model if project is not None else "") or None
+        wizard = FinetuneWizard(project, self.window.settings, self.adopt, base, self.window)
         self._show(wizard)
         return wizard
 

@@ -75,6 +75,9 @@ def test_the_toolbar_chooses_the_projects_model_and_recognition_uses_it(qtbot, r
     window.act_recognize.trigger()
     wait_for_task(qtbot, window)
     assert used == ["my-hand"]
+    wizard = window.training.open_finetune_wizard()  # fine-tuning starts from the project's model
+    assert wizard.base_page.base() == "my-hand"
+    wizard.close()
     window.close_project()
     reopened = window.open_project(window.settings.recent_projects[0])
     assert reopened.model == "my-hand" and window.model_chooser.currentData() == "my-hand"
