@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import fcntl
 import json
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from common import CREMMA, FONDUE, machine, split_xmls
 from mspt_core.atomic import atomic_write
 from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
+from mspt_core.locks import FolderLock
 from mspt_core.metrics import cer
 from mspt_core.model.config import LINE_HEIGHT
 from mspt_core.presets import ENCODER, training_preset
@@ -161,11 +160,9 @@ def load_results(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-@contextmanager
-def results_lock(path: Path):
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def results_lock(path: Path) -> FolderLock:
+    """The lock (waited for) that processes sharing a run folder take around its results file."""
+    return FolderLock(path.with_name(f".{path.name}.lock"))
 
 
 def save_result(path: Path, results: dict, key: str, entry: dict) -> None:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import socket
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ import numpy as np
 from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
 from mspt_core.errors import FormatError, MsptError
 from mspt_core.inputs import PAGE_SUFFIXES, expand_folders, page_stem
+from mspt_core.locks import FolderLock, read_owner
 from mspt_core.project.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -90,16 +89,9 @@ class LinePlace:
         return self.confidence, self.page_index, self.position
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+# The project locks this process holds, by folder, with the token of the Project that holds each:
+# opening a project again in this process (after a crash of its window) takes its lock over.
+_held: dict[Path, tuple[FolderLock, object]] = {}
 
 
 def count_progress(page: Page) -> tuple[int, int]:
@@ -124,6 +116,7 @@ class Project:
         self._grey: tuple[str, np.ndarray] | None = None  # one page image kept for line crops
         self._dirty: set[str] = set()
         self.journal = Journal(self.root)
+        self._lock_token = object()  # which Project of this process holds the folder's lock
 
     # --- opening and closing ----------------------------------------------------------------
 
@@ -170,30 +163,36 @@ class Project:
         return project
 
     def _take_lock(self) -> bool:
-        """Mark the project open; True when a previous session left its lock behind (a crash)."""
-        lock = self.root / LOCK_FILE
-        stale = False
-        if lock.exists():
-            try:
-                info = json.loads(lock.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                info = {}
-            pid = int(info.get("pid", 0) or 0)
-            if info.get("host") == socket.gethostname() and pid != os.getpid() and pid and _pid_alive(pid):
-                raise ProjectError(
-                    f"{self.root}: the project is already open in another mspt window "
-                    f"(process {pid}); close it there first"
-                )
-            stale = True
-        lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}), encoding="utf-8")
-        return stale or self.journal.has_entries()
+        """Mark the project open: an OS lock on its LOCK_FILE (``mspt_core.locks``), so another
+        process cannot open it too, and no lock outlives its process. True when a previous
+        session left its lock file behind (a crash)."""
+        path = self.root / LOCK_FILE
+        left_behind = path.exists()
+        lock = _held[self.root][0] if self.root in _held else FolderLock(path)
+        if not lock.acquire():
+            pid = read_owner(path).get("pid")
+            raise ProjectError(
+                f"{self.root}: the project is already open in another mspt window"
+                f"{f' (process {pid})' if pid else ''}; close it there first"
+            )
+        lock.write_owner()
+        _held[self.root] = (lock, self._lock_token)
+        return left_behind or self.journal.has_entries()
+
+    def _release_lock(self) -> None:
+        """Release the project's lock and remove its file, unless another Project of this
+        process has taken it over since."""
+        lock, token = _held.get(self.root, (None, None))
+        if lock is not None and token is self._lock_token:
+            del _held[self.root]
+            lock.release(remove=True)
 
     def close(self) -> None:
         """Save everything, then release the lock. Raises ProjectError when saving fails (the
         lock and journal stay, so nothing is lost)."""
         self.save()
         self.journal.clear()
-        (self.root / LOCK_FILE).unlink(missing_ok=True)
+        self._release_lock()
 
     # --- pages ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mspt_core import locks
 from mspt_core.atomic import atomic_write
 from mspt_core.train.runspec import EventKind, RunEvent, RunSpec
 
@@ -114,47 +115,11 @@ def read_control(run_dir: Path) -> str | None:
         return None
 
 
-def _try_lock(handle) -> bool:
-    """Take the run's lock without waiting; False when another process holds it."""
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
-
-
-def _unlock(handle) -> None:
-    if os.name == "nt":
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-    # elsewhere closing the file releases the lock
-
-
 def is_alive(run_dir: Path) -> bool:
-    """Whether a process is working on the run: it holds the run's lock. The operating system
-    frees the lock whenever the process ends (killed, crashed, power cut), so no clock, sleep or
-    network share can make a dead run look alive or a live one look dead."""
-    path = Path(run_dir) / LOCK
-    if not path.exists():
-        return False
-    try:
-        with open(path, "a+b") as handle:
-            if _try_lock(handle):
-                _unlock(handle)
-                return False
-            return True
-    except OSError:
-        return False
+    """Whether a process is working on the run: it holds the run's lock (``mspt_core.locks``),
+    which the operating system frees whenever the process ends (killed, crashed, power cut), so
+    no clock, sleep or network share can make a dead run look alive or a live one look dead."""
+    return locks.is_held(Path(run_dir) / LOCK)
 
 
 def read_events(run_dir: Path, offset: int = 0) -> tuple[list[RunEvent], int]:
@@ -444,9 +409,8 @@ def execute(run_dir: Path) -> str:
     """Do the run in this process; returns how it ended: "finished", "cancelled", "failed", or
     "busy" when another process is already working on it."""
     run_dir = Path(run_dir)
-    lock = open(run_dir / LOCK, "a+b")
-    if not _try_lock(lock):
-        lock.close()
+    lock = locks.FolderLock(run_dir / LOCK)
+    if not lock.acquire():
         print(f"{run_dir}: another process is working on this run", file=sys.stderr)
         return "busy"
     work = run_dir / WORK
@@ -474,7 +438,7 @@ def execute(run_dir: Path) -> str:
         return "failed"
     finally:
         reporter.close()
-        lock.close()  # the lock goes with it
+        lock.release()
 
 
 def main(argv: list[str] | None = None) -> int:

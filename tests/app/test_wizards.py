@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from mspt_app.widgets import model_manager, training_menu
 from mspt_core.document import LineStatus
+from mspt_core.locks import FolderLock
 from mspt_core.models import import_model
 from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
@@ -271,8 +272,8 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
 
     done = made("1-done", {"event": "started"}, {"event": "end", "status": "finished", "message": "done"})
     going = made("2-going", {"event": "started"}, {"event": "step", "step": 3, "total": 10})
-    holder = open(going / runs.LOCK, "a+b")  # this test plays the run's process
-    assert runs._try_lock(holder)
+    holder = FolderLock(going / runs.LOCK)  # this test plays the run's process
+    assert holder.acquire()
     try:
         dialog = window.training.open_runs()
         rows = {dialog.list.item(r).data(Qt.ItemDataRole.UserRole): r for r in range(dialog.list.count())}
@@ -288,7 +289,7 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
         assert not done.exists() and going.exists()
         assert dialog.list.count() == 1
     finally:
-        holder.close()
+        holder.release()
 
 
 def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected_project):

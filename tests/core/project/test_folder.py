@@ -4,6 +4,10 @@ and a project.json from someone else cannot reach files outside the folder."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,15 +29,44 @@ def test_a_torn_journal_line_is_skipped(small_export, tmp_path):
     assert next(reopened.page(0).lines()).text == "kept"
 
 
-def test_a_project_open_elsewhere_is_refused(tmp_path, monkeypatch):
-    project = Project.create(tmp_path / "p")
-    import mspt_core.project.folder as project_module
+def _hold_in_another_process(lock_file: Path) -> subprocess.Popen:
+    """A process that takes the OS lock on ``lock_file`` as an mspt window would, and keeps it
+    until its stdin closes."""
+    code = (
+        "import sys; from mspt_core.locks import FolderLock; lock = FolderLock(sys.argv[1]); "
+        "assert lock.acquire(); lock.write_owner(); print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(lock_file)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
 
-    lock = json.loads((project.root / LOCK_FILE).read_text())
-    (project.root / LOCK_FILE).write_text(json.dumps(dict(lock, pid=lock["pid"] + 1)))
-    monkeypatch.setattr(project_module, "_pid_alive", lambda pid: True)
-    with pytest.raises(ProjectError, match="already open"):
-        Project.open(project.root)
+
+def test_a_project_open_elsewhere_is_refused(tmp_path):
+    project = Project.create(tmp_path / "p")
+    project.close()
+    holder = _hold_in_another_process(project.root / LOCK_FILE)
+    try:
+        with pytest.raises(ProjectError, match=rf"already open in another mspt window \(process {holder.pid}\)"):
+            Project.open(project.root)
+    finally:
+        holder.communicate("")
+    reopened = Project.open(project.root)  # the OS freed the lock with its process: a crash, recovered
+    assert reopened.recovered
+    reopened.close()
+    assert not (project.root / LOCK_FILE).exists()
+
+
+def test_a_left_lock_naming_a_process_that_runs_is_stale(tmp_path):
+    """The lock file of a crashed session may name a process id the system has since given to
+    another program; only the OS lock says whether the project is open."""
+    project = Project.create(tmp_path / "p")
+    project.close()
+    (project.root / LOCK_FILE).write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    reopened = Project.open(project.root)
+    assert reopened.recovered
+    reopened.close()
 
 
 SAMPLE_PAGE = Path(__file__).resolve().parents[3] / "resources" / "samples" / "sample-page.png"
