@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -16,7 +17,16 @@ from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
 from mspt_core.layout.crop import crop_line
-from mspt_core.recognize import LineRecognizer
+from mspt_core.recognize import LineRecognizer, Reading
+
+
+class LineReader(Protocol):
+    """What the pipeline reads lines with: a ``LineRecognizer``, or a wrapper around one (the
+    app's reads a few lines at a time, for progress and Cancel)."""
+
+    height: int
+
+    def read(self, images: Sequence[np.ndarray]) -> Sequence[Reading]: ...
 
 
 @dataclass
@@ -39,7 +49,7 @@ def lines_to_read(page: Page, include_corrected: bool = False) -> list[Line]:
 
 def recognize_pages(
     jobs: Sequence[PageJob],
-    reader: LineRecognizer,
+    reader: LineReader,
     include_corrected: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> int:
@@ -75,7 +85,7 @@ def find_lines(image, segmenter: str = "auto", rtl: bool = False) -> Page:
 
 def read_pages(
     pages: Sequence[tuple[Page, Path]],
-    reader: LineRecognizer,
+    reader: LineReader,
     segmenter: str = "auto",
     rtl: bool = False,
     should_stop: Callable[[], bool] | None = None,

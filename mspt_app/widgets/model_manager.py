@@ -159,13 +159,13 @@ class ModelManagerDialog(QDialog):
         active = self.active_path()
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
+            few = cer_figures(entry.metadata.get("provenance", {}) or {})[3]
             for column, (text, tip) in enumerate(self._cells(entry, entry.path.resolve() == active)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
+                if few and column in (CER, MEASURED):
+                    item.setBackground(FEW_LINES_BACKGROUND)
                 self.table.setItem(row, column, item)
-            if cer_figures(entry.metadata.get("provenance", {}) or {})[3]:
-                for column in (CER, MEASURED):
-                    self.table.item(row, column).setBackground(FEW_LINES_BACKGROUND)
             if entry.path.resolve() == active:
                 font = QFont(self.table.font())
                 font.setBold(True)

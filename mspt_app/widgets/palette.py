@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtWidgets import QLayout, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QLayout, QLayoutItem, QSizePolicy, QToolButton, QWidget
 
 from mspt_app.settings import COMBINING_MARK, palette_characters
 
@@ -27,7 +27,7 @@ class FlowLayout(QLayout):
 
     def __init__(self, parent=None, spacing: int = 1):
         super().__init__(parent)
-        self.items = []
+        self.items: list[QLayoutItem] = []
         self.setSpacing(spacing)
         self.setContentsMargins(0, 0, 0, 0)
 

@@ -64,7 +64,9 @@ class TextCommand(Command):
     text: bool = True  # whether undo/redo put back the text ...
     status: bool = True  # ... and the status
 
-    def _put(self, project: Project, state: LineState) -> None:
+    def _put(self, project: Project, state: LineState | None) -> None:
+        if state is None or self.line_id is None:
+            return
         line = find_line(project.page_by_id(self.page_id), self.line_id)
         if line is not None:
             state.put(line, text=self.text, status=self.status)
@@ -107,14 +109,14 @@ class ModelCommand(Command):
     def _put(self, project: Project, model: str, which: int) -> None:
         project.set_model(model)
         pages: dict[str, list[tuple[str, LineState]]] = {}
-        for (page_id, line_id), states in self.lines.items():
-            pages.setdefault(page_id, []).append((line_id, states[which]))
-        for page_id, states in pages.items():
+        for (page_id, line_id), both in self.lines.items():
+            pages.setdefault(page_id, []).append((line_id, both[which]))
+        for page_id, kept in pages.items():
             try:
                 page = project.page_by_id(page_id)
             except KeyError:
                 continue  # the page is gone
-            for line_id, state in states:
+            for line_id, state in kept:
                 line = find_line(page, line_id)
                 if line is not None:
                     state.put(line)
@@ -173,6 +175,14 @@ class History:
         return self.undone[-1].label if self.undone else None
 
 
+def line_on(page: Page, line_id: str) -> Line:
+    """The line ``line_id`` of ``page``; KeyError when there is none."""
+    line = find_line(page, line_id)
+    if line is None:
+        raise KeyError(f"no line {line_id} on page {page.id}")
+    return line
+
+
 def realign_confidences(old_text: str, old: list[float] | None, new_text: str) -> list[float] | None:
     """Per-character confidences after an edit: characters kept from the old text keep their
     confidence (still worth a look), characters the person typed count as certain."""
@@ -215,10 +225,7 @@ class Editor:
     # --- text -------------------------------------------------------------------------------
 
     def _line(self, page_id: str, line_id: str) -> Line:
-        line = find_line(self.project.page_by_id(page_id), line_id)
-        if line is None:
-            raise KeyError(f"no line {line_id} on page {page_id}")
-        return line
+        return line_on(self.project.page_by_id(page_id), line_id)
 
     def set_text(self, page_id: str, line_id: str, text: str) -> None:
         """The person typed: the line takes the text and counts as corrected."""
@@ -271,6 +278,11 @@ class Editor:
         self.project.changed(page_id, kind, focus)
         return focus
 
+    @staticmethod
+    def _focus(line_id: str | None) -> str:
+        assert line_id is not None  # the changes that call this always name a line
+        return line_id
+
     def delete_line(self, page_id: str, line_id: str) -> str | None:
         """Returns the line that takes its place in the reading order, if any."""
 
@@ -297,11 +309,11 @@ class Editor:
             geometry.insert_in_reading_order(page, line)
             return line.id
 
-        return self._change_page(page_id, "Add line", change)
+        return self._focus(self._change_page(page_id, "Add line", change))
 
     def set_polygon(self, page_id: str, line_id: str, polygon: list[tuple[float, float]]) -> None:
         def change(page: Page) -> str:
-            line = find_line(page, line_id)
+            line = line_on(page, line_id)
             line.polygon = [(round(x), round(y)) for x, y in polygon]
             line.baseline = geometry.fit_baseline(line.baseline, line.polygon)
             return line_id
@@ -311,20 +323,20 @@ class Editor:
 
     def merge_lines(self, page_id: str, first_id: str, second_id: str) -> str:
         def change(page: Page) -> str:
-            first, second = find_line(page, first_id), find_line(page, second_id)
+            first, second = line_on(page, first_id), line_on(page, second_id)
             geometry.merge_into(first, second)
             for region in page.regions:
                 region.lines = [line for line in region.lines if line.id != second_id]
             return first_id
 
         self._line(page_id, first_id), self._line(page_id, second_id)
-        return self._change_page(page_id, "Merge lines", change)
+        return self._focus(self._change_page(page_id, "Merge lines", change))
 
     def split_line(self, page_id: str, line_id: str, at_char: int) -> str:
         """Split before character ``at_char``; returns the new (right-hand) line's id."""
 
         def change(page: Page) -> str:
-            line = find_line(page, line_id)
+            line = line_on(page, line_id)
             right = geometry.split(line, at_char, geometry.new_line_id(page))
             for region in page.regions:
                 if line in region.lines:
@@ -332,7 +344,7 @@ class Editor:
             return right.id
 
         self._line(page_id, line_id)
-        return self._change_page(page_id, "Split line", change)
+        return self._focus(self._change_page(page_id, "Split line", change))
 
     def move_line(self, page_id: str, line_id: str, step: int) -> None:
         """Move a line ``step`` places in the reading order (across regions as well)."""

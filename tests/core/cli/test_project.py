@@ -116,15 +116,18 @@ def test_new_adds_the_good_pages_and_names_each_bad_one(tmp_path, capsys):
 
 
 def test_a_project_open_in_the_app_is_refused(tmp_path, capsys):
+    from mspt_core.project.folder import LOCK_FILE
+    from tests.core.project.test_folder import _hold_in_another_process
+
     root = tmp_path / "project"
-    assert main(["project", "new", str(root)]) == 0
-    lock = root / ".mspt-lock"
-    held = Project.open(root)  # this process holds it, as an app window would
-    info = json.loads(lock.read_text(encoding="utf-8"))
-    lock.write_text(json.dumps(dict(info, pid=1)), encoding="utf-8")  # ... but another, live process
+    assert main(["project", "new", str(root), str(SAMPLE_PAGE)]) == 0
+    holder = _hold_in_another_process(root / LOCK_FILE)  # as an app window would
     capsys.readouterr()
     try:
         assert main(["project", "export", str(root), "--to", "txt", "--out", str(tmp_path / "o")]) == 2
         assert "already open" in one_error_line(capsys)
+        assert main(["project", "transcribe", str(root)]) == 2
+        assert "already open" in one_error_line(capsys)
     finally:
-        held.close()
+        holder.communicate("")
+    assert not (tmp_path / "o").exists()
