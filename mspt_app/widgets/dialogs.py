@@ -45,7 +45,10 @@ FORMAT_NAMES = {
 def advice_for(error: BaseException | str) -> str:
     """What the person can do about an error."""
     if isinstance(error, ModelFileError):
-        return "Check the model file, choose another model in Settings, or manage models in Training ▸ Models."
+        return (
+            "Check the model file, choose another model (Model in the toolbar for this project, the "
+            "default in Settings), or manage models in Training ▸ Models."
+        )
     if isinstance(error, ImageLoadError):
         return "Check that the file is a page image (PNG, JPEG, TIFF, PDF…) and not damaged."
     if isinstance(error, OSError):
@@ -281,7 +284,8 @@ class SettingsDialog(QDialog):
             self.model.setCurrentIndex(index)
         else:
             self.model.setEditText(settings.model)
-        form.addRow(self.tr("Model"), self.model)
+        self.model.setToolTip(self.tr("Reads the projects that have not chosen a model of their own"))
+        form.addRow(self.tr("Default model"), self.model)
         self.line_height = QSpinBox()
         self.line_height.setRange(16, 200)
         self.line_height.setValue(settings.line_height)
