@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save
 
-from mspt_core import __version__
+from mspt_core import __version__, tensorfile
 from mspt_core.atomic import atomic_folder, atomic_write, write_synced
 from mspt_core.charset import Charset
 from mspt_core.errors import ModelFileError
-from mspt_core.inputs import file_problem
 from mspt_core.model import Recognizer, RecognizerConfig
 
 FORMAT = "mspt-model"
@@ -92,37 +89,13 @@ def save_model(path: Path, model: Recognizer, charset: Charset, metadata: dict, 
 
 
 def _write(path: Path, tensors: dict[str, torch.Tensor], metadata: dict) -> Path:
-    text = json.dumps(metadata, ensure_ascii=False, indent=1)
     if path.suffix == ".safetensors":
-        return atomic_write(path, save(tensors, metadata={"mspt": text}))
+        return atomic_write(path, tensorfile.encode(tensors, {"mspt": metadata}, indent=1))
     with atomic_folder(path) as folder:
         # Written by Python rather than safetensors' save_file, so a full disk is an OSError.
-        write_synced(folder / WEIGHTS, save(tensors))
-        write_synced(folder / METADATA, text.encode("utf-8"))
+        write_synced(folder / WEIGHTS, tensorfile.encode(tensors))
+        write_synced(folder / METADATA, tensorfile.dumps(metadata, indent=1).encode("utf-8"))
     return path
-
-
-def _refuse_if_pickle(path: Path) -> None:
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if not _starts_like_safetensors(head, path.stat().st_size) and _starts_like_checkpoint(head):
-        raise ModelFileError(
-            f"{path}: this is a PyTorch/pickle file (a pickle or a zip of pickles), not a safetensors "
-            "model; mspt never loads pickles because they can run code. Convert it to safetensors + JSON first."
-        )
-
-
-def _starts_like_safetensors(head: bytes, size: int) -> bool:
-    """A safetensors file starts with its header's length (8 bytes, little-endian) and then the
-    header's JSON. That length may begin with any byte, 0x80 and "PK" included, so this is asked
-    before looking for a pickle's or a zip's first bytes."""
-    length = int.from_bytes(head[:8], "little")
-    return len(head) == 9 and 2 <= length <= size - 8 and head[8:9] == b"{"
-
-
-def _starts_like_checkpoint(head: bytes) -> bool:
-    # Pickle protocol 2+ begins with PROTO (0x80); torch.save writes a zip ("PK") since PyTorch 1.6.
-    return head[:1] == b"\x80" or head[:2] == b"PK"
 
 
 def _files(path: Path) -> tuple[Path, dict | None]:
@@ -137,33 +110,29 @@ def _files(path: Path) -> tuple[Path, dict | None]:
             return weights, json.loads(meta.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ModelFileError(f"{meta}: not valid JSON ({error})") from error
-    problem = file_problem(path)  # a FIFO would block the first read forever
-    if problem:
-        raise ModelFileError(f"{path}: {problem}")
     return path, None
 
 
-def read_metadata(path: Path) -> dict:
-    path = Path(path)
+def _open(path: Path) -> tuple[dict, tensorfile.TensorFile]:
+    """A model's metadata (checked to be an mspt model this version reads) and its weights file,
+    opened (``mspt_core.tensorfile``: pickles refused, shapes read)."""
     weights, meta = _files(path)
-    _refuse_if_pickle(weights)
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            header = f.metadata() or {}
-    except (SafetensorError, OSError) as error:
-        raise ModelFileError(f"{weights}: not a readable safetensors file ({error})") from error
+    file = tensorfile.open_file(weights, "model")
     if meta is None:
-        if "mspt" not in header:
+        if "mspt" not in file.header:
             raise ModelFileError(f"{path}: safetensors file without mspt metadata")
-        try:
-            meta = json.loads(header["mspt"])
-        except json.JSONDecodeError as error:
-            raise ModelFileError(f"{path}: mspt metadata is not valid JSON ({error})") from error
+        meta = file.json("mspt")  # type: ignore[assignment]  (checked to be a dict just below)
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: mspt metadata is not a JSON object")
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an mspt model (format is {meta.get('format')!r})")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
-    return meta
+    return meta, file
+
+
+def read_metadata(path: Path) -> dict:
+    return _open(Path(path))[0]
 
 
 # What a model file may make mspt allocate: ten times the "large" size.
@@ -172,42 +141,32 @@ MAX_PARAMETERS = 1_000_000_000
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     path = Path(path)
-    meta = read_metadata(path)
-    weights, _ = _files(path)
+    meta, file = _open(path)
     try:
         config = RecognizerConfig.from_json(meta["config"])
         charset = Charset.from_json(meta["charset"])
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
     # Checked before the network is built: the JSON alone could ask for tens of GB.
-    _check_weights_fit(path, _tensor_shapes(weights), config, len(charset), meta.get("kind"))
+    _check_weights_fit(path, file, config, len(charset), meta.get("kind"))
     model = Recognizer(config, len(charset))
     own = model.state_dict()
-    state = {k: v.to(own[k].dtype) for k, v in _read_tensors(weights).items()}
+    state = {k: v.to(own[k].dtype) for k, v in file.tensors().items()}
     model.load_state_dict(state, strict=False)
     return LoadedModel(model.to(device).eval(), charset, meta)
 
 
-def _tensor_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
-    """Every tensor's shape, read from the header without loading the tensor."""
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    except SafetensorError as error:
-        raise ModelFileError(f"{weights}: {error}") from error
-
-
 def _check_weights_fit(
-    path: Path, shapes: dict[str, tuple[int, ...]], config: RecognizerConfig, classes: int, kind: str | None
+    path: Path, file: tensorfile.TensorFile, config: RecognizerConfig, classes: int, kind: str | None
 ) -> None:
     """Refuse metadata whose network the file's tensors do not fill exactly, or that is too big.
     The network is laid out on the meta device, which gives shapes without allocating."""
     # Each transformer layer holds weights, so a file cannot hold more layers than tensors
     # (this bounds the meta layout's time too).
     layers = config.layers + (config.decoder_layers if config.head == "decoder" else 0)
-    if layers > len(shapes):
+    if layers > len(file.shapes):
         raise ModelFileError(
-            f"{path}: weights do not match the metadata ({layers} layers, {len(shapes)} weight tensors)"
+            f"{path}: weights do not match the metadata ({layers} layers, {len(file.shapes)} weight tensors)"
         )
     with torch.device("meta"):
         layout = Recognizer(config, classes)
@@ -215,27 +174,9 @@ def _check_weights_fit(
     if parameters > MAX_PARAMETERS:
         raise ModelFileError(f"{path}: {parameters:,} parameters, more than mspt loads ({MAX_PARAMETERS:,})")
     own = {k: tuple(v.shape) for k, v in layout.state_dict().items()}
-    wrong = [k for k in shapes if k in own and shapes[k] != own[k]]
-    if wrong:
-        raise ModelFileError(
-            f"{path}: weights do not match the metadata ({wrong[0]} has shape "
-            f"{shapes[wrong[0]]}, expected {own[wrong[0]]})"
-        )
     # A recognizer file must hold every weight; an encoder-only file may lack head weights.
-    missing = [k for k in own if k not in shapes and (kind == "recognizer" or k.startswith("encoder."))]
-    unexpected = [k for k in shapes if k not in own]
-    if missing or unexpected:
-        raise ModelFileError(
-            f"{path}: weights do not match the metadata (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
-
-
-def _read_tensors(weights: Path) -> dict[str, torch.Tensor]:
-    try:
-        with safe_open(str(weights), framework="pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}
-    except SafetensorError as error:
-        raise ModelFileError(f"{weights}: {error}") from error
+    optional = [] if kind == "recognizer" else [k for k in own if not k.startswith("encoder.")]
+    tensorfile.check_shapes(file, own, optional, detail="the metadata")
 
 
 def _copy(source: Path, dest: Path, metadata: dict) -> Path:
@@ -243,7 +184,7 @@ def _copy(source: Path, dest: Path, metadata: dict) -> Path:
     encoder file stays encoder-only, half precision stays half). ``source`` is fully loaded
     first, so nothing inconsistent is ever copied."""
     load_model(source)
-    return _write(dest, _read_tensors(_files(source)[0]), metadata)
+    return _write(dest, _open(source)[1].tensors(), metadata)
 
 
 # --- registry ------------------------------------------------------------------------------
@@ -400,6 +341,6 @@ def rename_model(old: str, new: str) -> ModelEntry:
             os.rename(dest, entry.path)
             raise
     else:
-        dest = _write(entry.path.with_name(f"{new}.safetensors"), _read_tensors(entry.path), meta)
+        dest = _write(entry.path.with_name(f"{new}.safetensors"), _open(entry.path)[1].tensors(), meta)
         entry.path.unlink()
     return ModelEntry(new, dest, False, meta)

@@ -16,7 +16,6 @@ safetensors file with its settings in the metadata (no code, no pickle).
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -25,12 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save
 from torch import nn
 from torch.nn import functional as F
 
-from mspt_core.atomic import atomic_write
+from mspt_core import tensorfile
 from mspt_core.errors import ModelFileError
 from mspt_core.layout.order import xy_cut_order
 
@@ -138,7 +135,7 @@ def save_line_finder(path: Path, net: LineNet, config: LineFinderConfig, provena
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     meta = {"format": FORMAT, "format_version": 1, "config": asdict(config), "provenance": provenance or {}}
-    return atomic_write(Path(path), save(tensors, metadata={"mspt": json.dumps(meta)}))
+    return tensorfile.write(path, tensors, {"mspt": meta})
 
 
 def _checked_config(path: Path, meta: dict) -> LineFinderConfig:
@@ -167,20 +164,15 @@ def _checked_config(path: Path, meta: dict) -> LineFinderConfig:
 
 def load_line_finder(path: Path) -> LineFinder:
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {}).get("mspt", "{}"))
-            config = _checked_config(path, meta)
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except ModelFileError:
-        raise
-    except Exception as error:  # safetensors raises its own types, OSError, JSON errors
-        raise ModelFileError(f"{path}: not a readable line-finder file ({error})") from error
+    file = tensorfile.open_file(path, "line-finder file")
+    meta = file.json("mspt") if "mspt" in file.header else {}
+    if not isinstance(meta, dict):
+        meta = {}  # refused just below, as a file without settings
+    config = _checked_config(path, meta)
     net = LineNet(config)
     own = net.state_dict()
-    if set(own) != set(tensors) or any(own[k].shape != tensors[k].shape for k in own):
-        raise ModelFileError(f"{path}: weights do not match the line finder's settings")
-    net.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
+    tensorfile.check_shapes(file, {k: tuple(v.shape) for k, v in own.items()}, detail="the line finder's settings")
+    net.load_state_dict({k: v.to(own[k].dtype) for k, v in file.tensors().items()})
     return LineFinder(net.eval(), config, meta)
 
 

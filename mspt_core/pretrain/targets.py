@@ -11,7 +11,6 @@ Continuous alternative: the masked columns' own pixels, normalized per token (MA
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -19,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import save
 from torch import nn
 
-from mspt_core.atomic import atomic_write
+from mspt_core import tensorfile
 from mspt_core.data.batching import collate
 from mspt_core.errors import DataError, ModelFileError
 from mspt_core.model.config import DOWNSAMPLE, RecognizerConfig
@@ -220,17 +217,18 @@ class ClusterTargets(nn.Module):
     def save(self, path: Path) -> None:
         tensors = {"mean": self.mean, "std": self.std, "centroids": self.centroids}
         tensors.update({f"extractor.{k}": v for k, v in self.extractor.state_dict().items()})
-        tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        atomic_write(path, save(tensors, metadata={"mspt_targets": json.dumps(self.spec)}))
+        tensorfile.write(path, tensors, {"mspt_targets": self.spec})
 
     @classmethod
     def load(cls, path: Path) -> ClusterTargets:
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                spec = json.loads((f.metadata() or {})["mspt_targets"])
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except (OSError, KeyError, ValueError) as error:
-            raise ModelFileError(f"{path}: not an mspt k-means target file ({error})") from error
+        file = tensorfile.open_file(path, "k-means target file")
+        spec = file.json("mspt_targets")
+        if not isinstance(spec, dict) or "features" not in spec:
+            raise ModelFileError(f"{path}: not an mspt k-means target file (its settings are {spec!r})")
+        missing = sorted({"mean", "std", "centroids"} - set(file.shapes))
+        if missing:
+            raise ModelFileError(f"{path}: not an mspt k-means target file (no {', '.join(missing)})")
+        tensors = file.tensors()
         if spec["features"] == "pixels":
             extractor: nn.Module = PixelFeatures()
         else:

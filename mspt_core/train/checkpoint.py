@@ -3,14 +3,11 @@ the loop's position. No pickle, so a checkpoint from anyone is safe to resume fr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save
 
-from mspt_core.atomic import atomic_write
+from mspt_core import tensorfile
 from mspt_core.errors import ModelFileError
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -35,21 +32,19 @@ def save_checkpoint(
     if torch.cuda.is_available():
         for i, rng in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = rng
-    metadata = {"state": json.dumps(state), "param_groups": json.dumps(optim["param_groups"])}
-    atomic_write(path, save(tensors, metadata=metadata))
+    tensorfile.write(path, tensors, {"state": state, "param_groups": optim["param_groups"]})
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0) -> dict:
     """Restore model, optimizer and RNG (``rank``'s own, when saved per rank) in place; return
     the loop state saved with them."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError) as error:
-        raise ModelFileError(f"{path}: not a readable checkpoint ({error})") from error
-    if "state" not in meta or "param_groups" not in meta:
+    file = tensorfile.open_file(path, "checkpoint")
+    if "state" not in file.header or "param_groups" not in file.header:
         raise ModelFileError(f"{path}: not an mspt training checkpoint")
+    saved_state, param_groups = file.json("state"), file.json("param_groups")
+    if not isinstance(saved_state, dict) or not isinstance(param_groups, list):
+        raise ModelFileError(f"{path}: not an mspt training checkpoint (its loop state is not readable)")
+    tensors = file.tensors()
     try:
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     except RuntimeError as error:  # another size, head or alphabet than this run asks for
@@ -62,9 +57,9 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
             slots.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
+    optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
     torch.set_rng_state(tensors.get(f"rng.torch.rank{rank}", tensors["rng.torch"]))
     cuda_states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)
-    return json.loads(meta["state"])
+    return saved_state
