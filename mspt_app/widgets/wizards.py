@@ -33,6 +33,7 @@ from mspt_app.widgets import dialogs
 from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
 from mspt_core.errors import MsptError
+from mspt_core.model.config import CPU_TRAIN_SECONDS_PER_LINE as CPU_SECONDS_PER_LINE
 from mspt_core.model.config import SIZES as MODEL_SIZES
 from mspt_core.models import NAME_HINT, is_model_name, list_models
 from mspt_core.presets import (
@@ -50,11 +51,6 @@ from mspt_core.train.runspec import RunSpec
 
 SIZES = tuple(MODEL_SIZES)
 BASE_KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # a base model's kind: "recognizer" or "encoder"
-# Measured: the 'small' recognizer trains at ~2.3 s per step of 16 lines on 2 CPU cores
-# (benchmarks/RESULTS.md); 'fast' at ~0.65 s per step of 16 on one thread (the default-model
-# recipe's run), counted as if the second core did not help; other sizes and batches scale
-# roughly with parameters x lines.
-CPU_SECONDS_PER_LINE = {"tiny": 0.03, "fast": 0.04, "small": 0.145, "base": 0.9, "large": 3.0}
 SEGMENT_SECONDS_PER_PAGE = 1.15  # benchmarks/RESULTS.md, segmentation (learned line finder, one thread)
 
 

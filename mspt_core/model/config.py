@@ -103,6 +103,13 @@ SIZES: dict[str, RecognizerConfig] = {
 }
 
 
+# Seconds one CPU takes to train on one line of each size, for estimates shown before a run.
+# Measured: 'small' at ~2.3 s per step of 16 lines on 2 CPU cores (benchmarks/RESULTS.md), 'fast'
+# at ~0.65 s per step of 16 on one thread (the default-model recipe's run), counted as if the
+# second core did not help; the other sizes scale roughly with parameters x lines.
+CPU_TRAIN_SECONDS_PER_LINE: dict[str, float] = {"tiny": 0.03, "fast": 0.04, "small": 0.145, "base": 0.9, "large": 3.0}
+
+
 def config_for(size: str, **overrides) -> RecognizerConfig:
     if size not in SIZES:
         raise ValueError(f"unknown model size {size!r}; choose one of {', '.join(SIZES)}")
