@@ -54,13 +54,13 @@ def install_translations(app, language: str) -> list:
     language, or the system's. Returns the translators (they must stay alive)."""
     from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 
-    from mspt_core.models import RESOURCES
+    from mspt_core import resources
 
     locale = QLocale(language) if language else QLocale.system()
     translators = []
     for name, folder in (
         ("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)),
-        ("mspt", str(RESOURCES / "translations")),
+        ("mspt", str(resources.translations_dir())),
     ):
         translator = QTranslator(app)
         if translator.load(locale, name, "_", folder):

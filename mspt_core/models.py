@@ -4,8 +4,8 @@ A model is either a folder holding ``model.safetensors`` + ``model.json``, or on
 ``.safetensors`` file whose header metadata carries the same JSON under the key ``mspt``.
 Loading reads tensors with safetensors only; nothing is ever unpickled.
 
-The registry knows bundled models (``resources/models``) and user models (the platformdirs
-user data dir, or ``$MSPT_DATA_DIR/models``)."""
+The registry knows bundled models (``resources/models``, found by ``mspt_core.resources``) and
+user models (the platformdirs user data dir, or ``$MSPT_DATA_DIR/models``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from mspt_core import __version__, tensorfile
+from mspt_core import __version__, resources, tensorfile
 from mspt_core.atomic import atomic_folder, atomic_write, write_synced
 from mspt_core.charset import Charset
 from mspt_core.errors import ModelFileError
@@ -30,7 +30,7 @@ WEIGHTS = "model.safetensors"
 METADATA = "model.json"
 DEFAULT_MODEL = "default"
 
-RESOURCES = Path(os.environ.get("MSPT_RESOURCES", Path(__file__).resolve().parents[1] / "resources"))
+RESOURCES = resources.ROOT  # the bundled files (mspt_core.resources); tests point it elsewhere
 
 
 def user_data_dir() -> Path:

@@ -177,9 +177,9 @@ def load_line_finder(path: Path) -> LineFinder:
 
 
 def bundled_path() -> Path:
-    from mspt_core.models import RESOURCES
+    from mspt_core import resources
 
-    return RESOURCES / "layout" / "line-finder.safetensors"
+    return resources.line_finder()
 
 
 @lru_cache(maxsize=1)

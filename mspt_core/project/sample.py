@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from mspt_core import resources
 from mspt_core.document import LineStatus
-from mspt_core.models import RESOURCES, user_data_dir
+from mspt_core.models import user_data_dir
 from mspt_core.project.folder import PROJECT_FILE, Project
 
 log = logging.getLogger(__name__)
 
-SAMPLE_IMAGE = RESOURCES / "samples" / "sample-page.png"
+SAMPLE_IMAGE = resources.sample_page()
 
 
 def projects_dir() -> Path:
