@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -28,6 +28,7 @@ from mspt_app.widgets.look import duration_text
 from mspt_core.train.runs import is_alive, list_runs
 from mspt_core.train.runspec import EventKind, RunEvent
 
+REFRESH_MS = 2000  # the runs list looks at the run folders this often
 STATE_TEXT = {
     "new": "Starting…",
     "running": "Running",
@@ -80,7 +81,7 @@ class RunView(QWidget):
         for plot in (self.loss_plot, self.cer_plot):
             plot.setMinimumHeight(160)
             plot.showGrid(x=True, y=True, alpha=0.2)
-        self.cer_plot.setVisible(watcher.spec.get("kind") != "pretrain")  # pre-training reads no text
+        self.cer_plot.setVisible(watcher.spec.kind != "pretrain")  # pre-training reads no text
 
         self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self._toggle_pause)
@@ -277,11 +278,18 @@ class RunsDialog(QDialog):
         layout.addWidget(self.list, 1)
         layout.addWidget(buttons)
         self.resize(720, 400)
+        self.states: dict[str, str] = {}
         self.refresh()
+        # Runs go on (or end, or start from another window) while the list is open.
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
 
     def refresh(self) -> None:
-        self.list.clear()
-        self.states: dict[str, str] = {}
+        """Rebuild the list when a run changed; the selected run stays selected."""
+        rows: list[tuple[str, str]] = []  # (text, path)
+        states: dict[str, str] = {}
         for summary in list_runs(runs_dir()):
             watcher = self.watched.get(summary.path)
             if watcher is not None:
@@ -289,15 +297,27 @@ class RunsDialog(QDialog):
                 summary.state = watcher.state
             kind = self.tr("pre-training") if summary.spec.kind == "pretrain" else self.tr("fine-tuning")
             steps = f" · step {summary.step}/{summary.total_steps}" if summary.total_steps else ""
-            item = QListWidgetItem(
+            text = (
                 f"{summary.path.name}: {kind} “{summary.spec.name}” — "
                 f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}"
             )
-            item.setData(Qt.ItemDataRole.UserRole, str(summary.path))
-            self.states[str(summary.path)] = summary.state
-            self.list.addItem(item)
-        if self.list.count():
-            self.list.setCurrentRow(0)
+            rows.append((text, str(summary.path)))
+            states[str(summary.path)] = summary.state
+        shown = [
+            (self.list.item(r).text(), self.list.item(r).data(Qt.ItemDataRole.UserRole))
+            for r in range(self.list.count())
+        ]
+        self.states = states
+        if rows != shown:
+            selected = self._selected()
+            self.list.clear()
+            for text, path in rows:
+                item = QListWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, path)
+                self.list.addItem(item)
+            paths = [path for _, path in rows]
+            if paths:
+                self.list.setCurrentRow(paths.index(selected) if selected in paths else 0)
         self._update_delete()
 
     def _selected(self) -> str | None:

@@ -32,6 +32,7 @@ from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
+from mspt_core.data.lines import MIN_VALIDATION_LINES
 from mspt_core.errors import MsptError
 from mspt_core.model.config import CPU_TRAIN_SECONDS_PER_LINE as CPU_SECONDS_PER_LINE
 from mspt_core.model.config import SIZES as MODEL_SIZES
@@ -52,6 +53,9 @@ from mspt_core.train.runspec import RunSpec
 SIZES = tuple(MODEL_SIZES)
 BASE_KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # a base model's kind: "recognizer" or "encoder"
 SEGMENT_SECONDS_PER_PAGE = 1.15  # benchmarks/RESULTS.md, segmentation (learned line finder, one thread)
+# Fitting the k-means targets: 50,000 columns x 256 clusters x 200 iterations took ~7 minutes on
+# one thread (the joint recipe's pre-training, features of the default model included).
+KMEANS_SECONDS_PER_UNIT = 420 / (50_000 * 256 * 200)
 
 
 def gpu_present() -> bool:
@@ -60,10 +64,22 @@ def gpu_present() -> bool:
     return torch.cuda.is_available()
 
 
-def estimate_text(pages: int, steps: int, batch: int, size: str, on_gpu: bool) -> str:
+def kmeans_seconds(columns: int, clusters: int, iterations: int) -> float:
+    return columns * clusters * iterations * KMEANS_SECONDS_PER_UNIT
+
+
+def estimate_text(pages: int, steps: int, batch: int, size: str, on_gpu: bool, clustering_seconds: float = 0.0) -> str:
+    """The time a run will take on this computer, in its parts."""
+    finding = pages * SEGMENT_SECONDS_PER_PAGE
+    parts = [f"finding lines {duration_text(finding)}"]
+    if clustering_seconds:
+        parts.append(f"fitting the k-means targets {duration_text(clustering_seconds)}")
     if on_gpu:
-        return f"Time: finding lines about {duration_text(pages * SEGMENT_SECONDS_PER_PAGE)}; training time is shown once the first steps have run."
-    return f"Time on this computer's CPU: about {duration_text(pages * SEGMENT_SECONDS_PER_PAGE + steps * batch * CPU_SECONDS_PER_LINE[size])} (finding lines {duration_text(pages * SEGMENT_SECONDS_PER_PAGE)}, training {duration_text(steps * batch * CPU_SECONDS_PER_LINE[size])})."
+        return f"Time: {', '.join(parts)}; training time is shown once the first steps have run (this computer's GPU)."
+    training = steps * batch * CPU_SECONDS_PER_LINE[size]
+    parts.append(f"training {duration_text(training)}")
+    total = finding + clustering_seconds + training
+    return f"Time on this computer's CPU: about {duration_text(total)} ({', '.join(parts)})."
 
 
 class RunPage(QWizardPage):
@@ -98,6 +114,47 @@ class RunPage(QWizardPage):
         return self.view is not None
 
 
+class SummaryPage(QWizardPage):
+    """What is about to run, on one page, before hours of training start: the wizard's
+    ``summary()`` rows, and any warning it has."""
+
+    def __init__(self, wizard: TrainingWizard):
+        super().__init__()
+        self.setTitle(wizard.tr("Ready to start"))
+        self.setSubTitle(wizard.tr("Check what will be trained. Back changes it; Start training starts the run."))
+        self.setButtonText(QWizard.WizardButton.NextButton, wizard.tr("Start training"))
+        self.rows = QFormLayout()
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("QLabel { color: #9a3412; }")
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.rows)
+        layout.addWidget(self.warning)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        wizard: TrainingWizard = self.wizard()
+        while self.rows.rowCount():
+            self.rows.removeRow(0)
+        for label, value in wizard.summary():
+            text = QLabel(value)
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.rows.addRow(label, text)
+        warning = wizard.summary_warning()
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
+
+    def text(self) -> str:
+        """The summary as plain text (what a person reads on the page)."""
+        lines = []
+        for row in range(self.rows.rowCount()):
+            label = self.rows.itemAt(row, QFormLayout.ItemRole.LabelRole).widget().text()
+            value = self.rows.itemAt(row, QFormLayout.ItemRole.FieldRole).widget().text()
+            lines.append(f"{label}: {value}")
+        return "\n".join(lines + ([self.warning.text()] if self.warning.text() else []))
+
+
 class TrainingWizard(QWizard):
     """What both wizards share: the run page, and handing the run to the main window."""
 
@@ -114,6 +171,13 @@ class TrainingWizard(QWizard):
 
     def spec(self) -> RunSpec:
         raise NotImplementedError
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(what, value) rows of the summary page."""
+        raise NotImplementedError
+
+    def summary_warning(self) -> str:
+        return ""
 
     def start_run(self) -> training.RunWatcher:
         spec = self.spec()
@@ -291,9 +355,10 @@ class PretrainSettingsPage(QWizardPage):
         layout.addWidget(self.advanced)
         layout.addStretch(1)
         self.preset.currentIndexChanged.connect(self._apply_preset)
-        for widget in (self.steps, self.batch):
+        for widget in (self.steps, self.batch, self.clusters):
             widget.valueChanged.connect(self.update_estimate)
         self.size.currentIndexChanged.connect(self.update_estimate)
+        self.target.currentIndexChanged.connect(self.update_estimate)
         self.name.textChanged.connect(self.completeChanged)
         self._apply_preset()
 
@@ -313,9 +378,20 @@ class PretrainSettingsPage(QWizardPage):
 
     def update_estimate(self) -> None:
         pages = self.wizard().archive_page.pages if self.wizard() else 0
+        clustering = 0.0
+        if self.target.currentData() == "kmeans":
+            method, _ = pretrain_preset(self.preset.currentData())
+            clustering = kmeans_seconds(method.kmeans_columns, self.clusters.value(), method.kmeans_iterations)
         self.estimate.setText(
             self.tr(
-                estimate_text(pages, self.steps.value(), self.batch.value(), self.size.currentText(), gpu_present())
+                estimate_text(
+                    pages,
+                    self.steps.value(),
+                    self.batch.value(),
+                    self.size.currentText(),
+                    gpu_present(),
+                    clustering,
+                )
             )
         )
 
@@ -329,9 +405,41 @@ class PretrainWizard(TrainingWizard):
         self.setWindowTitle(self.tr("Pre-train on my archive"))
         self.archive_page = ArchivePage(self)
         self.settings_page = PretrainSettingsPage(self)
+        self.summary_page = SummaryPage(self)
         self.run_page = RunPage(self)
-        for page in (self.archive_page, self.settings_page, self.run_page):
+        for page in (self.archive_page, self.settings_page, self.summary_page, self.run_page):
             self.addPage(page)
+
+    def summary(self) -> list[tuple[str, str]]:
+        s, archive = self.settings_page, self.archive_page
+        lines = self.tr(", about {l} lines").format(l=archive.lines_estimate) if archive.lines_estimate else ""
+        target = (
+            self.tr("k-means pseudo-labels, {k} clusters").format(k=s.clusters.value())
+            if s.target.currentData() == "kmeans"
+            else self.tr("pixel reconstruction")
+        )
+        return [
+            (self.tr("New encoder"), s.name.text().strip()),
+            (
+                self.tr("Archive"),
+                self.tr("{f} ({p} pages{l})").format(f="; ".join(archive.paths()), p=archive.pages, l=lines),
+            ),
+            (self.tr("Preset"), s.preset.currentText()),
+            (self.tr("Encoder size"), s.size.currentText()),
+            (
+                self.tr("Masking"),
+                self.tr("{sch}: {a:.0%} → {b:.0%} of the columns; visible columns weigh {w:g}").format(
+                    sch=s.schedule.currentText(), a=s.p_start.value(), b=s.p_end.value(), w=s.unmasked_weight.value()
+                ),
+            ),
+            (self.tr("Target"), target),
+            (self.tr("Training"), self.tr("{n} steps of {b} lines").format(n=s.steps.value(), b=s.batch.value())),
+            (self.tr("Time"), s.estimate.text()),
+            (
+                self.tr("Where"),
+                self.tr("a run folder under {d}; it can be paused, stopped and resumed").format(d=training.runs_dir()),
+            ),
+        ]
 
     def spec(self) -> RunSpec:
         s = self.settings_page
@@ -545,9 +653,72 @@ class FinetuneWizard(TrainingWizard):
         self.base_page = BasePage(self, base or settings.model or "default")
         self.lines_page = LinesPage(self)
         self.settings_page = FinetuneSettingsPage(self)
+        self.summary_page = SummaryPage(self)
         self.run_page = RunPage(self)
-        for page in (self.base_page, self.lines_page, self.settings_page, self.run_page):
+        for page in (self.base_page, self.lines_page, self.settings_page, self.summary_page, self.run_page):
             self.addPage(page)
+
+    def _project_lines(self) -> tuple[int, int]:
+        """(training, validation) corrected lines of the project, as the run will split them."""
+        if self.project is None or not self.lines_page.use_project.isChecked():
+            return 0, 0
+        val_pages = set(self.lines_page.validation_pages())
+        per_page = [self.project.progress(i)[0] for i in range(len(self.project))]
+        if val_pages:
+            val = sum(n for i, n in enumerate(per_page) if i in val_pages)
+            return sum(per_page) - val, val
+        total = sum(per_page)
+        val = max(1, int(total * 0.1)) if total else 0  # as split_off_validation holds them out
+        return total - val, val
+
+    def summary(self) -> list[tuple[str, str]]:
+        s, lines = self.settings_page, self.lines_page
+        kind = self.base_page.base_kind()
+        train, val = self._project_lines()
+        data = self.tr("{t} corrected lines of this project").format(t=train) if train else ""
+        extra = lines.extra_folders()
+        if extra:
+            data += ("; " if data else "") + self.tr("the ground truth in {f}").format(f="; ".join(extra))
+        validation = (
+            self.tr("{v} lines of the chosen pages").format(v=val)
+            if lines.validation_pages()
+            else self.tr("10% of the lines, chosen at random (about {v})").format(v=val)
+        )
+        how = self.tr("{n} steps of {b} lines, learning rate {lr:g}, warm-up {w}").format(
+            n=s.steps.value(), b=s.batch.value(), lr=s.lr.value(), w=min(s.warmup.value(), s.steps.value())
+        )
+        if s.patience.value():
+            how += self.tr("; stops after {p} validations without gain").format(p=s.patience.value())
+        encoder = self.tr("learns at {x:g}× the rate").format(x=s.encoder_lr.value())
+        if s.freeze.value():
+            encoder += self.tr(", frozen for the first {f} steps").format(f=s.freeze.value())
+        return [
+            (self.tr("New model"), s.name.text().strip()),
+            (
+                self.tr("Starting from"),
+                f"{self.base_page.base()} ("
+                + (self.tr("pre-trained encoder: a new reading head") if kind == "encoder" else self.tr("recognizer"))
+                + ")",
+            ),
+            (self.tr("Training lines"), data or self.tr("none")),
+            (self.tr("Validation"), validation),
+            (self.tr("Training"), how),
+            (self.tr("Encoder"), encoder),
+            (self.tr("Augmentation"), self.tr("on") if s.augment.isChecked() else self.tr("off")),
+            (
+                self.tr("Where"),
+                self.tr("a run folder under {d}; it can be paused, stopped and resumed").format(d=training.runs_dir()),
+            ),
+        ]
+
+    def summary_warning(self) -> str:
+        _, val = self._project_lines()
+        if val and val < MIN_VALIDATION_LINES and not self.lines_page.extra_folders():
+            return self.tr(
+                "Only about {v} validation lines: too few to judge a model by (at least {m} are needed). The "
+                "model kept and the CER reported will be chance. Correct more lines, or choose validation pages."
+            ).format(v=val, m=MIN_VALIDATION_LINES)
+        return ""
 
     def spec(self) -> RunSpec:
         s = self.settings_page

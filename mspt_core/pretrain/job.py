@@ -167,9 +167,12 @@ def pretrain_encoder(
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
     on_status: Callable[[str], None] | None = None,
+    data_description: str = "",
 ) -> PretrainOutcome:
     """Pre-train an encoder on the unlabeled lines of ``store``; writes checkpoints to
-    ``run_dir`` and, when finished, the encoder model file ``run_dir/encoder`` (kind "encoder")."""
+    ``run_dir`` and, when finished, the encoder model file ``run_dir/encoder`` (kind "encoder").
+    ``data_description`` says what the lines are, for a person reading the model's provenance
+    (the store's folder otherwise)."""
     store = store if isinstance(store, LineStore) else LineStore(store)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +201,7 @@ def pretrain_encoder(
             "pretraining": asdict(method),
             "targets": targets.spec if targets is not None else None,
             "lines": len(store),
+            "data": data_description or f"line store {store.root}",
             "store": str(store.root),
             "steps": result.step,
             "final_loss": _last_loss(result),

@@ -96,7 +96,7 @@ def start_run(run_dir: Path) -> subprocess.Popen:
 def set_control(run_dir: Path, command: str) -> None:
     if command not in ("run", "pause", "stop"):
         raise ValueError(command)
-    for attempt in range(20):
+    for _attempt in range(20):
         try:
             atomic_write(Path(run_dir) / CONTROL, command.encode("ascii"))
             return
@@ -272,6 +272,13 @@ class Reporter:
         return self.command == "stop"
 
 
+def lines_message(done: int, total: int) -> str:
+    """What finding the lines of an archive is doing: ``done`` page files of ``total`` read."""
+    if done < total:
+        return f"finding lines: page file {done + 1} of {total}"
+    return f"lines found in all {total} page files"
+
+
 def _run_pretrain(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.data.linestore import LineStore, build_line_store
     from mspt_core.model import config_for
@@ -288,7 +295,7 @@ def _run_pretrain(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
             store_dir,
             config_for(method.size).height,
             on_file=lambda done, total: reporter.emit(
-                EventKind.LINES, done=done, total=total, message=f"finding lines: page file {done + 1} of {total}"
+                EventKind.LINES, done=done, total=total, message=lines_message(done, total)
             ),
             should_stop=reporter.should_stop,
         )
@@ -307,6 +314,8 @@ def _run_pretrain(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         on_progress=reporter.progress,
         should_stop=reporter.should_stop,
         on_status=reporter.status,
+        # What a person chose, not the run folder's line store.
+        data_description=spec.description or "page images of " + "; ".join(spec.archive),
     )
     if outcome.encoder_path is None:
         return None

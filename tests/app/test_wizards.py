@@ -60,6 +60,9 @@ def finetune_run(window, qtbot, base: str, steps: int, name: str = "my-reader", 
     s.val_every.setValue(steps)
     s.checkpoint_every.setValue(checkpoint_every)
     wizard.next()
+    assert wizard.currentPage() is wizard.summary_page and wizard.watcher is None  # nothing runs yet
+    assert f"{steps} steps of 2 lines" in wizard.summary_page.text()
+    wizard.next()
     view = wizard.run_page.view
     assert view is not None and wizard.watcher.active
     return wizard, view, wizard.watcher
@@ -98,6 +101,10 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     s.batch.setValue(4)
     s.checkpoint_every.setValue(3)
     wizard.next()
+    summary = wizard.summary_page.text()
+    assert "k-means pseudo-labels, 8 clusters" in summary and "6 steps of 4 lines" in summary
+    assert "fitting the k-means targets" in summary  # the estimate counts the clustering
+    wizard.next()
     view, watcher = wizard.run_page.view, wizard.watcher
     assert watcher.spec.method["size"] == "tiny" and watcher.spec.archive == [str(archive)]
     qtbot.waitUntil(lambda: watcher.state == "finished", timeout=RUN_TIMEOUT)
@@ -107,6 +114,8 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     assert "archive-encoder" in view.outcome_label.text()
     rows = model_rows(window)
     assert rows["archive-encoder"][model_manager.KIND] == "Pre-trained encoder"
+    trained_on = rows["archive-encoder"][model_manager.TRAINED]
+    assert str(archive) in trained_on and "work" not in trained_on  # what was chosen, not the run's store
 
     # Fine-tune a recognizer from it on the project's corrected lines.
     assert view.finetune_button.isVisible()
@@ -218,8 +227,8 @@ def test_closing_the_window_keeps_training_or_stops_it_at_a_checkpoint(
 
 
 def test_fine_tuning_trains_only_on_corrected_lines_snapshotted_from_the_project(corrected_project, tmp_path):
-    from mspt_app.training import count_corrected, write_training_pages
     from mspt_core.data.lines import load_lines
+    from mspt_core.project.snapshot import count_corrected, write_training_pages
 
     window = corrected_project
     page = window.project.page(0)
@@ -260,7 +269,7 @@ def test_the_fine_tune_wizard_refuses_a_bad_name_and_an_empty_training_set(corre
     assert settings.isComplete()
 
 
-def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkeypatch):
+def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkeypatch, qtbot):
     import json
 
     from mspt_app.training import runs_dir
@@ -288,6 +297,15 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
         dialog._delete()
         assert not done.exists() and going.exists()
         assert dialog.list.count() == 1
+
+        # The list follows the folders while it is open: a run going on, and a new one.
+        with open(going / runs.EVENTS, "a") as events:
+            events.write(json.dumps({"event": "step", "step": 7, "total": 10}) + "\n")
+        made("3-new", {"event": "started"}, {"event": "end", "status": "cancelled", "message": "stopped"})
+        qtbot.waitUntil(lambda: dialog.list.count() == 2, timeout=10_000)
+        texts = [dialog.list.item(r).text() for r in range(dialog.list.count())]
+        assert any("step 7/10" in t for t in texts) and any("Stopped at a checkpoint" in t for t in texts)
+        assert dialog._selected() == str(going)  # the selection stays on the run it was on
     finally:
         holder.release()
 
@@ -308,6 +326,13 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
     spec = wizard.spec()
     assert spec.loop["steps"] == 77 and spec.loop["patience"] == few_pages.settings().patience
     assert spec.encoder_lr_scale == few_pages.encoder_lr_scale
+    wizard.next()  # the summary: what will run, before anything does
+    summary = wizard.summary_page.text()
+    assert "77 steps of 16 lines" in summary and "default (recognizer)" in summary
+    assert "corrected lines of this project" in summary
+    assert "too few to judge a model by" in summary  # the sample project's 10% is a handful of lines
+    assert wizard.watcher is None
+    wizard.back()
     # A pre-trained encoder as the base: the new-head preset.
     wizard.back()
     from mspt_app.widgets.wizards import BASE_KIND_ROLE
