@@ -26,6 +26,22 @@ def box_polygon(x0: float, y0: float, x1: float, y1: float) -> list[Point]:
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character indices of each run of non-space characters."""
+    spans = []
+    start = None
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if start is not None:
+                spans.append((start, i))
+                start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        spans.append((start, len(text)))
+    return spans
+
+
 class LineStatus(str, enum.Enum):
     UNRECOGNIZED = "unrecognized"
     RECOGNIZED = "recognized"
@@ -128,3 +144,8 @@ def protect_foreign_text(page: Page) -> None:
     for line in page.lines():
         if line.text and line.char_confidences is None:
             line.status = LineStatus.CORRECTED
+
+
+def words_match(line: Line) -> bool:
+    """Whether the line's words are its text's words, in order (what writers need to use them)."""
+    return bool(line.words) and [w.text for w in line.words] == [line.text[a:b] for a, b in word_spans(line.text)]

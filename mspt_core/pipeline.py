@@ -16,7 +16,8 @@ from mspt_core.document import Line, LineStatus, Page
 from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
-from mspt_core.layout.crop import crop_line
+from mspt_core.layout.crop import PlacedCrop, place_line
+from mspt_core.layout.words import line_words
 from mspt_core.recognize import LineRecognizer, Reading
 
 
@@ -53,27 +54,28 @@ def recognize_pages(
     include_corrected: bool = False,
     should_stop: Callable[[], bool] | None = None,
 ) -> int:
-    """Fill text, confidences and status of the pages' lines in place, reading the lines of all
-    given pages in one batched call. Returns the number of lines read. Lines whose crop fails
-    (e.g. a polygon outside the image) are left as they were and counted out."""
+    """Fill text, confidences, status and word boxes of the pages' lines in place, reading the
+    lines of all given pages in one batched call. Returns the number of lines read. Lines whose
+    crop fails (e.g. a polygon outside the image) are left as they were and counted out."""
     lines: list[Line] = []
-    crops: list[np.ndarray] = []
+    crops: list[PlacedCrop] = []
     for job in jobs:
         for line in lines_to_read(job.page, include_corrected):
             if should_stop and should_stop():
                 return 0
             try:
-                crops.append(crop_line(job.image, line, reader.height))
+                crops.append(place_line(job.image, line, reader.height))
             except ValueError:
                 continue
             lines.append(line)
     if not crops:
         return 0
-    for line, reading in zip(lines, reader.read(crops), strict=True):
+    for line, crop, reading in zip(lines, crops, reader.read([c.image for c in crops]), strict=True):
         line.text = reading.text
         line.char_confidences = [round(c, 4) for c in reading.char_confidences]
         line.confidence = round(reading.confidence, 4)
         line.status = LineStatus.RECOGNIZED
+        line.words = line_words(line, reading.text, reading.char_x, line.char_confidences, crop.image, crop.page_x)
     return len(lines)
 
 

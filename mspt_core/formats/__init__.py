@@ -103,11 +103,13 @@ def write_document(
     fmt: str,
     notes: list[str] | None = None,
     max_image_side: int | None = None,
+    title: str | None = None,
 ) -> Path:
     """Write atomically to ``path`` in ``fmt`` (one of FORMATS): page / alto take one page;
-    txt / hocr / pdf take a whole document. ``max_image_side`` downscales PDF page images."""
+    txt / hocr / pdf take a whole document. ``max_image_side`` downscales PDF page images;
+    ``title`` is the PDF's title (default: the file name without its ending)."""
     path = Path(path)
     if fmt == "pdf":
-        pdf.to_file(_as_pages(page_or_pages), path, max_image_side)
+        pdf.to_file(_as_pages(page_or_pages), path, max_image_side, title)
         return path
     return atomic_write(path, to_bytes(page_or_pages, path, fmt, notes))

@@ -4,6 +4,9 @@ Mapping: TextBlock → Region, TextLine → Line (BASELINE, Shape/Polygon, TAGRE
 type via Tags/OtherTag). A line holding one ID-less String is a whole-line transcription (what
 eScriptorium writes): CONTENT is the line text and WC its confidence. Otherwise each String is a
 Word, SP a space and HYP a trailing hyphen. Everything else is kept in ``extras``.
+
+Written coordinates are whole pixels (boxes and polygons alike); a line with words (mspt's
+recognizer gives each line its words) has one String per word with its WC, SP between.
 """
 
 from __future__ import annotations
@@ -275,14 +278,18 @@ def _e(parent, name: str, attrs: dict[str, str] | None = None) -> etree._Element
 
 
 def _box_attrs(points: list) -> dict[str, str]:
+    """HPOS, VPOS, WIDTH and HEIGHT: the box around ``points`` rounded as ``_points`` writes them."""
     if not points:
         return {}
-    x0, y0, x1, y1 = bbox(points)
-    return {"HPOS": c.num(x0), "VPOS": c.num(y0), "WIDTH": c.num(x1 - x0), "HEIGHT": c.num(y1 - y0)}
+    x0, y0, x1, y1 = (round(v) for v in bbox(points))
+    return {"HPOS": str(x0), "VPOS": str(y0), "WIDTH": str(x1 - x0), "HEIGHT": str(y1 - y0)}
 
 
-def _points(points: list) -> str:
-    return " ".join(f"{c.num(x)},{c.num(y)}" for x, y in points)
+def _points(points: list, report: Report) -> str:
+    """Whole pixels, as the boxes are (a polygon's 1827.3 gave WIDTH="1827.2999999999997")."""
+    if not all(float(v).is_integer() for point in points for v in point):
+        report.add("fractional coordinates rounded to whole pixels")
+    return " ".join(f"{round(x)},{round(y)}" for x, y in points)
 
 
 def _add_kept(parent: etree._Element, xml_list: list[str]) -> None:
@@ -381,7 +388,7 @@ def _region(space: etree._Element, region: Region, tags: _Tags, report: Report) 
     attrs.update({k: v for k, v in c.kept_attrs(ex, "alto", "TextBlock").items() if k != "TAGREFS"})
     block = _e(space, "TextBlock", attrs)
     if region.polygon:
-        _e(_e(block, "Shape"), "Polygon", {"POINTS": _points(region.polygon)})
+        _e(_e(block, "Shape"), "Polygon", {"POINTS": _points(region.polygon, report)})
     _add_kept(block, c.kept_elements(ex, "alto", "TextBlock"))  # Shape alternatives come first
     _foreign_notes(ex, report, "region")
     for line in region.lines:
@@ -401,17 +408,19 @@ def _line(block: etree._Element, line: Line, tags: _Tags, report: Report) -> Non
     attrs = {"ID": line.id}
     attrs.update(_box_attrs(line.polygon))
     if line.baseline:
-        attrs["BASELINE"] = _points(line.baseline)
+        attrs["BASELINE"] = _points(line.baseline, report)
     attrs.update(_merged_refs(tags.ref(line.line_type, "line type"), ex, "TextLine"))
     attrs.update({k: v for k, v in c.kept_attrs(ex, "alto", "TextLine").items() if k != "TAGREFS"})
     el = _e(block, "TextLine", attrs)
     if line.polygon:
-        _e(_e(el, "Shape"), "Polygon", {"POINTS": _points(line.polygon)})
+        _e(_e(el, "Shape"), "Polygon", {"POINTS": _points(line.polygon, report)})
     hyphen = _words_fit(line)
     if line.words and hyphen is None:
         report.add("words whose text differs from their line's text not kept (line text written)")
     if line.words and hyphen is not None:
-        if line.confidence is not None:
+        word_confidences = [w.confidence for w in line.words]
+        derived = None not in word_confidences and line.confidence == min(word_confidences)  # type: ignore[type-var]
+        if line.confidence is not None and not derived:  # mspt's is its least sure word's
             report.add("whole-line confidence of a line with words has no place in ALTO; not kept")
         for i, word in enumerate(line.words):
             if i:
@@ -447,7 +456,7 @@ def _word(line_el: etree._Element, word: Word, report: Report) -> None:
     attrs.update(c.kept_attrs(ex, "alto", "String"))
     el = _e(line_el, "String", attrs)
     if word.polygon:
-        _e(_e(el, "Shape"), "Polygon", {"POINTS": _points(word.polygon)})
+        _e(_e(el, "Shape"), "Polygon", {"POINTS": _points(word.polygon, report)})
     _add_kept(el, c.kept_elements(ex, "alto", "String"))
     for glyph in word.glyphs:
         g_attrs = {"CONTENT": glyph.text}
@@ -458,7 +467,7 @@ def _word(line_el: etree._Element, word: Word, report: Report) -> None:
             g_attrs["GC"] = c.num(glyph.confidence)
         g = _e(el, "Glyph", g_attrs)
         if glyph.polygon:
-            _e(_e(g, "Shape"), "Polygon", {"POINTS": _points(glyph.polygon)})
+            _e(_e(g, "Shape"), "Polygon", {"POINTS": _points(glyph.polygon, report)})
     _foreign_notes(ex, report, "word")
 
 

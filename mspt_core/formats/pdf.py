@@ -1,6 +1,8 @@
-"""Searchable PDF: each page image with an invisible text layer, one text run per line, laid
-along the line's baseline and stretched to the line's width, so that selecting, searching and
-copying in a PDF viewer give the transcription in reading order.
+"""Searchable PDF: each page image with an invisible text layer, one text run per word (per line
+where the line has no word boxes), laid along the line's baseline and stretched to the word's
+(or line's) width, so that selecting, searching and copying in a PDF viewer give the
+transcription in reading order, and a search lights up the word itself. The document's title,
+creation date and producer ("mspt <version>") are set.
 
 The text uses a font built here with fontTools whose every character is one plain box glyph:
 the text is never drawn (render mode 3), and unlike a real font it covers every character a
@@ -17,7 +19,8 @@ import math
 from pathlib import Path
 from typing import BinaryIO
 
-from mspt_core.document import Line, Page, bbox
+from mspt_core import __version__
+from mspt_core.document import Line, Page, bbox, words_match
 from mspt_core.errors import FormatError
 
 ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
@@ -108,7 +111,7 @@ def _image(page: Page, max_side: int | None):
     return img, float(dpi)  # lossless (flate) for PNG/TIFF scans and renders
 
 
-def write(pages: list[Page], f: BinaryIO, max_image_side: int | None = None) -> None:
+def write(pages: list[Page], f: BinaryIO, max_image_side: int | None = None, title: str = "") -> None:
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -118,8 +121,11 @@ def write(pages: list[Page], f: BinaryIO, max_image_side: int | None = None) -> 
     # One font per character set: reportlab's registry is global and fonts cannot be replaced.
     font_name = "MsptTextLayer-" + hashlib.sha1("".join(sorted(chars)).encode()).hexdigest()[:12]
     pdfmetrics.registerFont(TTFont(font_name, io.BytesIO(_font_bytes(chars | {" "}, font_name))))
-    pdf = canvas.Canvas(f, pageCompression=1, invariant=1)
+    pdf = canvas.Canvas(f, pageCompression=1, invariant=0)  # invariant: dated 2000-01-01
     pdf.setCreator("mspt")
+    pdf.setProducer(f"mspt {__version__}")
+    pdf.setTitle(title)
+    pdf.setAuthor("")  # reportlab's default is "anonymous"
     for page in pages:
         problem = page_problem(page)
         if problem:
@@ -156,8 +162,28 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
     # Size the glyph boxes so their ascent reaches the top of the line from the baseline:
     # a selection then covers the written line, and every character lies inside its box.
     size_px = max((start_y - y0) / (ASCENT / 1000), 1.0)
+    if words_match(line) and all(w.polygon for w in line.words):
+        # One run per word, from where its box starts along the baseline to where it ends; a
+        # space after each but the last, so that copied text has its spaces whatever the reader.
+        slope = math.tan(angle)
+        for i, word in enumerate(line.words):
+            wx0, _, wx1, _ = bbox(word.polygon)
+            origin = (wx0, start_y + (wx0 - start_x) * slope)
+            span = max((wx1 - wx0) / math.cos(angle), 1.0)
+            space = " " if i < len(line.words) - 1 else ""
+            _run(pdf, word.text + space, len(word.text), origin, span, angle, font, size_px, scale, h_pt)
+        return
+    _run(pdf, text, len(text), (start_x, start_y), length, angle, font, size_px, scale, h_pt)
+
+
+def _run(
+    pdf, text: str, fit: int, origin: tuple[float, float], length: float, angle: float, font, size_px, scale, h_pt
+) -> None:
+    """Invisible text from ``origin`` along ``angle``, its first ``fit`` characters stretched
+    to ``length`` page pixels."""
+    start_x, start_y = origin
     size = size_px * scale
-    natural = len(text) * ADVANCE / 1000 * size
+    natural = max(fit, 1) * ADVANCE / 1000 * size
     stretch = 100.0 * length * scale / natural
     pdf.saveState()
     pdf.translate(start_x * scale, h_pt - start_y * scale)
@@ -172,7 +198,8 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
     pdf.restoreState()
 
 
-def to_file(pages: list[Page], path: Path, max_image_side: int | None = None) -> None:
+def to_file(pages: list[Page], path: Path, max_image_side: int | None = None, title: str | None = None) -> None:
+    """``title``: the document's title (default: the file's name without its ending)."""
     from mspt_core.atomic import atomic_write
 
-    atomic_write(path, lambda f: write(pages, f, max_image_side))
+    atomic_write(path, lambda f: write(pages, f, max_image_side, Path(path).stem if title is None else title))

@@ -3,7 +3,9 @@
 ``crop_line`` masks the line's polygon (everything outside becomes paper colour, so the
 neighbouring lines' ascenders and descenders do not leak in), shifts every pixel column so the
 baseline becomes a straight horizontal line, trims to the ink-bearing mask, and scales to the
-model's input height keeping the aspect ratio.
+model's input height keeping the aspect ratio. ``place_line`` does the same and says where the
+crop's columns lie on the page (straightening moves pixels only up and down), which is how
+positions the recognizer finds in a crop (``Reading.char_x``) become page coordinates.
 
 ``crop_box`` is the other way lines arrive: the plain rectangle around the line plus a margin,
 unmasked and unstraightened, as many library ALTO files and other tools give them (parts of the
@@ -11,6 +13,8 @@ neighbouring lines' ascenders and descenders are inside). The recognizer is trai
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -62,6 +66,19 @@ def _padded_box(image: np.ndarray, line: Line, pad: int, caller: str) -> tuple[i
     return x0, y0, x1, y1
 
 
+@dataclass(frozen=True)
+class PlacedCrop:
+    """A line crop and where it lies on the page: crop column ``x`` shows page column
+    ``left + x / scale`` (rows are straightened, columns only shifted and scaled)."""
+
+    image: np.ndarray
+    left: float
+    scale: float
+
+    def page_x(self, x: float) -> float:
+        return self.left + x / self.scale
+
+
 def crop_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> np.ndarray:
     """The line's pixels as a ``height`` x W' uint8 array, straightened along its baseline.
 
@@ -69,6 +86,11 @@ def crop_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> np.nd
     baseline is optional (without one the crop is only masked, not straightened).
     Raises ValueError for a line without a polygon or with a polygon outside the image.
     """
+    return place_line(image, line, height).image
+
+
+def place_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> PlacedCrop:
+    """``crop_line``'s crop with where its columns lie on the page."""
     if height < 1:
         raise ValueError(f"height must be positive, got {height}")
     polygon = np.asarray(line.polygon, dtype=np.float64)
@@ -91,8 +113,8 @@ def crop_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> np.nd
     ys = np.flatnonzero(mask.any(axis=1))
     xs = np.flatnonzero(mask.any(axis=0))
     cut = cut[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
-
-    return to_height(cut, height)
+    scaled = to_height(cut, height)
+    return PlacedCrop(scaled, float(x0 + xs[0]), scaled.shape[1] / cut.shape[1])
 
 
 def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper: int):

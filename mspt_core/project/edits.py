@@ -13,7 +13,8 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mspt_core.document import Line, LineStatus, Page, Region
+from mspt_core.document import Line, LineStatus, Page, Region, Word
+from mspt_core.layout.words import words_after_edit
 from mspt_core.project import geometry
 from mspt_core.project.folder import Project, find_line
 
@@ -24,18 +25,20 @@ class LineState:
     confidence: float | None
     char_confidences: list[float] | None
     status: LineStatus
+    words: list[Word] = field(default_factory=list)  # go with the text
 
     @classmethod
     def of(cls, line: Line) -> LineState:
         chars = list(line.char_confidences) if line.char_confidences is not None else None
-        return cls(line.text, line.confidence, chars, line.status)
+        return cls(line.text, line.confidence, chars, line.status, copy.deepcopy(line.words))
 
     def put(self, line: Line, text: bool = True, status: bool = True) -> None:
-        """Give ``line`` this state: its text (with confidences), its status, or both."""
+        """Give ``line`` this state: its text (with confidences and words), its status, or both."""
         if text:
             line.text = self.text
             line.confidence = self.confidence
             line.char_confidences = list(self.char_confidences) if self.char_confidences is not None else None
+            line.words = copy.deepcopy(self.words)
         if status:
             line.status = self.status
 
@@ -234,6 +237,7 @@ class Editor:
             return
         before = LineState.of(line)
         line.char_confidences = realign_confidences(line.text, line.char_confidences, text)
+        line.words = words_after_edit(line.words, text, line.char_confidences)
         line.text = text
         line.status = LineStatus.CORRECTED
         self.history.push(TextCommand("Typing", page_id, line_id, before, LineState.of(line), typing=True))
@@ -316,6 +320,7 @@ class Editor:
             line = line_on(page, line_id)
             line.polygon = [(round(x), round(y)) for x, y in polygon]
             line.baseline = geometry.fit_baseline(line.baseline, line.polygon)
+            line.words = geometry.fit_words(line.words, line.polygon)
             return line_id
 
         self._line(page_id, line_id)

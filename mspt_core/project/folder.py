@@ -451,7 +451,8 @@ class Project:
                 write_document(page, folder / fmt / f"{Path(self.entries[i].xml).stem}.xml", fmt, notes)
                 for i, page in zip(indices, pages, strict=True)
             ]
-        return [write_document(pages, folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}", fmt, notes)]
+        path = folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}"
+        return [write_document(pages, path, fmt, notes, title=self.name if fmt == "pdf" else None)]
 
 
 def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) -> None:

@@ -5,10 +5,12 @@ Pure functions on ``mspt_core.document`` objects (no Qt), used by ``edits.Editor
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
-from mspt_core.document import Line, LineStatus, Page, Point, Region, bbox
+from mspt_core.document import Line, LineStatus, Page, Point, Region, Word, bbox, box_polygon
 
 
 def new_line_id(page: Page) -> str:
@@ -32,6 +34,25 @@ def fit_baseline(baseline: list[Point], polygon: list[Point]) -> list[Point]:
         return baseline_of_box(polygon)
     x0, y0, x1, y1 = bbox(polygon)
     return [(min(max(x, x0), x1), min(max(y, y0), y1)) for x, y in baseline]
+
+
+def fit_words(words: list[Word], polygon: list[Point]) -> list[Word]:
+    """Word boxes cut to their (edited) line polygon's box; none when a word would lose all of
+    its box (the boxes then no longer say where the words are)."""
+    if not words or len(polygon) < 3:
+        return []
+    x0, y0, x1, y1 = bbox(polygon)
+    fitted = []
+    for word in words:
+        if not word.polygon:
+            return []
+        wx0, wy0, wx1, wy1 = bbox(word.polygon)
+        wx0, wy0, wx1, wy1 = max(wx0, x0), max(wy0, y0), min(wx1, x1), min(wy1, y1)
+        if wx1 <= wx0 or wy1 <= wy0:
+            return []
+        moved = (wx0, wy0, wx1, wy1) != bbox(word.polygon)
+        fitted.append(replace(word, polygon=box_polygon(wx0, wy0, wx1, wy1) if moved else list(word.polygon)))
+    return fitted
 
 
 def center(line: Line) -> tuple[float, float]:
