@@ -24,3 +24,7 @@ class OutputError(MsptError):
 
 class DataError(MsptError):
     """Training or evaluation data is missing or unusable."""
+
+
+class InUseError(MsptError):
+    """Another process (another mspt window) is working on it: nothing is wrong with the input."""

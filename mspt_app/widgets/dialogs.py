@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from mspt_app.settings import DEVICES, AppSettings, data_dir, log_dir
-from mspt_core.errors import ImageLoadError, ModelFileError, MsptError
+from mspt_core.errors import ImageLoadError, InUseError, ModelFileError, MsptError, OutputError
+from mspt_core.project import ProjectError
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,12 @@ def advice_for(error: BaseException | str) -> str:
         )
     if isinstance(error, ImageLoadError):
         return "Check that the file is a page image (PNG, JPEG, TIFF, PDF…) and not damaged."
-    if isinstance(error, OSError):
+    if isinstance(error, InUseError):  # nothing wrong with any input: it is busy elsewhere
+        return "Switch to the other mspt window, or close it there, then try again here."
+    if isinstance(error, (OSError, OutputError)):
         return "Check that the folder exists, is writable and that the disk is not full."
+    if isinstance(error, ProjectError):
+        return "Check the project folder named above, then try again."
     if isinstance(error, MsptError):
         return "Correct the input named above and try again."
     return f"This looks like a bug in mspt. Details are in the log file in {log_dir()}."

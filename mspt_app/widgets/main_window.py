@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPixmap
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.editor: Editor | None = None
         self.page_index = -1
+        self.crop_scale = 1.0  # screen pixels per page pixel of the line images (one per page)
         self.task: workers.Task | None = None
         self._least_visited: tuple[float, int, int] | None = None  # where F8 was last
         self._reading_into: ModelCommand | None = None  # the undo step a running re-read joins
@@ -107,7 +108,14 @@ class MainWindow(QMainWindow):
         row.setContentsMargins(0, 0, 0, 0)
         for widget in (self.progress, self.eta_label, self.cancel_button):
             row.addWidget(widget)
+        # After an export: its folder, one click away (hidden again when something else happens).
+        self.open_export_button = QPushButton(self.tr("Open folder"))
+        self.open_export_button.setObjectName("openExportFolder")
+        self.open_export_button.setVisible(False)
+        self.open_export_button.clicked.connect(lambda: self.open_folder(self.last_export_folder))
+        self.last_export_folder: Path | None = None
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addWidget(self.open_export_button)
         self.statusBar().addPermanentWidget(holder)
         self._show_busy(False)
 
@@ -326,8 +334,12 @@ class MainWindow(QMainWindow):
             return None
         if self._switch_to(project) is None:
             return None
-        if project.recovered:
-            self.status_label.setText(self.tr("mspt was not closed properly last time; your edits were recovered."))
+        if project.recovered_edits:  # a session that ended badly with nothing unsaved needs no word
+            self.status_label.setText(
+                self.tr("mspt was not closed properly last time; {n} line edits were recovered.").format(
+                    n=project.recovered_edits
+                )
+            )
         return project
 
     def _switch_to(self, project: Project) -> Project | None:
@@ -447,6 +459,7 @@ class MainWindow(QMainWindow):
         if pixmap.isNull():
             pixmap = grey_pixmap(self.project.grey(index))  # formats Qt cannot decode
         self.page_view.set_page(page, pixmap, keep_view=keep_view and same)
+        self.crop_scale = self._page_crop_scale(page)
         self.panel.set_page(page, self.line_crop)
         if self.page_list.currentRow() != index:
             self.page_list.blockSignals(True)
@@ -474,13 +487,29 @@ class MainWindow(QMainWindow):
                 self.focus_line(self.panel.order[0] if step > 0 else self.panel.order[-1])
 
     def line_crop(self, line: Line) -> QPixmap | None:
-        from mspt_core.layout import crop_line
+        """The line's image at the page's one scale (``crop_scale``): a heading shows as much
+        larger than the text below as it is on the page."""
+        import cv2
+
+        from mspt_core.layout.crop import place_line
 
         try:
-            crop = crop_line(self.project.grey(self.page_index), line, self.settings.line_height)
+            placed = place_line(self.project.grey(self.page_index), line, self.settings.line_height)
         except (ValueError, MsptError):
             return None
-        return grey_pixmap(crop)
+        factor = self.crop_scale / placed.scale  # from the line's own scale to the page's
+        height, width = placed.image.shape
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        return grey_pixmap(
+            cv2.resize(placed.image, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        )
+
+    def _page_crop_scale(self, page) -> float:
+        """Screen pixels per page pixel for the page's line images: its typical (median) line
+        is shown ``line_height`` high."""
+        heights = sorted(y1 - y0 for line in page.lines() if len(line.polygon) >= 3 for _, y0, _, y1 in [line.bbox()])
+        typical = heights[len(heights) // 2] if heights else 0
+        return self.settings.line_height / typical if typical > 0 else 1.0
 
     def current_page_id(self) -> str | None:
         if self.project is None or not 0 <= self.page_index < len(self.project):
@@ -785,9 +814,16 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
         if written:
             self.status_label.setText(self.tr("Exported {n} files to {f}").format(n=len(written), f=folder))
+            self.last_export_folder = Path(folder)
+            self.open_export_button.setVisible(True)
         if written and notes:
             dialogs.show_export_notes(self, notes, written, Path(folder))
         return written
+
+    def open_folder(self, folder: Path | None) -> None:
+        """Show ``folder`` in the system's file manager."""
+        if folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def ask_export(self) -> None:
         if self.project is None:

@@ -1,4 +1,5 @@
-"""The project's pages: a thumbnail each and how many of its lines are corrected."""
+"""The project's pages: a thumbnail each and how many of its lines are corrected. A name too
+long for the list is cut in the middle (its start and its page number stay), whole in the tooltip."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from PySide6.QtGui import QColor, QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 THUMB = QSize(72, 96)
+NAME_ROLE = Qt.ItemDataRole.UserRole  # the page's whole name ("3. scan_0003")
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # "12/30 corrected"
 
 
 def thumbnail(path: Path) -> QPixmap:
@@ -55,11 +58,27 @@ class PageList(QListWidget):
         if item is None:
             return
         corrected, total = project.progress(index)
-        name = Path(project.entries[index].image).stem
-        item.setText(f"{index + 1}. {name}\n{corrected}/{total} " + self.tr("corrected"))
-        item.setToolTip(str(project.image_path(index)))
+        name = f"{index + 1}. {Path(project.entries[index].image).stem}"
+        item.setData(NAME_ROLE, name)
+        item.setData(PROGRESS_ROLE, f"{corrected}/{total} " + self.tr("corrected"))
+        self._show_text(item)
+        item.setToolTip(f"{name}\n{project.image_path(index)}")
         done = total and corrected == total
         item.setForeground(QColor(30, 100, 220) if done else self.palette().text().color())
+
+    def text_width(self) -> int:
+        """Pixels the text beside a thumbnail has."""
+        return max(self.viewport().width() - self.iconSize().width() - 4 * self.spacing() - 16, 40)
+
+    def _show_text(self, item: QListWidgetItem) -> None:
+        name = self.fontMetrics().elidedText(item.data(NAME_ROLE), Qt.TextElideMode.ElideMiddle, self.text_width())
+        item.setText(f"{name}\n{item.data(PROGRESS_ROLE)}")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        for row in range(self.count()):
+            if self.item(row).data(NAME_ROLE) is not None:
+                self._show_text(self.item(row))
 
     def selected_indices(self) -> list[int]:
         return sorted(self.row(item) for item in self.selectedItems())

@@ -8,9 +8,10 @@ itself; it emits what the person did and the window applies it through the Edito
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsPolygonItem,
     QGraphicsRectItem,
@@ -26,10 +27,18 @@ HANDLE_SIZE = 9
 
 
 class LineItem(QGraphicsPolygonItem):
+    """A line's polygon, with its baseline drawn inside it (a child item, so it moves along)."""
+
     def __init__(self, line: Line):
         super().__init__(QPolygonF([QPointF(x, y) for x, y in line.polygon]))
         self.line_id = line.id
         self.selected = False
+        self.baseline: QGraphicsPathItem | None = None
+        if len(line.baseline) >= 2:
+            path = QPainterPath(QPointF(*line.baseline[0]))
+            for x, y in line.baseline[1:]:
+                path.lineTo(QPointF(x, y))
+            self.baseline = QGraphicsPathItem(path, self)
         self.restyle(line)
 
     def restyle(self, line: Line, selected: bool | None = None) -> None:
@@ -43,6 +52,10 @@ class LineItem(QGraphicsPolygonItem):
         fill.setAlpha(90 if self.selected else 35)
         self.setBrush(QBrush(fill))
         self.setZValue(2 if self.selected else 1)
+        if self.baseline is not None:
+            line_pen = QPen(colour.darker(150), 2 if self.selected else 1)
+            line_pen.setCosmetic(True)
+            self.baseline.setPen(line_pen)
 
 
 class Handle(QGraphicsRectItem):

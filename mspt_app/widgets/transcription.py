@@ -153,6 +153,7 @@ class LineRow(QFrame):
         self.image.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.crop = crop
+        self.widest = crop.width() if crop is not None else 1  # the page's widest crop (set by the panel)
         if crop is not None:
             self.image.setPixmap(crop)
             self.image.setFixedHeight(crop.height())
@@ -166,13 +167,16 @@ class LineRow(QFrame):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        # The whole line stays in view: a crop wider than the panel is shown smaller.
+        # Every line stays in view: when the page's widest line is wider than the panel, all of
+        # its lines are shown smaller by the same factor, so they keep one scale.
         if self.crop is not None:
-            width = max(self.image.width(), 50)
+            factor = min(1.0, max(self.image.width(), 50) / max(self.widest, 1))
             shown = (
                 self.crop
-                if self.crop.width() <= width
-                else self.crop.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+                if factor == 1.0
+                else self.crop.scaledToWidth(
+                    max(1, round(self.crop.width() * factor)), Qt.TransformationMode.SmoothTransformation
+                )
             )
             self.image.setPixmap(shown)
 
@@ -242,6 +246,9 @@ class TranscriptionPanel(QScrollArea):
             layout.addWidget(row)
             self.rows[line.id] = row
             self.order.append(line.id)
+        widest = max((row.crop.width() for row in self.rows.values() if row.crop is not None), default=1)
+        for row in self.rows.values():
+            row.widest = widest
         layout.addStretch(1)
         self.setWidget(holder)
         self.current = None

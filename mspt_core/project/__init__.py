@@ -16,6 +16,7 @@ from mspt_core.project.folder import (
     PageEntry,
     Project,
     ProjectError,
+    ProjectInUseError,
     count_progress,
     find_line,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "PageEntry",
     "Project",
     "ProjectError",
+    "ProjectInUseError",
     "count_progress",
     "find_line",
 ]

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
-from mspt_core.errors import FormatError, MsptError
+from mspt_core.errors import FormatError, InUseError, MsptError
 from mspt_core.inputs import PAGE_SUFFIXES, expand_folders, page_stem
 from mspt_core.locks import FolderLock, read_owner
 from mspt_core.project.journal import Journal
@@ -45,6 +45,10 @@ COPY_AS_IS = {".png", ".jpg", ".jpeg"}
 
 class ProjectError(MsptError):
     """A project folder cannot be created, opened or written."""
+
+
+class ProjectInUseError(ProjectError, InUseError):
+    """The project is open in another mspt window (another process holds its lock)."""
 
 
 @dataclass
@@ -112,6 +116,7 @@ class Project:
         self.entries = entries
         self.listeners: list[Callable[[Change], None]] = []
         self.recovered = False  # the last session did not close cleanly
+        self.recovered_edits = 0  # line edits of that session its journal gave back
         self._pages: dict[str, Page] = {}
         self._grey: tuple[str, np.ndarray] | None = None  # one page image kept for line crops
         self._dirty: set[str] = set()
@@ -171,7 +176,7 @@ class Project:
         lock = _held[self.root][0] if self.root in _held else FolderLock(path)
         if not lock.acquire():
             pid = read_owner(path).get("pid")
-            raise ProjectError(
+            raise ProjectInUseError(
                 f"{self.root}: the project is already open in another mspt window"
                 f"{f' (process {pid})' if pid else ''}; close it there first"
             )
@@ -419,6 +424,7 @@ class Project:
             index = self.index_of(page_id)
             self.entries[index].corrected, self.entries[index].lines = count_progress(self.page(index))
         log.info("recovered %d line edits from the journal of %s", replayed, self.root)
+        self.recovered_edits = replayed
         self.save()
 
     # --- looking across the project ---------------------------------------------------------
