@@ -26,7 +26,7 @@ def synthetic_line(rng: np.random.Generator) -> np.ndarray:
     image = np.full((40, width), 235, np.uint8)
     xs = np.arange(4, width - 6, 6)
     tops = rng.integers(8, 16, len(xs))
-    for x, top in zip(xs, tops):
+    for x, top in zip(xs, tops, strict=True):
         image[top : top + 16, x : x + 2] = 40
     return image
 
@@ -67,9 +67,8 @@ def main() -> None:
             [sys.executable, __file__, "--stream", str(store.root)], capture_output=True, text=True, check=True
         ).stdout.split()
         rows.append((lines, store.num_shards, int(out[0]), float(out[1]), int(out[2])))
-    print(
-        f"\n{machine()}\n\n| lines in store | shards | lines streamed | seconds | peak RSS (MiB) |\n|---|---|---|---|---|"
-    )
+    print(f"\n{machine()}\n")
+    print("| lines in store | shards | lines streamed | seconds | peak RSS (MiB) |\n|---|---|---|---|---|")
     for lines, shards, seen, seconds, peak in rows:
         print(f"| {lines:,} | {shards} | {seen:,} | {seconds} | {peak} |")
 

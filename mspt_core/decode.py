@@ -33,7 +33,7 @@ def greedy(log_probs: np.ndarray) -> Decoded:
     confs: list[float] = []
     positions: list[int] = []
     previous = BLANK
-    for t, (cls, p) in enumerate(zip(best.tolist(), best_p.tolist())):
+    for t, (cls, p) in enumerate(zip(best.tolist(), best_p.tolist(), strict=True)):
         if cls != BLANK and cls != previous:
             ids.append(cls)
             confs.append(p)

@@ -60,7 +60,7 @@ def error_report(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorR
     return ErrorReport(
         [
             LineError(normalize(r), normalize(h), char_errors(r, h), word_errors(r, h))
-            for r, h in zip(references, hypotheses)
+            for r, h in zip(references, hypotheses, strict=True)
         ]
     )
 

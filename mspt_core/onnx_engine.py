@@ -131,7 +131,7 @@ def _quietly(action) -> None:
             action()
     finally:
         root.removeFilter(quiet)
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
 

@@ -103,7 +103,7 @@ class LineRecognizer:
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
             for batch in width_batches(widths, self.batch_size, max_pixels=BATCH_PIXELS // LINE_HEIGHT * self.height):
-                for index, reading in zip(batch, self._read_batch([lines[i] for i in batch])):
+                for index, reading in zip(batch, self._read_batch([lines[i] for i in batch]), strict=True):
                     readings[index] = reading
         return readings  # type: ignore[return-value]
 
@@ -120,7 +120,7 @@ class LineRecognizer:
         encoded, pad_mask = self.model.encoder(images, widths)
         if self.head == "decoder":
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
-            return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs)]
+            return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
         return self._ctc_readings(
             self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist()
         )
@@ -128,7 +128,7 @@ class LineRecognizer:
     def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int]) -> list[Reading]:
         stride = self.model.config.frame_stride
         readings = []
-        for row, length in zip(log_probs, lengths):
+        for row, length in zip(log_probs, lengths, strict=True):
             found = decode.beam_search(row[:length], self.beam) if self.beam > 1 else decode.greedy(row[:length])
             text = self.charset.decode(found.ids)
             x = [(p + 0.5) * stride for p in found.positions]

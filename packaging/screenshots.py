@@ -79,7 +79,7 @@ def main() -> int:
     truth_file = SAMPLE_IMAGE.with_suffix(".txt")
     truth = truth_file.read_text(encoding="utf-8").splitlines() if truth_file.exists() else []
     order = list(window.panel.order)
-    for line_id, text in list(zip(order, truth))[: args.corrected]:
+    for line_id, text in list(zip(order, truth, strict=False))[: args.corrected]:
         window.focus_line(line_id)
         editor = window.panel.current_editor()
         editor.selectAll()
@@ -119,7 +119,7 @@ def main() -> int:
 def wizard_shots(app, window, truth: list[str], out: Path) -> list[Path]:
     """Run both wizards for real on the sample and grab their pages."""
     order = list(window.panel.order)
-    for line_id, text in zip(order, truth):  # the whole sample page corrected
+    for line_id, text in zip(order, truth, strict=False):  # the whole sample page corrected
         window.focus_line(line_id)
         editor = window.panel.current_editor()
         editor.selectAll()

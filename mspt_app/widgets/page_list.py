@@ -42,7 +42,7 @@ class PageList(QListWidget):
         self.blockSignals(True)
         current = self.currentRow()
         self.clear()
-        for index, entry in enumerate(project.entries if project else []):
+        for index in range(len(project.entries) if project else 0):
             path = project.image_path(index)
             if str(path) not in self._thumbs:
                 self._thumbs[str(path)] = thumbnail(path)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         rows = ["source\tcer\tchar_errors\treference\thypothesis"]
         rows += [
             f"{s.source}\t{e.cer:.4f}\t{e.char_errors}\t{e.reference}\t{e.hypothesis}"
-            for s, e in zip(lines.samples, report.lines)
+            for s, e in zip(lines.samples, report.lines, strict=True)
         ]
         atomic_write(args.report, ("\n".join(rows) + "\n").encode("utf-8"))
     return 0

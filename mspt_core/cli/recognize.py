@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     reader = line_reader(args, batch_size=args.batch_size, beam=args.beam, head=args.head)
     # Read every image first, so a bad file stops us before any output is printed.
     images = [line_from_image(path, reader.height) for path in args.images]
-    for path, reading in zip(args.images, reader.read(images)):
+    for path, reading in zip(args.images, reader.read(images), strict=True):
         row = f"{path}\t{reading.text}"
         if args.confidence:
             row += f"\t{reading.confidence:.3f}"

@@ -32,7 +32,7 @@ def parse_points(value: str | None, where: str) -> list[Point]:
     vals = [float(n) for n in nums]
     if not all(math.isfinite(v) for v in vals):
         raise FormatError(f"{where}: non-finite coordinate in {value[:60]!r}")
-    return list(zip(vals[0::2], vals[1::2]))
+    return list(zip(vals[0::2], vals[1::2], strict=True))
 
 
 def parse_float(value: str | None, where: str) -> float | None:

@@ -169,14 +169,14 @@ class _Reader:
             polygon = box_polygon(x, y, x + w, y + h)
         else:
             polygon = []
-            for k, v in zip(BOX, box):
+            for k, v in zip(BOX, box, strict=True):
                 if v is not None:
                     extras.attributes[f"alto:{name}@{k}"] = el.get(k)
         if shape is not None and poly_el is None:  # Ellipse / Circle
             c.keep_element(extras, "alto", name, shape, NS4)
         if polygon and None not in box:
             x0, y0, x1, y1 = bbox(polygon)
-            for k, want, have in zip(BOX, (x0, y0, x1 - x0, y1 - y0), box):
+            for k, want, have in zip(BOX, (x0, y0, x1 - x0, y1 - y0), box, strict=True):
                 if want != have:
                     extras.attributes[f"alto:{name}@{k}"] = el.get(k)
         return polygon
@@ -212,7 +212,7 @@ class _Reader:
             c.keep_attrs(line.extras, "alto", s, {"CONTENT", "WC", *BOX})
             if line.polygon:
                 x0, y0, x1, y1 = bbox(line.polygon)
-                for k, want in zip(BOX, (x0, y0, x1 - x0, y1 - y0)):
+                for k, want in zip(BOX, (x0, y0, x1 - x0, y1 - y0), strict=True):
                     if s.get(k) is not None and c.parse_float(s.get(k), where) != want:
                         line.extras.attributes[f"alto:String@{k}"] = s.get(k)
         else:

@@ -42,6 +42,10 @@ class Match:
         return Match(self.ground_truth + other.ground_truth, self.found + other.found, self.matched + other.matched)
 
 
+def _area(boxes: np.ndarray) -> np.ndarray:
+    return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+
+
 def _box_ious(truth: list[Polygon], found: list[Polygon]) -> np.ndarray:
     if not truth or not found:
         return np.zeros((len(truth), len(found)))
@@ -50,8 +54,7 @@ def _box_ious(truth: list[Polygon], found: list[Polygon]) -> np.ndarray:
     w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = w * h
-    area = lambda box: (box[..., 2] - box[..., 0]) * (box[..., 3] - box[..., 1])
-    union = area(a) + area(b) - inter
+    union = _area(a) + _area(b) - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
@@ -91,7 +94,7 @@ def pair_lines(
         ious = _polygon_ious(kept, found, shape)
     else:
         raise ValueError(f"kind must be 'box' or 'polygon', got {kind!r}")
-    pairs = sorted(((ious[i, j], i, j) for i, j in zip(*np.nonzero(ious >= threshold))), reverse=True)
+    pairs = sorted(((ious[i, j], i, j) for i, j in zip(*np.nonzero(ious >= threshold), strict=True)), reverse=True)
     used_truth, used_found, matched = set(), set(), []
     for _, i, j in pairs:
         if i not in used_truth and j not in used_found:

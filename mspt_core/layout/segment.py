@@ -19,6 +19,7 @@ a function of ``clean``/``deskew`` usable alone):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -232,7 +233,7 @@ def _envelope(line_ink, band, x0, x1, ch, params):
     h = line_ink.shape[0]
     edges = np.linspace(x0, x1 + 1, max(2, int(round((x1 + 1 - x0) / ch)) + 1)).astype(int)
     xs, tops, bottoms = [], [], []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in pairwise(edges):
         rows = np.flatnonzero(line_ink[:, a:b].any(axis=1))
         if rows.size:
             xs.append((a + b - 1) / 2)
@@ -255,8 +256,8 @@ def _envelope(line_ink, band, x0, x1, ch, params):
     bottom = np.clip(bottom, None, band_bottom)
     bottom = np.maximum(bottom, top + 1)
     left, right = grid[0] - pad, grid[-1] + pad
-    upper = [(left, top[0])] + list(zip(grid, top)) + [(right, top[-1])]
-    lower = [(right, bottom[-1])] + list(zip(grid[::-1], bottom[::-1])) + [(left, bottom[0])]
+    upper = [(left, top[0])] + list(zip(grid, top, strict=True)) + [(right, top[-1])]
+    lower = [(right, bottom[-1])] + list(zip(grid[::-1], bottom[::-1], strict=True)) + [(left, bottom[0])]
     return [(float(x), float(y)) for x, y in upper + lower]
 
 
@@ -276,7 +277,7 @@ def _baseline(line_ink, medial, x0, x1, ch):
     offset = offsets[below[np.argmin(drop[below])] + 1] if below.size else offsets[center]
     xs = np.linspace(x0, x1, max(2, int(round((x1 - x0) / (3 * ch))) + 1))
     ys = np.interp(xs, np.arange(len(medial)), medial) + offset
-    return [(float(x), float(y)) for x, y in zip(xs, ys)]
+    return [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
 
 
 def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):

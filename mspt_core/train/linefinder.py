@@ -189,7 +189,7 @@ def evaluate_finder(finder: LineFinder, xmls: list[Path], device: torch.device |
             truth = read_document(xml)
             grey = load_grey(truth.image_path)
             found = segment(grey, method="learned", finder=finder)
-            total += match_lines([l.polygon for l in truth.lines()], [l.polygon for l in found.lines()], grey.shape)
+            total += match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()], grey.shape)
     finally:
         net.to(was).train(training)
     return total

@@ -28,7 +28,8 @@ class TrainSettings:
     amp: bool = True  # bf16 autocast where the device supports it
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "warmup", "accumulate", "val_every", "patience", "checkpoint_every", "seed"):
+        counts = ("steps", "batch_size", "warmup", "accumulate", "val_every", "patience", "checkpoint_every", "seed")
+        for name in counts:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name} must be a whole number, not {value!r}")

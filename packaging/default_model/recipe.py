@@ -133,7 +133,7 @@ def load_prepared(folder: Path, key: str, height: int) -> dict[str, LineSet] | N
     with np.load(arrays_path, allow_pickle=False) as arrays:
         for name, meta in index["sets"].items():
             flat, offset, lines = arrays[name], 0, LineSet(skipped=meta["skipped"])
-            for width, text, source in zip(meta["widths"], meta["texts"], meta["sources"]):
+            for width, text, source in zip(meta["widths"], meta["texts"], meta["sources"], strict=True):
                 size = width * height
                 lines.samples.append(LineSample(flat[offset : offset + size].reshape(height, width), text, source))
                 offset += size

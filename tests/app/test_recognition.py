@@ -73,7 +73,7 @@ def test_the_window_answers_while_recognizing(qtbot, unread, monkeypatch):
     # stop it for the whole job (seconds); a loaded 2-core CI machine delays single ticks by a
     # few hundred ms, which is scheduling, not a frozen window.
     assert duration > 1.0, "too short a job to say anything about responsiveness"
-    gaps = [b - a for a, b in zip([start] + ticks, ticks + [start + duration])]
+    gaps = [b - a for a, b in zip([start] + ticks, ticks + [start + duration], strict=True)]
     print(f"recognition took {duration:.2f} s; longest event-loop gap {max(gaps) * 1000:.0f} ms")
     assert max(gaps) < 1.0, f"event loop stalled for {max(gaps):.3f} s"
     totals = {total for _, total in progress if total}

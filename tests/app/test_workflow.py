@@ -57,7 +57,7 @@ def test_a_page_from_scan_to_export(qtbot, window, fondue_page, tmp_path):
     # Type a correction; the line counts as corrected.
     qtbot.keyClick(editor, Qt.Key.Key_End)
     qtbot.keyClicks(editor, " xyz")
-    line = next(l for l in window.project.page(0).lines() if l.id == target)
+    line = next(ln for ln in window.project.page(0).lines() if ln.id == target)
     assert line.text == recognized + " xyz" and line.status == LineStatus.CORRECTED
 
     # Undo (Ctrl+Z in the field) takes the whole typing back in one step.
@@ -72,7 +72,7 @@ def test_a_page_from_scan_to_export(qtbot, window, fondue_page, tmp_path):
     xml = window.project.xml_path(0)
     qtbot.waitUntil(lambda: "Fixed by hand" in xml.read_text(encoding="utf-8"), timeout=AUTOSAVE_MS + 3000)
     assert time.monotonic() - typed_at < AUTOSAVE_MS / 1000 + 2
-    saved = {l.id: l for l in read_document(xml).lines()}
+    saved = {ln.id: ln for ln in read_document(xml).lines()}
     assert saved[target].text == "Fixed by hand" and saved[target].status == LineStatus.CORRECTED
 
     # Enter confirms the line under the cursor and moves on to the next one.
@@ -95,7 +95,7 @@ def test_a_page_from_scan_to_export(qtbot, window, fondue_page, tmp_path):
     assert "Fixed by hand" in (out / "Dracula.hocr").read_text(encoding="utf-8")
     for fmt in ("page", "alto"):
         exported = read_document(next((out / fmt).glob("*.xml")))
-        assert "Fixed by hand" in [l.text for l in exported.lines()]
+        assert "Fixed by hand" in [ln.text for ln in exported.lines()]
     pdf = pypdfium2.PdfDocument(out / "Dracula.pdf")
     assert "Fixed by hand" in pdf[0].get_textpage().get_text_range()
 

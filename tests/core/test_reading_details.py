@@ -21,7 +21,7 @@ def words_kept(lines, readings, pattern) -> tuple[int, int]:
     """(words of the references that match ``pattern``, how many of them the reading of their
     line holds as a whole word)."""
     wanted = kept = 0
-    for sample, reading in zip(lines, readings):
+    for sample, reading in zip(lines, readings, strict=True):
         read = re.findall(r"\w+", reading.text)
         for word in re.findall(r"\w+", sample.text):
             if pattern.search(word):

@@ -166,7 +166,7 @@ def render_page(
 
     coverage = np.zeros((layout.height, layout.width), np.float32)
     for line in lines:
-        for word, x in zip(line.words, line.xs):
+        for word, x in zip(line.words, line.xs, strict=True):
             draw_ink(word, face, line.size, origin=(int(round(x)), line.baseline), into=coverage)
     if style.strength > 0:
         coverage = degrade.wear_ink(coverage, rng, max(1.0, layout.font_px / 12), 0.6 * style.strength)

@@ -103,8 +103,8 @@ def test_transcribe_keeps_ground_truth_text_unless_asked_to_reread(trained, fond
     )
     kept = read_document(tmp_path / "kept" / "05dracula.pdf_page_51.xml")
     # The export's transcriptions may be a person's work: kept, and marked corrected.
-    assert [(l.id, l.text) for l in kept.lines()] == [(l.id, l.text) for l in truth.lines()]
-    assert all(l.status.value == "corrected" for l in kept.lines() if l.text)
+    assert [(ln.id, ln.text) for ln in kept.lines()] == [(ln.id, ln.text) for ln in truth.lines()]
+    assert all(ln.status.value == "corrected" for ln in kept.lines() if ln.text)
 
     assert (
         main(
@@ -126,9 +126,9 @@ def test_transcribe_keeps_ground_truth_text_unless_asked_to_reread(trained, fond
         == 0
     )
     page = read_document(tmp_path / "read" / "05dracula.pdf_page_51.xml")
-    assert [l.id for l in page.lines()] == [l.id for l in truth.lines()]
-    assert cer([l.text for l in truth.lines()], [l.text for l in page.lines()]) < 0.05
-    assert all(l.status.value == "recognized" and l.char_confidences for l in page.lines() if l.text)
+    assert [ln.id for ln in page.lines()] == [ln.id for ln in truth.lines()]
+    assert cer([ln.text for ln in truth.lines()], [ln.text for ln in page.lines()]) < 0.05
+    assert all(ln.status.value == "recognized" and ln.char_confidences for ln in page.lines() if ln.text)
     text = (tmp_path / "read" / "05dracula.pdf_page_51.txt").read_text(encoding="utf-8")
     assert text.splitlines()[0] == next(page.lines()).text
 

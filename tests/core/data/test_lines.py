@@ -16,7 +16,7 @@ DRACULA = "data/Dracula/05dracula.pdf_page_51.xml"
 def test_alto_lines_are_cut_at_model_height_with_their_text(fondue):
     page = read_document(fondue / DRACULA)
     lines = lines_from_page_xml(fondue / DRACULA, 40)
-    assert [s.text for s in lines.samples] == [l.text for l in page.lines() if l.text.strip()]
+    assert [s.text for s in lines.samples] == [ln.text for ln in page.lines() if ln.text.strip()]
     for sample in lines.samples:
         assert sample.image.shape[0] == 40 and sample.image.dtype == np.uint8
         # Printed lines are wider than tall by far, and hold dark ink on light paper.
@@ -31,7 +31,7 @@ def test_page_xml_gives_the_same_lines_as_alto(fondue, tmp_path):
     from_alto = lines_from_page_xml(fondue / DRACULA, 40)
     from_page = lines_from_page_xml(page_xml, 40)
     assert from_page.texts == from_alto.texts
-    for a, b in zip(from_alto.images, from_page.images):
+    for a, b in zip(from_alto.images, from_page.images, strict=True):
         assert a.shape == b.shape
 
 
@@ -96,7 +96,7 @@ def test_every_crop_style_gives_the_same_texts_with_its_own_pixels(fondue):
     box = lines_from_page_xml(fondue / DRACULA, 40, crop="box", box_margins=(0, 10), seed=3)
     found = lines_from_page_xml(fondue / DRACULA, 40, crop="found")
     assert box.texts == polygon.texts
-    assert any(a.shape != b.shape for a, b in zip(polygon.images, box.images))
+    assert any(a.shape != b.shape for a, b in zip(polygon.images, box.images, strict=True))
     assert all("(box)" in s.source for s in box.samples)
     # Our own line finder finds (nearly) every line of this clean page; the rest is counted.
     assert len(found) >= len(polygon) - 2

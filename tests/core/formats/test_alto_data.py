@@ -29,8 +29,8 @@ def _independent(path) -> list[dict]:
             {
                 "id": line.get("ID"),
                 "text": "".join(s.get("CONTENT") for s in strings),
-                "baseline": list(zip(nums[0::2], nums[1::2])),
-                "polygon": list(zip(poly[0::2], poly[1::2])),
+                "baseline": list(zip(nums[0::2], nums[1::2], strict=False)),
+                "polygon": list(zip(poly[0::2], poly[1::2], strict=False)),
                 "type": labels[line.get("TAGREFS").split()[0]],
                 "conf": None if wc is None else float(wc),
             }
@@ -51,7 +51,7 @@ def _check_dataset(dataset) -> None:
         assert Counter(ln.line_type for ln in lines) == {k: int(v) for k, v in want_types.items()}, path
         expected = _independent(path)
         assert [ln.id for ln in lines] == [e["id"] for e in expected], path  # reading order = file order
-        for ln, e in zip(lines, expected):
+        for ln, e in zip(lines, expected, strict=True):
             assert ln.text == unicodedata.normalize("NFC", e["text"]), ln.id
             assert ln.baseline == e["baseline"], ln.id
             assert ln.polygon == e["polygon"], ln.id

@@ -21,7 +21,7 @@ def test_text_has_reading_order_lines_and_page_separators(fondue, tmp_path):
     out = write_document(pages, tmp_path / "doc.txt", "txt")
     chunks = out.read_text(encoding="utf-8").split("\f")
     assert len(chunks) == 2
-    for page, chunk in zip(pages, chunks):
+    for page, chunk in zip(pages, chunks, strict=True):
         assert chunk.split("\n")[:-1] == [ln.text for ln in page.lines()]
 
 
@@ -30,7 +30,7 @@ def test_hocr_lines_carry_text_and_boxes(cremma, tmp_path):
     doc = html.fromstring(to_bytes([page], tmp_path / "doc.hocr", "hocr"))
     lines = doc.xpath("//*[@class='ocr_line']")
     assert [ln.get("id") for ln in lines] == [ln.id for ln in page.lines()]
-    for el, line in zip(lines, page.lines()):
+    for el, line in zip(lines, page.lines(), strict=True):
         assert el.text_content() == line.text
         x0, y0, x1, y1 = (int(v) for v in re.search(r"bbox (\d+) (\d+) (\d+) (\d+)", el.get("title")).groups())
         bx0, by0, bx1, by1 = line.bbox()

@@ -27,19 +27,22 @@ TRANSKRIBUS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
         <RegionRefIndexed index="0" regionRef="r_head"/>
       </OrderedGroup>
     </ReadingOrder>
-    <TextRegion orientation="0.0" type="paragraph" id="r_body" custom="readingOrder {{index:1;}} structure {{type:MainZone;}}">
+    <TextRegion orientation="0.0" type="paragraph" id="r_body"
+        custom="readingOrder {{index:1;}} structure {{type:MainZone;}}">
       <Coords points="90,300 910,300 910,700 90,700"/>
       <TextLine id="l_2" custom="readingOrder {{index:1;}}">
         <Coords points="100,420 900,420 900,480 100,480"/>
         <Baseline points="100,470 900,468"/>
         <TextEquiv conf="0.5"><Unicode>second line</Unicode></TextEquiv>
       </TextLine>
-      <TextLine id="l_1" custom="readingOrder {{index:0;}} structure {{type:DefaultLine;}} textStyle {{offset:0; length:5;bold:true;}}">
+      <TextLine id="l_1"
+        custom="readingOrder {{index:0;}} structure {{type:DefaultLine;}} textStyle {{offset:0; length:5;bold:true;}}">
         <Coords points="100,320 900,320 900,380 100,380"/>
         <Baseline points="100,370 900,371"/>
         <Word id="w_1">
           <Coords points="100,320 300,320 300,380 100,380"/>
-          <Glyph id="g_1"><Coords points="100,320 150,320 150,380 100,380"/><TextEquiv conf="0.9"><Unicode>œ</Unicode></TextEquiv></Glyph>
+          <Glyph id="g_1"><Coords points="100,320 150,320 150,380 100,380"/><TextEquiv
+              conf="0.9"><Unicode>œ</Unicode></TextEquiv></Glyph>
           <TextEquiv conf="0.8"><Unicode>œuvre</Unicode></TextEquiv>
         </Word>
         <Word id="w_2">

@@ -37,7 +37,10 @@ def test_illumination_normalization_flattens_a_shadow(cremma):
     shadow = np.linspace(0.45, 1.0, w, dtype=np.float32)[None, :]  # dark towards the left edge
     shaded = (grey.astype(np.float32) * shadow).astype(np.uint8)
     flat = normalize_illumination(shaded)
-    paper = lambda img, a, b: np.percentile(img[:, a:b], 80)
+
+    def paper(img, a, b):
+        return np.percentile(img[:, a:b], 80)
+
     assert paper(shaded, w - 100, w) - paper(shaded, 0, 100) > 60
     assert abs(paper(flat, w - 100, w) - paper(flat, 0, 100)) < 15
     # Binarization then keeps ink on both sides and not the shadow itself.
@@ -57,5 +60,8 @@ def test_remove_noise_drops_specks_and_scan_borders(fondue):
     # The text survives: nearly all original ink components are kept.
     assert cleaned.sum() >= 0.9 * remove_noise(ink, min_area=4).sum()
     # And the 500 specks are gone (a few may have landed on letters and joined them).
-    components = lambda b: cv2.connectedComponents(b.astype(np.uint8), connectivity=8)[0]
+
+    def components(b):
+        return cv2.connectedComponents(b.astype(np.uint8), connectivity=8)[0]
+
     assert components(cleaned) <= components(remove_noise(ink, min_area=4)) + 5

@@ -67,7 +67,7 @@ def test_exact_maps_give_back_the_ground_truth_lines(which, split, name, request
     (core, body), r = _targets(page)
     found = find_lines(core.astype(np.float32), body.astype(np.float32), LineFinderConfig())
     polygons = [p / r for p, _ in found]
-    match = match_lines([l.polygon for l in page.lines()], polygons, (page.height, page.width))
+    match = match_lines([ln.polygon for ln in page.lines()], polygons, (page.height, page.width))
     assert match.f1 >= 0.95, match
     for polygon, baseline in found:
         y0, y1 = polygon[:, 1].min(), polygon[:, 1].max()
@@ -214,5 +214,5 @@ def test_the_bundled_finder_finds_the_lines_of_unseen_pages(which, name, minimum
     grey = load_grey(truth.image_path)
     page = segment(grey)
     assert page.metadata["segmentation"] == "mspt learned"
-    match = match_lines([l.polygon for l in truth.lines()], [l.polygon for l in page.lines()], grey.shape)
+    match = match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in page.lines()], grey.shape)
     assert match.f1 >= minimum, match

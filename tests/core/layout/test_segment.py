@@ -46,14 +46,14 @@ def test_segmentation_finds_the_lines_of_a_real_page(which, name, minimum, metho
     page = segment(grey, method=method)
     assert page.metadata["segmentation"] == f"mspt {method}"
     _check_lines(page, grey.shape)
-    truth = [l.polygon for l in gt.lines()]
-    found = [l.polygon for l in page.lines()]
+    truth = [ln.polygon for ln in gt.lines()]
+    found = [ln.polygon for ln in page.lines()]
     matched = match_lines(truth, found, grey.shape, kind="polygon").matched
     assert matched >= minimum * len(truth)
     assert matched >= minimum * len(found)
     # Reading order: within each region, lines go down the page.
     for region in page.regions:
-        tops = [np.mean([p[1] for p in l.baseline]) for l in region.lines]
+        tops = [np.mean([p[1] for p in ln.baseline]) for ln in region.lines]
         assert tops == sorted(tops)
 
 
@@ -67,8 +67,8 @@ def test_segmentation_of_a_skewed_scan(fondue):
     tilted = np.clip(tilted + noise, 0, 255).astype(np.uint8)
     page = segment(tilted)
     assert abs(float(page.metadata["skew_degrees"]) - 6.0) < 0.3
-    truth = [[tuple(m[:, :2] @ p + m[:, 2]) for p in l.polygon] for l in gt.lines()]
-    matched = match_lines(truth, [l.polygon for l in page.lines()], tilted.shape, kind="polygon").matched
+    truth = [[tuple(m[:, :2] @ p + m[:, 2]) for p in ln.polygon] for ln in gt.lines()]
+    matched = match_lines(truth, [ln.polygon for ln in page.lines()], tilted.shape, kind="polygon").matched
     assert matched >= 0.9 * len(truth)
 
 
@@ -81,11 +81,14 @@ def _two_columns(fondue):
         x0, y0, x1, y1 = gt.regions[0].lines[0].bbox()
         lines = list(gt.lines())
         top, bottom = int(lines[0].bbox()[1]), int(lines[9].bbox()[3])
-        left, right = int(min(l.bbox()[0] for l in lines)), int(max(l.bbox()[2] for l in lines))
+        left, right = int(min(ln.bbox()[0] for ln in lines)), int(max(ln.bbox()[2] for ln in lines))
         blocks.append(grey[top:bottom, left:right])
     h = max(b.shape[0] for b in blocks)
     gap = np.full((h, 150), 255, np.uint8)
-    pad = lambda b: np.vstack([b, np.full((h - b.shape[0], b.shape[1]), 255, np.uint8)])
+
+    def pad(b):
+        return np.vstack([b, np.full((h - b.shape[0], b.shape[1]), 255, np.uint8)])
+
     page = np.hstack([gap, pad(blocks[0]), gap, pad(blocks[1]), gap])
     return np.vstack(
         [np.full((150, page.shape[1]), 255, np.uint8), page, np.full((150, page.shape[1]), 255, np.uint8)]
@@ -96,7 +99,7 @@ def _two_columns(fondue):
 def test_columns_are_read_in_script_direction(fondue, rtl):
     image, middle = _two_columns(fondue)
     page = segment(image, rtl=rtl)
-    sides = ["left" if np.mean([p[0] for p in l.baseline]) < middle else "right" for l in page.lines()]
+    sides = ["left" if np.mean([p[0] for p in ln.baseline]) < middle else "right" for ln in page.lines()]
     assert sides.count("left") >= 9 and sides.count("right") >= 9
     first, second = ("right", "left") if rtl else ("left", "right")
     assert sides == [first] * sides.count(first) + [second] * sides.count(second)
@@ -120,7 +123,7 @@ def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, 
     assert main(["segment", str(bare / "scan.jpg"), "--out", str(tmp_path / "out")]) == 0
     found = read_document(tmp_path / "out" / "scan.xml")
     assert len(list(found.lines())) >= 0.8 * len(list(gt.lines()))
-    assert all(l.baseline and len(l.polygon) >= 3 for l in found.lines())
+    assert all(ln.baseline and len(ln.polygon) >= 3 for ln in found.lines())
     assert capsys.readouterr().out.rstrip().endswith("mspt learned")  # the default
     assert (
         main(["segment", str(bare / "scan.jpg"), "--out", str(tmp_path / "classical"), "--segmenter", "classical"]) == 0
@@ -135,7 +138,7 @@ def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, 
         main(["segment", str(exported / gt.image_path.name), "--out", str(tmp_path / "out2"), "--format", "alto"]) == 0
     )
     reused = read_document(tmp_path / "out2" / f"{gt.image_path.stem}.xml")
-    assert [l.baseline for l in reused.lines()] == [l.baseline for l in gt.lines()]
+    assert [ln.baseline for ln in reused.lines()] == [ln.baseline for ln in gt.lines()]
     assert "ground truth" in capsys.readouterr().out
 
 

@@ -1,5 +1,7 @@
 """Masking: the schedule of p, padding never masked, and the two ways of filling masked tokens."""
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ def test_progressive_schedule_runs_from_p_start_to_p_end(kind):
     values = [schedule.probability(s) for s in range(101)]
     assert values[0] == pytest.approx(0.1)
     assert values[-1] == pytest.approx(0.6)
-    assert all(b >= a - 1e-12 for a, b in zip(values, values[1:]))  # never decreases
+    assert all(b >= a - 1e-12 for a, b in pairwise(values))  # never decreases
 
 
 def test_schedule_shapes():
