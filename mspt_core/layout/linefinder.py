@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -192,7 +193,9 @@ def bundled() -> LineFinder | None:
     try:
         return load_line_finder(path)
     except ModelFileError as error:
-        warnings.warn(f"the bundled line finder cannot be used, lines are found the classical way: {error}")
+        warnings.warn(
+            f"the bundled line finder cannot be used, lines are found the classical way: {error}", stacklevel=2
+        )
         return None
 
 
@@ -331,7 +334,7 @@ def find_lines(
         own = masks[line]
         own_core = line_map[own.y0 : own.y0 + own.mask.shape[0], own.x0 : own.x0 + own.mask.shape[1]] == line
         edges = [0] + [x - own.x0 for x in cuts.get(line, [])] + [own.mask.shape[1]]
-        for lo, hi in zip(edges[:-1], edges[1:]):
+        for lo, hi in pairwise(edges):
             piece_core = own_core[:, lo:hi]
             if piece_core.sum() < min_area:
                 continue
