@@ -1,4 +1,7 @@
-"""mspt transcribe: page images or PDFs -> segmentation + recognition -> PAGE/ALTO/text/hOCR/PDF."""
+"""mspt transcribe: page images or PDFs -> segmentation + recognition -> PAGE/ALTO/text/hOCR/PDF.
+
+Folders are walked, work can be split into shards and a run resumes where it stopped: see
+``mspt_core.cli.batch``."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mspt_core.cli import batch
 from mspt_core.cli.common import (
     add_device_option,
     add_dpi_option,
@@ -14,17 +18,13 @@ from mspt_core.cli.common import (
     add_segmenter_option,
     add_threads_option,
     check_output_folder,
-    check_output_names,
     line_reader,
     non_negative_int,
-    page_stem,
     positive_int,
     print_error,
     print_note,
     set_threads,
 )
-
-PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input
 
 
 def register(subparsers) -> None:
@@ -36,7 +36,13 @@ def register(subparsers) -> None:
         description="The main job from the command line: for every page, find regions and lines (or reuse "
         "a PAGE/ALTO file with lines beside the image), read the lines, and write the results.",
     )
-    p.add_argument("pages", nargs="+", type=Path, metavar="PAGE", help="page images or PDF files")
+    p.add_argument(
+        "pages",
+        nargs="+",
+        type=Path,
+        metavar="PAGE",
+        help="page images or PDF files, or folders (walked, the tree mirrored in --out)",
+    )
     p.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="output folder (created)")
     p.add_argument(
         "--to",
@@ -69,6 +75,22 @@ def register(subparsers) -> None:
         action="store_true",
         help="report an input that cannot be read, skip it and write the others; exit code 2 at the end "
         "with one error line per skipped input (default: stop at the first, writing nothing)",
+    )
+    p.add_argument(
+        "--shard",
+        type=batch.parse_shard,
+        default=None,
+        metavar="K/N",
+        help="do only shard K of N (K from 0 to N-1), chosen by a hash of each page's name, so N "
+        "processes or cluster jobs given the same inputs share the work without overlap "
+        "(default: from torchrun's RANK/WORLD_SIZE or a Slurm array's SLURM_ARRAY_TASK_ID/"
+        "SLURM_ARRAY_TASK_COUNT when set, else all pages)",
+    )
+    p.add_argument(
+        "--redo",
+        action="store_true",
+        help="transcribe every page again (default: skip input files whose outputs in --out all "
+        "exist, so a stopped run resumes where it stopped)",
     )
     add_device_option(p)
     add_engine_option(p)
@@ -104,37 +126,74 @@ def _write_page(job, target: Path, fmt: str, notes: list[str]) -> None:
         raise FormatError(f"{job.source}: its results cannot be written: {error}") from error
 
 
+def _plan(args: argparse.Namespace) -> list[batch.PageFile]:
+    """The page files this process transcribes: its shard's, less those done already."""
+    files = batch.page_files(args.pages, args.out)
+    batch.check_names(files, args.out)
+    shard = args.shard or batch.shard_from_environment()
+    if shard is not None:
+        mine = [file for file in files if shard.owns(file.name)]
+        print_note(f"shard {shard} (from {shard.origin}): {len(mine)} of {len(files)} input files")
+        files = mine
+    if not args.redo:
+        todo = [file for file in files if not batch.is_done(file, args.to, args.out)]
+        if len(todo) < len(files):
+            print_note(
+                f"{len(files) - len(todo)} of {len(files)} input files already done in {args.out}, "
+                "skipped (--redo transcribes them again)"
+            )
+        files = todo
+    return files
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from mspt_core.errors import MsptError
-    from mspt_core.formats import EXTENSIONS, write_document
+    from mspt_core.formats import write_document
     from mspt_core.pipeline import transcribe
 
     set_threads(args.threads)
     failed: list[MsptError] | None = [] if args.keep_going else None
-    pages = _readable_inputs(args.pages, failed)
-    check_output_names(pages, args.out)
     check_output_folder(args.out)
+    files = _plan(args)
+    readable = set(_readable_inputs([file.path for file in files], failed))
+    files = [file for file in files if file.path in readable]
+    if not files:
+        for error in failed or []:
+            print_error(error)
+        return 2 if failed else 0
+    args.device = batch.device_for_local_rank(args.device)
     reader = line_reader(args, batch_size=args.batch_size, beam=args.beam)
     args.out.mkdir(parents=True, exist_ok=True)
-    by_source: dict[Path, list] = {}
+    by_path = {file.path: file for file in files}
+    by_source: dict[Path, list] = {}  # pages of an input file until all are written
     bar = tqdm(unit="page", file=sys.stderr, dynamic_ncols=True)  # a PDF's page count is known only when read
     notes: list[str] = []
 
     def write_group(jobs) -> None:
         for job in jobs:
+            file = by_path[job.source]
             pages = by_source.setdefault(job.source, [])
             pages.append(job.page)
-            name = page_stem(job.source, job.page.image_index, job.pages_in_source)
-            for fmt in args.to:
-                if fmt in PER_PAGE:
-                    suffix = ".alto.xml" if fmt == "alto" and "page" in args.to else EXTENSIONS[fmt]
-                    _write_page(job, args.out / f"{name}{suffix}", fmt, notes)
+            name = batch.page_name(file, job.page.image_index, job.pages_in_source)
+            for fmt, target in zip(
+                [f for f in args.to if f in batch.PER_PAGE], batch.page_outputs(name, args.to), strict=True
+            ):
+                _write_page(job, args.out / target, fmt, notes)
+            if len(pages) == job.pages_in_source:  # the file's last page: its own outputs, then forget it
+                for fmt, target in zip(
+                    [f for f in args.to if f not in batch.PER_PAGE], batch.file_outputs(file.name, args.to), strict=True
+                ):
+                    write_document(pages, args.out / target, fmt, notes=notes)
+                lines = sum(1 for page in pages for _ in page.lines())
+                segmentation = pages[0].metadata.get("segmentation", "")
+                bar.write(f"{job.source}\t{len(pages)} pages\t{lines} lines\t{segmentation}", file=sys.stdout)
+                del by_source[job.source]
         bar.update(len(jobs))
 
     transcribe(
-        pages,
+        [file.path for file in files],
         reader,
         use_ground_truth=not args.no_ground_truth,
         rtl=args.rtl,
@@ -144,14 +203,9 @@ def run(args: argparse.Namespace) -> int:
         on_pages=write_group,
         segmenter=args.segmenter,
         on_bad_input=None if failed is None else failed.append,
+        keep_pages=False,
     )
     bar.close()
-    for source, pages in by_source.items():
-        for fmt in args.to:
-            if fmt not in PER_PAGE:
-                write_document(pages, args.out / f"{source.stem}{EXTENSIONS[fmt]}", fmt, notes=notes)
-        lines = sum(1 for page in pages for _ in page.lines())
-        print(f"{source}\t{len(pages)} pages\t{lines} lines\t{pages[0].metadata.get('segmentation', '')}")
     for note in dict.fromkeys(notes):
         print_note(note)
     for error in failed or []:
