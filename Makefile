@@ -7,9 +7,9 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: venv test lint demo app samples fonts clean
+.PHONY: venv test lint demo app dist samples fonts clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
@@ -37,6 +37,12 @@ demo: venv
 # A real window (the exported offscreen platform is for tests), on the bundled sample project.
 app: venv
 	env -u QT_QPA_PLATFORM $(VENV)/bin/mspt-app --sample
+
+# A wheel and an sdist in dist/: `pip install dist/mspt-*.whl` installs mspt anywhere (README).
+# build/ goes first: setuptools would put a module deleted since the last build into the wheel.
+dist: venv
+	rm -rf build dist
+	$(PY) -m build --no-isolation --outdir dist .
 
 # Re-render the bundled sample page and lines (needs the fonts: make fonts).
 samples: venv
