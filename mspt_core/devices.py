@@ -23,6 +23,26 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+CUDA_ADVICE = (
+    "to use an NVIDIA GPU, install PyTorch's CUDA build into mspt's Python "
+    "(pip install torch --index-url https://download.pytorch.org/whl/cu128) and an NVIDIA driver"
+)
+
+
+def gpu_summary() -> str:
+    """One plain sentence: which GPU mspt uses, or why none, and what to install to use one."""
+    if torch.cuda.is_available():
+        return f"GPU found: {torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}); mspt reads and trains on it."
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "GPU found: Apple silicon (Metal); mspt reads and trains on it."
+    if torch.version.cuda is None:
+        return f"No GPU in use: this PyTorch ({torch.__version__}) is built for the CPU only; {CUDA_ADVICE}."
+    return (
+        f"No GPU found: PyTorch is built for CUDA {torch.version.cuda} but sees no NVIDIA GPU; "
+        "check that the NVIDIA driver is installed (nvidia-smi lists the GPU)."
+    )
+
+
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """bf16 autocast on GPUs that support it; full precision elsewhere."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():

@@ -63,6 +63,32 @@ def advice_for(error: BaseException | str) -> str:
     return f"This looks like a bug in mspt. Details are in the log file in {log_dir()}."
 
 
+def about_text() -> str:
+    """What the About box says: the version, the licence, where the bundled files are, and
+    whether a GPU was found (and what to install to use one)."""
+    from mspt_core import __version__, resources
+    from mspt_core.devices import gpu_summary
+
+    return (
+        f"<h3>mspt {__version__}</h3>"
+        "<p>Document transcription on your own computer.</p>"
+        f"<p>{gpu_summary()}</p>"
+        "<p>Licensed under the Apache License 2.0. Qt for Python (PySide6) is used under the LGPL-3.0; "
+        "the bundled models are offered under CC-BY-SA 4.0 and CC-BY 4.0 with credit to the data "
+        "they were trained on: see THIRD_PARTY.md.</p>"
+        f"<p>Bundled files: {resources.ROOT}<br>Log files: {log_dir()}</p>"
+    )
+
+
+def show_about(parent) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Information, "About mspt", about_text(), QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.RichText)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setObjectName("aboutDialog")
+    box.open()
+    return box
+
+
 def show_error(parent, what: str, error: BaseException | str, details: str = "") -> QMessageBox:
     """A non-blocking error dialog; the details also go to the log file."""
     message = str(error)

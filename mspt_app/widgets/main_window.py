@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
 
         self.training = TrainingControl(self)
         self.training.build_menu(bar)
+        help_menu = bar.addMenu(self.tr("&Help"))
+        self._action(help_menu, "&About mspt", lambda: dialogs.show_about(self))
 
         tools = self.addToolBar(self.tr("Tools"))
         tools.setObjectName("tools")
