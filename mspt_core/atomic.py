@@ -11,7 +11,9 @@ NAME cut to its first 100 bytes so that a target whose own name fits the file sy
 always gets a temporary name that fits too. A process killed mid-write leaves its temporary
 behind; the next write into that folder removes such leftovers, but only those of this naming
 that are older than an hour and whose process (the PID in the name) no longer runs on this
-machine, so a write in progress, ours or another mspt's, is never touched.
+machine, so a write in progress, ours or another mspt's, is never touched. A folder only its
+lock holder writes (a project's) is cleaned at once when the lock is taken
+(``remove_temporaries_of_others``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -176,12 +178,26 @@ def remove_stale_temporaries(folder: Path) -> None:
         entries = list(os.scandir(folder))
     except OSError:
         return
+    _remove(entry for entry in entries if _is_stale(entry))
+
+
+def remove_temporaries_of_others(folder: str | os.PathLike) -> None:
+    """Remove every temporary of this naming in ``folder`` that another process left, whatever
+    its age: only for a folder no other process may be writing in, one whose lock this process
+    has just taken (a project's, ``mspt_core.project``), so a leftover there is a killed write."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    _remove(entry for entry in entries if (match := _TEMPORARY.match(entry.name)) and int(match["pid"]) != os.getpid())
+
+
+def _remove(entries: Iterable[os.DirEntry]) -> None:
     for entry in entries:
-        if _is_stale(entry):
-            try:
-                shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
-            except OSError:
-                pass
+        try:
+            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.unlink(entry.path)
+        except OSError:
+            pass  # left for a later try
 
 
 def _is_stale(entry: os.DirEntry) -> bool:

@@ -10,9 +10,11 @@ This is the Transkribus layout, so the folder opens in other tools too. The clas
 Python (no Qt): the app's widgets and the ``mspt project`` commands observe it through
 ``listeners`` and change it through ``edits.Editor`` (or directly, where no undo is wanted).
 
-Nothing typed is lost: every page write is atomic, text edits are appended to a journal
-before the next autosave, and a lock file tells a later session that this one crashed, so
-that session replays the journal.
+Nothing typed is lost: every page write is atomic, every edit (a line's text, or a page's
+lines after lines were added, deleted or moved) is appended to a journal before the next
+autosave, and a lock file tells a later session that this one crashed, so that session
+replays the journal. Opening a project also removes the temporary files of writes a crash
+cut short (no other process writes in a project whose lock this one holds).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mspt_core.atomic import remove_temporaries_of_others
 from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
 from mspt_core.errors import FormatError, InUseError, MsptError
 from mspt_core.inputs import PAGE_SUFFIXES, expand_folders, page_stem
@@ -182,6 +185,8 @@ class Project:
             )
         lock.write_owner()
         _held[self.root] = (lock, self._lock_token)
+        for folder in (self.root, self.root / XML_DIR):
+            remove_temporaries_of_others(folder)  # what writes a crash cut short left
         return left_behind or self.journal.has_entries()
 
     def _release_lock(self) -> None:
@@ -355,8 +360,9 @@ class Project:
             listener(change)
 
     def changed(self, page_id: str, kind: str = "lines", line_id: str | None = None) -> None:
-        """Called by ``Editor`` after it changed a page: marks it for autosave, refreshes the
-        page's cached progress and tells the views."""
+        """Called by ``Editor`` after it changed a page: marks it for autosave, records the
+        change in the journal (one line's text, or the whole page after a change to its lines),
+        refreshes the page's cached progress and tells the views."""
         self._dirty.add(page_id)
         index = self.index_of(page_id)
         entry = self.entries[index]
@@ -365,7 +371,19 @@ class Project:
             line = find_line(self.page(index), line_id)
             if line is not None:
                 self.journal.append(page_id, line.id, line.text, line.status.value)
+        elif kind != "text":
+            self._journal_page(index)
         self._notify(Change(kind, page_id, line_id))
+
+    def _journal_page(self, index: int) -> None:
+        from mspt_core.formats import to_bytes
+
+        try:
+            xml = to_bytes(self.page(index), self.xml_path(index), "page")
+        except MsptError as error:  # the save will say so; the journal is a second net
+            log.warning("cannot record page %d in the edit journal: %s", index + 1, error)
+            return
+        self.journal.append_page(self.entries[index].id, xml.decode("utf-8"))
 
     def save(self) -> list[Path]:
         """Write every changed page (atomically) and the manifest. Raises ProjectError naming
@@ -401,23 +419,19 @@ class Project:
         except OSError as error:
             raise ProjectError(f"{self.root / PROJECT_FILE}: cannot write ({error.strerror})") from error
 
-    # --- the journal: typed text survives a crash between autosaves ---------------------------
+    # --- the journal: edits survive a crash between autosaves ----------------------------------
 
     def _replay_journal(self) -> None:
         replayed = 0
         for record in self.journal.records():
             try:
-                page = self.page_by_id(record["page"])
-                status = LineStatus(record.get("status", "corrected"))
+                if "xml" in record:
+                    changed = self._replay_page(record["page"], record["xml"])
+                else:
+                    changed = self._replay_text(record)
             except (KeyError, ValueError, MsptError):
                 continue  # a page removed since, or a record from a newer mspt
-            line = find_line(page, record["line"])
-            # A confirmation ("mark corrected") changes only the status: replay it too.
-            if line is not None and (line.text != record["text"] or line.status != status):
-                if line.text != record["text"]:
-                    line.char_confidences = None
-                line.text = record["text"]
-                line.status = status
+            if changed:
                 self._dirty.add(record["page"])
                 replayed += 1
         for page_id in self._dirty:
@@ -426,6 +440,33 @@ class Project:
         log.info("recovered %d line edits from the journal of %s", replayed, self.root)
         self.recovered_edits = replayed
         self.save()
+
+    def _replay_text(self, record: dict) -> bool:
+        page = self.page_by_id(record["page"])
+        status = LineStatus(record.get("status", "corrected"))
+        line = find_line(page, record["line"])
+        # A confirmation ("mark corrected") changes only the status: replay it too.
+        if line is None or (line.text == record["text"] and line.status == status):
+            return False
+        if line.text != record["text"]:
+            line.char_confidences = None
+        line.text = record["text"]
+        line.status = status
+        return True
+
+    def _replay_page(self, page_id: str, xml: str) -> bool:
+        """Put back a page recorded whole; True if its lines differ from those on disk."""
+        from mspt_core.formats import pagexml
+        from mspt_core.formats.xmlsafe import parse_bytes
+
+        index = self.index_of(page_id)
+        before = self.page(index)
+        path = self.xml_path(index)
+        page = pagexml.read(path, root=parse_bytes(xml.encode("utf-8"), path))
+        page.image_path = self.image_path(index)
+        page.id = page_id
+        self._pages[page_id] = page
+        return _outline(page) != _outline(before)
 
     # --- looking across the project ---------------------------------------------------------
 
@@ -474,6 +515,11 @@ def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) 
                     f"{manifest}: page {entry.id}'s {kind} file {name!r} lies outside the "
                     "project folder; mspt opens only projects whose files are inside it"
                 )
+
+
+def _outline(page: Page) -> list[tuple]:
+    """What a person sees of a page's lines: their order, texts, statuses and shapes."""
+    return [(line.id, line.text, line.status, [(round(x), round(y)) for x, y in line.polygon]) for line in page.lines()]
 
 
 def _reason(error: BaseException, path: Path) -> str:

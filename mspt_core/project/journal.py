@@ -1,9 +1,16 @@
-"""The crash journal: every text edit is appended to ``.mspt-journal.jsonl`` at once, so text
-typed between two autosaves survives a crash; the next opening replays it, and a successful save
-empties it.
+"""The crash journal: every edit is appended to ``.mspt-journal.jsonl`` at once, so what was
+changed between two autosaves survives a crash; the next opening replays it, and a successful
+save empties it.
 
-One JSON object per line: ``{"page": ID, "line": ID, "text": ..., "status": ...}``. A torn last
-line (the crash came mid-write) is skipped when read.
+One JSON object per line, oldest first, each a whole state (never a difference), so replaying
+a record twice, or over a page a save had already written, changes nothing:
+
+- ``{"page": ID, "line": ID, "text": ..., "status": ...}``: one line's text and status (typing,
+  "Mark corrected");
+- ``{"page": ID, "xml": ...}``: the whole page as PAGE XML, after a change to its lines (added,
+  deleted, moved, merged, split, re-ordered, segmented, re-read).
+
+A torn last line (the crash came mid-write) is skipped when read.
 """
 
 from __future__ import annotations
@@ -28,12 +35,20 @@ class Journal:
         return self.path.exists() and self.path.stat().st_size > 0
 
     def append(self, page_id: str, line_id: str, text: str, status: str) -> None:
-        """Record one line's text and status; a failure is logged, not raised (autosave still
+        """Record one line's text and status."""
+        self._write({"page": page_id, "line": line_id, "text": text, "status": status})
+
+    def append_page(self, page_id: str, xml: str) -> None:
+        """Record a whole page (its PAGE XML), after a change to its lines."""
+        self._write({"page": page_id, "xml": xml})
+
+    def _write(self, record: dict) -> None:
+        """Append one record as one line, handed to the system before returning (a killed
+        process loses nothing written here); a failure is logged, not raised (autosave still
         runs: the journal is a second net)."""
         try:
             if self._file is None:
                 self._file = open(self.path, "a", encoding="utf-8")
-            record = {"page": page_id, "line": line_id, "text": text, "status": status}
             self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
             self._file.flush()
         except OSError as error:
@@ -48,7 +63,9 @@ class Journal:
                 record = json.loads(row)
             except ValueError:
                 continue
-            if isinstance(record, dict) and "page" in record and "line" in record and "text" in record:
+            if not isinstance(record, dict) or not isinstance(record.get("page"), str):
+                continue
+            if isinstance(record.get("xml"), str) or ("line" in record and "text" in record):
                 yield record
 
     def close(self) -> None:

@@ -29,6 +29,76 @@ def test_a_torn_journal_line_is_skipped(small_export, tmp_path):
     assert next(reopened.page(0).lines()).text == "kept"
 
 
+def _outline(project: Project, index: int = 0) -> list[tuple]:
+    return [(line.id, line.text, line.status, line.polygon) for line in project.page(index).lines()]
+
+
+def test_added_deleted_and_moved_lines_are_replayed_after_a_crash(small_export, tmp_path):
+    """Every change to a page's lines is in the journal before the next autosave, not only typed
+    text: a crash between two saves loses no added, deleted, moved or split line."""
+    from mspt_core.project import Editor
+
+    project = Project.create(tmp_path / "p")
+    project.add_files([small_export])
+    editor = Editor(project)
+    page_id = project.page(0).id
+    first, second, third = [line.id for line in project.page(0).lines()][:3]
+    editor.delete_line(page_id, second)
+    added = editor.add_line(page_id, [(10, 10), (200, 10), (200, 40), (10, 40)])
+    editor.set_text(page_id, added, "a line drawn by hand")
+    editor.set_polygon(page_id, first, [(5, 5), (300, 5), (300, 30), (5, 30)])
+    editor.split_line(page_id, third, 3)
+    editor.move_line(page_id, added, 2)
+    expected = _outline(project)
+    assert any(line_id == added for line_id, *_ in expected) and all(line_id != second for line_id, *_ in expected)
+    xml = project.xml_path(0).read_text(encoding="utf-8")
+    assert "a line drawn by hand" not in xml  # not saved yet: the crash comes before the autosave
+
+    reopened = Project.open(project.root)  # the lock of the "crashed" session is still there
+    assert reopened.recovered and reopened.recovered_edits == 6
+    assert _outline(reopened) == expected
+    assert "a line drawn by hand" in project.xml_path(0).read_text(encoding="utf-8")  # written back at once
+    assert not (project.root / JOURNAL_FILE).exists()
+    reopened.close()
+
+
+def test_a_journal_replayed_over_a_page_already_saved_changes_nothing(small_export, tmp_path):
+    """A crash after a save wrote the pages but before it emptied the journal: the records are
+    whole states, so replaying them again gives the same page."""
+    from mspt_core.project import Editor
+
+    project = Project.create(tmp_path / "p")
+    project.add_files([small_export])
+    editor = Editor(project)
+    page_id = project.page(0).id
+    line = next(project.page(0).lines()).id
+    editor.set_text(page_id, line, "typed")
+    editor.delete_line(page_id, line)
+    journal = (project.root / JOURNAL_FILE).read_bytes()
+    expected = _outline(project)
+    project.save()
+    (project.root / JOURNAL_FILE).write_bytes(journal)
+    reopened = Project.open(project.root)
+    assert _outline(reopened) == expected and reopened.recovered_edits == 0
+    reopened.close()
+
+
+def test_opening_a_project_removes_what_killed_writes_left(tmp_path):
+    """No other process writes in a project whose lock is held, so the temporary files of a
+    killed save are removed when it is opened, however new they are; other files stay."""
+    project = Project.create(tmp_path / "p")
+    project.close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has ended
+    left = [project.root / f".project.json.mspt{pid}-x1.tmp", project.root / "page" / f".0001-a.xml.mspt{pid}-y2.tmp"]
+    for path in left:
+        path.write_text("half a save")
+    kept = project.root / "page" / ".notes.tmp"
+    kept.write_text("not ours")
+    Project.open(project.root).close()
+    assert not any(path.exists() for path in left) and kept.exists()
+
+
 def _hold_in_another_process(lock_file: Path) -> subprocess.Popen:
     """A process that takes the OS lock on ``lock_file`` as an mspt window would, and keeps it
     until its stdin closes."""
