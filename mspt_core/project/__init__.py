@@ -2,7 +2,7 @@
 
 folder.py     the project folder: page images, page/*.xml, project.json; adding pages,
               saving (atomic), the lock of the session that has it open, export
-journal.py    the crash journal: text typed between two autosaves survives a crash
+journal.py    the crash journal: every edit made between two autosaves survives a crash
 edits.py      every change a person makes, undoable (``Editor``, ``History``)
 geometry.py   line geometry for segmentation editing: split, merge, reading order
 snapshot.py   the corrected lines of a project, written out for a training run
