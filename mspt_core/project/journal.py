@@ -49,10 +49,19 @@ class Journal:
         try:
             if self._file is None:
                 self._file = open(self.path, "a", encoding="utf-8")
+                if not self._ends_a_line():
+                    self._file.write("\n")  # a record torn by a crash stays apart from the next
             self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
             self._file.flush()
         except OSError as error:
             log.warning("cannot write the edit journal: %s", error)
+
+    def _ends_a_line(self) -> bool:
+        with open(self.path, "rb") as f:
+            if f.seek(0, 2) == 0:
+                return True
+            f.seek(-1, 2)
+            return f.read(1) == b"\n"
 
     def records(self) -> Iterator[dict]:
         """The recorded edits, oldest first; lines that are not a whole record are skipped."""

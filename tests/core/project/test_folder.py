@@ -29,6 +29,16 @@ def test_a_torn_journal_line_is_skipped(small_export, tmp_path):
     assert next(reopened.page(0).lines()).text == "kept"
 
 
+def test_a_record_written_after_a_torn_one_is_kept(tmp_path):
+    from mspt_core.project.journal import Journal
+
+    (tmp_path / JOURNAL_FILE).write_text('{"page": "0001", "line": "l1", "text": "ke', encoding="utf-8")
+    journal = Journal(tmp_path)
+    journal.append("0001", "l2", "after the crash", "corrected")
+    journal.close()
+    assert [record["line"] for record in journal.records()] == ["l2"]
+
+
 def _outline(project: Project, index: int = 0) -> list[tuple]:
     return [(line.id, line.text, line.status, line.polygon) for line in project.page(index).lines()]
 
