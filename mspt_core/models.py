@@ -15,6 +15,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
@@ -60,8 +61,18 @@ class LoadedModel:
         return self.model.config
 
 
+class SavableModel(Protocol):
+    """What a model file is written from: a Recognizer, or an encoder alone (pre-training)."""
+
+    config: RecognizerConfig
+
+    def parameter_count(self) -> int: ...
+
+    def state_dict(self) -> dict[str, torch.Tensor]: ...
+
+
 def build_metadata(
-    model: Recognizer, charset: Charset, name: str, provenance: dict | None = None, kind: str = "recognizer"
+    model: SavableModel, charset: Charset, name: str, provenance: dict | None = None, kind: str = "recognizer"
 ) -> dict:
     return {
         "format": FORMAT,
@@ -80,7 +91,7 @@ def build_metadata(
     }
 
 
-def save_model(path: Path, model: Recognizer, charset: Charset, metadata: dict, half: bool = False) -> Path:
+def save_model(path: Path, model: SavableModel, charset: Charset, metadata: dict, half: bool = False) -> Path:
     """Write a model folder (or a single file when ``path`` ends in .safetensors) atomically."""
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if half:
@@ -116,12 +127,13 @@ def _files(path: Path) -> tuple[Path, dict | None]:
 def _open(path: Path) -> tuple[dict, tensorfile.TensorFile]:
     """A model's metadata (checked to be an mspt model this version reads) and its weights file,
     opened (``mspt_core.tensorfile``: pickles refused, shapes read)."""
-    weights, meta = _files(path)
+    weights, folder_meta = _files(path)
     file = tensorfile.open_file(weights, "model")
-    if meta is None:
+    meta: object = folder_meta
+    if folder_meta is None:
         if "mspt" not in file.header:
             raise ModelFileError(f"{path}: safetensors file without mspt metadata")
-        meta = file.json("mspt")  # type: ignore[assignment]  (checked to be a dict just below)
+        meta = file.json("mspt")
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: mspt metadata is not a JSON object")
     if meta.get("format") != FORMAT:

@@ -119,6 +119,7 @@ class LineRecognizer:
         images, widths = images.to(self.device), widths.to(self.device)
         encoded, pad_mask = self.model.encoder(images, widths)
         if self.head == "decoder":
+            assert self.model.decoder is not None  # a decoder-head model has one
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
             return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
         return self._ctc_readings(

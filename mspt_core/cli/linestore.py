@@ -46,6 +46,7 @@ def run_build(args: argparse.Namespace) -> int:
             print(f"\r{count} lines", end="", file=sys.stderr, flush=True)
 
     store, skipped = build_line_store(args.inputs, args.out, args.height, args.lines_per_shard, args.images, tick)
+    assert store is not None  # None only when asked to stop, which nothing here does
     print(file=sys.stderr)
     for reason in skipped[:5]:
         print(f"skipped {reason}")

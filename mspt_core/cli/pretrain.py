@@ -126,6 +126,7 @@ def open_store(data: list[Path], out: Path, height: int):
     if not LineStore.is_store(target):
         print(f"building a line store in {target} ...")
         store, skipped = build_line_store(data, target, height)
+        assert store is not None  # None only when asked to stop, which nothing here does
         print(f"{len(store)} lines ({len(skipped)} skipped)")
     return LineStore(target)
 

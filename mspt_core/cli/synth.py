@@ -92,6 +92,7 @@ def _make_line(job: tuple[int, int]):
     import numpy as np
 
     seed, index = job
+    assert _WORKER is not None, "the pool's initializer makes the synthesizer"
     return index, _WORKER.sample(np.random.default_rng((seed, 0, index)))
 
 

@@ -105,7 +105,8 @@ def _binarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 60))])
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if ok else image
+    decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if ok else None
+    return image if decoded is None else decoded
 
 
 # In order: the page (curl, geometry, ink), the light and the paper, then what the scanner and

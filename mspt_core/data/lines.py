@@ -15,6 +15,7 @@ import numpy as np
 
 from mspt_core.charset import normalize
 from mspt_core.data.batching import to_height
+from mspt_core.document import Line
 from mspt_core.errors import DataError, MsptError
 from mspt_core.inputs import IMAGE_SUFFIXES, XML_SUFFIX, expand_folders, has_suffix
 
@@ -109,7 +110,7 @@ def lines_from_page_xml(
     return result
 
 
-def _found_counterparts(image: np.ndarray, lines: list) -> dict[int, object]:
+def _found_counterparts(image: np.ndarray, lines: list[Line]) -> dict[int, Line]:
     """Ground-truth line index -> the line mspt's segmentation found in its place."""
     from mspt_core.layout import segment
     from mspt_core.layout.evaluate import pair_lines

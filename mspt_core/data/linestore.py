@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,7 +168,7 @@ class EpochPlan(Sequence):
             self._cached = (w, lines, batches)  # one window at a time: memory stays bounded
         return self._cached[1], self._cached[2]
 
-    def __getitem__(self, index: int) -> list[np.ndarray]:
+    def __getitem__(self, index: int) -> list[np.ndarray]:  # type: ignore[override]  # no slices
         if not 0 <= index < self.length:
             raise IndexError(index)
         w = int(np.searchsorted(self.starts, index, side="right") - 1)
@@ -266,7 +267,15 @@ def build_line_store(
     files = archive_files(inputs)
     identity = [str(Path(f).resolve()) for f in files]
     writer = LineStoreWriter(root, height, lines_per_shard)
-    state = {"files": identity, "height": height, "done": 0, "within": 0, "shards": [], "skipped": [], "lines": 0}
+    state: dict[str, Any] = {
+        "files": identity,
+        "height": height,
+        "done": 0,
+        "within": 0,
+        "shards": [],
+        "skipped": [],
+        "lines": 0,
+    }
     saved = _read_build_state(root)
     if saved and saved.get("files") == identity and saved.get("height") == height:
         state = saved

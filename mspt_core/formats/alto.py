@@ -165,7 +165,7 @@ class _Reader:
         if poly_el is not None:
             polygon = c.parse_points(poly_el.get("POINTS"), where)
         elif None not in box:
-            x, y, w, h = box
+            x, y, w, h = (float(v or 0) for v in box)  # all given (checked just above)
             polygon = box_polygon(x, y, x + w, y + h)
         else:
             polygon = []

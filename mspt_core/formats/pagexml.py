@@ -235,7 +235,7 @@ class _Reader:
                 except ValueError:
                     raise FormatError(f"{self.where(attr)}: unknown line status {value!r}") from None
             elif name == MSPT + "char_confidences" and line is not None:
-                line.char_confidences = [c.parse_float(v, self.where(attr)) for v in value.split()]
+                line.char_confidences = [c.parse_float(v, self.where(attr)) or 0.0 for v in value.split()]
             else:
                 c.keep_element(extras, "page", f"{parent}/UserDefined", attr, NS)
         return status_set

@@ -94,10 +94,11 @@ def _image(page: Page, max_side: int | None):
         dpi = DEFAULT_DPI
     # The image may differ in size from the page (a downscaled copy): the page's coordinates
     # rule, so the page size in points comes from the page and the image is stretched onto it.
-    resized = bool(max_side and max(img.size) > max_side)
-    if resized:
+    resized = False
+    if max_side and max(img.size) > max_side:
         scale = max_side / max(img.size)
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))))
+        resized = True
     if source_format == "JPEG" and not resized and upright and page.image_index == 0 and img.mode in ("RGB", "L"):
         return str(page.image_path), float(dpi)  # embedded as is: no re-encoding, no growth
     if img.mode not in ("RGB", "L", "1"):

@@ -239,7 +239,7 @@ def _envelope(line_ink, band, x0, x1, ch, params):
             xs.append((a + b - 1) / 2)
             tops.append(rows[0])
             bottoms.append(rows[-1])
-    xs = np.array(xs)
+    centres = np.array(xs)
     # Widen the envelope over neighbouring bins: an ascender or descender in one word is part of
     # the line's height everywhere near it, and the outline stays smooth.
     reach = 2
@@ -247,9 +247,9 @@ def _envelope(line_ink, band, x0, x1, ch, params):
     bottoms = [max(bottoms[max(0, i - reach) : i + reach + 1]) for i in range(len(bottoms))]
     pad = params.envelope_pad * ch
     # Hold the edge values out to the line's first and last ink columns.
-    grid = np.array(sorted(set([x0, x1] + [int(round(x)) for x in xs])))
-    top = np.interp(grid, xs, tops) - pad
-    bottom = np.interp(grid, xs, bottoms) + pad
+    grid = np.array(sorted(set([x0, x1] + [int(round(x)) for x in centres])))
+    top = np.interp(grid, centres, tops) - pad
+    bottom = np.interp(grid, centres, bottoms) + pad
     band_top = np.array([np.flatnonzero(band[:, x])[0] if band[:, x].any() else 0 for x in grid])
     band_bottom = np.array([np.flatnonzero(band[:, x])[-1] if band[:, x].any() else h - 1 for x in grid])
     top = np.clip(top, band_top, None)
@@ -369,7 +369,7 @@ def segment(
     norm = normalize_illumination(small)
     binary = remove_noise(sauvola(norm), min_area=3)
     angle = estimate_skew(binary, max_skew)
-    matrix = np.float64([[1, 0, 0], [0, 1, 0]])
+    matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
     if abs(angle) >= 0.1:
         norm, matrix = rotate(norm, -angle, fill=255)
         if not use_finder:

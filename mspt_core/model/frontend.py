@@ -12,6 +12,8 @@ last real tokens, and a line would read differently alone than next to a longer 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -103,7 +105,7 @@ class SeparableFrontEnd(nn.Module):
             features = _zero_padding(layer(features), widths, scale)
         for block in self.blocks:
             features = block(features, widths, scale)
-            scale *= block.stride
+            scale *= cast(SeparableBlock, block).stride
         b, c, h, w = features.shape
         return self.project(features.permute(0, 3, 1, 2).reshape(b, w, c * h))
 

@@ -19,8 +19,8 @@ class Recognizer(nn.Module):
         self.ctc = CTCHead(config, num_classes)
         self.decoder = DecoderHead(config, num_classes) if config.head == "decoder" else None
 
-    def head(self) -> nn.Module:
-        return self.decoder if self.config.head == "decoder" else self.ctc
+    def head(self) -> CTCHead | DecoderHead:
+        return self.decoder if self.decoder is not None else self.ctc
 
     def loss(self, images, widths, targets, target_lengths) -> torch.Tensor:
         encoded, pad_mask = self.encoder(images, widths)

@@ -13,6 +13,8 @@ from mspt_core.pretrain.settings import FILLS
 
 
 class MaskedEncoder(nn.Module):
+    noise: torch.Tensor  # a buffer, with the "noise" fill
+
     def __init__(self, config: RecognizerConfig, outputs: int, fill: str = "noise"):
         super().__init__()
         if fill not in FILLS:

@@ -107,9 +107,9 @@ def make_extractor(source: str, config: RecognizerConfig, seed: int = 0, layer: 
     if not 0 <= layer <= loaded.config.layers:
         raise DataError(f"{path}: it has {loaded.config.layers} transformer layers, so no features after layer {layer}")
     if layer == 0:
-        extractor: nn.Module = FrontEndFeatures(loaded.config)
-        extractor.frontend.load_state_dict(loaded.model.encoder.frontend.state_dict())
-        return extractor.eval(), {"features": "frontend", "config": loaded.config.to_json(), "source": str(path)}
+        front = FrontEndFeatures(loaded.config)
+        front.frontend.load_state_dict(loaded.model.encoder.frontend.state_dict())
+        return front.eval(), {"features": "frontend", "config": loaded.config.to_json(), "source": str(path)}
     truncated = replace(loaded.config, layers=layer)
     extractor = EncoderFeatures(truncated)
     # strict=False: the layers after ``layer`` are left out on purpose.
@@ -186,6 +186,10 @@ def minibatch_kmeans(
 
 class ClusterTargets(nn.Module):
     """Column -> cluster id: extractor, feature standardization and centroids."""
+
+    mean: torch.Tensor  # buffers (register_buffer below)
+    std: torch.Tensor
+    centroids: torch.Tensor
 
     def __init__(
         self, extractor: nn.Module, spec: dict, mean: torch.Tensor, std: torch.Tensor, centroids: torch.Tensor

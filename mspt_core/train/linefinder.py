@@ -21,6 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from mspt_core.document import Page
+from mspt_core.errors import DataError
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.clean import normalize_illumination
@@ -73,6 +74,8 @@ class ScaledPage:
 
 def scaled_pages(xml: Path, side: int, scales=SCALES) -> list[ScaledPage]:
     page = read_document(xml)
+    if page.image_path is None:
+        raise DataError(f"{xml}: the file names no page image")
     grey = load_grey(page.image_path)
     out = []
     for scale in scales:
@@ -187,6 +190,8 @@ def evaluate_finder(finder: LineFinder, xmls: list[Path], device: torch.device |
     try:
         for xml in xmls:
             truth = read_document(xml)
+            if truth.image_path is None:
+                raise DataError(f"{xml}: the file names no page image")
             grey = load_grey(truth.image_path)
             found = segment(grey, method="learned", finder=finder)
             total += match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()], grey.shape)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -55,7 +55,8 @@ class TrainResult:
 
 
 class Job(Protocol):
-    model: nn.Module
+    @property
+    def model(self) -> nn.Module: ...  # read-only here, so a job may hold any kind of module
 
     def param_groups(self) -> list[dict]: ...  # each with "params" and "lr_scale"
 
@@ -98,7 +99,7 @@ def train(
         group["base_lr"] = settings.lr * group.pop("lr_scale", 1.0)
         group["lr"] = group["base_lr"]
     optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
-    state = {
+    state: dict[str, Any] = {  # the loop's position and record, saved in every checkpoint
         "step": 0,
         "epoch": 0,
         "batch": 0,

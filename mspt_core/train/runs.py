@@ -24,6 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from mspt_core import locks
 from mspt_core.atomic import atomic_write
@@ -79,7 +80,10 @@ def start_run(run_dir: Path) -> subprocess.Popen:
         flags = (
             {"start_new_session": True}
             if os.name != "nt"
-            else {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
+            else {  # Windows-only constants, absent from the type stubs elsewhere
+                "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+                | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
+            }
         )
         return subprocess.Popen(
             [sys.executable, "-m", "mspt_core.train.runs", str(run_dir)],
@@ -329,7 +333,7 @@ def _lines(paths: list[str], height: int):
     return load_lines([Path(p) for p in paths], height)
 
 
-def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
+def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.data.lines import split_off_validation, validation_warning
     from mspt_core.models import read_metadata, resolve
     from mspt_core.recognize import LineRecognizer
@@ -366,7 +370,7 @@ def _run_finetune(spec: dict, work: Path, reporter: Reporter) -> dict | None:
         if reporter.should_stop():
             return None
     reporter.emit(EventKind.PHASE, phase="training", message=f"fine-tuning on {len(train_set)} lines")
-    common = dict(
+    common: dict[str, Any] = dict(
         on_progress=reporter.progress,
         should_stop=reporter.should_stop,
         data_description=spec.description,

@@ -83,7 +83,7 @@ def read_word_list(path: Path) -> list[str]:
 
 def read_dictd_headwords(path: Path) -> list[str]:
     """Headwords of a dictd ``.index`` file (first tab-separated column)."""
-    words = []
+    words: list[str] = []
     for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
         head = clean(line.split("\t", 1)[0])
         if head and not head.startswith("00database"):

@@ -79,7 +79,7 @@ def compose(ink: np.ndarray, background: np.ndarray, ink_level: float) -> np.nda
 
 def scan(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     """Scanner and file-format damage on a float 0..255 image -> uint8."""
-    out = image.astype(np.float32)
+    out: np.ndarray = image.astype(np.float32)
     if rng.random() < 0.6 * strength:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.1))
     if rng.random() < 0.7 * strength:
@@ -87,10 +87,11 @@ def scan(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> 
     if rng.random() < 0.25 * strength:  # dust and toner specks
         specks = rng.random(out.shape) < rng.uniform(0.0005, 0.004)
         out[specks] = rng.uniform(0, 120)
-    result = out.clip(0, 255).astype(np.uint8)
+    result: np.ndarray = out.clip(0, 255).astype(np.uint8)
     if rng.random() < 0.5 * strength:
         quality = int(rng.integers(25, 90))
         ok, data = cv2.imencode(".jpg", result, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if ok:
-            result = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if ok else None
+        if decoded is not None:
+            result = decoded
     return result

@@ -146,7 +146,7 @@ def _font_files_from_fc_list() -> list[Path]:
 
 
 def _font_files_in(dirs: Iterable[Path]) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for root in dirs:
         if root.is_dir():
             for dirpath, _, names in os.walk(root):

@@ -164,7 +164,7 @@ def render_page(
     if not lines:
         raise DataError("no text to put on the page")
 
-    coverage = np.zeros((layout.height, layout.width), np.float32)
+    coverage: np.ndarray = np.zeros((layout.height, layout.width), np.float32)
     for line in lines:
         for word, x in zip(line.words, line.xs, strict=True):
             draw_ink(word, face, line.size, origin=(int(round(x)), line.baseline), into=coverage)
@@ -208,6 +208,6 @@ def render_page(
 def _scan_page(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Mild scanner look for a whole page: soft focus and sensor noise, no JPEG (pages are
     saved as PNG and should stay small)."""
-    out = cv2.GaussianBlur(image, (0, 0), 0.4 + 0.4 * strength)
+    out: np.ndarray = cv2.GaussianBlur(image, (0, 0), 0.4 + 0.4 * strength)
     out = out + rng.normal(0, 0.3 + 1.0 * strength, out.shape).astype(np.float32)
     return out.clip(0, 255).astype(np.uint8)

@@ -33,7 +33,7 @@ def line_box(path: str, index: int, size: int) -> tuple[int, int]:
     font = pil_font(path, index, size)
     tall = [font.getbbox(ch, anchor="ls")[1] for ch in TALL if font.getmask(ch).getbbox()]
     deep = [font.getbbox(ch, anchor="ls")[3] for ch in DEEP if font.getmask(ch).getbbox()]
-    return -min(tall, default=-size * 3 // 4), max(deep, default=size // 4)
+    return -int(min(tall, default=-size * 3 // 4)), int(max(deep, default=size // 4))
 
 
 @dataclass
@@ -157,14 +157,14 @@ def render_line(
 
     box = height * style.scale
     size = font_size_for(face, box)
-    font = pil_font(str(face.path), face.index, size)
-    ascent, descent = line_box(str(face.path), face.index, size)
-    box = ascent + descent
+    pil = pil_font(str(face.path), face.index, size)
+    face_ascent, face_descent = line_box(str(face.path), face.index, size)
+    box = face_ascent + face_descent
     tracking = style.tracking * size
-    advance = font.getlength(text) + tracking * (len(text) - 1)
+    advance = pil.getlength(text) + tracking * (len(text) - 1)
     # Accented capitals and the like may reach beyond the face's usual line box.
-    _, ink_top, _, ink_bottom = font.getbbox(text, anchor="ls")
-    ascent, descent = max(ascent, -ink_top), max(descent, ink_bottom)
+    _, ink_top, _, ink_bottom = pil.getbbox(text, anchor="ls")
+    ascent, descent = max(face_ascent, -ink_top), max(face_descent, ink_bottom)
 
     # Draw only into the crop window: the line box, its padding, and room for the warp's drift.
     drift = int(np.ceil(0.08 * box * style.strength)) + 1
@@ -193,7 +193,7 @@ def render_line(
         coverage = degrade.wear_ink(coverage, rng, max(1.0, size / 12), style.strength)
 
     out_w = max(1, int(round(coverage.shape[1] * height / coverage.shape[0])))
-    coverage = cv2.resize(coverage, (out_w, height), interpolation=cv2.INTER_AREA)
+    coverage = np.asarray(cv2.resize(coverage, (out_w, height), interpolation=cv2.INTER_AREA), np.float32)
     if style.strength <= 0:
         return np.round(255.0 - 255.0 * coverage.clip(0, 1)).astype(np.uint8)
     background = degrade.paper(coverage.shape, rng, style.strength)
