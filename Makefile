@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: venv test lint demo app dist samples fonts clean
+.PHONY: venv test lint demo app dist bundle bundle-test samples fonts clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,23 @@ app: venv
 dist: venv
 	rm -rf build dist
 	$(PY) -m build --no-isolation --outdir dist .
+
+# The desktop bundle: dist/mspt/, one folder with `mspt` and `mspt-app` and the default models, that
+# runs without Python (PyInstaller; notes for Windows and macOS in packaging/mspt.spec). Its .desktop
+# file, icons and AppStream metadata go to dist/mspt/share/ (copy them to ~/.local/share/ to install).
+bundle: venv
+	$(PY) -m pip install --quiet "pyinstaller>=6.10"
+	rm -rf dist/mspt build/pyinstaller
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/mspt.spec
+	mkdir -p dist/mspt/share/applications dist/mspt/share/metainfo
+	cp packaging/linux/io.github.mspt.desktop dist/mspt/share/applications/
+	cp packaging/linux/io.github.mspt.metainfo.xml dist/mspt/share/metainfo/
+	cp -r packaging/linux/icons dist/mspt/share/icons
+
+# The bundle's smoke test: the app starts offscreen, opens the sample, recognizes it and exits;
+# the bundled CLI transcribes the sample page. Prints the bundle's size and the app's start-up time.
+bundle-test:
+	$(PY) packaging/bundle_test.py dist/mspt
 
 # Re-render the bundled sample page and lines (needs the fonts: make fonts).
 samples: venv
