@@ -4,12 +4,16 @@ where ``mspt_core.resources`` finds it. Everything else is in pyproject.toml."""
 
 from setuptools import find_namespace_packages, setup
 
+DATA = "mspt_core._resources"
+
 setup(
     packages=[
         *find_namespace_packages(include=["mspt_core*", "mspt_app*"], exclude=["*.__pycache__"]),
-        "mspt_core._resources",
+        DATA,
+        # its folders too, or setuptools warns about each ("would be ignored")
+        *(f"{DATA}.{name}" for name in find_namespace_packages(where="resources", exclude=["*__pycache__*"])),
     ],
-    package_dir={"mspt_core._resources": "resources"},
-    package_data={"mspt_core._resources": ["**/*"]},
-    exclude_package_data={"mspt_core._resources": ["samples/make_samples.py", "**/__pycache__/*"]},
+    package_dir={DATA: "resources"},
+    package_data={DATA: ["**/*"]},
+    exclude_package_data={DATA: ["**/__pycache__/*"]},
 )
