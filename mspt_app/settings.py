@@ -112,7 +112,9 @@ class AppSettings:
         value = self.store.value("projects/recent", [])
         if isinstance(value, str):
             value = [value]
-        return [v for v in (value or []) if Path(v).is_dir()]
+        if not isinstance(value, list | tuple):
+            return []  # nothing stored (None), or something this version did not write
+        return [v for v in value if Path(v).is_dir()]
 
     def add_recent(self, path: str | Path) -> None:
         path = str(Path(path).resolve())

@@ -42,7 +42,7 @@ class RunWatcher(QObject):
     """Follows one run folder: starts or resumes its process, relays its events, and says when
     it ends, however it ends (finished, stopped, failed, killed)."""
 
-    event = Signal(object)  # a RunEvent
+    run_event = Signal(object)  # a RunEvent
     state_changed = Signal(str)  # the states of ``runs.RunSummary``
 
     def __init__(self, run_dir: Path, parent=None):
@@ -107,7 +107,7 @@ class RunWatcher(QObject):
             if event.kind in (EventKind.STARTED, EventKind.RESUMED):
                 self.started_seen = True
             self._set_state(runs.next_state(self.state, event))
-            self.event.emit(event)
+            self.run_event.emit(event)
         if self.active and not alive:
             if self.started_seen:
                 self._set_state("interrupted")
@@ -119,7 +119,7 @@ class RunWatcher(QObject):
                         message=f"the training process did not start; see {self.run_dir / runs.LOG}",
                     )
                 )
-                self.event.emit(self.events[-1])
+                self.run_event.emit(self.events[-1])
                 self._set_state("failed")
         if self.state not in ("running", "paused", "new"):
             self.timer.stop()

@@ -186,7 +186,7 @@ def remove_temporaries_of_others(folder: str | os.PathLike) -> None:
     its age: only for a folder no other process may be writing in, one whose lock this process
     has just taken (a project's, ``mspt_core.project``), so a leftover there is a killed write."""
     try:
-        entries = list(os.scandir(folder))
+        entries = list(os.scandir(Path(folder)))
     except OSError:
         return
     _remove(entry for entry in entries if (match := _TEMPORARY.match(entry.name)) and int(match["pid"]) != os.getpid())

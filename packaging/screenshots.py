@@ -149,7 +149,7 @@ def wizard_shots(app, window, truth: list[str], out: Path) -> list[Path]:
     s = wizard.settings_page
     s.name.setText("my-archive-encoder")
     s.advanced_toggle.setChecked(True)
-    s.size.setCurrentText("tiny")
+    s.model_size.setCurrentText("tiny")
     s.clusters.setValue(32)
     s.steps.setValue(60)
     s.batch.setValue(8)

@@ -337,9 +337,9 @@ class SettingsDialog(QDialog):
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(settings.low_confidence)
         form.addRow(self.tr("Highlight characters below confidence"), self.threshold)
-        self.palette = QLineEdit(settings.palette)
-        self.palette.setToolTip(self.tr("Characters separated by spaces; ◌ before a combining accent"))
-        form.addRow(self.tr("Special characters"), self.palette)
+        self.palette_edit = QLineEdit(settings.palette)
+        self.palette_edit.setToolTip(self.tr("Characters separated by spaces; ◌ before a combining accent"))
+        form.addRow(self.tr("Special characters"), self.palette_edit)
         self.language = QComboBox()
         for code, name in LANGUAGES.items():
             self.language.addItem(name, code)
@@ -363,5 +363,5 @@ class SettingsDialog(QDialog):
         font.setPointSize(self.font_size.value())
         s.editor_font = font
         s.low_confidence = self.threshold.value()
-        s.palette = self.palette.text()
+        s.palette = self.palette_edit.text()
         s.language = self.language.currentData()

@@ -8,6 +8,7 @@ the window applies it through the Editor, and the project's change events refres
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
@@ -80,12 +81,12 @@ class MainWindow(QMainWindow):
         self.page_list = PageList()
         self.page_view = PageView()
         self.panel = TranscriptionPanel()
-        self.palette = CharacterPalette(self.settings.palette)
+        self.char_palette = CharacterPalette(self.settings.palette)
         self._apply_editor_settings()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.palette)
+        right_layout.addWidget(self.char_palette)
         right_layout.addWidget(self.panel, 1)
         self.splitter = splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.page_list)
@@ -212,7 +213,7 @@ class MainWindow(QMainWindow):
 
         tools = self.addToolBar(self.tr("Tools"))
         tools.setObjectName("tools")
-        for action in (
+        for tool in (
             self.act_undo,
             self.act_redo,
             None,
@@ -229,7 +230,7 @@ class MainWindow(QMainWindow):
             None,
             self.act_export,
         ):
-            tools.addSeparator() if action is None else tools.addAction(action)
+            tools.addSeparator() if tool is None else tools.addAction(tool)
         tools.addSeparator()
         tools.addWidget(QLabel(self.tr("Model:")))
         self.model_chooser = ModelChooser(self.refresh_model_chooser)
@@ -281,12 +282,12 @@ class MainWindow(QMainWindow):
         self.panel.pageStep.connect(self.step_page)
         self.panel.undoRequested.connect(self.undo)
         self.panel.redoRequested.connect(self.redo)
-        self.palette.characterChosen.connect(self.insert_text)
+        self.char_palette.characterChosen.connect(self.insert_text)
 
     def _apply_editor_settings(self) -> None:
-        self.panel.font = self.settings.editor_font
+        self.panel.editor_font = self.settings.editor_font
         self.panel.threshold = self.settings.low_confidence
-        self.palette.set_characters(self.settings.palette)
+        self.char_palette.set_characters(self.settings.palette)
 
     def _update_title(self) -> None:
         name = self.project.name if self.project is not None else self.tr("no project")  # an empty one is falsy
@@ -294,7 +295,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_project = self.project is not None
-        has_page = has_project and 0 <= self.page_index < len(self.project)
+        has_page = self.project is not None and 0 <= self.page_index < len(self.project)
         has_line = has_page and self.current_line_id() is not None
         idle = self.task is None
         for action in (self.act_add, self.act_add_folder, self.act_export):
@@ -309,9 +310,11 @@ class MainWindow(QMainWindow):
         history = self.editor.history if self.editor else None
         self.act_undo.setEnabled(bool(history and history.done))
         self.act_redo.setEnabled(bool(history and history.undone))
-        self.act_undo.setText(self.tr("&Undo") + (f" {history.undo_label.lower()}" if history and history.done else ""))
+        self.act_undo.setText(
+            self.tr("&Undo") + (f" {(history.undo_label or '').lower()}" if history and history.done else "")
+        )
         self.act_redo.setText(
-            self.tr("&Redo") + (f" {history.redo_label.lower()}" if history and history.undone else "")
+            self.tr("&Redo") + (f" {(history.redo_label or '').lower()}" if history and history.undone else "")
         )
 
     # --- projects -----------------------------------------------------------------------------
@@ -413,7 +416,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         return True
 
-    def add_pages(self, paths: list[str | Path]) -> list[int]:
+    def add_pages(self, paths: Sequence[str | Path]) -> list[int]:
         if self.project is None:
             return []
         rejected: list[Rejected] = []
@@ -496,7 +499,7 @@ class MainWindow(QMainWindow):
         from mspt_core.layout.crop import place_line
 
         try:
-            placed = place_line(self.project.grey(self.page_index), line, self.settings.line_height)
+            placed = place_line(self._project().grey(self.page_index), line, self.settings.line_height)
         except (ValueError, MsptError):
             return None
         factor = self.crop_scale / placed.scale  # from the line's own scale to the page's
@@ -512,6 +515,19 @@ class MainWindow(QMainWindow):
         heights = sorted(y1 - y0 for line in page.lines() if len(line.polygon) >= 3 for _, y0, _, y1 in [line.bbox()])
         typical = heights[len(heights) // 2] if heights else 0
         return self.settings.line_height / typical if typical > 0 else 1.0
+
+    def _project(self) -> Project:
+        assert self.project is not None, "called only while a project is open"
+        return self.project
+
+    def _editor(self) -> Editor:
+        assert self.editor is not None, "called only while a project is open"
+        return self.editor
+
+    def _page_id(self) -> str:
+        page_id = self.current_page_id()
+        assert page_id is not None, "called only while a page is shown"
+        return page_id
 
     def current_page_id(self) -> str | None:
         if self.project is None or not 0 <= self.page_index < len(self.project):
@@ -532,15 +548,15 @@ class MainWindow(QMainWindow):
         self.focus_line(line_id)
 
     def on_line_focused(self, line_id: str) -> None:
-        self.editor.history.break_merge()
+        self._editor().history.break_merge()
         self.page_view.select_line(line_id)
         self._update_actions()
 
     def on_text_edited(self, line_id: str, text: str) -> None:
-        self.editor.set_text(self.current_page_id(), line_id, text)
+        self._editor().set_text(self._page_id(), line_id, text)
 
     def on_line_confirmed(self, line_id: str) -> None:
-        self.editor.confirm(self.current_page_id(), line_id)
+        self._editor().confirm(self._page_id(), line_id)
 
     def on_change(self, change: Change) -> None:
         """The project changed: refresh what shows it and schedule the autosave."""
@@ -552,20 +568,21 @@ class MainWindow(QMainWindow):
         if change.kind == "model":
             self.refresh_model_chooser()
             return
-        index = self.project.index_of(change.page_id)
+        assert change.page_id is not None, "changes to lines name their page"
+        index = self._project().index_of(change.page_id)
         self.page_list.update_progress(self.project, index)
         if index != self.page_index:
             return
         if change.kind == "text":
             self._show_page_status()
-            line = find_line(self.project.page(index), change.line_id)
+            line = find_line(self._project().page(index), change.line_id) if change.line_id else None
             if line is not None:
                 self.panel.update_line(line)
                 self.page_view.update_line(line)
         elif change.kind == "texts" and list(self.panel.order) == [
-            line.id for line in self.project.page(index).lines()
+            line.id for line in self._project().page(index).lines()
         ]:
-            for line in self.project.page(index).lines():
+            for line in self._project().page(index).lines():
                 self.panel.update_line(line)
                 self.page_view.update_line(line)
         else:
@@ -586,7 +603,7 @@ class MainWindow(QMainWindow):
     def _after_history(self, command) -> None:
         if command is None or not command.page_id:
             return  # nothing to show (e.g. the project's model)
-        index = self.project.index_of(command.page_id)
+        index = self._project().index_of(command.page_id)
         if index != self.page_index:
             self.show_page(index)
         if command.line_id and command.line_id in self.panel.rows:
@@ -595,7 +612,7 @@ class MainWindow(QMainWindow):
     def confirm_current(self) -> None:
         line_id = self.current_line_id()
         if line_id:
-            self.editor.confirm(self.current_page_id(), line_id)
+            self._editor().confirm(self._page_id(), line_id)
 
     def next_least_confident(self) -> None:
         if self.project is None:
@@ -626,8 +643,8 @@ class MainWindow(QMainWindow):
             editor.insertPlainText(text)
 
     def insert_palette(self, number: int) -> None:
-        if number < len(self.palette.characters):
-            self.insert_text(self.palette.characters[number])
+        if number < len(self.char_palette.characters):
+            self.insert_text(self.char_palette.characters[number])
 
     # --- segmentation editing -----------------------------------------------------------------
 
@@ -636,18 +653,18 @@ class MainWindow(QMainWindow):
         self.page_view.set_mode(mode)
 
     def add_line(self, polygon: list) -> None:
-        line_id = self.editor.add_line(self.current_page_id(), polygon)
+        line_id = self._editor().add_line(self._page_id(), polygon)
         self.focus_line(line_id)
 
     def set_polygon(self, line_id: str, polygon: list) -> None:
-        self.editor.set_polygon(self.current_page_id(), line_id, polygon)
+        self._editor().set_polygon(self._page_id(), line_id, polygon)
 
     def delete_current(self) -> None:
         line_id = self.current_line_id()
         if line_id:
             self.panel.current = None
             self.page_view.selected = None
-            following = self.editor.delete_line(self.current_page_id(), line_id)
+            following = self._editor().delete_line(self._page_id(), line_id)
             if following:
                 self.focus_line(following)
 
@@ -655,24 +672,21 @@ class MainWindow(QMainWindow):
         line_id = self.current_line_id()
         order = self.panel.order
         if line_id in order and order.index(line_id) + 1 < len(order):
-            self.editor.merge_lines(self.current_page_id(), line_id, order[order.index(line_id) + 1])
+            self._editor().merge_lines(self._page_id(), line_id, order[order.index(line_id) + 1])
 
     def split_at_cursor(self) -> None:
         line_id = self.current_line_id()
         editor = self.panel.current_editor()
         if line_id:
-            at = (
-                editor.textCursor().position()
-                if editor
-                else len(find_line(self.project.page(self.page_index), line_id).text) // 2
-            )
-            new_id = self.editor.split_line(self.current_page_id(), line_id, at)
+            line = find_line(self._project().page(self.page_index), line_id)
+            at = editor.textCursor().position() if editor else len(line.text if line else "") // 2
+            new_id = self._editor().split_line(self._page_id(), line_id, at)
             self.focus_line(new_id, cursor_at=0)
 
     def move_current(self, step: int) -> None:
         line_id = self.current_line_id()
         if line_id:
-            self.editor.move_line(self.current_page_id(), line_id, step)
+            self._editor().move_line(self._page_id(), line_id, step)
 
     # --- background jobs ----------------------------------------------------------------------
 
@@ -765,9 +779,9 @@ class MainWindow(QMainWindow):
         except KeyError:
             return  # the page was removed meanwhile
         if kind == "lines":
-            self.editor.replace_lines(page_id, page)
+            self._editor().replace_lines(page_id, page)
         else:
-            self.editor.apply_recognition(page_id, page, into=self._reading_into)
+            self._editor().apply_recognition(page_id, page, into=self._reading_into)
 
     def _task_done(self, message: str) -> None:
         self.task = None

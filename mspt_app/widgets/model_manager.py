@@ -169,7 +169,9 @@ class ModelManagerDialog(QDialog):
             if entry.path.resolve() == active:
                 font = QFont(self.table.font())
                 font.setBold(True)
-                self.table.item(row, NAME).setFont(font)
+                name_cell = self.table.item(row, NAME)
+                if name_cell is not None:  # set just above
+                    name_cell.setFont(font)
         rows = [r for r, e in enumerate(self.entries) if e.name == select]
         self.table.clearSelection()
         if rows:
@@ -251,8 +253,8 @@ class ModelManagerDialog(QDialog):
         )
         if not path:
             return None
-        path = Path(path)
-        return path.parent if path.name == models.METADATA else path  # a model folder
+        chosen = Path(path)
+        return chosen.parent if chosen.name == models.METADATA else chosen  # a model folder
 
     def ask_export_path(self, name: str) -> Path | None:
         path, _ = QFileDialog.getSaveFileName(

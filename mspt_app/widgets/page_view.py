@@ -135,7 +135,7 @@ class PageView(QGraphicsView):
         self.selected = line_id
         self._clear_handles()
         item = self.line_items.get(line_id) if line_id else None
-        if item is None:
+        if item is None or line_id is None:
             return
         item.restyle(self._lines[line_id], selected=True)
         if center:
@@ -225,7 +225,9 @@ class PageView(QGraphicsView):
         self.handles.clear()
 
     def _show_handles(self, item: LineItem) -> None:
-        for index, point in enumerate(item.polygon()):
+        polygon = item.polygon()
+        for index in range(polygon.size()):
+            point = polygon.at(index)
             handle = Handle(self, index, point)
             self.scene().addItem(handle)
             self.handles.append(handle)

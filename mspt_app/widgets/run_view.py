@@ -92,9 +92,9 @@ class RunView(QWidget):
         self.outcome_label = QLabel()
         self.outcome_label.setWordWrap(True)
         self.use_button = QPushButton(self.tr("Use the new model and re-read uncorrected lines"))
-        self.use_button.clicked.connect(lambda: self.use_model.emit(self.watcher.result["model"]))
+        self.use_button.clicked.connect(lambda: self.use_model.emit((self.watcher.result or {})["model"]))
         self.finetune_button = QPushButton(self.tr("Fine-tune a recognizer from it…"))
-        self.finetune_button.clicked.connect(lambda: self.finetune_from.emit(self.watcher.result["model"]))
+        self.finetune_button.clicked.connect(lambda: self.finetune_from.emit((self.watcher.result or {})["model"]))
 
         status = QGridLayout()
         status.addWidget(QLabel(self.tr("State:")), 0, 0)
@@ -126,7 +126,7 @@ class RunView(QWidget):
         for event in watcher.events:  # a run opened again: draw what it did so far
             self._on_event(event, redraw=False)
         self._redraw()
-        watcher.event.connect(self._on_event)
+        watcher.run_event.connect(self._on_event)
         watcher.state_changed.connect(self._show_state)
         self._show_state(watcher.state)
 
@@ -191,9 +191,9 @@ class RunView(QWidget):
         self.resume_button.setVisible(state in ("cancelled", "failed", "interrupted"))
         result = self.watcher.result
         self.outcome_label.setText(self._outcome_text(result) if result else "")
-        recognizer = bool(result) and result.get("kind") == "recognizer"
-        self.use_button.setVisible(recognizer)
-        self.finetune_button.setVisible(bool(result) and result.get("kind") == "encoder")
+        kind = result.get("kind") if result else None
+        self.use_button.setVisible(kind == "recognizer")
+        self.finetune_button.setVisible(kind == "encoder")
         if state == "failed":
             self.outcome_label.setText(
                 self.tr("The run failed: {m}\nIts log: {p}").format(

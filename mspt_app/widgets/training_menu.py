@@ -82,12 +82,13 @@ class TrainingControl(QObject):
             self.watchers[watcher.run_dir] = watcher
             watcher.setParent(self)
             name = watcher.spec.name
+
             # The words the run's own view uses ("stopped at a checkpoint", not "cancelled").
-            watcher.state_changed.connect(
-                lambda state: self.window.status_label.setText(
-                    self.tr("Training “{n}”: {s}").format(n=name, s=self.tr(STATE_TEXT.get(state, state)))
-                )
-            )
+            def show_state(state: str) -> None:
+                text = self.tr(STATE_TEXT.get(state, state))
+                self.window.status_label.setText(self.tr("Training “{n}”: {s}").format(n=name, s=text))
+
+            watcher.state_changed.connect(show_state)
         view.use_model.connect(self.use_model)
         view.finetune_from.connect(self.open_finetune_wizard)
 

@@ -32,10 +32,10 @@ class LowConfidenceHighlighter(QSyntaxHighlighter):
         super().__init__(document)
         self.threshold = threshold
         self.confidences: list[float] | None = None
-        self.format = QTextCharFormat()
-        self.format.setBackground(LOW_CHAR_BACKGROUND)
-        self.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-        self.format.setUnderlineColor(QColor(200, 60, 0))
+        self.low_format = QTextCharFormat()
+        self.low_format.setBackground(LOW_CHAR_BACKGROUND)
+        self.low_format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+        self.low_format.setUnderlineColor(QColor(200, 60, 0))
 
     def highlightBlock(self, text: str) -> None:
         confidences = self.confidences
@@ -43,7 +43,7 @@ class LowConfidenceHighlighter(QSyntaxHighlighter):
             return
         for index, confidence in enumerate(confidences):
             if confidence < self.threshold:
-                self.setFormat(index, 1, self.format)
+                self.setFormat(index, 1, self.low_format)
 
     def low_positions(self) -> list[int]:
         if not self.confidences:
@@ -213,7 +213,7 @@ class TranscriptionPanel(QScrollArea):
         self.rows: dict[str, LineRow] = {}
         self.order: list[str] = []
         self.current: str | None = None
-        self.font = QFont()
+        self.editor_font = QFont()
         self.threshold = 0.8
         self._empty()
 
@@ -241,7 +241,7 @@ class TranscriptionPanel(QScrollArea):
         layout = QVBoxLayout(holder)
         layout.setSpacing(2)
         for line in lines:
-            row = LineRow(line, crop(line), self.font, self.threshold)
+            row = LineRow(line, crop(line), self.editor_font, self.threshold)
             self._wire(row)
             layout.addWidget(row)
             self.rows[line.id] = row

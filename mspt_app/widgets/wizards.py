@@ -5,6 +5,7 @@ run going, watched by the main window."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -99,7 +100,7 @@ class RunPage(QWizardPage):
         self.setFinalPage(True)
 
     def initializePage(self) -> None:
-        wizard: TrainingWizard = self.wizard()
+        wizard = cast(TrainingWizard, self.wizard())
         if self.view is None:
             try:
                 watcher = wizard.start_run()
@@ -133,7 +134,7 @@ class SummaryPage(QWizardPage):
         layout.addStretch(1)
 
     def initializePage(self) -> None:
-        wizard: TrainingWizard = self.wizard()
+        wizard = cast(TrainingWizard, self.wizard())
         while self.rows.rowCount():
             self.rows.removeRow(0)
         for label, value in wizard.summary():
@@ -145,12 +146,17 @@ class SummaryPage(QWizardPage):
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
 
+    def _row_text(self, row: int, role: QFormLayout.ItemRole) -> str:
+        item = self.rows.itemAt(row, role)
+        widget = item.widget() if item is not None else None
+        return widget.text() if isinstance(widget, QLabel) else ""
+
     def text(self) -> str:
         """The summary as plain text (what a person reads on the page)."""
         lines = []
         for row in range(self.rows.rowCount()):
-            label = self.rows.itemAt(row, QFormLayout.ItemRole.LabelRole).widget().text()
-            value = self.rows.itemAt(row, QFormLayout.ItemRole.FieldRole).widget().text()
+            label = self._row_text(row, QFormLayout.ItemRole.LabelRole)
+            value = self._row_text(row, QFormLayout.ItemRole.FieldRole)
             lines.append(f"{label}: {value}")
         return "\n".join(lines + ([self.warning.text()] if self.warning.text() else []))
 
@@ -203,10 +209,18 @@ def _name_ok(field: QLineEdit) -> bool:
     return ok
 
 
-def _spin(low: float, high: float, value: float, decimals: int = 0, step: float | None = None):
-    spin = QDoubleSpinBox() if decimals else QSpinBox()
-    if decimals:
-        spin.setDecimals(decimals)
+def _int_spin(low: int, high: int, value: int, step: int | None = None) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    if step:
+        spin.setSingleStep(step)
+    return spin
+
+
+def _real_spin(low: float, high: float, value: float, decimals: int, step: float | None = None) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setDecimals(decimals)
     spin.setRange(low, high)
     spin.setValue(value)
     if step:
@@ -293,7 +307,7 @@ class ArchivePage(QWizardPage):
                 self.tr("{f} files, {p} pages, about {l} lines.").format(f=files, p=self.pages, l=self.lines_estimate)
             )
         self.completeChanged.emit()
-        self.wizard().settings_page.update_estimate()
+        cast(PretrainWizard, self.wizard()).settings_page.update_estimate()
 
     def isComplete(self) -> bool:
         return self.pages > 0 and self.task is None
@@ -314,26 +328,26 @@ class PretrainSettingsPage(QWizardPage):
         for key, chosen in PRETRAIN_PRESETS.items():
             self.preset.addItem(f"{key} — {chosen.description}", key)
         self.preset.setCurrentIndex(self.preset.findData("gpu-base" if gpu_present() else DEFAULT_PRETRAIN_PRESET))
-        self.steps = _spin(1, 10_000_000, 3000)
+        self.steps = _int_spin(1, 10_000_000, 3000)
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)
         self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
         self.advanced = QGroupBox(wizard.tr("Advanced"))
-        self.size = QComboBox()
-        self.size.addItems(SIZES)
+        self.model_size = QComboBox()
+        self.model_size.addItems(SIZES)
         self.schedule = QComboBox()
         self.schedule.addItems(["linear", "cosine", "step", "constant"])
-        self.p_start = _spin(0.0, 0.95, 0.1, 2, 0.05)
-        self.p_end = _spin(0.05, 0.95, 0.5, 2, 0.05)
-        self.unmasked_weight = _spin(0.0, 10.0, 0.5, 2, 0.1)
+        self.p_start = _real_spin(0.0, 0.95, 0.1, 2, 0.05)
+        self.p_end = _real_spin(0.05, 0.95, 0.5, 2, 0.05)
+        self.unmasked_weight = _real_spin(0.0, 10.0, 0.5, 2, 0.1)
         self.target = QComboBox()
         self.target.addItem(wizard.tr("k-means pseudo-labels"), "kmeans")
         self.target.addItem(wizard.tr("pixel reconstruction"), "pixels")
-        self.clusters = _spin(2, 65536, 256)
-        self.batch = _spin(1, 4096, 16)
-        self.checkpoint_every = _spin(1, 1_000_000, 250)
+        self.clusters = _int_spin(2, 65536, 256)
+        self.batch = _int_spin(1, 4096, 16)
+        self.checkpoint_every = _int_spin(1, 1_000_000, 250)
         form = QFormLayout(self.advanced)
-        form.addRow(wizard.tr("Model size"), self.size)
+        form.addRow(wizard.tr("Model size"), self.model_size)
         form.addRow(wizard.tr("Masking schedule"), self.schedule)
         form.addRow(wizard.tr("Masked share at the start"), self.p_start)
         form.addRow(wizard.tr("Masked share at the end"), self.p_end)
@@ -357,14 +371,14 @@ class PretrainSettingsPage(QWizardPage):
         self.preset.currentIndexChanged.connect(self._apply_preset)
         for widget in (self.steps, self.batch, self.clusters):
             widget.valueChanged.connect(self.update_estimate)
-        self.size.currentIndexChanged.connect(self.update_estimate)
+        self.model_size.currentIndexChanged.connect(self.update_estimate)
         self.target.currentIndexChanged.connect(self.update_estimate)
         self.name.textChanged.connect(self.completeChanged)
         self._apply_preset()
 
     def _apply_preset(self) -> None:
         method, loop = pretrain_preset(self.preset.currentData())
-        self.size.setCurrentText(method.size)
+        self.model_size.setCurrentText(method.size)
         self.schedule.setCurrentText(method.schedule)
         self.p_start.setValue(method.p_start)
         self.p_end.setValue(method.p_end)
@@ -377,7 +391,7 @@ class PretrainSettingsPage(QWizardPage):
         self.update_estimate()
 
     def update_estimate(self) -> None:
-        pages = self.wizard().archive_page.pages if self.wizard() else 0
+        pages = cast(PretrainWizard, self.wizard()).archive_page.pages if self.wizard() else 0
         clustering = 0.0
         if self.target.currentData() == "kmeans":
             method, _ = pretrain_preset(self.preset.currentData())
@@ -388,7 +402,7 @@ class PretrainSettingsPage(QWizardPage):
                     pages,
                     self.steps.value(),
                     self.batch.value(),
-                    self.size.currentText(),
+                    self.model_size.currentText(),
                     gpu_present(),
                     clustering,
                 )
@@ -425,7 +439,7 @@ class PretrainWizard(TrainingWizard):
                 self.tr("{f} ({p} pages{l})").format(f="; ".join(archive.paths()), p=archive.pages, l=lines),
             ),
             (self.tr("Preset"), s.preset.currentText()),
-            (self.tr("Encoder size"), s.size.currentText()),
+            (self.tr("Encoder size"), s.model_size.currentText()),
             (
                 self.tr("Masking"),
                 self.tr("{sch}: {a:.0%} → {b:.0%} of the columns; visible columns weigh {w:g}").format(
@@ -450,7 +464,7 @@ class PretrainWizard(TrainingWizard):
             preset=s.preset.currentData(),
             device=self.settings.device,
             method={
-                "size": s.size.currentText(),
+                "size": s.model_size.currentText(),
                 "schedule": s.schedule.currentText(),
                 "p_start": s.p_start.value(),
                 "p_end": s.p_end.value(),
@@ -587,17 +601,17 @@ class FinetuneSettingsPage(QWizardPage):
         super().__init__()
         self.setTitle(wizard.tr("How to fine-tune"))
         self.name = QLineEdit("my-model")
-        self.steps = _spin(1, 1_000_000, 1)
+        self.steps = _int_spin(1, 1_000_000, 1)
         self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
         self.advanced = QGroupBox(wizard.tr("Advanced"))
-        self.lr = _spin(1e-6, 1.0, 1e-6, 6, 1e-4)
-        self.batch = _spin(1, 4096, 1)
-        self.warmup = _spin(0, 1_000_000, 0)
-        self.encoder_lr = _spin(0.0, 10.0, 0.0, 2, 0.1)
-        self.freeze = _spin(0, 1_000_000, 0)
-        self.val_every = _spin(1, 1_000_000, 1)
-        self.checkpoint_every = _spin(1, 1_000_000, 1)
-        self.patience = _spin(0, 1_000_000, 0)
+        self.lr = _real_spin(1e-6, 1.0, 1e-6, 6, 1e-4)
+        self.batch = _int_spin(1, 4096, 1)
+        self.warmup = _int_spin(0, 1_000_000, 0)
+        self.encoder_lr = _real_spin(0.0, 10.0, 0.0, 2, 0.1)
+        self.freeze = _int_spin(0, 1_000_000, 0)
+        self.val_every = _int_spin(1, 1_000_000, 1)
+        self.checkpoint_every = _int_spin(1, 1_000_000, 1)
+        self.patience = _int_spin(0, 1_000_000, 0)
         self.augment = QCheckBox(wizard.tr("Vary the training lines as scans vary (augmentation)"))
         form = QFormLayout(self.advanced)
         form.addRow(wizard.tr("Learning rate"), self.lr)
@@ -623,7 +637,7 @@ class FinetuneSettingsPage(QWizardPage):
         self.name.textChanged.connect(self.completeChanged)
 
     def initializePage(self) -> None:
-        kind = self.wizard().base_page.base_kind()
+        kind = cast(FinetuneWizard, self.wizard()).base_page.base_kind()
         if kind != self.preset_kind:  # a new kind of base; values typed for the same kind stay
             self.apply_preset(training_preset(ENCODER if kind == "encoder" else FINETUNE))
             self.preset_kind = kind
@@ -742,7 +756,7 @@ class FinetuneWizard(TrainingWizard):
             },
         )
 
-    def prepare(self, run_dir: Path, spec: dict) -> None:
+    def prepare(self, run_dir: Path, spec: RunSpec) -> None:
         """Snapshot the training lines into the run folder and record them in its spec."""
         val_pages = self.lines_page.validation_pages()
         if self.project is not None and self.lines_page.use_project.isChecked():

@@ -42,7 +42,7 @@ def test_palette_inserts_at_the_cursor(qtbot, read):
     window.focus_line(window.panel.order[0])
     editor = window.panel.current_editor()
     qtbot.keyClick(editor, Qt.Key.Key_Home)
-    window.palette.buttons[0].click()  # ſ
+    window.char_palette.buttons[0].click()  # ſ
     assert line_of(window, window.panel.order[0]).text == "ſline 0"
     window.insert_palette(16)  # a combining acute: it joins the character before it
     assert editor.toPlainText().startswith("ſ\u0301")

@@ -22,6 +22,6 @@ def test_settings_dialog_applies_choices(qtbot, settings):
     qtbot.addWidget(dialog)
     dialog.device.setCurrentText("cpu")
     dialog.line_height.setValue(40)
-    dialog.palette.setText("ſ ꝑ")
+    dialog.palette_edit.setText("ſ ꝑ")
     dialog.apply()
     assert (settings.device, settings.line_height, settings.palette) == ("cpu", 40, "ſ ꝑ")

@@ -95,7 +95,7 @@ def test_pretrain_then_finetune_from_the_new_encoder(qtbot, corrected_project, a
     s.name.setText("archive-encoder")
     s.advanced_toggle.setChecked(True)
     assert s.advanced.isVisible()
-    s.size.setCurrentText("tiny")
+    s.model_size.setCurrentText("tiny")
     s.clusters.setValue(8)
     s.steps.setValue(6)
     s.batch.setValue(4)
