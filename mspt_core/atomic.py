@@ -45,18 +45,7 @@ def atomic_write(path: str | os.PathLike, data: Payload) -> Path:
     """Write ``data`` (bytes, or a callable that writes to the binary file it is given) to
     ``path`` atomically. Returns the path written."""
     path = Path(path)
-    folder = path.parent
-    with naming(path):
-        folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(folder)
-        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=folder)
-        _write_and_replace(fd, tmp, path, data)
-    _fsync_dir(folder)
-    return path
-
-
-def _write_and_replace(fd: int, tmp: str, path: Path, data: Payload) -> None:
-    try:
+    with _temporary_file(path) as (fd, tmp):
         with os.fdopen(fd, "wb") as f:
             if callable(data):
                 data(f)
@@ -65,12 +54,41 @@ def _write_and_replace(fd: int, tmp: str, path: Path, data: Payload) -> None:
             f.flush()
             os.fsync(f.fileno())
         _replace(tmp, path)
-    except BaseException:
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary file name beside ``path`` for a writer that wants a name rather than bytes;
+    when the block ends without an error, what was written there is fsynced and renamed over
+    ``path``, otherwise removed."""
+    path = Path(path)
+    with _temporary_file(path) as (fd, tmp):
+        os.close(fd)
+        yield Path(tmp)
+        with open(tmp, "r+b") as f:  # a writer may have replaced the file: sync what is there now
+            os.fsync(f.fileno())
+        _replace(tmp, path)
+
+
+@contextmanager
+def _temporary_file(path: Path) -> Iterator[tuple[int, str]]:
+    """A new temporary file beside ``path`` (its descriptor and name) for the block to fill and
+    put in place (``_replace``); removed when the block fails. Errors name ``path``."""
+    folder = path.parent
+    with naming(path):
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(folder)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=folder)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            yield fd, tmp
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+    _fsync_dir(folder)
 
 
 def _replace(tmp: str | Path, path: Path) -> None:
@@ -81,32 +99,6 @@ def _replace(tmp: str | Path, path: Path) -> None:
     except OSError:
         pass
     os.replace(tmp, path)
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary file name beside ``path`` for a writer that wants a name rather than bytes;
-    when the block ends without an error, what was written there is fsynced and renamed over
-    ``path``, otherwise removed."""
-    path = Path(path)
-    folder = path.parent
-    with naming(path):
-        folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(folder)
-        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX, dir=folder)
-        os.close(fd)
-        try:
-            yield Path(tmp)
-            with open(tmp, "r+b") as f:  # a writer may have replaced the file: sync what is there now
-                os.fsync(f.fileno())
-            _replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-    _fsync_dir(folder)
 
 
 @contextmanager
