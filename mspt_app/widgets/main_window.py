@@ -457,12 +457,15 @@ class MainWindow(QMainWindow):
         self.page_index = index
         try:
             page = self.project.page(index)
+            grey = self.project.grey(index)  # checks the image (a pipe, damage, a bomb) before Qt reads it
         except MsptError as error:
+            self.page_view.set_page(None, None)  # not the page shown before, which may be another project's
+            self.panel.set_page(None, lambda line: None)
             dialogs.show_error(self, self.tr("Could not read this page."), error)
             return
         pixmap = QPixmap(str(self.project.image_path(index)))
         if pixmap.isNull():
-            pixmap = grey_pixmap(self.project.grey(index))  # formats Qt cannot decode
+            pixmap = grey_pixmap(grey)  # formats Qt cannot decode
         self.page_view.set_page(page, pixmap, keep_view=keep_view and same)
         self.crop_scale = self._page_crop_scale(page)
         self.panel.set_page(page, self.line_crop)

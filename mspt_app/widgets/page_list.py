@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QImageReader, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
+
+from mspt_core.inputs import file_problem
 
 THUMB = QSize(72, 96)
 NAME_ROLE = Qt.ItemDataRole.UserRole  # the page's whole name ("3. scan_0003")
@@ -15,13 +17,16 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # "12/30 corrected"
 
 
 def thumbnail(path: Path) -> QPixmap:
-    """A small picture of the page, decoded at reduced size (fast even for large scans)."""
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if size.isValid():
-        reader.setScaledSize(size.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
+    """A small picture of the page, decoded at reduced size (fast even for large scans); grey when
+    the file is not a readable image (Qt would wait forever on a pipe)."""
+    image = QImage()
+    if file_problem(path) is None:
+        reader = QImageReader(str(path))
+        reader.setAutoTransform(True)
+        size = reader.size()
+        if size.isValid():
+            reader.setScaledSize(size.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+        image = reader.read()
     if image.isNull():
         pixmap = QPixmap(THUMB)
         pixmap.fill(QColor(200, 200, 200))

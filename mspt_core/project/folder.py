@@ -31,13 +31,14 @@ import numpy as np
 from mspt_core.atomic import remove_temporaries_of_others
 from mspt_core.document import Line, LineStatus, Page, protect_foreign_text
 from mspt_core.errors import FormatError, InUseError, MsptError
-from mspt_core.inputs import PAGE_SUFFIXES, expand_folders, page_stem
+from mspt_core.inputs import PAGE_SUFFIXES, expand_folders, file_problem, page_stem
 from mspt_core.locks import FolderLock, read_owner
 from mspt_core.project.journal import Journal
 
 log = logging.getLogger(__name__)
 
 PROJECT_FILE = "project.json"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # a page takes a few hundred bytes there; refuse absurd files unread
 XML_DIR = "page"
 LOCK_FILE = ".mspt-lock"
 FORMAT = "mspt-project"
@@ -146,25 +147,44 @@ class Project:
     def open(cls, root: str | Path) -> Project:
         root = Path(root)
         manifest = root / PROJECT_FILE
-        if not manifest.is_file():
+        if not manifest.exists() and not manifest.is_symlink():
             raise ProjectError(
                 f"{root}: not an mspt project (no {PROJECT_FILE}); make one with File → New project "
                 "(or `mspt project new`) and add its pages there"
             )
+        problem = file_problem(manifest)
+        if problem:
+            raise ProjectError(f"{manifest}: {problem}")
+        size = manifest.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ProjectError(f"{manifest}: refused: {size} bytes is too large for a project file")
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"holds a {type(data).__name__}, not a JSON object")
             if data.get("format") != FORMAT:
                 raise ValueError(f"format is {data.get('format')!r}")
-            if data.get("version", 0) > FORMAT_VERSION:
+            version = data.get("version", 0)
+            if not isinstance(version, int):
+                raise ValueError(f"version is {version!r}")
+            if version > FORMAT_VERSION:
                 raise ProjectError(f"{manifest}: made by a newer mspt; please upgrade")
-            entries = [PageEntry(**entry) for entry in data["pages"]]
+            if not isinstance(data.get("pages"), list):
+                raise ValueError("no list of pages")
+            entries = [_entry(item) for item in data["pages"]]
             model = data.get("model") or ""  # absent in projects made before models per project
             if not isinstance(model, str):
                 raise ValueError(f"model is {model!r}, not a model name")
+            name = data.get("name") or root.name
+            if not isinstance(name, str):
+                raise ValueError(f"name is {name!r}")
             _refuse_paths_outside(root, entries, manifest)
-        except (ValueError, KeyError, TypeError) as error:
+        except OSError as error:
+            raise ProjectError(f"{manifest}: cannot read it ({error.strerror or error})") from error
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
+            # RecursionError: JSON nested too deep to parse, which no project file is
             raise ProjectError(f"{manifest}: not a readable project file ({error})") from error
-        project = cls(root, data.get("name") or root.name, entries, model)
+        project = cls(root, name, entries, model)
         project.recovered = project._take_lock()
         if project.recovered:
             project._replay_journal()
@@ -500,6 +520,21 @@ class Project:
             ]
         path = folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}"
         return [write_document(pages, path, fmt, notes, title=self.name if fmt == "pdf" else None)]
+
+
+def _entry(item: object) -> PageEntry:
+    """A page of project.json, its values checked (ValueError or TypeError naming the bad one)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"a page is a {type(item).__name__}, not a JSON object")
+    entry = PageEntry(**item)  # TypeError for a missing or unknown key
+    for key in ("id", "image", "xml", "source"):
+        if not isinstance(getattr(entry, key), str):
+            raise ValueError(f"page {entry.id!r:.40}'s {key} is {getattr(entry, key)!r:.40}, not text")
+    for key in ("lines", "corrected"):
+        value = getattr(entry, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"page {entry.id!r:.40}'s {key} is {value!r:.40}, not a count")
+    return entry
 
 
 def _refuse_paths_outside(root: Path, entries: list[PageEntry], manifest: Path) -> None:
