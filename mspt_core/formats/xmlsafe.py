@@ -15,7 +15,11 @@ from lxml import etree
 from mspt_core.errors import FormatError
 from mspt_core.inputs import file_problem
 
-MAX_BYTES = 200 * 1024 * 1024  # a PAGE/ALTO page is a few MB; refuse absurd inputs early
+# The largest page file read. A PAGE/ALTO page is a few MB at most (under 1 MB for every page of
+# our 13 collections; a dense newspaper page with word and glyph boxes some 6 MB). A file at this
+# cap takes seconds and a few hundred MB to convert (benchmarks/caps.py, RESULTS.md); the earlier
+# 200 MB cap admitted files that took 1.5 minutes and 3.6 GB.
+MAX_BYTES = 16 * 1024 * 1024
 
 
 def _parser() -> etree.XMLParser:
@@ -63,7 +67,10 @@ def parse_file(path: str | Path) -> etree._Element:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise FormatError(f"{path}: refused: {size} bytes is too large for a page file")
+            raise FormatError(
+                f"{path}: refused: {size / 2**20:.1f} MiB is over the limit of {MAX_BYTES / 2**20:.0f} MiB "
+                "for a page file (one page of PAGE XML or ALTO is a few MB at most)"
+            )
         data = path.read_bytes()
     except OSError as error:
         raise FormatError(f"{path}: cannot read: {error.strerror or error}") from None

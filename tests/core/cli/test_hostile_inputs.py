@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from mspt_core.cli import main
+from mspt_core.formats.xmlsafe import MAX_BYTES
 
 SAMPLES = Path(__file__).resolve().parents[3] / "resources" / "samples"
 LINES = SAMPLES / "lines"
@@ -73,6 +74,8 @@ def _make_inputs(folder: Path) -> None:
     )
     (folder / "dup-ids.xml").write_text(_page_xml_with('id="l002"', 'id="l001"'), encoding="utf-8")
     (folder / "not-xml.xml").write_text("this is not XML <", encoding="utf-8")
+    with open(folder / "over-the-cap.xml", "wb") as f:  # sparse: just over the page file cap, unread
+        f.truncate(MAX_BYTES + 1)
     (folder / "empty.png").write_bytes(b"")
     (folder / "loop.png").symlink_to("loop.png")
     (folder / "dup").mkdir()
@@ -202,6 +205,11 @@ ROWS = {
         "duplicate id",
     ),
     "not xml": (["convert", "{IN}/not-xml.xml", "--to", "page", "--out", "{OUT}"], "{IN}/not-xml.xml", "xml"),
+    "page file over the cap": (
+        ["convert", "{IN}/over-the-cap.xml", "--to", "txt", "--out", "{OUT}"],
+        "{IN}/over-the-cap.xml",
+        "over the limit of 16 mib",
+    ),
     "missing xml": (
         ["convert", "{IN}/missing.xml", "--to", "page", "--out", "{OUT}"],
         "{IN}/missing.xml",
