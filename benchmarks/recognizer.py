@@ -106,6 +106,9 @@ def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dic
                     rows[name, style].append(
                         reading.mspt_lines(reader, f"{model.label} {engine}", images, texts, threads)
                     )
+    if args.no_peers:
+        notes.append("peers (Tesseract, PP-OCRv6): left out (--no-peers)")
+        return rows
     progress("tesseract")
     for (name, style), (images, texts) in inputs.items():
         rows[name, style] += reading.tesseract_lines(images, texts, args.threads, SETS[name])
@@ -216,7 +219,7 @@ def read_pages(args, models: list[Model]) -> list[tuple[str, int, reading.Row]]:
     """(set, pages, row) for every model and Tesseract on the first ``--pages`` test pages of each set."""
     out = []
     for name in args.sets:
-        xmls = split_xmls(DATA / name, "test")[: args.pages]
+        xmls = split_xmls(DATA / name, args.split)[: args.pages]
         progress(f"{len(xmls)} whole page(s) of {name}")
         images, references = reading.reference_pages(xmls)
         for model in models:
@@ -257,6 +260,13 @@ def main() -> None:
         "--sets", nargs="+", default=list(PRINTED), choices=list(SETS), metavar="SET", help="default: the printed sets"
     )
     parser.add_argument("--handwritten", action="store_true", help="the handwritten sets instead of the printed")
+    parser.add_argument(
+        "--split",
+        choices=["test", "val"],
+        default="test",
+        help="test (the figures) or val (for choosing between models; never choose on test)",
+    )
+    parser.add_argument("--no-peers", action="store_true", help="only mspt's models (no Tesseract, no PP-OCRv6)")
     parser.add_argument("--crops", nargs="+", default=list(reading.CROPS), choices=reading.CROPS)
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], metavar="N")
     parser.add_argument(
@@ -286,7 +296,7 @@ def main() -> None:
     inputs = {}
     for name in args.sets:
         for style in args.crops:
-            images, texts, _ = reading.native_crops(split_xmls(DATA / name, "test"), args.limit, style)
+            images, texts, _ = reading.native_crops(split_xmls(DATA / name, args.split), args.limit, style)
             inputs[name, style] = images, texts
     progress(f"reading {sum(len(t) for _, t in inputs.values())} line crops")
     rows = read_lines(args, inputs, models, notes)
@@ -298,7 +308,7 @@ def main() -> None:
     if notes:
         print("\nNotes:\n" + "\n".join(f"- {n}" for n in notes))
     print(
-        f"\nLines: the ground-truth lines of each set's **test** split, cut as {' and as '.join(args.crops)} "
+        f"\nLines: the ground-truth lines of each set's **{args.split}** split, cut as {' and as '.join(args.crops)} "
         f"(reading.py: polygon = crop_line, straightened; box = crop_box, rectangle + {reading.BOX_MARGIN} px), "
         f"the same crops for every reader. Threads: mspt torch.set_num_threads(N) and N ONNX Runtime "
         f"intra-op threads; Tesseract N single-threaded processes; PP-OCRv6 N intra-op threads. "
