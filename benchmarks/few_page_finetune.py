@@ -85,13 +85,12 @@ def documents(split: str, sets: list[str], min_pages: int) -> list[Document]:
     return found
 
 
-def lines_of(pages: list[Path]):
+def lines_of(pages: list[Path], height: int):
     from mspt_core.data.lines import LineSet, lines_from_page_xml
-    from mspt_core.model.config import LINE_HEIGHT
 
     lines = LineSet()
     for page in pages:
-        lines.extend(lines_from_page_xml(page, LINE_HEIGHT))
+        lines.extend(lines_from_page_xml(page, height))
     return lines
 
 
@@ -110,7 +109,10 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
 
     preset = training_preset(FINETUNE)
     settings = preset.settings(device="cpu", **overrides)
-    adapt, held_out = lines_of(document.adapt_pages), lines_of(document.eval_pages)
+    from mspt_core.models import read_metadata
+
+    height = read_metadata(base)["line_height"]  # the base model's, as the wizard's run cuts them
+    adapt, held_out = lines_of(document.adapt_pages, height), lines_of(document.eval_pages, height)
     train_set, val_set = split_off_validation(adapt, 0.1, settings.seed)  # the wizard's default
     if curve:
         train_set, val_set = adapt, held_out  # val only: where does CER on unseen pages stop falling?

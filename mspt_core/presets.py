@@ -91,7 +91,12 @@ class TrainingPreset:
         return ", ".join(words)
 
     def settings(self, **overrides) -> TrainSettings:
-        return TrainSettings(**{**self.loop, **overrides})
+        """The loop settings with ``overrides``. A run made shorter than the preset's keeps its
+        warm-up to a fifth of its steps, unless the warm-up is given too."""
+        values = {**self.loop, **overrides}
+        if "steps" in overrides and "warmup" not in overrides:
+            values["warmup"] = min(TrainSettings(**values).warmup, overrides["steps"] // 5)
+        return TrainSettings(**values)
 
 
 SCRATCH, FINETUNE, ENCODER = "scratch", "finetune", "encoder"

@@ -279,6 +279,7 @@ class RunsDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(720, 400)
         self.states: dict[str, str] = {}
+        self.summaries: dict = {}  # list_runs' cache: runs whose files did not change are not re-read
         self.refresh()
         # Runs go on (or end, or start from another window) while the list is open.
         self.timer = QTimer(self)
@@ -290,7 +291,7 @@ class RunsDialog(QDialog):
         """Rebuild the list when a run changed; the selected run stays selected."""
         rows: list[tuple[str, str]] = []  # (text, path)
         states: dict[str, str] = {}
-        for summary in list_runs(runs_dir()):
+        for summary in list_runs(runs_dir(), self.summaries):
             watcher = self.watched.get(summary.path)
             if watcher is not None:
                 watcher.poll()

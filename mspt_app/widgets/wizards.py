@@ -641,6 +641,11 @@ class FinetuneSettingsPage(QWizardPage):
         if kind != self.preset_kind:  # a new kind of base; values typed for the same kind stay
             self.apply_preset(training_preset(ENCODER if kind == "encoder" else FINETUNE))
             self.preset_kind = kind
+        # A recognizer learns as a whole; the encoder's own rate and freezing apply to a new head
+        # on a pre-trained encoder only (the run passes them there alone).
+        for field in (self.encoder_lr, self.freeze):
+            field.setEnabled(kind == "encoder")
+            field.setToolTip("" if kind == "encoder" else self.tr("Only for a pre-trained encoder as the base"))
 
     def apply_preset(self, preset: TrainingPreset) -> None:
         loop = preset.settings()
@@ -706,6 +711,8 @@ class FinetuneWizard(TrainingWizard):
         encoder = self.tr("learns at {x:g}× the rate").format(x=s.encoder_lr.value())
         if s.freeze.value():
             encoder += self.tr(", frozen for the first {f} steps").format(f=s.freeze.value())
+        if kind != "encoder":
+            encoder = self.tr("learns with the rest of the model (a recognizer as the base)")
         return [
             (self.tr("New model"), s.name.text().strip()),
             (

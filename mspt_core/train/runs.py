@@ -202,15 +202,36 @@ def summarize(run_dir: Path) -> RunSummary:
     return summary
 
 
-def list_runs(root: Path) -> list[RunSummary]:
-    """The runs under ``root``, newest first; folders that are not runs are left out."""
+def list_runs(root: Path, cache: dict | None = None) -> list[RunSummary]:
+    """The runs under ``root``, newest first; folders that are not runs are left out.
+
+    With a ``cache`` (a dict kept by the caller between calls), a run whose events and result
+    have not changed is not read again — a long run's events file holds hundreds of thousands
+    of lines — only whether its process still lives is looked at."""
     runs = []
     for path in sorted(Path(root).glob("*/" + SPEC), reverse=True):
         try:
-            runs.append(summarize(path.parent))
+            runs.append(_summary(path.parent, cache))
         except (OSError, ValueError, KeyError):
             continue
     return runs
+
+
+def _summary(run_dir: Path, cache: dict | None) -> RunSummary:
+    if cache is None:
+        return summarize(run_dir)
+    try:
+        events = (run_dir / EVENTS).stat()
+        stamp: tuple | None = (events.st_size, events.st_mtime_ns, (run_dir / RESULT).exists())
+    except OSError:
+        stamp = None
+    cached = cache.get(run_dir)
+    if stamp is None or cached is None or cached[0] != stamp:
+        cache[run_dir] = (stamp, summarize(run_dir))
+    summary = replace(cache[run_dir][1])  # a copy: callers may change its state
+    if summary.state in ("running", "paused") and not is_alive(run_dir):
+        summary.state = "interrupted"  # its process died since its last event
+    return summary
 
 
 # --- the process that does the work -----------------------------------------------------------

@@ -319,6 +319,7 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
     s = wizard.settings_page
     few_pages = training_preset(FINETUNE)
     assert s.steps.value() == few_pages.settings().steps and s.lr.value() == pytest.approx(few_pages.settings().lr)
+    assert not s.encoder_lr.isEnabled() and not s.freeze.isEnabled()  # a recognizer learns as a whole
     s.steps.setValue(77)  # typed by the user: kept while the base stays a recognizer
     wizard.back()
     wizard.next()
@@ -339,6 +340,6 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
 
     wizard.base_page.models.currentItem().setData(BASE_KIND_ROLE, "encoder")  # as an encoder's row says
     wizard.next()
-    assert s.encoder_lr.value() == training_preset(ENCODER).encoder_lr_scale
+    assert s.encoder_lr.value() == training_preset(ENCODER).encoder_lr_scale and s.encoder_lr.isEnabled()
     assert s.steps.value() == training_preset(ENCODER).settings().steps
     wizard.close()

@@ -54,3 +54,11 @@ def test_the_kind_of_training_picks_its_preset_and_an_option_overrides_one_value
     assert settings.lr == 0.002 and settings.steps == expected.steps and settings.warmup == expected.warmup
     assert settings.val_every == expected.val_every and settings.patience == expected.patience
     assert captured["use_augmentation"] == TRAINING_PRESETS[preset].augment
+
+
+def test_a_run_made_shorter_than_its_preset_keeps_a_warm_up_it_can_finish():
+    preset = training_preset(FINETUNE)
+    assert preset.settings().warmup == preset.loop["warmup"]
+    short = preset.settings(steps=30)
+    assert short.steps == 30 and short.warmup == 6  # a fifth of the steps, not the preset's 50
+    assert preset.settings(steps=30, warmup=20).warmup == 20  # given: kept

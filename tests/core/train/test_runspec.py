@@ -86,3 +86,20 @@ def test_the_fine_tuning_preset_follows_the_base_and_the_spec_overrides_it():
     assert encoder.encoder_lr_scale == TRAINING_PRESETS[ENCODER].encoder_lr_scale
     frozen = RunSpec(kind="finetune", name="x", base="enc", freeze_steps=9, augment=False).finetune_preset("encoder")
     assert frozen.freeze_steps == 9 and frozen.augment is False
+
+
+def test_the_runs_list_reads_a_run_again_only_when_its_files_changed(tmp_path, monkeypatch):
+    run_dir = runs.create_run(tmp_path / "runs" / "r1", RunSpec(kind="finetune", name="x", base="default"))
+    (run_dir / runs.EVENTS).write_text(json.dumps({"event": "started"}) + "\n")
+    reads = []
+    real = runs.read_events
+    monkeypatch.setattr(runs, "read_events", lambda *a, **k: reads.append(1) or real(*a, **k))
+    cache: dict = {}
+    first = runs.list_runs(tmp_path / "runs", cache)
+    again = runs.list_runs(tmp_path / "runs", cache)
+    assert len(reads) == 1  # a long run's events are not parsed every refresh
+    # No process holds the run: seen as interrupted every time, from the cache too.
+    assert first[0].state == again[0].state == "interrupted"
+    with open(run_dir / runs.EVENTS, "a") as events:
+        events.write(json.dumps({"event": "end", "status": "cancelled"}) + "\n")
+    assert runs.list_runs(tmp_path / "runs", cache)[0].state == "cancelled" and len(reads) == 2
