@@ -206,8 +206,6 @@ def main() -> int:
     print(f"command: {' '.join(sys.argv)}\n")
     for lr in args.lr or [None]:
         overrides = {k: v for k, v in (("steps", args.steps), ("lr", lr), ("val_every", args.val_every)) if v}
-        if "val_every" in overrides:
-            overrides["checkpoint_every"] = overrides["val_every"]
         outcomes = []
         for document in chosen:
             with tempfile.TemporaryDirectory(prefix="mspt-fewpage-") as work:

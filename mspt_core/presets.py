@@ -92,8 +92,11 @@ class TrainingPreset:
 
     def settings(self, **overrides) -> TrainSettings:
         """The loop settings with ``overrides``. A run made shorter than the preset's keeps its
-        warm-up to a fifth of its steps, unless the warm-up is given too."""
+        warm-up to a fifth of its steps, unless the warm-up is given too; a validation interval
+        given alone sets the checkpoint interval too (a checkpoint at every validation)."""
         values = {**self.loop, **overrides}
+        if "val_every" in overrides and "checkpoint_every" not in overrides:
+            values["checkpoint_every"] = overrides["val_every"]
         if "steps" in overrides and "warmup" not in overrides:
             values["warmup"] = min(TrainSettings(**values).warmup, overrides["steps"] // 5)
         return TrainSettings(**values)

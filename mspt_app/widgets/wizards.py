@@ -33,7 +33,7 @@ from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
-from mspt_core.data.lines import MIN_VALIDATION_LINES
+from mspt_core.data.lines import MIN_VALIDATION_LINES, validation_count
 from mspt_core.errors import MsptError
 from mspt_core.model.config import CPU_TRAIN_SECONDS_PER_LINE as CPU_SECONDS_PER_LINE
 from mspt_core.model.config import SIZES as MODEL_SIZES
@@ -687,7 +687,7 @@ class FinetuneWizard(TrainingWizard):
             val = sum(n for i, n in enumerate(per_page) if i in val_pages)
             return sum(per_page) - val, val
         total = sum(per_page)
-        val = max(1, int(total * 0.1)) if total else 0  # as split_off_validation holds them out
+        val = validation_count(total, RunSpec.val_fraction) if total else 0  # as the run will hold out
         return total - val, val
 
     def summary(self) -> list[tuple[str, str]]:

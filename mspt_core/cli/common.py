@@ -283,8 +283,6 @@ def loop_settings(args: argparse.Namespace, preset):
 
         check_new_name(args.install_as)  # now, not after hours of training
     given = {name: getattr(args, name) for name in LOOP_OPTIONS if getattr(args, name) is not None}
-    if "val_every" in given:
-        given["checkpoint_every"] = given["val_every"]
     try:
         return preset.settings(**given, device=args.device)
     except ValueError as error:

@@ -203,12 +203,17 @@ def validation_warning(val_set: LineSet | None) -> str | None:
     )
 
 
+def validation_count(lines: int, fraction: float) -> int:
+    """How many of ``lines`` ``split_off_validation`` holds out: at least one."""
+    return max(1, int(lines * fraction))
+
+
 def split_off_validation(lines: LineSet, fraction: float, seed: int = 0) -> tuple[LineSet, LineSet]:
     """(train, validation): a random ``fraction`` of the lines held out, fixed by ``seed``."""
     if not 0 < fraction < 1:
         raise DataError("the validation fraction must be between 0 and 1")
     order = np.random.default_rng(seed).permutation(len(lines))
-    held = max(1, int(len(order) * fraction))
+    held = validation_count(len(order), fraction)
     if len(lines) - held < 1:
         raise DataError("too few lines to hold some out for validation; give validation data")
     return (

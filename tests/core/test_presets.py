@@ -62,3 +62,9 @@ def test_a_run_made_shorter_than_its_preset_keeps_a_warm_up_it_can_finish():
     short = preset.settings(steps=30)
     assert short.steps == 30 and short.warmup == 6  # a fifth of the steps, not the preset's 50
     assert preset.settings(steps=30, warmup=20).warmup == 20  # given: kept
+
+
+def test_a_validation_interval_given_alone_checkpoints_at_every_validation():
+    settings = training_preset(FINETUNE).settings(val_every=40)
+    assert settings.val_every == settings.checkpoint_every == 40
+    assert training_preset(FINETUNE).settings(val_every=40, checkpoint_every=10).checkpoint_every == 10
