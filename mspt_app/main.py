@@ -1,6 +1,6 @@
 """``mspt-app``: start the desktop application.
 
-mspt-app                 the last project, else the sample project
+mspt-app                 the last project, else the welcome panel (sample, new or open, tour)
 mspt-app PROJECT_FOLDER  that project
 mspt-app --sample        the bundled sample project (created on first use)
 """
@@ -69,6 +69,25 @@ def install_translations(app, language: str) -> list:
     return translators
 
 
+def open_at_start(window, project: str | None = None, sample: bool = False) -> None:
+    """Show what the command line asked for: the project named, else the sample project with
+    ``sample``, else the last project; with none of them, the welcome panel."""
+    from mspt_app.widgets.welcome import offer_at_start
+    from mspt_core.project.sample import sample_project
+
+    target: Path | None = None
+    if project:
+        target = Path(project)
+    elif sample:
+        target = sample_project()
+    elif window.settings.recent_projects:
+        target = Path(window.settings.recent_projects[0])
+    if target is not None:
+        window.open_project(target)
+    elif not sample:  # asked for the sample: no offer in its place, even when none is installed
+        offer_at_start(window)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mspt-app", description="mspt desktop transcription")
     parser.add_argument("project", nargs="?", help="project folder to open")
@@ -78,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from mspt_app.widgets.main_window import MainWindow
-    from mspt_core.project.sample import sample_project
 
     log_path = setup_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -90,14 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     install_excepthook(lambda: window)
     log.info("mspt-app started; log file %s", log_path)
 
-    target: Path | None = Path(args.project) if args.project else None
-    if target is None and not args.sample and settings.recent_projects:
-        target = Path(settings.recent_projects[0])
-    if target is None:
-        target = sample_project()
     window.show()
-    if target is not None:
-        window.open_project(target)
+    open_at_start(window, args.project, args.sample)
     return app.exec()
 
 

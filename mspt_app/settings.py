@@ -38,6 +38,11 @@ def palette_characters(spec: str) -> list[str]:
     return [item.replace(COMBINING_MARK, "") or item for item in spec.split()]
 
 
+def _flag(value) -> bool:
+    """A yes/no setting: an INI file gives back the text "true" or "false", not a bool."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1", "yes")
+
+
 def _bytes(value) -> QByteArray | None:
     return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
@@ -82,6 +87,10 @@ class AppSettings:
     language = property(
         lambda self: self._get("interface/language", ""),  # "" means the system's
         lambda self, v: self._set("interface/language", v),
+    )
+    show_welcome = property(  # the welcome panel at a start with no project to open
+        lambda self: self._get("interface/show_welcome", True, _flag),
+        lambda self, v: self._set("interface/show_welcome", bool(v)),
     )
 
     @property

@@ -75,7 +75,7 @@ def main() -> int:
     report = work / "app-report.json"
     start = time.perf_counter()
     ran = subprocess.run(
-        [app],
+        [app, "--sample"],  # with no project named, a first start shows the welcome panel instead
         env={**env, "MSPT_BUNDLE_SMOKE_TEST": str(report), "MSPT_BUNDLE_T0": repr(time.time())},
         cwd=work,
         capture_output=True,

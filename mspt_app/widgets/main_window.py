@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from mspt_app import workers
 from mspt_app.settings import AppSettings
-from mspt_app.widgets import dialogs, training_menu
+from mspt_app.widgets import dialogs, training_menu, welcome
 from mspt_app.widgets.look import grey_pixmap
 from mspt_app.widgets.page_list import PageList
 from mspt_app.widgets.page_view import PageView
@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.training = TrainingControl(self)
         self.training.build_menu(bar)
         help_menu = bar.addMenu(self.tr("&Help"))
+        self.act_welcome, self.act_tour = welcome.help_actions(self, help_menu)
         self._action(help_menu, "&About mspt", lambda: dialogs.show_about(self))
 
         tools = self.addToolBar(self.tr("Tools"))
