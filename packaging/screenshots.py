@@ -52,6 +52,7 @@ def main() -> int:
 
     from mspt_app.settings import AppSettings
     from mspt_app.widgets.main_window import MainWindow
+    from mspt_app.widgets.welcome import show_welcome
     from mspt_core.errors import MsptError
     from mspt_core.models import resolve
     from mspt_core.project.sample import SAMPLE_IMAGE, sample_project
@@ -72,6 +73,13 @@ def main() -> int:
     window = MainWindow(settings)
     window.resize(1500, 920)
     window.show()
+    # The welcome panel, as a first start shows it, before any project is open.
+    welcome = show_welcome(window)
+    app.processEvents()
+    args.out.mkdir(parents=True, exist_ok=True)
+    welcome_shot = args.out / "app-welcome.png"
+    welcome.grab().save(str(welcome_shot))
+    welcome.reject()
     window.open_project(folder)
     if model is not None:
         window.recognize_all()
@@ -105,6 +113,7 @@ def main() -> int:
     window.grab().save(str(shots[1]))
     window.set_mode("select")
 
+    shots.append(welcome_shot)
     if args.wizards:
         shots += wizard_shots(app, window, truth, args.out)
 

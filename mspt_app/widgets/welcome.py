@@ -336,14 +336,12 @@ def show_welcome(window) -> WelcomeDialog:
 
 
 def offer_at_start(window) -> WelcomeDialog | None:
-    """At a start with no project to open: the welcome panel, unless the person turned it off;
-    then a line in the status bar says where to begin."""
-    if window.settings.show_welcome:
-        return show_welcome(window)
+    """At a start with no project to open: the welcome panel, unless the person turned it off.
+    A line in the status bar says where to begin once the panel is closed, or in its place."""
     window.status_label.setText(
         window.tr("Open or make a project in the File menu; Help ▸ Welcome offers the sample project.")
     )
-    return None
+    return show_welcome(window) if window.settings.show_welcome else None
 
 
 def help_actions(window, menu) -> tuple[QAction, QAction]:
