@@ -1,5 +1,6 @@
-"""Train the bundled line finder on the train splits of both ground-truth sets, selected on their
-val splits (never the test splits), every choice in recipe.json and a fixed seed.
+"""Train the bundled line finder on the train splits of every ground-truth set, selected on the
+mean F1 over their val splits (never the test splits), every choice in recipe.json and a fixed
+seed.
 
     .venv/bin/python packaging/line_finder/recipe.py --out runs/line-finder [--threads 2]
     cp runs/line-finder/line-finder.safetensors resources/layout/
@@ -28,13 +29,14 @@ from mspt_core.train.loop import TrainSettings  # noqa: E402
 RECIPE = Path(__file__).with_name("recipe.json")
 
 
-def pages(parts: list[str]) -> list[Path]:
-    xmls = []
+def pages(parts: list[str]) -> dict[str, list[Path]]:
+    """The pages of each "set/split" named, by set (the job balances and scores per set)."""
+    xmls: dict[str, list[Path]] = {}
     for part in parts:
         dataset, split = part.split("/")
         if not has_splits(DATA / dataset):
             raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
-        xmls += split_xmls(DATA / dataset, split)
+        xmls.setdefault(dataset, []).extend(split_xmls(DATA / dataset, split))
     return xmls
 
 

@@ -26,9 +26,17 @@ from mspt_core.layout.linefinder import (
     save_line_finder,
 )
 from mspt_core.layout.segment import segment
-from mspt_core.train.linefinder import line_targets, train_line_finder
+from mspt_core.train.linefinder import (
+    LineFinderJob,
+    double_page,
+    line_targets,
+    scaled_pages,
+    scan_effects,
+    scanner_border,
+    train_line_finder,
+)
 from mspt_core.train.loop import TrainSettings
-from tests.conftest import split_xmls
+from tests.conftest import DATA, split_xmls
 
 
 def _page(dataset, split, name):
@@ -170,6 +178,84 @@ def test_line_finder_files_round_trip_and_foreign_files_are_refused(tmp_path):
         save_file({"x": torch.zeros(1)}, str(tmp_path / "bad.safetensors"), metadata={"mspt": json.dumps(meta)})
         with pytest.raises(ModelFileError):
             load_line_finder(tmp_path / "bad.safetensors")
+
+
+def test_lines_without_baselines_still_get_a_core_of_their_own():
+    """ALTO with line polygons only (the German print set): each line gets a core band where a
+    baseline usually sits, inside its polygon, so such pages can be trained on."""
+    dataset = DATA / "ocrd-print-de"
+    if not dataset.exists():
+        pytest.skip(f"needs {dataset} (the shared ground truth beside the clone); not present here")
+    page = read_document(split_xmls(dataset, "train")[0])
+    lines = list(page.lines())
+    assert lines and not any(len(ln.baseline) >= 2 for ln in lines)
+    (core, body), _ = _targets(page)
+    assert cv2.connectedComponents(core)[0] - 1 >= 0.9 * len(lines)
+    assert not (core.astype(bool) & ~cv2.dilate(body, np.ones((3, 3), np.uint8)).astype(bool)).any()
+
+
+def _sample(cremma, size=320):
+    rng = np.random.default_rng(1)
+    pages = scaled_pages(_page(cremma, "train", "01R_P1S8P1_025.xml"), 640)
+    job = LineFinderJob.__new__(LineFinderJob)  # only its sampling, not a network
+    job.crop, job.groups, job.group_weights = size, [pages], np.ones(1)
+    return job, rng
+
+
+def test_a_double_page_spread_keeps_each_side_with_its_own_targets(cremma):
+    job, rng = _sample(cremma)
+    left = job.sample(rng)
+    right = job.sample(rng)
+    image, maps = double_page(left, right, rng)
+    assert image.shape == left[0].shape and maps.shape == left[1].shape
+    columns = image.mean(axis=0)
+    fold = int(np.argmin(columns))  # the fold: a shaded band down the whole spread
+    assert columns[fold] < 0.6 * np.median(columns)
+    assert not maps[:, :, fold // 2].any()  # no line runs across the fold
+    assert np.array_equal(maps[:, :, : (fold - 13) // 2], left[1][:, :, : (fold - 13) // 2])
+    assert np.array_equal(maps[:, :, -10:], right[1][:, :, -10:])
+
+
+def test_a_scanner_border_hides_lines_and_their_targets(cremma):
+    job, rng = _sample(cremma)
+    for _ in range(8):
+        image, maps = job.sample(rng)
+        image, maps = image.copy(), maps.copy()
+        scanner_border(image, maps, rng)
+        dark = image < 100
+        band = dark.all(axis=0) if dark.all(axis=0).any() else dark.all(axis=1)
+        assert band.any()
+        half = band[::2]
+        if dark.all(axis=0).any():
+            assert not maps[:, :, half].any()
+        else:
+            assert not maps[:, half, :].any()
+
+
+def test_scan_effects_change_the_look_not_the_size_or_the_text(cremma):
+    job, rng = _sample(cremma)
+    image, _ = job.sample(rng)
+    ghost, _ = job.sample(rng)
+    looks = [scan_effects(image, np.random.default_rng(seed), ghost) for seed in range(20)]
+    assert all(out.shape == image.shape and out.dtype == np.uint8 for out in looks)
+    assert len({out.tobytes() for out in looks}) == len(looks)
+    ink, paper = image <= np.percentile(image, 3), image >= np.percentile(image, 50)
+    assert ink.any() and paper.any()
+    for out in looks:  # the ink is still darker than the paper around it, whatever was done
+        assert out[ink].mean() < out[paper].mean()
+
+
+def test_grouped_validation_scores_the_mean_over_collections(cremma, fondue, monkeypatch):
+    """One collection's many pages do not outweigh another's few: the metric is 1 - mean F1."""
+    from mspt_core.layout.evaluate import Match
+    from mspt_core.train import linefinder as training
+
+    scores = {"a": Match(10, 10, 10), "b": Match(10, 10, 0)}  # F1 1.0 and 0.0
+    monkeypatch.setattr(training, "evaluate_finder", lambda finder, xmls, device: scores[xmls[0]])
+    job = LineFinderJob.__new__(LineFinderJob)
+    job.model, job.config = None, None
+    job.val_sets = {"big": ["a"] * 40, "small": ["b"]}
+    assert job.validate(torch.device("cpu")) == pytest.approx(0.5)
 
 
 def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
