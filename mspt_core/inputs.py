@@ -51,12 +51,38 @@ def has_suffix(path: Path, suffixes: Iterable[str]) -> bool:
     return path.suffix.lower() in suffixes
 
 
-def folder_files(folder: Path, suffixes: Iterable[str] | None = None, recursive: bool = True) -> list[Path]:
+def folder_files(
+    folder: Path,
+    suffixes: Iterable[str] | None = None,
+    recursive: bool = True,
+    *,
+    hidden: bool = True,
+    skip: Iterable[Path] = (),
+    regular: bool = True,
+) -> list[Path]:
     """The files in ``folder`` (and below it, when ``recursive``), sorted by path; only those
-    ending in one of ``suffixes`` when given."""
+    ending in one of ``suffixes`` when given. Links to folders are not followed.
+
+    ``hidden=False`` leaves out names that start with a dot, files and folders alike (a partial
+    download, ``.git``); folders in ``skip`` are not entered (an output folder inside the input).
+    ``regular=False`` keeps entries that are not regular files either (a pipe, a broken link),
+    for a caller that reports each input it cannot read rather than pass over it."""
     wanted = None if suffixes is None else frozenset(suffixes)
-    found = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
-    return sorted(p for p in found if p.is_file() and (wanted is None or has_suffix(p, wanted)))
+    pruned = {Path(path).resolve() for path in skip}
+    found: list[Path] = []
+    for top, subfolders, names in os.walk(folder):
+        here = Path(top)
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if recursive and (hidden or not name.startswith(".")) and not (pruned and (here / name).resolve() in pruned)
+        ]
+        for name in names:
+            path = here / name
+            if (hidden or not name.startswith(".")) and (wanted is None or has_suffix(path, wanted)):
+                if not regular or path.is_file():
+                    found.append(path)
+    return sorted(found)
 
 
 def expand_folders(

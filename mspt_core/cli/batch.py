@@ -2,10 +2,10 @@
 one's outputs are called, which of them this process does (``--shard K/N``), and which are done
 already (resume).
 
-- **Inputs.** Files are taken as given; a folder is walked (sorted, hidden files and folders and
-  the output folder left out) for page images and PDFs. Outputs mirror the folder's tree: the
-  page ``scans/vol1/0001.jpg`` of the input folder ``scans`` writes ``OUT/vol1/0001.xml``; a
-  file given by itself writes ``OUT/0001.xml``.
+- **Inputs.** Files are taken as given; a folder is walked by ``mspt_core.inputs.folder_files``
+  (sorted by path, hidden files and folders and the output folder left out) for page images and
+  PDFs. Outputs mirror the folder's tree: the page ``scans/vol1/0001.jpg`` of the input folder
+  ``scans`` writes ``OUT/vol1/0001.xml``; a file given by itself writes ``OUT/0001.xml``.
 - **Shards.** A page file belongs to shard ``K`` of ``N`` (0 <= K < N) when a hash of its output
   name is ``K`` modulo ``N``. The assignment depends only on the name, not on the listing, so the
   shards are disjoint and cover everything even when they start at different times or the tree
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mspt_core.errors import MsptError
+from mspt_core.inputs import PAGE_SUFFIXES, folder_files, page_stem
 
 PER_PAGE = ("page", "alto")  # one XML file per page; the other formats: one file per input file
 
@@ -96,44 +97,25 @@ def shard_from_environment(env: Mapping[str, str] | None = None) -> Shard | None
 
 def page_files(inputs: Iterable[Path], out_dir: Path) -> list[PageFile]:
     """The page files of ``inputs`` (files as given, folders walked) with their output names."""
-    from mspt_core.data.linestore import IMAGE_SUFFIXES
-
     found: list[PageFile] = []
-    skip = out_dir.resolve()
     for given in inputs:
         if not given.is_dir():
             found.append(PageFile(given, given.stem))  # checked (and refused) later, as before
             continue
-        before = len(found)
-        for folder, subfolders, names in os.walk(given):
-            here = Path(folder)
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and (here / d).resolve() != skip)
-            for name in sorted(names):
-                path = here / name
-                if name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
-                    continue
-                found.append(PageFile(path, path.relative_to(given).with_suffix("").as_posix()))
-        if len(found) == before:
+        # A page file that cannot be read (a pipe, a broken link) is kept, to be reported.
+        paths = folder_files(given, PAGE_SUFFIXES, hidden=False, skip=[out_dir], regular=False)
+        if not paths:
             raise MsptError(f"{given}: the folder holds no page images or PDFs")
+        found += [PageFile(path, path.relative_to(given).with_suffix("").as_posix()) for path in paths]
     return found
 
 
 def check_names(files: list[PageFile], out_dir: Path) -> None:
     """Refuse, before any work, page files whose outputs would overwrite each other or the
-    input's own PAGE/ALTO file beside it."""
-    seen: dict[str, Path] = {}
-    for file in files:
-        other = seen.setdefault(file.name, file.path)
-        if other != file.path:
-            raise MsptError(
-                f"{other} and {file.path} would write the same output files in {out_dir}; "
-                "rename one or run them separately"
-            )
-        own_xml = file.path.with_suffix(".xml").resolve()
-        if (out_dir / f"{file.name}.xml").resolve() == own_xml and own_xml.exists():
-            raise MsptError(
-                f"{own_xml} belongs to the input {file.path.name} and would be overwritten; choose another --out"
-            )
+    input's own PAGE/ALTO file (see ``cli.common.check_output_names``)."""
+    from mspt_core.cli.common import check_output_names
+
+    check_output_names([(file.name, file.path) for file in files], out_dir)
 
 
 def page_outputs(name: str, formats: list[str]) -> list[str]:
@@ -157,8 +139,6 @@ def file_outputs(name: str, formats: list[str]) -> list[str]:
 
 def page_name(file: PageFile, index: int, count: int) -> str:
     """The output name of page ``index`` of the ``count`` pages of ``file``."""
-    from mspt_core.cli.common import page_stem
-
     own = page_stem(file.path, index, count)  # the file's stem, with the page's number when it has several
     return file.name + own[len(file.path.stem) :]
 

@@ -6,10 +6,11 @@ import argparse
 import math
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from mspt_core.engines import ENGINES
-from mspt_core.inputs import ground_truth_candidates, page_stem  # noqa: F401  (page_stem: for callers here)
+from mspt_core.inputs import ground_truth_candidates
 
 # --- option values: refused by argparse, naming the option, before any work ---------------------
 
@@ -165,6 +166,8 @@ class TrainingBar:
                 postfix[f"best_{self.metric.split()[0].lower()}"] = f"{progress.best_metric:.4f}"
             self.bar.set_postfix(postfix, refresh=False)
             self.bar.refresh()
+        elif progress.event == "validation" and progress.step == 0:
+            self.bar.write(f"base model: validation {self.metric} {progress.metric:.4f}")
         elif progress.event == "validation":
             self.bar.write(
                 f"step {progress.step}: validation {self.metric} {progress.metric:.4f} "
@@ -203,20 +206,21 @@ def check_output_file(path: Path) -> None:
     check_output_folder(path.parent, path)
 
 
-def check_output_names(sources: list[Path], out_dir: Path) -> None:
+def check_output_names(sources: Iterable[tuple[str, Path]], out_dir: Path) -> None:
     """Refuse, before any work, inputs whose outputs would overwrite each other or the input's
-    own PAGE/ALTO file beside it."""
+    own PAGE/ALTO file beside it. ``sources``: each input file with the name its outputs take in
+    ``out_dir``, without suffix (its stem, or ``vol1/0001`` for a page in a walked folder)."""
     from mspt_core.errors import MsptError
 
     seen: dict[str, Path] = {}
-    for source in sources:
-        if source.stem in seen and seen[source.stem] != source:
+    for name, source in sources:
+        other = seen.setdefault(name, source)
+        if other != source:
             raise MsptError(
-                f"{seen[source.stem]} and {source} would write the same output files in {out_dir}; "
+                f"{other} and {source} would write the same output files in {out_dir}; "
                 "rename one or run them separately"
             )
-        seen[source.stem] = source
-        target = (out_dir / f"{source.stem}.xml").resolve()
+        target = (out_dir / f"{name}.xml").resolve()
         for own_xml in ground_truth_candidates(source):
             if target == own_xml.resolve() and own_xml.exists():
                 raise MsptError(
@@ -311,10 +315,18 @@ def train_and_val_lines(args: argparse.Namespace, height: int, seed: int):
 def report_training(outcome, args: argparse.Namespace) -> int:
     """Print how a training run ended, install its model if asked; the exit code."""
     from mspt_core.models import import_model
+    from mspt_core.train.supervised import KEPT_BASE
 
     result = outcome.result
     best = f"{result.best_metric:.4f}" if result.best_metric is not None else "n/a"
     print(f"{result.status} after {result.step} steps; best validation CER {best} at step {result.best_step}")
+    if outcome.kept_base:
+        tuned = f"{outcome.tuned_cer:.4f}" if outcome.tuned_cer is not None else "n/a"
+        print(f"{KEPT_BASE} (base {best}, best after training {tuned})")
+        print(f"model: {outcome.model_path} (a copy of the base model)")
+        if args.install_as:
+            print(f"nothing installed as {args.install_as!r}: use the base model")
+        return 0 if result.status != "cancelled" else 1
     if outcome.added_chars:
         print(f"alphabet extended with: {''.join(outcome.added_chars)}")
     print(f"model: {outcome.model_path}")

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.inputs import page_stem
     from mspt_core.layout import page_lines
 
-    check_output_names(args.pages, args.out)
+    check_output_names([(path.stem, path) for path in args.pages], args.out)
     check_output_folder(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.pages:

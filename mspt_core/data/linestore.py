@@ -178,8 +178,6 @@ class EpochPlan(Sequence):
 
 # --- building a store from an archive -------------------------------------------------------
 
-IMAGE_SUFFIXES = PAGE_SUFFIXES  # the files an archive's pages come in (kept for callers of this name)
-
 
 def _looks_like_line(path: Path) -> bool:
     """A file much wider than tall and not taller than ~4 text lines is a line image."""

@@ -1,6 +1,7 @@
 """The one home of what counts as an input: page image files, folder walking, ground truth beside
 an image, and the names of the pages of a multi-page file."""
 
+import os
 from pathlib import Path
 
 from mspt_core.inputs import (
@@ -33,6 +34,24 @@ def test_folders_are_walked_sorted_with_suffixes_in_any_case(tmp_path):
     assert folder_files(tmp_path, PAGE_SUFFIXES) == [tmp_path / "b.png", tmp_path / "sub/c.TIF"]
     assert folder_files(tmp_path, PAGE_SUFFIXES, recursive=False) == [tmp_path / "b.png"]
     assert folder_files(tmp_path, {".xml"}) == [tmp_path / "a.XML", tmp_path / "sub/d.xml"]
+
+
+def test_a_walk_can_leave_out_hidden_names_and_folders_and_keep_unreadable_entries(tmp_path):
+    _touch(tmp_path, "a.png", ".partial.png", ".git/b.png", "out/c.png", "sub/d.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    (tmp_path / "linked").symlink_to(tmp_path / "sub")  # a link to a folder is not followed
+    assert folder_files(tmp_path, PAGE_SUFFIXES, hidden=False, skip=[tmp_path / "out"]) == [
+        tmp_path / "a.png",
+        tmp_path / "sub/d.png",
+    ]
+    assert folder_files(tmp_path, PAGE_SUFFIXES, hidden=False, regular=False, skip=[tmp_path / "out"]) == [
+        tmp_path / "a.png",
+        tmp_path / "broken.png",
+        tmp_path / "pipe.png",
+        tmp_path / "sub/d.png",
+    ]
+    assert tmp_path / ".git/b.png" in folder_files(tmp_path, PAGE_SUFFIXES)  # hidden names count by default
 
 
 def test_files_stay_as_given_and_folders_expand(tmp_path):

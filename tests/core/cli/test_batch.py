@@ -126,6 +126,15 @@ def test_an_empty_folder_and_clashing_names_are_refused(tmp_path):
         batch.check_names(batch.page_files([first, second], tmp_path / "out"), tmp_path / "out")
 
 
+def test_a_pages_ground_truth_in_page_is_never_overwritten(tmp_path):
+    scans = _tree_of_samples(tmp_path / "scans", ["0001"])
+    (scans / "page").mkdir()
+    shutil.move(scans / "0001.xml", scans / "page" / "0001.xml")  # Transkribus' layout
+    files = batch.page_files([scans], scans / "page")
+    with pytest.raises(MsptError, match="belongs to the input 0001.png"):
+        batch.check_names(files, scans / "page")
+
+
 def test_a_file_of_several_pages_is_done_when_all_its_pages_are(tmp_path):
     pdf = tmp_path / "book.pdf"
     from PIL import Image
