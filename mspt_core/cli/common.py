@@ -248,32 +248,67 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
         required=True,
         help="run folder: checkpoints and the best model (folder 'best') go here",
     )
-
-
-def add_loop_options(p: argparse.ArgumentParser, defaults: str) -> None:
-    """The training loop's options; ``defaults`` says where the unset ones come from."""
-    loop = p.add_argument_group(f"training (default: {defaults})")
-    loop.add_argument("--steps", type=positive_int, default=None)
-    loop.add_argument("--batch-size", type=positive_int, default=None)
-    loop.add_argument("--lr", type=positive_float, default=None)
-    loop.add_argument("--warmup", type=non_negative_int, default=None)
-    loop.add_argument("--schedule", choices=["cosine", "constant"], default=None)
-    loop.add_argument("--accumulate", type=positive_int, default=None, help="batches per optimizer step")
-    loop.add_argument("--val-every", type=positive_int, default=None, help="validate (and checkpoint) every N steps")
-    loop.add_argument(
-        "--patience", type=non_negative_int, default=None, help="early stop after N validations without gain (0: off)"
-    )
-    loop.add_argument("--seed", type=int, default=None)
     p.add_argument("--no-augment", action="store_true", help="train on the lines as they are")
+
+
+# --- the training loop's options (mspt train, finetune, pretrain) ------------------------------
+
+# Every loop option: a TrainSettings field, given as --field-name. Unset (None), the preset's
+# value holds, so the defaults stay in mspt_core.presets.
+LOOP_ARGUMENTS: dict[str, dict] = {
+    "steps": {"type": positive_int},
+    "batch_size": {"type": positive_int},
+    "lr": {"type": positive_float},
+    "warmup": {"type": non_negative_int},
+    "schedule": {"choices": ["cosine", "constant"]},
+    "accumulate": {"type": positive_int, "help": "batches per optimizer step"},
+    "val_every": {"type": positive_int, "help": "validate (and checkpoint) every N steps"},
+    "patience": {"type": non_negative_int, "help": "early stop after N validations without gain (0: off)"},
+    "checkpoint_every": {"type": positive_int, "help": "write a checkpoint every N steps"},
+    "seed": {"type": int},
+}
+SUPERVISED_LOOP = ("steps", "batch_size", "lr", "warmup", "schedule", "accumulate", "val_every", "patience", "seed")
+PRETRAIN_LOOP = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_every", "seed")
+
+
+def add_loop_options(
+    p: argparse.ArgumentParser, defaults: str, fields: tuple[str, ...] = SUPERVISED_LOOP, result: str = "the best model"
+) -> None:
+    """The training loop's options (``fields`` of ``LOOP_ARGUMENTS``; ``defaults`` says where the
+    unset ones come from) and those of any training run: resume, install ``result``, device,
+    threads."""
+    loop = p.add_argument_group(f"training (default: {defaults})")
+    for name in fields:
+        loop.add_argument("--" + name.replace("_", "-"), default=None, **LOOP_ARGUMENTS[name])
     p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
     p.add_argument(
-        "--install-as", default=None, metavar="NAME", help="also import the best model into the registry under NAME"
+        "--install-as", default=None, metavar="NAME", help=f"also import {result} into the registry under NAME"
     )
     add_device_option(p)
     add_threads_option(p)
 
 
-LOOP_OPTIONS = ("steps", "batch_size", "lr", "warmup", "schedule", "accumulate", "val_every", "patience", "seed")
+def given_options(args: argparse.Namespace, names: Iterable[str]) -> dict:
+    """The options among ``names`` that were given (not None), by name: what overrides a preset."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def start_training(args: argparse.Namespace) -> None:
+    """Before a training run: threads set, and an --install-as name checked now, not after hours."""
+    set_threads(args.threads)
+    if args.install_as:
+        from mspt_core.models import check_new_name
+
+        check_new_name(args.install_as)
+
+
+def install(path: Path, args: argparse.Namespace) -> None:
+    """Import a run's model into the registry when --install-as asks for it."""
+    if args.install_as:
+        from mspt_core.models import import_model
+
+        entry = import_model(path, args.install_as)
+        print(f"installed as {entry.name!r}")
 
 
 def loop_settings(args: argparse.Namespace, preset):
@@ -281,14 +316,9 @@ def loop_settings(args: argparse.Namespace, preset):
     bad values are the user's error."""
     from mspt_core.errors import DataError
 
-    set_threads(args.threads)
-    if args.install_as:
-        from mspt_core.models import check_new_name
-
-        check_new_name(args.install_as)  # now, not after hours of training
-    given = {name: getattr(args, name) for name in LOOP_OPTIONS if getattr(args, name) is not None}
+    start_training(args)
     try:
-        return preset.settings(**given, device=args.device)
+        return preset.settings(**given_options(args, SUPERVISED_LOOP), device=args.device)
     except ValueError as error:
         raise DataError(str(error)) from error
 
@@ -314,7 +344,6 @@ def train_and_val_lines(args: argparse.Namespace, height: int, seed: int):
 
 def report_training(outcome, args: argparse.Namespace) -> int:
     """Print how a training run ended, install its model if asked; the exit code."""
-    from mspt_core.models import import_model
     from mspt_core.train.supervised import KEPT_BASE
 
     result = outcome.result
@@ -330,7 +359,5 @@ def report_training(outcome, args: argparse.Namespace) -> int:
     if outcome.added_chars:
         print(f"alphabet extended with: {''.join(outcome.added_chars)}")
     print(f"model: {outcome.model_path}")
-    if args.install_as:
-        entry = import_model(outcome.model_path, args.install_as)
-        print(f"installed as {entry.name!r}")
+    install(outcome.model_path, args)
     return 0 if result.status != "cancelled" else 1

@@ -8,14 +8,14 @@ import argparse
 from pathlib import Path
 
 from mspt_core.cli.common import (
+    PRETRAIN_LOOP,
     TrainingBar,
-    add_device_option,
-    add_threads_option,
+    add_loop_options,
     check_output_folder,
-    non_negative_int,
-    positive_float,
+    given_options,
+    install,
     positive_int,
-    set_threads,
+    start_training,
 )
 
 
@@ -61,18 +61,7 @@ def register(subparsers) -> None:
     method.add_argument("--kmeans-columns", type=positive_int, help="columns sampled to fit k-means")
     method.add_argument("--unmasked-weight", type=float, help="weight w of the loss on visible tokens (0: masked only)")
     method.add_argument("--max-width", type=positive_int, help="crop longer lines to this many pixels")
-    loop = p.add_argument_group("training (default: the preset's)")
-    loop.add_argument("--steps", type=positive_int)
-    loop.add_argument("--batch-size", type=positive_int)
-    loop.add_argument("--lr", type=positive_float)
-    loop.add_argument("--warmup", type=non_negative_int)
-    loop.add_argument("--accumulate", type=positive_int)
-    loop.add_argument("--checkpoint-every", type=positive_int)
-    loop.add_argument("--seed", type=int)
-    p.add_argument("--no-resume", action="store_true", help="start over even if OUT holds a checkpoint")
-    p.add_argument("--install-as", default=None, metavar="NAME", help="also import the encoder into the registry")
-    add_device_option(p)
-    add_threads_option(p)
+    add_loop_options(p, "the preset's", PRETRAIN_LOOP, result="the encoder")
     p.set_defaults(run=run)
 
 
@@ -90,7 +79,6 @@ METHOD_FIELDS = (
     "unmasked_weight",
     "max_width",
 )
-LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_every", "seed")
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -98,13 +86,8 @@ def settings_from_args(args: argparse.Namespace):
 
     from mspt_core.presets import pretrain_preset
 
-    method, loop = pretrain_preset(
-        args.preset, **{f: getattr(args, f) for f in METHOD_FIELDS if getattr(args, f) is not None}
-    )
-    loop = replace(
-        loop, device=args.device, **{f: getattr(args, f) for f in LOOP_FIELDS if getattr(args, f) is not None}
-    )
-    return method, loop
+    method, loop = pretrain_preset(args.preset, **given_options(args, METHOD_FIELDS))
+    return method, replace(loop, device=args.device, **given_options(args, PRETRAIN_LOOP))
 
 
 def open_store(data: list[Path], out: Path, height: int):
@@ -134,21 +117,16 @@ def open_store(data: list[Path], out: Path, height: int):
 def run(args: argparse.Namespace) -> int:
     from mspt_core.errors import DataError
     from mspt_core.model import config_for
-    from mspt_core.models import import_model
     from mspt_core.pretrain import pretrain_encoder
     from mspt_core.train import distributed
 
-    set_threads(args.threads)
+    start_training(args)
     try:
         method, loop = settings_from_args(args)
         height = config_for(method.size).height
     except ValueError as error:
         raise DataError(str(error)) from error
     check_output_folder(args.out)
-    if args.install_as:
-        from mspt_core.models import check_new_name
-
-        check_new_name(args.install_as)  # now, not after hours of pre-training
     distributed.init_from_env(args.device)
     try:
         store = open_store(args.data, args.out, height)
@@ -162,9 +140,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{result.status} after {result.step} steps")
             if outcome.encoder_path is not None:
                 print(f"encoder: {outcome.encoder_path}")
-                if args.install_as:
-                    entry = import_model(outcome.encoder_path, args.install_as)
-                    print(f"installed as {entry.name!r}")
+                install(outcome.encoder_path, args)
         return 0 if outcome.result.status != "cancelled" else 1
     finally:
         distributed.shutdown()
