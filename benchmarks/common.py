@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmark scripts: the shared data splits and a machine description."""
+"""Shared pieces of the benchmark scripts and of the training recipes in packaging/: the shared
+data, its sets and splits, the loop settings a recipe gives, and a machine description."""
 
 from __future__ import annotations
 
@@ -16,7 +17,43 @@ DATA = Path(os.environ.get("MSPT_SHARED", REPO.parent / "shared")) / "data"
 FONDUE = DATA / "fondue-en-print-20"
 CREMMA = DATA / "cremma-mss-19-handwritten-fr"
 
-from mspt_core.data.splits import split_xmls  # noqa: E402, F401  (the scripts import it from here)
+# The sets of the shared ground truth by kind, each with Tesseract's languages for it (the peer
+# reads every set in its own languages).
+PRINTED = {
+    "fondue-en-print-20": "eng",
+    "ehri-typewritten-en-de": "eng+deu",
+    "tapuscorpus-typewritten-fr": "fra",
+    "gallicorpora-print-16-fr": "fra",
+    "gallicorpora-print-17-fr": "fra",
+    "ocrd-print-de": "deu",
+}
+HANDWRITTEN = {
+    "cremma-mss-17-handwritten-fr": "fra",
+    "cremma-mss-18-handwritten-fr": "fra",
+    "cremma-mss-19-handwritten-fr": "fra",
+    "htromance-mss-16-18-handwritten-fr": "fra",
+    "peraire-20-handwritten-fr": "fra",
+    "testaments-poilus-handwritten-fr": "fra",
+    "timeus-19-handwritten-fr": "fra",
+}
+
+from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402  (the scripts import split_xmls from here)
+from mspt_core.train.settings import TrainSettings  # noqa: E402
+
+
+def shared_split(name: str) -> list[Path]:
+    """The PAGE/ALTO files of ``SET/SPLIT`` of the shared data (``fondue-en-print-20/val``), in
+    the split file's order; a set that is not there stops the script, saying where it looked."""
+    dataset, _, split = name.partition("/")
+    if not has_splits(DATA / dataset):
+        raise SystemExit(f"{DATA / dataset} is missing: this needs ../shared/data beside the repository")
+    return split_xmls(DATA / dataset, split)
+
+
+def train_settings(spec: dict, **fixed) -> TrainSettings:
+    """The loop's settings of a recipe (or of one of its stages): its ``steps``, ``batch_size``,
+    ``lr`` and ``warmup``, with ``fixed`` (seed, device, when to validate and checkpoint)."""
+    return TrainSettings(**{key: spec[key] for key in ("steps", "batch_size", "lr", "warmup")}, **fixed)
 
 
 def machine() -> str:

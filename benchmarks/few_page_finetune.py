@@ -25,17 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import DATA, machine, split_xmls
+from common import DATA, HANDWRITTEN, machine, split_xmls
 
-HANDWRITTEN = (
-    "cremma-mss-17-handwritten-fr",
-    "cremma-mss-18-handwritten-fr",
-    "cremma-mss-19-handwritten-fr",
-    "htromance-mss-16-18-handwritten-fr",
-    "peraire-20-handwritten-fr",
-    "testaments-poilus-handwritten-fr",
-    "timeus-19-handwritten-fr",
-)
 MAX_ADAPT_PAGES = 5
 
 

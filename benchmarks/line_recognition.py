@@ -22,29 +22,22 @@ from pathlib import Path
 
 import reading
 import tesseract
-from common import FONDUE, machine, split_xmls
+from common import FONDUE, machine, split_xmls, train_settings
 
 from mspt_core.data.lines import load_lines
+from mspt_core.model import config_for
 from mspt_core.models import load_model
 
 
 def train(args) -> Path:
     from mspt_core.cli.common import TrainingBar
-    from mspt_core.train.loop import TrainSettings
     from mspt_core.train.supervised import train_recognizer
 
-    train_set = load_lines(split_xmls(FONDUE, "train"), 40)
-    val_set = load_lines(split_xmls(FONDUE, "val"), 40)
+    height = config_for(args.size).height
+    train_set = load_lines(split_xmls(FONDUE, "train"), height)
+    val_set = load_lines(split_xmls(FONDUE, "val"), height)
     print(f"train {len(train_set)} lines, val {len(val_set)} lines", flush=True)
-    settings = TrainSettings(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        warmup=args.warmup,
-        val_every=args.val_every,
-        checkpoint_every=args.val_every,
-        seed=0,
-    )
+    settings = train_settings(vars(args), val_every=args.val_every, checkpoint_every=args.val_every, seed=0)
     started = time.perf_counter()
     outcome = train_recognizer(
         train_set,

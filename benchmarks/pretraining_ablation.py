@@ -37,7 +37,6 @@ from mspt_core.atomic import atomic_write
 from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.locks import FolderLock
-from mspt_core.metrics import cer
 from mspt_core.model.config import LINE_HEIGHT
 from mspt_core.presets import ENCODER, training_preset
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
@@ -151,9 +150,9 @@ def labelled_subset(lines: LineSet, size: int | None, seed: int = 0) -> LineSet:
 def test_cer(model_path: Path, test: LineSet) -> float:
     from mspt_core.models import load_model
     from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.supervised import lines_cer
 
-    reader = LineRecognizer(load_model(model_path), device="auto")
-    return cer(test.texts, [r.text for r in reader.read(test.images)])
+    return lines_cer(LineRecognizer(load_model(model_path), device="auto"), test)
 
 
 def load_results(path: Path) -> dict:
@@ -229,13 +228,11 @@ def main() -> None:
     )
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run (default: all)")
     args = parser.parse_args()
-    import torch
-
+    from mspt_core.cli.common import set_threads
     from mspt_core.train.finetune import finetune_recognizer
     from mspt_core.train.supervised import train_recognizer
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     scale_name = "quick" if args.quick else args.scale
     scale = scales()[scale_name]
     if args.sizes:

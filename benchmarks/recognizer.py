@@ -25,28 +25,10 @@ from statistics import mean
 import ppocr_reader
 import reading
 import tesseract
-from common import DATA, machine, split_xmls
+from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
 
 from mspt_core.engines import ENGINES
 
-# Set -> Tesseract's languages for it.
-PRINTED = {
-    "fondue-en-print-20": "eng",
-    "ehri-typewritten-en-de": "eng+deu",
-    "tapuscorpus-typewritten-fr": "fra",
-    "gallicorpora-print-16-fr": "fra",
-    "gallicorpora-print-17-fr": "fra",
-    "ocrd-print-de": "deu",
-}
-HANDWRITTEN = {
-    "cremma-mss-17-handwritten-fr": "fra",
-    "cremma-mss-18-handwritten-fr": "fra",
-    "cremma-mss-19-handwritten-fr": "fra",
-    "htromance-mss-16-18-handwritten-fr": "fra",
-    "peraire-20-handwritten-fr": "fra",
-    "testaments-poilus-handwritten-fr": "fra",
-    "timeus-19-handwritten-fr": "fra",
-}
 SETS = {**PRINTED, **HANDWRITTEN}
 FONDUE = "fondue-en-print-20"
 DEFAULT_MODELS = ("default", "small-print-v1")

@@ -24,18 +24,22 @@ def version() -> str:
     return subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
 
+def _tesseract(source: Path, *options: str, threads: int = 1) -> str:
+    """What ``tesseract SOURCE stdout OPTIONS`` prints, run with ``threads`` OpenMP threads."""
+    return subprocess.run(
+        ["tesseract", str(source), "stdout", *options],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, OMP_THREAD_LIMIT=str(threads)),
+        check=True,
+    ).stdout
+
+
 def _read_chunk(paths: list[Path], lang: str, psm: int) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "list.txt"
         listing.write_text("\n".join(str(p) for p in paths) + "\n")
-        env = dict(os.environ, OMP_THREAD_LIMIT="1")
-        out = subprocess.run(
-            ["tesseract", str(listing), "stdout", "-l", lang, "--psm", str(psm)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        ).stdout
+        out = _tesseract(listing, "-l", lang, "--psm", str(psm))
     texts = out.split("\f")[: len(paths)]
     if len(texts) != len(paths):
         raise RuntimeError(f"tesseract returned {len(texts)} texts for {len(paths)} images")
@@ -67,23 +71,13 @@ def read_lines(paths: list[Path], processes: int = 1, lang: str = "eng", psm: in
 
 def read_page(image_path: Path, lang: str = "eng", psm: int = 3, threads: int = 1) -> str:
     """The text of a whole page image (Tesseract's own segmentation with ``psm`` 3)."""
-    env = dict(os.environ, OMP_THREAD_LIMIT=str(threads))
-    return subprocess.run(
-        ["tesseract", str(image_path), "stdout", "-l", lang, "--psm", str(psm)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout
+    return _tesseract(image_path, "-l", lang, "--psm", str(psm), threads=threads)
 
 
 def page_line_boxes(image_path: Path, lang: str = "eng") -> list[tuple[int, int, int, int]]:
     """Tesseract's own text lines on a page: the level-4 rows of ``tesseract IMAGE stdout tsv``
     (default ``--psm 3``), as (left, top, width, height). Tesseract also reads the text there."""
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    out = subprocess.run(
-        ["tesseract", str(image_path), "stdout", "-l", lang, "tsv"], capture_output=True, text=True, env=env, check=True
-    ).stdout
+    out = _tesseract(image_path, "-l", lang, "tsv")
     boxes = []
     for row in out.splitlines()[1:]:
         fields = row.split("\t")

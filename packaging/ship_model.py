@@ -25,16 +25,14 @@ INT8_TOLERANCE = 0.0005  # 0.05 CER points
 
 def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
     """Validation CER of the model read by ONNX Runtime in fp32 and int8, and the verdict."""
-    from benchmarks.common import DATA
+    from benchmarks.common import shared_split
     from mspt_core.data.lines import LineSet, lines_from_page_xml
-    from mspt_core.data.splits import split_xmls
     from mspt_core.recognize import LineRecognizer
     from mspt_core.train.supervised import lines_cer
 
     lines = LineSet()
-    for item in splits:
-        dataset, split = item.split("/")
-        for xml in split_xmls(DATA / dataset, split):
+    for name in splits:
+        for xml in shared_split(name):
             for crop in ("polygon", "box"):
                 lines.extend(lines_from_page_xml(xml, loaded.config.height, crop=crop))
     readers = {engine: LineRecognizer(loaded, device="cpu", engine=engine) for engine in ("onnx", "onnx-int8")}

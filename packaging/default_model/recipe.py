@@ -33,13 +33,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import DATA  # noqa: E402
+from benchmarks.common import shared_split, train_settings  # noqa: E402
 from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
-from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
-from mspt_core.train.loop import TrainSettings  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
@@ -77,11 +75,8 @@ def synthetic_lines(recipe: dict) -> LineSet:
 def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
     """Every line of the named ``set/split``s, once per crop style."""
     lines = LineSet()
-    for dataset_and_split in splits:
-        dataset, split = dataset_and_split.split("/")
-        if not has_splits(DATA / dataset):
-            raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
-        for xml in split_xmls(DATA / dataset, split):
+    for name in splits:
+        for xml in shared_split(name):
             for crop in crops:
                 lines.extend(
                     lines_from_page_xml(
@@ -148,10 +143,7 @@ def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
     from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 
     spec, folder = recipe["pretrain"], out / PRETRAIN
-    xmls = []
-    for dataset_and_split in spec["splits"]:
-        dataset, split = dataset_and_split.split("/")
-        xmls += split_xmls(DATA / dataset, split)
+    xmls = [xml for name in spec["splits"] for xml in shared_split(name)]
     if LineStore.is_store(folder / "lines"):  # built by an earlier start of this run
         store = LineStore(folder / "lines")
         print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages (store built earlier)")
@@ -167,15 +159,8 @@ def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
         p_end=spec["p_end"],
         max_width=spec["max_width"],
     )
-    settings = TrainSettings(
-        steps=spec["steps"],
-        batch_size=spec["batch_size"],
-        lr=spec["lr"],
-        warmup=spec["warmup"],
-        checkpoint_every=spec["checkpoint_every"],
-        val_every=spec["steps"],
-        seed=recipe["seed"],
-        device=device,
+    settings = train_settings(
+        spec, checkpoint_every=spec["checkpoint_every"], val_every=spec["steps"], seed=recipe["seed"], device=device
     )
     outcome = pretrain_encoder(
         store, folder, method, settings, on_progress=TrainingBar(settings.steps), on_status=print
@@ -228,11 +213,8 @@ def main() -> None:
     )
     train_set = LineSet(synthetic.samples + real.samples * recipe["real_repeats"], real.skipped)
 
-    settings = TrainSettings(
-        steps=recipe["steps"],
-        batch_size=recipe["batch_size"],
-        lr=recipe["lr"],
-        warmup=recipe["warmup"],
+    settings = train_settings(
+        recipe,
         val_every=recipe["val_every"],
         checkpoint_every=recipe["val_every"],
         seed=recipe["seed"],
