@@ -149,6 +149,25 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--engine`` and ``--threads``: where and how a model reads."""
+    add_device_option(parser)
+    add_engine_option(parser)
+    add_threads_option(parser)
+
+
+def add_reader_options(parser: argparse.ArgumentParser, head: bool = True) -> None:
+    """The options ``line_reader`` reads: the model, its beam, its head (where the command offers
+    a choice) and ``add_runtime_options``."""
+    add_model_option(parser)
+    parser.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0 or 1: greedy, the default)")
+    if head:
+        parser.add_argument(
+            "--head", choices=["ctc", "decoder"], default=None, help="head to read with (default: the model's)"
+        )
+    add_runtime_options(parser)
+
+
 class TrainingBar:
     """tqdm bar fed by the training loop's progress callback."""
 

@@ -5,16 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import (
-    add_device_option,
-    add_engine_option,
-    add_model_option,
-    add_threads_option,
-    check_output_file,
-    line_reader,
-    non_negative_int,
-    set_threads,
-)
+from mspt_core.cli.common import add_reader_options, check_output_file, line_reader, non_negative_int, set_threads
 
 
 def register(subparsers) -> None:
@@ -24,14 +15,9 @@ def register(subparsers) -> None:
         description="Evaluate a model on ALTO/PAGE files, image+txt pairs or folders.",
     )
     p.add_argument("data", nargs="+", type=Path, metavar="DATA")
-    add_model_option(p)
-    p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0: greedy)")
-    p.add_argument("--head", choices=["ctc", "decoder"], default=None)
+    add_reader_options(p)
     p.add_argument("--worst", type=non_negative_int, default=10, help="list this many worst lines (default 10)")
     p.add_argument("--report", type=Path, default=None, help="write every line's errors to this TSV file")
-    add_device_option(p)
-    add_engine_option(p)
-    add_threads_option(p)
     p.set_defaults(run=run)
 
 

@@ -6,14 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mspt_core.cli.common import (
-    add_device_option,
-    add_dpi_option,
-    add_engine_option,
-    add_segmenter_option,
-    add_threads_option,
-    positive_int,
-)
+from mspt_core.cli.common import add_dpi_option, add_runtime_options, add_segmenter_option, positive_int
 from mspt_core.formats import FORMATS
 
 
@@ -46,9 +39,7 @@ def register(subparsers) -> None:
         "--model", "-m", default=None, help="model name or path (default: the project's model, else the default)"
     )
     add_segmenter_option(transcribe)
-    add_device_option(transcribe)
-    add_engine_option(transcribe)
-    add_threads_option(transcribe)
+    add_runtime_options(transcribe)
     transcribe.set_defaults(run=run_transcribe)
 
     export = commands.add_parser(

@@ -6,16 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import (
-    add_device_option,
-    add_engine_option,
-    add_model_option,
-    add_threads_option,
-    line_reader,
-    non_negative_int,
-    positive_int,
-    set_threads,
-)
+from mspt_core.cli.common import add_reader_options, line_reader, positive_int, set_threads
 
 
 def register(subparsers) -> None:
@@ -25,14 +16,9 @@ def register(subparsers) -> None:
         description="Recognize line images. Prints one PATH<TAB>TEXT line per input, in input order.",
     )
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
-    add_model_option(p)
-    p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0 or 1: greedy, the default)")
-    p.add_argument("--head", choices=["ctc", "decoder"], default=None, help="head to read with (default: the model's)")
+    add_reader_options(p)
     p.add_argument("--confidence", action="store_true", help="add a third column: line confidence")
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    add_device_option(p)
-    add_engine_option(p)
-    add_threads_option(p)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="lines per recognition batch")
     p.set_defaults(run=run)
 
 

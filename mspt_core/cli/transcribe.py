@@ -11,15 +11,11 @@ from pathlib import Path
 
 from mspt_core.cli import batch
 from mspt_core.cli.common import (
-    add_device_option,
     add_dpi_option,
-    add_engine_option,
-    add_model_option,
+    add_reader_options,
     add_segmenter_option,
-    add_threads_option,
     check_output_folder,
     line_reader,
-    non_negative_int,
     positive_int,
     print_error,
     print_note,
@@ -52,7 +48,7 @@ def register(subparsers) -> None:
         metavar="FORMAT",
         help="one or more of page, alto, txt, hocr, pdf (default: page)",
     )
-    add_model_option(p)
+    add_reader_options(p, head=False)
     p.add_argument(
         "--no-ground-truth",
         action="store_true",
@@ -67,7 +63,6 @@ def register(subparsers) -> None:
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
     add_dpi_option(p)
-    p.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0: greedy)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="lines per recognition batch")
     p.add_argument("--pages-per-batch", type=positive_int, default=4, help="pages whose lines are read together")
     p.add_argument(
@@ -92,9 +87,6 @@ def register(subparsers) -> None:
         help="transcribe every page again (default: skip input files whose outputs in --out all "
         "exist, so a stopped run resumes where it stopped)",
     )
-    add_device_option(p)
-    add_engine_option(p)
-    add_threads_option(p)
     p.set_defaults(run=run)
 
 
