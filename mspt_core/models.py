@@ -191,7 +191,7 @@ def _check_weights_fit(
     tensorfile.check_shapes(file, own, optional, detail="the metadata")
 
 
-def _copy(source: Path, dest: Path, metadata: dict) -> Path:
+def copy_model(source: Path, dest: Path, metadata: dict) -> Path:
     """Write the model at ``source`` to ``dest`` with new metadata, tensors as stored (an
     encoder file stays encoder-only, half precision stays half). ``source`` is fully loaded
     first, so nothing inconsistent is ever copied."""
@@ -290,7 +290,7 @@ def import_model(source: Path, name: str | None = None) -> ModelEntry:
     name = check_new_name(name or source.name.removesuffix(".safetensors"))
     dest = user_models_dir() / name
     meta = dict(meta, name=name)
-    _copy(source, dest, meta)
+    copy_model(source, dest, meta)
     return ModelEntry(name, dest, False, meta)
 
 
@@ -304,7 +304,7 @@ def export_model(name_or_path: str, dest: Path) -> Path:
         dest = dest / usable_name(str(meta.get("name", "")), source.name.removesuffix(".safetensors"))
     if dest.suffix != ".safetensors":
         dest = dest.with_name(dest.name + ".safetensors")
-    return _copy(source, dest, meta)
+    return copy_model(source, dest, meta)
 
 
 def remove_model(name: str) -> Path:

@@ -106,7 +106,20 @@ def add_model_option(parser: argparse.ArgumentParser) -> None:
         "--model",
         "-m",
         default=None,
-        help="model name from `mspt models list` or a path (default: the bundled default model)",
+        help="model name from `mspt models list`, a path, or auto (the default: the bundled print model, "
+        "and the handwriting model for lines that look handwritten)",
+    )
+
+
+def add_height_option(parser: argparse.ArgumentParser) -> None:
+    """``--height``: the pixel height line images are made at, by default the models' own."""
+    from mspt_core.model.config import LINE_HEIGHT  # plain data: no torch
+
+    parser.add_argument(
+        "--height",
+        type=int,
+        default=LINE_HEIGHT,
+        help=f"line image height in px (default {LINE_HEIGHT}, the height mspt's models read)",
     )
 
 
@@ -122,18 +135,16 @@ def add_segmenter_option(parser: argparse.ArgumentParser) -> None:
 
 
 def line_reader(args: argparse.Namespace, **options):
-    """The LineRecognizer of ``--model``, ``--device``, ``--engine`` and ``--threads``; a model that
-    cannot read as asked (``--head decoder`` on a CTC-only model) is an error naming the model."""
+    """The reader of ``--model`` (``recognize.open_reader``: none given is ``auto``, print and
+    handwriting line by line), ``--device``, ``--engine`` and ``--threads``; a model that cannot
+    read as asked (``--head decoder`` on a CTC-only model) is an error naming the model."""
     from mspt_core.errors import ModelFileError
-    from mspt_core.models import resolve
-    from mspt_core.recognize import LineRecognizer
+    from mspt_core.recognize import open_reader
 
     try:
-        return LineRecognizer.from_model(
-            args.model, device=args.device, engine=args.engine, threads=args.threads, **options
-        )
+        return open_reader(args.model, device=args.device, engine=args.engine, threads=args.threads, **options)
     except ValueError as error:
-        raise ModelFileError(f"{resolve(args.model)}: {error}") from error
+        raise ModelFileError(f"{args.model or 'the automatic reader'}: {error}") from error
 
 
 def set_threads(threads: int | None) -> None:

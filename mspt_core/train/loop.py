@@ -7,6 +7,11 @@ Exact resume: each epoch's batch order and each batch's augmentation come from g
 seeded by (seed, epoch, batch index), and the torch RNG (dropout) is saved in the checkpoint,
 so a run killed and resumed takes the same steps as one that never stopped.
 
+Keep-best: with ``start_is_candidate`` (a run that starts from a model it must not make
+worse, e.g. fine-tuning a recognizer), the starting weights are validated before the first step
+and recorded as step 0; a run whose later validations never beat them ends with
+``best_step == 0`` (``TrainResult.kept_start``), and the job's ``save_best`` saw step 0 last.
+
 Optional job hook: ``on_step_start(step)``, called before the first batch of every optimizer
 step (schedules that depend on the step, warm-up freezing). Under torchrun (see
 ``distributed``) gradients are averaged over ranks and only rank 0 writes and reports."""
@@ -53,6 +58,11 @@ class TrainResult:
     best_step: int | None
     history: list[dict] = field(default_factory=list)
 
+    @property
+    def kept_start(self) -> bool:
+        """No validation after the first step beat the starting weights (step 0)."""
+        return self.best_step == 0
+
 
 class Job(Protocol):
     @property
@@ -85,6 +95,7 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
+    start_is_candidate: bool = False,
 ) -> TrainResult:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -150,8 +161,11 @@ def train(
             return "early_stop"
         return None
 
-    model.train()
     status = "finished"
+    # Once per run: a resumed run (past step 0) has the record in its checkpoint's history.
+    if start_is_candidate and state["step"] == 0:
+        status = validate() or status
+    model.train()
     pending, accumulated_loss = 0, 0.0
     while state["step"] < settings.steps and status == "finished":
         batches = job.epoch_batches(np.random.default_rng([settings.seed, state["epoch"]]))

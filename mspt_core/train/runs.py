@@ -9,7 +9,8 @@ again; and a run stopped in any way resumes from its last checkpoint when starte
     control         "run", "pause" or "stop"; read by the process after every step
     events.jsonl    what happened: RunEvents (``runspec``), one JSON object per line, appended by the process
     lock            locked by the process for as long as it lives (the OS frees it on any death)
-    result.json     the outcome of a finished run: model name, validation CERs
+    result.json     the outcome of a finished run: model name, validation CERs; a fine-tune that
+                    never beat its base says so (``kept_base``) and installs nothing
     process.log     the process's own output (a traceback if it failed)
     work/           line store, checkpoints, the trained model
 """
@@ -279,6 +280,8 @@ class Reporter:
                 steps_per_s=rate,
                 eta=progress.eta,
             )
+        elif progress.event == "validation" and progress.step == 0:  # the base model, before training
+            self.emit(EventKind.BASE, cer=progress.metric, message=f"base model: validation CER {progress.metric:.2%}")
         elif progress.event == "validation":
             self.emit(EventKind.VALIDATION, step=progress.step, cer=progress.metric, best=progress.best_metric)
 
@@ -357,9 +360,8 @@ def _lines(paths: list[str], height: int):
 def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.data.lines import split_off_validation, validation_warning
     from mspt_core.models import read_metadata, resolve
-    from mspt_core.recognize import LineRecognizer
     from mspt_core.train.finetune import finetune_recognizer
-    from mspt_core.train.supervised import lines_cer, train_recognizer
+    from mspt_core.train.supervised import KEPT_BASE, train_recognizer
 
     base = resolve(spec.base)
     meta = read_metadata(base)
@@ -381,15 +383,6 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         reporter.emit(EventKind.WARNING, message=f"Warning: {warning}")
     if reporter.should_stop():  # a pause or stop asked for while the lines were cut out
         return None
-    base_cer = None
-    if base_kind == "recognizer" and len(val_set):
-        reporter.status("reading the validation lines with the base model")
-        # PyTorch, as the new model is validated: both CERs from the same arithmetic.
-        base_reader = LineRecognizer.from_model(str(base), device=spec.device, engine="torch")
-        base_cer = lines_cer(base_reader, val_set)
-        reporter.emit(EventKind.BASE, cer=base_cer, message=f"base model: validation CER {base_cer:.2%}")
-        if reporter.should_stop():
-            return None
     reporter.emit(EventKind.PHASE, phase="training", message=f"fine-tuning on {len(train_set)} lines")
     common: dict[str, Any] = dict(
         on_progress=reporter.progress,
@@ -412,17 +405,24 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         outcome = train_recognizer(train_set, val_set, work / "train", settings, base_model=base, **common)
     if outcome.result.status == "cancelled":
         return None
-    name = _install(outcome.model_path, spec.name)
-    return {
-        "model": name,
+    # A recognizer base was validated by the loop before the first step (step 0), the same
+    # arithmetic as the trained weights; a resumed run has that record in its checkpoint.
+    history = outcome.result.history
+    base_cer = next((h["val"] for h in history if h["step"] == 0 and "val" in h), None)
+    result: dict[str, Any] = {
+        "model": None,
         "kind": "recognizer",
         "base": spec.base,
         "base_cer": base_cer,
-        "new_cer": outcome.result.best_metric,
+        "new_cer": outcome.tuned_cer,
+        "best_step": outcome.result.best_step,
         "train_lines": len(train_set),
         "val_lines": len(val_set),
         "steps": outcome.result.step,
     }
+    if outcome.kept_base:  # nothing better than the base: no copy of it under a new name
+        return dict(result, kept_base=True, summary=f"{KEPT_BASE} {spec.base!r}")
+    return dict(result, model=_install(outcome.model_path, spec.name))
 
 
 def _install(model_path: Path, name: str) -> str:
@@ -464,7 +464,8 @@ def execute(run_dir: Path) -> str:
             reporter.emit(EventKind.END, status="cancelled", message="stopped at a checkpoint; it can be resumed")
             return "cancelled"
         atomic_write(run_dir / RESULT, json.dumps(result, indent=1).encode("utf-8"))
-        reporter.emit(EventKind.END, status="finished", message=f"finished: model {result['model']!r}", result=result)
+        said = result.get("summary") or f"model {result['model']!r}"
+        reporter.emit(EventKind.END, status="finished", message=f"finished: {said}", result=result)
         return "finished"
     except Exception as error:  # the app shows the message; the log keeps the trace
         traceback.print_exc()

@@ -1,6 +1,11 @@
 """Supervised line recognition training (CTC or decoder head), from scratch or from a base
 model whose charset is extended with the new data's characters. The CLI's ``mspt train`` and
-the app's training (to come) call ``train_recognizer``."""
+the app's fine-tuning runs call ``train_recognizer``.
+
+From a base model, the base is the first candidate of keep-best: it is validated before the
+first step (step 0), and when no later validation beats it the run's model is the base itself,
+copied as it is (``TrainOutcome.kept_base``, ``KEPT_BASE``). Fine-tuning never hands back a
+model that reads the validation lines worse than the model it started from."""
 
 from __future__ import annotations
 
@@ -18,11 +23,12 @@ from mspt_core.data.lines import LineSet
 from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
-from mspt_core.models import LoadedModel, build_metadata, load_model, save_model
+from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
 from mspt_core.recognize import LineRecognizer
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
 BEST = "best"  # model folder inside the run directory
+KEPT_BASE = "no improvement over the base model: keeping the base"
 
 
 class RecognitionJob:
@@ -36,6 +42,7 @@ class RecognitionJob:
         run_dir: Path,
         provenance: dict,
         use_augmentation: bool = True,
+        base_file: Path | None = None,
     ):
         self.model = model
         self.charset = charset
@@ -45,6 +52,7 @@ class RecognitionJob:
         self.run_dir = run_dir
         self.provenance = provenance
         self.use_augmentation = use_augmentation
+        self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 
@@ -71,6 +79,14 @@ class RecognitionJob:
         return lines_cer(reader, self.val_set)
 
     def save_best(self, metric: float | None, step: int) -> None:
+        if step == 0 and self.base_file is not None:
+            # The base as its file holds it (alphabet not extended, its own inference settings),
+            # so a kept base reads exactly as the base does.
+            meta = read_metadata(self.base_file)
+            kept = dict(self.provenance, val_cer=metric)
+            provenance = {**(meta.get("provenance") or {}), "kept_over_fine_tuning": kept}
+            copy_model(self.base_file, self.run_dir / BEST, dict(meta, name=self.run_dir.name, provenance=provenance))
+            return
         provenance = dict(self.provenance, steps=step, val_cer=metric)
         save_model(
             self.run_dir / BEST,
@@ -86,6 +102,18 @@ class TrainOutcome:
     model_path: Path  # the best (or, without validation data, the last) model
     charset: Charset
     added_chars: list[str]
+
+    @property
+    def kept_base(self) -> bool:
+        """Training from a base model ended (not stopped to be resumed) without beating it on
+        the validation lines: ``model_path`` is a copy of the base."""
+        return self.result.kept_start and self.result.status != "cancelled"
+
+    @property
+    def tuned_cer(self) -> float | None:
+        """The best validation CER of the trained weights (after step 0), kept or not."""
+        cers = [h["val"] for h in self.result.history if "val" in h and h["step"] > 0]
+        return min(cers) if cers else None
 
 
 def lines_cer(reader: LineRecognizer, lines: LineSet) -> float:
@@ -135,7 +163,9 @@ def train_recognizer(
             "head": model.config.head,
         },
     }
-    job = RecognitionJob(model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation)
+    job = RecognitionJob(
+        model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation, base_file=base_model
+    )
     return run_recognition_job(job, on_progress, should_stop, resume, added)
 
 
@@ -157,7 +187,8 @@ def run_recognition_job(
     added_chars: list[str],
 ) -> TrainOutcome:
     """Run ``job`` on the loop; without validation data the last weights become the model."""
-    result = train(job, job.settings, job.run_dir, on_progress, should_stop, resume)
+    start_is_candidate = job.base_file is not None
+    result = train(job, job.settings, job.run_dir, on_progress, should_stop, resume, start_is_candidate)
     if result.best_metric is None and result.status != "cancelled":
         job.save_best(None, result.step)
     return TrainOutcome(result, job.run_dir / BEST, job.charset, added_chars)
