@@ -21,12 +21,12 @@ from PySide6.QtCore import QThread, Signal
 
 # Imported here, on the GUI thread at start-up, not lazily inside a job: a first import runs
 # Python code under the GIL and would freeze the window for as long as it takes.
-from mspt_core import pipeline
+from mspt_core import choose, pipeline
 from mspt_core.document import Page
 from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
-from mspt_core.models import resolve
-from mspt_core.recognize import LineRecognizer
+from mspt_core.models import AUTO, resolve
+from mspt_core.recognize import open_reader
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,14 @@ _readers_lock = threading.Lock()
 
 
 def load_reader(model: str | None, device: str):
-    """The recognizer for a model and device, loaded once per session."""
-    path = resolve(model or None)
-    key = (str(Path(path).resolve()), device)
+    """The reader for a model (none: ``auto`` where it is installed, print and handwriting line
+    by line) and device, loaded once per session."""
+    name = model or (AUTO if choose.available() else None)
+    key = (AUTO if name == AUTO else str(Path(resolve(name)).resolve()), device)
     with _readers_lock:
         if key not in _readers:
             _readers.clear()  # one model in memory at a time
-            _readers[key] = LineRecognizer.from_model(str(path), device=device)
+            _readers[key] = open_reader(name, device=device)
         return _readers[key]
 
 

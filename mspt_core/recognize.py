@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mspt_core import decode, onnx_engine
+from mspt_core import choose, decode, onnx_engine
+from mspt_core.choose import ChoosingReader
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
@@ -32,6 +33,7 @@ class Reading:
     text: str
     char_confidences: list[float]  # one per character of text
     char_x: list[float]  # x of each character in the model-height line image, pixels (CTC only)
+    frame_summary: np.ndarray | None = None  # what the script classifier sees (``choose``), when asked
 
     @property
     def confidence(self) -> float:
@@ -96,23 +98,24 @@ class LineRecognizer:
         """Load a model by registry name or path (None: the default model) and wrap it."""
         return cls(load_model(resolve(name_or_path)), device=device, **kwargs)
 
-    def read(self, images: Sequence[np.ndarray]) -> list[Reading]:
-        """Texts of grey uint8 line images (any height), in input order."""
+    def read(self, images: Sequence[np.ndarray], summaries: bool = False) -> list[Reading]:
+        """Texts of grey uint8 line images (any height), in input order; with ``summaries``,
+        each CTC reading carries its ``choose.frame_summary``."""
         lines = [to_height(img, self.height) for img in images]
         readings: list[Reading | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
             for batch in width_batches(widths, self.batch_size, max_pixels=BATCH_PIXELS // LINE_HEIGHT * self.height):
-                for index, reading in zip(batch, self._read_batch([lines[i] for i in batch]), strict=True):
+                for index, reading in zip(batch, self._read_batch([lines[i] for i in batch], summaries), strict=True):
                     readings[index] = reading
         return readings  # type: ignore[return-value]
 
-    def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
+    def _read_batch(self, lines: list[np.ndarray], summaries: bool = False) -> list[Reading]:
         images, widths = collate(lines)
         if self.onnx is not None:
             try:
                 log_probs, frames = self.onnx(images.numpy(), widths.numpy())
-                return self._ctc_readings(log_probs, frames.tolist())
+                return self._ctc_readings(log_probs, frames.tolist(), summaries)
             except Exception as error:  # ONNX Runtime failed on this batch: PyTorch reads from here on
                 log.warning("reading with PyTorch: ONNX Runtime failed: %s", error)
                 self.onnx, self.engine = None, "torch"
@@ -123,15 +126,27 @@ class LineRecognizer:
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
             return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
         return self._ctc_readings(
-            self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist()
+            self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist(), summaries
         )
 
-    def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int]) -> list[Reading]:
+    def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int], summaries: bool = False) -> list[Reading]:
         stride = self.model.config.frame_stride
         readings = []
         for row, length in zip(log_probs, lengths, strict=True):
             found = decode.beam_search(row[:length], self.beam) if self.beam > 1 else decode.greedy(row[:length])
             text = self.charset.decode(found.ids)
             x = [(p + 0.5) * stride for p in found.positions]
-            readings.append(Reading(text, found.confidences, x))
+            summary = choose.frame_summary(row[:length]) if summaries else None
+            readings.append(Reading(text, found.confidences, x, summary))
         return readings
+
+
+def open_reader(name_or_path: str | None = None, device: str = "auto", **options) -> LineRecognizer | ChoosingReader:
+    """What reads lines when a model is named by a person (CLI ``--model``, the app's model
+    list): ``auto`` (``choose``: print and handwriting, line by line), a registry name or a path.
+    None means ``auto`` where its bundled pieces are there, else the default model."""
+    if name_or_path is None and choose.available():
+        name_or_path = choose.AUTO
+    if name_or_path == choose.AUTO:
+        return choose.choosing_reader(device, **options)
+    return LineRecognizer.from_model(name_or_path, device=device, **options)

@@ -46,6 +46,11 @@ def line_finder() -> Path:
     return ROOT / "layout" / "line-finder.safetensors"
 
 
+def script_classifier() -> Path:
+    """The classifier that sends handwritten lines to the handwriting model (``mspt_core.choose``)."""
+    return ROOT / "reading" / "script-classifier.safetensors"
+
+
 def samples_dir() -> Path:
     """The sample page (``sample-page.png`` with its true lines ``.xml`` and text ``.txt``) and
     sample line images."""

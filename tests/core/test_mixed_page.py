@@ -1,6 +1,8 @@
 """A page that holds print and handwriting — a typed letter with handwritten additions — read line
-by line by one bundled model, as the app and `mspt transcribe` read it. The lines are real: box
-crops of test lines of a printed set and a handwritten set, pasted onto one page."""
+by line by the default reader (``auto``: the print model, and the handwriting model for the lines
+that look handwritten), as the app and `mspt transcribe` read it when no model is chosen. The
+lines are real: box crops of test lines of a printed set and a handwritten set, pasted onto one
+page."""
 
 from __future__ import annotations
 
@@ -11,18 +13,17 @@ import pytest
 from mspt_core.document import Line, Page, Point, Region
 from mspt_core.formats import read_document
 from mspt_core.metrics import cer
-from mspt_core.models import load_model, resolve
+from mspt_core.choose import HANDWRITING, PRINT, ChoosingReader
 from mspt_core.pipeline import read_pages
-from mspt_core.recognize import LineRecognizer
+from mspt_core.recognize import open_reader
 from tests.conftest import split_xmls
 
-MODEL = "handwriting"  # the bundled model that reads both (the default reads print only)
 LINES_OF_EACH = 8
 MARGIN = 6  # pixels around a line's box, as a page gives them
 # Measured on these 16 lines with PyTorch: the handwriting model 1.9 % printed, 31.7 % handwritten;
 # the print-only default 1.5 % and 69.4 %. The test reads them as users get them (engine auto:
 # ONNX Runtime, int8 where the model says it holds). Test-split figures: benchmarks/RESULTS.md.
-MAX_PRINTED_CER = 0.04
+MAX_PRINTED_CER = 0.03
 MAX_HANDWRITTEN_CER = 0.40
 
 
@@ -77,14 +78,22 @@ def read_mixed(fondue, cremma, tmp_path_factory):
     page, image, truth = mixed_page(
         tmp_path_factory.mktemp("mixed"), [(c, t, k) for (c, t), k in zip(lines, kinds, strict=True)]
     )
-    reader = LineRecognizer(load_model(resolve(MODEL)), device="cpu", engine="auto")
+    reader = open_reader(None, device="cpu", engine="auto")
+    assert isinstance(reader, ChoosingReader), "with nothing chosen, the bundled automatic reader reads"
     assert read_pages([(page, image)], reader) == len(truth)
-    return truth, [line.text for line in page.lines()]
+    return truth, [line.text for line in page.lines()], reader.last_choices
 
 
 @pytest.mark.parametrize(("kind", "limit"), [("printed", MAX_PRINTED_CER), ("handwritten", MAX_HANDWRITTEN_CER)])
-def test_one_model_reads_the_printed_and_the_handwritten_lines_of_one_page(read_mixed, kind, limit):
-    truth, read = read_mixed
+def test_the_default_reader_reads_the_printed_and_the_handwritten_lines_of_one_page(read_mixed, kind, limit):
+    truth, read, _ = read_mixed
     pairs = [(text, got) for (k, text), got in zip(truth, read, strict=True) if k == kind]
     error = cer([t for t, _ in pairs], [g for _, g in pairs])
     assert error <= limit, f"{kind} lines read at {error:.1%} CER: " + " | ".join(g for _, g in pairs[:3])
+
+
+def test_each_line_is_read_by_the_model_for_its_script(read_mixed):
+    truth, _, choices = read_mixed
+    model = {"printed": PRINT, "handwritten": HANDWRITING}
+    right = [choice == model[kind] for (kind, _), choice in zip(truth, choices, strict=True)]
+    assert sum(right) >= len(right) - 1, list(zip([k for k, _ in truth], choices, strict=True))

@@ -1,0 +1,187 @@
+"""Reading print and handwriting without choosing a model: the ``auto`` reader.
+
+The bundled print model (``default``) reads every line. A small script classifier looks at what
+it saw on each line (its CTC output averaged over the line's frames, plus how sure and how often
+blank it was) and says whether the line is handwritten; those lines are read again by the
+bundled ``handwriting`` model. A mixed letter (printed letterhead, typewritten body, handwritten
+signature) is so read line by line with the right model, and printed pages cost one model's
+time (only lines judged handwritten are read twice).
+
+The classifier is logistic regression on those features, fitted on the train splits of every
+set in ``../shared/data`` and its threshold chosen on their val splits
+(``packaging/default_model/script_classifier.py``); it ships as a tensors + JSON file beside the
+models. It belongs to the print model it was fitted on: its file records that model's number of
+classes, and the pair is refused if they differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mspt_core import resources, tensorfile
+from mspt_core.errors import ModelFileError
+from mspt_core.models import AUTO, bundled_models_dir
+
+__all__ = ["AUTO", "ChoosingReader", "ScriptClassifier", "choosing_reader", "fit_classifier", "frame_summary"]
+FORMAT = "mspt-script-classifier"
+PRINT, HANDWRITING = "print", "handwriting"
+_SCALARS = 3  # mean best log-probability, share of blank frames, mean entropy
+
+
+def frame_summary(log_probs: np.ndarray) -> np.ndarray:
+    """What the classifier sees of one line: its (frames, classes) CTC log-probabilities summed
+    up as the log of the mean probability of each class, then the mean best log-probability,
+    the share of frames whose best class is blank (class 0) and the mean entropy."""
+    probs = np.exp(log_probs)
+    mean = np.log(probs.mean(axis=0) + 1e-6)
+    scalars = [
+        log_probs.max(axis=1).mean(),
+        (log_probs.argmax(axis=1) == 0).mean(),
+        -(probs * log_probs).sum(axis=1).mean(),
+    ]
+    return np.concatenate([mean, np.asarray(scalars)]).astype(np.float32)
+
+
+@dataclass
+class ScriptClassifier:
+    """P(handwritten) of a line from its ``frame_summary`` under the print model."""
+
+    weight: np.ndarray  # (features,)
+    bias: float
+    mean: np.ndarray  # standardization of the features, from the training lines
+    scale: np.ndarray
+    threshold: float  # lines above it are read by the handwriting model
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def classes(self) -> int:
+        return len(self.weight) - _SCALARS
+
+    def handwritten(self, summaries: np.ndarray) -> np.ndarray:
+        """P(handwritten) for each row of ``summaries`` (lines x features)."""
+        z = ((summaries - self.mean) / self.scale) @ self.weight + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_classifier(summaries: np.ndarray, handwritten: np.ndarray, l2: float = 1e-3) -> ScriptClassifier:
+    """Logistic regression (L-BFGS, L2-penalized) on standardized ``frame_summary`` rows."""
+    mean = summaries.mean(axis=0)
+    scale = summaries.std(axis=0) + 1e-6
+    x = torch.tensor((summaries - mean) / scale, dtype=torch.float64)
+    y = torch.tensor(handwritten, dtype=torch.float64)
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y) + l2 * (w * w).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return ScriptClassifier(
+        w.detach().numpy().astype(np.float32),
+        float(b.item()),
+        mean.astype(np.float32),
+        scale.astype(np.float32),
+        0.5,
+    )
+
+
+def save_classifier(path: Path, classifier: ScriptClassifier) -> Path:
+    tensors = {
+        "weight": torch.from_numpy(classifier.weight),
+        "mean": torch.from_numpy(classifier.mean),
+        "scale": torch.from_numpy(classifier.scale),
+    }
+    meta = dict(
+        classifier.metadata,
+        format=FORMAT,
+        format_version=1,
+        bias=classifier.bias,
+        threshold=classifier.threshold,
+        classes=classifier.classes,
+    )
+    return tensorfile.write(path, tensors, {"mspt": meta})
+
+
+def load_classifier(path: Path) -> ScriptClassifier:
+    path = Path(path)
+    file = tensorfile.open_file(path, "script classifier")
+    meta = file.json("mspt")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an mspt script classifier")
+    try:
+        features = int(meta["classes"]) + _SCALARS
+        bias, threshold = float(meta["bias"]), float(meta["threshold"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
+    if not 0 < features <= 100_000 or not 0 < threshold < 1:
+        raise ModelFileError(f"{path}: settings out of range")
+    tensorfile.check_shapes(file, {k: (features,) for k in ("weight", "mean", "scale")}, detail="its metadata")
+    t = {k: v.float().numpy() for k, v in file.tensors().items()}
+    return ScriptClassifier(t["weight"], bias, t["mean"], t["scale"], threshold, meta)
+
+
+def bundled_path() -> Path:
+    return resources.script_classifier()
+
+
+class ChoosingReader:
+    """Reads like a ``LineRecognizer`` (``height``, ``read``): the print reader first, then the
+    handwriting reader on the lines the classifier sends it. ``last_choices`` says, for the last
+    ``read``, which model read each line."""
+
+    def __init__(self, printed, handwriting, classifier: ScriptClassifier):
+        if classifier.classes != printed.model.num_classes:
+            raise ModelFileError(
+                f"the script classifier was fitted on a print model with {classifier.classes} classes, "
+                f"not this one ({printed.model.num_classes}); refit it (packaging/default_model/script_classifier.py)"
+            )
+        self.printed, self.handwriting, self.classifier = printed, handwriting, classifier
+        self.height = printed.height
+        self.engine = printed.engine
+        self.last_choices: list[str] = []
+
+    def read(self, images: Sequence[np.ndarray]):
+        readings = self.printed.read(images, summaries=True)
+        summaries = [r.frame_summary for r in readings]
+        known = [i for i, s in enumerate(summaries) if s is not None]
+        hand: list[int] = []
+        if known:
+            p = self.classifier.handwritten(np.stack([summaries[i] for i in known]))
+            hand = [i for i, q in zip(known, p, strict=True) if q > self.classifier.threshold]
+        self.last_choices = [PRINT] * len(readings)
+        if hand:
+            for i, reading in zip(hand, self.handwriting.read([images[i] for i in hand]), strict=True):
+                readings[i] = reading
+                self.last_choices[i] = HANDWRITING
+        return [replace(r, frame_summary=None) for r in readings]
+
+
+def available() -> bool:
+    """Whether the bundled pieces of the ``auto`` reader are all there."""
+    return bundled_path().is_file() and all((bundled_models_dir() / n).exists() for n in ("default", HANDWRITING))
+
+
+def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
+    """The ``auto`` reader from the bundled print and handwriting models and classifier (the
+    bundled ones even where a user model shadows their names: the classifier was fitted on them).
+    ``options`` go to both ``LineRecognizer``s."""
+    from mspt_core.recognize import LineRecognizer
+
+    if not available():
+        raise ModelFileError(
+            "the automatic reader needs the bundled default and handwriting models and the script classifier; "
+            "reinstall mspt or choose a model (--model)"
+        )
+    classifier = load_classifier(bundled_path())
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device=device, **options)
+    handwriting = LineRecognizer.from_model(str(bundled_models_dir() / HANDWRITING), device=device, **options)
+    return ChoosingReader(printed, handwriting, classifier)

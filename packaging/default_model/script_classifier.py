@@ -1,0 +1,145 @@
+"""Fit the script classifier of the ``auto`` reader (``mspt_core.choose``) and choose its threshold.
+
+Features: the bundled print model's reading of each line (``choose.frame_summary``), as the
+reader computes them at run time (engine auto). Labels: whether the line's set is handwritten.
+Lines: up to ``--lines`` per set and crop style (polygon, box with 0-10 px margin) of the
+**train** splits of every set in ../shared/data, drawn with a fixed seed. The threshold is
+the one of THRESHOLDS with the lowest mean CER over every set's **val** lines (both crop styles),
+reading each line as the ``auto`` reader would; test splits are never read.
+
+    .venv/bin/python packaging/default_model/script_classifier.py [--out FILE]
+
+writes resources/reading/script-classifier.safetensors unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.common import DATA  # noqa: E402
+from mspt_core import choose, resources  # noqa: E402
+from mspt_core.cli.common import set_threads  # noqa: E402
+from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
+from mspt_core.formats import read_document  # noqa: E402
+from mspt_core.images import load_grey  # noqa: E402
+from mspt_core.layout.crop import crop_box, crop_line  # noqa: E402
+from mspt_core.metrics import cer  # noqa: E402
+from mspt_core.models import bundled_models_dir  # noqa: E402
+from mspt_core.recognize import LineRecognizer  # noqa: E402
+
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+STYLES = ("polygon", "box")
+
+
+def line_crops(dataset: Path, split: str, style: str, rng: np.random.Generator | None = None, limit: int = 0):
+    """(crop, text) of the split's lines with text, at their own height; a box crop takes a
+    random margin of 0-10 px where ``rng`` is given (training), else 4 px."""
+    out = []
+    for xml in split_xmls(dataset, split):
+        page = read_document(xml)
+        grey = load_grey(page.image_path)
+        for line in page.lines():
+            if not line.text.strip():
+                continue
+            _, top, _, bottom = line.bbox()
+            if style == "polygon":
+                image = crop_line(grey, line, max(8, round(bottom - top)))
+            else:
+                margin = int(rng.integers(0, 11)) if rng is not None else 4
+                image = crop_box(grey, line, height=None, margin=margin)
+            out.append((image, line.text))
+    if limit and rng is not None and len(out) > limit:
+        out = [out[i] for i in sorted(rng.choice(len(out), limit, replace=False))]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=resources.script_classifier())
+    parser.add_argument("--lines", type=int, default=120, help="train lines per set and crop style")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    set_threads(args.threads)
+    sets = sorted(d for d in DATA.iterdir() if has_splits(d)) if DATA.is_dir() else []
+    if not sets:
+        raise SystemExit(f"no sets in {DATA}: the script needs ../shared/data beside the repository")
+    started = time.monotonic()
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device="cpu", threads=args.threads)
+    handwriting = LineRecognizer.from_model(
+        str(bundled_models_dir() / choose.HANDWRITING), device="cpu", threads=args.threads
+    )
+    rng = np.random.default_rng(args.seed)
+    summaries, labels = [], []
+    for dataset in sets:
+        for style in STYLES:
+            lines = line_crops(dataset, "train", style, rng, args.lines)
+            summaries += [r.frame_summary for r in printed.read([c for c, _ in lines], summaries=True)]
+            labels += [is_handwritten(dataset)] * len(lines)
+    classifier = choose.fit_classifier(np.stack(summaries), np.asarray(labels, float))
+    train_accuracy = float(((classifier.handwritten(np.stack(summaries)) > 0.5) == np.asarray(labels)).mean())
+    print(f"fitted on {len(labels)} train lines ({sum(labels)} handwritten): accuracy {train_accuracy:.4f}")
+
+    # Threshold on val: every line read by both models once, then each threshold's choice scored.
+    rows = []
+    for dataset in sets:
+        for style in STYLES:
+            lines = line_crops(dataset, "val", style)
+            images, texts = [c for c, _ in lines], [t for _, t in lines]
+            first = printed.read(images, summaries=True)
+            p = classifier.handwritten(np.stack([r.frame_summary for r in first]))
+            second = handwriting.read(images)
+            rows.append((dataset.name, style, texts, [r.text for r in first], [r.text for r in second], p))
+
+    def chosen(first: list[str], second: list[str], p: np.ndarray, t: float) -> list[str]:
+        return [b if q > t else a for a, b, q in zip(first, second, p, strict=True)]
+
+    scores = {t: float(np.mean([cer(x, chosen(y, z, p, t)) for _, _, x, y, z, p in rows])) for t in THRESHOLDS}
+    threshold = min(THRESHOLDS, key=lambda t: (scores[t], abs(t - 0.5)))
+    print("val mean CER by threshold: " + ", ".join(f"{t}: {100 * s:.2f} %" for t, s in scores.items()))
+    print("\n| set | crop | lines | default | handwriting | auto | sent to handwriting |")
+    print("|---|---|---|---|---|---|---|")
+    val = {}
+    for name, style, texts, a, b, p in rows:
+        figures = [cer(texts, a), cer(texts, b), cer(texts, chosen(a, b, p, threshold))]
+        val[f"{name}/{style}"] = round(figures[2], 4)
+        print(
+            f"| {name} | {style} | {len(texts)} | "
+            + " | ".join(f"{100 * f:.2f} %" for f in figures)
+            + f" | {int((p > threshold).sum())} |"
+        )
+    classifier.threshold = threshold
+    classifier.metadata = {
+        "print_model": "default",
+        "handwriting_model": choose.HANDWRITING,
+        "provenance": {
+            "made_by": "packaging/default_model/script_classifier.py",
+            "train": [f"{d.name}/train" for d in sets],
+            "train_lines": len(labels),
+            "lines_per_set_and_style": args.lines,
+            "seed": args.seed,
+            "threshold_chosen_on": [f"{d.name}/val" for d in sets],
+            "val_mean_cer_by_threshold": {str(t): round(s, 4) for t, s in scores.items()},
+            "val_cer_auto": val,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    choose.save_classifier(args.out, classifier)
+    print(f"\nthreshold {threshold}; written {args.out} in {(time.monotonic() - started) / 60:.1f} min")
+
+
+def is_handwritten(dataset: Path) -> bool:
+    """Whether a set of ../shared/data is handwritten: its name says so (SOURCES.md's naming)."""
+    return "handwritten" in dataset.name
+
+
+if __name__ == "__main__":
+    main()

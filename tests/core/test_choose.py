@@ -1,0 +1,81 @@
+"""The automatic reader (``mspt_core.choose``): its classifier file, what it refuses, and how it
+is named on the command line. Reading a real mixed page: tests/core/test_mixed_page.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mspt_core import choose, tensorfile
+from mspt_core.cli import main as mspt
+from mspt_core.errors import ModelFileError
+from mspt_core.models import bundled_models_dir, check_new_name, resolve
+from mspt_core.recognize import LineRecognizer, open_reader
+
+
+def test_the_bundled_classifier_belongs_to_the_bundled_print_model():
+    classifier = choose.load_classifier(choose.bundled_path())
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device="cpu")
+    assert classifier.classes == printed.model.num_classes
+    assert 0 < classifier.threshold < 1
+    assert classifier.metadata["provenance"]["threshold_chosen_on"]  # chosen on val splits, said in the file
+    assert not any("/test" in s for s in classifier.metadata["provenance"]["train"])
+
+
+def test_fitting_separates_two_kinds_and_the_file_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, (200, 8)).astype(np.float32)
+    b = rng.normal(1.5, 1, (200, 8)).astype(np.float32)
+    classifier = choose.fit_classifier(np.concatenate([a, b]), np.r_[np.zeros(200), np.ones(200)])
+    p = classifier.handwritten(np.concatenate([a, b]))
+    assert ((p > 0.5) == np.r_[np.zeros(200), np.ones(200)]).mean() > 0.9
+    classifier.threshold, classifier.metadata = 0.3, {"note": "x"}
+    again = choose.load_classifier(choose.save_classifier(tmp_path / "c.safetensors", classifier))
+    assert again.threshold == 0.3 and again.metadata["note"] == "x" and again.classes == 5
+    assert np.allclose(again.handwritten(a), classifier.handwritten(a))
+
+
+def test_damaged_or_foreign_classifier_files_are_refused(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    tensorfile.write(bad, {"weight": torch.zeros(5)}, {"mspt": {"format": "mspt-line-finder"}})
+    with pytest.raises(ModelFileError, match="not an mspt script classifier"):
+        choose.load_classifier(bad)
+    meta = {"format": choose.FORMAT, "bias": 0.0, "threshold": 0.5, "classes": 10}
+    tensorfile.write(bad, {k: torch.zeros(5) for k in ("weight", "mean", "scale")}, {"mspt": meta})
+    with pytest.raises(ModelFileError, match="do not match"):
+        choose.load_classifier(bad)
+    (tmp_path / "pickle.safetensors").write_bytes(b"\x80\x04\x95" + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="pickle"):
+        choose.load_classifier(tmp_path / "pickle.safetensors")
+
+
+def test_a_classifier_of_another_print_model_is_refused(tmp_path):
+    classifier = choose.load_classifier(choose.bundled_path())
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / "small-print-v1"), device="cpu")
+    if printed.model.num_classes == classifier.classes:
+        pytest.skip("small-print-v1 has as many classes as the default model")
+    with pytest.raises(ModelFileError, match="refit"):
+        choose.ChoosingReader(printed, printed, classifier)
+
+
+def test_nothing_chosen_means_auto_and_auto_is_not_one_model():
+    assert isinstance(open_reader(None, device="cpu"), choose.ChoosingReader)
+    assert isinstance(open_reader("default", device="cpu"), LineRecognizer)
+    with pytest.raises(ModelFileError, match="not one model"):
+        resolve("auto")  # e.g. as a base to fine-tune
+    with pytest.raises(ModelFileError, match="automatic reader"):
+        check_new_name("Auto")
+
+
+def test_the_cli_reads_with_auto_unless_told_otherwise(tmp_path, capsys):
+    from mspt_core.resources import samples_dir
+
+    lines = sorted((samples_dir() / "lines").glob("*.png"))[:2]
+    assert lines, "the bundled sample lines"
+    for model in ([], ["--model", "auto"], ["--model", "default"]):
+        assert mspt(["recognize", *map(str, lines), *model]) == 0
+        out = capsys.readouterr().out
+        assert out.count("\n") >= 2
+    assert mspt(["train", str(lines[0]), "--base", "auto", "--out", str(tmp_path / "m")]) == 2
+    assert "not one model" in capsys.readouterr().err
