@@ -3,8 +3,8 @@
 
     .venv/bin/python benchmarks/linestore_memory.py --lines 1000 100000 --dir runs/linestore-memory
 
-Each store is written once (synthetic strokes-on-paper lines, 40 px high, 64-320 px wide) and
-then read in a fresh process, so the figure is that process's own peak resident memory."""
+Each store is written once (synthetic strokes-on-paper lines, LINE_HEIGHT = 40 px high, 64-320 px
+wide) and then read in a fresh process, so the figure is that process's own peak resident memory."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ import numpy as np
 from common import machine
 
 from mspt_core.data.linestore import LineStore, LineStoreWriter
+from mspt_core.model.config import LINE_HEIGHT
 
 
 def synthetic_line(rng: np.random.Generator) -> np.ndarray:
     width = int(rng.integers(64, 320))
-    image = np.full((40, width), 235, np.uint8)
+    image = np.full((LINE_HEIGHT, width), 235, np.uint8)
     xs = np.arange(4, width - 6, 6)
     tops = rng.integers(8, 16, len(xs))
     for x, top in zip(xs, tops, strict=True):
@@ -35,7 +36,7 @@ def build(root: Path, lines: int) -> LineStore:
     if LineStore.is_store(root):
         return LineStore(root)
     rng = np.random.default_rng(0)
-    writer = LineStoreWriter(root, 40, lines_per_shard=1024)
+    writer = LineStoreWriter(root, LINE_HEIGHT, lines_per_shard=1024)
     for _ in range(lines):
         writer.add(synthetic_line(rng))
     return writer.close()

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from mspt_core.cli.common import add_height_option
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,7 +26,7 @@ def register(subparsers) -> None:
         help="files or folders: ALTO/PAGE XML (+ images), page scans, PDFs, line images",
     )
     build.add_argument("--out", "-o", type=Path, required=True, help="store folder (must not hold a store yet)")
-    build.add_argument("--height", type=int, default=40, help="line height in pixels (the model's; default 40)")
+    add_height_option(build)
     build.add_argument("--lines-per-shard", type=int, default=1024)
     build.add_argument(
         "--images",

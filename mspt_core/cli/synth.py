@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from mspt_core.cli.common import add_height_option
+
 LANGUAGES = ("en", "fr", "de", "cs", "la")
 
 
@@ -22,7 +24,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", type=Path, metavar="DIR", help="output folder (created)")
     p.add_argument("--count", type=int, default=1000, help="number of lines (default 1000)")
-    p.add_argument("--height", type=int, default=40, help="line image height in px (default 40)")
+    add_height_option(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--lang",
