@@ -34,22 +34,22 @@ def _whole_number(text: str, least: int) -> int:
 
 
 def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):  # nan and inf included
-        raise argparse.ArgumentTypeError(f"must be a number above 0, not {text!r}")
-    return value
+    return _finite_number(text, zero_allowed=False)
 
 
 def non_negative_float(text: str) -> float:
+    return _finite_number(text, zero_allowed=True)
+
+
+def _finite_number(text: str, zero_allowed: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text!r}")
+    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):  # nan and inf refused
+        raise argparse.ArgumentTypeError(
+            f"must be a number {'of at least' if zero_allowed else 'above'} 0, not {text!r}"
+        )
     return value
 
 
