@@ -115,7 +115,16 @@ def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 def describe(model_path: Path) -> tuple[str, str]:
     """A short label for tables and a sentence on what the model is and was trained on."""
+    from mspt_core import choose
     from mspt_core.models import read_metadata
+
+    if str(model_path) == choose.AUTO:
+        meta = choose.load_classifier(choose.bundled_path()).metadata
+        return "mspt auto", (
+            "the automatic reader: every line read by the bundled default, the lines its script classifier "
+            f"judges handwritten (threshold chosen on {len(meta['provenance']['threshold_chosen_on'])} val splits) "
+            "read again by the bundled handwriting model"
+        )
 
     meta = read_metadata(model_path)
     prov = meta.get("provenance", {})
@@ -144,11 +153,13 @@ class _Warnings(logging.Handler):
 
 
 def mspt_reader(loaded, engine: str | None, threads: int):
-    """A CPU LineRecognizer reading with ``engine`` ("torch", "onnx", "onnx-int8"; None: what
+    """A CPU LineRecognizer of ``loaded`` (or the automatic reader, where ``loaded`` is
+    ``choose.AUTO``) reading with ``engine`` ("torch", "onnx", "onnx-int8"; None: what
     ``mspt transcribe`` uses) at ``threads`` threads. Raises EngineUnavailable where this
     reader falls back to another."""
     import torch
 
+    from mspt_core import choose
     from mspt_core.recognize import LineRecognizer
 
     torch.set_num_threads(threads)
@@ -156,7 +167,10 @@ def mspt_reader(loaded, engine: str | None, threads: int):
     caught = _Warnings()
     logging.getLogger("mspt_core").addHandler(caught)
     try:
-        reader = LineRecognizer(loaded, device="cpu", engine=engine or "auto", threads=threads)
+        if loaded == choose.AUTO:
+            reader = choose.choosing_reader("cpu", engine=engine or "auto", threads=threads)
+        else:
+            reader = LineRecognizer(loaded, device="cpu", engine=engine or "auto", threads=threads)
     finally:
         logging.getLogger("mspt_core").removeHandler(caught)
     got = reader.engine
@@ -189,10 +203,10 @@ def mspt_pages(
     """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
     runs): our own segmentation, then recognition (the label gets the engine read with). Speed
     is pages/s including image loading."""
-    from mspt_core.models import load_model
+    from mspt_core.models import AUTO, load_model
     from mspt_core.pipeline import transcribe
 
-    reader = mspt_reader(load_model(model_path), engine, threads)
+    reader = mspt_reader(AUTO if str(model_path) == AUTO else load_model(model_path), engine, threads)
     pages, seconds = timed(lambda: transcribe(images, reader, use_ground_truth=False))
     hyps = ["\n".join(line.text for line in page.lines()) for page in pages]
     return score(f"{label} {getattr(reader, 'engine', 'torch')}", threads, references, hyps, seconds)

@@ -31,7 +31,7 @@ from mspt_core.engines import ENGINES
 
 SETS = {**PRINTED, **HANDWRITTEN}
 FONDUE = "fondue-en-print-20"
-DEFAULT_MODELS = ("default", "small-print-v1")
+DEFAULT_MODELS = ("auto", "default", "small-print-v1")
 TESSERACT = "tesseract --psm 7"
 # Targets: lines/s at one thread >= 3x Tesseract's on the fondue test lines; line CER below
 # Tesseract's on every set with both crops; line CER on fondue <= 0.4 % (issue 19). Handwriting
@@ -54,12 +54,15 @@ def find_models(names: list[str] | None, notes: list[str]) -> list[Model]:
     """The models asked for; without names, the bundled defaults (even where a user model
     shadows their names)."""
     from mspt_core.errors import ModelFileError
-    from mspt_core.models import bundled_models_dir, resolve
+    from mspt_core.models import AUTO, bundled_models_dir, resolve
 
     found = []
     for name in names or DEFAULT_MODELS:
         try:
-            path = resolve(name) if names else bundled_models_dir() / name
+            if name == AUTO:
+                path = Path(AUTO)
+            else:
+                path = resolve(name) if names else bundled_models_dir() / name
             label, about = reading.describe(path)
             if any(m.label == label for m in found):  # two models of one name: tell them apart
                 label += f" [{path}]"
@@ -71,11 +74,11 @@ def find_models(names: list[str] | None, notes: list[str]) -> list[Model]:
 
 def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dict:
     """Rows per (set, crop): every reader at every thread count on the same crops."""
-    from mspt_core.models import load_model
+    from mspt_core.models import AUTO, load_model
 
     rows = {key: [] for key in inputs}
     for model in models:
-        loaded = load_model(model.path)
+        loaded = AUTO if str(model.path) == AUTO else load_model(model.path)
         for engine in args.engines:
             for threads in args.threads:
                 try:
