@@ -1,4 +1,5 @@
-"""Small helpers shared by the PAGE and ALTO modules: points, numbers, kept extras."""
+"""Small helpers shared by the PAGE and ALTO modules: a reader's state, points, numbers, kept
+extras."""
 
 from __future__ import annotations
 
@@ -14,7 +15,25 @@ from lxml import etree
 from mspt_core.document import Extras, Point
 from mspt_core.errors import FormatError
 
+from ._report import Report
+from .xmlsafe import namespace
+
 _NUM = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+class XmlReader:
+    """What reading one PAGE or ALTO file keeps at hand: the file (for messages), its root, the
+    namespace its elements are in, and the report of what could not be kept."""
+
+    def __init__(self, path: Path, root: etree._Element):
+        self.path = path
+        self.root = root
+        self.ns = namespace(root)
+        self.report = Report()
+
+    def where(self, el: etree._Element) -> str:
+        """``FILE:LINE`` of an element, for messages."""
+        return f"{self.path}:{el.sourceline}"
 
 
 def nfc(text: str | None) -> str:

@@ -49,19 +49,13 @@ def read(path: str | Path, notes: list[str] | None = None, root: etree._Element 
     return _Reader(path, root).pages(notes)
 
 
-class _Reader:
+class _Reader(c.XmlReader):
     def __init__(self, path: Path, root: etree._Element):
-        self.path = path
-        self.root = root
-        self.ns = namespace(root)
-        self.report = Report()
+        super().__init__(path, root)
         self.tags: dict[str, tuple[str, str]] = {}  # ID -> (LABEL, DESCRIPTION)
 
     def q(self, name: str) -> str:
         return f"{{{self.ns}}}{name}" if self.ns else name
-
-    def where(self, el: etree._Element) -> str:
-        return f"{self.path}:{el.sourceline}"
 
     def pages(self, notes: list[str] | None) -> list[Page]:
         common = Extras()
@@ -447,28 +441,34 @@ def _line(block: etree._Element, line: Line, tags: _Tags, report: Report) -> Non
 
 def _word(line_el: etree._Element, word: Word, report: Report) -> None:
     ex = word.extras
-    attrs = {"CONTENT": word.text}
-    if word.id:
-        attrs["ID"] = word.id
-    attrs.update(_box_attrs(word.polygon))
-    if word.confidence is not None:
-        attrs["WC"] = c.num(word.confidence)
-    attrs.update(c.kept_attrs(ex, "alto", "String"))
-    el = _e(line_el, "String", attrs)
-    if word.polygon:
-        _e(_e(el, "Shape"), "Polygon", {"POINTS": _points(word.polygon, report)})
+    el = _text_element(line_el, "String", word, "WC", report, c.kept_attrs(ex, "alto", "String"))
     _add_kept(el, c.kept_elements(ex, "alto", "String"))
     for glyph in word.glyphs:
-        g_attrs = {"CONTENT": glyph.text}
-        if glyph.id:
-            g_attrs["ID"] = glyph.id
-        g_attrs.update(_box_attrs(glyph.polygon))
-        if glyph.confidence is not None:
-            g_attrs["GC"] = c.num(glyph.confidence)
-        g = _e(el, "Glyph", g_attrs)
-        if glyph.polygon:
-            _e(_e(g, "Shape"), "Polygon", {"POINTS": _points(glyph.polygon, report)})
+        _text_element(el, "Glyph", glyph, "GC", report)
     _foreign_notes(ex, report, "word")
+
+
+def _text_element(
+    parent: etree._Element,
+    tag: str,
+    part: Word | Glyph,
+    confidence: str,
+    report: Report,
+    kept: dict[str, str] | None = None,
+) -> etree._Element:
+    """A String or Glyph: its CONTENT, ID, box, confidence (attribute ``confidence``: WC, GC),
+    ``kept`` attributes and Shape."""
+    attrs = {"CONTENT": part.text}
+    if part.id:
+        attrs["ID"] = part.id
+    attrs.update(_box_attrs(part.polygon))
+    if part.confidence is not None:
+        attrs[confidence] = c.num(part.confidence)
+    attrs.update(kept or {})
+    el = _e(parent, tag, attrs)
+    if part.polygon:
+        _e(_e(el, "Shape"), "Polygon", {"POINTS": _points(part.polygon, report)})
+    return el
 
 
 def to_bytes(page: Page, out_path: Path, report: Report) -> bytes:

@@ -90,16 +90,7 @@ def _split_custom(value: str | None) -> tuple[dict[str, str], str]:
     return found, " ".join(rest)
 
 
-class _Reader:
-    def __init__(self, path: Path, root: etree._Element):
-        self.path = path
-        self.root = root
-        self.ns = namespace(root)
-        self.report = Report()
-
-    def where(self, el: etree._Element) -> str:
-        return f"{self.path}:{el.sourceline}"
-
+class _Reader(c.XmlReader):
     def children(self, el: etree._Element):
         for child in el:
             if isinstance(child.tag, str):
