@@ -736,15 +736,16 @@ class MainWindow(QMainWindow):
         self._reading_into = into
         self.start_task(workers.Task(self.tr("Recognition"), job))
 
-    def use_model(self, model: str, reread: bool = False) -> ModelCommand | None:
-        """Make ``model`` ("" = the default) read this project only: one undo step, which with
-        ``reread`` also holds every line nobody corrected, read again by the model."""
+    def use_model(self, model: str, reread: Sequence[int] = ()) -> ModelCommand | None:
+        """Make ``model`` ("" = the default) read this project only: one undo step, which also
+        holds the lines nobody corrected on pages ``reread``, read again by the model."""
         if self.project is None or self.editor is None or (reread and self.task is not None):
             return None
         command = self.editor.set_model(model)
         self.status_label.setText(self.tr("This project is now read by {m}").format(m=model or self.tr("the default")))
-        if reread:
-            indices = [i for i in range(len(self.project)) if lines_to_read(self.project.page(i))]
+        # Pages without lines are left out: finding their lines would be undo steps of their own.
+        indices = [i for i in reread if 0 <= i < len(self.project) and lines_to_read(self.project.page(i))]
+        if indices:
             self.recognize(indices, into=command)
         return command
 

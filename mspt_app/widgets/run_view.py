@@ -41,7 +41,7 @@ STATE_TEXT = {
 
 
 class RunView(QWidget):
-    use_model = Signal(str)  # the person chose to make a new recognizer active
+    use_model = Signal(str)  # the person chose to make a new recognizer read the project
     finetune_from = Signal(str)  # ... or to fine-tune a new encoder
 
     def __init__(self, watcher: RunWatcher, parent=None):
@@ -91,7 +91,10 @@ class RunView(QWidget):
         self.resume_button.clicked.connect(watcher.start)
         self.outcome_label = QLabel()
         self.outcome_label.setWordWrap(True)
-        self.use_button = QPushButton(self.tr("Use the new model and re-read uncorrected lines"))
+        self.use_button = QPushButton(self.tr("Use the new model and re-read pages…"))
+        self.use_button.setToolTip(
+            self.tr("Make it the model of this project and choose the pages whose uncorrected lines it reads again")
+        )
         self.use_button.clicked.connect(lambda: self.use_model.emit((self.watcher.result or {})["model"]))
         self.finetune_button = QPushButton(self.tr("Fine-tune a recognizer from it…"))
         self.finetune_button.clicked.connect(lambda: self.finetune_from.emit((self.watcher.result or {})["model"]))
@@ -192,7 +195,8 @@ class RunView(QWidget):
         result = self.watcher.result
         self.outcome_label.setText(self._outcome_text(result) if result else "")
         kind = result.get("kind") if result else None
-        self.use_button.setVisible(kind == "recognizer")
+        # A run that kept its base installed nothing: there is no new model to use.
+        self.use_button.setVisible(kind == "recognizer" and bool(result and result.get("model")))
         self.finetune_button.setVisible(kind == "encoder")
         if state == "failed":
             self.outcome_label.setText(
@@ -211,9 +215,16 @@ class RunView(QWidget):
         base_text = f"{100 * base:.2f}%" if base is not None else self.tr("— (an encoder cannot read)")
         new = result.get("new_cer")
         new_text = f"{100 * new:.2f}%" if new is not None else "—"
-        text = self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
-            v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text
-        )
+        if result.get("kept_base"):
+            text = self.tr(
+                "No improvement over the base model: keeping the base. “{b}” stays as it was and no new "
+                "model was installed.\nValidation CER on {v} lines — base model: {bc}, best after "
+                "fine-tuning: {c}"
+            ).format(b=result.get("base"), v=result.get("val_lines"), bc=base_text, c=new_text)
+        else:
+            text = self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
+                v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text
+            )
         if self.warning_label.text():
             text += "\n" + self.tr("These figures cannot be trusted: too few validation lines.")
         return text
@@ -302,6 +313,8 @@ class RunsDialog(QDialog):
                 f"{summary.path.name}: {kind} “{summary.spec.name}” — "
                 f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}"
             )
+            if summary.result and summary.result.get("kept_base"):
+                text += self.tr(" · no improvement: the base model stays")
             rows.append((text, str(summary.path)))
             states[str(summary.path)] = summary.state
         shown = [

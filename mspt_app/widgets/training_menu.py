@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mspt_app.training import RunWatcher
 from mspt_app.widgets.model_manager import ModelManagerDialog
+from mspt_app.widgets.reread import RereadDialog
 from mspt_app.widgets.run_view import STATE_TEXT, RunsDialog, RunView, RunWindow
 from mspt_app.widgets.wizards import FinetuneWizard, PretrainWizard
+from mspt_core.train.runspec import RunSpec
 
 KEEP, STOP, STAY = "keep", "stop", "stay"
 
@@ -89,7 +91,7 @@ class TrainingControl(QObject):
                 self.window.status_label.setText(self.tr("Training “{n}”: {s}").format(n=name, s=text))
 
             watcher.state_changed.connect(show_state)
-        view.use_model.connect(self.use_model)
+        view.use_model.connect(lambda model, spec=watcher.spec: self.use_model(model, spec))
         view.finetune_from.connect(self.open_finetune_wizard)
 
     def active_runs(self) -> list[RunWatcher]:
@@ -97,14 +99,38 @@ class TrainingControl(QObject):
             watcher.poll()  # fresh: a run may have ended since the last tick
         return [w for w in self.watchers.values() if w.active]
 
-    def use_model(self, name: str) -> None:
-        """Make a newly trained recognizer read the open project (this one only, not the others)
-        and re-read the lines nobody corrected: one undo step for all of it."""
-        self.window.refresh_model_chooser()  # the new model is in the registry now
-        if self.window.use_model(name, reread=True) is None:
-            self.window.status_label.setText(
+    def use_model(self, name: str, spec: RunSpec | None = None) -> RereadDialog | None:
+        """Ask which pages a newly trained recognizer reads again, then make it read the open
+        project (this one only, not the others) and re-read the uncorrected lines of those pages:
+        one undo step for all of it. ``spec``: the run that trained it, which says the pages it
+        was trained on (unticked at first)."""
+        window = self.window
+        window.refresh_model_chooser()  # the new model is in the registry now
+        project = window.project
+        if project is None:
+            window.status_label.setText(
                 self.tr("Open a project, then choose {m} in the toolbar to read it.").format(m=name)
             )
+            return None
+        trained: set[str] = set()
+        if spec is not None and spec.project and Path(spec.project).resolve() == project.root.resolve():
+            trained = set(spec.project_pages)
+        dialog = RereadDialog(project, name, trained, window)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)  # the project stays the one it lists
+
+        def chosen() -> None:
+            if window.project is not project:
+                return  # another project was opened meanwhile
+            if window.use_model(name, reread=dialog.chosen()) is None:
+                window.status_label.setText(
+                    self.tr("Wait for {t} to finish, then use {m} again.").format(
+                        t=window.task.title if window.task else self.tr("the running task"), m=name
+                    )
+                )
+
+        dialog.accepted.connect(chosen)
+        self._show(dialog)
+        return dialog
 
     def ask_about_running(self, count: int) -> str:
         box = QMessageBox(

@@ -768,9 +768,11 @@ class FinetuneWizard(TrainingWizard):
         val_pages = self.lines_page.validation_pages()
         if self.project is not None and self.lines_page.use_project.isChecked():
             indices = [i for i in range(len(self.project)) if i not in val_pages]
-            spec.train += [
-                str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/train", indices)
-            ]
+            written = snapshot.write_training_pages(self.project, run_dir / "lines/train", indices)
+            spec.train += [str(p) for p in written]
+            # Which pages taught the model: the re-read after it starts with the others.
+            spec.project = str(self.project.root)
+            spec.project_pages = [p.stem for p in written]
             spec.val += [str(p) for p in snapshot.write_training_pages(self.project, run_dir / "lines/val", val_pages)]
         spec.train += self.lines_page.extra_folders()
         runs.write_spec(run_dir, spec)

@@ -35,7 +35,7 @@ def corrected_only(page: Page) -> Page | None:
 
 def write_training_pages(project: Project, folder: Path, indices: Iterable[int]) -> list[Path]:
     """Snapshot the corrected lines of pages ``indices`` as PAGE XML files in ``folder`` (with
-    the project's page images), one per page that has any."""
+    the project's page images), one per page that has any, named ``<page id>.xml``."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for index in indices:

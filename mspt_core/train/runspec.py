@@ -45,6 +45,8 @@ class RunSpec:
     freeze_steps: int | None = None  # None: the preset's
     augment: bool | None = None  # None: the preset's
     description: str = ""  # what the lines are, for the model's provenance
+    project: str = ""  # the project folder whose corrected lines were snapshotted, if any
+    project_pages: list[str] = field(default_factory=list)  # ids of its pages trained on
     created: float | None = None  # seconds since the epoch
 
     def __post_init__(self) -> None:
@@ -72,6 +74,9 @@ class RunSpec:
         _check(self.freeze_steps is None or _whole(self.freeze_steps, 0), "freeze_steps", "a whole number >= 0")
         _check(self.augment is None or isinstance(self.augment, bool), "augment", "true or false")
         _check(isinstance(self.description, str), "description", "text")
+        _check(isinstance(self.project, str), "project", "a folder")
+        ids = self.project_pages
+        _check(isinstance(ids, list) and all(isinstance(i, str) for i in ids), "project_pages", "a list of page ids")
         _check(self.created is None or _number(self.created), "created", "a time")
 
     @classmethod

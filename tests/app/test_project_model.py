@@ -33,7 +33,9 @@ def test_the_new_model_reads_this_project_only_and_one_undo_takes_it_back(qtbot,
     steps = len(window.editor.history.done)
     default = window.settings.model
 
-    window.training.use_model(my_hand)
+    dialog = window.training.use_model(my_hand)  # no run behind it: no page was trained on
+    assert dialog.chosen() == [0, 1]  # both pages have lines nobody corrected
+    dialog.ok_button.click()
     wait_for_task(qtbot, window)
     after = texts(window)
     assert window.project.model == "my-hand" and window.settings.model == default
