@@ -31,21 +31,27 @@ def padding_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
     return torch.arange(max_length, device=lengths.device)[None, :] >= lengths[:, None]
 
 
+def layer_settings(config: RecognizerConfig) -> dict:
+    """What every transformer layer of the recognizer is, encoder and decoder alike: the config's
+    width, heads, feed-forward size and dropout; GELU, pre-norm, batch first."""
+    return {
+        "d_model": config.d_model,
+        "nhead": config.heads,
+        "dim_feedforward": config.ff,
+        "dropout": config.dropout,
+        "activation": "gelu",
+        "batch_first": True,
+        "norm_first": True,
+    }
+
+
 class Encoder(nn.Module):
     def __init__(self, config: RecognizerConfig):
         super().__init__()
         self.config = config
         self.frontend = FrontEnd(config)
         self.dropout = nn.Dropout(config.dropout)
-        layer = nn.TransformerEncoderLayer(
-            config.d_model,
-            config.heads,
-            config.ff,
-            config.dropout,
-            activation="gelu",
-            batch_first=True,
-            norm_first=True,
-        )
+        layer = nn.TransformerEncoderLayer(**layer_settings(config))
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(config.d_model)
 

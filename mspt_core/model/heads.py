@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mspt_core.model.config import RecognizerConfig
-from mspt_core.model.encoder import sinusoidal_positions
+from mspt_core.model.encoder import layer_settings, sinusoidal_positions
 
 START = END = 0
 IGNORE = -100  # target padding for cross-entropy
@@ -71,15 +71,7 @@ class DecoderHead(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(num_classes, config.d_model)
-        layer = nn.TransformerDecoderLayer(
-            config.d_model,
-            config.heads,
-            config.ff,
-            config.dropout,
-            activation="gelu",
-            batch_first=True,
-            norm_first=True,
-        )
+        layer = nn.TransformerDecoderLayer(**layer_settings(config))
         self.transformer = nn.TransformerDecoder(layer, config.decoder_layers)
         self.norm = nn.LayerNorm(config.d_model)
         self.proj = nn.Linear(config.d_model, num_classes)
