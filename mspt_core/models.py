@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
 METADATA = "model.json"
 DEFAULT_MODEL = "default"
+AUTO = "auto"  # reserved: the reader that chooses print or handwriting per line (``choose``)
 
 RESOURCES = resources.ROOT  # the bundled files (mspt_core.resources); tests point it elsewhere
 
@@ -234,6 +235,11 @@ def resolve(name_or_path: str | Path | None) -> Path:
     """A model path from a registry name or a path; None means the default model."""
     if name_or_path is None:
         name_or_path = DEFAULT_MODEL
+    if str(name_or_path) == AUTO:
+        raise ModelFileError(
+            f"{AUTO!r} is not one model but the automatic choice between the bundled 'default' (print) and "
+            "'handwriting' models, line by line; name one of them here"
+        )
     # "default" always means the registry's, even where the working folder holds a "default".
     candidate = Path(name_or_path)
     if candidate.exists() and str(name_or_path) != DEFAULT_MODEL:
@@ -272,6 +278,8 @@ def usable_name(name: str, fallback: str) -> str:
 def _check_name(name: str) -> str:
     if not is_model_name(name):
         raise ModelFileError(f"{name!r} is not a usable model name: use {NAME_HINT}")
+    if name.lower() == AUTO:
+        raise ModelFileError(f"{name!r} is the name of the automatic reader; choose another name")
     return name
 
 
