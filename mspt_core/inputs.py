@@ -41,8 +41,9 @@ def name_problem(path: Path) -> str | None:
 
 # Raster images mspt reads (a line image or a page scan) ...
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2"})
+PDF_SUFFIX = ".pdf"
 # ... and the files that hold pages: those and PDFs.
-PAGE_SUFFIXES = IMAGE_SUFFIXES | {".pdf"}
+PAGE_SUFFIXES = IMAGE_SUFFIXES | {PDF_SUFFIX}
 XML_SUFFIX = ".xml"  # PAGE and ALTO files
 
 

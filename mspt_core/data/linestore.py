@@ -25,7 +25,14 @@ import numpy as np
 from mspt_core.atomic import atomic_write
 from mspt_core.data.batching import to_height, width_batches
 from mspt_core.errors import DataError, MsptError
-from mspt_core.inputs import PAGE_SUFFIXES, XML_SUFFIX, expand_folders, ground_truth_candidates, has_suffix
+from mspt_core.inputs import (
+    PAGE_SUFFIXES,
+    PDF_SUFFIX,
+    XML_SUFFIX,
+    expand_folders,
+    ground_truth_candidates,
+    has_suffix,
+)
 
 INDEX = "store.json"
 FORMAT = "mspt-linestore"
@@ -215,11 +222,11 @@ def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str]
 
     skipped = skipped if skipped is not None else []
     try:
-        if path.suffix.lower() == ".xml":
+        if has_suffix(path, {XML_SUFFIX}):
             lineset = lines_from_page_xml(path, height, require_text=False)
             skipped += lineset.skipped
             yield from (sample.image for sample in lineset.samples)
-        elif images == "lines" or (images == "auto" and path.suffix.lower() != ".pdf" and _looks_like_line(path)):
+        elif images == "lines" or (images == "auto" and not has_suffix(path, {PDF_SUFFIX}) and _looks_like_line(path)):
             yield line_from_image(path, height)
         else:
             yield from _page_scan_lines(path, height, skipped)

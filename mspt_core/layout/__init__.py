@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mspt_core.document import Page, protect_foreign_text
+from mspt_core.inputs import PDF_SUFFIX, has_suffix
 from mspt_core.layout.clean import normalize_illumination, remove_noise, sauvola, to_grey
 from mspt_core.layout.crop import crop_line
 from mspt_core.layout.deskew import deskew, estimate_skew, rotate
@@ -74,7 +75,7 @@ def pages_with_images(
     from mspt_core.images import load_grey, load_pages
 
     image_path = Path(image_path).resolve()
-    if use_ground_truth and not image_path.suffix.lower() == ".pdf":
+    if use_ground_truth and not has_suffix(image_path, {PDF_SUFFIX}):
         gt = find_ground_truth(image_path)
         if gt is not None:
             page = read_document(gt)

@@ -8,7 +8,6 @@ box or nothing, and the image would no longer match its text.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mspt_core.errors import DataError
+from mspt_core.inputs import folder_files
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
@@ -146,12 +146,7 @@ def _font_files_from_fc_list() -> list[Path]:
 
 
 def _font_files_in(dirs: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
-    for root in dirs:
-        if root.is_dir():
-            for dirpath, _, names in os.walk(root):
-                files.extend(Path(dirpath) / n for n in names if n.lower().endswith(FONT_SUFFIXES))
-    return files
+    return [path for root in dirs if root.is_dir() for path in folder_files(root, FONT_SUFFIXES)]
 
 
 def _faces_in(path: Path) -> list[FontFace]:
