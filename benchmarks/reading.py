@@ -199,16 +199,27 @@ def mspt_pages(
     references: Sequence[str],
     threads: int,
     engine: str | None = None,
+    use_ground_truth: bool = False,
 ) -> Row:
     """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
     runs): our own segmentation, then recognition (the label gets the engine read with). Speed
-    is pages/s including image loading."""
+    is pages/s including image loading. With ``use_ground_truth`` the lines of the PAGE/ALTO file
+    beside each image are read instead (every one of them, their own text thrown away)."""
+    from mspt_core.document import LineStatus
     from mspt_core.models import AUTO, load_model
     from mspt_core.pipeline import transcribe
 
     reader = mspt_reader(AUTO if str(model_path) == AUTO else load_model(model_path), engine, threads)
-    pages, seconds = timed(lambda: transcribe(images, reader, use_ground_truth=False))
-    hyps = ["\n".join(line.text for line in page.lines()) for page in pages]
+    # reread: ground-truth text counts as corrected, and corrected lines are otherwise kept
+    pages, seconds = timed(
+        lambda: transcribe(images, reader, use_ground_truth=use_ground_truth, reread=use_ground_truth)
+    )
+    if use_ground_truth and (lost := [p.image_path for p in pages if p.metadata.get("segmentation") != "ground truth"]):
+        raise RuntimeError(f"no ground truth found beside {lost[0]}")
+    # a line that could not be cut keeps the ground truth's text: it reads as nothing instead
+    hyps = [
+        "\n".join(line.text if line.status == LineStatus.RECOGNIZED else "" for line in page.lines()) for page in pages
+    ]
     return score(f"{label} {getattr(reader, 'engine', 'torch')}", threads, references, hyps, seconds)
 
 

@@ -1,28 +1,49 @@
-"""Line finding against ALTO ground truth, beside Tesseract's and kraken's, on the same pages.
+"""Line finding on every shared set beside Tesseract and kraken, and what our lines cost reading.
 
-Rows per data set: mspt learned (the bundled line finder, the default), mspt classical,
-Tesseract (the level-4 line boxes of ``tesseract IMG stdout -l LANG tsv``), kraken (its default
-``blla`` baseline segmenter, ``kraken -a -i IMG OUT.xml ... segment -bl``, one process for all
-pages of a set, one thread). A ground-truth line is found when a found line's box overlaps its
-box with IoU >= 0.5 (one-to-one, greedy by IoU); the polygon column does the same on polygons
-(Tesseract's polygon is its box). pages/s on one thread: for mspt, ``segment()`` alone, after
-the page is loaded; for the peers, their processes' wall time (image loading and model loading
-included, and for Tesseract also reading the text, which its tsv output always does).
+Line finding, per set of ``../shared/data`` (``common.PRINTED`` then ``common.HANDWRITTEN``), on
+one split: rows for mspt learned (the bundled line finder, the default), mspt learned [FILE]
+(each ``--finder`` candidate), mspt classical, Tesseract (the level-4 line boxes of ``tesseract
+IMG stdout -l LANG tsv``, in the set's languages) and kraken (its default ``blla`` baseline
+segmenter, ``kraken -a --threads 1 -d cpu -i IMG OUT.xml ... segment -bl``, one process for all
+pages of a set). A ground-truth line is found when a found line's box overlaps its box with IoU
+>= 0.5 (one-to-one, greedy by IoU); the polygon column does the same on polygons (Tesseract's
+polygon is its box). pages/s on one thread: for mspt, ``segment()`` alone, after the page is
+loaded and the finder is loaded; for the peers, their processes' wall time (image and model
+loading included, and for Tesseract also reading the text, which its tsv output always does).
+Then the mean over sets per method (mean of the per-set F1 and pages/s; × kraken is the mean
+pages/s over kraken's).
 
-End to end: each page's text in reading order (mspt: segmentation + the bundled default model;
-Tesseract: ``--psm 3``) against the page's ground-truth lines, compared after
-``reading.normalized`` (NFC, whitespace collapsed).
+End to end, on the printed and typewritten sets: each page's text in reading order read by the
+bundled ``default`` model from the ground-truth lines and from our own segmentation
+(``pipeline.transcribe`` with and without ground truth), and by Tesseract ``--psm 3``, against
+the page's ground-truth lines, compared after ``reading.normalized``; pages/s of the whole job
+on one thread (image loading included). With ``--split test`` the issue's targets are judged at
+the end (issue 15).
 
-    .venv/bin/python benchmarks/segmentation.py --split test [--kraken PATH/TO/kraken]
+Full run (the figures in RESULTS.md; kraken takes ~25 s a page, so keep its output)::
 
-kraken is not a dependency: install it in a venv of its own (see RESULTS.md); without it its
-row is left out with a note.
+    .venv/bin/python benchmarks/segmentation.py --split test \\
+        --kraken /work/kraken-venv/bin/kraken --kraken-cache ~/.cache/mspt-kraken
+
+A candidate line finder against the bundled one, on val only (never select on test)::
+
+    .venv/bin/python benchmarks/segmentation.py --split val --methods learned --no-end-to-end \\
+        --finder runs/linefinder/best.safetensors
+
+kraken is not a dependency: install it in a venv of its own, ``python3 -m venv
+/work/kraken-venv && /work/kraken-venv/bin/pip install torch==2.14.1 torchvision==0.29.1 &&
+/work/kraken-venv/bin/pip install kraken==7.1.1``, and pass ``--kraken`` (or put it on PATH, or
+set $KRAKEN); without it its rows are left out with a note. ``--kraken-cache DIR`` keeps its
+ALTO output and measured seconds per page (keyed by the image's path, kraken's version and its
+options), so a later run reuses them and reports the speed measured when they were made.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -35,16 +56,25 @@ import cv2
 import reading
 import tesseract
 import torch
-from common import CREMMA, FONDUE, machine, split_xmls
+from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
 
 from mspt_core.document import box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.evaluate import Match, match_lines
+from mspt_core.layout.linefinder import bundled, bundled_path, load_line_finder
 from mspt_core.layout.segment import segment
 from mspt_core.models import resolve
 
-LANGS = {FONDUE.name: "eng", CREMMA.name: "fra"}
+SETS = {**PRINTED, **HANDWRITTEN}  # set name -> Tesseract's languages for it
+METHODS = ("learned", "classical", "tesseract", "kraken")
+KRAKEN_OPTIONS = ["-a", "--threads", "1", "-d", "cpu"]
+KRAKEN_TASK = ["segment", "-bl"]
+
+# The issue's targets.
+PRINT_F1 = 0.99
+SPEEDUP = 10.0
+CER_GAP = 0.002  # 0.2 points
 
 
 @dataclass
@@ -52,25 +82,36 @@ class Row:
     method: str
     box: Match
     polygon: Match
-    seconds: float
-    pages: int
+    seconds: float = 0.0
+    pages: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.pages / max(self.seconds, 1e-9)
 
 
-def score(rows: dict, method: str, truth, found, shape) -> None:
-    row = rows[method]
+def score(row: Row, truth, found, shape) -> None:
     row.box += match_lines(truth, found, shape, kind="box")
     row.polygon += match_lines(truth, found, shape, kind="polygon")
+
+
+# ------------------------------------------------------------------------------------- kraken
+
+
+def kraken_version(kraken: str) -> str:
+    done = subprocess.run([kraken, "--version"], capture_output=True, text=True)
+    return (done.stdout.strip() or done.stderr.strip() or "unknown").splitlines()[0]
 
 
 def kraken_pages(kraken: str, images: list[Path], out_dir: Path) -> tuple[list[Path], float]:
     """kraken's baseline segmentation of all pages in one process: ALTO files and wall seconds."""
     outs = [out_dir / f"{i:03d}.xml" for i in range(len(images))]
-    command = [kraken, "-a", "--threads", "1", "-d", "cpu"]
+    command = [kraken, *KRAKEN_OPTIONS]
     for image, out in zip(images, outs, strict=True):
         command += ["-i", str(image), str(out)]
     started = time.perf_counter()
     subprocess.run(
-        command + ["segment", "-bl"],
+        command + KRAKEN_TASK,
         check=True,
         capture_output=True,
         text=True,
@@ -79,84 +120,372 @@ def kraken_pages(kraken: str, images: list[Path], out_dir: Path) -> tuple[list[P
     return outs, time.perf_counter() - started
 
 
-def evaluate(dataset: Path, split: str, kraken: str | None, verbose: bool) -> list[Row]:
-    xmls = split_xmls(dataset, split)
-    methods = ["mspt learned", "mspt classical", "tesseract"] + (["kraken blla"] if kraken else [])
-    rows = {m: Row(m, Match(0, 0, 0), Match(0, 0, 0), 0.0, len(xmls)) for m in methods}
+class KrakenCache:
+    """kraken's ALTO and seconds per page in a folder: ``KEY.xml`` and ``KEY.json``, the key a
+    hash of the image's path, kraken's version and its options (a new kraken measures again)."""
+
+    def __init__(self, folder: Path, version: str):
+        self.folder = Path(folder).expanduser()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.version = version
+
+    def _key(self, image: Path) -> str:
+        named = json.dumps([str(Path(image).resolve()), self.version, KRAKEN_OPTIONS + KRAKEN_TASK])
+        return hashlib.sha256(named.encode()).hexdigest()[:32]
+
+    def get(self, image: Path) -> tuple[Path, dict] | None:
+        key = self._key(image)
+        alto, about = self.folder / f"{key}.xml", self.folder / f"{key}.json"
+        if not (alto.is_file() and about.is_file()):
+            return None
+        try:
+            return alto, json.loads(about.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # a half-written entry: measure again
+
+    def put(self, image: Path, alto: Path, seconds: float) -> None:
+        key = self._key(image)
+        about = {
+            "image": str(Path(image).resolve()),
+            "kraken": self.version,
+            "command": KRAKEN_OPTIONS + KRAKEN_TASK,
+            "seconds": seconds,
+            "measured": dt.datetime.now().isoformat(timespec="seconds"),
+            "machine": machine(),
+        }
+        # the json last, each by rename: an entry is whole or absent
+        shutil.copyfile(alto, self.folder / f"{key}.xml.part")
+        os.replace(self.folder / f"{key}.xml.part", self.folder / f"{key}.xml")
+        (self.folder / f"{key}.json.part").write_text(json.dumps(about, indent=1), encoding="utf-8")
+        os.replace(self.folder / f"{key}.json.part", self.folder / f"{key}.json")
+
+
+def kraken_lines(kraken: str, images: list[Path], cache: KrakenCache | None) -> tuple[list[list], float, list[dict]]:
+    """kraken's line polygons per page, its seconds for all pages, and what the cache gave (the
+    entries reused). Without a cache, one process for all pages as before; with one, one process
+    for the pages it lacks, its wall time shared equally by them."""
+    found: list[list | None] = [None] * len(images)
+    seconds, reused = 0.0, []
+    missing = list(range(len(images)))
+    if cache is not None:
+        missing = []
+        for i, image in enumerate(images):
+            hit = cache.get(image)
+            if hit is None:
+                missing.append(i)
+                continue
+            found[i] = read_document(hit[0]).lines()
+            seconds += hit[1]["seconds"]
+            reused.append(hit[1])
+    if missing:
+        with tempfile.TemporaryDirectory() as tmp:
+            outs, spent = kraken_pages(kraken, [images[i] for i in missing], Path(tmp))
+            seconds += spent
+            for i, out in zip(missing, outs, strict=True):
+                found[i] = read_document(out).lines()
+                if cache is not None:
+                    cache.put(images[i], out, spent / len(missing))
+    return [[ln.polygon for ln in lines if len(ln.polygon) >= 3] for lines in found], seconds, reused
+
+
+# --------------------------------------------------------------------------------- line finding
+
+
+def evaluate(
+    name: str, xmls: list[Path], methods: list[str], finders: dict, kraken, cache, verbose: bool
+) -> tuple[list[Row], list[dict]]:
+    """One set's rows in table order, and the kraken cache entries reused."""
+    labels = []
+    if "learned" in methods:
+        labels.append("mspt learned")
+    labels += list(finders)
+    labels += [m for m, on in (("mspt classical", "classical"), ("tesseract", "tesseract")) if on in methods]
+    if kraken:
+        labels.append("kraken blla")
+    rows = {label: Row(label, Match(0, 0, 0), Match(0, 0, 0), 0.0, len(xmls)) for label in labels}
     truths = [read_document(xml) for xml in xmls]
-    images = [t.image_path for t in truths]
+    mspt = {"mspt learned": bundled(), **finders} if "learned" in methods else dict(finders)
+    if "classical" in methods:
+        mspt["mspt classical"] = None
     for xml, truth in zip(xmls, truths, strict=True):
         grey = load_grey(truth.image_path)
         lines = [ln.polygon for ln in truth.lines()]
-        for method in ("learned", "classical"):
+        for label, finder in mspt.items():
+            method = "classical" if finder is None else "learned"
             started = time.perf_counter()
-            found = segment(grey, method=method)
-            rows[f"mspt {method}"].seconds += time.perf_counter() - started
-            score(rows, f"mspt {method}", lines, [ln.polygon for ln in found.lines()], grey.shape)
+            found = [ln.polygon for ln in segment(grey, method=method, finder=finder).lines()]
+            rows[label].seconds += time.perf_counter() - started
+            score(rows[label], lines, found, grey.shape)
             if verbose:
-                m = match_lines(lines, [ln.polygon for ln in found.lines()], grey.shape)
-                print(f"  {xml.name} {method}: gt {m.ground_truth} found {m.found} matched {m.matched}")
-        started = time.perf_counter()
-        boxes = tesseract.page_line_boxes(truth.image_path, LANGS[dataset.name])
-        rows["tesseract"].seconds += time.perf_counter() - started
-        score(rows, "tesseract", lines, [box_polygon(x, y, x + w, y + h) for x, y, w, h in boxes], grey.shape)
+                m = match_lines(lines, found, grey.shape)
+                print(f"  {xml.name} {label}: gt {m.ground_truth} found {m.found} matched {m.matched}")
+        if "tesseract" in rows:
+            started = time.perf_counter()
+            boxes = tesseract.page_line_boxes(truth.image_path, SETS[name])
+            rows["tesseract"].seconds += time.perf_counter() - started
+            score(rows["tesseract"], lines, [box_polygon(x, y, x + w, y + h) for x, y, w, h in boxes], grey.shape)
+    reused = []
     if kraken:
-        with tempfile.TemporaryDirectory() as tmp:
-            outs, seconds = kraken_pages(kraken, images, Path(tmp))
-            rows["kraken blla"].seconds = seconds
-            for truth, out in zip(truths, outs, strict=True):
-                found = read_document(out)
-                lines = [ln.polygon for ln in truth.lines()]
-                score(
-                    rows,
-                    "kraken blla",
-                    lines,
-                    [ln.polygon for ln in found.lines() if len(ln.polygon) >= 3],
-                    (truth.height, truth.width),
-                )
-    return list(rows.values())
+        found, seconds, reused = kraken_lines(kraken, [t.image_path for t in truths], cache)
+        rows["kraken blla"].seconds = seconds
+        for truth, polygons in zip(truths, found, strict=True):
+            score(rows["kraken blla"], [ln.polygon for ln in truth.lines()], polygons, (truth.height, truth.width))
+    return list(rows.values()), reused
 
 
-def end_to_end(dataset: Path, split: str) -> list[reading.Row]:
-    images, references = reading.reference_pages(split_xmls(dataset, split))
-    return [
-        reading.mspt_pages(resolve(None), "mspt learned segmentation + default model", images, references, 1),
-        reading.tesseract_pages(images, references, LANGS[dataset.name]),
-    ]
+def print_rows(name: str, rows: list[Row]) -> None:
+    for row in rows:
+        b = row.box
+        print(
+            f"| {name} | {row.method} | {row.pages} | {b.ground_truth} | {b.found} | "
+            f"{b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} | {row.polygon.f1:.3f} | "
+            f"{reading.rate(row.per_second)} |",
+            flush=True,
+        )
+
+
+def print_means(results: dict[str, list[Row]]) -> dict[str, dict]:
+    """The mean over sets per method; returns them by method."""
+    by_method: dict[str, list[Row]] = {}
+    for rows in results.values():
+        for row in rows:
+            by_method.setdefault(row.method, []).append(row)
+    means = {
+        method: {
+            "sets": len(rows),
+            "box": sum(r.box.f1 for r in rows) / len(rows),
+            "polygon": sum(r.polygon.f1 for r in rows) / len(rows),
+            "per_second": sum(r.per_second for r in rows) / len(rows),
+        }
+        for method, rows in by_method.items()
+    }
+    kraken = means.get("kraken blla")
+    print(f"\nMean over the {len(results)} sets (each set weighs the same):\n")
+    print("| method | sets | F1 box | F1 polygon | pages/s | × kraken's pages/s |")
+    print("|---|---|---|---|---|---|")
+    for method, m in means.items():
+        ratio = f"{m['per_second'] / kraken['per_second']:.1f}" if kraken else "–"
+        rate = reading.rate(m["per_second"])
+        print(f"| {method} | {m['sets']} | {m['box']:.3f} | {m['polygon']:.3f} | {rate} | {ratio} |")
+    return means
+
+
+# ------------------------------------------------------------------------------------ end to end
+
+
+@dataclass
+class Reading:
+    name: str
+    pages: int
+    on_truth: reading.Row
+    on_ours: reading.Row
+    tesseract: reading.Row
+
+    @property
+    def gap(self) -> float:
+        return self.on_ours.cer - self.on_truth.cer
+
+
+def end_to_end(name: str, xmls: list[Path]) -> Reading:
+    images, references = reading.reference_pages(xmls)
+    model = resolve("default")
+    return Reading(
+        name,
+        len(xmls),
+        reading.mspt_pages(model, "default on GT lines", images, references, 1, use_ground_truth=True),
+        reading.mspt_pages(model, "default on our lines", images, references, 1, use_ground_truth=False),
+        reading.tesseract_pages(images, references, SETS[name], psm=3),
+    )
+
+
+def print_readings(readings: list[Reading]) -> None:
+    print(
+        "| set | pages | default on GT lines CER (WER) | default on our lines CER (WER) | difference (points) "
+        "| tesseract --psm 3 CER (WER) | pages/s (ours; tesseract) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in readings:
+        print(
+            f"| {r.name} | {r.pages} | {r.on_truth.cer:.2%} ({r.on_truth.wer:.2%}) | "
+            f"{r.on_ours.cer:.2%} ({r.on_ours.wer:.2%}) | {100 * r.gap:+.2f} | "
+            f"{r.tesseract.cer:.2%} ({r.tesseract.wer:.2%}) | "
+            f"{reading.rate(r.on_ours.per_second)}; {reading.rate(r.tesseract.per_second)} |",
+            flush=True,
+        )
+    if readings:
+        n = len(readings)
+        print(
+            f"| mean | {sum(r.pages for r in readings)} | {sum(r.on_truth.cer for r in readings) / n:.2%} | "
+            f"{sum(r.on_ours.cer for r in readings) / n:.2%} | {100 * sum(r.gap for r in readings) / n:+.2f} | "
+            f"{sum(r.tesseract.cer for r in readings) / n:.2%} | |"
+        )
+
+
+# --------------------------------------------------------------------------------------- targets
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def print_targets(results: dict[str, list[Row]], means: dict, readings: list[Reading] | None, partial: str) -> None:
+    """The issue's targets, judged for the bundled line finder (mspt learned)."""
+    print(f"\nTargets (issue 15), for mspt learned{partial}:")
+    ours = {name: next(r for r in rows if r.method == "mspt learned") for name, rows in results.items()}
+    theirs = {name: next((r for r in rows if r.method == "kraken blla"), None) for name, rows in results.items()}
+    if all(theirs.values()):
+        for kind in ("box", "polygon"):
+            margins = {n: getattr(ours[n], kind).f1 - getattr(theirs[n], kind).f1 for n in ours}
+            missed = [f"{n} {m:+.3f}" for n, m in margins.items() if m < 0]
+            worst = min(margins, key=margins.get)
+            print(
+                f"- F1 {kind} >= kraken's on every set: {verdict(not missed)} "
+                f"(closest: {worst} {margins[worst]:+.3f}"
+                + (f"; below on {len(missed)}: {', '.join(missed)})" if missed else ")")
+            )
+            mean = means["mspt learned"][kind] - means["kraken blla"][kind]
+            print(
+                f"- F1 {kind} >= kraken's on the mean: {verdict(mean >= 0)} "
+                f"({means['mspt learned'][kind]:.3f} vs {means['kraken blla'][kind]:.3f}, {mean:+.3f})"
+            )
+        ratio = means["mspt learned"]["per_second"] / means["kraken blla"]["per_second"]
+        print(f"- >= {SPEEDUP:.0f}x kraken's pages/s on one thread (mean): {verdict(ratio >= SPEEDUP)} ({ratio:.1f}x)")
+    else:
+        print("- F1 >= kraken's, and >= 10x its pages/s: not judged (kraken did not run)")
+    printed = {n: r.box.f1 for n, r in ours.items() if n in PRINTED}
+    if printed:
+        low = [f"{n} {f:.3f}" for n, f in printed.items() if f < PRINT_F1]
+        worst = min(printed, key=printed.get)
+        print(
+            f"- F1 box >= {PRINT_F1} on every printed set: {verdict(not low)} (lowest: {worst} {printed[worst]:.3f}"
+            + (f"; below on {len(low)}: {', '.join(low)})" if low else ")")
+        )
+    if readings:
+        over = [f"{r.name} {100 * r.gap:+.2f}" for r in readings if r.gap > CER_GAP]
+        worst = max(readings, key=lambda r: r.gap)
+        print(
+            f"- page CER on our lines within {100 * CER_GAP:.1f} points of CER on the GT lines on every printed set: "
+            f"{verdict(not over)} (widest: {worst.name} {100 * worst.gap:+.2f} points"
+            + (f"; over on {len(over)}: {', '.join(over)})" if over else ")")
+        )
+    else:
+        print("- page CER on our lines vs on the GT lines: not judged (no end-to-end run)")
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def candidate_finders(paths: list[Path]) -> dict:
+    """Each ``--finder`` file loaded, by its row label (the file name; the path where two share it)."""
+    names = [p.name for p in paths]
+    return {f"mspt learned [{p.name if names.count(p.name) == 1 else p}]": load_line_finder(p) for p in paths}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        choices=list(SETS),
+        default=list(SETS),
+        metavar="SET",
+        help="default: all 13, as common.PRINTED and common.HANDWRITTEN name them",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        help="which of the standard rows run (default: all); --finder rows run whenever given",
+    )
+    parser.add_argument(
+        "--finder",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a candidate line-finder file, one more row per set (repeatable)",
+    )
+    parser.add_argument("--pages", type=int, metavar="N", help="only the first N pages of each split (smoke runs)")
     parser.add_argument(
         "--kraken",
         default=os.environ.get("KRAKEN") or shutil.which("kraken"),
         help="kraken executable (default: $KRAKEN or kraken on PATH)",
     )
-    parser.add_argument("--no-end-to-end", action="store_true", help="skip the page CER tables")
+    parser.add_argument(
+        "--kraken-cache",
+        type=Path,
+        metavar="DIR",
+        help="keep kraken's output and seconds per page here, and reuse them",
+    )
+    parser.add_argument("--no-end-to-end", action="store_true", help="skip the page CER table")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if args.pages is not None and args.pages < 1:
+        parser.error("--pages must be at least 1")
+    if "learned" in args.methods and bundled() is None:
+        raise SystemExit(f"{bundled_path()}: no usable bundled line finder")
+    finders = candidate_finders(args.finder)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    print(f"{dt.date.today()}  split={args.split}  {machine()}  opencv {cv2.__version__}  {tesseract.version()}")
-    if not args.kraken:
+    sets = [name for name in SETS if name in args.sets]  # printed first, as SETS has them
+
+    kraken = args.kraken if "kraken" in args.methods else None
+    version = kraken_version(kraken) if kraken else None
+    cache = KrakenCache(args.kraken_cache, version) if kraken and args.kraken_cache else None
+    print(
+        f"{dt.date.today()}  split={args.split}  {machine()}  opencv {cv2.__version__}  {tesseract.version()}"
+        + (f"  {version}" if version else "")
+    )
+    print(f"bundled line finder: {bundled_path()}")
+    for label, path in zip(finders, args.finder, strict=True):
+        print(f"{label}: {path.resolve()}")
+    if args.pages:
+        print(f"only the first {args.pages} page(s) of each split: a smoke run, not a measurement")
+    if "kraken" in args.methods and not kraken:
         print("kraken: not installed, its rows are left out")
+
     print("\n| set | method | pages | GT lines | found | precision | recall | F1 box | F1 polygon | pages/s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for dataset in (FONDUE, CREMMA):
-        for row in evaluate(dataset, args.split, args.kraken, args.verbose):
-            b = row.box
-            print(
-                f"| {dataset.name} | {row.method} | {row.pages} | {b.ground_truth} | {b.found} | "
-                f"{b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} | {row.polygon.f1:.3f} | "
-                f"{row.pages / max(row.seconds, 1e-9):.2f} |",
-                flush=True,
-            )
-    if args.no_end_to_end:
-        return
-    for dataset in (FONDUE, CREMMA):
-        print(f"\nEnd to end, {dataset.name} ({args.split}), one thread; text: {reading.NORMALIZATION}")
-        print(reading.markdown_table(end_to_end(dataset, args.split), "pages/s"), flush=True)
+    results, xmls_of, reused = {}, {}, []
+    for name in sets:
+        xmls_of[name] = split_xmls(DATA / name, args.split)[: args.pages]
+        results[name], hits = evaluate(name, xmls_of[name], args.methods, finders, kraken, cache, args.verbose)
+        reused += hits
+        print_rows(name, results[name])
+    if reused:
+        when = sorted(h["measured"] for h in reused)
+        total = sum(rows[-1].pages for rows in results.values())
+        rest = f"; the other {total - len(reused)} measured in this run" if total > len(reused) else ""
+        print(
+            f"\nkraken: {len(reused)} of {total} page(s) taken from {cache.folder}, with the seconds measured when "
+            f"they were made ({when[0]} to {when[-1]}, {reused[0]['machine']}){rest}; its pages/s above count "
+            "those seconds"
+        )
+    elif cache:
+        print(f"\nkraken: measured in this run; output and seconds kept in {cache.folder}")
+    means = print_means(results)
+
+    readings = None
+    printed = [name for name in sets if name in PRINTED]
+    if not args.no_end_to_end and printed:
+        print(
+            f"\nEnd to end on the printed and typewritten sets ({args.split}), one thread: the bundled default model "
+            f"({resolve('default')}); text: {reading.NORMALIZATION}\n"
+        )
+        readings = []
+        for name in printed:
+            readings.append(end_to_end(name, xmls_of[name]))
+        print_readings(readings)
+        print(f"\nreaders: {readings[0].on_ours.reader}; {readings[0].tesseract.reader}")
+
+    if args.split == "test" and "learned" in args.methods and not args.pages:
+        left_out = [name for name in SETS if name not in sets]
+        partial = f" (only {len(sets)} of the {len(SETS)} sets: not the issue's measure)" if left_out else ""
+        print_targets(results, means, readings, partial)
 
 
 if __name__ == "__main__":
