@@ -185,3 +185,41 @@ def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
     printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device=device, **options)
     handwriting = LineRecognizer.from_model(str(bundled_models_dir() / HANDWRITING), device=device, **options)
     return ChoosingReader(printed, handwriting, classifier)
+
+
+def preferred_base(project, most: int = 40) -> str:
+    """The bundled model to fine-tune from for a project read by ``auto``: ``handwriting`` when
+    most of its corrected lines (up to ``most``; its read lines where none is corrected yet) look
+    handwritten to the classifier, else ``default``. Only the print model reads, once."""
+    from mspt_core.document import LineStatus
+    from mspt_core.layout.crop import crop_line
+    from mspt_core.recognize import LineRecognizer
+
+    if not available() or project is None:
+        return "default"
+    images: list[np.ndarray] = []
+    for wanted in (LineStatus.CORRECTED, None):
+        for index in range(len(project)):
+            page = project.page(index)
+            lines = [ln for ln in page.lines() if len(ln.polygon) >= 3 and (wanted is None or ln.status == wanted)]
+            if not lines:
+                continue
+            grey = project.grey(index)
+            for line in lines[: most - len(images)]:
+                try:
+                    images.append(crop_line(grey, line))
+                except ValueError:
+                    continue
+            if len(images) >= most:
+                break
+        if images:
+            break
+    if not images:
+        return "default"
+    classifier = load_classifier(bundled_path())
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device="cpu")
+    summaries = [r.frame_summary for r in printed.read(images, summaries=True) if r.frame_summary is not None]
+    if not summaries:
+        return "default"
+    share = float((classifier.handwritten(np.stack(summaries)) > classifier.threshold).mean())
+    return HANDWRITING if share > 0.5 else "default"

@@ -302,7 +302,11 @@ class SettingsDialog(QDialog):
         self.model.setEditable(True)  # a registry name or a path
         self.model.addItem(self.tr("Default model"), "")
         try:
+            from mspt_core import choose
             from mspt_core.models import list_models
+
+            if choose.available():  # what "Default model" reads with, named so it can be picked
+                self.model.setItemText(0, self.tr("Default: auto (print or handwriting, line by line)"))
 
             for entry in list_models():
                 if entry.metadata.get("kind", "recognizer") != "recognizer":

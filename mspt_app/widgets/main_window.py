@@ -37,9 +37,11 @@ from mspt_app.widgets.page_view import PageView
 from mspt_app.widgets.palette import CharacterPalette
 from mspt_app.widgets.training_menu import TrainingControl
 from mspt_app.widgets.transcription import TranscriptionPanel
+from mspt_core import choose
 from mspt_core.document import Line
 from mspt_core.errors import MsptError
 from mspt_core.inputs import PAGE_SUFFIXES
+from mspt_core.models import AUTO
 from mspt_core.pipeline import lines_to_read
 from mspt_core.project import Change, Editor, Project, find_line
 from mspt_core.project.edits import ModelCommand
@@ -250,8 +252,11 @@ class MainWindow(QMainWindow):
         chooser = self.model_chooser
         chooser.blockSignals(True)
         chooser.clear()
-        default = self.settings.model or "default"
+        automatic = choose.available()
+        default = self.settings.model or (AUTO if automatic else "default")
         chooser.addItem(self.tr("Default ({m})").format(m=default), "")
+        if automatic:
+            chooser.addItem(self.tr("auto: print or handwriting, line by line"), AUTO)
         try:
             entries = [e for e in list_models() if e.metadata.get("kind", "recognizer") == "recognizer"]
         except MsptError as error:

@@ -4,6 +4,7 @@ run going, watched by the main window."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import cast
 
@@ -33,11 +34,12 @@ from mspt_app.settings import AppSettings
 from mspt_app.widgets import dialogs
 from mspt_app.widgets.look import duration_text
 from mspt_app.widgets.run_view import RunView
+from mspt_core import choose
 from mspt_core.data.lines import MIN_VALIDATION_LINES, validation_count
 from mspt_core.errors import MsptError
 from mspt_core.model.config import CPU_TRAIN_SECONDS_PER_LINE as CPU_SECONDS_PER_LINE
 from mspt_core.model.config import SIZES as MODEL_SIZES
-from mspt_core.models import NAME_HINT, is_model_name, list_models
+from mspt_core.models import AUTO, NAME_HINT, is_model_name, list_models
 from mspt_core.presets import (
     DEFAULT_PRETRAIN_PRESET,
     ENCODER,
@@ -57,6 +59,8 @@ SEGMENT_SECONDS_PER_PAGE = 1.15  # benchmarks/RESULTS.md, segmentation (learned 
 # Fitting the k-means targets: 50,000 columns x 256 clusters x 200 iterations took ~7 minutes on
 # one thread (the joint recipe's pre-training, features of the default model included).
 KMEANS_SECONDS_PER_UNIT = 420 / (50_000 * 256 * 200)
+
+log = logging.getLogger(__name__)
 
 
 def gpu_present() -> bool:
@@ -669,7 +673,14 @@ class FinetuneWizard(TrainingWizard):
         super().__init__(settings, on_run, parent)
         self.project = project
         self.setWindowTitle(self.tr("Fine-tune on my corrections"))
-        self.base_page = BasePage(self, base or settings.model or "default")
+        preferred = base or settings.model or AUTO
+        if preferred == AUTO:  # not one model: the bundled one that reads most of this project's lines
+            try:
+                preferred = choose.preferred_base(project)
+            except MsptError as error:
+                log.warning("cannot tell which bundled model suits this project: %s", error)
+                preferred = "default"
+        self.base_page = BasePage(self, preferred)
         self.lines_page = LinesPage(self)
         self.settings_page = FinetuneSettingsPage(self)
         self.summary_page = SummaryPage(self)

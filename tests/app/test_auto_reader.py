@@ -1,0 +1,59 @@
+"""The automatic reader in the app: what reads a project that chose no model, how it is named in
+the toolbar, and which bundled model the fine-tune wizard starts from for such a project."""
+
+from __future__ import annotations
+
+import pytest
+
+from mspt_core import choose
+from tests.app.test_workflow import wait_for_task
+from tests.conftest import _halved_export
+
+
+@pytest.fixture
+def automatic(window):
+    """The window with no model set anywhere: what a fresh install reads with."""
+    if not choose.available():
+        pytest.skip("the bundled automatic reader is not installed here")
+    window.settings.model = ""
+    return window
+
+
+def test_a_project_without_a_model_is_read_by_auto(qtbot, automatic, small_export, tmp_path, monkeypatch):
+    from mspt_app import workers
+
+    window = automatic
+    window.new_project(tmp_path / "auto")
+    window.add_pages([small_export])
+    chooser = window.model_chooser
+    assert chooser.currentData() == "" and "auto" in chooser.currentText()
+    assert chooser.findData("auto") >= 0  # can also be chosen by name
+    readers = []
+    load = workers.load_reader
+
+    def spy(model, device):
+        readers.append(load(model, device))
+        return readers[-1]
+
+    monkeypatch.setattr(workers, "load_reader", spy)
+    window.act_recognize.trigger()
+    wait_for_task(qtbot, window)
+    assert isinstance(readers[0], choose.ChoosingReader)
+    texts = [line.text for line in window.project.page(0).lines()]
+    assert sum(bool(t.strip()) for t in texts) >= 0.9 * len(texts)
+    assert choose.HANDWRITING not in readers[0].last_choices[:3]  # printed lines stay with the print model
+
+
+@pytest.mark.parametrize(("which", "base"), [("fondue", "default"), ("cremma", "handwriting")])
+def test_fine_tuning_an_auto_project_starts_from_the_bundled_model_for_its_script(
+    automatic, which, base, request, tmp_path_factory
+):
+    window = automatic
+    pages = _halved_export(request.getfixturevalue(which), "val", tmp_path_factory.mktemp(which))
+    window.new_project(tmp_path_factory.mktemp("project") / which)
+    window.add_pages([pages])
+    wizard = window.training.open_finetune_wizard()
+    try:
+        assert wizard.base_page.base() == base
+    finally:
+        wizard.close()
