@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
+from mspt_core.choose import HANDWRITING, PRINT, ChoosingReader
 from mspt_core.document import Line, Page, Point, Region
 from mspt_core.formats import read_document
 from mspt_core.metrics import cer
-from mspt_core.choose import HANDWRITING, PRINT, ChoosingReader
 from mspt_core.pipeline import read_pages
 from mspt_core.recognize import open_reader
 from tests.conftest import split_xmls
