@@ -3,6 +3,7 @@ data, its sets and splits, the loop settings a recipe gives, and a machine descr
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -54,6 +55,20 @@ def train_settings(spec: dict, **fixed) -> TrainSettings:
     """The loop's settings of a recipe (or of one of its stages): its ``steps``, ``batch_size``,
     ``lr`` and ``warmup``, with ``fixed`` (seed, device, when to validate and checkpoint)."""
     return TrainSettings(**{key: spec[key] for key in ("steps", "batch_size", "lr", "warmup")}, **fixed)
+
+
+def load_recipe(path: Path, overrides: list[str]) -> dict:
+    """A training recipe's settings (its JSON less the ``_comment``-like keys), with ``KEY=VALUE``
+    overrides from the command line (lists comma-separated; groups only in the file)."""
+    recipe = {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key not in recipe:
+            raise SystemExit(f"recipe has no setting {key!r}")
+        if isinstance(recipe[key], dict):
+            raise SystemExit(f"{key!r} is a group of settings: change it in the recipe file")
+        recipe[key] = value.split(",") if isinstance(recipe[key], list) else type(recipe[key])(value)
+    return recipe
 
 
 def machine() -> str:

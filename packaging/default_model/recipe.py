@@ -33,7 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import shared_split, train_settings  # noqa: E402
+from benchmarks.common import load_recipe, shared_split, train_settings  # noqa: E402
 from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
@@ -43,18 +43,6 @@ from mspt_core.train.supervised import train_recognizer  # noqa: E402
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
 PREPARED = "prepared-lines"  # cache of the rendered and cut lines in the run folder
-
-
-def load_recipe(path: Path, overrides: list[str]) -> dict:
-    recipe = {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
-    for item in overrides:
-        key, _, value = item.partition("=")
-        if key not in recipe:
-            raise SystemExit(f"recipe has no setting {key!r}")
-        if isinstance(recipe[key], dict):
-            raise SystemExit(f"{key!r} is a group of settings: change it in the recipe file")
-        recipe[key] = value.split(",") if isinstance(recipe[key], list) else type(recipe[key])(value)
-    return recipe
 
 
 def synthetic_lines(recipe: dict) -> LineSet:

@@ -11,7 +11,6 @@ The run resumes from its last checkpoint when started again with the same --out.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -19,12 +18,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import DATA  # noqa: E402
+from benchmarks.common import load_recipe, shared_split, train_settings  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
-from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
 from mspt_core.layout.linefinder import LineFinderConfig  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
-from mspt_core.train.loop import TrainSettings  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
 
@@ -33,10 +30,7 @@ def pages(parts: list[str]) -> dict[str, list[Path]]:
     """The pages of each "set/split" named, by set (the job balances and scores per set)."""
     xmls: dict[str, list[Path]] = {}
     for part in parts:
-        dataset, split = part.split("/")
-        if not has_splits(DATA / dataset):
-            raise SystemExit(f"{DATA / dataset} is missing: the recipe needs ../shared/data beside the repository")
-        xmls.setdefault(dataset, []).extend(split_xmls(DATA / dataset, split))
+        xmls.setdefault(part.partition("/")[0], []).extend(shared_split(part))
     return xmls
 
 
@@ -47,18 +41,10 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe.json")
     args = parser.parse_args()
-    recipe = {k: v for k, v in json.loads(RECIPE.read_text()).items() if not k.startswith("_")}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        if key not in recipe or isinstance(recipe[key], list):
-            raise SystemExit(f"cannot override {key!r}")
-        recipe[key] = type(recipe[key])(value)
+    recipe = load_recipe(RECIPE, args.set)
     set_threads(args.threads)
-    settings = TrainSettings(
-        steps=recipe["steps"],
-        batch_size=recipe["batch_size"],
-        lr=recipe["lr"],
-        warmup=recipe["warmup"],
+    settings = train_settings(
+        recipe,
         weight_decay=recipe["weight_decay"],
         val_every=recipe["val_every"],
         checkpoint_every=recipe["val_every"],
