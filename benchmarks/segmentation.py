@@ -110,14 +110,18 @@ def kraken_pages(kraken: str, images: list[Path], out_dir: Path) -> tuple[list[P
     for image, out in zip(images, outs, strict=True):
         command += ["-i", str(image), str(out)]
     started = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         command + KRAKEN_TASK,
-        check=True,
         capture_output=True,
         text=True,
         env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
-    return outs, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        # kraken prints a long traceback: its last line says why
+        last = (done.stderr.strip() or done.stdout.strip() or "no message").splitlines()[-1]
+        raise SystemExit(f"kraken failed (exit {done.returncode}) on {images[0]} and the rest of its set: {last}")
+    return outs, seconds
 
 
 class KrakenCache:
