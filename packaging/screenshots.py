@@ -164,8 +164,9 @@ def wizard_shots(app, window, truth: list[str], out: Path) -> list[Path]:
     s.batch.setValue(8)
     s.checkpoint_every.setValue(20)
     grab(wizard, "wizard-pretrain-settings.png")
-    wizard.next()
-    wait(app, lambda: wizard.watcher.state not in ("new", "running", "paused"))
+    wizard.next()  # the summary page
+    wizard.next()  # "Start training"
+    wait(app, lambda: wizard.watcher is not None and wizard.watcher.state not in ("new", "running", "paused"))
     grab(wizard, "wizard-pretrain-run.png")
     wizard.close()
 
@@ -180,8 +181,9 @@ def wizard_shots(app, window, truth: list[str], out: Path) -> list[Path]:
     f.batch.setValue(8)
     f.val_every.setValue(10)
     f.lr.setValue(1e-4)
-    finetune.next()
-    wait(app, lambda: finetune.watcher.state not in ("new", "running", "paused"))
+    finetune.next()  # the summary page
+    finetune.next()  # "Start training"
+    wait(app, lambda: finetune.watcher is not None and finetune.watcher.state not in ("new", "running", "paused"))
     grab(finetune, "wizard-finetune-run.png")
     finetune.close()
     dialog = window.training.open_models()
