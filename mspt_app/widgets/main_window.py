@@ -51,6 +51,7 @@ from mspt_core.project.sample import projects_dir
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 1500  # an edit is on disk at most this long after it was made
+LINE_FINDER_NAMES = {"auto": "automatic", "learned": "learned", "classical": "classical"}  # in the status line
 IMAGE_FILTER = f"Page images ({' '.join('*' + suffix for suffix in sorted(PAGE_SUFFIXES))})"
 
 
@@ -190,6 +191,22 @@ class MainWindow(QMainWindow):
         self.act_recognize = self._action(page, "&Recognize page", self.recognize_current, "Ctrl+R")
         self.act_recognize_selected = self._action(page, "Recognize &selected pages", self.recognize_selected)
         self.act_recognize_all = self._action(page, "Recognize &all pages", self.recognize_all, "Ctrl+Shift+R")
+        page.addSeparator()
+        self.line_finder_menu = page.addMenu(self.tr("&Line finder"))
+        self.line_finder_menu.setToolTipsVisible(True)
+        finders = QActionGroup(self)
+        self.line_finder_actions: dict[str, QAction] = {}
+        for segmenter, text, tip in (
+            ("auto", "&Automatic", "The learned line finder where it is installed, else the classical one"),
+            ("learned", "&Learned", "The learned line finder, trained on print, typewriting and handwriting"),
+            ("classical", "&Classical (clean print)", "The classical method (projection profiles), for clean print"),
+        ):
+            action = self._action(
+                self.line_finder_menu, text, lambda s=segmenter: self.use_line_finder(s), checkable=True
+            )
+            action.setToolTip(self.tr(tip))
+            finders.addAction(action)
+            self.line_finder_actions[segmenter] = action
 
         view = bar.addMenu(self.tr("&View"))
         self._action(view, "Zoom &in", lambda: self.page_view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
@@ -311,6 +328,10 @@ class MainWindow(QMainWindow):
         for action in (self.act_segment, self.act_recognize, self.act_recognize_selected, self.act_recognize_all):
             action.setEnabled(has_page and idle)
         self.model_chooser.setEnabled(has_project and idle)
+        self.line_finder_menu.setEnabled(has_project)
+        own = self.project.segmenter if self.project is not None else "auto"
+        for segmenter, action in self.line_finder_actions.items():
+            action.setChecked(segmenter == own)
         for action in (self.act_confirm, self.act_delete, self.act_merge, self.act_split, self.act_up, self.act_down):
             action.setEnabled(has_line)
         history = self.editor.history if self.editor else None
@@ -577,6 +598,9 @@ class MainWindow(QMainWindow):
         if change.kind == "model":
             self.refresh_model_chooser()
             return
+        if change.kind == "segmenter":
+            self._update_actions()  # shows the project's line finder
+            return
         assert change.page_id is not None, "changes to lines name their page"
         index = self._project().index_of(change.page_id)
         self.page_list.update_progress(self.project, index)
@@ -711,7 +735,9 @@ class MainWindow(QMainWindow):
         self.start_task(
             workers.Task(
                 self.tr("Finding lines"),
-                workers.segmentation_job([(entry.id, self.project.image_path(self.page_index))]),
+                workers.segmentation_job(
+                    [(entry.id, self.project.image_path(self.page_index))], self.project.segmenter
+                ),
             )
         )
 
@@ -737,7 +763,7 @@ class MainWindow(QMainWindow):
             return
         self.save_now()
         items = workers.pages_to_read(self.project, indices)
-        job = workers.recognition_job(items, self.reading_model() or None, self.settings.device)
+        job = workers.recognition_job(items, self.reading_model() or None, self.settings.device, self.project.segmenter)
         self._reading_into = into
         self.start_task(workers.Task(self.tr("Recognition"), job))
 
@@ -753,6 +779,21 @@ class MainWindow(QMainWindow):
         if indices:
             self.recognize(indices, into=command)
         return command
+
+    def use_line_finder(self, segmenter: str) -> None:
+        """Make ``segmenter`` ("auto", "learned" or "classical") find the lines of this project's
+        pages segmented from now on: one undo step. Lines already found stay as they are."""
+        if self.project is None or self.editor is None:
+            return
+        command = self.editor.set_segmenter(segmenter)
+        self._update_actions()  # also puts the check back where it was when nothing changed
+        if command is not None:
+            self.status_label.setText(
+                self.tr(
+                    "This project now finds lines with the {f} line finder, on pages segmented from now on; "
+                    "Page → Find lines (re-segment) does a page again"
+                ).format(f=LINE_FINDER_NAMES.get(segmenter, segmenter))
+            )
 
     def start_task(self, task: workers.Task) -> None:
         self.task = task

@@ -123,14 +123,15 @@ def add_height_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_segmenter_option(parser: argparse.ArgumentParser) -> None:
-    """``--segmenter``: the ``method`` of ``mspt_core.layout.segment`` (not imported here: it loads torch)."""
+def add_segmenter_option(parser: argparse.ArgumentParser, default: str | None = "auto", after: str = "") -> None:
+    """``--segmenter``: the ``method`` of ``mspt_core.layout.segment`` (not imported here: it loads torch).
+    ``default`` None: not given reads as None (a project's own line finder then); ``after`` ends the help."""
     parser.add_argument(
         "--segmenter",
         choices=["auto", "learned", "classical"],
-        default="auto",
+        default=default,
         help="line finding: the bundled learned line finder, the classical method, or auto "
-        "(learned where its model file is present, the default)",
+        + (after or "(learned where its model file is present, the default)"),
     )
 
 

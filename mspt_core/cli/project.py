@@ -30,7 +30,8 @@ def register(subparsers) -> None:
         "transcribe",
         help="find lines and read the pages not yet corrected",
         description="Read every line nobody corrected, on the pages that have one (pages without lines "
-        "are segmented first), with the project's model unless --model says otherwise; each page is "
+        "are segmented first), with the project's model and line finder unless --model and --segmenter "
+        "say otherwise; each page is "
         "saved as soon as it is read. Corrected lines are never touched.",
     )
     transcribe.add_argument("project", type=Path, metavar="PROJECT")
@@ -38,7 +39,12 @@ def register(subparsers) -> None:
     transcribe.add_argument(
         "--model", "-m", default=None, help="model name or path (default: the project's model, else the default)"
     )
-    add_segmenter_option(transcribe)
+    add_segmenter_option(
+        transcribe,
+        default=None,
+        after="(learned where its model file is present); default: the project's line finder, which the app's "
+        "Page → Line finder sets (auto in a new project)",
+    )
     add_runtime_options(transcribe)
     transcribe.set_defaults(run=run_transcribe)
 
@@ -96,13 +102,15 @@ def run_transcribe(args: argparse.Namespace) -> int:
         indices = page_numbers(project, args.pages) if args.pages else None
         args.model = args.model or project.model or None
         reader = line_reader(args)
+        segmenter = args.segmenter or project.segmenter
         print(f"model: {args.model or 'default'}")
+        print(f"line finder: {segmenter}")
 
         def report(index: int, page) -> None:
             corrected, total = project.progress(index)
             print(f"page {index + 1}\t{total} lines\t{corrected} corrected\t{project.entries[index].image}")
 
-        done = transcribe_project(project, reader, indices, args.segmenter, on_page=report)
+        done = transcribe_project(project, reader, indices, segmenter, on_page=report)
     finally:
         project.close()
     print(f"{done.lines} lines read on {done.pages} pages")

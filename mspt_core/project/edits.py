@@ -132,6 +132,20 @@ class ModelCommand(Command):
         self._put(project, self.model_after, 1)
 
 
+@dataclass
+class SegmenterCommand(Command):
+    """The line finder of the project (pages segmented later use it; no page changes now)."""
+
+    before: str = "auto"
+    after: str = "auto"
+
+    def undo(self, project: Project) -> None:
+        project.set_segmenter(self.before)
+
+    def redo(self, project: Project) -> None:
+        project.set_segmenter(self.after)
+
+
 class History:
     def __init__(self, limit: int = 500):
         self.done: list[Command] = []
@@ -379,6 +393,17 @@ class Editor:
         then re-reads can join (``apply_recognition(..., into=``)."""
         command = ModelCommand(f"Use model {model or 'default'}", "", None, self.project.model, model)
         self.project.set_model(model)
+        self.history.push(command)
+        return command
+
+    def set_segmenter(self, segmenter: str) -> SegmenterCommand | None:
+        """Make ``segmenter`` (one of ``folder.SEGMENTERS``) find the lines of pages segmented
+        from now on: an undo step, or None when it already does."""
+        before = self.project.segmenter
+        self.project.set_segmenter(segmenter)  # ValueError for an unknown one, before any step
+        if segmenter == before:
+            return None
+        command = SegmenterCommand(f"Use line finder {segmenter}", "", None, before, segmenter)
         self.history.push(command)
         return command
 

@@ -1,7 +1,8 @@
 """A transcription project: a folder a person can read without mspt.
 
     my-project/
-        project.json          name, the model that reads it, page order, per-page progress
+        project.json          name, the model that reads it and its line finder, page order,
+                              per-page progress
                               (a cache; the XML is the truth)
         0001-scan.jpg         page images, copied in (PDF and multi-page TIFF pages rasterized once)
         page/0001-scan.xml    one PAGE XML per page: lines, text, confidences, status
@@ -45,6 +46,10 @@ FORMAT = "mspt-project"
 FORMAT_VERSION = 1
 # Files copied as they are; anything else (PDF, TIFF, orientation-tagged JPEG) is rasterized to PNG.
 COPY_AS_IS = {".png", ".jpg", ".jpeg"}
+# The line finders a project can use: the ``method`` values of ``mspt_core.layout.segment`` (not
+# imported here: it loads torch; a test checks the two agree). "auto" is the learned one where
+# its model file is present.
+SEGMENTERS = ("auto", "learned", "classical")
 
 
 class ProjectError(MsptError):
@@ -69,7 +74,8 @@ class PageEntry:
 class Change:
     """What changed, for the views: ``kind`` is "text" (one line's text/status), "texts" (texts
     of many lines of a page, geometry unchanged), "lines" (a page's line geometry or order),
-    "pages" (the page list) or "model" (the model that reads the project)."""
+    "pages" (the page list), "model" (the model that reads the project) or "segmenter" (the
+    line finder it uses)."""
 
     kind: str
     page_id: str | None = None
@@ -113,10 +119,11 @@ def find_line(page: Page, line_id: str) -> Line | None:
 
 
 class Project:
-    def __init__(self, root: Path, name: str, entries: list[PageEntry], model: str = ""):
+    def __init__(self, root: Path, name: str, entries: list[PageEntry], model: str = "", segmenter: str = "auto"):
         self.root = Path(root).resolve()
         self.name = name
         self.model = model  # the model that reads this project: a registry name or a path; "" = the default
+        self.segmenter = segmenter  # the line finder of pages segmented from now on: one of SEGMENTERS
         self.entries = entries
         self.listeners: list[Callable[[Change], None]] = []
         self.recovered = False  # the last session did not close cleanly
@@ -175,6 +182,7 @@ class Project:
             model = data.get("model") or ""  # absent in projects made before models per project
             if not isinstance(model, str):
                 raise ValueError(f"model is {model!r}, not a model name")
+            segmenter = _segmenter(data.get("segmenter"), manifest)
             name = data.get("name") or root.name
             if not isinstance(name, str):
                 raise ValueError(f"name is {name!r}")
@@ -184,7 +192,7 @@ class Project:
         except (ValueError, KeyError, TypeError, RecursionError) as error:
             # RecursionError: JSON nested too deep to parse, which no project file is
             raise ProjectError(f"{manifest}: not a readable project file ({error})") from error
-        project = cls(root, name, entries, model)
+        project = cls(root, name, entries, model, segmenter)
         project.recovered = project._take_lock()
         if project.recovered:
             project._replay_journal()
@@ -373,6 +381,17 @@ class Project:
         self._write_manifest()
         self._notify(Change("model"))
 
+    def set_segmenter(self, segmenter: str) -> None:
+        """Record the line finder of pages segmented from now on (one of SEGMENTERS) in
+        project.json; pages already segmented keep their lines."""
+        if segmenter not in SEGMENTERS:
+            raise ValueError(f"line finder must be one of {', '.join(SEGMENTERS)}, got {segmenter!r}")
+        if segmenter == self.segmenter:
+            return
+        self.segmenter = segmenter
+        self._write_manifest()
+        self._notify(Change("segmenter"))
+
     # --- changes and saving -----------------------------------------------------------------
 
     def _notify(self, change: Change) -> None:
@@ -432,6 +451,7 @@ class Project:
             "version": FORMAT_VERSION,
             "name": self.name,
             "model": self.model,
+            "segmenter": self.segmenter,
             "pages": [asdict(entry) for entry in self.entries],
         }
         try:
@@ -520,6 +540,20 @@ class Project:
             ]
         path = folder / f"{_safe_name(self.name)}{EXTENSIONS[fmt]}"
         return [write_document(pages, path, fmt, notes, title=self.name if fmt == "pdf" else None)]
+
+
+def _segmenter(value: object, manifest: Path) -> str:
+    """The project's line finder from project.json: absent (a project made before line finders
+    per project) is "auto"; a value that is not text is refused (ValueError) like a bad model; a
+    name this mspt does not know (a newer one may know more) is read as "auto", with a warning."""
+    if value is None:
+        return "auto"
+    if not isinstance(value, str):
+        raise ValueError(f"segmenter is {value!r:.40}, not a line finder's name")
+    if value not in SEGMENTERS:
+        log.warning("%s: unknown line finder %r (known: %s); using auto", manifest, value[:40], ", ".join(SEGMENTERS))
+        return "auto"
+    return value
 
 
 def _entry(item: object) -> PageEntry:

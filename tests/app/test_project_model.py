@@ -83,3 +83,51 @@ def test_the_toolbar_chooses_the_projects_model_and_recognition_uses_it(qtbot, r
     window.close_project()
     reopened = window.open_project(window.settings.recent_projects[0])
     assert reopened.model == "my-hand" and window.model_chooser.currentData() == "my-hand"
+
+
+def test_the_projects_line_finder_is_chosen_in_the_page_menu_and_finds_its_lines(qtbot, read, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from mspt_app import workers
+
+    window = read
+    actions = window.line_finder_actions
+    assert window.line_finder_menu.isEnabled() and actions["auto"].isChecked()
+    steps = len(window.editor.history.done)
+    actions["classical"].trigger()
+    assert window.project.segmenter == "classical" and actions["classical"].isChecked()
+    assert not actions["auto"].isChecked()
+    manifest = window.project.root / "project.json"
+    assert json.loads(manifest.read_text(encoding="utf-8"))["segmenter"] == "classical"
+    assert window.act_undo.text() == "&Undo use line finder classical"
+    assert "from now on" in window.status_label.text() and "re-segment" in window.status_label.text()
+
+    # Finding the page's lines again uses it, and so does recognition.
+    found, reading = [], []
+    find_lines = workers.pipeline.find_lines
+    monkeypatch.setattr(workers.pipeline, "find_lines", lambda image, s: found.append(s) or find_lines(image, s))
+    job = workers.recognition_job
+    monkeypatch.setattr(workers, "recognition_job", lambda *a: reading.append(a[3]) or job(*a))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.act_segment.trigger()
+    wait_for_task(qtbot, window)
+    assert found == ["classical"]
+    assert window.project.page(0).metadata["segmentation"] == "mspt classical"
+    window.act_recognize.trigger()
+    wait_for_task(qtbot, window)
+    assert reading == ["classical"]
+
+    # Undo takes back the recognition, the new lines, then the line finder: one step.
+    while window.project.segmenter == "classical":
+        window.undo()
+    assert actions["auto"].isChecked() and len(window.editor.history.done) == steps
+    assert json.loads(manifest.read_text(encoding="utf-8"))["segmenter"] == "auto"
+    window.redo()
+    assert window.project.segmenter == "classical" and actions["classical"].isChecked()
+
+    # It is the project's: it survives reopening; without a project there is nothing to choose.
+    root = window.project.root
+    assert window.close_project()
+    assert not window.line_finder_menu.isEnabled()
+    reopened = window.open_project(root)
+    assert reopened.segmenter == "classical" and actions["classical"].isChecked()

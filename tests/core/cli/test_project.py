@@ -76,6 +76,28 @@ def test_the_projects_model_reads_it(tmp_path, scan, tiny_model, capsys):
     assert f"model: {tiny_model}" in capsys.readouterr().out
 
 
+def test_the_projects_line_finder_finds_its_lines_unless_segmenter_says_otherwise(
+    tmp_path, scan, tiny_model, capsys, monkeypatch
+):
+    from mspt_core.project import transcribe
+
+    root = tmp_path / "project"
+    assert main(["project", "new", str(root), str(scan)]) == 0
+    project = Project.open(root)
+    project.set_segmenter("classical")
+    project.close()
+    used = []
+    monkeypatch.setattr(transcribe, "read_pages", lambda pages, reader, segmenter, **k: used.append(segmenter) or 0)
+    run = ["project", "transcribe", str(root), "--model", str(tiny_model), "--device", "cpu"]
+    capsys.readouterr()
+    assert main(run) == 0
+    assert main([*run, "--segmenter", "learned"]) == 0
+    assert used == ["classical", "learned"]
+    out = capsys.readouterr().out
+    assert "line finder: classical" in out and "line finder: learned" in out
+    assert Project.open(root).segmenter == "classical"  # --segmenter is for this run only
+
+
 def test_a_folder_that_is_not_a_project_is_refused(tmp_path, capsys):
     assert main(["project", "transcribe", str(tmp_path)]) == 2
     assert "not an mspt project" in one_error_line(capsys)

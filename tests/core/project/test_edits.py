@@ -69,3 +69,19 @@ def test_a_model_change_and_its_re_reading_are_one_undo_step(tmp_path):
     assert project.model == "" and [line.text for line in page.lines()] == ["old", "old"]
     editor.redo()
     assert project.model == "my-hand" and [line.text for line in page.lines()] == ["new", "old"]
+
+
+def test_a_line_finder_change_is_one_undo_step(tmp_path):
+    project = Project.create(tmp_path / "p")
+    editor = Editor(project)
+    step = editor.set_segmenter("classical")
+    assert step is not None and editor.history.undo_label == "Use line finder classical"
+    assert project.segmenter == "classical"
+    assert editor.set_segmenter("classical") is None and len(editor.history.done) == 1  # no change, no step
+    editor.undo()
+    assert project.segmenter == "auto"
+    editor.redo()
+    assert project.segmenter == "classical"
+    editor.undo()
+    project.close()
+    assert Project.open(tmp_path / "p").segmenter == "auto"  # the undo reached project.json

@@ -242,3 +242,51 @@ def test_the_project_records_its_model_and_older_projects_open(tmp_path):
     del manifest["model"]
     (old / "project.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert Project.open(old).model == ""
+
+
+def test_the_project_records_its_line_finder_and_older_projects_read_auto(tmp_path):
+    project = Project.create(tmp_path / "p")
+    assert project.segmenter == "auto"
+    changes = []
+    project.listeners.append(changes.append)
+    project.set_segmenter("classical")
+    assert [change.kind for change in changes] == ["segmenter"]
+    with pytest.raises(ValueError, match="line finder must be one of"):
+        project.set_segmenter("magic")
+    assert project.segmenter == "classical"
+    project.close()
+    manifest_path = tmp_path / "p" / "project.json"
+    assert json.loads(manifest_path.read_text(encoding="utf-8"))["segmenter"] == "classical"
+    reopened = Project.open(tmp_path / "p")
+    assert reopened.segmenter == "classical" and reopened.model == ""
+    reopened.close()
+
+    old = tmp_path / "old"  # a project.json written before line finders per project
+    Project.create(old).close()
+    manifest = json.loads((old / "project.json").read_text(encoding="utf-8"))
+    del manifest["segmenter"]
+    (old / "project.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert Project.open(old).segmenter == "auto"
+
+
+def test_a_bad_line_finder_in_project_json_is_refused_or_read_as_auto(tmp_path, caplog):
+    root = tmp_path / "p"
+    Project.create(root).close()
+    manifest = json.loads((root / "project.json").read_text(encoding="utf-8"))
+    manifest["segmenter"] = ["classical"]  # not a name at all: refused, like a bad model
+    (root / "project.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ProjectError, match="not a readable project file.*segmenter"):
+        Project.open(root)
+
+    manifest["segmenter"] = "neural-v9"  # a name this mspt does not know (a newer one may): auto, said
+    (root / "project.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="mspt_core.project.folder"):
+        assert Project.open(root).segmenter == "auto"
+    assert "unknown line finder 'neural-v9'" in caplog.text
+
+
+def test_the_projects_line_finders_are_those_segment_knows():
+    from mspt_core.layout.segment import METHODS
+    from mspt_core.project.folder import SEGMENTERS
+
+    assert SEGMENTERS == METHODS
