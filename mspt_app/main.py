@@ -71,7 +71,8 @@ def install_translations(app, language: str) -> list:
 
 def open_at_start(window, project: str | None = None, sample: bool = False) -> None:
     """Show what the command line asked for: the project named, else the sample project with
-    ``sample``, else the last project; with none of them, the welcome panel."""
+    ``sample``, else the last project; with none of them (or a last project that cannot be
+    opened), the welcome panel."""
     from mspt_app.widgets.welcome import offer_at_start
     from mspt_core.project.sample import sample_project
 
@@ -82,9 +83,10 @@ def open_at_start(window, project: str | None = None, sample: bool = False) -> N
         target = sample_project()
     elif window.settings.recent_projects:
         target = Path(window.settings.recent_projects[0])
-    if target is not None:
-        window.open_project(target)
-    elif not sample:  # asked for the sample: no offer in its place, even when none is installed
+    opened = window.open_project(target) if target is not None else None
+    # The offer, unless the command line asked for something: also when the remembered project
+    # could not be opened (moved or deleted; its error dialog came first).
+    if opened is None and not project and not sample:
         offer_at_start(window)
 
 

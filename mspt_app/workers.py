@@ -107,12 +107,12 @@ _readers_lock = threading.Lock()
 def load_reader(model: str | None, device: str):
     """The reader for a model (none: ``auto`` where it is installed, print and handwriting line
     by line) and device, loaded once per session."""
-    name = model or (AUTO if choose.available() else None)
+    name = choose.reader_name(model)
     key = (AUTO if name == AUTO else str(Path(resolve(name)).resolve()), device)
     with _readers_lock:
         if key not in _readers:
             _readers.clear()  # one model in memory at a time
-            _readers[key] = open_reader(name, device=device)
+            _readers[key] = open_reader(model or None, device=device)
         return _readers[key]
 
 

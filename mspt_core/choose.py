@@ -16,6 +16,7 @@ classes, and the pair is refused if they differ.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ import torch
 
 from mspt_core import resources, tensorfile
 from mspt_core.errors import ModelFileError
-from mspt_core.models import AUTO, bundled_models_dir
+from mspt_core.models import AUTO, DEFAULT_MODEL, METADATA, WEIGHTS, bundled_models_dir
 
 __all__ = ["AUTO", "ChoosingReader", "ScriptClassifier", "choosing_reader", "fit_classifier", "frame_summary"]
 FORMAT = "mspt-script-classifier"
@@ -66,6 +67,10 @@ class ScriptClassifier:
         """P(handwritten) for each row of ``summaries`` (lines x features)."""
         z = ((summaries - self.mean) / self.scale) @ self.weight + self.bias
         return 1.0 / (1.0 + np.exp(-z))
+
+    def for_handwriting(self, summaries: np.ndarray) -> np.ndarray:
+        """Whether each line goes to the handwriting model: P(handwritten) above the threshold."""
+        return self.handwritten(summaries) > self.threshold
 
 
 def fit_classifier(summaries: np.ndarray, handwritten: np.ndarray, l2: float = 1e-3) -> ScriptClassifier:
@@ -155,8 +160,8 @@ class ChoosingReader:
         known = [i for i, s in enumerate(summaries) if s is not None]
         hand: list[int] = []
         if known:
-            p = self.classifier.handwritten(np.stack([summaries[i] for i in known]))
-            hand = [i for i, q in zip(known, p, strict=True) if q > self.classifier.threshold]
+            chosen = self.classifier.for_handwriting(np.stack([summaries[i] for i in known]))
+            hand = [i for i, c in zip(known, chosen, strict=True) if c]
         self.last_choices = [PRINT] * len(readings)
         if hand:
             for i, reading in zip(hand, self.handwriting.read([images[i] for i in hand]), strict=True):
@@ -166,8 +171,23 @@ class ChoosingReader:
 
 
 def available() -> bool:
-    """Whether the bundled pieces of the ``auto`` reader are all there."""
-    return bundled_path().is_file() and all((bundled_models_dir() / n).exists() for n in ("default", HANDWRITING))
+    """Whether the bundled pieces of the ``auto`` reader are all there (files, not only folders:
+    a half-deleted install falls back to the print model instead of failing every read)."""
+    models = [bundled_models_dir() / n for n in (DEFAULT_MODEL, HANDWRITING)]
+    return bundled_path().is_file() and all((m / WEIGHTS).is_file() and (m / METADATA).is_file() for m in models)
+
+
+def reader_name(model: str | None) -> str:
+    """The name of what reads when ``model`` is asked for: a model named is itself; none (None or
+    "") is ``auto`` where its bundled pieces are there, else the default model."""
+    if model:
+        return model
+    return AUTO if available() else DEFAULT_MODEL
+
+
+def print_model_digest(path: Path) -> str:
+    """The print model's weights file hashed: a classifier records the one it was fitted on."""
+    return hashlib.sha256((Path(path) / WEIGHTS).read_bytes()).hexdigest()
 
 
 def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
@@ -182,7 +202,14 @@ def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
             "reinstall mspt or choose a model (--model)"
         )
     classifier = load_classifier(bundled_path())
-    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device=device, **options)
+    printed_path = bundled_models_dir() / DEFAULT_MODEL
+    fitted_on = classifier.metadata.get("print_model_sha256")
+    if fitted_on and fitted_on != print_model_digest(printed_path):
+        raise ModelFileError(
+            f"{bundled_path()} was fitted on another print model than {printed_path}; refit it "
+            "(packaging/default_model/script_classifier.py) or choose a model (--model)"
+        )
+    printed = LineRecognizer.from_model(str(printed_path), device=device, **options)
     handwriting = LineRecognizer.from_model(str(bundled_models_dir() / HANDWRITING), device=device, **options)
     return ChoosingReader(printed, handwriting, classifier)
 
@@ -196,7 +223,7 @@ def preferred_base(project, most: int = 40) -> str:
     from mspt_core.recognize import LineRecognizer
 
     if not available() or project is None:
-        return "default"
+        return DEFAULT_MODEL
     images: list[np.ndarray] = []
     for wanted in (LineStatus.CORRECTED, None):
         for index in range(len(project)):
@@ -215,11 +242,12 @@ def preferred_base(project, most: int = 40) -> str:
         if images:
             break
     if not images:
-        return "default"
+        return DEFAULT_MODEL
     classifier = load_classifier(bundled_path())
-    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device="cpu")
+    # PyTorch: an ONNX export on first use would freeze the window that asks (the app's wizard).
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / DEFAULT_MODEL), device="cpu", engine="torch")
     summaries = [r.frame_summary for r in printed.read(images, summaries=True) if r.frame_summary is not None]
     if not summaries:
-        return "default"
-    share = float((classifier.handwritten(np.stack(summaries)) > classifier.threshold).mean())
-    return HANDWRITING if share > 0.5 else "default"
+        return DEFAULT_MODEL
+    share = float(classifier.for_handwriting(np.stack(summaries)).mean())
+    return HANDWRITING if share > 0.5 else DEFAULT_MODEL

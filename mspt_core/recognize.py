@@ -22,7 +22,7 @@ from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
 from mspt_core.errors import ModelFileError
 from mspt_core.model.config import LINE_HEIGHT
-from mspt_core.models import LoadedModel, load_model, resolve
+from mspt_core.models import DEFAULT_MODEL, LoadedModel, load_model, resolve
 
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
 BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
@@ -73,7 +73,7 @@ class LineRecognizer:
         self.beam = beam
         self.head = head or loaded.config.head
         if self.head == "decoder" and self.model.decoder is None:
-            raise ValueError("this model has no decoder head; use head='ctc'")
+            raise ValueError("this model has no decoder head; read it with the CTC head (--head ctc)")
         if engine is None:
             engine = os.environ.get("MSPT_ENGINE", "auto")
             if engine not in ENGINES:
@@ -144,9 +144,15 @@ class LineRecognizer:
 def open_reader(name_or_path: str | None = None, device: str = "auto", **options) -> LineRecognizer | ChoosingReader:
     """What reads lines when a model is named by a person (CLI ``--model``, the app's model
     list): ``auto`` (``choose``: print and handwriting, line by line), a registry name or a path.
-    None means ``auto`` where its bundled pieces are there, else the default model."""
-    if name_or_path is None and choose.available():
-        name_or_path = choose.AUTO
-    if name_or_path == choose.AUTO:
-        return choose.choosing_reader(device, **options)
-    return LineRecognizer.from_model(name_or_path, device=device, **options)
+    None means ``choose.reader_name(None)``: ``auto`` where its bundled pieces are there, else the
+    default model; an ``auto`` nobody named that cannot be built falls back to the default model."""
+    name = choose.reader_name(name_or_path)
+    if name == choose.AUTO:
+        try:
+            return choose.choosing_reader(device, **options)
+        except ModelFileError as error:
+            if name_or_path:
+                raise
+            log.warning("reading with the default model: the automatic reader cannot be used: %s", error)
+            name = DEFAULT_MODEL
+    return LineRecognizer.from_model(name, device=device, **options)

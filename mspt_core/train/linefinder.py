@@ -144,8 +144,8 @@ def scanner_border(image: np.ndarray, maps: np.ndarray, rng: np.random.Generator
     size = image.shape[0]
     depth = 2 * int(rng.integers(4, size // 8))
     value = rng.uniform(0, 90)
-    side = rng.integers(4)
-    band = (slice(None), slice(0, depth)) if side == 0 else (slice(None), slice(size - depth, size))
+    side = rng.integers(4)  # left, right, top, bottom
+    band = (slice(None), slice(0, depth)) if side % 2 == 0 else (slice(None), slice(size - depth, size))
     if side >= 2:
         band = band[::-1]
     image[band] = value

@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import DATA  # noqa: E402
+from benchmarks.common import DATA, HANDWRITTEN  # noqa: E402
 from mspt_core import choose, resources  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
@@ -119,6 +119,7 @@ def main() -> None:
     classifier.threshold = threshold
     classifier.metadata = {
         "print_model": "default",
+        "print_model_sha256": choose.print_model_digest(bundled_models_dir() / "default"),
         "handwriting_model": choose.HANDWRITING,
         "provenance": {
             "made_by": "packaging/default_model/script_classifier.py",
@@ -137,8 +138,7 @@ def main() -> None:
 
 
 def is_handwritten(dataset: Path) -> bool:
-    """Whether a set of ../shared/data is handwritten: its name says so (SOURCES.md's naming)."""
-    return "handwritten" in dataset.name
+    return dataset.name in HANDWRITTEN
 
 
 if __name__ == "__main__":

@@ -151,3 +151,17 @@ def test_the_tour_from_the_welcome_comes_back_to_it(qtbot, window):
     (tour,) = [d for d in window.findChildren(TourDialog) if d.isVisible()]
     qtbot.keyClick(tour, Qt.Key.Key_Escape)
     assert shown_welcome(window) is welcome
+
+
+def test_a_remembered_project_that_cannot_be_opened_says_so_then_offers_the_welcome(
+    qtbot, window, tmp_path, monkeypatch
+):
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, what, error, details="": shown.append(what))
+    (tmp_path / "emptied").mkdir()  # its project.json lost: not a project any more
+    window.settings.add_recent(tmp_path / "emptied")
+    open_at_start(window)
+    assert shown and window.project is None
+    welcome = shown_welcome(window)
+    assert welcome is not None
+    welcome.close()

@@ -18,6 +18,7 @@ def test_the_bundled_classifier_belongs_to_the_bundled_print_model():
     classifier = choose.load_classifier(choose.bundled_path())
     printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device="cpu")
     assert classifier.classes == printed.model.num_classes
+    assert classifier.metadata["print_model_sha256"] == choose.print_model_digest(bundled_models_dir() / "default")
     assert 0 < classifier.threshold < 1
     assert classifier.metadata["provenance"]["threshold_chosen_on"]  # chosen on val splits, said in the file
     assert not any("/test" in s for s in classifier.metadata["provenance"]["train"])
@@ -68,14 +69,47 @@ def test_nothing_chosen_means_auto_and_auto_is_not_one_model():
         check_new_name("Auto")
 
 
-def test_the_cli_reads_with_auto_unless_told_otherwise(tmp_path, capsys):
+def test_the_cli_reads_with_auto_unless_told_otherwise(tmp_path, capsys, monkeypatch):
     from mspt_core.resources import samples_dir
 
+    built = []
+    make = choose.choosing_reader
+
+    def spy(*args, **kwargs):
+        built.append(make(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(choose, "choosing_reader", spy)
     lines = sorted((samples_dir() / "lines").glob("*.png"))[:2]
     assert lines, "the bundled sample lines"
-    for model in ([], ["--model", "auto"], ["--model", "default"]):
+    for model, automatic in (([], True), (["--model", "auto"], True), (["--model", "default"], False)):
+        before = len(built)
         assert mspt(["recognize", *map(str, lines), *model]) == 0
-        out = capsys.readouterr().out
-        assert out.count("\n") >= 2
+        assert (len(built) > before) == automatic, model
+        assert capsys.readouterr().out.count("\n") >= 2
+    assert built[0].last_choices == [choose.PRINT, choose.PRINT]  # printed sample lines
     assert mspt(["train", str(lines[0]), "--base", "auto", "--out", str(tmp_path / "m")]) == 2
     assert "not one model" in capsys.readouterr().err
+
+
+def test_a_classifier_fitted_on_another_print_model_is_refused_and_nothing_chosen_falls_back(monkeypatch, caplog):
+    monkeypatch.setattr(choose, "print_model_digest", lambda path: "another model")
+    with pytest.raises(ModelFileError, match="refit"):
+        choose.choosing_reader("cpu")
+    assert isinstance(open_reader(None, device="cpu"), LineRecognizer)  # nobody asked for auto: the default
+    assert "automatic reader cannot be used" in caplog.text
+    with pytest.raises(ModelFileError, match="refit"):
+        open_reader("auto", device="cpu")  # asked for by name: the reason, not a silent swap
+
+
+def test_a_half_deleted_install_reads_with_the_default_model(tmp_path, monkeypatch):
+    import shutil
+
+    models = tmp_path / "models"
+    for name in ("default", "handwriting"):
+        shutil.copytree(bundled_models_dir() / name, models / name)
+    (models / "handwriting" / "model.safetensors").unlink()
+    monkeypatch.setattr(choose, "bundled_models_dir", lambda: models)
+    assert not choose.available()
+    assert choose.reader_name(None) == "default" and choose.reader_name("") == "default"
+    assert choose.reader_name("handwriting") == "handwriting"
