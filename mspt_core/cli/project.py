@@ -37,7 +37,10 @@ def register(subparsers) -> None:
     transcribe.add_argument("project", type=Path, metavar="PROJECT")
     _add_pages_option(transcribe)
     transcribe.add_argument(
-        "--model", "-m", default=None, help="model name or path (default: the project's model, else the default)"
+        "--model",
+        "-m",
+        default=None,
+        help="model name or path (default: the project's model, else auto: print and handwriting line by line)",
     )
     add_segmenter_option(
         transcribe,
@@ -92,6 +95,7 @@ def run_new(args: argparse.Namespace) -> int:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
+    from mspt_core.choose import reader_name
     from mspt_core.cli.common import line_reader, set_threads
     from mspt_core.project import Project
     from mspt_core.project.transcribe import page_numbers, transcribe_project
@@ -103,7 +107,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
         args.model = args.model or project.model or None
         reader = line_reader(args)
         segmenter = args.segmenter or project.segmenter
-        print(f"model: {args.model or 'default'}")
+        print(f"model: {reader_name(args.model)}")
         print(f"line finder: {segmenter}")
 
         def report(index: int, page) -> None:
