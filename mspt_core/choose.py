@@ -219,28 +219,13 @@ def preferred_base(project, most: int = 40) -> str:
     most of its corrected lines (up to ``most``; its read lines where none is corrected yet) look
     handwritten to the classifier, else ``default``. Only the print model reads, once."""
     from mspt_core.document import LineStatus
-    from mspt_core.layout.crop import crop_line
     from mspt_core.recognize import LineRecognizer
 
     if not available() or project is None:
         return DEFAULT_MODEL
-    images: list[np.ndarray] = []
-    for wanted in (LineStatus.CORRECTED, None):
-        for index in range(len(project)):
-            page = project.page(index)
-            lines = [ln for ln in page.lines() if len(ln.polygon) >= 3 and (wanted is None or ln.status == wanted)]
-            if not lines:
-                continue
-            grey = project.grey(index)
-            for line in lines[: most - len(images)]:
-                try:
-                    images.append(crop_line(grey, line))
-                except ValueError:
-                    continue
-            if len(images) >= most:
-                break
-        if images:
-            break
+    images = _line_crops(project, lambda line: line.status == LineStatus.CORRECTED, most) or _line_crops(
+        project, lambda line: True, most
+    )
     if not images:
         return DEFAULT_MODEL
     classifier = load_classifier(bundled_path())
@@ -251,3 +236,23 @@ def preferred_base(project, most: int = 40) -> str:
         return DEFAULT_MODEL
     share = float(classifier.for_handwriting(np.stack(summaries)).mean())
     return HANDWRITING if share > 0.5 else DEFAULT_MODEL
+
+
+def _line_crops(project, keep, most: int) -> list[np.ndarray]:
+    """Crops of up to ``most`` lines of the project that ``keep`` accepts, in page order."""
+    from mspt_core.layout.crop import crop_line
+
+    images: list[np.ndarray] = []
+    for index in range(len(project)):
+        lines = [ln for ln in project.page(index).lines() if len(ln.polygon) >= 3 and keep(ln)]
+        if not lines:
+            continue
+        grey = project.grey(index)
+        for line in lines[: most - len(images)]:
+            try:
+                images.append(crop_line(grey, line))
+            except ValueError:
+                continue
+        if len(images) >= most:
+            break
+    return images
