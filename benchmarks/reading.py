@@ -72,12 +72,12 @@ def score(reader: str, threads: int, references: Sequence[str], hypotheses: Sequ
 # ------------------------------------------------------------------------------------- inputs
 
 
-def crop(grey, line, style: str = "polygon"):
-    """One ground-truth line at its own pixel height (see CROPS)."""
+def crop(grey, line, style: str = "polygon", margin: int = BOX_MARGIN):
+    """One ground-truth line at its own pixel height (see CROPS); ``margin``: a box crop's."""
     _, top, _, bottom = line.bbox()
     if style == "polygon":
         return crop_line(grey, line, max(8, round(bottom - top)))
-    return crop_box(grey, line, height=None, margin=BOX_MARGIN)
+    return crop_box(grey, line, height=None, margin=margin)
 
 
 def native_crops(

@@ -23,40 +23,36 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))  # reading.py imports its siblings by name
 
-from benchmarks.common import DATA, HANDWRITTEN  # noqa: E402
+import reading  # noqa: E402
+
+from benchmarks.common import DATA, HANDWRITTEN, PRINTED  # noqa: E402
 from mspt_core import choose, resources  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
 from mspt_core.images import load_grey  # noqa: E402
-from mspt_core.layout.crop import crop_box, crop_line  # noqa: E402
 from mspt_core.metrics import cer  # noqa: E402
-from mspt_core.models import bundled_models_dir  # noqa: E402
+from mspt_core.models import DEFAULT_MODEL, bundled_models_dir  # noqa: E402
 from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 STYLES = ("polygon", "box")
 
 
-def line_crops(dataset: Path, split: str, style: str, rng: np.random.Generator | None = None, limit: int = 0):
-    """(crop, text) of the split's lines with text, at their own height; a box crop takes a
-    random margin of 0-10 px where ``rng`` is given (training), else 4 px."""
+def train_crops(dataset: Path, style: str, rng: np.random.Generator, limit: int) -> list[tuple[np.ndarray, str]]:
+    """Up to ``limit`` (crop, text) of the train split's lines with text, cut as the benchmarks
+    cut them (``reading.crop``) but with a box margin drawn from 0-10 px, as training cuts them."""
     out = []
-    for xml in split_xmls(dataset, split):
+    for xml in split_xmls(dataset, "train"):
         page = read_document(xml)
         grey = load_grey(page.image_path)
         for line in page.lines():
-            if not line.text.strip():
-                continue
-            _, top, _, bottom = line.bbox()
-            if style == "polygon":
-                image = crop_line(grey, line, max(8, round(bottom - top)))
-            else:
-                margin = int(rng.integers(0, 11)) if rng is not None else 4
-                image = crop_box(grey, line, height=None, margin=margin)
-            out.append((image, line.text))
-    if limit and rng is not None and len(out) > limit:
+            if line.text.strip():
+                margin = int(rng.integers(0, 11)) if style == "box" else reading.BOX_MARGIN
+                out.append((reading.crop(grey, line, style, margin), line.text))
+    if len(out) > limit:
         out = [out[i] for i in sorted(rng.choice(len(out), limit, replace=False))]
     return out
 
@@ -69,11 +65,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     set_threads(args.threads)
-    sets = sorted(d for d in DATA.iterdir() if has_splits(d)) if DATA.is_dir() else []
-    if not sets:
-        raise SystemExit(f"no sets in {DATA}: the script needs ../shared/data beside the repository")
+    sets = sorted(DATA / name for name in (*PRINTED, *HANDWRITTEN))
+    missing = [d.name for d in sets if not has_splits(d)]
+    if missing:
+        raise SystemExit(f"{', '.join(missing)} not in {DATA}: the script needs ../shared/data beside the repository")
     started = time.monotonic()
-    printed = LineRecognizer.from_model(str(bundled_models_dir() / "default"), device="cpu", threads=args.threads)
+    printed = LineRecognizer.from_model(str(bundled_models_dir() / DEFAULT_MODEL), device="cpu", threads=args.threads)
     handwriting = LineRecognizer.from_model(
         str(bundled_models_dir() / choose.HANDWRITING), device="cpu", threads=args.threads
     )
@@ -81,9 +78,9 @@ def main() -> None:
     summaries, labels = [], []
     for dataset in sets:
         for style in STYLES:
-            lines = line_crops(dataset, "train", style, rng, args.lines)
+            lines = train_crops(dataset, style, rng, args.lines)
             summaries += [r.frame_summary for r in printed.read([c for c, _ in lines], summaries=True)]
-            labels += [is_handwritten(dataset)] * len(lines)
+            labels += [dataset.name in HANDWRITTEN] * len(lines)
     classifier = choose.fit_classifier(np.stack(summaries), np.asarray(labels, float))
     train_accuracy = float(((classifier.handwritten(np.stack(summaries)) > 0.5) == np.asarray(labels)).mean())
     print(f"fitted on {len(labels)} train lines ({sum(labels)} handwritten): accuracy {train_accuracy:.4f}")
@@ -92,8 +89,7 @@ def main() -> None:
     rows = []
     for dataset in sets:
         for style in STYLES:
-            lines = line_crops(dataset, "val", style)
-            images, texts = [c for c, _ in lines], [t for _, t in lines]
+            images, texts, _ = reading.native_crops(split_xmls(dataset, "val"), style=style)
             first = printed.read(images, summaries=True)
             p = classifier.handwritten(np.stack([r.frame_summary for r in first]))
             second = handwriting.read(images)
@@ -118,8 +114,8 @@ def main() -> None:
         )
     classifier.threshold = threshold
     classifier.metadata = {
-        "print_model": "default",
-        "print_model_sha256": choose.print_model_digest(bundled_models_dir() / "default"),
+        "print_model": DEFAULT_MODEL,
+        "print_model_sha256": choose.print_model_digest(bundled_models_dir() / DEFAULT_MODEL),
         "handwriting_model": choose.HANDWRITING,
         "provenance": {
             "made_by": "packaging/default_model/script_classifier.py",
@@ -135,10 +131,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     choose.save_classifier(args.out, classifier)
     print(f"\nthreshold {threshold}; written {args.out} in {(time.monotonic() - started) / 60:.1f} min")
-
-
-def is_handwritten(dataset: Path) -> bool:
-    return dataset.name in HANDWRITTEN
 
 
 if __name__ == "__main__":
