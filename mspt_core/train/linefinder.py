@@ -209,6 +209,7 @@ class LineFinderJob:
         batches_per_epoch: int = 200,
         batch_size: int = 8,
         on_pages_loaded: Callable[[int, int], None] | None = None,
+        provenance: dict | None = None,
     ):
         if crop < 32 or crop % 32:
             raise ValueError(f"crop must be a multiple of 32 (the network's stride), got {crop}")
@@ -216,6 +217,7 @@ class LineFinderJob:
         self.model = LineNet(config)
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
         self.best_path = Path(best_path)
+        self.provenance = dict(provenance or {})  # what made it, written into every file saved
         self.val_sets = {k: v for k, v in _grouped(val_xmls).items() if v}
         train_sets = [v for v in _grouped(train_xmls).values() if v]
         total = sum(len(v) for v in train_sets)
@@ -279,7 +281,8 @@ class LineFinderJob:
         return 1.0 - float(np.mean(f1s))
 
     def save_best(self, metric: float, step: int) -> None:
-        save_line_finder(self.best_path, self.model, self.config, {"step": step, "val_f1_box": round(1.0 - metric, 4)})
+        provenance = dict(self.provenance, step=step, val_f1_box=round(1.0 - metric, 4))
+        save_line_finder(self.best_path, self.model, self.config, provenance)
 
 
 def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.device | str = "cpu") -> Match:
@@ -311,13 +314,21 @@ def train_line_finder(
     crop: int = 320,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    provenance: dict | None = None,
 ) -> TrainResult:
     """Train a line finder; the best one on the validation pages is written to ``out``
-    (the last one where there are no validation pages)."""
+    (the last one where there are no validation pages), with ``provenance`` (what made it) and
+    the step and val F1 it was kept at."""
     job = LineFinderJob(
-        train_xmls, val_xmls, config or LineFinderConfig(), out, crop=crop, batch_size=settings.batch_size
+        train_xmls,
+        val_xmls,
+        config or LineFinderConfig(),
+        out,
+        crop=crop,
+        batch_size=settings.batch_size,
+        provenance=provenance,
     )
     result = train(job, settings, run_dir, on_progress, should_stop)
     if not job.val_sets:
-        save_line_finder(out, job.model, job.config, {"step": result.step})
+        save_line_finder(out, job.model, job.config, dict(job.provenance, step=result.step))
     return result

@@ -5,8 +5,8 @@ seed.
     .venv/bin/python packaging/line_finder/recipe.py --out ../runs/line-finder [--threads 1]
     cp ../runs/line-finder/line-finder.safetensors resources/layout/
 
-When the run finishes, the best file is written again with its provenance (the recipe, the
-pages, the step and the val F1 it was chosen by): the file to ship as it is.
+The best file carries its provenance (the recipe, the pages, the step and the val F1 it was
+kept at): the file to ship as it is.
 
 The run resumes from its last checkpoint when started again with the same --out.
 """
@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import load_recipe, shared_split, train_settings  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
-from mspt_core.layout.linefinder import LineFinderConfig, load_line_finder, save_line_finder  # noqa: E402
+from mspt_core.layout.linefinder import LineFinderConfig  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
@@ -68,21 +68,13 @@ def main() -> None:
         config,
         crop=recipe["crop"],
         on_progress=TrainingBar(settings.steps, metric="1-F1"),
-    )
-    best = args.out / "line-finder.safetensors"
-    if result.status == "finished" and best.is_file():  # the file to ship says what made it
-        finder = load_line_finder(best)
-        provenance = {
+        provenance={  # the file to ship says what made it
             "made_by": "packaging/line_finder/recipe.py",
             "recipe": recipe,
-            "selected_step": result.best_step,
             "trained_on": f"{', '.join(recipe['train'])} ({sum(map(len, train.values()))} pages)",
-            "selected_on": f"mean box F1 over {len(val)} val splits ({sum(map(len, val.values()))} pages): "
-            f"{1 - result.best_metric:.3f}"
-            if result.best_metric is not None
-            else "no validation pages",
-        }
-        save_line_finder(best, finder.net, finder.config, provenance)
+            "selected_on": f"mean box F1 (val_f1_box) over {len(val)} val splits ({sum(map(len, val.values()))} pages)",
+        },
+    )
     print(
         f"{result.status} after {result.step} steps in {(time.monotonic() - started) / 60:.0f} min; "
         f"best val 1 - F1 (box IoU >= 0.5) {result.best_metric} at step {result.best_step}"

@@ -274,12 +274,25 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
         crop=64,
         on_progress=lambda p: steps.append(p.step),
         should_stop=lambda: len(steps) >= 2,
+        provenance={"made_by": "this test"},  # as a recipe passes it at every start
     )
     assert stopped.status == "cancelled" and stopped.step == 2
-    result = train_line_finder(train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config, crop=64)
+    result = train_line_finder(
+        train,
+        val,
+        tmp_path / "lf.safetensors",
+        tmp_path / "run",
+        settings,
+        config,
+        crop=64,
+        provenance={"made_by": "this test"},
+    )
     assert result.status == "finished" and result.step == 4
     assert [h["step"] for h in result.history if "val" in h] == [2, 4]  # resumed, not restarted
     finder = load_line_finder(tmp_path / "lf.safetensors")
+    # The kept file says what made it and where it was kept.
+    assert finder.metadata["provenance"]["made_by"] == "this test"
+    assert finder.metadata["provenance"]["step"] == result.best_step
     page = segment(load_grey(read_document(val[0]).image_path), method="learned", finder=finder)
     assert page.metadata["segmentation"] == "mspt learned"
 
