@@ -9,6 +9,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -41,6 +42,9 @@ HANDWRITTEN = {
 from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402  (the scripts import split_xmls from here)
 from mspt_core.train.settings import TrainSettings  # noqa: E402
 
+if TYPE_CHECKING:
+    from mspt_core.pretrain import PretrainSettings
+
 
 def shared_split(name: str) -> list[Path]:
     """The PAGE/ALTO files of ``SET/SPLIT`` of the shared data (``fondue-en-print-20/val``), in
@@ -55,6 +59,27 @@ def train_settings(spec: dict, **fixed) -> TrainSettings:
     """The loop's settings of a recipe (or of one of its stages): its ``steps``, ``batch_size``,
     ``lr`` and ``warmup``, with ``fixed`` (seed, device, when to validate and checkpoint)."""
     return TrainSettings(**{key: spec[key] for key in ("steps", "batch_size", "lr", "warmup")}, **fixed)
+
+
+def recipe_pretraining(recipe: dict, device: str = "auto") -> tuple[list[Path], PretrainSettings, TrainSettings]:
+    """A recipe's pre-training stage (``recipe["pretrain"]``): the pages whose lines it reads with
+    the text thrown away, the method, and the loop's settings."""
+    from mspt_core.pretrain import PretrainSettings
+
+    spec = recipe["pretrain"]
+    method = PretrainSettings(
+        size=recipe["size"],
+        features=spec["features"],
+        clusters=spec["clusters"],
+        unmasked_weight=spec["unmasked_weight"],
+        p_start=spec["p_start"],
+        p_end=spec["p_end"],
+        max_width=spec["max_width"],
+    )
+    settings = train_settings(
+        spec, checkpoint_every=spec["checkpoint_every"], val_every=spec["steps"], seed=recipe["seed"], device=device
+    )
+    return [xml for name in spec["splits"] for xml in shared_split(name)], method, settings
 
 
 def load_recipe(path: Path, overrides: list[str]) -> dict:

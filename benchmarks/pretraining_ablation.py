@@ -3,6 +3,7 @@ each modification isolated.
 
     .venv/bin/python benchmarks/pretraining_ablation.py --scale cpu --run-dir runs/ablation-cpu
     .venv/bin/python benchmarks/pretraining_ablation.py --scale gpu --run-dir runs/ablation-gpu
+    .venv/bin/python benchmarks/pretraining_ablation.py --scale converge --run-dir ../runs/ablation-converge
     .venv/bin/python benchmarks/pretraining_ablation.py --quick      # a smoke run: proves the plumbing only
 
 Unlabeled pool: the line crops of the train + val pages of both shared sets, text thrown away.
@@ -16,6 +17,13 @@ learning rate, augmentation); rows differ only in how the encoder starts:
   4. progressive p + loss on visible tokens (w > 0): the paper's method
   5. as 4, but the target is the masked columns' pixels instead of k-means labels
   6. transfer: the encoder of a recognizer trained on the printed set (fondue train split)
+
+Scale ``converge`` asks the same question at the product's scale: the bundled handwriting
+model's own pre-training (packaging/default_model/joint.json: the fast encoder on the train pages
+of all 13 sets) and the labelled lines of every handwritten set (train for learning, val for
+selection and early stopping, test for the figures, mean over the sets). Every fine-tuning runs
+until val stops improving, within the same maximum budget; rows 1, 3, 4 and 6 (transfer from the
+bundled print model), 300 lines with two fine-tuning seeds and all lines with one.
 
 Every run keeps checkpoints and every finished row is kept in RUN_DIR/results.json, so running
 the command again resumes where it stopped and finally just prints the table. Rows can be split
@@ -31,13 +39,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from common import CREMMA, FONDUE, machine, split_xmls
+from common import CREMMA, DATA, FONDUE, HANDWRITTEN, REPO, load_recipe, machine, recipe_pretraining, split_xmls
 
 from mspt_core.atomic import atomic_write
 from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.locks import FolderLock
 from mspt_core.model.config import LINE_HEIGHT
+from mspt_core.models import DEFAULT_MODEL, bundled_models_dir
 from mspt_core.presets import ENCODER, training_preset
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 from mspt_core.train.loop import TrainSettings
@@ -50,7 +59,12 @@ class Scale:
     method: PretrainSettings  # row 4; the other rows change one thing each
     finetune: TrainSettings
     label_sizes: tuple[int | None, ...]  # None = the whole train split
-    transfer: TrainSettings  # supervised training on the printed set for row 6 (pre-training's steps)
+    # Row 6's printed-text recognizer: trained on the printed set with these settings, or, when
+    # None, the bundled print model.
+    transfer: TrainSettings | None
+    rows: tuple[str, ...] | None = None  # None: every row
+    handwritten: bool = False  # every handwritten set and the joint recipe's pool, not cremma-mss-19 alone
+    extra_seeds: tuple[int, ...] = ()  # the smallest size again with these fine-tuning seeds
 
 
 def scales() -> dict[str, Scale]:
@@ -81,6 +95,8 @@ def scales() -> dict[str, Scale]:
         kmeans_columns=200_000,
         max_width=1024,
     )
+    joint = load_recipe(JOINT_RECIPE, [])
+    _, joint_method, joint_pretrain = recipe_pretraining(joint)
     return {
         # About 1.5 hours on 2 idle CPU cores with the rows split over two processes (measured:
         # ~0.3 s per pre-training step on one core, 30 min per pre-trained row). Chosen on the val
@@ -102,6 +118,29 @@ def scales() -> dict[str, Scale]:
             (100, 300, None),
             TrainSettings(steps=20_000, batch_size=16, lr=3e-4, warmup=1000, val_every=1000, checkpoint_every=1000),
         ),
+        # The product's pre-training and the fine-tuning loop of the joint recipe, stopped when 4
+        # validations in a row (1,000 steps) bring no gain; at most 6,000 steps (about 20 epochs
+        # of all 4,918 handwritten train lines). One CPU core: ~0.9 s a pre-training step, ~0.55 s
+        # a fine-tuning step.
+        "converge": Scale(
+            joint["size"],
+            joint_pretrain,
+            joint_method,
+            TrainSettings(
+                steps=6000,
+                batch_size=joint["batch_size"],
+                lr=joint["lr"],
+                warmup=joint["warmup"],
+                val_every=250,
+                checkpoint_every=250,
+                patience=4,
+            ),
+            (300, None),
+            None,
+            rows=("scratch", "progressive", "paper", "transfer"),
+            handwritten=True,
+            extra_seeds=(1,),
+        ),
         # Plumbing only: a few steps of everything. Its numbers mean nothing.
         "quick": Scale(
             "tiny",
@@ -113,6 +152,8 @@ def scales() -> dict[str, Scale]:
         ),
     }
 
+
+JOINT_RECIPE = REPO / "packaging" / "default_model" / "joint.json"
 
 ROWS = {
     "scratch": "1. from scratch",
@@ -133,12 +174,29 @@ def row_methods(base: PretrainSettings) -> dict[str, PretrainSettings]:
     }
 
 
-def build_pool(root: Path, page_limit: int | None) -> LineStore:
-    """Train + val pages of both sets; lines cut along their ground-truth polygons, text dropped."""
+def build_pool(root: Path, page_limit: int | None, handwritten: bool) -> LineStore:
+    """Lines cut along their ground-truth polygons, text dropped: the train + val pages of both
+    seed sets, or (``handwritten``) the pages the joint recipe pre-trains on, as it stores them."""
     if LineStore.is_store(root):
         return LineStore(root)
+    if handwritten:
+        xmls = recipe_pretraining(load_recipe(JOINT_RECIPE, []))[0]
+        return build_line_store(xmls[:page_limit], root, LINE_HEIGHT)[0]
     xmls = [x for data in (FONDUE, CREMMA) for split in ("train", "val") for x in split_xmls(data, split)]
     return build_line_store(xmls[:page_limit], root, LINE_HEIGHT, lines_per_shard=128)[0]
+
+
+def labelled_sets(handwritten: bool) -> dict[str, dict[str, LineSet]]:
+    """Split -> set name -> its lines: cremma-mss-19 alone, or every handwritten set."""
+    names = list(HANDWRITTEN) if handwritten else [CREMMA.name]
+    return {
+        split: {name: load_lines(split_xmls(DATA / name, split), LINE_HEIGHT) for name in names}
+        for split in ("train", "val", "test")
+    }
+
+
+def pooled(sets: dict[str, LineSet]) -> LineSet:
+    return LineSet([sample for lines in sets.values() for sample in lines.samples])
 
 
 def labelled_subset(lines: LineSet, size: int | None, seed: int = 0) -> LineSet:
@@ -147,12 +205,14 @@ def labelled_subset(lines: LineSet, size: int | None, seed: int = 0) -> LineSet:
     return LineSet([lines.samples[i] for i in order[: size or len(lines)]])
 
 
-def test_cer(model_path: Path, test: LineSet) -> float:
+def test_cers(model_path: Path, test: dict[str, LineSet]) -> dict[str, float]:
+    """CER on each set's test lines."""
     from mspt_core.models import load_model
     from mspt_core.recognize import LineRecognizer
     from mspt_core.train.supervised import lines_cer
 
-    return lines_cer(LineRecognizer(load_model(model_path), device="auto"), test)
+    reader = LineRecognizer(load_model(model_path), device="auto")
+    return {name: lines_cer(reader, lines) for name, lines in test.items()}
 
 
 def load_results(path: Path) -> dict:
@@ -175,7 +235,7 @@ def save_result(path: Path, results: dict, key: str, entry: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--scale", choices=["cpu", "gpu", "converge"], default="cpu")
     parser.add_argument("--quick", action="store_true", help="a few steps of everything, to test the plumbing")
     parser.add_argument("--run-dir", type=Path, default=None)
     parser.add_argument(
@@ -226,7 +286,7 @@ def main() -> None:
         default=new_head.freeze_steps,
         help=f"rows 2-6: keep the encoder fixed for this many first steps (default {new_head.freeze_steps})",
     )
-    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="rows to run (default: all)")
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), help="rows to run (default: the scale's)")
     args = parser.parse_args()
     from mspt_core.cli.common import set_threads
     from mspt_core.train.finetune import finetune_recognizer
@@ -250,8 +310,9 @@ def main() -> None:
         ),
         pretrain=replace(scale.pretrain, **given(steps=args.pretrain_steps), **seed),
         finetune=replace(scale.finetune, **given(steps=args.finetune_steps), **seed),
-        transfer=replace(scale.transfer, **seed),
+        transfer=replace(scale.transfer, **seed) if scale.transfer else None,
     )
+    rows = args.rows or scale.rows or list(ROWS)
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
@@ -276,18 +337,20 @@ def main() -> None:
         print(f"[{(time.perf_counter() - started) / 60:5.1f} min] {message}", flush=True)
 
     with results_lock(results_path):  # a second process waits for the first one's pool
-        pool = build_pool(run_dir / "pool", 3 if args.quick else None)
-    labelled = load_lines(split_xmls(CREMMA, "train"), LINE_HEIGHT)
-    val = load_lines(split_xmls(CREMMA, "val"), LINE_HEIGHT)
-    test = load_lines(split_xmls(CREMMA, "test"), LINE_HEIGHT)
+        pool = build_pool(run_dir / "pool", 3 if args.quick else None, scale.handwritten)
+    splits = labelled_sets(scale.handwritten)
+    labelled, val, test = pooled(splits["train"]), pooled(splits["val"]), splits["test"]
     if args.quick:
-        val, test = labelled_subset(val, 16), labelled_subset(test, 40)
-    log(f"unlabeled pool {len(pool)} lines; labelled train {len(labelled)}, val {len(val)}, test {len(test)}")
+        val, test = labelled_subset(val, 16), {name: labelled_subset(lines, 40) for name, lines in test.items()}
+    log(
+        f"unlabeled pool {len(pool)} lines; labelled train {len(labelled)}, val {len(val)}, "
+        f"test {sum(len(lines) for lines in test.values())} ({len(test)} sets)"
+    )
 
     # Encoders: rows 2-5 pre-trained on the pool, row 6 from a printed-text recognizer.
-    encoders: dict[str, Path | None] = {"scratch": None} if "scratch" in args.rows else {}
+    encoders: dict[str, Path | None] = {"scratch": None} if "scratch" in rows else {}
     for row, method in row_methods(scale.method).items():
-        if row not in args.rows:
+        if row not in rows:
             continue
         outcome = pretrain_encoder(pool, run_dir / "pretrain" / row, method, scale.pretrain)
         encoders[row] = outcome.encoder_path
@@ -301,7 +364,10 @@ def main() -> None:
                 {"first_loss": losses[0], "final_loss": losses[-1], "minutes": (time.perf_counter() - started) / 60},
             )
         log(f"pre-trained {row}: loss {results[key]['first_loss']:.3f} -> {results[key]['final_loss']:.3f}")
-    if "transfer" in args.rows:
+    if "transfer" in rows and scale.transfer is None:
+        encoders["transfer"] = bundled_models_dir() / DEFAULT_MODEL
+        log(f"printed-text recognizer: the bundled {DEFAULT_MODEL} model")
+    elif "transfer" in rows:
         printed = train_recognizer(
             load_lines(split_xmls(FONDUE, "train"), LINE_HEIGHT),
             load_lines(split_xmls(FONDUE, "val"), LINE_HEIGHT),
@@ -313,64 +379,101 @@ def main() -> None:
         encoders["transfer"] = printed.model_path
         log(f"printed-text recognizer: val CER {printed.result.best_metric:.4f}")
 
-    for size in scale.label_sizes:
+    for size, finetune in fine_tunings(scale):
         subset = labelled_subset(labelled, size)
         for row, encoder in encoders.items():
-            key = f"{row}/{size or 'all'}"
+            key = result_key(row, size, finetune.seed, scale)
             if key in results:
                 continue
-            run = run_dir / "finetune" / f"{row}-{size or 'all'}"
+            run = run_dir / "finetune" / key.replace("/", "-")
             t0 = time.perf_counter()
             if encoder is None:
-                outcome = train_recognizer(subset, val, run, scale.finetune, size=scale.size)
+                outcome = train_recognizer(subset, val, run, finetune, size=scale.size)
             else:
                 outcome = finetune_recognizer(
                     subset,
                     val,
                     run,
-                    scale.finetune,
+                    finetune,
                     encoder,
                     encoder_lr_scale=args.encoder_lr_scale,
                     freeze_steps=args.freeze_steps,
                 )
+            per_set = test_cers(outcome.model_path, test)
             save_result(
                 results_path,
                 results,
                 key,
                 {
-                    "test_cer": test_cer(outcome.model_path, test),
+                    "test_cer": float(np.mean(list(per_set.values()))),
+                    "test_sets": per_set,
                     "val_cer": outcome.result.best_metric,
                     "best_step": outcome.result.best_step,
+                    "last_step": outcome.result.step,
+                    "status": outcome.result.status,
                     "lines": len(subset),
                     "minutes": (time.perf_counter() - t0) / 60,
                 },
             )
             log(f"{key}: test CER {results[key]['test_cer']:.4f} (val {results[key]['val_cer']:.4f})")
 
-    print_table(load_results(results_path), scale, scale_name, len(pool), len(test))  # other processes' rows too
+    # other processes' rows too
+    print_table(load_results(results_path), scale, scale_name, rows, len(pool), test)
 
 
-def print_table(results: dict, scale: Scale, scale_name: str, pool_lines: int, test_lines: int) -> None:
-    sizes = [f"{s or 'all'}" for s in scale.label_sizes]
+def fine_tunings(scale: Scale) -> list[tuple[int | None, TrainSettings]]:
+    """(labelled lines, loop settings) of every fine-tuning column: each size with the scale's
+    seed, then the smallest size again with each extra seed."""
+    runs = [(size, scale.finetune) for size in scale.label_sizes]
+    smallest = min((s for s in scale.label_sizes if s is not None), default=None)
+    return runs + [(smallest, replace(scale.finetune, seed=seed)) for seed in scale.extra_seeds]
+
+
+def result_key(row: str, size: int | None, seed: int, scale: Scale) -> str:
+    """``row/300``, ``row/all``; an extra seed's run ``row/300/seed1``."""
+    return f"{row}/{size or 'all'}" + (f"/seed{seed}" if seed != scale.finetune.seed else "")
+
+
+def print_table(
+    results: dict, scale: Scale, scale_name: str, rows: list[str], pool_lines: int, test: dict[str, LineSet]
+) -> None:
+    columns = [(size, finetune.seed) for size, finetune in fine_tunings(scale)]
+
+    def title(size: int | None, seed: int) -> str:
+        return f"{size or 'all'} lines" + (f", seed {seed}" if seed != scale.finetune.seed else "")
+
+    what = (
+        f"mean CER over the test splits of {len(test)} handwritten sets ({sum(len(t) for t in test.values())} lines)"
+        if scale.handwritten
+        else f"{CREMMA.name} test split ({sum(len(t) for t in test.values())} lines), CER"
+    )
+    budget = f"fine-tuning {scale.finetune.steps} steps x batch {scale.finetune.batch_size}" + (
+        f" at most, stopped after {scale.finetune.patience} validations (every {scale.finetune.val_every} steps) "
+        "without gain"
+        if scale.finetune.patience
+        else ""
+    )
+    transfer = "the bundled print model" if scale.transfer is None else "a recognizer trained on fondue train"
     print(
         f"\n{'QUICK SMOKE RUN: NOT A RESULT. ' if scale_name == 'quick' else ''}"
-        f"cremma-mss-19 test split ({test_lines} lines), CER; in brackets the relative change against row 1."
+        f"{what}; in brackets the relative change against row 1."
     )
     print(
         f"Scale '{scale_name}': {scale.size} model; pre-training {scale.pretrain.steps} steps x batch "
-        f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; fine-tuning {scale.finetune.steps} steps x "
-        f"batch {scale.finetune.batch_size} for every row; k-means features: {scale.method.features}"
+        f"{scale.pretrain.batch_size} on {pool_lines} unlabeled lines; {budget}, for every row; k-means features: "
+        f"{scale.method.features}"
         f"{f' after transformer layer {scale.method.feature_layer}' if scale.method.feature_layer else ''}; "
-        f"w = {scale.method.unmasked_weight}; encoder lr scale {results['_config']['encoder_lr_scale']}, "
-        f"freeze steps {results['_config']['freeze_steps']} (rows 2-6). "
+        f"w = {scale.method.unmasked_weight}; row 6 from {transfer}; encoder lr scale "
+        f"{results['_config']['encoder_lr_scale']}, freeze steps {results['_config']['freeze_steps']} (rows 2-6). "
         f"{dt.date.today()}, {machine()}\n"
     )
-    print("| row | " + " | ".join(f"{s} lines" for s in sizes) + " |")
-    print("|---|" + "---|" * len(sizes))
-    for row, title in ROWS.items():
+    print("| row | " + " | ".join(title(*column) for column in columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for row in rows:
         cells = []
-        for s in sizes:
-            entry, base = results.get(f"{row}/{s}"), results.get(f"scratch/{s}")
+        for size, seed in columns:
+            entry = results.get(result_key(row, size, seed, scale))
+            base = results.get(result_key("scratch", size, seed, scale))
             if entry is None:
                 cells.append("–")
                 continue
@@ -378,7 +481,17 @@ def print_table(results: dict, scale: Scale, scale_name: str, pool_lines: int, t
             if row != "scratch" and base and base["test_cer"] > 0:
                 cell += f" ({(entry['test_cer'] - base['test_cer']) / base['test_cer']:+.0%})"
             cells.append(cell)
-        print(f"| {title} | " + " | ".join(cells) + " |")
+        print(f"| {ROWS[row]} | " + " | ".join(cells) + " |")
+    if scale.finetune.patience:  # did each fine-tuning converge within the budget?
+        print("\nBest val step / last step of each fine-tuning (last < the budget: stopped early)\n")
+        print("| row | " + " | ".join(title(*column) for column in columns) + " |")
+        print("|---|" + "---|" * len(columns))
+        for row in rows:
+            cells = []
+            for size, seed in columns:
+                entry = results.get(result_key(row, size, seed, scale))
+                cells.append(f"{entry['best_step']} / {entry['last_step']}" if entry and "last_step" in entry else "–")
+            print(f"| {ROWS[row]} | " + " | ".join(cells) + " |")
     print("\n| pre-training | first loss | final loss |\n|---|---|---|")
     for row in row_methods(scale.method):
         entry = results.get(f"pretrain/{row}")

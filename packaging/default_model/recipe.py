@@ -33,7 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import load_recipe, shared_split, train_settings  # noqa: E402
+from benchmarks.common import load_recipe, recipe_pretraining, shared_split, train_settings  # noqa: E402
 from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
@@ -128,28 +128,16 @@ def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
     """The pre-training stage (recipe["pretrain"]): the train pages' lines, text thrown away,
     into a line store, then masked pre-training of the encoder. Resumes like the training."""
     from mspt_core.data.linestore import LineStore, build_line_store
-    from mspt_core.pretrain import PretrainSettings, pretrain_encoder
+    from mspt_core.pretrain import pretrain_encoder
 
-    spec, folder = recipe["pretrain"], out / PRETRAIN
-    xmls = [xml for name in spec["splits"] for xml in shared_split(name)]
+    folder = out / PRETRAIN
+    xmls, method, settings = recipe_pretraining(recipe, device)
     if LineStore.is_store(folder / "lines"):  # built by an earlier start of this run
         store = LineStore(folder / "lines")
         print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages (store built earlier)")
     else:
         store, skipped = build_line_store(xmls, folder / "lines", recipe["height"])
         print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages ({len(skipped)} skipped)")
-    method = PretrainSettings(
-        size=recipe["size"],
-        features=spec["features"],
-        clusters=spec["clusters"],
-        unmasked_weight=spec["unmasked_weight"],
-        p_start=spec["p_start"],
-        p_end=spec["p_end"],
-        max_width=spec["max_width"],
-    )
-    settings = train_settings(
-        spec, checkpoint_every=spec["checkpoint_every"], val_every=spec["steps"], seed=recipe["seed"], device=device
-    )
     outcome = pretrain_encoder(
         store, folder, method, settings, on_progress=TrainingBar(settings.steps), on_status=print
     )
