@@ -47,6 +47,15 @@ class SegmentParams:
     envelope_pad: float = 0.4  # polygon margin around the ink
 
 
+def _working_copy(grey: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The page at ``scale`` (at most 1), illumination-normalized, and its cleaned binary."""
+    if scale < 1:
+        h, w = grey.shape
+        grey = cv2.resize(grey, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    norm = normalize_illumination(grey)
+    return norm, remove_noise(sauvola(norm), min_area=3)
+
+
 def _char_height(binary: np.ndarray) -> float:
     """Median height of letter-sized connected components: the scale of everything else."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
@@ -294,15 +303,26 @@ def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
     return blocks
 
 
-MAX_NET_CHAR_HEIGHT = 32  # px: the tallest letters the line finder met in training (pages at 1600 px)
+# Letter heights (``_char_height``) the line finder met in training: the train pages at its
+# input side have 7-31 px (5 % under 8, 5 % over 24), and training zooms them by 0.64-1.56.
+MAX_NET_CHAR_HEIGHT = 32
+MIN_NET_CHAR_HEIGHT = 7
+TOO_SMALL_CHAR = 6  # letters smaller than this at the finder's input are enlarged to the minimum
+# Pixels of the finest working copy for small text, and of the largest image the finder then
+# reads (about 5x its usual): a 120 MP page of small text takes 1.5-1.8 GiB (tall or square).
+MAX_WORK_PIXELS = 12e6
+MAX_NET_PIXELS = 8e6
 
 
 def _learned_blocks(norm: np.ndarray, ch: float, finder):
     """The same, from the line finder's maps (see ``linefinder``). The page is scaled to the
-    finder's input side, but a small image (a crop of a few lines) is not blown up past the
-    letter size the finder was trained on."""
+    finder's input side, but the letters are kept within the sizes it was trained on: a small
+    image (a crop of a few lines) is not blown up past them, and small text on a large page is
+    enlarged up to them (within ``MAX_NET_PIXELS``)."""
     h, w = norm.shape
     r = min(finder.config.input_side / max(h, w), MAX_NET_CHAR_HEIGHT / ch)
+    if ch * r < TOO_SMALL_CHAR:
+        r = max(r, min(MIN_NET_CHAR_HEIGHT / ch, (MAX_NET_PIXELS / (h * w)) ** 0.5))
     size = (max(1, round(w * r)), max(1, round(h * r)))
     scaled = cv2.resize(norm, size, interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
     core, body = finder.maps(scaled)
@@ -361,13 +381,16 @@ def segment(
     grey = to_grey(image)
     full_h, full_w = grey.shape
     scale = min(1.0, work_side / max(full_h, full_w))
-    small = (
-        cv2.resize(grey, (max(1, round(full_w * scale)), max(1, round(full_h * scale))), interpolation=cv2.INTER_AREA)
-        if scale < 1
-        else grey
-    )
-    norm = normalize_illumination(small)
-    binary = remove_noise(sauvola(norm), min_area=3)
+    norm, binary = _working_copy(grey, scale)
+    ch = _char_height(binary)
+    if use_finder and ch < MIN_NET_CHAR_HEIGHT and scale < 1:
+        # Small text on a large image (a big register, a newspaper, a letter photographed on a
+        # table): at work_side the letters are a few pixels; take the copy at a resolution that
+        # gives them back (the finder then reads it at more than its input side).
+        # (The estimate stops at 6 px, so the letters may be smaller than it says: aim higher.)
+        scale = min(1.0, scale * 1.5 * MIN_NET_CHAR_HEIGHT / ch, (MAX_WORK_PIXELS / (full_h * full_w)) ** 0.5)
+        norm, binary = _working_copy(grey, scale)
+        ch = _char_height(binary)
     angle = estimate_skew(binary, max_skew)
     matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
     if abs(angle) >= 0.1:
@@ -385,9 +408,9 @@ def segment(
         return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
 
     if use_finder:
-        blocks = _learned_blocks(norm, _char_height(binary), finder)
+        blocks = _learned_blocks(norm, ch, finder)
     else:
-        blocks = _classical_blocks(binary, _char_height(binary), params)
+        blocks = _classical_blocks(binary, _char_height(binary), params)  # measured after rotating
     page = Page(
         width=full_w,
         height=full_h,
