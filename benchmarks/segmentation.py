@@ -17,8 +17,10 @@ End to end, on the printed and typewritten sets: each page's text in reading ord
 bundled ``default`` model from the ground-truth lines and from our own segmentation
 (``pipeline.transcribe`` with and without ground truth), and by Tesseract ``--psm 3``, against
 the page's ground-truth lines, compared after ``reading.normalized``; pages/s of the whole job
-on one thread (image loading included). With ``--split test`` the issue's targets are judged at
-the end (issue 15).
+on one thread (image loading included). Then where the difference between the two comes from:
+the ground-truth lines our segmentation found, each read from its ground-truth crop and from
+ours, and how many lines only one side has. With ``--split test`` the issue's targets are judged
+at the end (issue 15).
 
 Full run (the figures in RESULTS.md; kraken takes ~25 s a page, so keep its output)::
 
@@ -61,10 +63,10 @@ from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
 from mspt_core.document import box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout.evaluate import Match, match_lines
+from mspt_core.layout.evaluate import Match, match_lines, pair_lines
 from mspt_core.layout.linefinder import bundled, bundled_path, load_line_finder
 from mspt_core.layout.segment import segment
-from mspt_core.models import resolve
+from mspt_core.models import load_model, resolve
 
 SETS = {**PRINTED, **HANDWRITTEN}  # set name -> Tesseract's languages for it
 METHODS = ("learned", "classical", "tesseract", "kraken")
@@ -302,6 +304,62 @@ def end_to_end(name: str, xmls: list[Path]) -> Reading:
     )
 
 
+@dataclass
+class CropCost:
+    """Where a page's CER on our lines goes: the lines both segmentations have, each read from
+    its ground-truth crop and from ours (same reader, same cutting), and the lines only one has."""
+
+    name: str
+    truth_lines: int
+    matched: int
+    missed: int  # ground-truth lines no found line matches
+    extra: int  # found lines that match no ground-truth line
+    on_truth: reading.Row
+    on_ours: reading.Row
+
+
+def crop_cost(name: str, xmls: list[Path]) -> CropCost:
+    """Lines paired at box IoU >= 0.5 (as in the F1 table), both crops cut along their polygons
+    as ``reading.crop`` cuts, read by the bundled default model at one thread."""
+    truth_crops, our_crops, texts = [], [], []
+    truth_lines = found_lines = 0
+    for xml in xmls:
+        truth = read_document(xml)
+        grey = load_grey(truth.image_path)
+        lines = [ln for ln in truth.lines() if ln.text.strip() and len(ln.polygon) >= 3]
+        found = list(segment(grey).lines())
+        truth_lines += len(lines)
+        found_lines += len(found)
+        for i, j in pair_lines([ln.polygon for ln in lines], [ln.polygon for ln in found], grey.shape):
+            truth_crops.append(reading.crop(grey, lines[i]))
+            our_crops.append(reading.crop(grey, found[j]))
+            texts.append(lines[i].text)
+    reader = reading.mspt_reader(load_model(resolve("default")), None, 1)
+    return CropCost(
+        name,
+        truth_lines,
+        len(texts),
+        truth_lines - len(texts),
+        found_lines - len(texts),
+        reading.mspt_lines(reader, "default, ground-truth crops", truth_crops, texts, 1),
+        reading.mspt_lines(reader, "default, our crops", our_crops, texts, 1),
+    )
+
+
+def print_crop_costs(costs: list[CropCost]) -> None:
+    print(
+        "| set | GT lines | matched | missed | extra found | CER of the matched lines: GT crops | "
+        "our crops | difference (points) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for c in costs:
+        print(
+            f"| {c.name} | {c.truth_lines} | {c.matched} | {c.missed} | {c.extra} | {c.on_truth.cer:.2%} | "
+            f"{c.on_ours.cer:.2%} | {100 * (c.on_ours.cer - c.on_truth.cer):+.2f} |",
+            flush=True,
+        )
+
+
 def print_readings(readings: list[Reading]) -> None:
     print(
         "| set | pages | default on GT lines CER (WER) | default on our lines CER (WER) | difference (points) "
@@ -485,6 +543,12 @@ def main() -> None:
             readings.append(end_to_end(name, xmls_of[name]))
         print_readings(readings)
         print(f"\nreaders: {readings[0].on_ours.reader}; {readings[0].tesseract.reader}")
+        print(
+            "\nWhere the difference comes from: the ground-truth lines our segmentation found (box IoU >= 0.5), "
+            "each read from its ground-truth crop and from ours (both cut along the polygon), and the lines only "
+            "one side has (missed: text left unread; extra: read where the ground truth has no text)\n"
+        )
+        print_crop_costs([crop_cost(name, xmls_of[name]) for name in printed])
 
     if args.split == "test" and "learned" in args.methods and not args.pages:
         left_out = [name for name in SETS if name not in sets]
