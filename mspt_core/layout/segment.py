@@ -56,6 +56,9 @@ def _working_copy(grey: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarra
     return norm, remove_noise(sauvola(norm), min_area=3)
 
 
+CHAR_FLOOR = 6  # px: letters are not told apart from specks below this; smaller ones read as 6
+
+
 def _char_height(binary: np.ndarray) -> float:
     """Median height of letter-sized connected components: the scale of everything else."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
@@ -65,7 +68,7 @@ def _char_height(binary: np.ndarray) -> float:
     letters = (area >= 8) & (h >= 4) & (h < binary.shape[0] / 8) & (w < binary.shape[1] / 4)
     if letters.sum() < 5:
         return 12.0
-    return float(np.clip(np.median(h[letters]), 6, 200))
+    return float(np.clip(np.median(h[letters]), CHAR_FLOOR, 200))
 
 
 def _peaks(profile: np.ndarray, valley_ratio: float, min_height: float) -> list[int]:
@@ -308,6 +311,7 @@ def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
 MAX_NET_CHAR_HEIGHT = 32
 MIN_NET_CHAR_HEIGHT = 7
 TOO_SMALL_CHAR = 6  # letters smaller than this at the finder's input are enlarged to the minimum
+# and letters measured at the floor may be smaller still: they are enlarged to 1.5x the minimum
 # Pixels of the finest working copy for small text, and of the largest image the finder then
 # reads (about 5x its usual): a 120 MP page of small text takes 1.5-1.8 GiB (tall or square).
 MAX_WORK_PIXELS = 12e6
@@ -321,8 +325,10 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     enlarged up to them (within ``MAX_NET_PIXELS``)."""
     h, w = norm.shape
     r = min(finder.config.input_side / max(h, w), MAX_NET_CHAR_HEIGHT / ch)
-    if ch * r < TOO_SMALL_CHAR:
-        r = max(r, min(MIN_NET_CHAR_HEIGHT / ch, (MAX_NET_PIXELS / (h * w)) ** 0.5))
+    floor = ch <= CHAR_FLOOR
+    if ch * r < (1.5 * MIN_NET_CHAR_HEIGHT if floor else TOO_SMALL_CHAR):
+        wanted = (1.5 if floor else 1.0) * MIN_NET_CHAR_HEIGHT / ch
+        r = max(r, min(wanted, (MAX_NET_PIXELS / (h * w)) ** 0.5))
     size = (max(1, round(w * r)), max(1, round(h * r)))
     scaled = cv2.resize(norm, size, interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
     core, body = finder.maps(scaled)
@@ -387,7 +393,7 @@ def segment(
         # Small text on a large image (a big register, a newspaper, a letter photographed on a
         # table): at work_side the letters are a few pixels; take the copy at a resolution that
         # gives them back (the finder then reads it at more than its input side).
-        # (The estimate stops at 6 px, so the letters may be smaller than it says: aim higher.)
+        # (The estimate stops at CHAR_FLOOR, so the letters may be smaller than it says: aim higher.)
         scale = min(1.0, scale * 1.5 * MIN_NET_CHAR_HEIGHT / ch, (MAX_WORK_PIXELS / (full_h * full_w)) ** 0.5)
         norm, binary = _working_copy(grey, scale)
         ch = _char_height(binary)

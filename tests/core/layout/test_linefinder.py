@@ -349,23 +349,38 @@ SIZE_PAGES = [
 ]
 
 
-@pytest.mark.parametrize("which, name", SIZE_PAGES)
-def test_small_text_on_a_large_image_is_found_at_a_finer_scale(which, name, request):
-    """The page shrunk to a quarter in the middle of a canvas of its own size (a letter
-    photographed on a table, a large register): at the finder's usual 1,600 px its letters would
-    be 2-4 px, smaller than anything it learned from (measured before: F1 0.47 at a third on
-    fondue val pages, 0.0 on ehri's)."""
-    truth, grey = _val_page(which, name, request)
+def _shrunk_into_canvas(grey, polygons, factor):
+    """The page shrunk by ``factor`` into the middle of a canvas of its own size, and its lines."""
     h, w = grey.shape
-    small = cv2.resize(grey, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(grey, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
     canvas = np.full_like(grey, int(np.median(grey[0])))
     y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
     canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
-    expected = [
-        [(x * small.shape[1] / w + x0, y * small.shape[0] / h + y0) for x, y in ln.polygon] for ln in truth.lines()
-    ]
+    return canvas, [[(x * factor + x0, y * factor + y0) for x, y in p] for p in polygons]
+
+
+@pytest.mark.parametrize(
+    "which, name, scan, minimum",
+    # measured: 1.0, 1.0, 0.94 as scanned; 1.0, 0.98, 0.85 reduced to 60 %
+    [(which, name, 1.0, 0.9) for which, name in SIZE_PAGES]
+    + [(which, name, 0.6, 0.9 if which != "peraire-20-handwritten-fr" else 0.8) for which, name in SIZE_PAGES],
+)
+def test_small_text_on_a_large_image_is_found_at_a_finer_scale(which, name, scan, minimum, request):
+    """The page (as scanned, or first reduced to 60 %: letters near the image's own limit) shrunk
+    to a quarter in the middle of a canvas of its size: a letter photographed on a table, a large
+    register. At the finder's usual 1,600 px its letters would be 2-4 px, smaller than anything it
+    learned from (measured before: F1 0.13 for fondue's page reduced to 60 %, 0.47 at a third on
+    fondue val pages as scanned, 0.0 on ehri's)."""
+    truth, grey = _val_page(which, name, request)
+    polygons = [ln.polygon for ln in truth.lines()]
+    if scan != 1.0:
+        grey = cv2.resize(
+            grey, (round(grey.shape[1] * scan), round(grey.shape[0] * scan)), interpolation=cv2.INTER_AREA
+        )
+        polygons = [[(x * scan, y * scan) for x, y in p] for p in polygons]
+    canvas, expected = _shrunk_into_canvas(grey, polygons, 0.25)
     match = match_lines(expected, [ln.polygon for ln in segment(canvas).lines()], canvas.shape)
-    assert match.f1 >= 0.9, match
+    assert match.f1 >= minimum, match
 
 
 @pytest.mark.parametrize("which, name", SIZE_PAGES)
