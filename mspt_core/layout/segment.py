@@ -308,10 +308,11 @@ def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
 
 # Letter heights (``_char_height``) the line finder met in training: the train pages at its
 # input side have 7-31 px (5 % under 8, 5 % over 24), and training zooms them by 0.64-1.56.
+# Letters under TOO_SMALL_CHAR at its input are enlarged to MIN_NET_CHAR_HEIGHT; letters measured
+# at CHAR_FLOOR may be smaller still, and are enlarged to 1.5 x MIN_NET_CHAR_HEIGHT.
 MAX_NET_CHAR_HEIGHT = 32
 MIN_NET_CHAR_HEIGHT = 7
-TOO_SMALL_CHAR = 6  # letters smaller than this at the finder's input are enlarged to the minimum
-# and letters measured at the floor may be smaller still: they are enlarged to 1.5x the minimum
+TOO_SMALL_CHAR = 6
 # Pixels of the finest working copy for small text, and of the largest image the finder then
 # reads (about 5x its usual): a 120 MP page of small text takes 1.5-1.8 GiB (tall or square).
 MAX_WORK_PIXELS = 12e6
