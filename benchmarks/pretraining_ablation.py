@@ -181,9 +181,13 @@ def build_pool(root: Path, page_limit: int | None, handwritten: bool) -> LineSto
         return LineStore(root)
     if handwritten:
         xmls = recipe_pretraining(load_recipe(JOINT_RECIPE, []))[0]
-        return build_line_store(xmls[:page_limit], root, LINE_HEIGHT)[0]
-    xmls = [x for data in (FONDUE, CREMMA) for split in ("train", "val") for x in split_xmls(data, split)]
-    return build_line_store(xmls[:page_limit], root, LINE_HEIGHT, lines_per_shard=128)[0]
+        store = build_line_store(xmls[:page_limit], root, LINE_HEIGHT)[0]
+    else:
+        xmls = [x for data in (FONDUE, CREMMA) for split in ("train", "val") for x in split_xmls(data, split)]
+        store = build_line_store(xmls[:page_limit], root, LINE_HEIGHT, lines_per_shard=128)[0]
+    if store is None:
+        raise SystemExit(f"no usable lines in the {len(xmls[:page_limit])} pages of the pool")
+    return store
 
 
 def labelled_sets(handwritten: bool) -> dict[str, dict[str, LineSet]]:
@@ -312,7 +316,7 @@ def main() -> None:
         finetune=replace(scale.finetune, **given(steps=args.finetune_steps), **seed),
         transfer=replace(scale.transfer, **seed) if scale.transfer else None,
     )
-    rows = args.rows or scale.rows or list(ROWS)
+    rows: list[str] = list(args.rows or scale.rows or ROWS)
     run_dir = args.run_dir or Path(f"runs/ablation-{scale_name}")
     run_dir.mkdir(parents=True, exist_ok=True)
     results_path = run_dir / "results.json"
@@ -367,7 +371,7 @@ def main() -> None:
     if "transfer" in rows and scale.transfer is None:
         encoders["transfer"] = bundled_models_dir() / DEFAULT_MODEL
         log(f"printed-text recognizer: the bundled {DEFAULT_MODEL} model")
-    elif "transfer" in rows:
+    elif "transfer" in rows and scale.transfer is not None:
         printed = train_recognizer(
             load_lines(split_xmls(FONDUE, "train"), LINE_HEIGHT),
             load_lines(split_xmls(FONDUE, "val"), LINE_HEIGHT),
@@ -467,31 +471,29 @@ def print_table(
         f"{results['_config']['encoder_lr_scale']}, freeze steps {results['_config']['freeze_steps']} (rows 2-6). "
         f"{dt.date.today()}, {machine()}\n"
     )
-    print("| row | " + " | ".join(title(*column) for column in columns) + " |")
-    print("|---|" + "---|" * len(columns))
-    for row in rows:
-        cells = []
-        for size, seed in columns:
-            entry = results.get(result_key(row, size, seed, scale))
-            base = results.get(result_key("scratch", size, seed, scale))
-            if entry is None:
-                cells.append("–")
-                continue
-            cell = f"{entry['test_cer']:.2%}"
-            if row != "scratch" and base and base["test_cer"] > 0:
-                cell += f" ({(entry['test_cer'] - base['test_cer']) / base['test_cer']:+.0%})"
-            cells.append(cell)
-        print(f"| {ROWS[row]} | " + " | ".join(cells) + " |")
-    if scale.finetune.patience:  # did each fine-tuning converge within the budget?
-        print("\nBest val step / last step of each fine-tuning (last < the budget: stopped early)\n")
+
+    def grid(cell) -> None:
+        """One table: a line per row, a cell per column from ``cell(entry, scratch's entry)``."""
         print("| row | " + " | ".join(title(*column) for column in columns) + " |")
         print("|---|" + "---|" * len(columns))
         for row in rows:
             cells = []
             for size, seed in columns:
                 entry = results.get(result_key(row, size, seed, scale))
-                cells.append(f"{entry['best_step']} / {entry['last_step']}" if entry and "last_step" in entry else "–")
+                base = results.get(result_key("scratch", size, seed, scale))
+                cells.append(cell(entry, base if row != "scratch" else None) if entry else "–")
             print(f"| {ROWS[row]} | " + " | ".join(cells) + " |")
+
+    def cer_cell(entry: dict, base: dict | None) -> str:
+        cell = f"{entry['test_cer']:.2%}"
+        if base and base["test_cer"] > 0:
+            cell += f" ({(entry['test_cer'] - base['test_cer']) / base['test_cer']:+.0%})"
+        return cell
+
+    grid(cer_cell)
+    if scale.finetune.patience:  # did each fine-tuning converge within the budget?
+        print("\nBest val step / last step of each fine-tuning (last < the budget: stopped early)\n")
+        grid(lambda entry, _: f"{entry['best_step']} / {entry['last_step']}" if "last_step" in entry else "–")
     print("\n| pre-training | first loss | final loss |\n|---|---|---|")
     for row in row_methods(scale.method):
         entry = results.get(f"pretrain/{row}")

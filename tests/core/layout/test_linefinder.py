@@ -297,6 +297,18 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     assert page.metadata["segmentation"] == "mspt learned"
 
 
+def _val_page(which, name, request):
+    """A page of the val split of a fixture set (cremma, fondue) or of another shared set, and its image."""
+    if which in ("cremma", "fondue"):
+        dataset = request.getfixturevalue(which)
+    elif (DATA / which).exists():
+        dataset = DATA / which
+    else:
+        pytest.skip(f"needs {DATA / which} (the shared ground truth beside the clone); not present here")
+    truth = read_document(_page(dataset, "val", name))
+    return truth, load_grey(truth.image_path)
+
+
 @pytest.mark.parametrize(
     "which, name, minimum",
     [
@@ -317,29 +329,11 @@ def test_the_bundled_finder_finds_the_lines_of_unseen_pages(which, name, minimum
     """Pages of the val split (never trained on, though they chose which snapshot ships): lines
     found by box IoU >= 0.5."""
     assert linefinder.bundled() is not None, f"the line finder should ship at {linefinder.bundled_path()}"
-    if which in ("cremma", "fondue"):
-        dataset = request.getfixturevalue(which)
-    elif (DATA / which).exists():
-        dataset = DATA / which
-    else:
-        pytest.skip(f"needs {DATA / which} (the shared ground truth beside the clone); not present here")
-    truth = read_document(_page(dataset, "val", name))
-    grey = load_grey(truth.image_path)
+    truth, grey = _val_page(which, name, request)
     page = segment(grey)
     assert page.metadata["segmentation"] == "mspt learned"
     match = match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in page.lines()], grey.shape)
     assert match.f1 >= minimum, match
-
-
-def _val_page(which, name, request):
-    if which in ("cremma", "fondue"):
-        dataset = request.getfixturevalue(which)
-    elif (DATA / which).exists():
-        dataset = DATA / which
-    else:
-        pytest.skip(f"needs {DATA / which} (the shared ground truth beside the clone); not present here")
-    truth = read_document(_page(dataset, "val", name))
-    return truth, load_grey(truth.image_path)
 
 
 SIZE_PAGES = [
