@@ -61,9 +61,10 @@ def train_settings(spec: dict, **fixed) -> TrainSettings:
     return TrainSettings(**{key: spec[key] for key in ("steps", "batch_size", "lr", "warmup")}, **fixed)
 
 
-def recipe_pretraining(recipe: dict, device: str = "auto") -> tuple[list[Path], PretrainSettings, TrainSettings]:
-    """A recipe's pre-training stage (``recipe["pretrain"]``): the pages whose lines it reads with
-    the text thrown away, the method, and the loop's settings."""
+def recipe_pretraining(recipe: dict, device: str = "auto") -> tuple[list[str], PretrainSettings, TrainSettings]:
+    """A recipe's pre-training stage (``recipe["pretrain"]``): the splits whose pages' lines it
+    reads with the text thrown away (``shared_split`` names them), the method, and the loop's
+    settings."""
     from mspt_core.pretrain import PretrainSettings
 
     spec = recipe["pretrain"]
@@ -79,7 +80,7 @@ def recipe_pretraining(recipe: dict, device: str = "auto") -> tuple[list[Path], 
     settings = train_settings(
         spec, checkpoint_every=spec["checkpoint_every"], val_every=spec["steps"], seed=recipe["seed"], device=device
     )
-    return [xml for name in spec["splits"] for xml in shared_split(name)], method, settings
+    return list(spec["splits"]), method, settings
 
 
 def load_recipe(path: Path, overrides: list[str]) -> dict:

@@ -39,7 +39,18 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from common import CREMMA, DATA, FONDUE, HANDWRITTEN, REPO, load_recipe, machine, recipe_pretraining, split_xmls
+from common import (
+    CREMMA,
+    DATA,
+    FONDUE,
+    HANDWRITTEN,
+    REPO,
+    load_recipe,
+    machine,
+    recipe_pretraining,
+    shared_split,
+    split_xmls,
+)
 
 from mspt_core.atomic import atomic_write
 from mspt_core.data.lines import LineSet, load_lines
@@ -120,7 +131,7 @@ def scales() -> dict[str, Scale]:
         ),
         # The product's pre-training and the fine-tuning loop of the joint recipe, stopped when 4
         # validations in a row (1,000 steps) bring no gain; at most 6,000 steps (about 20 epochs
-        # of all 4,918 handwritten train lines). One CPU core: ~0.9 s a pre-training step, ~0.55 s
+        # of all 4,904 usable handwritten train lines). One CPU core: ~0.9 s a pre-training step, ~0.55 s
         # a fine-tuning step.
         "converge": Scale(
             joint["size"],
@@ -180,7 +191,7 @@ def build_pool(root: Path, page_limit: int | None, handwritten: bool) -> LineSto
     if LineStore.is_store(root):
         return LineStore(root)
     if handwritten:
-        xmls = recipe_pretraining(load_recipe(JOINT_RECIPE, []))[0]
+        xmls = [xml for name in recipe_pretraining(load_recipe(JOINT_RECIPE, []))[0] for xml in shared_split(name)]
         store = build_line_store(xmls[:page_limit], root, LINE_HEIGHT)[0]
     else:
         xmls = [x for data in (FONDUE, CREMMA) for split in ("train", "val") for x in split_xmls(data, split)]
@@ -421,8 +432,8 @@ def main() -> None:
             )
             log(f"{key}: test CER {results[key]['test_cer']:.4f} (val {results[key]['val_cer']:.4f})")
 
-    # other processes' rows too
-    print_table(load_results(results_path), scale, scale_name, rows, len(pool), test)
+    # every row of the scale, other processes' too
+    print_table(load_results(results_path), scale, scale_name, list(scale.rows or ROWS), len(pool), test)
 
 
 def fine_tunings(scale: Scale) -> list[tuple[int | None, TrainSettings]]:
@@ -430,7 +441,8 @@ def fine_tunings(scale: Scale) -> list[tuple[int | None, TrainSettings]]:
     seed, then the smallest size again with each extra seed."""
     runs = [(size, scale.finetune) for size in scale.label_sizes]
     smallest = min((s for s in scale.label_sizes if s is not None), default=None)
-    return runs + [(smallest, replace(scale.finetune, seed=seed)) for seed in scale.extra_seeds]
+    extra = [seed for seed in scale.extra_seeds if seed != scale.finetune.seed]  # --seed may make one the base
+    return runs + [(smallest, replace(scale.finetune, seed=seed)) for seed in extra]
 
 
 def result_key(row: str, size: int | None, seed: int, scale: Scale) -> str:

@@ -131,7 +131,8 @@ def pretrained_encoder(recipe: dict, out: Path, device: str) -> Path:
     from mspt_core.pretrain import pretrain_encoder
 
     folder = out / PRETRAIN
-    xmls, method, settings = recipe_pretraining(recipe, device)
+    splits, method, settings = recipe_pretraining(recipe, device)
+    xmls = [xml for name in splits for xml in shared_split(name)]
     if LineStore.is_store(folder / "lines"):  # built by an earlier start of this run
         store = LineStore(folder / "lines")
         print(f"pre-training on {len(store)} unlabeled lines of {len(xmls)} pages (store built earlier)")
