@@ -59,16 +59,23 @@ def _working_copy(grey: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarra
 CHAR_FLOOR = 6  # px: letters are not told apart from specks below this; smaller ones read as 6
 
 
-def _char_height(binary: np.ndarray) -> float:
-    """Median height of letter-sized connected components: the scale of everything else."""
+def _letter_height(binary: np.ndarray) -> float | None:
+    """Median height of letter-sized connected components (at least CHAR_FLOOR), or None where
+    there are too few to tell (a blank page, or letters lost at this resolution)."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
     h = stats[1:, cv2.CC_STAT_HEIGHT]
     w = stats[1:, cv2.CC_STAT_WIDTH]
     area = stats[1:, cv2.CC_STAT_AREA]
     letters = (area >= 8) & (h >= 4) & (h < binary.shape[0] / 8) & (w < binary.shape[1] / 4)
     if letters.sum() < 5:
-        return 12.0
+        return None
     return float(np.clip(np.median(h[letters]), CHAR_FLOOR, 200))
+
+
+def _char_height(binary: np.ndarray) -> float:
+    """The scale of everything else: the letters' height, 12 px where it cannot be measured."""
+    measured = _letter_height(binary)
+    return 12.0 if measured is None else measured
 
 
 def _peaks(profile: np.ndarray, valley_ratio: float, min_height: float) -> list[int]:
@@ -308,14 +315,14 @@ def _classical_blocks(binary: np.ndarray, ch: float, params: SegmentParams):
 
 # Letter heights (``_char_height``) the line finder met in training: the train pages at its
 # input side have 7-31 px (5 % under 8, 5 % over 24), and training zooms them by 0.64-1.56.
-# Letters under TOO_SMALL_CHAR at its input are enlarged to MIN_NET_CHAR_HEIGHT; letters measured
-# at CHAR_FLOOR may be smaller still, and are enlarged to 1.5 x MIN_NET_CHAR_HEIGHT.
+# Letters measured under ENLARGE_UNDER at its input are enlarged to MIN_NET_CHAR_HEIGHT; letters
+# measured at CHAR_FLOOR may be smaller still, and are enlarged to 1.5 x MIN_NET_CHAR_HEIGHT.
 MAX_NET_CHAR_HEIGHT = 32
 MIN_NET_CHAR_HEIGHT = 7
-TOO_SMALL_CHAR = 6
+ENLARGE_UNDER = 6
 # Pixels of the finest working copy for small text, and of the largest image the finder then
-# reads (about 5x its usual): a 120 MP page of small text takes 1.5-1.8 GiB (tall or square).
-MAX_WORK_PIXELS = 12e6
+# reads (about 4x its usual): a 120 MP page of small text takes about 1.8 GiB (tall or square).
+MAX_WORK_PIXELS = 10e6
 MAX_NET_PIXELS = 8e6
 
 
@@ -327,7 +334,7 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     h, w = norm.shape
     r = min(finder.config.input_side / max(h, w), MAX_NET_CHAR_HEIGHT / ch)
     floor = ch <= CHAR_FLOOR
-    if ch * r < (1.5 * MIN_NET_CHAR_HEIGHT if floor else TOO_SMALL_CHAR):
+    if ch * r < (1.5 * MIN_NET_CHAR_HEIGHT if floor else ENLARGE_UNDER):
         wanted = (1.5 if floor else 1.0) * MIN_NET_CHAR_HEIGHT / ch
         r = max(r, min(wanted, (MAX_NET_PIXELS / (h * w)) ** 0.5))
     size = (max(1, round(w * r)), max(1, round(h * r)))
@@ -389,15 +396,14 @@ def segment(
     full_h, full_w = grey.shape
     scale = min(1.0, work_side / max(full_h, full_w))
     norm, binary = _working_copy(grey, scale)
-    ch = _char_height(binary)
-    if use_finder and ch < MIN_NET_CHAR_HEIGHT and scale < 1:
+    measured = _letter_height(binary)
+    if use_finder and scale < 1 and (measured is None or measured <= CHAR_FLOOR):
         # Small text on a large image (a big register, a newspaper, a letter photographed on a
-        # table): at work_side the letters are a few pixels; take the copy at a resolution that
-        # gives them back (the finder then reads it at more than its input side).
-        # (The estimate stops at CHAR_FLOOR, so the letters may be smaller than it says: aim higher.)
-        scale = min(1.0, scale * 1.5 * MIN_NET_CHAR_HEIGHT / ch, (MAX_WORK_PIXELS / (full_h * full_w)) ** 0.5)
+        # table): at work_side the letters are at most a few pixels, or lost altogether. Take the
+        # finest copy allowed, so the finder (which then reads it at more than its input side)
+        # gets the detail the image has.
+        scale = max(scale, min(1.0, (MAX_WORK_PIXELS / (full_h * full_w)) ** 0.5))
         norm, binary = _working_copy(grey, scale)
-        ch = _char_height(binary)
     angle = estimate_skew(binary, max_skew)
     matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
     if abs(angle) >= 0.1:
@@ -415,9 +421,9 @@ def segment(
         return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
 
     if use_finder:
-        blocks = _learned_blocks(norm, ch, finder)
+        blocks = _learned_blocks(norm, _char_height(binary), finder)
     else:
-        blocks = _classical_blocks(binary, _char_height(binary), params)  # measured after rotating
+        blocks = _classical_blocks(binary, _char_height(binary), params)
     page = Page(
         width=full_w,
         height=full_h,
