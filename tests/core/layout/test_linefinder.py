@@ -380,7 +380,8 @@ def test_small_text_on_a_large_image_is_found_at_a_finer_scale(which, name, scan
 @pytest.mark.parametrize("which, name", SIZE_PAGES)
 def test_a_strip_of_four_lines_is_read_as_four_lines(which, name, request):
     """Large text for the image (a crop of a few lines): the finder is not shown letters larger
-    than it learned from, and finds each of the four lines once."""
+    than it learned from (the 32-px cap, older than the small-text path; this guards it), and
+    finds each of the four lines once."""
     truth, grey = _val_page(which, name, request)
     lines = sorted(truth.lines(), key=lambda ln: min(y for _, y in ln.polygon))
     chosen = lines[len(lines) // 2 : len(lines) // 2 + 4]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 
 import cv2
@@ -157,3 +158,37 @@ def test_pair_lines_matches_one_to_one_by_overlap():
     assert sorted(pair_lines(truth, found, (200, 200))) == [(0, 1), (1, 0)]
     # A found line covering two truth lines matches at most one of them.
     assert len(pair_lines(truth[:2], [[(0, 0), (10, 0), (10, 30), (0, 30)]], (200, 200), threshold=0.3)) == 1
+
+
+class _SizeRecordingFinder:
+    """A stand-in line finder that records the image size it is shown and finds nothing."""
+
+    def __init__(self):
+        from mspt_core.layout.linefinder import LineFinderConfig
+
+        self.config = LineFinderConfig()
+        self.shown: list[tuple[int, int]] = []
+
+    def maps(self, image):
+        self.shown.append(image.shape)
+        half = ((image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2)
+        return np.zeros(half, np.float32), np.zeros(half, np.float32)
+
+
+@pytest.mark.parametrize(
+    "shape, letters, expected_side",
+    [
+        ((1600, 1100), 12.0, 1600),  # a page in the trained range: read at the input side, as always
+        ((1600, 1100), 7.0, 1600),  # its smallest letters: still as always
+        ((800, 550), 12.0, 1600),  # a small image of normal text is enlarged to the input side
+        ((400, 300), 24.0, round(400 * 32 / 24)),  # large letters are capped at 32 px
+        ((3200, 2200), 10.0, round(3200 * 7 / 10)),  # 5 px at the input side: read at 7 px instead
+        ((1600, 1100), 6.0, round(1600 * 10.5 / 6)),  # at the 6-px floor: enlarged to 10.5 px
+        ((4000, 3000), 6.0, round(4000 * (8e6 / 12e6) ** 0.5)),  # but never past 8 MP
+    ],
+)
+def test_the_finder_is_shown_letters_of_the_sizes_it_learned(shape, letters, expected_side):
+    learned_blocks = importlib.import_module("mspt_core.layout.segment")._learned_blocks
+    finder = _SizeRecordingFinder()
+    learned_blocks(np.full(shape, 255, np.uint8), letters, finder)
+    assert abs(max(finder.shown[0]) - expected_side) <= 1, finder.shown
