@@ -61,6 +61,8 @@ def shrunk(factor: float) -> Variant:
 
 def few_lines(grey: np.ndarray, lines: list[Polygon]):
     """Four whole lines from the middle of the page (by their tops), the image cut to them."""
+    if not lines:
+        return grey, []
     spans = sorted((min(y for _, y in line), max(y for _, y in line)) for line in lines)
     first = max(0, len(spans) // 2 - BAND_LINES // 2)
     chosen = spans[first : first + BAND_LINES]
