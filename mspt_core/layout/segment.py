@@ -72,10 +72,13 @@ def _letter_height(binary: np.ndarray) -> float | None:
     return float(np.clip(np.median(h[letters]), CHAR_FLOOR, 200))
 
 
+UNMEASURED_CHAR = 12.0  # px: the letter height assumed where it cannot be measured
+
+
 def _char_height(binary: np.ndarray) -> float:
-    """The scale of everything else: the letters' height, 12 px where it cannot be measured."""
+    """The scale of everything else: the letters' height, UNMEASURED_CHAR where it cannot be measured."""
     measured = _letter_height(binary)
-    return 12.0 if measured is None else measured
+    return UNMEASURED_CHAR if measured is None else measured
 
 
 def _peaks(profile: np.ndarray, valley_ratio: float, min_height: float) -> list[int]:
@@ -396,7 +399,7 @@ def segment(
     full_h, full_w = grey.shape
     scale = min(1.0, work_side / max(full_h, full_w))
     norm, binary = _working_copy(grey, scale)
-    measured = _letter_height(binary)
+    measured = _letter_height(binary) if use_finder else None  # the classical method measures after rotating
     if use_finder and scale < 1 and (measured is None or measured <= CHAR_FLOOR):
         # Small text on a large image (a big register, a newspaper, a letter photographed on a
         # table): at work_side the letters are at most a few pixels, or lost altogether. Take the
@@ -404,6 +407,7 @@ def segment(
         # gets the detail the image has.
         scale = max(scale, min(1.0, (MAX_WORK_PIXELS / (full_h * full_w)) ** 0.5))
         norm, binary = _working_copy(grey, scale)
+        measured = _letter_height(binary)
     angle = estimate_skew(binary, max_skew)
     matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
     if abs(angle) >= 0.1:
@@ -421,7 +425,7 @@ def segment(
         return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
 
     if use_finder:
-        blocks = _learned_blocks(norm, _char_height(binary), finder)
+        blocks = _learned_blocks(norm, UNMEASURED_CHAR if measured is None else measured, finder)
     else:
         blocks = _classical_blocks(binary, _char_height(binary), params)
     page = Page(
