@@ -264,29 +264,23 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
     settings = TrainSettings(steps=4, batch_size=2, lr=1e-3, warmup=1, val_every=2, checkpoint_every=2)
     steps = []
-    stopped = train_line_finder(
-        train,
-        val,
-        tmp_path / "lf.safetensors",
-        tmp_path / "run",
-        settings,
-        config,
-        crop=64,
-        on_progress=lambda p: steps.append(p.step),
-        should_stop=lambda: len(steps) >= 2,
-        provenance={"made_by": "this test"},  # as a recipe passes it at every start
-    )
+
+    def start(**stopping):  # the same job each time, with the provenance a recipe passes at every start
+        return train_line_finder(
+            train,
+            val,
+            tmp_path / "lf.safetensors",
+            tmp_path / "run",
+            settings,
+            config,
+            crop=64,
+            provenance={"made_by": "this test"},
+            **stopping,
+        )
+
+    stopped = start(on_progress=lambda p: steps.append(p.step), should_stop=lambda: len(steps) >= 2)
     assert stopped.status == "cancelled" and stopped.step == 2
-    result = train_line_finder(
-        train,
-        val,
-        tmp_path / "lf.safetensors",
-        tmp_path / "run",
-        settings,
-        config,
-        crop=64,
-        provenance={"made_by": "this test"},
-    )
+    result = start()
     assert result.status == "finished" and result.step == 4
     assert [h["step"] for h in result.history if "val" in h] == [2, 4]  # resumed, not restarted
     finder = load_line_finder(tmp_path / "lf.safetensors")
