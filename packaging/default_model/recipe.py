@@ -9,7 +9,10 @@ in the recipe JSON; the seed is fixed.
 recipe.json (the default): the printed and typewritten sets. joint.json (--recipe): print and
 handwriting together, the product's own way: first masked self-supervised pre-training of the
 encoder on the train pages of every set with their text thrown away (progressive masking, loss
-on visible tokens too), then supervised training from that encoder.
+on visible tokens too), then supervised training from that encoder. A recipe with a "base"
+(handwriting-v2.json, default-v2.json) trains on from a shipped model instead: the model folder
+named there, checked against the SHA-256 of its weights and copied into the run folder at the
+first start (so the run still resumes after the bundled model has been replaced).
 
 Keep the run folder outside the repository. Started again with the same --out, the run resumes
 exactly from its last checkpoint (pre-training, then training; the prepared lines are cached
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -43,6 +47,33 @@ from mspt_core.train.supervised import train_recognizer  # noqa: E402
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
 PREPARED = "prepared-lines"  # cache of the rendered and cut lines in the run folder
+BASE = "base"  # the copy of a recipe's base model inside the run folder
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def base_model(recipe: dict, out: Path) -> Path:
+    """The model a recipe with a "base" trains on from: at the first start the model folder named
+    there (relative to the repository), checked against the recipe's SHA-256 of its weights and
+    copied into the run folder; later starts use the copy."""
+    copy = out / BASE
+    if not copy.is_dir():
+        source = REPO / recipe["base"]["model"]
+        weights = source / "model.safetensors"
+        if not weights.is_file() or file_sha256(weights) != recipe["base"]["sha256"]:
+            raise SystemExit(
+                f"{source} is not the base this recipe names (SHA-256 {recipe['base']['sha256']} of its "
+                f"weights); check out the commit named in the recipe's comment to train it again"
+            )
+        shutil.copytree(source, out / f"{BASE}.partial", dirs_exist_ok=True)
+        (out / f"{BASE}.partial").rename(copy)
+    return copy
 
 
 def synthetic_lines(recipe: dict) -> LineSet:
@@ -204,7 +235,18 @@ def main() -> None:
         f"selected on {', '.join(recipe['real_val'])} ({', '.join(recipe['val_crops'])} crops); "
         f"recipe packaging/default_model/{args.recipe.name} {json.dumps(recipe, sort_keys=True)}"
     )
-    if "pretrain" in recipe:
+    if "base" in recipe:
+        outcome = train_recognizer(
+            train_set,
+            val,
+            args.out,
+            settings,
+            head=recipe["head"],
+            base_model=base_model(recipe, args.out),
+            on_progress=TrainingBar(settings.steps),
+            data_description=description,
+        )
+    elif "pretrain" in recipe:
         from mspt_core.train.finetune import finetune_recognizer
 
         encoder = pretrained_encoder(recipe, args.out, args.device)

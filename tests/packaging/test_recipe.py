@@ -1,0 +1,108 @@
+"""The bundled models' training recipes (packaging/default_model/): they train and select only on
+train and val splits, and a recipe that trains on from a shipped model takes exactly the model
+it names and keeps training after that model has been replaced in the repository."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, split_xmls
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = sorted((REPO / "packaging" / "default_model").glob("*.json"))
+SPLIT_KEYS = ("real_train", "real_val")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("recipe_script", REPO / "packaging/default_model/recipe.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def named_splits(recipe: dict) -> list[str]:
+    names = [name for key in SPLIT_KEYS for name in recipe.get(key, [])]
+    return names + list(recipe.get("pretrain", {}).get("splits", []))
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_recipes_never_name_a_test_split(path):
+    recipe = json.loads(path.read_text())
+    splits = named_splits(recipe)
+    assert splits, f"{path.name} names no data"
+    assert all(name.rsplit("/", 1)[1] in ("train", "val") for name in splits), splits
+    assert all(name.endswith("/val") for name in recipe["real_val"])
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_recipes_name_splits_that_exist(path):
+    if not DATA.is_dir():
+        pytest.skip(f"needs {DATA} (the shared ground truth beside the clone); not present here")
+    recipe = json.loads(path.read_text())
+    empty = [name for name in named_splits(recipe) if not split_xmls(DATA / name.split("/")[0], name.split("/")[1])]
+    assert not empty, f"{path.name} names splits ../shared/data does not have: {empty}"
+
+
+def fake_model(folder: Path, weights: bytes) -> str:
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(weights)
+    (folder / "model.json").write_text("{}")
+    return load_script().file_sha256(folder / "model.safetensors")
+
+
+def test_a_base_is_checked_copied_once_and_then_used_from_the_run_folder(tmp_path, monkeypatch):
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    sha = fake_model(tmp_path / "models" / "hand", b"first round")
+    recipe = {"base": {"model": "models/hand", "sha256": sha}}
+    run = tmp_path / "run"
+    run.mkdir()
+
+    copy = script.base_model(recipe, run)
+    assert (copy / "model.safetensors").read_bytes() == b"first round"
+    # the shipped model is replaced by the next round: the run still resumes from its copy
+    shutil.rmtree(tmp_path / "models" / "hand")
+    fake_model(tmp_path / "models" / "hand", b"second round")
+    assert script.base_model(recipe, run) == copy
+    assert (copy / "model.safetensors").read_bytes() == b"first round"
+
+
+def test_a_base_that_is_not_the_named_one_is_refused(tmp_path, monkeypatch):
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    fake_model(tmp_path / "models" / "hand", b"second round")
+    recipe = {"base": {"model": "models/hand", "sha256": "0" * 64}}
+    with pytest.raises(SystemExit, match="is not the base this recipe names"):
+        script.base_model(recipe, tmp_path / "run")
+    with pytest.raises(SystemExit, match="is not the base"):
+        script.base_model({"base": {"model": "models/none", "sha256": "0" * 64}}, tmp_path / "run")
+    assert not (tmp_path / "run" / "base").exists()
+
+
+def test_the_base_recipes_name_the_models_their_comments_say(tmp_path):
+    """A base recipe's SHA-256 is the weights' of the commit its comment names (the model it
+    trains on from), so the round can be trained again from a checkout of that commit."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    for path in RECIPES:
+        recipe = json.loads(path.read_text())
+        if "base" not in recipe:
+            continue
+        commit = recipe["_comment"].split("shipped at commit ")[1].split(")")[0]
+        blob = subprocess.run(
+            ["git", "show", f"{commit}:{recipe['base']['model']}/model.safetensors"],
+            cwd=REPO,
+            capture_output=True,
+            check=False,
+        )
+        if blob.returncode != 0:
+            pytest.skip(f"commit {commit} is not in this clone (shallow?)")
+        (tmp_path / path.stem).write_bytes(blob.stdout)
+        assert load_script().file_sha256(tmp_path / path.stem) == recipe["base"]["sha256"], path.name
