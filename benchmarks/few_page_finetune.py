@@ -4,7 +4,9 @@ For each document of a split with at least ``--min-pages`` pages, a model (defau
 ``default``) is fine-tuned on the document's first pages (at most five, always leaving one or
 more) exactly as the app's fine-tune wizard does it: the few-pages preset of
 ``mspt_core.presets``, validated on 10 % of those lines, the best validation kept. Its line CER
-on the document's remaining pages is printed before and after, with the CPU minutes spent.
+on the document's remaining pages is printed before and after, with the CPU minutes spent, and
+also for the run's last weights (what keeping the last step instead of the best validation would
+give: with the 3-8 validation lines of a few pages, which checkpoint is "best" is chance).
 
     .venv/bin/python benchmarks/few_page_finetune.py --split test                  # RESULTS.md
     .venv/bin/python benchmarks/few_page_finetune.py --split val --curve --lr 3e-4 1e-3 --steps 800
@@ -53,6 +55,7 @@ class Outcome:
     eval_lines: int
     before: float
     after: float
+    last: float  # CER of the run's last weights, whichever checkpoint was kept
     steps: int
     best_step: int | None
     cpu_minutes: float
@@ -93,6 +96,21 @@ def line_cer(model_path: Path, lines) -> float:
     return lines_cer(LineRecognizer.from_model(str(model_path), device="cpu", engine="torch"), lines)
 
 
+def last_weights_cer(outcome, work: Path, lines) -> float:
+    """CER of the weights the run ended with (its final checkpoint), in the kept model's shape."""
+    from safetensors.torch import load_file
+
+    from mspt_core.models import load_model
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.checkpoint import CHECKPOINT
+    from mspt_core.train.supervised import lines_cer
+
+    loaded = load_model(outcome.model_path)
+    tensors = load_file(str(work / CHECKPOINT))
+    loaded.model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    return lines_cer(LineRecognizer(loaded, device="cpu", engine="torch"), lines)
+
+
 def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work: Path) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -128,6 +146,7 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
+    last = last_weights_cer(outcome, work, held_out)
     return Outcome(
         document,
         len(train_set),
@@ -135,6 +154,7 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
         len(held_out),
         before,
         after,
+        last,
         outcome.result.step,
         outcome.result.best_step,
         cpu / 60,
@@ -146,22 +166,24 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
 def table(outcomes: list[Outcome]) -> str:
     out = [
         "| set | document | pages trained / read | lines trained / val / read | CER before | CER after "
-        "| steps (best) | CPU min | wall min |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| CER, last weights | steps (best) | CPU min | wall min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         d = o.document
         out.append(
             f"| {d.dataset} | {d.name} | {len(d.adapt_pages)} / {len(d.eval_pages)} | "
             f"{o.adapt_lines} / {o.val_lines} / {o.eval_lines} | {o.before:.2%} | {o.after:.2%} | "
-            f"{o.steps} ({o.best_step}) | {o.cpu_minutes:.1f} | {o.wall_minutes:.1f} |"
+            f"{o.last:.2%} | {o.steps} ({o.best_step}) | {o.cpu_minutes:.1f} | {o.wall_minutes:.1f} |"
         )
     if outcomes:
         weights = sum(o.eval_lines for o in outcomes)
         before = sum(o.before * o.eval_lines for o in outcomes) / weights
         after = sum(o.after * o.eval_lines for o in outcomes) / weights
+        last = sum(o.last * o.eval_lines for o in outcomes) / weights
         out.append(
-            f"| all | {len(outcomes)} documents (mean weighted by lines read) | | | {before:.2%} | {after:.2%} | | | |"
+            f"| all | {len(outcomes)} documents (mean weighted by lines read) | | | {before:.2%} | {after:.2%} "
+            f"| {last:.2%} | | | |"
         )
     return "\n".join(out)
 
