@@ -152,11 +152,12 @@ class _Warnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def mspt_reader(loaded, engine: str | None, threads: int):
+def mspt_reader(loaded, engine: str | None, threads: int, language_model: bool = True):
     """A CPU LineRecognizer of ``loaded`` (or the automatic reader, where ``loaded`` is
     ``choose.AUTO``) reading with ``engine`` ("torch", "onnx", "onnx-int8"; None: what
-    ``mspt transcribe`` uses) at ``threads`` threads. Raises EngineUnavailable where this
-    reader falls back to another."""
+    ``mspt transcribe`` uses) at ``threads`` threads, with the language model its file names
+    unless ``language_model`` is False. Raises EngineUnavailable where this reader falls back
+    to another."""
     import torch
 
     from mspt_core import choose
@@ -168,9 +169,13 @@ def mspt_reader(loaded, engine: str | None, threads: int):
     logging.getLogger("mspt_core").addHandler(caught)
     try:
         if loaded == choose.AUTO:
-            reader = choose.choosing_reader("cpu", engine=engine or "auto", threads=threads)
+            reader = choose.choosing_reader(
+                "cpu", engine=engine or "auto", threads=threads, language_model=language_model
+            )
         else:
-            reader = LineRecognizer(loaded, device="cpu", engine=engine or "auto", threads=threads)
+            reader = LineRecognizer(
+                loaded, device="cpu", engine=engine or "auto", threads=threads, language_model=language_model
+            )
     finally:
         logging.getLogger("mspt_core").removeHandler(caught)
     got = reader.engine

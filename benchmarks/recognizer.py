@@ -72,6 +72,19 @@ def find_models(names: list[str] | None, notes: list[str]) -> list[Model]:
     return found
 
 
+# --language-model: read each model with the language model its file names, without it, or both.
+LANGUAGE_MODEL_RUNS = {"on": (True,), "off": (False,), "both": (True, False)}
+
+
+def reads_with_language_model(loaded) -> bool:
+    """Whether ``loaded`` (a model, or ``auto``: its handwriting model) names a language model."""
+    from mspt_core.models import AUTO, bundled_models_dir, read_metadata
+
+    if loaded == AUTO:
+        return "language_model" in read_metadata(bundled_models_dir() / "handwriting")
+    return "language_model" in loaded.metadata
+
+
 def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dict:
     """Rows per (set, crop): every reader at every thread count on the same crops."""
     from mspt_core.models import AUTO, load_model
@@ -80,17 +93,19 @@ def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dic
     for model in models:
         loaded = AUTO if str(model.path) == AUTO else load_model(model.path)
         for engine in args.engines:
-            for threads in args.threads:
-                try:
-                    reader = reading.mspt_reader(loaded, engine, threads)
-                except reading.EngineUnavailable as error:
-                    notes.append(f"{model.label} {engine}: left out ({error})")
-                    break
-                progress(f"{model.label} {engine}, {threads} thread(s)")
-                for (name, style), (images, texts) in inputs.items():
-                    rows[name, style].append(
-                        reading.mspt_lines(reader, f"{model.label} {engine}", images, texts, threads)
-                    )
+            for language_model in LANGUAGE_MODEL_RUNS[args.language_model]:
+                label = f"{model.label} {engine}" + ("" if language_model else ", no LM")
+                if not language_model and not reads_with_language_model(loaded):
+                    continue  # it reads without one anyway: the row above
+                for threads in args.threads:
+                    try:
+                        reader = reading.mspt_reader(loaded, engine, threads, language_model)
+                    except reading.EngineUnavailable as error:
+                        notes.append(f"{label}: left out ({error})")
+                        break
+                    progress(f"{label}, {threads} thread(s)")
+                    for (name, style), (images, texts) in inputs.items():
+                        rows[name, style].append(reading.mspt_lines(reader, label, images, texts, threads))
     if args.no_peers:
         notes.append("peers (Tesseract, PP-OCRv6): left out (--no-peers)")
         return rows
@@ -260,6 +275,12 @@ def main() -> None:
     )
     parser.add_argument("--pages", type=int, default=None, metavar="N", help="only the first N test pages of each set")
     parser.add_argument("--no-pages", action="store_true", help="skip the whole-page comparison")
+    parser.add_argument(
+        "--language-model",
+        choices=sorted(LANGUAGE_MODEL_RUNS),
+        default="both",
+        help="read with the language model a model's file names (on), without (off), or both (default)",
+    )
     parser.add_argument(
         "--ppocr-python",
         type=Path,

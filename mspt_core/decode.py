@@ -1,14 +1,16 @@
 """CTC decoding: greedy with per-character confidences and token positions, and prefix beam
-search. Inputs are one line's log-probabilities (T, C) over its real (unpadded) tokens."""
+search, optionally with a character language model (``charlm``). Inputs are one line's
+log-probabilities (T, C) over its real (unpadded) tokens."""
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from mspt_core.charlm import END, CharLM, Fusion
 from mspt_core.charset import BLANK
 
 
@@ -54,39 +56,80 @@ def _logsumexp(a: float, b: float) -> float:
     return high + math.log1p(math.exp(-abs(a - b)))
 
 
-def beam_search(log_probs: np.ndarray, beam: int = 8, prune: float = 1e-4) -> Decoded:
+def _entry(
+    beams: dict[tuple[int, ...], list],
+    prefix: tuple[int, ...],
+    parent: list,
+    lm: CharLM | None = None,
+    fusion: Fusion | None = None,
+    label: str | None = None,
+) -> list:
+    """``prefix``'s state in ``beams``, made from its ``parent``'s (``label`` added to the
+    parent's text, and scored by ``lm``) when it is not there yet."""
+    found = beams.get(prefix)
+    if found is None:
+        score, text = parent[2], parent[3]
+        if label is not None:
+            if lm is not None and fusion is not None:
+                score += fusion.alpha * lm.text_log_prob(text, label) + fusion.beta * len(label)
+            text += label
+        found = beams[prefix] = [-math.inf, -math.inf, score, text]
+    return found
+
+
+def beam_search(
+    log_probs: np.ndarray,
+    beam: int = 8,
+    prune: float = 1e-4,
+    lm: CharLM | None = None,
+    labels: Sequence[str] | None = None,
+    fusion: Fusion | None = None,
+) -> Decoded:
     """CTC prefix beam search. Each prefix keeps the log-probability of ending in blank and in
     its last character. Classes below ``prune`` probability at a token are not expanded.
+    With a language model ``lm`` (and ``labels``, the text of each class), a prefix also carries
+    fusion.alpha x the model's log-probability of its text plus fusion.beta per character, added
+    once, when the prefix is made; the end of the line is scored at the end.
     Confidences of the result come from the greedy alignment of the same output when it
     matches, else from the per-token maxima along the best path."""
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -math.inf)}
+    if lm is not None and (labels is None or fusion is None):
+        raise ValueError("a language model needs the labels of the classes and the fusion")
+    if lm is not None and bool((log_probs.max(axis=1) >= math.log1p(-prune)).all()):
+        # Every token is surer than 1 - prune: no other class passes the pruning (only a blank,
+        # which would drop a sure character), so the reading is the greedy one. Most lines of
+        # clean print are read this fast.
+        return greedy(log_probs)
+    # prefix -> [log P(ending in blank), log P(ending in its last class), language score, text]
+    beams: dict[tuple[int, ...], list] = {(): [0.0, -math.inf, 0.0, ""]}
     log_prune = math.log(prune)
     for t in range(log_probs.shape[0]):
         row = log_probs[t]
-        candidates = np.nonzero(row >= log_prune)[0].tolist()
-        if BLANK not in candidates:
-            candidates.append(BLANK)
-        nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [-math.inf, -math.inf])
-        for prefix, (p_blank, p_char) in beams.items():
+        candidates = [cls for cls in np.nonzero(row >= log_prune)[0].tolist() if cls != BLANK]
+        nxt: dict[tuple[int, ...], list] = {}
+        blank = float(row[BLANK])
+        for prefix, state in beams.items():
+            p_blank, p_char = state[0], state[1]
             total = _logsumexp(p_blank, p_char)
+            same = _entry(nxt, prefix, state)
+            same[0] = _logsumexp(same[0], total + blank)
             for cls in candidates:
                 p = float(row[cls])
-                if cls == BLANK:
-                    entry = nxt[prefix]
-                    entry[0] = _logsumexp(entry[0], total + p)
-                    continue
-                extended = prefix + (cls,)
-                entry = nxt[extended]
+                extended = _entry(nxt, prefix + (cls,), state, lm, fusion, labels[cls] if labels else None)
                 if prefix and prefix[-1] == cls:
                     # A repeat needs a blank in between to count as a new character.
-                    entry[1] = _logsumexp(entry[1], p_blank + p)
-                    same = nxt[prefix]
+                    extended[1] = _logsumexp(extended[1], p_blank + p)
                     same[1] = _logsumexp(same[1], p_char + p)
                 else:
-                    entry[1] = _logsumexp(entry[1], total + p)
-        ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(*kv[1]), reverse=True)[:beam]
-        beams = {prefix: (pb, pc) for prefix, (pb, pc) in ranked}
-    best_prefix = max(beams, key=lambda k: _logsumexp(*beams[k]))
+                    extended[1] = _logsumexp(extended[1], total + p)
+        ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(kv[1][0], kv[1][1]) + kv[1][2], reverse=True)
+        beams = dict(ranked[:beam])
+
+    def final(prefix: tuple[int, ...]) -> float:
+        p_blank, p_char, score, text = beams[prefix]
+        end = fusion.alpha * lm.log_prob(text, END) if lm is not None and fusion is not None else 0.0
+        return _logsumexp(p_blank, p_char) + score + end
+
+    best_prefix = max(beams, key=final)
     path = greedy(log_probs)
     if tuple(path.ids) == best_prefix:
         return path

@@ -1,5 +1,7 @@
 """Reading line images with a recognizer: batched by width, under ``torch.inference_mode``,
-greedy CTC (default) or CTC beam search, or the autoregressive decoder head.
+greedy CTC (default) or CTC beam search, or the autoregressive decoder head. A model whose file
+names a character language model (``"language_model"``: a bundled one and its fusion settings)
+is read by beam search with it (``charlm``), unless the caller turns it off.
 
 On a CPU the CTC path runs in ONNX Runtime where it can (``engine="auto"``; see
 ``onnx_engine``), which is faster than PyTorch eager for the same text; PyTorch is the
@@ -9,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
 
-from mspt_core import choose, decode, onnx_engine
+from mspt_core import charlm, choose, decode, onnx_engine
 from mspt_core.choose import ChoosingReader
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
@@ -23,6 +26,8 @@ from mspt_core.engines import ENGINES
 from mspt_core.errors import ModelFileError
 from mspt_core.model.config import LINE_HEIGHT
 from mspt_core.models import DEFAULT_MODEL, LoadedModel, load_model, resolve
+
+T = TypeVar("T")
 
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
 BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
@@ -47,7 +52,9 @@ class LineRecognizer:
     """``engine``: "auto" (ONNX Runtime for CTC on a CPU when available, int8 where the model's
     metadata allows it, else PyTorch), "torch", "onnx" or "onnx-int8" (fall back to PyTorch,
     with a logged reason, when ONNX Runtime cannot be used). ``threads``: ONNX Runtime's
-    intra-op threads (default: torch's)."""
+    intra-op threads (default: torch's). ``language_model``: read with the language model the
+    model's file names, if any (False: without; a named one that is not installed is logged and
+    left out)."""
 
     def __init__(
         self,
@@ -58,6 +65,7 @@ class LineRecognizer:
         head: str | None = None,
         engine: str | None = None,
         threads: int | None = None,
+        language_model: bool = True,
     ):
         if loaded.metadata.get("kind", "recognizer") != "recognizer":
             raise ModelFileError(
@@ -92,6 +100,10 @@ class LineRecognizer:
             except onnx_engine.UnavailableError as error:
                 log.warning("reading with PyTorch: %s", error)
         self.engine = engine if self.onnx else "torch"
+        fused = charlm.for_model(loaded.metadata) if language_model and self.head == "ctc" else None
+        self.lm: charlm.CharLM | None = fused[0] if fused else None
+        self.fusion: charlm.Fusion | None = fused[1] if fused else None
+        self.labels = [self.charset.decode([i]) for i in range(len(self.charset))]
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
@@ -101,39 +113,55 @@ class LineRecognizer:
     def read(self, images: Sequence[np.ndarray], summaries: bool = False) -> list[Reading]:
         """Texts of grey uint8 line images (any height), in input order; with ``summaries``,
         each CTC reading carries its ``choose.frame_summary``."""
+        return self._batched(images, lambda batch: self._read_batch(batch, summaries))
+
+    def ctc_log_probs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each line's CTC log-probabilities (tokens x classes), what the decoding starts from."""
+        return self._batched(images, lambda batch: [row[:n] for row, n in zip(*self._ctc_batch(batch), strict=True)])
+
+    def _batched(self, images: Sequence[np.ndarray], run: Callable[[list[np.ndarray]], list[T]]) -> list[T]:
         lines = [to_height(img, self.height) for img in images]
-        readings: list[Reading | None] = [None] * len(lines)
+        results: list[T | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
             for batch in width_batches(widths, self.batch_size, max_pixels=BATCH_PIXELS // LINE_HEIGHT * self.height):
-                for index, reading in zip(batch, self._read_batch([lines[i] for i in batch], summaries), strict=True):
-                    readings[index] = reading
-        return readings  # type: ignore[return-value]
+                for index, result in zip(batch, run([lines[i] for i in batch]), strict=True):
+                    results[index] = result
+        return results  # type: ignore[return-value]
 
     def _read_batch(self, lines: list[np.ndarray], summaries: bool = False) -> list[Reading]:
+        if self.head == "decoder":
+            assert self.model.decoder is not None  # a decoder-head model has one
+            images, widths = collate(lines)
+            encoded, pad_mask = self.model.encoder(images.to(self.device), widths.to(self.device))
+            ids, confs = self.model.decoder.greedy(encoded, pad_mask)
+            return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
+        return self._ctc_readings(*self._ctc_batch(lines), summaries)
+
+    def _ctc_batch(self, lines: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+        """The batch's CTC log-probabilities (batch x tokens x classes) and each line's tokens."""
         images, widths = collate(lines)
         if self.onnx is not None:
             try:
                 log_probs, frames = self.onnx(images.numpy(), widths.numpy())
-                return self._ctc_readings(log_probs, frames.tolist(), summaries)
+                return log_probs, frames.tolist()
             except Exception as error:  # ONNX Runtime failed on this batch: PyTorch reads from here on
                 log.warning("reading with PyTorch: ONNX Runtime failed: %s", error)
                 self.onnx, self.engine = None, "torch"
-        images, widths = images.to(self.device), widths.to(self.device)
-        encoded, pad_mask = self.model.encoder(images, widths)
-        if self.head == "decoder":
-            assert self.model.decoder is not None  # a decoder-head model has one
-            ids, confs = self.model.decoder.greedy(encoded, pad_mask)
-            return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
-        return self._ctc_readings(
-            self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist(), summaries
-        )
+        encoded, pad_mask = self.model.encoder(images.to(self.device), widths.to(self.device))
+        return self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist()
 
     def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int], summaries: bool = False) -> list[Reading]:
         stride = self.model.config.frame_stride
         readings = []
         for row, length in zip(log_probs, lengths, strict=True):
-            found = decode.beam_search(row[:length], self.beam) if self.beam > 1 else decode.greedy(row[:length])
+            if self.lm is not None and self.fusion is not None:
+                beam = max(self.beam, self.fusion.beam)
+                found = decode.beam_search(row[:length], beam, self.fusion.prune, self.lm, self.labels, self.fusion)
+            elif self.beam > 1:
+                found = decode.beam_search(row[:length], self.beam)
+            else:
+                found = decode.greedy(row[:length])
             text = self.charset.decode(found.ids)
             x = [(p + 0.5) * stride for p in found.positions]
             summary = choose.frame_summary(row[:length]) if summaries else None

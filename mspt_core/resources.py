@@ -51,6 +51,11 @@ def script_classifier() -> Path:
     return ROOT / "reading" / "script-classifier.safetensors"
 
 
+def language_model(name: str) -> Path:
+    """A bundled character language model (``charlm``), by the name a model file gives it."""
+    return ROOT / "reading" / f"{name}.charlm.json"
+
+
 def samples_dir() -> Path:
     """The sample page (``sample-page.png`` with its true lines ``.xml`` and text ``.txt``) and
     sample line images."""

@@ -142,6 +142,7 @@ def line_reader(args: argparse.Namespace, **options):
     from mspt_core.errors import ModelFileError
     from mspt_core.recognize import open_reader
 
+    options.setdefault("language_model", not getattr(args, "no_language_model", False))
     try:
         return open_reader(args.model, device=args.device, engine=args.engine, threads=args.threads, **options)
     except ValueError as error:
@@ -172,7 +173,17 @@ def add_reader_options(parser: argparse.ArgumentParser, head: bool = True) -> No
     """The options ``line_reader`` reads: the model, its beam, its head (where the command offers
     a choice) and ``add_runtime_options``."""
     add_model_option(parser)
-    parser.add_argument("--beam", type=non_negative_int, default=0, help="CTC beam width (0 or 1: greedy, the default)")
+    parser.add_argument(
+        "--beam",
+        type=non_negative_int,
+        default=0,
+        help="CTC beam width (0 or 1: greedy, the default, or the model's language model's beam)",
+    )
+    parser.add_argument(
+        "--no-language-model",
+        action="store_true",
+        help="read without the character language model a model comes with (faster, usually less accurate)",
+    )
     if head:
         parser.add_argument(
             "--head", choices=["ctc", "decoder"], default=None, help="head to read with (default: the model's)"

@@ -88,12 +88,11 @@ class RecognitionJob:
             copy_model(self.base_file, self.run_dir / BEST, dict(meta, name=self.run_dir.name, provenance=provenance))
             return
         provenance = dict(self.provenance, steps=step, val_cer=metric)
-        save_model(
-            self.run_dir / BEST,
-            self.model,
-            self.charset,
-            build_metadata(self.model, self.charset, self.run_dir.name, provenance),
-        )
+        metadata = build_metadata(self.model, self.charset, self.run_dir.name, provenance)
+        if self.base_file is not None and "language_model" in (base := read_metadata(self.base_file)):
+            # A fine-tuned model reads with its base's language model, fused as for the base.
+            metadata["language_model"] = base["language_model"]
+        save_model(self.run_dir / BEST, self.model, self.charset, metadata)
 
 
 @dataclass
