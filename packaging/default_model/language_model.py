@@ -4,10 +4,14 @@ in ../shared/data; alpha (its weight) and beta (the bonus per character) are the
 with the lowest mean CER over the **val** splits (each set weighs the same) of the sets the model
 was selected on (``--sets``: all 13 for the handwriting model, the six printed and typewritten
 ones for the print model), read by the bundled model ``--model`` (polygon crops, its own
-engine). Test splits are never read.
+engine). Then the beam width and pruning of SEARCHES with the lowest mean val CER are taken
+among those whose decoding costs at most ``--max-ms-per-line`` CPU milliseconds per line on
+average (measured in the same run; the print model has a speed target: 3x Tesseract on one thread
+leaves it about 6 ms per line beyond its greedy reading). Test splits are never read.
 
     .venv/bin/python packaging/default_model/language_model.py --model handwriting --threads 1
-    .venv/bin/python packaging/default_model/language_model.py --model default --sets printed --threads 1
+    .venv/bin/python packaging/default_model/language_model.py --model default --sets printed \
+        --max-ms-per-line 5 --threads 1
 
 writes resources/reading/NAME.charlm.json (NAME: --name, default "fr-en-de"; made once, then
 reused by the next model: --rebuild makes it again), prints the grid, and writes the choice into
@@ -40,7 +44,8 @@ from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 ORDER = 6  # characters of context + 1
 MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB instead of 4.6 MB
-GRID = [(alpha, beta) for alpha in (0.2, 0.3, 0.4) for beta in (1.0, 1.5, 2.0, 2.5)]
+GRID = [(alpha, beta) for alpha in (0.2, 0.3, 0.4) for beta in (1.0, 1.5, 2.0, 2.5)]  # at beam 8, prune 1e-3
+SEARCHES = [(8, 1e-3), (8, 1e-2), (4, 1e-2), (2, 1e-2)]  # (beam, prune) tried with the chosen alpha, beta
 SETS = list(PRINTED) + list(HANDWRITTEN)
 
 
@@ -57,6 +62,7 @@ def main() -> None:
     parser.add_argument("--model", default="handwriting", help="the bundled model to read with it")
     parser.add_argument("--name", default="fr-en-de")
     parser.add_argument("--sets", choices=["all", "printed"], default="all", help="the val sets to choose on")
+    parser.add_argument("--max-ms-per-line", type=float, default=None, help="budget of the decoding (default: none)")
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -92,39 +98,46 @@ def main() -> None:
         val[dataset] = (lines.texts, reader.ctc_log_probs(lines.images))
     greedy = {d: cer(t, [reader.charset.decode(decode.greedy(lp).ids) for lp in lps]) for d, (t, lps) in val.items()}
 
-    scores: dict[tuple[float, float], dict[str, float]] = {}
-    for alpha, beta in GRID:
-        fusion = Fusion(alpha, beta)
-        started = time.process_time()
-        scores[alpha, beta] = {
+    def measure(fusion: Fusion) -> tuple[dict[str, float], float]:
+        """Val CER per set with ``fusion``, and the decoding's CPU ms per line."""
+        started, count = time.process_time(), sum(len(lps) for _, lps in val.values())
+        found = {
             d: cer(
                 t,
                 [
-                    reader.charset.decode(
-                        decode.beam_search(lp, fusion.beam, fusion.prune, lm, reader.labels, fusion).ids
-                    )
+                    reader.charset.decode(decode.beam_search(lp, lm=lm, fusion=fusion, **search(fusion)).ids)
                     for lp in lps
                 ],
             )
             for d, (t, lps) in val.items()
         }
-        per_line = (time.process_time() - started) / sum(len(lps) for _, lps in val.values())
+        per_line = 1000 * (time.process_time() - started) / count
         print(
-            f"alpha {alpha} beta {beta}: mean val CER {np.mean(list(scores[alpha, beta].values())):.2%} "
-            f"({1000 * per_line:.0f} CPU ms per line)",
-            flush=True,
+            f"{fusion}: mean val CER {np.mean(list(found.values())):.2%} ({per_line:.1f} CPU ms per line)", flush=True
         )
+        return found, per_line
+
+    def search(fusion: Fusion) -> dict:
+        return {"beam": fusion.beam, "prune": fusion.prune, "labels": reader.labels}
+
+    scores = {(alpha, beta): measure(Fusion(alpha, beta))[0] for alpha, beta in GRID}
     alpha, beta = min(scores, key=lambda pair: np.mean(list(scores[pair].values())))
-    chosen = scores[alpha, beta]
-    print(f"\n| val set | greedy | alpha {alpha}, beta {beta} |\n|---|---|---|")
+    searches = {(beam, prune): measure(Fusion(alpha, beta, beam, prune)) for beam, prune in SEARCHES}
+    affordable = [k for k, (_, ms) in searches.items() if args.max_ms_per_line is None or ms <= args.max_ms_per_line]
+    if not affordable:
+        raise SystemExit(f"no beam search within {args.max_ms_per_line} ms per line; the model is left as it was")
+    beam, prune = min(affordable, key=lambda k: (np.mean(list(searches[k][0].values())), searches[k][1]))
+    chosen, cost = searches[beam, prune]
+    print(f"\n| val set | greedy | alpha {alpha}, beta {beta}, beam {beam}, prune {prune} |\n|---|---|---|")
     for d in chosen_sets:
         print(f"| {d} | {greedy[d]:.2%} | {chosen[d]:.2%} |")
     print(f"| mean | {np.mean(list(greedy.values())):.2%} | {np.mean(list(chosen.values())):.2%} |")
     metadata = dict(loaded.metadata)
     metadata["language_model"] = {
         "name": args.name,
-        **dataclasses.asdict(Fusion(alpha, beta)),
+        **dataclasses.asdict(Fusion(alpha, beta, beam, prune)),
         "chosen_on": [f"{d}/val" for d in chosen_sets],
+        "decoding_cpu_ms_per_line": round(cost, 1),
         "val_cer_greedy": {d: round(c, 5) for d, c in greedy.items()},
         "val_cer": {d: round(c, 5) for d, c in chosen.items()},
     }
