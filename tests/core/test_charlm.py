@@ -119,3 +119,15 @@ def test_a_model_fine_tuned_from_the_handwriting_model_keeps_its_language_model(
     assert not outcome.kept_base
     assert read_metadata(outcome.model_path)["language_model"] == read_metadata(base)["language_model"]
     assert LineRecognizer(load_model(outcome.model_path), device="cpu", engine="torch").lm is not None
+
+
+def test_the_command_line_reads_with_the_language_model_unless_told_not_to(cremma, capsys):
+    from mspt_core.cli import main
+
+    def cer_of(*options: str) -> float:
+        page = str(split_xmls(cremma, "val")[0])
+        assert main(["eval", page, "--model", "handwriting", "--device", "cpu", *options]) == 0
+        table = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines() if "\t" in line)
+        return float(table["CER"])
+
+    assert cer_of() < cer_of("--no-language-model")
