@@ -56,6 +56,11 @@ def _logsumexp(a: float, b: float) -> float:
     return high + math.log1p(math.exp(-abs(a - b)))
 
 
+# Prefixes this far (natural log) below the best are dropped even where the beam has room: at
+# e^-12 of the best they cannot come back within a line, and clean print leaves one or two.
+BEAM_GAP = 12.0
+
+
 def _entry(
     beams: dict[tuple[int, ...], list],
     prefix: tuple[int, ...],
@@ -105,8 +110,14 @@ def beam_search(
     for t in range(log_probs.shape[0]):
         row = log_probs[t]
         candidates = [cls for cls in np.nonzero(row >= log_prune)[0].tolist() if cls != BLANK]
-        nxt: dict[tuple[int, ...], list] = {}
         blank = float(row[BLANK])
+        if not candidates:  # only a blank can follow: every prefix stays itself, in the same order
+            beams = {
+                prefix: [_logsumexp(pb, pc) + blank, -math.inf, score, text]
+                for prefix, (pb, pc, score, text) in beams.items()
+            }
+            continue
+        nxt: dict[tuple[int, ...], list] = {}
         for prefix, state in beams.items():
             p_blank, p_char = state[0], state[1]
             total = _logsumexp(p_blank, p_char)
@@ -121,8 +132,9 @@ def beam_search(
                     same[1] = _logsumexp(same[1], p_char + p)
                 else:
                     extended[1] = _logsumexp(extended[1], total + p)
-        ranked = sorted(nxt.items(), key=lambda kv: _logsumexp(kv[1][0], kv[1][1]) + kv[1][2], reverse=True)
-        beams = dict(ranked[:beam])
+        scored = sorted(((_logsumexp(e[0], e[1]) + e[2], prefix) for prefix, e in nxt.items()), reverse=True)
+        floor = scored[0][0] - BEAM_GAP
+        beams = {prefix: nxt[prefix] for score, prefix in scored[:beam] if score >= floor}
 
     def final(prefix: tuple[int, ...]) -> float:
         p_blank, p_char, score, text = beams[prefix]
