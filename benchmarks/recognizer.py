@@ -77,11 +77,12 @@ LANGUAGE_MODEL_RUNS = {"on": (True,), "off": (False,), "both": (True, False)}
 
 
 def reads_with_language_model(loaded) -> bool:
-    """Whether ``loaded`` (a model, or ``auto``: its handwriting model) names a language model."""
-    from mspt_core.models import AUTO, bundled_models_dir, read_metadata
+    """Whether ``loaded`` (a model, or ``auto``: either of its models) names a language model."""
+    from mspt_core.choose import HANDWRITING
+    from mspt_core.models import AUTO, DEFAULT_MODEL, bundled_models_dir, read_metadata
 
     if loaded == AUTO:
-        return "language_model" in read_metadata(bundled_models_dir() / "handwriting")
+        return any("language_model" in read_metadata(bundled_models_dir() / m) for m in (DEFAULT_MODEL, HANDWRITING))
     return "language_model" in loaded.metadata
 
 

@@ -121,8 +121,9 @@ class CharLM:
             raise ModelFileError(f"{path}: cannot read the language model ({error})") from error
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ModelFileError(f"{path}: not an mspt character language model")
-        if document.get("format_version", 0) > FORMAT_VERSION:
-            raise ModelFileError(f"{path}: made by a newer mspt; please upgrade")
+        version = document.get("format_version", 0)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(f"{path}: made by a newer mspt (format {version!r}); please upgrade")
         try:
             order, counts = document["order"], document["counts"]
             valid = (
@@ -130,8 +131,11 @@ class CharLM:
                 and 1 <= order <= MAX_ORDER
                 and isinstance(counts, dict)
                 and len(counts) <= MAX_CONTEXTS
+                and "" in counts  # the shortest context, which every probability rests on
                 and all(
-                    isinstance(after, dict) and all(isinstance(n, int) and n > 0 for n in after.values())
+                    isinstance(after, dict)
+                    and after  # a context with nothing after it would divide by zero
+                    and all(isinstance(c, str) and isinstance(n, int) and n > 0 for c, n in after.items())
                     for after in counts.values()
                 )
             )
@@ -158,8 +162,13 @@ def for_model(metadata: dict) -> tuple[CharLM, Fusion] | None:
         fusion = Fusion(**{k: spec[k] for k in ("alpha", "beta", "beam", "prune") if k in spec})
         if not (isinstance(name, str) and name.replace("-", "").isalnum()):
             raise ValueError(f"{name!r} is not a language model's name")
-        if not (fusion.beam >= 1 and 0 < fusion.prune < 1):
-            raise ValueError("beam or prune out of range")
+        numbers = (fusion.alpha, fusion.beta, fusion.prune)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in numbers):
+            raise ValueError("alpha, beta and prune must be numbers")
+        if not (isinstance(fusion.beam, int) and not isinstance(fusion.beam, bool) and fusion.beam >= 1):
+            raise ValueError("beam must be a whole number of at least 1")
+        if not 0 < fusion.prune < 1:
+            raise ValueError("prune must be between 0 and 1")
         return _load_bundled(name), fusion
     except (KeyError, TypeError, ValueError) as error:
         log.warning('reading without a language model: the model\'s "language_model" is damaged (%s)', error)

@@ -16,7 +16,6 @@ classes, and the pair is refused if they differ.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ import torch
 
 from mspt_core import resources, tensorfile
 from mspt_core.errors import ModelFileError
-from mspt_core.models import AUTO, DEFAULT_MODEL, METADATA, WEIGHTS, bundled_models_dir
+from mspt_core.models import AUTO, DEFAULT_MODEL, METADATA, WEIGHTS, bundled_models_dir, weights_sha256
 
 __all__ = ["AUTO", "ChoosingReader", "ScriptClassifier", "choosing_reader", "fit_classifier", "frame_summary"]
 FORMAT = "mspt-script-classifier"
@@ -187,7 +186,7 @@ def reader_name(model: str | None) -> str:
 
 def print_model_digest(path: Path) -> str:
     """The print model's weights file hashed: a classifier records the one it was fitted on."""
-    return hashlib.sha256((Path(path) / WEIGHTS).read_bytes()).hexdigest()
+    return weights_sha256(path)
 
 
 def choosing_reader(device: str = "auto", **options) -> ChoosingReader:

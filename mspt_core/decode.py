@@ -100,9 +100,9 @@ def beam_search(
     if lm is not None and (labels is None or fusion is None):
         raise ValueError("a language model needs the labels of the classes and the fusion")
     if lm is not None and bool((log_probs.max(axis=1) >= math.log1p(-prune)).all()):
-        # Every token is surer than 1 - prune: no other class passes the pruning (only a blank,
-        # which would drop a sure character), so the reading is the greedy one. Most lines of
-        # clean print are read this fast.
+        # Every token is surer than 1 - prune: no other class passes the pruning, and dropping a
+        # sure character for a blank would cost more than the language model could give back in
+        # practice, so the reading is taken to be the greedy one (an approximation, not a proof).
         return greedy(log_probs)
     # prefix -> [log P(ending in blank), log P(ending in its last class), language score, text]
     beams: dict[tuple[int, ...], list] = {(): [0.0, -math.inf, 0.0, ""]}

@@ -10,6 +10,7 @@ user models (the platformdirs user data dir, or ``$MSPT_DATA_DIR/models``)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -142,6 +143,12 @@ def _open(path: Path) -> tuple[dict, tensorfile.TensorFile]:
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
     return meta, file
+
+
+def weights_sha256(folder: Path) -> str:
+    """SHA-256 of a model folder's weights file: what a classifier or a recipe records of the
+    model it was made for."""
+    return hashlib.sha256((Path(folder) / WEIGHTS).read_bytes()).hexdigest()
 
 
 def read_metadata(path: Path) -> dict:

@@ -6,7 +6,9 @@ with fp16 weights to keep the repository small. Its provenance travels along unc
 
 With --int8-check, the shipped weights read the named validation splits (polygon and box crops)
 with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
-metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default.
+metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default. The model
+is shipped without a language model (the check reads greedily); packaging/default_model/
+language_model.py chooses one for it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
         for xml in shared_split(name):
             for crop in ("polygon", "box"):
                 lines.extend(lines_from_page_xml(xml, loaded.config.height, crop=crop))
-    readers = {engine: LineRecognizer(loaded, device="cpu", engine=engine) for engine in ("onnx", "onnx-int8")}
+    readers = {
+        engine: LineRecognizer(loaded, device="cpu", engine=engine, language_model=False)
+        for engine in ("onnx", "onnx-int8")
+    }
     for engine, reader in readers.items():
         if reader.engine != engine:  # it fell back to PyTorch: nothing would be measured
             raise SystemExit(f"cannot read with {engine} here (see the warning above); no int8 check made")
@@ -66,6 +71,9 @@ def main() -> None:
     loaded = load_model(args.model)
     metadata = dict(loaded.metadata, name=args.name)
     metadata.pop("inference", None)
+    # A model fine-tuned from a base carries the base's language model settings; they were
+    # chosen for the base: this model reads greedily until language_model.py chooses its own.
+    metadata.pop("language_model", None)
     if args.note:
         metadata["provenance"] = dict(metadata.get("provenance", {}), note=args.note)
     target = save_model(bundled_models_dir() / args.name, loaded.model, loaded.charset, metadata, half=True)

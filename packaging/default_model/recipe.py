@@ -42,20 +42,13 @@ from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
+from mspt_core.models import weights_sha256  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
 PREPARED = "prepared-lines"  # cache of the rendered and cut lines in the run folder
 BASE = "base"  # the copy of a recipe's base model inside the run folder
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def base_model(recipe: dict, out: Path) -> Path:
@@ -65,8 +58,7 @@ def base_model(recipe: dict, out: Path) -> Path:
     copy = out / BASE
     if not copy.is_dir():
         source = REPO / recipe["base"]["model"]
-        weights = source / "model.safetensors"
-        if not weights.is_file() or file_sha256(weights) != recipe["base"]["sha256"]:
+        if not (source / "model.safetensors").is_file() or weights_sha256(source) != recipe["base"]["sha256"]:
             raise SystemExit(
                 f"{source} is not the base this recipe names (SHA-256 {recipe['base']['sha256']} of its "
                 f"weights); check out the commit named in the recipe's comment to train it again"

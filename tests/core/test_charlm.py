@@ -54,7 +54,16 @@ def test_a_saved_model_reads_back_the_same_and_a_damaged_one_is_refused(french, 
         assert again.log_prob(history, char) == lm.log_prob(history, char)
 
     document = json.loads(path.read_text(encoding="utf-8"))
-    for damage in ({"order": 40}, {"counts": {"a": {"b": -1}}}, {"counts": ["a"]}, {"format": "other"}):
+    damages = (
+        {"order": 40},
+        {"counts": {"": {"b": -1}}},
+        {"counts": ["a"]},
+        {"counts": {"": {}}},
+        {"counts": {"a": {"b": 1}}},
+        {"format": "other"},
+        {"format_version": "1"},
+    )
+    for damage in damages:
         (tmp_path / "bad.json").write_text(json.dumps(document | damage), encoding="utf-8")
         with pytest.raises(ModelFileError):
             CharLM.load(tmp_path / "bad.json")
@@ -63,13 +72,39 @@ def test_a_saved_model_reads_back_the_same_and_a_damaged_one_is_refused(french, 
         CharLM.load(tmp_path / "cut.json")
 
 
-def test_without_a_language_model_the_beam_search_is_unchanged():
+def test_a_language_model_given_no_weight_changes_nothing():
     rng = np.random.default_rng(0)
     for _ in range(20):
         log_probs = np.log(rng.dirichlet(np.full(6, 0.3), size=25))
         labels = ["", *string.ascii_lowercase[:5]]
         lm, nothing = CharLM.train(["abcde"], order=3), Fusion(alpha=0.0, beta=0.0)
         assert decode.beam_search(log_probs, 8, 1e-4, lm, labels, nothing).ids == decode.beam_search(log_probs, 8).ids
+
+
+def optical(readings: list[dict[str, float]], labels: list[str]) -> np.ndarray:
+    """CTC log-probabilities of a made-up line: one token per dict (class text -> probability),
+    each followed by a sure blank, so every character is its own."""
+    rows = []
+    for token in readings:
+        row = np.full(len(labels), 1e-6)
+        for text, p in token.items():
+            row[labels.index(text)] = p
+        rows += [row / row.sum(), np.eye(len(labels))[0] * (1 - 1e-6 * len(labels)) + 1e-6]
+    return np.log(np.asarray(rows))
+
+
+def test_where_the_optical_model_hesitates_the_likelier_text_wins(french):
+    lm, fusion = CharLM.train(french, order=6), Fusion(alpha=0.5, beta=1.0, beam=8, prune=1e-3)
+    labels = ["", *sorted({c for text in french for c in text})]
+    # "qne" or "que": the optical model prefers n a little, French prefers u
+    line = optical([{"q": 1.0}, {"n": 0.55, "u": 0.45}, {"e": 1.0}], labels)
+    assert "".join(labels[i] for i in decode.greedy(line).ids) == "qne"
+    found = decode.beam_search(line, fusion.beam, fusion.prune, lm, labels, fusion)
+    assert "".join(labels[i] for i in found.ids) == "que"
+    assert len(found.confidences) == len(found.positions) == 3
+    # where it is sure, the optical model is not overruled, and nothing is searched
+    sure = optical([{"q": 1.0}, {"n": 1.0}, {"e": 1.0}], labels)
+    assert decode.beam_search(sure, fusion.beam, fusion.prune, lm, labels, fusion) == decode.greedy(sure)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +139,16 @@ def test_a_model_naming_a_language_model_that_is_not_there_reads_without_it(hand
     plain = LineRecognizer(loaded, device="cpu", engine="torch", language_model=False)
     images = handwritten_val.images[:5]
     assert [r.text for r in reader.read(images)] == [r.text for r in plain.read(images)]
-    for damaged in ({"name": "../../escape"}, {"name": "fr-en-de", "beam": 0}, "x"):
+    damaged_settings = (
+        {"name": "../../escape"},
+        {"name": "fr-en-de", "beam": 0},
+        {"name": "fr-en-de", "beam": 8.5},
+        {"name": "fr-en-de", "alpha": "x"},
+        {"name": "fr-en-de", "beta": float("nan")},
+        {"name": "fr-en-de", "prune": 2},
+        "x",
+    )
+    for damaged in damaged_settings:
         assert charlm.for_model({"language_model": damaged}) is None  # a name, not a path; sane settings
 
 
