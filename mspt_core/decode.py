@@ -145,9 +145,42 @@ def beam_search(
     path = greedy(log_probs)
     if tuple(path.ids) == best_prefix:
         return path
-    # Beam result differs from the greedy path: place characters by a forced alignment-free
-    # estimate, spreading them over the tokens where any non-blank class wins.
+    return align(log_probs, list(best_prefix))
+
+
+def align(log_probs: np.ndarray, ids: list[int]) -> Decoded:
+    """``ids`` placed on the line by CTC forced alignment (Viterbi): each character's tokens are
+    those of the likeliest path that spells ``ids``; its confidence is its highest probability
+    there and its position the token of that. Where no path fits (more characters than tokens
+    allow), each character's highest probability anywhere on the line is taken instead."""
+    steps = log_probs.shape[0]
+    labels = np.full(2 * len(ids) + 1, BLANK)
+    labels[1::2] = ids
+    # A path may jump over a blank only between two different characters.
+    jump = np.zeros(len(labels), bool)
+    jump[3::2] = labels[3::2] != labels[1:-2:2]
+    emit = log_probs[:, labels]
+    score = np.full(len(labels), -np.inf)
+    score[:2] = emit[0, :2]
+    came = np.zeros((steps, len(labels)), np.int8)  # 0: stayed, 1: from the state before, 2: jumped
+    for t in range(1, steps):
+        before = np.concatenate(([-np.inf], score[:-1]))
+        jumped = np.where(jump, np.concatenate(([-np.inf, -np.inf], score[:-2])), -np.inf)
+        options = np.stack([score, before, jumped])
+        came[t] = options.argmax(axis=0)
+        score = options.max(axis=0) + emit[t]
+    end = len(labels) - 1 if len(labels) == 1 or score[-1] >= score[-2] else len(labels) - 2
     probs = np.exp(log_probs)
-    confs = [float(probs[:, cls].max()) for cls in best_prefix]
-    positions = [int(probs[:, cls].argmax()) for cls in best_prefix]
-    return Decoded(list(best_prefix), confs, positions)
+    if not np.isfinite(score[end]):
+        return Decoded(ids, [float(probs[:, c].max()) for c in ids], [int(probs[:, c].argmax()) for c in ids])
+    states = np.empty(steps, int)
+    for t in range(steps - 1, -1, -1):
+        states[t] = end
+        end -= int(came[t, end])
+    confidences, positions = [], []
+    for k, cls in enumerate(ids):
+        tokens = np.flatnonzero(states == 2 * k + 1)
+        best = tokens[probs[tokens, cls].argmax()]
+        confidences.append(float(probs[best, cls]))
+        positions.append(int(best))
+    return Decoded(ids, confidences, positions)

@@ -101,10 +101,25 @@ def test_where_the_optical_model_hesitates_the_likelier_text_wins(french):
     assert "".join(labels[i] for i in decode.greedy(line).ids) == "qne"
     found = decode.beam_search(line, fusion.beam, fusion.prune, lm, labels, fusion)
     assert "".join(labels[i] for i in found.ids) == "que"
-    assert len(found.confidences) == len(found.positions) == 3
+    # placed by alignment: each letter on its own token, the hesitant one as unsure as it was
+    assert found.positions == [0, 2, 4] and found.confidences[1] == pytest.approx(0.45, abs=0.01)
     # where it is sure, the optical model is not overruled, and nothing is searched
     sure = optical([{"q": 1.0}, {"n": 1.0}, {"e": 1.0}], labels)
     assert decode.beam_search(sure, fusion.beam, fusion.prune, lm, labels, fusion) == decode.greedy(sure)
+
+
+def test_an_aligned_reading_keeps_its_characters_in_order_even_doubled():
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        log_probs = np.log(rng.dirichlet(np.full(5, 0.2), size=30))
+        ids = decode.greedy(log_probs).ids
+        placed = decode.align(log_probs, ids)
+        assert placed.ids == ids and len(placed.confidences) == len(ids)
+        assert all(a < b for a, b in zip(placed.positions, placed.positions[1:], strict=False))
+    # "ll" needs a blank between: three tokens are the least, and then each l has its own
+    doubled = np.log(np.array([[0.1, 0.9], [0.8, 0.2], [0.1, 0.9]]))
+    assert decode.align(doubled, [1, 1]).positions == [0, 2]
+    assert decode.align(doubled[:2], [1, 1]).positions == [0, 0]  # no path fits: an estimate
 
 
 @pytest.fixture(scope="module")
