@@ -95,8 +95,8 @@ def beam_search(
     With a language model ``lm`` (and ``labels``, the text of each class), a prefix also carries
     fusion.alpha x the model's log-probability of its text plus fusion.beta per character, added
     once, when the prefix is made; the end of the line is scored at the end.
-    Confidences of the result come from the greedy alignment of the same output when it
-    matches, else from the per-token maxima along the best path."""
+    Confidences and positions come from the greedy path when the result is its reading, else
+    from the forced alignment of the result (``align``)."""
     if lm is not None and (labels is None or fusion is None):
         raise ValueError("a language model needs the labels of the classes and the fusion")
     if lm is not None and bool((log_probs.max(axis=1) >= math.log1p(-prune)).all()):
