@@ -84,10 +84,11 @@ class CharLM:
     def _log_prob(self, context: str, char: str) -> float:
         p = self._uniform
         for n in range(self.order):  # the empty context first, each longer one interpolated over it
-            after = self._counts.get(context[len(context) - n :] if n else "")
+            key = context[len(context) - n :]
+            after = self._counts.get(key)
             if after is None:
                 break  # no longer context is known either: each contains this one
-            total = self._totals[context[len(context) - n :] if n else ""]
+            total = self._totals[key]
             weight = total / (total + len(after))
             p = weight * after.get(char, 0) / total + (1 - weight) * p
         return math.log(p)

@@ -53,6 +53,8 @@ class RecognitionJob:
         self.provenance = provenance
         self.use_augmentation = use_augmentation
         self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
+        # A fine-tuned model reads with its base's language model, fused as for the base.
+        self.language_model = read_metadata(base_file).get("language_model") if base_file else None
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 
@@ -89,9 +91,8 @@ class RecognitionJob:
             return
         provenance = dict(self.provenance, steps=step, val_cer=metric)
         metadata = build_metadata(self.model, self.charset, self.run_dir.name, provenance)
-        if self.base_file is not None and "language_model" in (base := read_metadata(self.base_file)):
-            # A fine-tuned model reads with its base's language model, fused as for the base.
-            metadata["language_model"] = base["language_model"]
+        if self.language_model:
+            metadata["language_model"] = self.language_model
         save_model(self.run_dir / BEST, self.model, self.charset, metadata)
 
 

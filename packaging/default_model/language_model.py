@@ -105,7 +105,8 @@ def main() -> None:
         for d, (texts, lps) in val.items():
             started = time.process_time()
             readings = [
-                reader.charset.decode(decode.beam_search(lp, lm=lm, fusion=fusion, **search(fusion)).ids) for lp in lps
+                reader.charset.decode(decode.beam_search(lp, fusion.beam, fusion.prune, lm, reader.labels, fusion).ids)
+                for lp in lps
             ]
             costs.append(1000 * (time.process_time() - started) / len(lps))
             found[d] = cer(texts, readings)
@@ -114,9 +115,6 @@ def main() -> None:
             flush=True,
         )
         return found, max(costs)
-
-    def search(fusion: Fusion) -> dict:
-        return {"beam": fusion.beam, "prune": fusion.prune, "labels": reader.labels}
 
     scores = {(alpha, beta): measure(Fusion(alpha, beta))[0] for alpha, beta in GRID}
     alpha, beta = min(scores, key=lambda pair: np.mean(list(scores[pair].values())))

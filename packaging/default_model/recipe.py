@@ -42,7 +42,7 @@ from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
-from mspt_core.models import weights_sha256  # noqa: E402
+from mspt_core.models import WEIGHTS, weights_sha256  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
@@ -58,7 +58,7 @@ def base_model(recipe: dict, out: Path) -> Path:
     copy = out / BASE
     if not copy.is_dir():
         source = REPO / recipe["base"]["model"]
-        if not (source / "model.safetensors").is_file() or weights_sha256(source) != recipe["base"]["sha256"]:
+        if not (source / WEIGHTS).is_file() or weights_sha256(source) != recipe["base"]["sha256"]:
             raise SystemExit(
                 f"{source} is not the base this recipe names (SHA-256 {recipe['base']['sha256']} of its "
                 f"weights); check out the commit named in the recipe's comment to train it again"
