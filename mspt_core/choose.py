@@ -1,11 +1,12 @@
 """Reading print and handwriting without choosing a model: the ``auto`` reader.
 
-The bundled print model (``default``) reads every line. A small script classifier looks at what
-it saw on each line (its CTC output averaged over the line's frames, plus how sure and how often
-blank it was) and says whether the line is handwritten; those lines are read again by the
-bundled ``handwriting`` model. A mixed letter (printed letterhead, typewritten body, handwritten
-signature) is so read line by line with the right model, and printed pages cost one model's
-time (only lines judged handwritten are read twice).
+The bundled print model's network (``default``) sees every line. A small script classifier looks
+at what it saw on each line (its CTC output averaged over the line's frames, plus how sure and
+how often blank it was) and says whether the line is handwritten; those lines are read by the
+bundled ``handwriting`` model, the others are decoded from the print model's output. A mixed
+letter (printed letterhead, typewritten body, handwritten signature) is so read line by line
+with the right model, and printed pages cost one model's time (a handwritten line costs the
+print network's pass as well, but not its language-model decoding).
 
 The classifier is logistic regression on those features, fitted on the train splits of every
 set in ``../shared/data`` and its threshold chosen on their val splits
@@ -17,7 +18,7 @@ classes, and the pair is refused if they differ.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -138,11 +139,15 @@ def bundled_path() -> Path:
 
 
 class ChoosingReader:
-    """Reads like a ``LineRecognizer`` (``height``, ``read``): the print reader first, then the
-    handwriting reader on the lines the classifier sends it. ``last_choices`` says, for the last
-    ``read``, which model read each line."""
+    """Reads like a ``LineRecognizer`` (``height``, ``read``): the print model's CTC output of
+    every line first, then each line decoded by the model the classifier picks from it (a
+    handwritten line is not decoded by the print model at all: with a language model that
+    decoding costs more than the network). ``last_choices`` says, for the last ``read``, which
+    model read each line."""
 
     def __init__(self, printed, handwriting, classifier: ScriptClassifier):
+        if printed.head != "ctc":
+            raise ModelFileError("the automatic reader needs a print model read by its CTC head")
         if classifier.classes != printed.model.num_classes:
             raise ModelFileError(
                 f"the script classifier was fitted on a print model with {classifier.classes} classes, "
@@ -154,19 +159,29 @@ class ChoosingReader:
         self.last_choices: list[str] = []
 
     def read(self, images: Sequence[np.ndarray]):
-        readings = self.printed.read(images, summaries=True)
-        summaries = [r.frame_summary for r in readings]
-        known = [i for i, s in enumerate(summaries) if s is not None]
-        hand: list[int] = []
-        if known:
-            chosen = self.classifier.for_handwriting(np.stack([summaries[i] for i in known]))
-            hand = [i for i, c in zip(known, chosen, strict=True) if c]
-        self.last_choices = [PRINT] * len(readings)
+        log_probs = self.printed.ctc_log_probs(images)
+        self.last_choices = self.choose(log_probs)
+        printed = [i for i, c in enumerate(self.last_choices) if c == PRINT]
+        hand = [i for i, c in enumerate(self.last_choices) if c == HANDWRITING]
+        readings: list = [None] * len(images)
+        for i, reading in zip(printed, self.printed.decode([log_probs[i] for i in printed]), strict=True):
+            readings[i] = reading
         if hand:
             for i, reading in zip(hand, self.handwriting.read([images[i] for i in hand]), strict=True):
                 readings[i] = reading
-                self.last_choices[i] = HANDWRITING
-        return [replace(r, frame_summary=None) for r in readings]
+        return readings
+
+    def choose(self, log_probs: Sequence[np.ndarray]) -> list[str]:
+        """Which model reads each line, from the print model's CTC output of it (a line with no
+        frames stays with the print model, which reads it as empty)."""
+        known = [i for i, row in enumerate(log_probs) if len(row)]
+        choices = [PRINT] * len(log_probs)
+        if known:
+            hand = self.classifier.for_handwriting(np.stack([frame_summary(log_probs[i]) for i in known]))
+            for i, to_hand in zip(known, hand, strict=True):
+                if to_hand:
+                    choices[i] = HANDWRITING
+        return choices
 
 
 def available() -> bool:
@@ -230,7 +245,7 @@ def preferred_base(project, most: int = 40) -> str:
     classifier = load_classifier(bundled_path())
     # PyTorch: an ONNX export on first use would freeze the window that asks (the app's wizard).
     printed = LineRecognizer.from_model(str(bundled_models_dir() / DEFAULT_MODEL), device="cpu", engine="torch")
-    summaries = [r.frame_summary for r in printed.read(images, summaries=True) if r.frame_summary is not None]
+    summaries = [frame_summary(row) for row in printed.ctc_log_probs(images) if len(row)]
     if not summaries:
         return DEFAULT_MODEL
     share = float(classifier.for_handwriting(np.stack(summaries)).mean())

@@ -38,7 +38,6 @@ class Reading:
     text: str
     char_confidences: list[float]  # one per character of text
     char_x: list[float]  # x of each character in the model-height line image, pixels (CTC only)
-    frame_summary: np.ndarray | None = None  # what the script classifier sees (``choose``), when asked
 
     @property
     def confidence(self) -> float:
@@ -110,14 +109,14 @@ class LineRecognizer:
         """Load a model by registry name or path (None: the default model) and wrap it."""
         return cls(load_model(resolve(name_or_path)), device=device, **kwargs)
 
-    def read(self, images: Sequence[np.ndarray], summaries: bool = False) -> list[Reading]:
-        """Texts of grey uint8 line images (any height), in input order; with ``summaries``,
-        each CTC reading carries its ``choose.frame_summary``."""
-        return self._batched(images, lambda batch: self._read_batch(batch, summaries))
+    def read(self, images: Sequence[np.ndarray]) -> list[Reading]:
+        """Texts of grey uint8 line images (any height), in input order."""
+        return self._batched(images, self._read_batch)
 
     def ctc_log_probs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Each line's CTC log-probabilities (tokens x classes), what the decoding starts from."""
-        return self._batched(images, lambda batch: [row[:n] for row, n in zip(*self._ctc_batch(batch), strict=True)])
+        """Each line's CTC log-probabilities (tokens x classes), what ``decode`` reads: a caller
+        can look at them (the ``auto`` reader's classifier) before paying for the decoding."""
+        return self._batched(images, self._ctc_rows)
 
     def _batched(self, images: Sequence[np.ndarray], run: Callable[[list[np.ndarray]], list[T]]) -> list[T]:
         lines = [to_height(img, self.height) for img in images]
@@ -129,14 +128,18 @@ class LineRecognizer:
                     results[index] = result
         return results  # type: ignore[return-value]
 
-    def _read_batch(self, lines: list[np.ndarray], summaries: bool = False) -> list[Reading]:
+    def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
         if self.head == "decoder":
             assert self.model.decoder is not None  # a decoder-head model has one
             images, widths = collate(lines)
             encoded, pad_mask = self.model.encoder(images.to(self.device), widths.to(self.device))
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
             return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
-        return self._ctc_readings(*self._ctc_batch(lines), summaries)
+        return self.decode(self._ctc_rows(lines))
+
+    def _ctc_rows(self, lines: list[np.ndarray]) -> list[np.ndarray]:
+        log_probs, lengths = self._ctc_batch(lines)
+        return [row[:n] for row, n in zip(log_probs, lengths, strict=True)]
 
     def _ctc_batch(self, lines: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
         """The batch's CTC log-probabilities (batch x tokens x classes) and each line's tokens."""
@@ -151,21 +154,21 @@ class LineRecognizer:
         encoded, pad_mask = self.model.encoder(images.to(self.device), widths.to(self.device))
         return self.model.ctc(encoded).cpu().numpy(), self.model.ctc.frame_lengths(pad_mask).tolist()
 
-    def _ctc_readings(self, log_probs: np.ndarray, lengths: list[int], summaries: bool = False) -> list[Reading]:
+    def decode(self, log_probs: Sequence[np.ndarray]) -> list[Reading]:
+        """Readings of lines' CTC log-probabilities (``ctc_log_probs``): with the model's language
+        model where it has one, else by beam search when ``beam`` > 1, else greedily."""
         stride = self.model.config.frame_stride
         readings = []
-        for row, length in zip(log_probs, lengths, strict=True):
+        for row in log_probs:
             if self.lm is not None and self.fusion is not None:
                 beam = max(self.beam, self.fusion.beam)
-                found = decode.beam_search(row[:length], beam, self.fusion.prune, self.lm, self.labels, self.fusion)
+                found = decode.beam_search(row, beam, self.fusion.prune, self.lm, self.labels, self.fusion)
             elif self.beam > 1:
-                found = decode.beam_search(row[:length], self.beam)
+                found = decode.beam_search(row, self.beam)
             else:
-                found = decode.greedy(row[:length])
+                found = decode.greedy(row)
             text = self.charset.decode(found.ids)
-            x = [(p + 0.5) * stride for p in found.positions]
-            summary = choose.frame_summary(row[:length]) if summaries else None
-            readings.append(Reading(text, found.confidences, x, summary))
+            readings.append(Reading(text, found.confidences, [(p + 0.5) * stride for p in found.positions]))
         return readings
 
 

@@ -79,7 +79,7 @@ def main() -> None:
     for dataset in sets:
         for style in STYLES:
             lines = train_crops(dataset, style, rng, args.lines)
-            summaries += [r.frame_summary for r in printed.read([c for c, _ in lines], summaries=True)]
+            summaries += [choose.frame_summary(row) for row in printed.ctc_log_probs([c for c, _ in lines])]
             labels += [dataset.name in HANDWRITTEN] * len(lines)
     classifier = choose.fit_classifier(np.stack(summaries), np.asarray(labels, float))
     train_accuracy = float(((classifier.handwritten(np.stack(summaries)) > 0.5) == np.asarray(labels)).mean())
@@ -90,8 +90,9 @@ def main() -> None:
     for dataset in sets:
         for style in STYLES:
             images, texts, _ = reading.native_crops(split_xmls(dataset, "val"), style=style)
-            first = printed.read(images, summaries=True)
-            p = classifier.handwritten(np.stack([r.frame_summary for r in first]))
+            log_probs = printed.ctc_log_probs(images)
+            p = classifier.handwritten(np.stack([choose.frame_summary(row) for row in log_probs]))
+            first = printed.decode(log_probs)
             second = handwriting.read(images)
             rows.append((dataset.name, style, texts, [r.text for r in first], [r.text for r in second], p))
 

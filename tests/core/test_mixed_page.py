@@ -80,20 +80,30 @@ def read_mixed(fondue, cremma, tmp_path_factory):
     )
     reader = open_reader(None, device="cpu", engine="auto")
     assert isinstance(reader, ChoosingReader), "with nothing chosen, the bundled automatic reader reads"
+    decoded_by_print_model: list[int] = []
+    decode = reader.printed.decode
+
+    def counting(log_probs):
+        decoded_by_print_model.append(len(log_probs))
+        return decode(log_probs)
+
+    reader.printed.decode = counting
     assert read_pages([(page, image)], reader) == len(truth)
-    return truth, [line.text for line in page.lines()], reader.last_choices
+    return truth, [line.text for line in page.lines()], reader.last_choices, sum(decoded_by_print_model)
 
 
 @pytest.mark.parametrize(("kind", "limit"), [("printed", MAX_PRINTED_CER), ("handwritten", MAX_HANDWRITTEN_CER)])
 def test_the_default_reader_reads_the_printed_and_the_handwritten_lines_of_one_page(read_mixed, kind, limit):
-    truth, read, _ = read_mixed
+    truth, read, _, _ = read_mixed
     pairs = [(text, got) for (k, text), got in zip(truth, read, strict=True) if k == kind]
     error = cer([t for t, _ in pairs], [g for _, g in pairs])
     assert error <= limit, f"{kind} lines read at {error:.1%} CER: " + " | ".join(g for _, g in pairs[:3])
 
 
 def test_each_line_is_read_by_the_model_for_its_script(read_mixed):
-    truth, _, choices = read_mixed
+    truth, _, choices, decoded_by_print_model = read_mixed
     model = {"printed": PRINT, "handwritten": HANDWRITING}
     right = [choice == model[kind] for (kind, _), choice in zip(truth, choices, strict=True)]
     assert sum(right) >= len(right) - 1, list(zip([k for k, _ in truth], choices, strict=True))
+    # A handwritten line costs the print network's pass, not its language-model decoding too.
+    assert decoded_by_print_model == choices.count(PRINT) < len(choices)
