@@ -41,6 +41,14 @@ def non_negative_float(text: str) -> float:
     return _finite_number(text, zero_allowed=True)
 
 
+def share(text: str) -> float:
+    """A share of things: a number from 0 to 1."""
+    value = _finite_number(text, zero_allowed=True)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1, not {text!r}")
+    return value
+
+
 def _finite_number(text: str, zero_allowed: bool) -> float:
     try:
         value = float(text)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import add_height_option
+from mspt_core.cli.common import add_height_option, share
 
 LANGUAGES = ("en", "fr", "de", "cs", "la")
 
@@ -50,6 +50,14 @@ def register(subparsers) -> None:
     )
     p.add_argument("--strength", type=float, default=1.0, help="degradation strength, 0 = clean renders (default 1)")
     p.add_argument(
+        "--dialogue",
+        type=share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of lines punctuated as printed speech: quotation marks of the line's language, "
+        "unspaced dashes (default 0)",
+    )
+    p.add_argument(
         "--charset", metavar="TEXT_OR_FILE", help="also render every character of this string (or file) with 2 fonts"
     )
     p.add_argument(
@@ -76,8 +84,8 @@ def _corpus(args):
     from mspt_core.data.synth import Corpus
 
     if args.text:
-        return Corpus.from_files(args.text)
-    return Corpus.installed([code.strip() for code in args.lang.split(",") if code.strip()])
+        return Corpus.from_files(args.text, dialogue=args.dialogue)
+    return Corpus.installed([code.strip() for code in args.lang.split(",") if code.strip()], args.dialogue)
 
 
 _WORKER = None  # the synthesizer of a worker process

@@ -71,7 +71,7 @@ def base_model(recipe: dict, out: Path) -> Path:
 def synthetic_lines(recipe: dict) -> LineSet:
     """The same lines for the same seed: sample i depends only on the seed."""
     synth = LineSynthesizer(
-        Corpus.installed(recipe["synthetic_languages"]),
+        Corpus.installed(recipe["synthetic_languages"], recipe.get("dialogue", 0.0)),
         FontSet.installed(None, recipe["font_categories"]),
         recipe["height"],
         recipe["degradation_strength"],

@@ -243,3 +243,30 @@ def test_clean_keeps_print_characters_only():
         == "Zwölf Boxkämpfer jagen Viktor quer über den Sylter Deich."
     )
     assert clean("e\u0301te\u0301") == "été"  # NFC
+
+
+def test_dialogue_lines_carry_their_languages_speech_marks_and_keep_their_words(tmp_path):
+    from mspt_core.data.synth.corpus import QUOTES, speech_marks
+
+    text = "she said that he had come yesterday and would stay until the spring"
+    rng = np.random.default_rng(0)
+    for language, styles in QUOTES.items():
+        marks = {m.strip() for pair in styles for m in pair}
+        for _ in range(200):
+            line = speech_marks(text, language, rng)
+            found = {ch for ch in line if ch in "\"'“”„«»–—-"}
+            assert found, line
+            assert found <= marks | {"–", "—", "-"}, (language, line)
+            # Only marks, sentence punctuation and dash joins are added: the words stay in order.
+            stripped = "".join(" " if ch in "–—-" else ch for ch in line if ch not in "\"'“”„«»,.?!")
+            assert stripped.split() == text.split(), line
+    # A corpus gives about its share of such lines; with none, the lines are the plain text's.
+    source = tmp_path / "prose.txt"
+    source.write_text("\n\n".join(f"paragraph {i} of words that run on and on for a line" for i in range(50)))
+    plain = Corpus.from_files([source]).lines(np.random.default_rng(1))
+    assert not any(set(next(plain)) & set('"“”„«»–—') for _ in range(200))
+    spoken = Corpus.from_files([source], dialogue=0.3).lines(np.random.default_rng(1))
+    share = np.mean([bool(set(next(spoken)) & set('"“”„«»–—')) for _ in range(1000)])
+    assert 0.25 < share < 0.35
+    with pytest.raises(ValueError, match="share"):
+        Corpus.from_files([source], dialogue=1.5)
