@@ -99,24 +99,41 @@ def beam_search(
     from the forced alignment of the result (``align``)."""
     if lm is not None and (labels is None or fusion is None):
         raise ValueError("a language model needs the labels of the classes and the fusion")
-    if lm is not None and bool((log_probs.max(axis=1) >= math.log1p(-prune)).all()):
-        # Every token is surer than 1 - prune: no other class passes the pruning, and dropping a
-        # sure character for a blank would cost more than the language model could give back in
-        # practice, so the reading is taken to be the greedy one (an approximation, not a proof).
+    best = log_probs.argmax(axis=1)
+    sure = log_probs[np.arange(len(best)), best] >= math.log1p(-prune)
+    if lm is not None and bool(sure.all()):
+        # Every token is surer than 1 - prune: the reading is taken to be the greedy one.
         return greedy(log_probs)
+    # A token surer than 1 - prune is searched as certain: no other class passes the pruning,
+    # and dropping a sure character for a blank (or a sure blank for a character) would cost
+    # more than a language model could give back in practice (an approximation, not a proof).
+    # The beams so carry no such paths, and a run of sure blanks costs one step.
+    search = log_probs
+    if sure.any():
+        search = np.array(log_probs, dtype=np.float64)
+        search[sure] = -math.inf
+        search[sure, best[sure]] = 0.0
+    log_prune = math.log(prune)
+    blank_only = (np.delete(search, BLANK, axis=1) < log_prune).all(axis=1)  # no character passes
     # prefix -> [log P(ending in blank), log P(ending in its last class), language score, text]
     beams: dict[tuple[int, ...], list] = {(): [0.0, -math.inf, 0.0, ""]}
-    log_prune = math.log(prune)
-    for t in range(log_probs.shape[0]):
-        row = log_probs[t]
-        candidates = [cls for cls in np.nonzero(row >= log_prune)[0].tolist() if cls != BLANK]
-        blank = float(row[BLANK])
-        if not candidates:  # only a blank can follow: every prefix stays itself, in the same order
+    t, steps = 0, search.shape[0]
+    while t < steps:
+        if blank_only[t]:  # a run of such tokens: every prefix stays itself, in the same order
+            run = t + 1
+            while run < steps and blank_only[run]:
+                run += 1
+            blank = float(search[t:run, BLANK].sum())
             beams = {
                 prefix: [_logsumexp(pb, pc) + blank, -math.inf, score, text]
                 for prefix, (pb, pc, score, text) in beams.items()
             }
+            t = run
             continue
+        row = search[t]
+        t += 1
+        candidates = [cls for cls in np.nonzero(row >= log_prune)[0].tolist() if cls != BLANK]
+        blank = float(row[BLANK])
         nxt: dict[tuple[int, ...], list] = {}
         for prefix, state in beams.items():
             p_blank, p_char = state[0], state[1]
