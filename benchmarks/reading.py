@@ -121,14 +121,14 @@ def describe(model_path: Path) -> tuple[str, str]:
     if str(model_path) == choose.AUTO:
         meta = choose.load_classifier(choose.bundled_path()).metadata
         return "mspt auto", (
-            "the automatic reader: every line read by the bundled default, the lines its script classifier "
+            "the automatic reader: every line seen by the bundled default, the lines its script classifier "
             f"judges handwritten (threshold chosen on {len(meta['provenance']['threshold_chosen_on'])} val splits) "
-            "read again by the bundled handwriting model"
+            "read by the bundled handwriting model instead"
         )
 
     meta = read_metadata(model_path)
     prov = meta.get("provenance", {})
-    size = prov.get("settings", {}).get("size", "?")
+    size = prov.get("settings", {}).get("size") or _size_name(meta.get("config", {}))
     head = meta.get("config", {}).get("head", "?")
     label = f"mspt {meta.get('name', model_path.name)} ({size}, {head})"
     about = (
@@ -137,6 +137,14 @@ def describe(model_path: Path) -> tuple[str, str]:
         f"({prov.get('train_lines', '?')} lines), val CER {prov.get('val_cer', float('nan')):.2%}"
     )
     return label, about
+
+
+def _size_name(config: dict) -> str:
+    """The named size whose settings a model's config has (a model trained on from a base
+    records no size of its own), or "?"."""
+    from mspt_core.model.config import SIZES
+
+    return next((name for name, sized in SIZES.items() if sized.to_json() == config), "?")
 
 
 class EngineUnavailable(RuntimeError):
