@@ -29,6 +29,7 @@ from mspt_core.errors import ModelFileError
 from mspt_core.images import to_grey
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
 from mspt_core.layout.deskew import estimate_skew, rotate
+from mspt_core.layout.ends import extend_line_ends
 from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
 from mspt_core.layout.order import order_regions
 
@@ -351,6 +352,7 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     ]
     if not lines:
         return []
+    lines = extend_line_ends(lines, sauvola(norm))  # the marks too faint for the maps' resolution
     boxes = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
     pitch = float(np.median([b[3] - b[1] for b in boxes]))
     blocks = []
