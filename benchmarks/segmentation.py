@@ -49,6 +49,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -489,8 +490,15 @@ def main() -> None:
         help="keep kraken's output and seconds per page here, and reuse them",
     )
     parser.add_argument("--no-end-to-end", action="store_true", help="skip the page CER table")
+    parser.add_argument(
+        "--raw-line-ends",
+        action="store_true",
+        help="leave the learned lines' ends as the finder's maps drew them (no layout.ends step), to compare",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if args.raw_line_ends:  # the module, not the function the package exports under its name
+        sys.modules["mspt_core.layout.segment"].extend_line_ends = lambda lines, ink: lines
     if args.pages is not None and args.pages < 1:
         parser.error("--pages must be at least 1")
     if "learned" in args.methods and bundled() is None:
