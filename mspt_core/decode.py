@@ -114,7 +114,7 @@ def beam_search(
         search[sure] = -math.inf
         search[sure, best[sure]] = 0.0
     log_prune = math.log(prune)
-    blank_only = (np.delete(search, BLANK, axis=1) < log_prune).all(axis=1)  # no character passes
+    blank_only = np.asarray((np.delete(search, BLANK, axis=1) < log_prune).all(axis=1))  # no character passes
     # prefix -> [log P(ending in blank), log P(ending in its last class), language score, text]
     beams: dict[tuple[int, ...], list] = {(): [0.0, -math.inf, 0.0, ""]}
     t, steps = 0, search.shape[0]
