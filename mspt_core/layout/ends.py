@@ -41,22 +41,28 @@ def extend_line_ends(lines: Lines, ink: np.ndarray) -> Lines:
     owner = np.zeros(ink.shape, np.int32)
     for number, (polygon, _) in enumerate(lines, 1):
         cv2.fillPoly(owner, [np.round(polygon).astype(np.int32)], number)
-    return [_extended(n, polygon, baseline, labels, stats, owner) for n, (polygon, baseline) in enumerate(lines, 1)]
+    claimed: dict[int, int] = {}  # component -> the line that took it in (two facing ends share none)
+    return [
+        _extended(n, polygon, baseline, labels, stats, owner, claimed) for n, (polygon, baseline) in enumerate(lines, 1)
+    ]
 
 
-def _extended(number, polygon, baseline, labels, stats, owner) -> tuple[np.ndarray, np.ndarray]:
+def _extended(number, polygon, baseline, labels, stats, owner, claimed) -> tuple[np.ndarray, np.ndarray]:
     page_h, page_w = owner.shape
     x0, y0 = np.floor(polygon.min(axis=0)).astype(int)
     x1, y1 = np.ceil(polygon.max(axis=0)).astype(int)
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, page_w - 1), min(y1, page_h - 1)
     if x1 <= x0 or y1 <= y0:
         return polygon, baseline
-    mask = owner[y0 : y1 + 1, x0 : x1 + 1] == number
+    # The line's own polygon (``owner`` gives an overlap to whichever line was drawn last).
+    own = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(own, [np.round(polygon - (x0, y0)).astype(np.int32)], 1)
+    mask = own.astype(bool)
     columns = np.flatnonzero(mask.any(axis=0))
     if len(columns) == 0:
         return polygon, baseline
     height = float(np.median(mask.sum(axis=0)[columns]))
-    added: list[tuple[int, int, int, int]] = []  # boxes (x0, y0, x1, y1) to join to the line
+    added: list[tuple[int, tuple[int, int, int, int]]] = []  # (side, box x0, y0, x1, y1) to join
     for side in (-1, 1):
         end = columns[0] if side < 0 else columns[-1]
         reach = max(1, int(round(height)))
@@ -64,19 +70,19 @@ def _extended(number, polygon, baseline, labels, stats, owner) -> tuple[np.ndarr
         rows = np.flatnonzero(near.any(axis=1))
         top, bottom = y0 + rows[0], y0 + rows[-1]
         edge = x0 + end
-        marks = _marks_beyond(number, edge, side, top, bottom, labels, stats, owner)
+        marks = _marks_beyond(number, edge, side, top, bottom, labels, stats, owner, claimed)
         outer = (min if side < 0 else max)([edge] + [b[0] if side < 0 else b[2] for b in marks])
         lo, hi = (outer - MARGIN, outer - 1) if side < 0 else (outer + 1, outer + MARGIN)
         lo, hi = max(lo, 0), min(hi, page_w - 1)
         if lo <= hi:
             marks.append((lo, top, hi, bottom))
-        added += marks
+        added += [(side, box) for box in marks]
     if not added:
         return polygon, baseline
-    return _lengthened(polygon, baseline, mask, (x0, y0), added, owner.shape)
+    return _lengthened(polygon, baseline, mask, (x0, y0), added)
 
 
-def _marks_beyond(number, edge, side, top, bottom, labels, stats, owner) -> list[tuple[int, int, int, int]]:
+def _marks_beyond(number, edge, side, top, bottom, labels, stats, owner, claimed) -> list[tuple[int, int, int, int]]:
     """Boxes of the ink components found one after another beyond ``edge`` on ``side`` (-1 left,
     1 right) in the band ``top``..``bottom``."""
     height = bottom - top + 1
@@ -92,7 +98,7 @@ def _marks_beyond(number, edge, side, top, bottom, labels, stats, owner) -> list
         window = labels[band_lo : band_hi + 1, lo : hi + 1]
         best = None
         for label in np.unique(window[window > 0]).tolist():
-            if label in taken:
+            if label in taken or claimed.get(label, number) != number:
                 continue
             cx, cy, cw, ch = (int(v) for v in stats[label, :4])
             outer = cx if side < 0 else cx + cw - 1
@@ -112,29 +118,30 @@ def _marks_beyond(number, edge, side, top, bottom, labels, stats, owner) -> list
         if best is None:
             break
         taken.add(best[1])
+        claimed[best[1]] = number
         box = best[2]
         found.append(box)
         edge = box[0] if side < 0 else box[2]
     return found
 
 
-def _lengthened(polygon, baseline, mask, origin, added, shape) -> tuple[np.ndarray, np.ndarray]:
-    """The line's polygon grown over the ``added`` boxes (and the band between), its baseline
-    carried level to the new ends."""
-    x0 = min([origin[0]] + [b[0] for b in added])
-    y0 = min([origin[1]] + [b[1] for b in added])
-    x1 = max([origin[0] + mask.shape[1] - 1] + [b[2] for b in added])
-    y1 = max([origin[1] + mask.shape[0] - 1] + [b[3] for b in added])
+def _lengthened(polygon, baseline, mask, origin, added) -> tuple[np.ndarray, np.ndarray]:
+    """The line's polygon grown over the ``added`` (side, box)es and the band between each and
+    the end of the line it lies beyond; its baseline carried level to the new ends."""
+    boxes = [box for _, box in added]
+    x0 = min([origin[0]] + [b[0] for b in boxes])
+    y0 = min([origin[1]] + [b[1] for b in boxes])
+    x1 = max([origin[0] + mask.shape[1] - 1] + [b[2] for b in boxes])
+    y1 = max([origin[1] + mask.shape[0] - 1] + [b[3] for b in boxes])
     grown = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
     ox, oy = origin[0] - x0, origin[1] - y0
     grown[oy : oy + mask.shape[0], ox : ox + mask.shape[1]] = mask
     columns = np.flatnonzero(mask.any(axis=0))
-    for bx0, by0, bx1, by1 in added:
-        # the box, and the band of the line's nearer end reaching out to it
-        near = columns[0] if bx1 < origin[0] + columns[0] else columns[-1]
+    for side, (bx0, by0, bx1, by1) in added:
+        near = columns[0] if side < 0 else columns[-1]
         rows = np.flatnonzero(mask[:, near])
         top, bottom = oy + rows[0], oy + rows[-1]
-        lo, hi = sorted((bx0 - x0, ox + near))
+        lo, hi = (bx0 - x0, ox + near) if side < 0 else (ox + near, bx1 - x0)
         grown[top : bottom + 1, lo : hi + 1] = 1
         grown[by0 - y0 : by1 - y0 + 1, bx0 - x0 : bx1 - x0 + 1] = 1
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

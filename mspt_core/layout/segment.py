@@ -352,13 +352,14 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     ]
     if not lines:
         return []
-    # Blocks (and so the reading order) from the lines as found: a lengthened end may reach
-    # towards a neighbouring column or a marginal note, and must not join its block.
-    boxes = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
+    # Blocks from the lines as found: a lengthened end may reach towards a neighbouring column
+    # or a marginal note, and must not join its block. A block's box holds its lengthened lines.
+    found = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
     lines = extend_line_ends(lines, sauvola(norm))  # the marks too faint for the maps' resolution
-    pitch = float(np.median([b[3] - b[1] for b in boxes]))
+    boxes = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
+    pitch = float(np.median([b[3] - b[1] for b in found]))
     blocks = []
-    for members in group_into_blocks(boxes, pitch):
+    for members in group_into_blocks(found, pitch):
         x0 = min(boxes[i][0] for i in members)
         y0 = min(boxes[i][1] for i in members)
         x1 = max(boxes[i][2] for i in members)

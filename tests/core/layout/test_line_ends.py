@@ -50,3 +50,35 @@ def test_a_line_takes_in_its_own_marks_but_not_another_lines_or_far_ink():
     assert baseline[-1, 0] == polygon[:, 0].max() and baseline[-1, 1] == 60.0  # carried level
     assert polygon[:, 0].min() < 50, "a margin of paper at the start"
     assert other[:, 0].max() >= 212 and other[:, 1].min() >= 90  # the other line keeps its own letter
+
+
+def test_a_first_letter_cut_by_the_polygon_is_taken_in_at_its_own_end_only():
+    ink = np.zeros((160, 400), bool)
+    ink[40:60, 96:104] = True  # the first letter, which the polygon cuts through
+    for x in range(110, 300, 10):  # the rest of a steeply sloping line
+        y = 40 + (x - 100) * 44 // 200
+        ink[y : y + 20, x : x + 7] = True
+    ink[84:104, 330:340] = True  # a word beyond the gap on the right
+    polygon = np.array([[100, 36], [300, 80], [300, 106], [100, 62]], np.float64)
+    line = (polygon, np.array([[100.0, 60.0], [300.0, 104.0]]))
+    ((grown, baseline),) = extend_line_ends([line], ink)
+    assert grown[:, 0].min() <= 96, "the whole first letter is inside"
+    assert 300 <= grown[:, 0].max() < 330, "the far word is not"
+    contour = grown.astype(np.float32).reshape(-1, 1, 2)
+    assert cv2.pointPolygonTest(contour, (130.0, 95.0), False) < 0, "nothing filled in below the line's start"
+    assert baseline[0, 0] == grown[:, 0].min()
+
+
+def test_ink_of_another_line_or_taken_by_one_is_not_taken_again():
+    ink = np.zeros((120, 400), bool)
+    ink[40:60, 50:150] = True  # line A
+    ink[40:60, 157:161] = True  # a mark between A's end and B's start, near both, in both bands
+    ink[40:60, 168:300] = True  # line B
+    a = (box(50, 36, 150, 62), np.array([[50.0, 60.0], [150.0, 60.0]]))
+    b = (box(168, 36, 300, 62), np.array([[168.0, 60.0], [300.0, 60.0]]))
+    (first, _), (second, _) = extend_line_ends([a, b], ink)
+    assert first[:, 0].max() >= 160, "A takes the mark"
+    assert second[:, 0].min() > 161, "B, facing it, does not take it too"
+    owned = (box(155, 36, 162, 62), np.array([[155.0, 60.0], [162.0, 60.0]]))  # now a line of its own
+    (first, _), _, _ = extend_line_ends([a, owned, b], ink)
+    assert first[:, 0].max() < 157, "a line's own ink is not taken by its neighbour"
