@@ -167,9 +167,30 @@ class LineRecognizer:
                 found = decode.beam_search(row, self.beam)
             else:
                 found = decode.greedy(row)
-            text = self.charset.decode(found.ids)
-            readings.append(Reading(text, found.confidences, [(p + 0.5) * stride for p in found.positions]))
+            ids, confidences, positions = self._single_spaced(found)
+            text = self.charset.decode(ids)
+            readings.append(Reading(text, confidences, [(p + 0.5) * stride for p in positions]))
         return readings
+
+    def _single_spaced(self, found: decode.Decoded) -> tuple[list[int], list[float], list[int]]:
+        """``found`` without spaces at its ends and with one space between words: a space read
+        at a line's edge (from a speck or a neighbour's ink) is no text, and a run of them is one
+        word break (which every output format writes as one); a run keeps its least sure."""
+        ids: list[int] = []
+        confidences: list[float] = []
+        positions: list[int] = []
+        for cls, confidence, position in zip(found.ids, found.confidences, found.positions, strict=True):
+            space = self.labels[cls].isspace()
+            if space and (not ids or self.labels[ids[-1]].isspace()):
+                if ids:
+                    confidences[-1] = min(confidences[-1], confidence)
+                continue
+            ids.append(cls)
+            confidences.append(confidence)
+            positions.append(position)
+        if ids and self.labels[ids[-1]].isspace():
+            del ids[-1], confidences[-1], positions[-1]
+        return ids, confidences, positions
 
 
 def open_reader(name_or_path: str | None = None, device: str = "auto", **options) -> LineRecognizer | ChoosingReader:

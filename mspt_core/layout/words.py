@@ -123,9 +123,19 @@ def line_words(
         y1 = min(max(math.ceil(y1), y0 + 1), bottom_edge)
         confidence = None
         if char_confidences is not None and len(char_confidences) == len(text):
-            confidence = round(min(char_confidences[start:end]), 4)
+            confidence = word_confidence(text, char_confidences, start, end)
         words.append(Word(f"{line.id}_w{n + 1}", text[start:end], box_polygon(x0, y0, x1, y1), confidence))
     return words
+
+
+def word_confidence(text: str, char_confidences: Sequence[float], start: int, end: int) -> float:
+    """The least sure character of the word ``text[start:end]`` or of the spaces around it: they
+    decide where the word ends, and so the line's least sure character is its least sure word's."""
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and text[end].isspace():
+        end += 1
+    return round(min(char_confidences[start:end]), 4)
 
 
 def words_after_edit(words: list[Word], text: str, char_confidences: Sequence[float] | None) -> list[Word]:
@@ -139,7 +149,7 @@ def words_after_edit(words: list[Word], text: str, char_confidences: Sequence[fl
     for word, (start, end) in zip(words, spans, strict=True):
         confidence = word.confidence
         if char_confidences is not None and len(char_confidences) == len(text):
-            confidence = round(min(char_confidences[start:end]), 4)
+            confidence = word_confidence(text, char_confidences, start, end)
         same = text[start:end] == word.text
         if not same and not (char_confidences is not None and len(char_confidences) == len(text)):
             confidence = None

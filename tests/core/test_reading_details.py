@@ -57,3 +57,23 @@ def test_fi_fl_ff_ligatures_are_read_on_real_lines(read_lines):
     assert wanted > 25
     # The model before kept 23 of 26 ('fxed', 'fve', 'fne' on the sample page's fi ligature).
     assert kept / wanted >= 0.95, f"{wanted - kept} of {wanted} words with fi, fl or ff misread"
+
+
+def test_a_reading_has_no_space_at_its_ends_and_one_between_words():
+    """Spaces read at a crop's edge (a speck, a neighbour's ink) or twice between two words are
+    no text: every output format writes one space between words, and the words must match."""
+    import numpy as np
+
+    reader = LineRecognizer.from_model("default", device="cpu", language_model=False)
+    labels = reader.labels
+    space, a, b = labels.index(" "), labels.index("a"), labels.index("b")
+    sure = np.log(np.full(len(labels), 1e-6))
+    rows = []
+    for cls, p in [(space, 0.9), (a, 0.99), (space, 0.7), (space, 0.6), (b, 0.98), (space, 0.8)]:
+        row = sure.copy()
+        row[cls] = np.log(p)
+        rows += [row, np.log(np.eye(len(labels))[0] * 0.999 + 1e-6)]  # each character, then a blank
+    (reading,) = reader.decode([np.asarray(rows, np.float32)])
+    assert reading.text == "a b"
+    assert reading.char_confidences == pytest.approx([0.99, 0.6, 0.98], abs=1e-3)  # the run's least sure
+    assert len(reading.char_x) == 3 and reading.char_x[0] < reading.char_x[1] < reading.char_x[2]
