@@ -20,6 +20,7 @@ import torch
 
 from mspt_core import charlm, choose, decode, onnx_engine
 from mspt_core.choose import ChoosingReader
+from mspt_core.decode import Decoded
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
@@ -172,7 +173,7 @@ class LineRecognizer:
             readings.append(Reading(text, confidences, [(p + 0.5) * stride for p in positions]))
         return readings
 
-    def _single_spaced(self, found: decode.Decoded) -> tuple[list[int], list[float], list[int]]:
+    def _single_spaced(self, found: Decoded) -> tuple[list[int], list[float], list[int]]:
         """``found`` without spaces at its ends and with one space between words: a space read
         at a line's edge (from a speck or a neighbour's ink) is no text, and a run of them is one
         word break (which every output format writes as one); a run keeps its least sure."""
