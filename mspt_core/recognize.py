@@ -20,8 +20,8 @@ import torch
 
 from mspt_core import charlm, choose, decode, onnx_engine
 from mspt_core.choose import ChoosingReader
-from mspt_core.decode import Decoded
 from mspt_core.data.batching import collate, to_height, width_batches
+from mspt_core.decode import Decoded
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
 from mspt_core.errors import ModelFileError
