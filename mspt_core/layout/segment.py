@@ -352,11 +352,15 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     ]
     if not lines:
         return []
+
     # Blocks from the lines as found: a lengthened end may reach towards a neighbouring column
     # or a marginal note, and must not join its block. A block's box holds its lengthened lines.
-    found = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
+    def boxes_of(lines):
+        return [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
+
+    found = boxes_of(lines)
     lines = extend_line_ends(lines, sauvola(norm))  # the marks too faint for the maps' resolution
-    boxes = [(p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()) for p, _ in lines]
+    boxes = boxes_of(lines)
     pitch = float(np.median([b[3] - b[1] for b in found]))
     blocks = []
     for members in group_into_blocks(found, pitch):

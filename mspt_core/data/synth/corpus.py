@@ -171,7 +171,7 @@ def _target_length(rng: np.random.Generator) -> int:
 
 # Quotation marks of printed dialogue, by language (opening, closing), the first the commonest.
 # The corpora hold few of them, and a model that seldom saw speech marks leaves them out of a
-# novel's dialogue (the bundled sample page: 13 of 20 errors).
+# novel's dialogue (the first print model dropped most of the bundled sample page's).
 QUOTES = {
     "en": [('"', '"'), ("“", "”"), ("'", "'")],
     "fr": [("« ", " »"), ("«", "»"), ('"', '"'), ("“", "”")],
