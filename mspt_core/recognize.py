@@ -25,6 +25,7 @@ from mspt_core.decode import Decoded
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
 from mspt_core.errors import ModelFileError
+from mspt_core.layout.crop import paper_level
 from mspt_core.model.config import LINE_HEIGHT
 from mspt_core.models import DEFAULT_MODEL, LoadedModel, load_model, resolve
 
@@ -32,6 +33,11 @@ T = TypeVar("T")
 
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
 BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
+
+# Paper added at both ends of every line, as a share of the model's height. A crop cut tight on
+# the ink (our line finder's) otherwise loses a mark at its very edge, such as an opening
+# quotation mark; the training crops mostly had some paper there.
+END_MARGIN = 0.1
 
 
 @dataclass
@@ -120,7 +126,7 @@ class LineRecognizer:
         return self._batched(images, self._ctc_rows)
 
     def _batched(self, images: Sequence[np.ndarray], run: Callable[[list[np.ndarray]], list[T]]) -> list[T]:
-        lines = [to_height(img, self.height) for img in images]
+        lines = [self._with_margin(to_height(img, self.height)) for img in images]
         results: list[T | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
@@ -128,6 +134,15 @@ class LineRecognizer:
                 for index, result in zip(batch, run([lines[i] for i in batch]), strict=True):
                     results[index] = result
         return results  # type: ignore[return-value]
+
+    @property
+    def _margin(self) -> int:
+        return round(END_MARGIN * self.height)
+
+    def _with_margin(self, line: np.ndarray) -> np.ndarray:
+        if not self._margin or not line.size:
+            return line
+        return np.pad(line, ((0, 0), (self._margin, self._margin)), constant_values=paper_level(line))
 
     def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
         if self.head == "decoder":
@@ -170,7 +185,10 @@ class LineRecognizer:
                 found = decode.greedy(row)
             ids, confidences, positions = self._single_spaced(found)
             text = self.charset.decode(ids)
-            readings.append(Reading(text, confidences, [(p + 0.5) * stride for p in positions]))
+            # Positions in the line as given, without the margins ``_batched`` added.
+            width = max(len(row) * stride - 2 * self._margin, 0)
+            char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) for p in positions]
+            readings.append(Reading(text, confidences, char_x))
         return readings
 
     def _single_spaced(self, found: Decoded) -> tuple[list[int], list[float], list[int]]:
