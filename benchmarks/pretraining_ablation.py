@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -57,7 +58,7 @@ from mspt_core.data.lines import LineSet, load_lines
 from mspt_core.data.linestore import LineStore, build_line_store
 from mspt_core.locks import FolderLock
 from mspt_core.model.config import LINE_HEIGHT
-from mspt_core.models import DEFAULT_MODEL, bundled_models_dir
+from mspt_core.models import DEFAULT_MODEL, WEIGHTS, bundled_models_dir, weights_sha256
 from mspt_core.presets import ENCODER, training_preset
 from mspt_core.pretrain import PretrainSettings, pretrain_encoder
 from mspt_core.train.loop import TrainSettings
@@ -380,8 +381,8 @@ def main() -> None:
             )
         log(f"pre-trained {row}: loss {results[key]['first_loss']:.3f} -> {results[key]['final_loss']:.3f}")
     if "transfer" in rows and scale.transfer is None:
-        encoders["transfer"] = bundled_models_dir() / DEFAULT_MODEL
-        log(f"printed-text recognizer: the bundled {DEFAULT_MODEL} model")
+        encoders["transfer"] = pinned_print_model(run_dir, results_path, results)
+        log(f"printed-text recognizer: the bundled {DEFAULT_MODEL} model, {results['transfer-base']['sha256'][:12]}")
     elif "transfer" in rows and scale.transfer is not None:
         printed = train_recognizer(
             load_lines(split_xmls(FONDUE, "train"), LINE_HEIGHT),
@@ -436,6 +437,19 @@ def main() -> None:
     print_table(load_results(results_path), scale, scale_name, list(scale.rows or ROWS), len(pool), test)
 
 
+def pinned_print_model(run_dir: Path, results_path: Path, results: dict) -> Path:
+    """Row 6's print model: the bundled one, copied into the run folder the first time, so that
+    a run resumed after a new bundled model has shipped goes on from the same weights."""
+    pinned = run_dir / "transfer-base"
+    if not (pinned / WEIGHTS).is_file():
+        partial = run_dir / "transfer-base.partial"
+        shutil.copytree(bundled_models_dir() / DEFAULT_MODEL, partial, dirs_exist_ok=True)
+        partial.rename(pinned)
+    if "transfer-base" not in results:
+        save_result(results_path, results, "transfer-base", {"sha256": weights_sha256(pinned)})
+    return pinned
+
+
 def fine_tunings(scale: Scale) -> list[tuple[int | None, TrainSettings]]:
     """(labelled lines, loop settings) of every fine-tuning column: each size with the scale's
     seed, then the smallest size again with each extra seed."""
@@ -469,7 +483,10 @@ def print_table(
         if scale.finetune.patience
         else ""
     )
-    transfer = "the bundled print model" if scale.transfer is None else "a recognizer trained on fondue train"
+    transfer = "a recognizer trained on fondue train"
+    if scale.transfer is None:
+        pinned = results.get("transfer-base", {}).get("sha256", "")
+        transfer = "the bundled print model" + (f" (weights SHA-256 {pinned[:12]}…)" if pinned else "")
     print(
         f"\n{'QUICK SMOKE RUN: NOT A RESULT. ' if scale_name == 'quick' else ''}"
         f"{what}; in brackets the relative change against row 1."
