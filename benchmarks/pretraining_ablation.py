@@ -382,7 +382,7 @@ def main() -> None:
         log(f"pre-trained {row}: loss {results[key]['first_loss']:.3f} -> {results[key]['final_loss']:.3f}")
     if "transfer" in rows and scale.transfer is None:
         encoders["transfer"] = pinned_print_model(run_dir, results_path, results)
-        log(f"printed-text recognizer: the bundled {DEFAULT_MODEL} model, {results['transfer-base']['sha256'][:12]}")
+        log(f"printed-text recognizer: {encoders['transfer']}, SHA-256 {results['transfer-base']['sha256'][:12]}…")
     elif "transfer" in rows and scale.transfer is not None:
         printed = train_recognizer(
             load_lines(split_xmls(FONDUE, "train"), LINE_HEIGHT),
@@ -441,12 +441,20 @@ def pinned_print_model(run_dir: Path, results_path: Path, results: dict) -> Path
     """Row 6's print model: the bundled one, copied into the run folder the first time, so that
     a run resumed after a new bundled model has shipped goes on from the same weights."""
     pinned = run_dir / "transfer-base"
-    if not (pinned / WEIGHTS).is_file():
-        partial = run_dir / "transfer-base.partial"
-        shutil.copytree(bundled_models_dir() / DEFAULT_MODEL, partial, dirs_exist_ok=True)
-        partial.rename(pinned)
-    if "transfer-base" not in results:
-        save_result(results_path, results, "transfer-base", {"sha256": weights_sha256(pinned)})
+    with FolderLock(run_dir / ".transfer-base.lock"):  # processes sharing the folder copy once
+        results.update(load_results(results_path))
+        if not (pinned / WEIGHTS).is_file():
+            if any(key.startswith("transfer/") for key in results):
+                raise SystemExit(f"{run_dir} has row-6 results but no copy of the print model they came from")
+            partial = run_dir / "transfer-base.partial"
+            shutil.rmtree(partial, ignore_errors=True)  # a copy a crash left half done
+            shutil.copytree(bundled_models_dir() / DEFAULT_MODEL, partial)
+            partial.rename(pinned)
+        sha = weights_sha256(pinned)
+        if "transfer-base" not in results:
+            save_result(results_path, results, "transfer-base", {"sha256": sha})
+        elif results["transfer-base"]["sha256"] != sha:
+            raise SystemExit(f"{pinned}: not the print model this run's results came from (SHA-256 differs)")
     return pinned
 
 
