@@ -34,9 +34,10 @@ T = TypeVar("T")
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
 BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
 
-# Paper added at both ends of every line, as a share of the model's height. A crop cut tight on
-# the ink (our line finder's) otherwise loses a mark at its very edge, such as an opening
-# quotation mark; the training crops mostly had some paper there.
+# Paper added at both ends of every line, as a share of the model's height. A line cut at its
+# first and last inked column otherwise loses a mark at its very edge, such as an opening
+# quotation mark (the training crops mostly had some paper there); on val it also helped box
+# crops and handwriting (benchmarks/RESULTS.md).
 END_MARGIN = 0.1
 
 
