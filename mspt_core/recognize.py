@@ -34,10 +34,12 @@ T = TypeVar("T")
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
 BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
 
-# Paper added at both ends of every line, as a share of the model's height. A line cut at its
-# first and last inked column otherwise loses a mark at its very edge, such as an opening
-# quotation mark (the training crops mostly had some paper there); on val it also helped box
-# crops and handwriting (benchmarks/RESULTS.md).
+# Paper added at both ends of every line before it is read, as a share of the model's height:
+# what the bundled models are shipped with (packaging/ship_model.py writes it into their file as
+# "end_margin"; a fine-tuned model inherits its base's). A line cut at its first and last inked
+# column otherwise loses a mark at its very edge, such as an opening quotation mark (the training
+# crops mostly had some paper there); on val it also helped box crops and handwriting
+# (benchmarks/RESULTS.md). A file without "end_margin" reads without one, as every model did.
 END_MARGIN = 0.1
 
 
@@ -111,6 +113,7 @@ class LineRecognizer:
         self.lm: charlm.CharLM | None = fused[0] if fused else None
         self.fusion: charlm.Fusion | None = fused[1] if fused else None
         self.labels = [self.charset.decode([i]) for i in range(len(self.charset))]
+        self.end_margin = end_margin(loaded.metadata)
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
@@ -138,7 +141,7 @@ class LineRecognizer:
 
     @property
     def _margin(self) -> int:
-        return round(END_MARGIN * self.height)
+        return round(self.end_margin * self.height)
 
     def _with_margin(self, line: np.ndarray) -> np.ndarray:
         if not self._margin or not line.size:
@@ -211,6 +214,14 @@ class LineRecognizer:
         if ids and self.labels[ids[-1]].isspace():
             del ids[-1], confidences[-1], positions[-1]
         return ids, confidences, positions
+
+
+def end_margin(metadata: dict) -> float:
+    """The paper a model's file says its lines are read with at each end (share of the height)."""
+    value = metadata.get("end_margin", 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ModelFileError(f"end_margin must be a number from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def open_reader(name_or_path: str | None = None, device: str = "auto", **options) -> LineRecognizer | ChoosingReader:

@@ -8,7 +8,8 @@ With --int8-check, the shipped weights read the named validation splits (polygon
 with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
 metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default. The model
 is shipped without a language model (the check reads greedily); packaging/default_model/
-language_model.py chooses one for it.
+language_model.py chooses one for it. It is shipped to read with paper at both line ends
+("end_margin": ``recognize.END_MARGIN``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mspt_core.models import LoadedModel, bundled_models_dir, load_model, save_model  # noqa: E402
+from mspt_core.recognize import END_MARGIN  # noqa: E402
 
 INT8_TOLERANCE = 0.0005  # 0.05 CER points
 
@@ -74,6 +76,9 @@ def main() -> None:
     # A model fine-tuned from a base carries the base's language model settings; they were
     # chosen for the base: this model reads greedily until language_model.py chooses its own.
     metadata.pop("language_model", None)
+    # Bundled models read with paper at both line ends (recognize.END_MARGIN); the int8 check and
+    # language_model.py measure them so.
+    metadata["end_margin"] = END_MARGIN
     if args.note:
         metadata["provenance"] = dict(metadata.get("provenance", {}), note=args.note)
     target = save_model(bundled_models_dir() / args.name, loaded.model, loaded.charset, metadata, half=True)

@@ -53,8 +53,11 @@ class RecognitionJob:
         self.provenance = provenance
         self.use_augmentation = use_augmentation
         self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
-        # A fine-tuned model reads with its base's language model, fused as for the base.
-        self.language_model = read_metadata(base_file).get("language_model") if base_file else None
+        # A fine-tuned model reads as its base does: its language model, fused as for the base,
+        # and its end margins (validation reads so too).
+        base_metadata = read_metadata(base_file) if base_file else {}
+        self.language_model = base_metadata.get("language_model")
+        self.reading = {"end_margin": base_metadata["end_margin"]} if "end_margin" in base_metadata else {}
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 
@@ -77,7 +80,8 @@ class RecognitionJob:
         if not self.val_set:
             return None
         # PyTorch: the weights change between validations, an ONNX export would be stale.
-        reader = LineRecognizer(LoadedModel(self.model, self.charset), device=str(device), engine="torch")
+        loaded = LoadedModel(self.model, self.charset, dict(self.reading))
+        reader = LineRecognizer(loaded, device=str(device), engine="torch")
         return lines_cer(reader, self.val_set)
 
     def save_best(self, metric: float | None, step: int) -> None:
@@ -93,6 +97,7 @@ class RecognitionJob:
         metadata = build_metadata(self.model, self.charset, self.run_dir.name, provenance)
         if self.language_model:
             metadata["language_model"] = self.language_model
+        metadata.update(self.reading)
         save_model(self.run_dir / BEST, self.model, self.charset, metadata)
 
 

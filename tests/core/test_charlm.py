@@ -167,7 +167,8 @@ def test_a_model_naming_a_language_model_that_is_not_there_reads_without_it(hand
         assert charlm.for_model({"language_model": damaged}) is None  # a name, not a path; sane settings
 
 
-def test_a_model_fine_tuned_from_the_handwriting_model_keeps_its_language_model(handwritten_val, tmp_path):
+def test_a_model_fine_tuned_from_the_handwriting_model_reads_as_its_base(handwritten_val, tmp_path):
+    """Its language model, fused as for the base, and the paper the base reads its lines with."""
     from mspt_core.train.settings import TrainSettings
     from mspt_core.train.supervised import train_recognizer
 
@@ -177,7 +178,9 @@ def test_a_model_fine_tuned_from_the_handwriting_model_keeps_its_language_model(
     outcome = train_recognizer(few, None, tmp_path / "run", settings, base_model=base)  # no validation: last weights
     assert not outcome.kept_base
     assert read_metadata(outcome.model_path)["language_model"] == read_metadata(base)["language_model"]
-    assert LineRecognizer(load_model(outcome.model_path), device="cpu", engine="torch").lm is not None
+    assert read_metadata(outcome.model_path)["end_margin"] == read_metadata(base)["end_margin"] > 0
+    reader = LineRecognizer(load_model(outcome.model_path), device="cpu", engine="torch")
+    assert reader.lm is not None and reader.end_margin > 0
 
 
 def test_the_command_line_reads_with_the_language_model_unless_told_not_to(cremma, capsys):

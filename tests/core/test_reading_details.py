@@ -100,6 +100,22 @@ def test_positions_are_in_the_line_as_given_not_in_its_margins():
     assert reading.char_x == pytest.approx([0.0, (margin // stride + 5.5) * stride - margin, width])
 
 
+def test_only_a_model_whose_file_says_so_reads_with_end_margins():
+    """Model files from before the margins (small-print-v1) read as they always did; the bundled
+    models say 0.1 of their height; a damaged value is refused with a clear message."""
+    from mspt_core.errors import ModelFileError
+    from mspt_core.models import bundled_models_dir
+    from mspt_core.recognize import END_MARGIN, end_margin
+
+    assert "end_margin" not in load_model(bundled_models_dir() / "small-print-v1").metadata
+    assert LineRecognizer.from_model("small-print-v1", device="cpu")._margin == 0
+    for name in ("default", "handwriting"):
+        assert LineRecognizer.from_model(name, device="cpu").end_margin == END_MARGIN
+    for damaged in (-0.1, 2, "0.1", True, None):
+        with pytest.raises(ModelFileError, match="end_margin"):
+            end_margin({"end_margin": damaged})
+
+
 def test_a_reading_has_no_space_at_its_ends_and_one_between_words():
     """Spaces read at a crop's edge (a speck, a neighbour's ink) or twice between two words are
     no text: every output format writes one space between words, and the words must match."""
