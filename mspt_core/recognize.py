@@ -144,9 +144,7 @@ class LineRecognizer:
         return round(self.end_margin * self.height)
 
     def _with_margin(self, line: np.ndarray) -> np.ndarray:
-        if not self._margin or not line.size:
-            return line
-        return np.pad(line, ((0, 0), (self._margin, self._margin)), constant_values=paper_level(line))
+        return with_end_margins(line, self._margin)
 
     def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
         if self.head == "decoder":
@@ -214,6 +212,13 @@ class LineRecognizer:
         if ids and self.labels[ids[-1]].isspace():
             del ids[-1], confidences[-1], positions[-1]
         return ids, confidences, positions
+
+
+def with_end_margins(line: np.ndarray, pixels: int) -> np.ndarray:
+    """``line`` with ``pixels`` columns of its own paper colour added at both ends."""
+    if not pixels or not line.size:
+        return line
+    return np.pad(line, ((0, 0), (pixels, pixels)), constant_values=paper_level(line))
 
 
 def end_margin(metadata: dict) -> float:

@@ -24,7 +24,7 @@ from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
 from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
-from mspt_core.recognize import LineRecognizer
+from mspt_core.recognize import LineRecognizer, end_margin, with_end_margins
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
 BEST = "best"  # model folder inside the run directory
@@ -58,6 +58,8 @@ class RecognitionJob:
         base_metadata = read_metadata(base_file) if base_file else {}
         self.language_model = base_metadata.get("language_model")
         self.reading = {"end_margin": base_metadata["end_margin"]} if "end_margin" in base_metadata else {}
+        # Training sees the lines as reading will: with the same paper at their ends.
+        self.margin = round(end_margin(self.reading) * model.config.height)
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 
@@ -68,7 +70,7 @@ class RecognitionJob:
         return width_batches(self.widths, self.settings.batch_size, rng)
 
     def loss(self, batch: list[int], rng: np.random.Generator, device: torch.device) -> torch.Tensor:
-        images = [self.train_set.samples[i].image for i in batch]
+        images = [with_end_margins(self.train_set.samples[i].image, self.margin) for i in batch]
         if self.use_augmentation:
             images = [augment(img, rng) for img in images]
         pixels, widths = collate(images)
