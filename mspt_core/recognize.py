@@ -114,6 +114,7 @@ class LineRecognizer:
         self.fusion: charlm.Fusion | None = fused[1] if fused else None
         self.labels = [self.charset.decode([i]) for i in range(len(self.charset))]
         self.end_margin = end_margin(loaded.metadata)
+        self._margin = end_margin_pixels(loaded.metadata, self.height)
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
@@ -130,7 +131,7 @@ class LineRecognizer:
         return self._batched(images, self._ctc_rows)
 
     def _batched(self, images: Sequence[np.ndarray], run: Callable[[list[np.ndarray]], list[T]]) -> list[T]:
-        lines = [self._with_margin(to_height(img, self.height)) for img in images]
+        lines = [with_end_margins(to_height(img, self.height), self._margin) for img in images]
         results: list[T | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
@@ -138,13 +139,6 @@ class LineRecognizer:
                 for index, result in zip(batch, run([lines[i] for i in batch]), strict=True):
                     results[index] = result
         return results  # type: ignore[return-value]
-
-    @property
-    def _margin(self) -> int:
-        return round(self.end_margin * self.height)
-
-    def _with_margin(self, line: np.ndarray) -> np.ndarray:
-        return with_end_margins(line, self._margin)
 
     def _read_batch(self, lines: list[np.ndarray]) -> list[Reading]:
         if self.head == "decoder":
@@ -227,6 +221,11 @@ def end_margin(metadata: dict) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ModelFileError(f"end_margin must be a number from 0 to 1, got {value!r}")
     return float(value)
+
+
+def end_margin_pixels(metadata: dict, height: int) -> int:
+    """``end_margin`` in pixels of a line ``height`` high: what reading and training add."""
+    return round(end_margin(metadata) * height)
 
 
 def open_reader(name_or_path: str | None = None, device: str = "auto", **options) -> LineRecognizer | ChoosingReader:

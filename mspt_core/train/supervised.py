@@ -24,7 +24,7 @@ from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
 from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
-from mspt_core.recognize import LineRecognizer, end_margin, with_end_margins
+from mspt_core.recognize import LineRecognizer, end_margin_pixels, with_end_margins
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
 BEST = "best"  # model folder inside the run directory
@@ -59,7 +59,7 @@ class RecognitionJob:
         self.language_model = base_metadata.get("language_model")
         self.reading = {"end_margin": base_metadata["end_margin"]} if "end_margin" in base_metadata else {}
         # Training sees the lines as reading will: with the same paper at their ends.
-        self.margin = round(end_margin(self.reading) * model.config.height)
+        self.margin = end_margin_pixels(self.reading, model.config.height)
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 

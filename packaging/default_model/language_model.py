@@ -126,8 +126,8 @@ def main() -> None:
         raise SystemExit(f"no beam search within {args.max_ms_per_line} ms per line; the model is left as it was")
     # The cheapest search within TOLERANCE of the best one's CER (the int8 rule's tolerance): a
     # wider search that reads a few more characters right is not worth twice the time.
-    best = min(np.mean(list(searches[k][0].values())) for k in affordable)
-    near = [k for k in affordable if np.mean(list(searches[k][0].values())) <= best + TOLERANCE]
+    mean_cer = {k: np.mean(list(searches[k][0].values())) for k in affordable}
+    near = [k for k in affordable if mean_cer[k] <= min(mean_cer.values()) + TOLERANCE]
     beam, prune = min(near, key=lambda k: searches[k][1])
     chosen, cost = searches[beam, prune]
     print(f"\n| val set | greedy | alpha {alpha}, beta {beta}, beam {beam}, prune {prune} |\n|---|---|---|")
