@@ -46,6 +46,11 @@ def line_finder() -> Path:
     return ROOT / "layout" / "line-finder.safetensors"
 
 
+def line_kinds() -> Path:
+    """The bundled classifier of found lines' SegmOnto kinds (``mspt_core.layout.kinds``)."""
+    return ROOT / "layout" / "line-kinds.safetensors"
+
+
 def script_classifier() -> Path:
     """The classifier that sends handwritten lines to the handwriting model (``mspt_core.choose``)."""
     return ROOT / "reading" / "script-classifier.safetensors"

@@ -101,6 +101,7 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_package_data(built):
         "mspt_core/_resources/models/default/model.safetensors",
         "mspt_core/_resources/models/default/model.json",
         "mspt_core/_resources/layout/line-finder.safetensors",
+        "mspt_core/_resources/layout/line-kinds.safetensors",
         "mspt_core/_resources/samples/sample-page.png",
         "mspt_core/_resources/samples/sample-page.xml",
         "mspt_core/cli/__init__.py",
