@@ -107,7 +107,7 @@ def line_features(boxes: Sequence[Box], width: float, height: float) -> np.ndarr
                 min(gap_below, GAP_CAP),
                 np.log(len(members)),
                 np.log(block_w / main_w),
-                max(0.0, min(bx1, mx1) - max(bx0, mx0)) / block_w,  # share of the block beside the main column
+                max(0.0, min(bx1, mx1) - max(bx0, mx0)) / block_w,  # share of the block over the main column
                 float(k == main),
                 left,
                 right,
