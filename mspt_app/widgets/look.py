@@ -1,8 +1,10 @@
-"""Small shared pieces of the look: confidence colours, numpy → Qt images, durations."""
+"""Small shared pieces of the look: confidence colours, numpy → Qt images, durations, what a
+line's SegmOnto kind is called."""
 
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from mspt_core.document import Line, LineStatus
@@ -44,3 +46,19 @@ def duration_text(seconds: float | None) -> str:
         return f"{seconds} s"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def kind_label(line_type: str | None, region_type: str | None) -> str | None:
+    """What a person calls a line of this SegmOnto line type in a region of this zone type, or
+    None for plain text (subtypes such as ``NumberingZone:page`` count as their type)."""
+    zone = {
+        "NumberingZone": QCoreApplication.translate("kinds", "Page number"),
+        "MarginTextZone": QCoreApplication.translate("kinds", "Marginal note"),
+        "RunningTitleZone": QCoreApplication.translate("kinds", "Running title"),
+    }.get((region_type or "").partition(":")[0])
+    line = {
+        "HeadingLine": QCoreApplication.translate("kinds", "Heading"),
+        "InterlinearLine": QCoreApplication.translate("kinds", "Interlinear addition"),
+        "DropCapitalLine": QCoreApplication.translate("kinds", "Drop capital"),
+    }.get((line_type or "").partition(":")[0])
+    return " · ".join(label for label in (zone, line) if label) or None

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
-from mspt_app.widgets.look import line_colour
+from mspt_app.widgets.look import kind_label, line_colour
 from mspt_core.document import Line, Page
 
 CLICK_SLOP = 4  # pixels the mouse may move between press and release and still count as a click
@@ -111,11 +111,13 @@ class PageView(QGraphicsView):
             return
         self.scene().addItem(QGraphicsPixmapItem(pixmap))
         self.scene().setSceneRect(QRectF(pixmap.rect()))
-        for line in page.lines():
-            if len(line.polygon) >= 3:
-                self._lines[line.id] = line
-                self.line_items[line.id] = item = LineItem(line)
-                self.scene().addItem(item)
+        for region in page.regions:
+            for line in region.lines:
+                if len(line.polygon) >= 3:
+                    self._lines[line.id] = line
+                    self.line_items[line.id] = item = LineItem(line)
+                    item.setToolTip(kind_label(line.line_type, region.region_type) or "")
+                    self.scene().addItem(item)
         if self.selected in self.line_items:
             self.select_line(self.selected, center=False)
         else:

@@ -1,5 +1,7 @@
 """The transcription panel: every line of the page in reading order, its image crop above an
 editable text field, characters the model was unsure of highlighted (until the line is corrected).
+A line that is not plain text (a page number, a marginal note, an interlinear addition or a
+heading, as the line finder or the ground truth says) is labelled so above its image.
 
 Keys: Enter confirms the line and goes to the next, ↓/↑ next/previous line, Page Down/Up
 next/previous page. Undo/redo are the window's (across lines), not the field's own.
@@ -23,7 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QLabel, QPlainTextEdit, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from mspt_app.widgets.look import LOW_CHAR_BACKGROUND, line_colour
+from mspt_app.widgets.look import LOW_CHAR_BACKGROUND, kind_label, line_colour
 from mspt_core.document import Line, LineStatus, Page
 
 
@@ -142,13 +144,19 @@ class LineTextEdit(QPlainTextEdit):
 
 
 class LineRow(QFrame):
-    def __init__(self, line: Line, crop: QPixmap | None, font: QFont, threshold: float, parent=None):
+    def __init__(
+        self, line: Line, crop: QPixmap | None, font: QFont, threshold: float, kind: str | None = None, parent=None
+    ):
         super().__init__(parent)
         self.line_id = line.id
         self.setObjectName("lineRow")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.setSpacing(2)
+        self.kind = QLabel(kind or "")
+        self.kind.setStyleSheet("color: #555; font-style: italic;")
+        self.kind.setVisible(bool(kind))
+        layout.addWidget(self.kind)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -233,15 +241,16 @@ class TranscriptionPanel(QScrollArea):
         if page is None:
             self._empty()
             return
-        lines = list(page.lines())
+        lines = [(line, region) for region in page.regions for line in region.lines]
         if not lines:
             self._empty(self.tr("No lines on this page yet.\nUse Page → Find lines, or draw lines on the page."))
             return
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setSpacing(2)
-        for line in lines:
-            row = LineRow(line, crop(line), self.editor_font, self.threshold)
+        for line, region in lines:
+            kind = kind_label(line.line_type, region.region_type)
+            row = LineRow(line, crop(line), self.editor_font, self.threshold, kind)
             self._wire(row)
             layout.addWidget(row)
             self.rows[line.id] = row

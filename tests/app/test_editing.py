@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from mspt_core.document import LineStatus
@@ -158,3 +159,45 @@ def test_clicking_a_line_on_the_scan_focuses_its_text(qtbot, read):
     target = window.panel.order[5]
     click_line(qtbot, window, target)
     assert window.panel.current == target and window.panel.current_editor().hasFocus()
+
+
+def test_page_numbers_found_on_a_scan_are_labelled_as_such(qtbot, window, tmp_path):
+    """Find lines on a real printed page (val) with its page number above the text: the number's
+    row in the transcription panel says so, as does its outline on the scan, and so it stays
+    after the project is closed and opened again."""
+    from tests.app.test_workflow import wait_for_task
+    from tests.conftest import DATA, _half, _image_of, split_xmls
+
+    fondue = DATA / "fondue-en-print-20"
+    if not fondue.exists():
+        pytest.skip(f"needs {fondue} (the shared ground truth beside the clone); not present here")
+    xml = next(x for x in split_xmls(fondue, "val") if x.name == "Turn_Screw.pdf_page_86.xml")
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    page = _half(_image_of(xml), folder / "page-86.png")
+    window.new_project(tmp_path / "kinds")
+    window.add_pages([page])
+    window.act_segment.trigger()
+    wait_for_task(qtbot, window)
+
+    def labelled():
+        rows = window.panel.rows
+        return {
+            line_id: rows[line_id].kind.text()
+            for line_id in window.panel.order
+            if rows[line_id].kind.isVisibleTo(window)
+        }
+
+    numbers = labelled()
+    assert list(numbers.values()) == ["Page number"], numbers
+    (number,) = numbers
+    assert window.page_view.line_items[number].toolTip() == "Page number"
+    assert window.panel.order.index(number) == 0  # read first: it stands above the text
+    others = [i for i in window.panel.order if i != number]
+    assert len(others) >= 20 and all(window.page_view.line_items[i].toolTip() == "" for i in others)
+
+    folder = window.project.root
+    window.project.close()
+    window.project = None
+    window.open_project(folder)
+    assert list(labelled().values()) == ["Page number"]
