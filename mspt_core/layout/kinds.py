@@ -7,8 +7,9 @@ top or bottom, a marginal note sits beside the main column, an interlinear addit
 squeezed between two lines. So the classifier sees only the lines' boxes on the page
 (``line_features``: sizes relative to the page's lines, position relative to the main column,
 gaps to the neighbours, the block it falls in) and is a small network with two heads, one for
-the line kind and one for the zone, fitted on the ground truth's lines of the train splits of
-every set in ``../shared/data`` that labels them (``packaging/line_kinds``). A kind it could not
+the line kind and one for the zone, fitted on the lines of the train splits of every set in
+``../shared/data`` that labels them, the ground truth's own and those our segmentation finds
+there (``packaging/line_kinds``). A kind it could not
 tell apart on the val splits is switched off in its file and never said. It ships as a tensors
 + JSON file beside the line finder; without it every found line stays a ``DefaultLine`` of a
 ``MainZone``, as before.
@@ -20,15 +21,16 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mspt_core import resources, tensorfile
-from mspt_core.document import Line, Page, Region
+from mspt_core.document import Line, Page, Region, box_polygon
 from mspt_core.errors import ModelFileError
-from mspt_core.layout.evaluate import pair_lines
+from mspt_core.layout.evaluate import Match, pair_lines
 from mspt_core.layout.linefinder import group_into_blocks
 
 FORMAT = "mspt-line-kinds"
@@ -40,22 +42,34 @@ GAP_CAP = 5.0  # gaps to the neighbours, in median line heights, are capped here
 Box = tuple[float, float, float, float]
 
 
+OTHER = 3  # a labelled line of a kind the classifier does not learn (see the two functions below)
+# PAGE's own region types, as SegmOnto zones: the classifier learns three zones; a line in any
+# other labelled zone (tables, title pages, stamps, running titles, footnotes, ...) is OTHER.
+PAGE_ZONES = {
+    "paragraph": "MainZone",
+    "heading": "MainZone",
+    "caption": "MainZone",
+    "page-number": "NumberingZone",
+    "marginalia": "MarginTextZone",
+}
+
+
 def line_kind_index(label: str | None) -> int:
-    """The class of a ground-truth line type in ``LINE_KINDS``; -1 where it is none of them
-    (no label, or a rare kind such as ``DropCapitalLine``). Subtypes (``HeadingLine:title``)
-    count as their type; kraken's ``default`` is ``DefaultLine``."""
+    """The class of a ground-truth line type in ``LINE_KINDS``; ``OTHER`` for a kind the
+    classifier does not learn (``DropCapitalLine``), -1 for no label. Subtypes
+    (``HeadingLine:title``) count as their type; kraken's ``default`` is ``DefaultLine``."""
     kind = (label or "").partition(":")[0]
     kind = "DefaultLine" if kind == "default" else kind
-    return LINE_KINDS.index(kind) if kind in LINE_KINDS else -1
+    return LINE_KINDS.index(kind) if kind in LINE_KINDS else OTHER if kind else -1
 
 
 def zone_kind_index(label: str | None) -> int:
-    """The class of a ground-truth region type in ``ZONE_KINDS``; -1 for any other zone
-    (tables, title pages, running titles, ...), which the classifier does not learn. PAGE's
-    own ``page-number`` type is a ``NumberingZone``."""
+    """The class of a ground-truth region type in ``ZONE_KINDS`` (PAGE's own types mapped by
+    ``PAGE_ZONES``); ``OTHER`` for any other zone, -1 for no label. A wrong call on an OTHER
+    line counts against the classifier when it is scored; it is not learned from."""
     kind = (label or "").partition(":")[0]
-    kind = "NumberingZone" if kind == "page-number" else kind
-    return ZONE_KINDS.index(kind) if kind in ZONE_KINDS else -1
+    kind = PAGE_ZONES.get(kind, kind)
+    return ZONE_KINDS.index(kind) if kind in ZONE_KINDS else OTHER if kind else -1
 
 
 def line_features(boxes: Sequence[Box], width: float, height: float) -> np.ndarray:
@@ -131,42 +145,44 @@ def page_examples(page: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return features, kinds, zones
 
 
-def found_examples(truth: Page, found: Page, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The lines a segmentation ``found`` on a ground-truth page as training examples: features
-    from the found lines' boxes (as the classifier sees them in use), classes from the
-    ground-truth line each pairs with (box IoU >= 0.5), -1 for a found line none pairs with.
-    ``shape`` is the page image's (height, width)."""
+def paired_classes(truth: Page, found: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each line a segmentation ``found`` on a ground-truth page (in ``found.lines()``
+    order): the line-kind and zone class of the ground-truth line it pairs with (box IoU >= 0.5,
+    as ``evaluate.pair_lines``), -1 where none does, and whether one does."""
     found_lines = list(found.lines())
     true_lines = [(line, region) for region in truth.regions for line in region.lines]
-    features = line_features([line.bbox() for line in found_lines], found.width, found.height)
     kinds = np.full(len(found_lines), -1, dtype=np.int64)
     zones = np.full(len(found_lines), -1, dtype=np.int64)
-    for i, j in pair_lines([line.polygon for line, _ in true_lines], [line.polygon for line in found_lines], shape):
+    paired = np.zeros(len(found_lines), dtype=bool)
+    pairs = pair_lines(
+        [line.polygon for line, _ in true_lines], [line.polygon for line in found_lines], (found.height, found.width)
+    )
+    for i, j in pairs:
         kinds[j] = line_kind_index(true_lines[i][0].line_type)
         zones[j] = zone_kind_index(true_lines[i][1].region_type)
+        paired[j] = True
+    return kinds, zones, paired
+
+
+def found_examples(truth: Page, found: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lines a segmentation ``found`` on a ground-truth page as training examples: features
+    from the found lines' boxes (as the classifier sees them in use), classes from the
+    ground-truth lines they pair with (``paired_classes``)."""
+    features = line_features([line.bbox() for line in found.lines()], found.width, found.height)
+    kinds, zones, _ = paired_classes(truth, found)
     return features, kinds, zones
 
 
-def kind_scores(predicted: np.ndarray, truth: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and support of each class but the default (class 0), over the
-    lines whose true class is known (``truth`` >= 0)."""
+def kind_scores(predicted: np.ndarray, truth: np.ndarray, names: Sequence[str]) -> dict[str, Match]:
+    """How well each class but the default (class 0) is told, over the lines whose class is
+    known (``truth`` >= 0, ``OTHER`` included): ``ground_truth`` lines have it, it was ``found``
+    (said) on so many, ``matched`` of them rightly."""
     known = truth >= 0
     p, t = predicted[known], truth[known]
-    scores = {}
-    for k, name in enumerate(names[1:], 1):
-        tp, fp, fn = (
-            int(((p == k) & (t == k)).sum()),
-            int(((p == k) & (t != k)).sum()),
-            int(((p != k) & (t == k)).sum()),
-        )
-        scores[name] = {
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-            "support": tp + fn,
-            "said": tp + fp,
-        }
-    return scores
+    return {
+        name: Match(int((t == k).sum()), int((p == k).sum()), int(((p == k) & (t == k)).sum()))
+        for k, name in enumerate(names[1:], 1)
+    }
 
 
 @dataclass
@@ -227,7 +243,7 @@ def fit_kinds(
     seed: int = 0,
 ) -> KindClassifier:
     """Fit both heads together (L-BFGS on the full set, deterministic for a seed). Labels are
-    class indices, -1 where a line's kind (or zone) is not known; rare classes weigh more
+    class indices, -1 (or ``OTHER``) where a line's kind (or zone) is not learned; rare classes weigh more
     (inverse frequency to ``class_weight_power``), the weights L2-penalized by ``l2``."""
     mean = features.mean(axis=0)
     scale = features.std(axis=0) + 1e-6
@@ -245,7 +261,7 @@ def fit_kinds(
         p.requires_grad_(True)
     heads = []
     for labels, classes, prefix in ((line_labels, len(LINE_KINDS), "line"), (zone_labels, len(ZONE_KINDS), "zone")):
-        known = labels >= 0
+        known = (labels >= 0) & (labels < classes)  # OTHER is scored against, not learned
         counts = np.bincount(labels[known], minlength=classes).astype(np.float64)
         weight = (counts.sum() / np.maximum(counts, 1.0)) ** class_weight_power
         heads.append(
@@ -292,22 +308,26 @@ def save_kinds(path: Path, classifier: KindClassifier) -> Path:
 
 
 def load_kinds(path: Path) -> KindClassifier:
+    """A classifier file, refused (ModelFileError) unless its settings and weights are sane."""
     path = Path(path)
     file = tensorfile.open_file(path, "line-kind classifier")
     meta = file.json("mspt")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an mspt line-kind classifier")
-    if meta.get("format_version", 0) > 1:
-        raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
-    try:
-        hidden, features = int(meta["hidden"]), int(meta["features"])
-        line_kinds, zone_kinds = tuple(meta["line_kinds"]), tuple(meta["zone_kinds"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
+    version, hidden, features = meta.get("format_version"), meta.get("hidden"), meta.get("features")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, hidden, features)):
+        raise ModelFileError(f"{path}: format_version, hidden and features must be whole numbers")
+    assert isinstance(version, int) and isinstance(hidden, int) and isinstance(features, int)  # for mypy
+    if version > 1:
+        raise ModelFileError(f"{path}: made by a newer mspt (format {version}); please upgrade")
     if features != FEATURES or not 1 <= hidden <= 4096:
         raise ModelFileError(f"{path}: made for other line features ({features}) or out of range ({hidden})")
-    if not set(line_kinds) <= set(LINE_KINDS) or not set(zone_kinds) <= set(ZONE_KINDS):
-        raise ModelFileError(f"{path}: unknown kinds {line_kinds} / {zone_kinds}")
+    said: dict[str, tuple[str, ...]] = {}
+    for key, known in (("line_kinds", LINE_KINDS), ("zone_kinds", ZONE_KINDS)):
+        names = meta.get(key)
+        if not isinstance(names, list) or not all(isinstance(n, str) and n in known for n in names):
+            raise ModelFileError(f"{path}: {key} must list some of {', '.join(known)}")
+        said[key] = tuple(names)
     shapes = {
         "mean": (FEATURES,),
         "scale": (FEATURES,),
@@ -320,13 +340,27 @@ def load_kinds(path: Path) -> KindClassifier:
     }
     tensorfile.check_shapes(file, shapes, detail="its metadata")
     arrays = {k: v.float().numpy() for k, v in file.tensors().items()}
-    return KindClassifier(**arrays, line_kinds=line_kinds, zone_kinds=zone_kinds, metadata=meta)
+    if not all(np.isfinite(a).all() for a in arrays.values()) or not (arrays["scale"] > 0).all():
+        raise ModelFileError(f"{path}: weights that are not finite numbers, or a scale that is not positive")
+    return KindClassifier(
+        mean=arrays["mean"],
+        scale=arrays["scale"],
+        hidden_weight=arrays["hidden_weight"],
+        hidden_bias=arrays["hidden_bias"],
+        line_weight=arrays["line_weight"],
+        line_bias=arrays["line_bias"],
+        zone_weight=arrays["zone_weight"],
+        zone_bias=arrays["zone_bias"],
+        line_kinds=said["line_kinds"],
+        zone_kinds=said["zone_kinds"],
+        metadata=meta,
+    )
 
 
 @lru_cache(maxsize=1)
 def bundled() -> KindClassifier | None:
     """The classifier shipped with mspt, or None where it is missing or unreadable (then found
-    lines keep the default kinds, with one warning)."""
+    lines keep the default kinds; an unreadable file is warned about once)."""
     path = resources.line_kinds()
     if not path.is_file():
         return None
@@ -341,8 +375,10 @@ def bundled() -> KindClassifier | None:
 
 def assign_kinds(regions: list[Region], width: float, height: float, classifier: KindClassifier) -> list[Region]:
     """Give found lines their kinds and their blocks their zones: a block is the zone most of
-    its lines are in, and lines of another zone inside it (a page number just above the text)
-    become a region of their own. The regions are returned unordered (``order_regions`` next)."""
+    its lines are in. Lines of another zone at the start or the end of a block (a page number
+    just above the text, a catchword below it) become regions of their own, one for the run at
+    each end; a line inside the block keeps its place and its block's zone, so the reading order
+    of the text never changes. The regions are returned unordered (``order_regions`` next)."""
     lines = [line for region in regions for line in region.lines]
     line_kinds, zones = classifier.classify([line.bbox() for line in lines], width, height)
     zone_of = {id(line): zone for line, zone in zip(lines, zones, strict=True)}
@@ -353,21 +389,19 @@ def assign_kinds(regions: list[Region], width: float, height: float, classifier:
         votes = [zone_of[id(line)] for line in region.lines]
         # Most votes; a tie goes to the main text.
         region.region_type = max(ZONE_KINDS, key=lambda z: (votes.count(z), z == ZONE_KINDS[0]))
-        out.append(region)
-        for zone in ZONE_KINDS:
-            if zone == region.region_type:
-                continue
-            apart = [line for line in region.lines if zone_of[id(line)] == zone]
-            if apart:
+        own = [i for i, zone in enumerate(votes) if zone == region.region_type]
+        first, last = own[0], own[-1]
+        for run in (region.lines[:first], region.lines[last + 1 :]):
+            for zone, group in groupby(run, key=lambda line: zone_of[id(line)]):
+                apart = list(group)
                 out.append(Region(id="", polygon=_box_around(apart), lines=apart, region_type=zone))
-        own = [line for line in region.lines if zone_of[id(line)] == region.region_type]
-        if len(own) < len(region.lines):
-            region.lines, region.polygon = own, _box_around(own)
+        if first > 0 or last < len(region.lines) - 1:
+            region.lines = region.lines[first : last + 1]
+            region.polygon = _box_around(region.lines)
+        out.append(region)
     return out
 
 
 def _box_around(lines: list[Line]) -> list[tuple[float, float]]:
     boxes = np.array([line.bbox() for line in lines])
-    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-    x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
-    return [(float(x0), float(y0)), (float(x1), float(y0)), (float(x1), float(y1)), (float(x0), float(y1))]
+    return box_polygon(*(float(v) for v in (*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0))))

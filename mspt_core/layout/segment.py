@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -30,7 +31,7 @@ from mspt_core.images import to_grey
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
 from mspt_core.layout.deskew import estimate_skew, rotate
 from mspt_core.layout.ends import extend_line_ends
-from mspt_core.layout.kinds import assign_kinds
+from mspt_core.layout.kinds import KindClassifier, assign_kinds
 from mspt_core.layout.kinds import bundled as bundled_kinds
 from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
 from mspt_core.layout.order import order_regions
@@ -388,7 +389,7 @@ def segment(
     params: SegmentParams | None = None,
     method: str = "auto",
     finder=None,
-    kinds=None,
+    kinds: KindClassifier | Literal[False] | None = None,
 ) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
@@ -398,8 +399,9 @@ def segment(
     projection/seam method of this module, tuned by ``params``), or "auto": learned where a line
     finder is available, else classical. Which one ran is in ``page.metadata["segmentation"]``
     ("mspt learned" / "mspt classical"), the skew angle found in ``metadata["skew_degrees"]``.
-    Each line's SegmOnto kind and each region's zone come from ``kinds`` (a ``KindClassifier``,
-    by default the bundled one; without one, every line is a ``DefaultLine`` of a ``MainZone``).
+    Each line's SegmOnto kind and each region's zone come from ``kinds`` (a ``KindClassifier``;
+    None: the bundled one; False, or no bundled one: every line is a ``DefaultLine`` of a
+    ``MainZone``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -453,9 +455,9 @@ def segment(
         for polygon, baseline in lines:
             region.lines.append(Line(id="", polygon=back(polygon), baseline=back(baseline), line_type="DefaultLine"))
         regions.append(region)
-    kinds = kinds or bundled_kinds()
-    if kinds is not None and regions:
-        regions = assign_kinds(regions, full_w, full_h, kinds)
+    classifier = bundled_kinds() if kinds is None else kinds or None
+    if classifier is not None and regions:
+        regions = assign_kinds(regions, full_w, full_h, classifier)
     page.regions = order_regions(regions, rtl=rtl)
     for i, region in enumerate(page.regions, 1):
         region.id = f"r{i}"

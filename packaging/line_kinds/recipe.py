@@ -24,6 +24,7 @@ from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
 from mspt_core.images import load_grey  # noqa: E402
 from mspt_core.layout import segment  # noqa: E402
+from mspt_core.layout.evaluate import Match  # noqa: E402
 from mspt_core.layout.kinds import (  # noqa: E402
     LINE_KINDS,
     ZONE_KINDS,
@@ -47,7 +48,7 @@ def examples(parts: list[str]) -> tuple[dict[str, tuple[np.ndarray, ...]], int]:
     for page in pages:
         rows["ground truth"].append(page_examples(page))
         grey = load_grey(page.image_path)
-        rows["found"].append(found_examples(page, segment(grey, method="learned"), grey.shape))
+        rows["found"].append(found_examples(page, segment(grey, method="learned", kinds=False)))
     return {k: tuple(np.concatenate(c) for c in zip(*v, strict=True)) for k, v in rows.items()}, len(pages)
 
 
@@ -55,7 +56,7 @@ def joined(parts: dict[str, tuple[np.ndarray, ...]], geometries: list[str]) -> t
     return tuple(np.concatenate(c) for c in zip(*(parts[g] for g in geometries), strict=True))
 
 
-def scores(classifier, features, kinds, zones) -> dict[str, dict[str, float]]:
+def scores(classifier, features, kinds, zones) -> dict[str, Match]:
     line_pred, zone_pred = classifier.predict(features)
     return kind_scores(line_pred, kinds, LINE_KINDS) | kind_scores(zone_pred, zones, ZONE_KINDS)
 
@@ -80,15 +81,15 @@ def main() -> None:
                     *train, hidden=hidden, l2=l2, class_weight_power=recipe["class_weight_power"], seed=recipe["seed"]
                 )
                 val_scores = scores(fitted, *val)
-                mean_f1 = float(np.mean([s["f1"] for s in val_scores.values()]))
+                mean_f1 = float(np.mean([s.f1 for s in val_scores.values()]))
                 print(
                     f"{' + '.join(geometries):<20} hidden {hidden:3d}  l2 {l2:<6}  val mean F1 {mean_f1:.3f}  "
-                    + "  ".join(f"{k} {s['f1']:.2f}" for k, s in val_scores.items())
+                    + "  ".join(f"{k} {s.f1:.2f}" for k, s in val_scores.items())
                 )
                 if best is None or mean_f1 > best[0]:
                     best = (mean_f1, geometries, hidden, l2, fitted, val_scores, len(train[0]))
     mean_f1, geometries, hidden, l2, classifier, val_scores, train_lines = best
-    told = {name for name, s in val_scores.items() if s["f1"] >= recipe["min_val_f1"]}
+    told = {name for name, s in val_scores.items() if s.f1 >= recipe["min_val_f1"]}
     classifier.line_kinds = tuple(k for i, k in enumerate(LINE_KINDS) if i == 0 or k in told)
     classifier.zone_kinds = tuple(k for i, k in enumerate(ZONE_KINDS) if i == 0 or k in told)
     classifier.metadata = {
@@ -99,7 +100,10 @@ def main() -> None:
         "selected_on": f"mean F1 of the non-default kinds over {len(recipe['val'])} val splits "
         f"({len(val[0])} lines, {recipe['val_geometry']})",
         "chosen": {"train_geometry": geometries, "hidden": hidden, "l2": l2},
-        "val_scores": val_scores,
+        "val_scores": {
+            name: {"lines": s.ground_truth, "said": s.found, "right": s.matched, "f1": round(s.f1, 4)}
+            for name, s in val_scores.items()
+        },
     }
     save_kinds(args.out, classifier)
     off = sorted(set(val_scores) - told)

@@ -3,11 +3,13 @@ classifier on real pages it was not fitted on (val split), through to PAGE and A
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
+from mspt_core import tensorfile
+from mspt_core.document import Line, Region, bbox, box_polygon
 from mspt_core.errors import ModelFileError
 from mspt_core.formats import read_document, write_document
 from mspt_core.images import load_grey
@@ -16,8 +18,11 @@ from mspt_core.layout.evaluate import pair_lines
 from mspt_core.layout.kinds import (
     FEATURES,
     LINE_KINDS,
+    OTHER,
     ZONE_KINDS,
+    assign_kinds,
     fit_kinds,
+    kind_scores,
     line_features,
     line_kind_index,
     load_kinds,
@@ -47,10 +52,20 @@ def bundled():
 def test_ground_truth_labels_map_to_the_classes():
     assert line_kind_index("HeadingLine:title") == LINE_KINDS.index("HeadingLine")
     assert line_kind_index("default") == 0  # kraken's name for the default line
-    assert line_kind_index("DropCapitalLine") == -1 and line_kind_index(None) == -1
+    assert line_kind_index("DropCapitalLine") == OTHER and line_kind_index(None) == -1
     assert zone_kind_index("NumberingZone:page") == ZONE_KINDS.index("NumberingZone")
-    assert zone_kind_index("page-number") == ZONE_KINDS.index("NumberingZone")  # PAGE's own type
-    assert zone_kind_index("TableZone") == -1
+    assert zone_kind_index("page-number") == ZONE_KINDS.index("NumberingZone")  # PAGE's own types
+    assert zone_kind_index("paragraph") == ZONE_KINDS.index("MainZone")
+    assert zone_kind_index("TableZone") == OTHER and zone_kind_index("footnote") == OTHER
+    assert zone_kind_index("") == -1
+
+
+def test_a_page_number_said_of_a_stamp_counts_against_the_classifier():
+    truth = np.array([0, OTHER, ZONE_KINDS.index("NumberingZone"), -1])
+    said = np.array([0, ZONE_KINDS.index("NumberingZone"), ZONE_KINDS.index("NumberingZone"), 2])
+    numbers = kind_scores(said, truth, ZONE_KINDS)["NumberingZone"]
+    assert (numbers.ground_truth, numbers.found, numbers.matched) == (1, 2, 1)  # the unlabelled line is not judged
+    assert numbers.precision == 0.5 and numbers.recall == 1.0
 
 
 def test_features_do_not_depend_on_the_scan_resolution():
@@ -98,18 +113,51 @@ def test_kinds_reach_page_and_alto(tmp_path, fmt):
     assert "NumberingZone" in {r.region_type for r in back.regions}
 
 
-def test_kinds_never_drop_or_move_a_line():
-    """With or without the classifier, segmentation finds the same lines (only their kinds and
-    regions differ)."""
-    truth = val_page("cremma-mss-19-handwritten-fr", split_xmls(DATA / "cremma-mss-19-handwritten-fr", "val")[0].name)
-    grey = load_grey(truth.image_path)
-    plain = segment(grey, kinds=_never_says_anything())
+@pytest.mark.parametrize(("dataset", "name"), NUMBERED_PAGES)
+def test_kinds_never_drop_or_reorder_the_text(dataset, name):
+    """With or without the classifier, segmentation finds the same lines and reads the text in
+    the same order; only the page number moves to a region of its own."""
+    grey = load_grey(val_page(dataset, name).image_path)
+    plain = segment(grey, kinds=False)
     typed = segment(grey)
-    assert sorted(map(tuple, (ln.polygon for ln in plain.lines()))) == sorted(
-        map(tuple, (ln.polygon for ln in typed.lines()))
-    )
     assert {ln.line_type for ln in plain.lines()} == {"DefaultLine"}
     assert {r.region_type for r in plain.regions} == {"MainZone"}
+    number = [ln.polygon for r in typed.regions if r.region_type == "NumberingZone" for ln in r.lines]
+    assert len(number) == 1
+    assert [ln.polygon for ln in typed.lines() if ln.polygon not in number] == [
+        ln.polygon for ln in plain.lines() if ln.polygon not in number
+    ]
+    for region in typed.regions:
+        assert region.lines
+        x0, y0, x1, y1 = bbox(region.polygon)
+        assert all(x0 <= a and y0 <= b and c <= x1 and d <= y1 for a, b, c, d in (ln.bbox() for ln in region.lines))
+
+
+class _Says(kinds.KindClassifier):
+    """A classifier that says the given zones, in order, whatever the lines."""
+
+    def __init__(self, zones: list[str]):
+        super().__init__(**{f.name: getattr(bundled(), f.name) for f in fields(kinds.KindClassifier)})
+        self.zones = zones
+
+    def classify(self, boxes, width, height):
+        return ["DefaultLine"] * len(boxes), list(self.zones)
+
+
+def test_only_the_lines_at_either_end_of_a_block_are_set_apart():
+    """A number above the text and one below become regions of their own; a line inside the
+    text that the classifier misjudges keeps its place in the block (and the block's zone)."""
+    lines = [Line(id=f"l{i}", polygon=box_polygon(10, 10 + 30 * i, 300, 35 + 30 * i)) for i in range(6)]
+    block = Region(id="r", polygon=box_polygon(10, 10, 300, 185), lines=list(lines))
+    says = _Says(["NumberingZone", "MainZone", "MarginTextZone", "MainZone", "MainZone", "NumberingZone"])
+    regions = assign_kinds([block], 400, 400, says)
+    kept = {r.region_type: [ln.id for ln in r.lines] for r in regions if r.region_type != "NumberingZone"}
+    assert kept == {"MainZone": ["l1", "l2", "l3", "l4"]}
+    assert sorted([ln.id for ln in r.lines] for r in regions if r.region_type == "NumberingZone") == [["l0"], ["l5"]]
+    assert bbox(block.polygon) == (10, 40, 300, 155)  # the block's box shrinks to its own lines
+    tie = Region(id="t", polygon=box_polygon(10, 10, 300, 65), lines=lines[:2])
+    (alone,) = [r for r in assign_kinds([tie], 400, 400, _Says(["MarginTextZone", "MainZone"])) if r is not tie]
+    assert tie.region_type == "MainZone" and alone.region_type == "MarginTextZone"  # a tie goes to the text
 
 
 def _never_says_anything():
@@ -136,6 +184,44 @@ def test_fitted_classifier_round_trips_through_its_file(tmp_path):
     assert loaded.zone_kinds == ("MainZone", "NumberingZone")
     for a, b in zip(classifier.predict(features), loaded.predict(features), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"format_version": "2"},
+        {"format_version": None},
+        {"format_version": 2},
+        {"hidden": 16.7},
+        {"hidden": True},
+        {"line_kinds": [["DefaultLine"]]},
+        {"zone_kinds": ["MainZone", "StampZone"]},
+        {"features": 7},
+    ],
+)
+def test_a_damaged_settings_header_is_refused_and_segmentation_goes_on(tmp_path, monkeypatch, change):
+    good = bundled()
+    path = save_kinds(tmp_path / "k.safetensors", good)
+    file = tensorfile.open_file(path, "line-kind classifier")
+    meta = {**file.json("mspt"), **change}
+    tensorfile.write(path, file.tensors(), {"mspt": meta})
+    with pytest.raises(ModelFileError):
+        load_kinds(path)
+    # As the bundled file: a warning, and lines keep the default kinds.
+    monkeypatch.setattr(kinds.resources, "line_kinds", lambda: path)
+    kinds.bundled.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="line-kind classifier cannot be used"):
+            assert kinds.bundled() is None
+    finally:
+        kinds.bundled.cache_clear()
+
+
+def test_weights_that_are_not_numbers_are_refused(tmp_path):
+    good = bundled()
+    path = save_kinds(tmp_path / "k.safetensors", replace(good, scale=np.full_like(good.scale, np.nan)))
+    with pytest.raises(ModelFileError, match="not finite"):
+        load_kinds(path)
 
 
 def test_a_file_that_is_not_a_kind_classifier_is_refused(tmp_path):
