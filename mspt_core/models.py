@@ -140,8 +140,7 @@ def _open(path: Path) -> tuple[dict, tensorfile.TensorFile]:
         raise ModelFileError(f"{path}: mspt metadata is not a JSON object")
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an mspt model (format is {meta.get('format')!r})")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
+    tensorfile.check_format_version(path, meta, FORMAT_VERSION)
     return meta, file
 
 

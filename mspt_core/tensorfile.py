@@ -117,6 +117,16 @@ def check_shapes(
         )
 
 
+def check_format_version(path: Path, meta: dict, newest: int) -> None:
+    """Refuse a file whose metadata's ``format_version`` (missing: 0) is not a whole number or
+    is newer than ``newest``, the newest this mspt reads."""
+    version = meta.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ModelFileError(f"{path}: format_version must be a whole number, not {version!r}")
+    if version > newest:
+        raise ModelFileError(f"{path}: made by a newer mspt (format {version}); please upgrade")
+
+
 def refuse_pickle(path: Path, what: str = "model") -> None:
     """ModelFileError when ``path`` is a pickle or a zip of pickles (what ``torch.save``
     writes), told by its first bytes: it is never opened as one, since unpickling runs code."""

@@ -314,12 +314,10 @@ def load_kinds(path: Path) -> KindClassifier:
     meta = file.json("mspt")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an mspt line-kind classifier")
-    version, hidden, features = meta.get("format_version"), meta.get("hidden"), meta.get("features")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, hidden, features)):
-        raise ModelFileError(f"{path}: format_version, hidden and features must be whole numbers")
-    assert isinstance(version, int) and isinstance(hidden, int) and isinstance(features, int)  # for mypy
-    if version > 1:
-        raise ModelFileError(f"{path}: made by a newer mspt (format {version}); please upgrade")
+    tensorfile.check_format_version(path, meta, 1)
+    hidden, features = meta.get("hidden"), meta.get("features")
+    if not (isinstance(hidden, int) and isinstance(features, int)) or isinstance(hidden, bool):
+        raise ModelFileError(f"{path}: hidden and features must be whole numbers")
     if features != FEATURES or not 1 <= hidden <= 4096:
         raise ModelFileError(f"{path}: made for other line features ({features}) or out of range ({hidden})")
     said: dict[str, tuple[str, ...]] = {}

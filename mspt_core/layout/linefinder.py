@@ -144,8 +144,7 @@ def _checked_config(path: Path, meta: dict) -> LineFinderConfig:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise ModelFileError(f"{path}: not an mspt line finder (format is {found!r})")
-    if meta.get("format_version", 0) > 1:
-        raise ModelFileError(f"{path}: made by a newer mspt (format {meta['format_version']}); please upgrade")
+    tensorfile.check_format_version(path, meta, 1)
     try:
         config = LineFinderConfig.from_json(meta["config"])
         ok = (

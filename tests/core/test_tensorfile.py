@@ -50,3 +50,16 @@ def test_shapes_are_checked_against_what_is_expected(tmp_path):
         tensorfile.check_shapes(file, {"w": (3, 2), "head": (4,)}, detail="the settings")
     with pytest.raises(ModelFileError, match=r"missing \['extra'\], unexpected \['head'\]"):
         tensorfile.check_shapes(file, {"w": (2, 3), "extra": (1,)})
+
+
+@pytest.mark.parametrize("version", ["2", None, 1.5, True, 7])
+def test_a_line_finder_with_a_damaged_or_newer_format_version_is_refused(tmp_path, version):
+    """The version check every mspt file shares: a value that is not a whole number is refused
+    as clearly as a newer format, never with a TypeError."""
+    from mspt_core.layout.linefinder import bundled_path, load_line_finder
+
+    source = tensorfile.open_file(bundled_path(), "line-finder file")
+    path = tmp_path / "finder.safetensors"
+    tensorfile.write(path, source.tensors(), {"mspt": {**source.json("mspt"), "format_version": version}})
+    with pytest.raises(ModelFileError, match="format_version must be a whole number|newer mspt"):
+        load_line_finder(path)
