@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -23,6 +25,8 @@ from safetensors.torch import save
 from mspt_core.atomic import atomic_write
 from mspt_core.errors import ModelFileError
 from mspt_core.inputs import file_problem
+
+T = TypeVar("T")
 
 
 def encode(
@@ -115,6 +119,18 @@ def check_shapes(
         raise ModelFileError(
             f"{file.path}: weights do not match{why} (missing {missing[:3]}, unexpected {unexpected[:3]})"
         )
+
+
+def bundled_or_none(path: Path, load: Callable[[Path], T], unusable: str) -> T | None:
+    """A file shipped with mspt, loaded with ``load``; None where it is missing, and also where
+    it is unreadable, then with a warning: ``unusable`` (what happens instead) and why."""
+    if not path.is_file():
+        return None
+    try:
+        return load(path)
+    except ModelFileError as error:
+        warnings.warn(f"{unusable}: {error}", stacklevel=3)
+        return None
 
 
 def check_format_version(path: Path, meta: dict, newest: int) -> None:

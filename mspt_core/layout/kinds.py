@@ -17,7 +17,6 @@ tell apart on the val splits is switched off in its file and never said. It ship
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -359,16 +358,8 @@ def load_kinds(path: Path) -> KindClassifier:
 def bundled() -> KindClassifier | None:
     """The classifier shipped with mspt, or None where it is missing or unreadable (then found
     lines keep the default kinds; an unreadable file is warned about once)."""
-    path = resources.line_kinds()
-    if not path.is_file():
-        return None
-    try:
-        return load_kinds(path)
-    except ModelFileError as error:
-        warnings.warn(
-            f"the bundled line-kind classifier cannot be used, lines keep the default kind: {error}", stacklevel=2
-        )
-        return None
+    unusable = "the bundled line-kind classifier cannot be used, lines keep the default kinds"
+    return tensorfile.bundled_or_none(resources.line_kinds(), load_kinds, unusable)
 
 
 def assign_kinds(regions: list[Region], width: float, height: float, classifier: KindClassifier) -> list[Region]:

@@ -16,7 +16,6 @@ safetensors file with its settings in the metadata (no code, no pickle).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from itertools import pairwise
@@ -186,16 +185,9 @@ def bundled_path() -> Path:
 def bundled() -> LineFinder | None:
     """The line finder shipped with mspt, or None where it is missing or unreadable (then
     segmentation falls back to the classical method, with one warning)."""
-    path = bundled_path()
-    if not path.is_file():
-        return None
-    try:
-        return load_line_finder(path)
-    except ModelFileError as error:
-        warnings.warn(
-            f"the bundled line finder cannot be used, lines are found the classical way: {error}", stacklevel=2
-        )
-        return None
+    return tensorfile.bundled_or_none(
+        bundled_path(), load_line_finder, "the bundled line finder cannot be used, lines are found the classical way"
+    )
 
 
 # --- from maps to lines ------------------------------------------------------------------------
