@@ -375,6 +375,9 @@ def assign_kinds(regions: list[Region], width: float, height: float, classifier:
         line.line_type = kind
     out = []
     for region in regions:
+        if not region.lines:  # nothing to judge it by: it stays as it was
+            out.append(region)
+            continue
         votes = [zone_of[id(line)] for line in region.lines]
         # Most votes; a tie goes to the main text.
         region.region_type = max(ZONE_KINDS, key=lambda z: (votes.count(z), z == ZONE_KINDS[0]))

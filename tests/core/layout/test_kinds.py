@@ -158,6 +158,8 @@ def test_only_the_lines_at_either_end_of_a_block_are_set_apart():
     tie = Region(id="t", polygon=box_polygon(10, 10, 300, 65), lines=lines[:2])
     (alone,) = [r for r in assign_kinds([tie], 400, 400, _Says(["MarginTextZone", "MainZone"])) if r is not tie]
     assert tie.region_type == "MainZone" and alone.region_type == "MarginTextZone"  # a tie goes to the text
+    empty = Region(id="e", polygon=box_polygon(0, 0, 5, 5), region_type="MainZone")
+    assert assign_kinds([empty], 400, 400, _Says([])) == [empty]
 
 
 def _never_says_anything():
