@@ -55,7 +55,7 @@ def our_lines(truth) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(true kind, said kind, true zone, said zone) of each ground-truth line our segmentation found."""
     found = segment(load_grey(truth.image_path))
     true_kinds, true_zones, paired = paired_classes(truth, found)
-    lines = [(line, region) for region in found.regions for line in region.lines]
+    lines = list(found.lines_with_regions())
     said_kinds = np.array([line_kind_index(line.line_type) for line, _ in lines], dtype=np.int64)
     said_zones = np.array([zone_kind_index(region.region_type) for _, region in lines], dtype=np.int64)
     return true_kinds[paired], said_kinds[paired], true_zones[paired], said_zones[paired]

@@ -133,6 +133,12 @@ class Page:
         for region in self.regions:
             yield from region.lines
 
+    def lines_with_regions(self) -> Iterator[tuple[Line, Region]]:
+        """All lines in reading order, each with the region it is in (its zone type)."""
+        for region in self.regions:
+            for line in region.lines:
+                yield line, region
+
     @property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines())

@@ -111,13 +111,12 @@ class PageView(QGraphicsView):
             return
         self.scene().addItem(QGraphicsPixmapItem(pixmap))
         self.scene().setSceneRect(QRectF(pixmap.rect()))
-        for region in page.regions:
-            for line in region.lines:
-                if len(line.polygon) >= 3:
-                    self._lines[line.id] = line
-                    self.line_items[line.id] = item = LineItem(line)
-                    item.setToolTip(kind_label(line.line_type, region.region_type) or "")
-                    self.scene().addItem(item)
+        for line, region in page.lines_with_regions():
+            if len(line.polygon) >= 3:
+                self._lines[line.id] = line
+                self.line_items[line.id] = item = LineItem(line)
+                item.setToolTip(kind_label(line.line_type, region.region_type) or "")
+                self.scene().addItem(item)
         if self.selected in self.line_items:
             self.select_line(self.selected, center=False)
         else:

@@ -241,7 +241,7 @@ class TranscriptionPanel(QScrollArea):
         if page is None:
             self._empty()
             return
-        lines = [(line, region) for region in page.regions for line in region.lines]
+        lines = list(page.lines_with_regions())
         if not lines:
             self._empty(self.tr("No lines on this page yet.\nUse Page → Find lines, or draw lines on the page."))
             return

@@ -137,7 +137,7 @@ def line_features(boxes: Sequence[Box], width: float, height: float) -> np.ndarr
 def page_examples(page: Page) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A ground-truth page's lines as training examples: their features (from the lines' boxes
     alone, as for found lines) and their line-kind and zone classes (-1 where not known)."""
-    lines = [(line, region) for region in page.regions for line in region.lines if line.polygon or line.baseline]
+    lines = [(line, region) for line, region in page.lines_with_regions() if line.polygon or line.baseline]
     features = line_features([line.bbox() for line, _ in lines], page.width, page.height)
     kinds = np.array([line_kind_index(line.line_type) for line, _ in lines], dtype=np.int64)
     zones = np.array([zone_kind_index(region.region_type) for _, region in lines], dtype=np.int64)
@@ -149,7 +149,7 @@ def paired_classes(truth: Page, found: Page) -> tuple[np.ndarray, np.ndarray, np
     order): the line-kind and zone class of the ground-truth line it pairs with (box IoU >= 0.5,
     as ``evaluate.pair_lines``), -1 where none does, and whether one does."""
     found_lines = list(found.lines())
-    true_lines = [(line, region) for region in truth.regions for line in region.lines]
+    true_lines = list(truth.lines_with_regions())
     kinds = np.full(len(found_lines), -1, dtype=np.int64)
     zones = np.full(len(found_lines), -1, dtype=np.int64)
     paired = np.zeros(len(found_lines), dtype=bool)

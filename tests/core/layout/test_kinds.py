@@ -91,7 +91,7 @@ def test_a_page_number_above_the_text_becomes_its_own_numbering_zone(dataset, na
     number = next(line for region in truth.regions if region.region_type == "NumberingZone" for line in region.lines)
     grey = load_grey(truth.image_path)
     found = segment(grey)
-    found_lines = [(line, region) for region in found.regions for line in region.lines]
+    found_lines = list(found.lines_with_regions())
     pairs = dict(pair_lines([number.polygon], [line.polygon for line, _ in found_lines], grey.shape))
     assert 0 in pairs, "the folio number was not found"
     line, region = found_lines[pairs[0]]
