@@ -142,7 +142,9 @@ def _lengthened(polygon, baseline, mask, origin, added) -> tuple[np.ndarray, np.
         rows = np.flatnonzero(mask[:, near])
         top, bottom = oy + rows[0], oy + rows[-1]
         lo, hi = (bx0 - x0, ox + near) if side < 0 else (ox + near, bx1 - x0)
-        grown[top : bottom + 1, lo : hi + 1] = 1
+        # Down to the mark's own rows too: a quote above the line's end band would otherwise be
+        # an island, and only the largest piece of the outline is kept.
+        grown[min(top, by0 - y0) : max(bottom, by1 - y0) + 1, lo : hi + 1] = 1
         grown[by0 - y0 : by1 - y0 + 1, bx0 - x0 : bx1 - x0 + 1] = 1
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     contour = max(contours, key=cv2.contourArea)

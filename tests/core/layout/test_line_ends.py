@@ -33,6 +33,15 @@ def test_the_sample_pages_closing_quotation_marks_are_inside_our_lines():
         last_ink = x0 + int(np.flatnonzero(ink[y0 : y1 + 1, x0 : x1 + 1].any(axis=0))[-1])
         ours = max(x for x, _ in found[pairs[index]].polygon)
         assert ours >= last_ink, f"{line.text!r}: our line ends at x {ours}, its last ink (the quote) at {last_ink}"
+        # All of the quote, not only its outer stroke: the ink of the line's last columns.
+        inside = np.zeros(grey.shape, np.uint8)
+        cv2.fillPoly(inside, [np.round(np.array(found[pairs[index]].polygon)).astype(np.int32)], 1)
+        # (A few pixels at an edge may fall out: the lines are drawn on a reduced copy.)
+        tail = ink[y0 : y1 + 1, last_ink - 12 : last_ink + 1]
+        outside = tail & ~inside[y0 : y1 + 1, last_ink - 12 : last_ink + 1].astype(bool)
+        assert outside.sum() <= 0.1 * tail.sum(), (
+            f"{line.text!r}: {int(outside.sum())} of its last marks' {int(tail.sum())} ink pixels are outside our line"
+        )
 
 
 def test_a_line_takes_in_its_own_marks_but_not_another_lines_or_far_ink():
@@ -50,6 +59,23 @@ def test_a_line_takes_in_its_own_marks_but_not_another_lines_or_far_ink():
     assert baseline[-1, 0] == polygon[:, 0].max() and baseline[-1, 1] == 60.0  # carried level
     assert polygon[:, 0].min() < 50, "a margin of paper at the start"
     assert other[:, 0].max() >= 212 and other[:, 1].min() >= 90  # the other line keeps its own letter
+
+
+def test_both_strokes_of_a_closing_quote_above_the_lines_end_are_taken_in():
+    # The polygon's last columns hold only the x-height band (as the finder's envelope draws a
+    # line ending in "m."); the quote's two strokes sit above it, clear of each other.
+    ink = np.zeros((120, 300), bool)
+    ink[40:60, 50:186] = True  # the line's letters
+    ink[52:60, 190:194] = True  # the full stop
+    ink[36:43, 197:199] = True  # the quote's first stroke
+    ink[36:43, 202:204] = True  # and its second
+    polygon = np.array([[50, 34], [186, 34], [186, 48], [195, 48], [195, 64], [50, 64]], np.float64)
+    ((grown, _),) = extend_line_ends([(polygon, np.array([[50.0, 60.0], [195.0, 60.0]]))], ink)
+    inside = np.zeros(ink.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(grown).astype(np.int32)], 1)
+    assert inside[36:43, 197:199].all(), "the first stroke is inside"
+    assert inside[36:43, 202:204].all(), "the second stroke is inside"
+    assert inside[ink].all(), "no ink of the line is left out"
 
 
 def test_a_first_letter_cut_by_the_polygon_is_taken_in_at_its_own_end_only():
