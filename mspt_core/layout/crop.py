@@ -2,10 +2,10 @@
 
 ``crop_line`` masks the line's polygon (everything outside becomes paper colour, so the
 neighbouring lines' ascenders and descenders do not leak in), shifts every pixel column so the
-baseline becomes a straight horizontal line, trims to the ink-bearing mask, and scales to the
-model's input height keeping the aspect ratio. ``place_line`` does the same and says where the
-crop's columns lie on the page (straightening moves pixels only up and down), which is how
-positions the recognizer finds in a crop (``Reading.char_x``) become page coordinates.
+baseline becomes a straight horizontal line, trims to the rows the polygon holds across the line
+(``ROW_SHARE``), and scales to the model's input height keeping the aspect ratio. ``place_line``
+does the same and says where the crop's columns lie on the page (straightening moves pixels
+only up and down), which is how positions the recognizer finds in a crop (``Reading.char_x``) become page coordinates.
 
 ``crop_box`` is the other way lines arrive: the plain rectangle around the line plus a margin,
 unmasked and unstraightened, as many library ALTO files and other tools give them (parts of the
@@ -25,6 +25,13 @@ from mspt_core.model.config import LINE_HEIGHT
 
 # Extra pixels around the polygon's box, so a polygon drawn tight on the ink keeps its edges.
 PAD = 2
+# A straightened crop keeps the rows its polygon covers in more than this share of its columns.
+# A wavy outline, a flourish's bulge or a skewed polygon's corners reach a few rows beyond the
+# line's body in a few columns; kept, they make the crop taller and the letters smaller once it
+# is scaled to the model's height (a few ascender or descender tips there are cut instead).
+# Chosen on the val splits (benchmarks/RESULTS.md): 0.1 read best through our own lines on the
+# printed pages; more helps ground-truth polygons and handwriting but cuts into our lines' ink.
+ROW_SHARE = 0.1
 
 
 def _baseline_rows(baseline: list[tuple[float, float]], xs: np.ndarray) -> np.ndarray | None:
@@ -109,12 +116,20 @@ def place_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> Plac
     if rows is not None:
         cut, mask = _straighten(cut, mask, rows - y0, paper)
 
-    # Trim to the polygon's extent after straightening.
-    ys = np.flatnonzero(mask.any(axis=1))
+    # Trim to the polygon's extent after straightening: its rows held across a share of the line.
+    ys = _held_rows(mask)
     xs = np.flatnonzero(mask.any(axis=0))
     cut = cut[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
     scaled = to_height(cut, height)
     return PlacedCrop(scaled, float(x0 + xs[0]), scaled.shape[1] / cut.shape[1])
+
+
+def _held_rows(mask: np.ndarray) -> np.ndarray:
+    """Rows of a line's mask that the polygon covers in more than ``ROW_SHARE`` of its columns
+    (all its rows where none does)."""
+    covered = (mask > 0).mean(axis=1) if mask.shape[1] else np.zeros(mask.shape[0])
+    held = np.flatnonzero(covered > ROW_SHARE)
+    return held if len(held) else np.flatnonzero(mask.any(axis=1))
 
 
 def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper: int):
