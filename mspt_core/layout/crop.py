@@ -2,10 +2,11 @@
 
 ``crop_line`` masks the line's polygon (everything outside becomes paper colour, so the
 neighbouring lines' ascenders and descenders do not leak in), shifts every pixel column so the
-baseline becomes a straight horizontal line, trims to the rows the polygon holds across the line
-(``ROW_SHARE``), and scales to the model's input height keeping the aspect ratio. ``place_line``
-does the same and says where the crop's columns lie on the page (straightening moves pixels
-only up and down), which is how positions the recognizer finds in a crop (``Reading.char_x``) become page coordinates.
+baseline becomes a straight horizontal line, trims the bare rows the polygon reaches in only a
+few columns (``ROW_SHARE``), and scales to the model's input height keeping the aspect ratio.
+``place_line`` does the same and says where the crop's columns lie on the page (straightening
+moves pixels only up and down), which is how positions the recognizer finds in a crop
+(``Reading.char_x``) become page coordinates.
 
 ``crop_box`` is the other way lines arrive: the plain rectangle around the line plus a margin,
 unmasked and unstraightened, as many library ALTO files and other tools give them (parts of the
@@ -25,12 +26,11 @@ from mspt_core.model.config import LINE_HEIGHT
 
 # Extra pixels around the polygon's box, so a polygon drawn tight on the ink keeps its edges.
 PAD = 2
-# A straightened crop keeps the rows its polygon covers in more than this share of its columns.
-# A wavy outline, a flourish's bulge or a skewed polygon's corners reach a few rows beyond the
-# line's body in a few columns; kept, they make the crop taller and the letters smaller once it
-# is scaled to the model's height (a few ascender or descender tips there are cut instead).
-# Chosen on the val splits (benchmarks/RESULTS.md): 0.1 read best through our own lines on the
-# printed pages; more helps ground-truth polygons and handwriting but cuts into our lines' ink.
+# A straightened crop keeps the rows its polygon covers in more than this share of its columns,
+# and every row with ink. A wavy outline, a flourish's bulge or a skewed polygon's corners reach
+# a few rows of bare paper beyond the line's body in a few columns; kept, they make the crop
+# taller and the letters smaller once it is scaled to the model's height. Chosen on the val
+# splits (benchmarks/RESULTS.md): 0.1 read best through our own lines on the printed pages.
 ROW_SHARE = 0.1
 
 
@@ -117,19 +117,30 @@ def place_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> Plac
         cut, mask = _straighten(cut, mask, rows - y0, paper)
 
     # Trim to the polygon's extent after straightening: its rows held across a share of the line.
-    ys = _held_rows(mask)
+    top, bottom = _held_rows(cut, mask, paper)
     xs = np.flatnonzero(mask.any(axis=0))
-    cut = cut[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+    cut = cut[top : bottom + 1, xs[0] : xs[-1] + 1]
     scaled = to_height(cut, height)
     return PlacedCrop(scaled, float(x0 + xs[0]), scaled.shape[1] / cut.shape[1])
 
 
-def _held_rows(mask: np.ndarray) -> np.ndarray:
-    """Rows of a line's mask that the polygon covers in more than ``ROW_SHARE`` of its columns
-    (all its rows where none does)."""
-    covered = (mask > 0).mean(axis=1) if mask.shape[1] else np.zeros(mask.shape[0])
-    held = np.flatnonzero(covered > ROW_SHARE)
-    return held if len(held) else np.flatnonzero(mask.any(axis=1))
+def _held_rows(cut: np.ndarray, mask: np.ndarray, paper: int) -> tuple[int, int]:
+    """First and last row of a straightened line to keep: those its polygon covers in more than
+    ``ROW_SHARE`` of its columns, widened to every row with ink in it (a polygon drawn close
+    around the letters reaches its ascenders' rows in a few columns only)."""
+    inside = mask > 0
+    rows = np.flatnonzero(inside.any(axis=1))
+    held = np.flatnonzero(inside.mean(axis=1) > ROW_SHARE)
+    if len(held) == 0:
+        return int(rows[0]), int(rows[-1])
+    # Ink: darker than halfway from the paper to the line's darkest few per cent; two pixels in a
+    # row, so a speck of noise at the polygon's edge does not count.
+    level = np.percentile(cut[inside], 5)
+    inked = np.flatnonzero(((cut < (paper + level) / 2) & inside).sum(axis=1) >= 2)
+    first, last = int(held[0]), int(held[-1])
+    if len(inked):
+        first, last = min(first, int(inked[0])), max(last, int(inked[-1]))
+    return first, last
 
 
 def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper: int):

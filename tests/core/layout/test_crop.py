@@ -10,7 +10,7 @@ import pytest
 from mspt_core.document import Line
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout.crop import crop_line
+from mspt_core.layout.crop import crop_line, place_line
 from tests.conftest import split_xmls
 
 
@@ -81,24 +81,40 @@ def test_crop_straightens_a_sloped_baseline(fondue):
     assert np.corrcoef(flat[:, :width].astype(np.float64).ravel(), c)[0, 1] < 0.6
 
 
-def test_a_bulge_of_the_outline_in_a_few_columns_does_not_shrink_the_line(fondue):
-    # A wavy outline or a flourish's envelope reaching far below the line in a few columns: the
-    # crop keeps the line's letters at the size they had, so the recognizer reads them as before.
+def test_a_bulge_of_bare_paper_in_a_few_columns_does_not_shrink_the_line(fondue):
+    # A wavy outline or a flourish's envelope reaching far below the line in a few columns, over
+    # bare paper: the crop keeps the line's letters at the size they had, so they read as before.
     image, lines = _first_lines(fondue, count=3)
     line = lines[1]
     x0, y0, x1, y1 = line.bbox()
     plain = crop_line(image, line, height=40)
     middle, depth = (x0 + x1) / 2, y1 + 0.8 * (y1 - y0)
     bottom = [p for p in line.polygon if p[1] > (y0 + y1) / 2]
-    # the bottom edge's point nearest the middle gets a narrow spike hanging from it
     at = min(
         range(len(line.polygon)), key=lambda i: abs(line.polygon[i][0] - middle) + 1e6 * (line.polygon[i] not in bottom)
     )
     px, py = line.polygon[at]
     spiked = line.polygon[:at] + [(px - 3, py), (px, depth), (px + 3, py)] + line.polygon[at + 1 :]
-    bulged = crop_line(image, Line(id="bulged", polygon=spiked, baseline=line.baseline), height=40)
+    page = image.copy()
+    page[int(y1) + 1 : int(depth) + 2, int(px) - 4 : int(px) + 5] = 255  # paper under the spike
+    bulged = crop_line(page, Line(id="bulged", polygon=spiked, baseline=line.baseline), height=40)
     assert abs(bulged.shape[1] - plain.shape[1]) <= 2, "the letters keep their size"
     assert np.abs(bulged[:, : plain.shape[1]].astype(float) - plain[:, : bulged.shape[1]].astype(float)).mean() < 3
+
+
+def test_a_polygon_drawn_close_around_tall_letters_keeps_them_whole():
+    # Ascenders that only a few columns of a close polygon reach are ink, not a bulge: kept.
+    page = np.full((100, 400), 255, np.uint8)
+    page[40:60, 20:380:6] = 0  # the x-height letters' strokes
+    page[16:40, 100:104] = 0  # two tall letters
+    page[16:40, 250:254] = 0
+    polygon = [(18, 38), (98, 38), (98, 14), (106, 14), (106, 38), (248, 38), (248, 14), (256, 14), (256, 38)]
+    polygon += [(382, 38), (382, 62), (18, 62)]
+    placed = place_line(page, Line(id="close", polygon=polygon, baseline=[(18, 60), (382, 60)]), height=40)
+    # the crop spans the tall letters' rows (about 16..62), not only the body (38..62)
+    assert placed.image.shape[1] < 40 * 365 / 40
+    ink = placed.image < 128
+    assert ink[:8].any(axis=1).sum() >= 4, "the tall letters reach the crop's top rows"
 
 
 def test_crop_rejects_a_line_without_polygon(fondue):
