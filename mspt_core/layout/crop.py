@@ -32,6 +32,8 @@ PAD = 2
 # taller and the letters smaller once it is scaled to the model's height. Chosen on the val
 # splits (benchmarks/RESULTS.md): 0.1 read best through our own lines on the printed pages.
 ROW_SHARE = 0.1
+# Grey levels below the paper a pixel must be to count as ink when rows are trimmed.
+INK_CONTRAST = 30
 
 
 def _baseline_rows(baseline: list[tuple[float, float]], xs: np.ndarray) -> np.ndarray | None:
@@ -133,10 +135,12 @@ def _held_rows(cut: np.ndarray, mask: np.ndarray, paper: int) -> tuple[int, int]
     held = np.flatnonzero(inside.mean(axis=1) > ROW_SHARE)
     if len(held) == 0:
         return int(rows[0]), int(rows[-1])
-    # Ink: darker than halfway from the paper to the line's darkest few per cent; two pixels in a
-    # row, so a speck of noise at the polygon's edge does not count.
-    level = np.percentile(cut[inside], 5)
-    inked = np.flatnonzero(((cut < (paper + level) / 2) & inside).sum(axis=1) >= 2)
+    # Ink: darker than halfway from the paper to the line's darkest pixels, and by at least
+    # INK_CONTRAST (on a line with little ink the darkest per cent may be paper and its noise);
+    # two pixels in a row, so a speck at the polygon's edge does not count.
+    level = float(np.percentile(cut[inside], 1))
+    threshold = min((paper + level) / 2, paper - INK_CONTRAST)
+    inked = np.flatnonzero(((cut < threshold) & inside).sum(axis=1) >= 2)
     first, last = int(held[0]), int(held[-1])
     if len(inked):
         first, last = min(first, int(inked[0])), max(last, int(inked[-1]))

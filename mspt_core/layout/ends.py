@@ -62,7 +62,7 @@ def _extended(number, polygon, baseline, labels, stats, owner, claimed) -> tuple
     if len(columns) == 0:
         return polygon, baseline
     height = float(np.median(mask.sum(axis=0)[columns]))
-    added: list[tuple[int, tuple[int, int, int, int]]] = []  # (side, box x0, y0, x1, y1) to join
+    added: list[tuple[int, tuple[int, int, int, int], bool]] = []  # (side, box x0 y0 x1 y1, ink?)
     for side in (-1, 1):
         end = columns[0] if side < 0 else columns[-1]
         reach = max(1, int(round(height)))
@@ -74,9 +74,9 @@ def _extended(number, polygon, baseline, labels, stats, owner, claimed) -> tuple
         outer = (min if side < 0 else max)([edge] + [b[0] if side < 0 else b[2] for b in marks])
         lo, hi = (outer - MARGIN, outer - 1) if side < 0 else (outer + 1, outer + MARGIN)
         lo, hi = max(lo, 0), min(hi, page_w - 1)
+        added += [(side, box, True) for box in marks]
         if lo <= hi:
-            marks.append((lo, top, hi, bottom))
-        added += [(side, box) for box in marks]
+            added.append((side, (lo, top, hi, bottom), False))  # the margin of paper
     if not added:
         return polygon, baseline
     return _lengthened(polygon, baseline, mask, (x0, y0), added)
@@ -126,9 +126,10 @@ def _marks_beyond(number, edge, side, top, bottom, labels, stats, owner, claimed
 
 
 def _lengthened(polygon, baseline, mask, origin, added) -> tuple[np.ndarray, np.ndarray]:
-    """The line's polygon grown over the ``added`` (side, box)es and the band between each and
-    the end of the line it lies beyond; its baseline carried level to the new ends."""
-    boxes = [box for _, box in added]
+    """The line's polygon grown over the ``added`` (side, box, is a mark)s and the band between
+    each and the end of the line it lies beyond (for a mark, reaching its rows too); its baseline
+    carried level to the new ends."""
+    boxes = [box for _, box, _ in added]
     x0 = min([origin[0]] + [b[0] for b in boxes])
     y0 = min([origin[1]] + [b[1] for b in boxes])
     x1 = max([origin[0] + mask.shape[1] - 1] + [b[2] for b in boxes])
@@ -137,14 +138,16 @@ def _lengthened(polygon, baseline, mask, origin, added) -> tuple[np.ndarray, np.
     ox, oy = origin[0] - x0, origin[1] - y0
     grown[oy : oy + mask.shape[0], ox : ox + mask.shape[1]] = mask
     columns = np.flatnonzero(mask.any(axis=0))
-    for side, (bx0, by0, bx1, by1) in added:
+    for side, (bx0, by0, bx1, by1), is_mark in added:
         near = columns[0] if side < 0 else columns[-1]
         rows = np.flatnonzero(mask[:, near])
         top, bottom = oy + rows[0], oy + rows[-1]
+        if is_mark:
+            # Down (or up) to the mark's own rows: a quote above the band of the line's last column
+            # would otherwise be an island, and only the largest piece of the outline is kept.
+            top, bottom = min(top, by0 - y0), max(bottom, by1 - y0)
         lo, hi = (bx0 - x0, ox + near) if side < 0 else (ox + near, bx1 - x0)
-        # Down to the mark's own rows too: a quote above the line's end band would otherwise be
-        # an island, and only the largest piece of the outline is kept.
-        grown[min(top, by0 - y0) : max(bottom, by1 - y0) + 1, lo : hi + 1] = 1
+        grown[top : bottom + 1, lo : hi + 1] = 1
         grown[by0 - y0 : by1 - y0 + 1, bx0 - x0 : bx1 - x0 + 1] = 1
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     contour = max(contours, key=cv2.contourArea)

@@ -96,7 +96,7 @@ def test_a_bulge_of_bare_paper_in_a_few_columns_does_not_shrink_the_line(fondue)
     px, py = line.polygon[at]
     spiked = line.polygon[:at] + [(px - 3, py), (px, depth), (px + 3, py)] + line.polygon[at + 1 :]
     page = image.copy()
-    page[int(y1) + 1 : int(depth) + 2, int(px) - 4 : int(px) + 5] = 255  # paper under the spike
+    page[int(py) + 1 : int(depth) + 2, int(px) - 4 : int(px) + 5] = 255  # paper under the spike
     bulged = crop_line(page, Line(id="bulged", polygon=spiked, baseline=line.baseline), height=40)
     assert abs(bulged.shape[1] - plain.shape[1]) <= 2, "the letters keep their size"
     assert np.abs(bulged[:, : plain.shape[1]].astype(float) - plain[:, : bulged.shape[1]].astype(float)).mean() < 3
@@ -111,10 +111,23 @@ def test_a_polygon_drawn_close_around_tall_letters_keeps_them_whole():
     polygon = [(18, 38), (98, 38), (98, 14), (106, 14), (106, 38), (248, 38), (248, 14), (256, 14), (256, 38)]
     polygon += [(382, 38), (382, 62), (18, 62)]
     placed = place_line(page, Line(id="close", polygon=polygon, baseline=[(18, 60), (382, 60)]), height=40)
-    # the crop spans the tall letters' rows (about 16..62), not only the body (38..62)
-    assert placed.image.shape[1] < 40 * 365 / 40
+    # the crop spans the tall letters' rows (16..62), not only the body (38..62), and not the bare
+    # rows above them (14..15) either
+    kept_rows = 40 / placed.scale
+    assert 45 <= kept_rows <= 48, kept_rows
     ink = placed.image < 128
     assert ink[:8].any(axis=1).sum() >= 4, "the tall letters reach the crop's top rows"
+
+
+def test_a_bare_bulge_on_noisy_paper_of_a_faint_sparse_line_is_still_trimmed():
+    # Little ink (a thin hand): the darkest per cent of the polygon is then near paper, and the
+    # paper's noise must not pass for ink in the bulge's rows.
+    rng = np.random.default_rng(0)
+    page = np.clip(rng.normal(200, 6, (120, 400)), 0, 255).astype(np.uint8)
+    page[30:50, 20:380:24] = 90  # thin strokes, a small share of the polygon
+    polygon = [(18, 28), (382, 28), (382, 52), (210, 52), (210, 90), (190, 90), (190, 52), (18, 52)]
+    placed = place_line(page, Line(id="faint", polygon=polygon, baseline=[(18, 50), (382, 50)]), height=40)
+    assert 40 / placed.scale <= 30, "the bulge's bare rows (53..90) are gone"
 
 
 def test_crop_rejects_a_line_without_polygon(fondue):

@@ -39,7 +39,7 @@ def test_the_sample_pages_closing_quotation_marks_are_inside_our_lines():
         # (A few pixels at an edge may fall out: the lines are drawn on a reduced copy.)
         tail = ink[y0 : y1 + 1, last_ink - 12 : last_ink + 1]
         outside = tail & ~inside[y0 : y1 + 1, last_ink - 12 : last_ink + 1].astype(bool)
-        assert outside.sum() <= 0.1 * tail.sum(), (
+        assert outside.sum() <= 0.2 * tail.sum(), (
             f"{line.text!r}: {int(outside.sum())} of its last marks' {int(tail.sum())} ink pixels are outside our line"
         )
 
@@ -76,6 +76,24 @@ def test_both_strokes_of_a_closing_quote_above_the_lines_end_are_taken_in():
     assert inside[36:43, 197:199].all(), "the first stroke is inside"
     assert inside[36:43, 202:204].all(), "the second stroke is inside"
     assert inside[ink].all(), "no ink of the line is left out"
+
+
+def test_a_lines_end_grows_over_its_marks_only_not_over_the_line_above():
+    # A full stop beyond the end of a line whose last columns hold only its lower band, and a
+    # descender of the line above (inside that line's polygon) just beyond the end, higher up.
+    ink = np.zeros((120, 300), bool)
+    ink[40:60, 50:186] = True  # the line's letters
+    ink[52:60, 190:194] = True  # its full stop
+    ink[20:45, 197:199] = True  # the descender from the line above
+    ours = np.array([[50, 34], [186, 34], [186, 48], [195, 48], [195, 64], [50, 64]], np.float64)
+    above = np.array([[50, 0], [260, 0], [260, 46], [50, 30]], np.float64)
+    (grown, _), _ = extend_line_ends(
+        [(ours, np.array([[50.0, 60.0], [195.0, 60.0]])), (above, np.array([[50.0, 25.0], [260.0, 25.0]]))], ink
+    )
+    inside = np.zeros(ink.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(grown).astype(np.int32)], 1)
+    assert inside[52:60, 190:194].all(), "the full stop is inside"
+    assert not inside[20:45, 197:199].any(), "the descender above is not"
 
 
 def test_a_first_letter_cut_by_the_polygon_is_taken_in_at_its_own_end_only():
