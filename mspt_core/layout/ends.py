@@ -62,7 +62,7 @@ def _extended(number, polygon, baseline, labels, stats, owner, claimed) -> tuple
     if len(columns) == 0:
         return polygon, baseline
     height = float(np.median(mask.sum(axis=0)[columns]))
-    added: list[tuple[int, tuple[int, int, int, int], bool]] = []  # (side, box x0 y0 x1 y1, ink?)
+    added: list[tuple[int, tuple[int, int, int, int], bool]] = []  # (side, box x0 y0 x1 y1, a mark?)
     for side in (-1, 1):
         end = columns[0] if side < 0 else columns[-1]
         reach = max(1, int(round(height)))
