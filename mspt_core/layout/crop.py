@@ -131,9 +131,9 @@ def _held_rows(cut: np.ndarray, mask: np.ndarray, paper: int) -> tuple[int, int]
     ``ROW_SHARE`` of its columns, widened to every row with ink in it (a polygon drawn close
     around the letters reaches its ascenders' rows in a few columns only)."""
     inside = mask > 0
-    rows = np.flatnonzero(inside.any(axis=1))
     held = np.flatnonzero(inside.mean(axis=1) > ROW_SHARE)
     if len(held) == 0:
+        rows = np.flatnonzero(inside.any(axis=1))
         return int(rows[0]), int(rows[-1])
     # Ink: darker than halfway from the paper to the line's darkest pixels, and by at least
     # INK_CONTRAST (on a line with little ink the darkest per cent may be paper and its noise);

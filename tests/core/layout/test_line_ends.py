@@ -19,6 +19,13 @@ def box(x0, y0, x1, y1) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
 
 
+def inside_of(polygon, shape) -> np.ndarray:
+    """Which pixels of an image of ``shape`` the polygon covers."""
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(np.asarray(polygon)).astype(np.int32)], 1)
+    return inside.astype(bool)
+
+
 def test_the_sample_pages_closing_quotation_marks_are_inside_our_lines():
     truth = read_document(sample_page().with_suffix(".xml"))
     grey = cv2.imread(str(sample_page()), cv2.IMREAD_GRAYSCALE)
@@ -34,11 +41,10 @@ def test_the_sample_pages_closing_quotation_marks_are_inside_our_lines():
         ours = max(x for x, _ in found[pairs[index]].polygon)
         assert ours >= last_ink, f"{line.text!r}: our line ends at x {ours}, its last ink (the quote) at {last_ink}"
         # All of the quote, not only its outer stroke: the ink of the line's last columns.
-        inside = np.zeros(grey.shape, np.uint8)
-        cv2.fillPoly(inside, [np.round(np.array(found[pairs[index]].polygon)).astype(np.int32)], 1)
+        inside = inside_of(found[pairs[index]].polygon, grey.shape)
         # (A few pixels at an edge may fall out: the lines are drawn on a reduced copy.)
         tail = ink[y0 : y1 + 1, last_ink - 12 : last_ink + 1]
-        outside = tail & ~inside[y0 : y1 + 1, last_ink - 12 : last_ink + 1].astype(bool)
+        outside = tail & ~inside[y0 : y1 + 1, last_ink - 12 : last_ink + 1]
         assert outside.sum() <= 0.2 * tail.sum(), (
             f"{line.text!r}: {int(outside.sum())} of its last marks' {int(tail.sum())} ink pixels are outside our line"
         )
@@ -71,8 +77,7 @@ def test_both_strokes_of_a_closing_quote_above_the_lines_end_are_taken_in():
     ink[36:43, 202:204] = True  # and its second
     polygon = np.array([[50, 34], [186, 34], [186, 48], [195, 48], [195, 64], [50, 64]], np.float64)
     ((grown, _),) = extend_line_ends([(polygon, np.array([[50.0, 60.0], [195.0, 60.0]]))], ink)
-    inside = np.zeros(ink.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(grown).astype(np.int32)], 1)
+    inside = inside_of(grown, ink.shape)
     assert inside[36:43, 197:199].all(), "the first stroke is inside"
     assert inside[36:43, 202:204].all(), "the second stroke is inside"
     assert inside[ink].all(), "no ink of the line is left out"
@@ -90,8 +95,7 @@ def test_a_lines_end_grows_over_its_marks_only_not_over_the_line_above():
     (grown, _), _ = extend_line_ends(
         [(ours, np.array([[50.0, 60.0], [195.0, 60.0]])), (above, np.array([[50.0, 25.0], [260.0, 25.0]]))], ink
     )
-    inside = np.zeros(ink.shape, np.uint8)
-    cv2.fillPoly(inside, [np.round(grown).astype(np.int32)], 1)
+    inside = inside_of(grown, ink.shape)
     assert inside[52:60, 190:194].all(), "the full stop is inside"
     assert not inside[20:45, 197:199].any(), "the descender above is not"
 
