@@ -17,7 +17,7 @@ from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
 from mspt_core.layout.crop import PlacedCrop, place_line
-from mspt_core.layout.words import line_words
+from mspt_core.layout.words import placed_words
 from mspt_core.recognize import LineRecognizer, Reading
 
 
@@ -59,6 +59,7 @@ def recognize_pages(
     crop fails (e.g. a polygon outside the image) are left as they were and counted out."""
     lines: list[Line] = []
     crops: list[PlacedCrop] = []
+    sizes: list[tuple[int, int]] = []  # each line's page (height, width)
     for job in jobs:
         for line in lines_to_read(job.page, include_corrected):
             if should_stop and should_stop():
@@ -68,14 +69,16 @@ def recognize_pages(
             except ValueError:
                 continue
             lines.append(line)
+            sizes.append(job.image.shape[:2])
     if not crops:
         return 0
-    for line, crop, reading in zip(lines, crops, reader.read([c.image for c in crops]), strict=True):
+    readings = reader.read([c.image for c in crops])
+    for line, crop, size, reading in zip(lines, crops, sizes, readings, strict=True):
         line.text = reading.text
         line.char_confidences = [round(c, 4) for c in reading.char_confidences]
         line.confidence = round(reading.confidence, 4)
         line.status = LineStatus.RECOGNIZED
-        line.words = line_words(line, reading.text, reading.char_x, line.char_confidences, crop.image, crop.page_x)
+        line.words = placed_words(line, reading.text, reading.char_x, line.char_confidences, crop, size)
     return len(lines)
 
 

@@ -1,5 +1,6 @@
 """hOCR 1.2 (XHTML): ocr_page / ocr_carea / ocr_line / ocrx_word with bbox, baseline and
-x_wconf, all pages of a document in one file."""
+x_wconf, all pages of a document in one file. A line written sideways says its turn as
+``textangle`` (degrees anticlockwise) instead of a baseline."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from mspt_core.document import Line, Page, bbox
+from mspt_core.layout.turn import DOWNWARD, UPWARD, line_turn
 
 from . import _common as c
 
@@ -17,10 +19,18 @@ def _bbox(points) -> str:
     return f"bbox {math.floor(x0)} {math.floor(y0)} {math.ceil(x1)} {math.ceil(y1)}"
 
 
+# hOCR's textangle of text turned a quarter: reading down the page is turned 270 degrees
+# anticlockwise, reading up it 90.
+TEXT_ANGLES = {DOWNWARD: 270, UPWARD: 90}
+
+
 def _baseline(line: Line) -> str:
-    """hOCR baseline: slope and offset of the baseline from the box's bottom-left corner."""
+    """hOCR baseline: slope and offset of the baseline from the box's bottom-left corner (for a
+    line written sideways, its textangle)."""
     if len(line.baseline) < 2:
         return ""
+    if turn := line_turn(line):
+        return f"; textangle {TEXT_ANGLES[turn]}"
     (xa, ya), (xb, yb) = line.baseline[0], line.baseline[-1]
     slope = (yb - ya) / (xb - xa) if xb != xa else 0.0
     x0, _, _, y1 = bbox(line.polygon or line.baseline)

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from mspt_core import __version__
 from mspt_core.document import Line, Page, bbox, words_match
 from mspt_core.errors import FormatError
+from mspt_core.layout.turn import line_turn
 
 ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
 DEFAULT_DPI = 300.0
@@ -148,6 +149,9 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
     points = line.polygon or line.baseline
     if not text or not points:
         return
+    if line_turn(line):
+        _sideways_text_line(pdf, line, text, font, scale, h_pt)
+        return
     x0, y0, x1, y1 = bbox(points)
     angle = 0.0
     if len(line.baseline) >= 2:
@@ -175,6 +179,31 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
             _run(pdf, word.text + space, len(word.text), origin, span, angle, font, size_px, scale, h_pt)
         return
     _run(pdf, text, len(text), (start_x, start_y), length, angle, font, size_px, scale, h_pt)
+
+
+def _sideways_text_line(pdf, line: Line, text: str, font: str, scale: float, h_pt: float) -> None:
+    """A line written sideways: its runs go down or up the page along its baseline, their glyphs'
+    ascent reaching the far side of the polygon from the baseline, as across the page."""
+    (xa, ya), (xb, yb) = line.baseline[0], line.baseline[-1]
+    length = max(math.hypot(xb - xa, yb - ya), 1.0)
+    dx, dy = (xb - xa) / length, (yb - ya) / length
+    angle = math.atan2(dy, dx)
+
+    def along(point) -> float:
+        return (point[0] - xa) * dx + (point[1] - ya) * dy
+
+    # The letters' tops face the left of the reading direction, in page pixels: (dy, -dx).
+    ascent = max(((x - xa) * dy - (y - ya) * dx for x, y in line.polygon or line.baseline), default=0.0)
+    size_px = max(ascent / (ASCENT / 1000), 1.0)
+    if words_match(line) and all(w.polygon for w in line.words):
+        for i, word in enumerate(line.words):
+            start, end = min(map(along, word.polygon)), max(map(along, word.polygon))
+            origin = (xa + start * dx, ya + start * dy)
+            space = " " if i < len(line.words) - 1 else ""
+            span = max(end - start, 1.0)
+            _run(pdf, word.text + space, len(word.text), origin, span, angle, font, size_px, scale, h_pt)
+        return
+    _run(pdf, text, len(text), (xa, ya), length, angle, font, size_px, scale, h_pt)
 
 
 def _run(

@@ -6,7 +6,9 @@ baseline becomes a straight horizontal line, trims the bare rows the polygon rea
 few columns (``ROW_SHARE``), and scales to the model's input height keeping the aspect ratio.
 ``place_line`` does the same and says where the crop's columns lie on the page (straightening
 moves pixels only up and down), which is how positions the recognizer finds in a crop
-(``Reading.char_x``) become page coordinates.
+(``Reading.char_x``) become page coordinates. A line written sideways (its baseline running down
+or up the page) is cut from the page turned a quarter so that it reads left to right
+(``turn.line_turn``); its crop then says the turn, and its columns lie on the turned page.
 
 ``crop_box`` is the other way lines arrive: the plain rectangle around the line plus a margin,
 unmasked and unstraightened, as many library ALTO files and other tools give them (parts of the
@@ -22,6 +24,7 @@ import numpy as np
 
 from mspt_core.data.batching import to_height
 from mspt_core.document import Line
+from mspt_core.layout.turn import line_turn, turned_line
 from mspt_core.model.config import LINE_HEIGHT
 
 # Extra pixels around the polygon's box, so a polygon drawn tight on the ink keeps its edges.
@@ -78,11 +81,13 @@ def _padded_box(image: np.ndarray, line: Line, pad: int, caller: str) -> tuple[i
 @dataclass(frozen=True)
 class PlacedCrop:
     """A line crop and where it lies on the page: crop column ``x`` shows page column
-    ``left + x / scale`` (rows are straightened, columns only shifted and scaled)."""
+    ``left + x / scale`` (rows are straightened, columns only shifted and scaled) of the page
+    turned by ``np.rot90(page, turn)`` (0 for a line that is not written sideways)."""
 
     image: np.ndarray
     left: float
     scale: float
+    turn: int = 0
 
     def page_x(self, x: float) -> float:
         return self.left + x / self.scale
@@ -102,10 +107,15 @@ def place_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> Plac
     """``crop_line``'s crop with where its columns lie on the page."""
     if height < 1:
         raise ValueError(f"height must be positive, got {height}")
-    polygon = np.asarray(line.polygon, dtype=np.float64)
     x0, y0, x1, y1 = _padded_box(image, line, PAD, "crop_line")
+    turn = line_turn(line)
+    if turn:
+        line = turned_line(line, turn, image.shape)
+        image = np.rot90(image, turn)
+        x0, y0, x1, y1 = _padded_box(image, line, PAD, "crop_line")
+    polygon = np.asarray(line.polygon, dtype=np.float64)
 
-    box = image[y0:y1, x0:x1]
+    box = np.ascontiguousarray(image[y0:y1, x0:x1])
     mask = np.zeros(box.shape, dtype=np.uint8)
     shifted = np.round(polygon - (x0, y0)).astype(np.int32)
     cv2.fillPoly(mask, [shifted], 255)
@@ -123,7 +133,7 @@ def place_line(image: np.ndarray, line: Line, height: int = LINE_HEIGHT) -> Plac
     xs = np.flatnonzero(mask.any(axis=0))
     cut = cut[top : bottom + 1, xs[0] : xs[-1] + 1]
     scaled = to_height(cut, height)
-    return PlacedCrop(scaled, float(x0 + xs[0]), scaled.shape[1] / cut.shape[1])
+    return PlacedCrop(scaled, float(x0 + xs[0]), scaled.shape[1] / cut.shape[1], turn)
 
 
 def _held_rows(cut: np.ndarray, mask: np.ndarray, paper: int) -> tuple[int, int]:
@@ -166,8 +176,9 @@ def _straighten(cut: np.ndarray, mask: np.ndarray, baseline_y: np.ndarray, paper
 
 def crop_box(image: np.ndarray, line: Line, height: int | None = LINE_HEIGHT, margin: int = 4) -> np.ndarray:
     """The line's bounding rectangle widened by ``margin`` px on every side (clipped to the
-    page), as a ``height`` x W' uint8 array (``height=None``: the page's pixels, unscaled).
+    page), as a ``height`` x W' uint8 array (``height=None``: the page's pixels, unscaled),
+    turned upright as ``crop_line`` turns a line written sideways.
     Raises ValueError as ``crop_line`` does."""
     x0, y0, x1, y1 = _padded_box(image, line, margin, "crop_box")
-    box = np.ascontiguousarray(image[y0:y1, x0:x1])
+    box = np.ascontiguousarray(np.rot90(image[y0:y1, x0:x1], line_turn(line)))
     return box if height is None else to_height(box, height)

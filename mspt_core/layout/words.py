@@ -4,6 +4,8 @@ The recognizer says where each character peaks in the line crop (``Reading.char_
 tells which word lies where; the ink of the crop then says where each word starts and ends
 (the blank columns between words). A word takes the height of the line's polygon over its
 span. Boxes are whole pixels inside the line's box, in the order of the text (reading order).
+A line written sideways is read on the page turned upright (``crop.place_line``); its words are
+boxed there and turned back (``placed_words``).
 
 ``words_after_edit`` keeps the boxes when a person corrects letters within words, and drops
 them when the words themselves change (the boxes no longer say where each word is).
@@ -17,6 +19,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mspt_core.document import Line, Point, Word, bbox, box_polygon, word_spans
+from mspt_core.layout.crop import PlacedCrop
+from mspt_core.layout.turn import turned_line, unturn_points
 
 
 def _pitch(xs: Sequence[float], fallback: float) -> float:
@@ -125,6 +129,25 @@ def line_words(
         if char_confidences is not None and len(char_confidences) == len(text):
             confidence = word_confidence(text, char_confidences, start, end)
         words.append(Word(f"{line.id}_w{n + 1}", text[start:end], box_polygon(x0, y0, x1, y1), confidence))
+    return words
+
+
+def placed_words(
+    line: Line,
+    text: str,
+    char_x: Sequence[float],
+    char_confidences: Sequence[float] | None,
+    placed: PlacedCrop,
+    page_size: tuple[int, int],
+) -> list[Word]:
+    """``line_words`` for a line read from ``placed`` (``crop.place_line``) on a page of
+    ``page_size`` (height, width), written sideways or not."""
+    if not placed.turn:
+        return line_words(line, text, char_x, char_confidences, placed.image, placed.page_x)
+    upright = turned_line(line, placed.turn, page_size)
+    words = line_words(upright, text, char_x, char_confidences, placed.image, placed.page_x)
+    for word in words:
+        word.polygon = unturn_points(word.polygon, placed.turn, page_size)
     return words
 
 
