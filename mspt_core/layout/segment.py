@@ -25,7 +25,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from mspt_core.document import Line, Page, Region
+from mspt_core.document import Line, Page, Region, bbox, box_polygon
 from mspt_core.errors import ModelFileError
 from mspt_core.images import to_grey
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
@@ -35,6 +35,7 @@ from mspt_core.layout.kinds import KindClassifier, assign_kinds
 from mspt_core.layout.kinds import bundled as bundled_kinds
 from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
 from mspt_core.layout.order import order_regions
+from mspt_core.layout.sideways import sideways_lines
 
 WORK_SIDE = 1600  # longest side of the working copy, in pixels
 
@@ -380,6 +381,11 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
 METHODS = ("auto", "learned", "classical")
 
 
+def _finder_on(finder):
+    """The line finder's upright lines on an image (for the sideways search)."""
+    return lambda image: list(segment(image, method="learned", finder=finder, kinds=False, sideways=False).lines())
+
+
 def segment(
     image,
     *,
@@ -390,6 +396,7 @@ def segment(
     method: str = "auto",
     finder=None,
     kinds: KindClassifier | Literal[False] | None = None,
+    sideways: bool = True,
 ) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
@@ -401,7 +408,9 @@ def segment(
     ("mspt learned" / "mspt classical"), the skew angle found in ``metadata["skew_degrees"]``.
     Each line's SegmOnto kind and each region's zone come from ``kinds`` (a ``KindClassifier``;
     None: the bundled one; False, or no bundled one: every line is a ``DefaultLine`` of a
-    ``MainZone``).
+    ``MainZone``). With the line finder, text written sideways (a note up the margin, a stamp
+    on its side) is searched for too (``sideways``); its lines get baselines running down or up
+    the page, in regions of their own (see ``layout.sideways``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -455,10 +464,21 @@ def segment(
         for polygon, baseline in lines:
             region.lines.append(Line(id="", polygon=back(polygon), baseline=back(baseline), line_type="DefaultLine"))
         regions.append(region)
+    turned_regions = []
+    if use_finder and sideways and regions:
+        groups, pieces = sideways_lines(grey, [ln for r in regions for ln in r.lines], _finder_on(finder))
+        for region in regions:
+            region.lines = [ln for ln in region.lines if all(ln is not piece for piece in pieces)]
+        regions = [r for r in regions if r.lines]
+        for group in groups:
+            for line in group:
+                line.line_type = "DefaultLine"
+            box = box_polygon(*bbox([p for line in group for p in line.polygon]))
+            turned_regions.append(Region(id="", polygon=box, lines=group, region_type="MainZone"))
     classifier = bundled_kinds() if kinds is None else kinds or None
-    if classifier is not None and regions:
+    if classifier is not None and regions:  # it knows lines that run across the page only
         regions = assign_kinds(regions, full_w, full_h, classifier)
-    page.regions = order_regions(regions, rtl=rtl)
+    page.regions = order_regions(regions + turned_regions, rtl=rtl)
     for i, region in enumerate(page.regions, 1):
         region.id = f"r{i}"
         for j, line in enumerate(region.lines, 1):
