@@ -6,12 +6,13 @@ unexplained is looked at: where that ink stands in tall columns (a turned line i
 the page's height and one line thick), that part of the page is turned a quarter and searched
 again. Which way the text was turned is told from its letters, the way one tells a page held
 upside down: Latin letters put far more ink above their baseline (ascenders, capitals) than
-below it (descenders). Lines found there replace the upright pieces they hold. Their baselines
+below it (descenders), so of the two quarter turns the one whose lines show that wins. Lines
+found there replace the upright pieces they hold. Their baselines
 run in their reading direction, down or up the page, so ``crop.place_line`` turns them upright
 to read them.
 
-Searching costs one more pass of the finder over the turned area only, and only on pages
-where such columns of unexplained ink exist.
+Searching costs two more passes of the finder (one per quarter turn) over those parts only,
+and only on pages where such columns of unexplained ink exist.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ GRID = 10.0  # px: the line height the ink is looked at in
 LONG = 3.0  # a column of unexplained ink this many line heights tall is searched
 SOLID = 2.0  # an upright line this many times as wide as tall explains its ink; shorter ones may be pieces
 PIECE_INSIDE = 0.6  # an upright line with this share of its box inside a sideways line is a piece of it
-THIN = 0.4  # a sideways "line" thinner than this share of the page's line height is specks and strokes
+THIN = 0.6  # a sideways "line" thinner than this share of the page's line height is specks and strokes
+WORDS = 4.0  # a part of the page holds sideways text if one of its lines is this many times as long as thick
+CLEAR = 0.1  # how much less of its ink below the body text must show to be taken as turned up the page
+OVER_UPRIGHT = 0.3  # a sideways line this much on upright lines is ordinary text seen turned
+UNEXPLAINED = 0.5  # when upright lines explain less than this share of the ink, the whole page is searched
 
 
 def _line_height(lines: list[Line]) -> float | None:
@@ -44,9 +49,14 @@ def _solid(line: Line) -> bool:
     return x1 - x0 >= SOLID * (y1 - y0)
 
 
-def sideways_areas(grey: np.ndarray, upright: list[Line], height: float) -> list[tuple[int, int, int, int]]:
+def sideways_areas(
+    grey: np.ndarray, upright: list[Line], height: float
+) -> tuple[list[tuple[int, int, int, int]], bool]:
     """Boxes (x0, y0, x1, y1, page pixels) around the columns of ink that the upright lines do not
-    explain and that are at least ``LONG`` line heights tall, ``height`` being the page's line height."""
+    explain and that are at least ``LONG`` line heights tall, ``height`` being the page's line
+    height; and whether the box is the whole page, as where most of its ink is unexplained (a
+    page scanned sideways: its turned lines side by side make one block as wide as it is tall,
+    and the upright pass's "lines" there run across them)."""
     f = min(1.0, GRID / max(height, 1.0))
     size = (max(1, round(grey.shape[1] * f)), max(1, round(grey.shape[0] * f)))
     small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
@@ -58,6 +68,8 @@ def sideways_areas(grey: np.ndarray, upright: list[Line], height: float) -> list
     line_px = height * f
     covered = cv2.dilate(solid, np.ones((3, 3), np.uint8), iterations=max(1, round(line_px / 4))) > 0
     rest = (ink & ~covered).astype(np.uint8)
+    if rest.sum() > UNEXPLAINED * ink.sum():
+        return [(0, 0, grey.shape[1], grey.shape[0])], True
     # Letters one above the other join into a column; letters side by side stay apart.
     column = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((odd(line_px), 3), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(column, connectivity=8)
@@ -73,7 +85,7 @@ def sideways_areas(grey: np.ndarray, upright: list[Line], height: float) -> list
                     min(grey.shape[0], int((y + h + pad) / f) + 1),
                 )
             )
-    return _merged(areas)
+    return _merged(areas), False
 
 
 def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -125,42 +137,70 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
     if height is None:
         return [], []
     groups: list[list[Line]] = []
-    for x0, y0, x1, y1 in sideways_areas(grey, upright, height):
+    areas, whole_page = sideways_areas(grey, upright, height)
+    for x0, y0, x1, y1 in areas:
         area = np.ascontiguousarray(grey[y0:y1, x0:x1])
-        lines, turn = [], DOWNWARD
-        for turn in (DOWNWARD, UPWARD):
+        # Both quarter turns; the one whose lines look the right way up wins.
+        tries = []
+        for turn in (DOWNWARD, UPWARD):  # in this order
             turned = np.ascontiguousarray(np.rot90(area, turn))
-            lines = [ln for ln in find(turned) if _solid(ln) and _thickness(ln) >= THIN * height]
-            if not lines or upside_down_share(turned, lines) < 0.5:
-                break
+            lines = [ln for ln in find(turned) if _solid(ln)]
+            # A page scanned sideways has no upright lines to measure its line height by.
+            typical = _line_height(lines) if whole_page and lines else height
+            lines = [ln for ln in lines if _thickness(ln) >= THIN * (typical or height)]
+            tries.append((upside_down_share(turned, lines) if lines else 1.0, turn, lines))
+        (down_share, _, down_lines), (up_share, _, up_lines) = tries
+        # Capitals and figures (a stamped number) have no ascenders or descenders to tell by:
+        # unless the letters say up, the text runs down the page, as English spines and most stamps do.
+        turn, lines = (UPWARD, up_lines) if up_share < down_share - CLEAR else (DOWNWARD, down_lines)
         group = []
         for line in lines:
             polygon = [(x + x0, y + y0) for x, y in unturn_points(line.polygon, turn, area.shape)]
             baseline = [(x + x0, y + y0) for x, y in unturn_points(line.baseline, turn, area.shape)]
-            page_line = Line(id="", polygon=polygon, baseline=baseline)
-            if not _crosses_upright(page_line, upright):
-                group.append(page_line)
-        if group:
+            group.append(Line(id="", polygon=polygon, baseline=baseline))
+        if not whole_page:  # where most of the page is upright, upright lines come first
+            group = [ln for ln, over in zip(group, _over_upright(group, upright, grey.shape), strict=True) if not over]
+        # Ornaments, a binding's edge and other strokes give short pieces only.
+        if any(_length(ln) >= WORDS * _width(ln) for ln in group):
             groups.append(group)
     return groups, _pieces(upright, [line for group in groups for line in group], grey.shape)
 
 
+RASTER = 0.25  # a coarse raster is enough to tell where lines lie
+
+
+def _raster(lines: list[Line], shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros((int(shape[0] * RASTER) + 1, int(shape[1] * RASTER) + 1), np.uint8)
+    for line in lines:
+        cv2.fillPoly(mask, [np.round(np.asarray(line.polygon) * RASTER).astype(np.int32)], 1)
+    return mask
+
+
+def _share_on(mask: np.ndarray, line: Line, shape: tuple[int, int]) -> float:
+    """Share of ``line``'s polygon on the raster ``mask``."""
+    own = _raster([line], shape)
+    area = own.sum()
+    return float((own & mask).sum() / area) if area else 0.0
+
+
 def _pieces(upright: list[Line], sideways: list[Line], shape: tuple[int, int]) -> list[Line]:
-    """The upright lines lying mostly (``PIECE_INSIDE`` of their box) on sideways lines: the
-    upright pass's pieces of them, one letter or a stretch across several of them."""
+    """The upright lines lying mostly (``PIECE_INSIDE`` of them) on sideways lines: the upright
+    pass's pieces of them, one letter or a stretch across several of them."""
     if not sideways:
         return []
-    f = 0.25  # a coarse raster is enough to tell where the sideways lines lie
-    mask = np.zeros((int(shape[0] * f) + 1, int(shape[1] * f) + 1), np.uint8)
-    for line in sideways:
-        cv2.fillPoly(mask, [np.round(np.asarray(line.polygon) * f).astype(np.int32)], 1)
-    pieces = []
-    for line in upright:
-        x0, y0, x1, y1 = (int(round(v * f)) for v in line.bbox())
-        box = mask[y0 : y1 + 1, x0 : x1 + 1]
-        if box.size and box.mean() >= PIECE_INSIDE:
-            pieces.append(line)
-    return pieces
+    mask = _raster(sideways, shape)
+    return [line for line in upright if _share_on(mask, line, shape) >= PIECE_INSIDE]
+
+
+def _length(line: Line) -> float:
+    """A sideways line's length down or up the page."""
+    _, y0, _, y1 = line.bbox()
+    return y1 - y0
+
+
+def _width(line: Line) -> float:
+    x0, _, x1, _ = line.bbox()
+    return x1 - x0
 
 
 def _thickness(line: Line) -> float:
@@ -169,16 +209,9 @@ def _thickness(line: Line) -> float:
     return y1 - y0
 
 
-def _inside(line: Line, outer: Line) -> float:
-    """Share of ``line``'s box inside ``outer``'s box."""
-    a, b = line.bbox(), outer.bbox()
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return w * h / area if area > 0 else 0.0
-
-
-def _crosses_upright(line: Line, upright: list[Line]) -> bool:
-    """Whether a sideways line runs across a solid upright line (it is then the finder reading
-    a column of ordinary text, not a turned line)."""
-    return any(_solid(u) and 0 < _inside(u, line) < PIECE_INSIDE and _inside(line, u) > 0.1 for u in upright)
+def _over_upright(lines: list[Line], upright: list[Line], shape: tuple[int, int]) -> list[bool]:
+    """For each sideways line, whether upright lines (at least ``SOLID`` times as wide as high)
+    cover more than ``OVER_UPRIGHT`` of it: the finder then took a column of ordinary text, the
+    ends of lines one under the other, for a turned line."""
+    mask = _raster([u for u in upright if _solid(u)], shape)
+    return [_share_on(mask, line, shape) > OVER_UPRIGHT for line in lines]
