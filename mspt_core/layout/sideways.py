@@ -11,8 +11,10 @@ found there replace the upright pieces they hold. Their baselines
 run in their reading direction, down or up the page, so ``crop.place_line`` turns them upright
 to read them.
 
-Searching costs two more passes of the finder (one per quarter turn) over those parts only,
-and only on pages where such columns of unexplained ink exist.
+A page scanned sideways is searched whole, and read turned when its turned lines explain more
+of its ink than its upright ones. Searching costs two more passes of the finder (one per
+quarter turn) over those parts only, and only on pages where such columns of unexplained ink
+exist.
 """
 
 from __future__ import annotations
@@ -57,10 +59,7 @@ def sideways_areas(
     height; and whether the box is the whole page, as where most of its ink is unexplained (a
     page scanned sideways: its turned lines side by side make one block as wide as it is tall,
     and the upright pass's "lines" there run across them)."""
-    f = min(1.0, GRID / max(height, 1.0))
-    size = (max(1, round(grey.shape[1] * f)), max(1, round(grey.shape[0] * f)))
-    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    ink = sauvola(small)
+    ink, f = _grid_ink(grey, height)
     solid = np.zeros(ink.shape, np.uint8)
     for line in upright:
         if _solid(line):
@@ -86,6 +85,22 @@ def sideways_areas(
                 )
             )
     return _merged(areas), False
+
+
+def _grid_ink(grey: np.ndarray, height: float) -> tuple[np.ndarray, float]:
+    """The page's ink on the grid of ``GRID`` pixels per line height, and the grid's scale."""
+    f = min(1.0, GRID / max(height, 1.0))
+    size = (max(1, round(grey.shape[1] * f)), max(1, round(grey.shape[0] * f)))
+    return sauvola(cv2.resize(grey, size, interpolation=cv2.INTER_AREA)), f
+
+
+def _explained(grey: np.ndarray, lines: list[Line], height: float) -> float:
+    """Share of the page's ink inside ``lines``."""
+    ink, f = _grid_ink(grey, height)
+    inside = np.zeros(ink.shape, np.uint8)
+    for line in lines:
+        cv2.fillPoly(inside, [np.round(np.asarray(line.polygon) * f).astype(np.int32)], 1)
+    return float((ink & (inside > 0)).sum() / max(ink.sum(), 1))
 
 
 def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -158,7 +173,11 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
             polygon = [(x + x0, y + y0) for x, y in unturn_points(line.polygon, turn, area.shape)]
             baseline = [(x + x0, y + y0) for x, y in unturn_points(line.baseline, turn, area.shape)]
             group.append(Line(id="", polygon=polygon, baseline=baseline))
-        if not whole_page:  # where most of the page is upright, upright lines come first
+        if whole_page:  # the page read turned, if that explains more of its ink than upright
+            solid = [u for u in upright if _solid(u)]
+            if _explained(grey, group, height) <= _explained(grey, solid, height):
+                group = []
+        else:  # where most of the page is upright, upright lines come first
             group = [ln for ln, over in zip(group, _over_upright(group, upright, grey.shape), strict=True) if not over]
         # Ornaments, a binding's edge and other strokes give short pieces only.
         if any(_length(ln) >= WORDS * _width(ln) for ln in group):
