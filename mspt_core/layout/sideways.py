@@ -6,15 +6,15 @@ unexplained is looked at: where that ink stands in tall columns (a turned line i
 the page's height and one line thick), that part of the page is turned a quarter and searched
 again. Which way the text was turned is told from its letters, the way one tells a page held
 upside down: Latin letters put far more ink above their baseline (ascenders, capitals) than
-below it (descenders), so of the two quarter turns the one whose lines show that wins. Lines
+below it (descenders), so the quarter turn whose lines show that is taken. Lines
 found there replace the upright pieces they hold. Their baselines
 run in their reading direction, down or up the page, so ``crop.place_line`` turns them upright
 to read them.
 
 A page scanned sideways is searched whole, and read turned when its turned lines explain more
-of its ink than its upright ones. Searching costs two more passes of the finder (one per
-quarter turn) over those parts only, and only on pages where such columns of unexplained ink
-exist.
+of its ink than its upright ones. Searching costs one more pass of the finder over those parts only
+(two where the letters do not plainly read down the page), and only on pages where such columns
+of unexplained ink exist.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ SOLID = 2.0  # an upright line this many times as wide as tall explains its ink;
 PIECE_INSIDE = 0.6  # an upright line with this share of its box inside a sideways line is a piece of it
 THIN = 0.6  # a sideways "line" thinner than this share of the page's line height is specks and strokes
 WORDS = 4.0  # a part of the page holds sideways text if one of its lines is this many times as long as thick
+UPRIGHT_SHARE = 0.4  # lines with less than this share of their outer ink below the body read the right way up
 CLEAR = 0.1  # how much less of its ink below the body text must show to be taken as turned up the page
 OVER_UPRIGHT = 0.3  # a sideways line this much on upright lines is ordinary text seen turned
 UNEXPLAINED = 0.5  # when upright lines explain less than this share of the ink, the whole page is searched
@@ -155,19 +156,17 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
     areas, whole_page = sideways_areas(grey, upright, height)
     for x0, y0, x1, y1 in areas:
         area = np.ascontiguousarray(grey[y0:y1, x0:x1])
-        # Both quarter turns; the one whose lines look the right way up wins.
-        tries = []
-        for turn in (DOWNWARD, UPWARD):  # in this order
-            turned = np.ascontiguousarray(np.rot90(area, turn))
-            lines = [ln for ln in find(turned) if _solid(ln)]
-            # A page scanned sideways has no upright lines to measure its line height by.
-            typical = _line_height(lines) if whole_page and lines else height
-            lines = [ln for ln in lines if _thickness(ln) >= THIN * (typical or height)]
-            tries.append((upside_down_share(turned, lines) if lines else 1.0, turn, lines))
-        (down_share, _, down_lines), (up_share, _, up_lines) = tries
-        # Capitals and figures (a stamped number) have no ascenders or descenders to tell by:
-        # unless the letters say up, the text runs down the page, as English spines and most stamps do.
-        turn, lines = (UPWARD, up_lines) if up_share < down_share - CLEAR else (DOWNWARD, down_lines)
+        # Down the page first; up it only where the lines found do not plainly read down.
+        down_share, lines = _turned_lines(area, DOWNWARD, find, height, whole_page)
+        turn = DOWNWARD
+        if not lines:  # nothing line-like either way: the finder sees turned text in both turns
+            continue
+        if down_share >= UPRIGHT_SHARE:
+            up_share, up_lines = _turned_lines(area, UPWARD, find, height, whole_page)
+            # Capitals and figures (a stamped number) have no ascenders or descenders to tell
+            # by: unless the letters say up, the text runs down, as English spines and most stamps do.
+            if up_lines and up_share < down_share - CLEAR:
+                turn, lines = UPWARD, up_lines
         group = []
         for line in lines:
             polygon = [(x + x0, y + y0) for x, y in unturn_points(line.polygon, turn, area.shape)]
@@ -183,6 +182,18 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
         if any(_length(ln) >= WORDS * _width(ln) for ln in group):
             groups.append(group)
     return groups, _pieces(upright, [line for group in groups for line in group], grey.shape)
+
+
+def _turned_lines(area: np.ndarray, turn: int, find: Finder, height: float, whole_page: bool):
+    """The lines the finder finds on ``area`` turned by ``np.rot90(area, turn)`` (in its pixels),
+    at least twice as long as thick and ``THIN`` of the line height thick, and their
+    ``upside_down_share`` (1.0 without lines)."""
+    turned = np.ascontiguousarray(np.rot90(area, turn))
+    lines = [ln for ln in find(turned) if _solid(ln)]
+    # A page scanned sideways has no upright lines to measure its line height by.
+    typical = (_line_height(lines) if whole_page and lines else None) or height
+    lines = [ln for ln in lines if _thickness(ln) >= THIN * typical]
+    return (upside_down_share(turned, lines) if lines else 1.0), lines
 
 
 RASTER = 0.25  # a coarse raster is enough to tell where lines lie
