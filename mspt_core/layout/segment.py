@@ -465,10 +465,13 @@ def segment(
             region.lines.append(Line(id="", polygon=back(polygon), baseline=back(baseline), line_type="DefaultLine"))
         regions.append(region)
     turned_regions = []
-    if use_finder and sideways and regions:
+    if use_finder and sideways:
         groups, pieces = sideways_lines(grey, [ln for r in regions for ln in r.lines], _finder_on(finder))
         for region in regions:
-            region.lines = [ln for ln in region.lines if all(ln is not piece for piece in pieces)]
+            kept = [ln for ln in region.lines if all(ln is not piece for piece in pieces)]
+            if len(kept) < len(region.lines) and kept:
+                region.polygon = box_polygon(*bbox([p for line in kept for p in line.polygon]))
+            region.lines = kept
         regions = [r for r in regions if r.lines]
         for group in groups:
             for line in group:

@@ -6,15 +6,16 @@ unexplained is looked at: where that ink stands in tall columns (a turned line i
 the page's height and one line thick), that part of the page is turned a quarter and searched
 again. Which way the text was turned is told from its letters, the way one tells a page held
 upside down: Latin letters put far more ink above their baseline (ascenders, capitals) than
-below it (descenders), so the quarter turn whose lines show that is taken. Lines
-found there replace the upright pieces they hold. Their baselines
-run in their reading direction, down or up the page, so ``crop.place_line`` turns them upright
-to read them.
+below it (descenders). The part is turned down the page first, and up it only where its lines
+do not plainly read down; capitals and figures, which do not tell, are read down the page.
+Lines found there replace the upright pieces they hold. Their baselines run in their reading
+direction, down or up the page, so ``crop.place_line`` turns them upright to read them.
 
-A page scanned sideways is searched whole, and read turned when its turned lines explain more
-of its ink than its upright ones. Searching costs one more pass of the finder over those parts only
-(two where the letters do not plainly read down the page), and only on pages where such columns
-of unexplained ink exist.
+A page scanned sideways (most of its ink unexplained, or no upright line at all) is searched
+whole, and read turned when its turned lines explain more of its ink than its upright lines
+(at least twice as wide as high) do. Searching costs one more pass of the finder over those
+parts only (two where the letters do not plainly read down the page), and only on pages where
+such columns of unexplained ink exist.
 """
 
 from __future__ import annotations
@@ -150,16 +151,17 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
     on an upright image, returning lines in that image's pixels. The sideways lines come with
     baselines in their reading direction (down or up the page) and no id or kind."""
     height = _line_height([ln for ln in upright if _solid(ln)]) or _line_height(upright)
-    if height is None:
-        return [], []
     groups: list[list[Line]] = []
-    areas, whole_page = sideways_areas(grey, upright, height)
+    if height is None:  # no upright line at all: the page may be all turned
+        areas, whole_page = [(0, 0, grey.shape[1], grey.shape[0])], True
+    else:
+        areas, whole_page = sideways_areas(grey, upright, height)
     for x0, y0, x1, y1 in areas:
         area = np.ascontiguousarray(grey[y0:y1, x0:x1])
         # Down the page first; up it only where the lines found do not plainly read down.
         down_share, lines = _turned_lines(area, DOWNWARD, find, height, whole_page)
         turn = DOWNWARD
-        if not lines:  # nothing line-like either way: the finder sees turned text in both turns
+        if not lines:  # the finder finds turned text in either turn alike, so none is sought up the page
             continue
         if down_share >= UPRIGHT_SHARE:
             up_share, up_lines = _turned_lines(area, UPWARD, find, height, whole_page)
@@ -173,8 +175,11 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
             baseline = [(x + x0, y + y0) for x, y in unturn_points(line.baseline, turn, area.shape)]
             group.append(Line(id="", polygon=polygon, baseline=baseline))
         if whole_page:  # the page read turned, if that explains more of its ink than upright
+            # lines do (those at least twice as wide as high: the finder's blobs over turned
+            # text are squat and cover much)
             solid = [u for u in upright if _solid(u)]
-            if _explained(grey, group, height) <= _explained(grey, solid, height):
+            grid = height or float(np.median([_width(ln) for ln in group])) if group else 1.0
+            if _explained(grey, group, grid) <= _explained(grey, solid, grid):
                 group = []
         else:  # where most of the page is upright, upright lines come first
             group = [ln for ln, over in zip(group, _over_upright(group, upright, grey.shape), strict=True) if not over]
@@ -184,14 +189,14 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
     return groups, _pieces(upright, [line for group in groups for line in group], grey.shape)
 
 
-def _turned_lines(area: np.ndarray, turn: int, find: Finder, height: float, whole_page: bool):
+def _turned_lines(area: np.ndarray, turn: int, find: Finder, height: float | None, whole_page: bool):
     """The lines the finder finds on ``area`` turned by ``np.rot90(area, turn)`` (in its pixels),
     at least twice as long as thick and ``THIN`` of the line height thick, and their
     ``upside_down_share`` (1.0 without lines)."""
     turned = np.ascontiguousarray(np.rot90(area, turn))
     lines = [ln for ln in find(turned) if _solid(ln)]
     # A page scanned sideways has no upright lines to measure its line height by.
-    typical = (_line_height(lines) if whole_page and lines else None) or height
+    typical = (_line_height(lines) if whole_page and lines else None) or height or 0.0
     lines = [ln for ln in lines if _thickness(ln) >= THIN * typical]
     return (upside_down_share(turned, lines) if lines else 1.0), lines
 

@@ -146,8 +146,11 @@ def placed_words(
         return line_words(line, text, char_x, char_confidences, placed.image, placed.page_x)
     upright = turned_line(line, placed.turn, page_size)
     words = line_words(upright, text, char_x, char_confidences, placed.image, placed.page_x)
+    # Word boxes are pixel edges (a box ends one past its last pixel), so they turn with the
+    # page's edges, one more than its last pixel each way.
+    edges = (page_size[0] + 1, page_size[1] + 1)
     for word in words:
-        word.polygon = unturn_points(word.polygon, placed.turn, page_size)
+        word.polygon = unturn_points(word.polygon, placed.turn, edges)
     return words
 
 

@@ -297,7 +297,8 @@ def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.devi
             if truth.image_path is None:
                 raise DataError(f"{xml}: the file names no page image")
             grey = load_grey(truth.image_path)
-            found = segment(grey, method="learned", finder=finder)
+            # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py)
+            found = segment(grey, method="learned", finder=finder, sideways=False)
             total += match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()], grey.shape)
     finally:
         net.to(was).train(training)

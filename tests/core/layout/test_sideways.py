@@ -46,6 +46,10 @@ def test_the_turn_follows_the_baseline_down_or_up_the_page():
     points = [(3.0, 7.0), (120.5, 40.0)]
     for k in range(4):
         assert unturn_points(turn_points(points, k, (200, 150)), k, (200, 150)) == points
+    page = np.arange(200 * 150).reshape(200, 150)  # each pixel its own value
+    for k in range(4):
+        (x, y), (tx, ty) = (17, 93), turn_points([(17, 93)], k, page.shape)[0]
+        assert np.rot90(page, k)[int(ty), int(tx)] == page[y, x]
 
 
 @pytest.mark.parametrize(("k", "turn"), TURNS)
@@ -75,7 +79,9 @@ def test_words_of_a_sideways_line_are_boxed_where_they_lie_on_the_page(upright_p
     for up, side in zip(upright.lines(), sideways.lines(), strict=True):
         assert side.text == up.text and len(side.words) == len(up.words) > 0
         for a, b in zip(up.words, side.words, strict=True):
-            assert sorted(unturn_points(b.polygon, 1, grey.shape)) == sorted(a.polygon), a.text
+            # the upright word's box, its edges turned with the page's: (x, y) -> (y, width - x)
+            edges = [(y, grey.shape[1] - x) for x, y in a.polygon]
+            assert sorted(b.polygon) == sorted(edges), a.text
 
 
 @pytest.mark.parametrize(("k", "turn"), TURNS)
