@@ -11,7 +11,7 @@ do not plainly read down; capitals and figures, which do not tell, are read down
 Lines found there replace the upright pieces they hold. Their baselines run in their reading
 direction, down or up the page, so ``crop.place_line`` turns them upright to read them.
 
-A page scanned sideways (most of its ink unexplained, or no upright line at all) is searched
+A page scanned sideways (most of its ink unexplained and hardly an upright line) is searched
 whole, and read turned when its turned lines explain more of its ink than its upright lines
 (at least twice as wide as high) do. Searching costs one more pass of the finder over those
 parts only (two where the letters do not plainly read down the page), and only on pages where
@@ -41,6 +41,8 @@ UPRIGHT_SHARE = 0.4  # lines with less than this share of their outer ink below 
 CLEAR = 0.1  # how much less of its ink below the body text must show to be taken as turned up the page
 OVER_UPRIGHT = 0.3  # a sideways line this much on upright lines is ordinary text seen turned
 UNEXPLAINED = 0.5  # when upright lines explain less than this share of the ink, the whole page is searched
+LARGEST_AREA = 0.4  # share of the page a searched column may cover
+FEW_UPRIGHT = 6  # ... if it has fewer upright lines than this (a faint or bleeding hand leaves much ink unexplained)
 
 
 def _line_height(lines: list[Line]) -> float | None:
@@ -69,7 +71,7 @@ def sideways_areas(
     line_px = height * f
     covered = cv2.dilate(solid, np.ones((3, 3), np.uint8), iterations=max(1, round(line_px / 4))) > 0
     rest = (ink & ~covered).astype(np.uint8)
-    if rest.sum() > UNEXPLAINED * ink.sum():
+    if rest.sum() > UNEXPLAINED * ink.sum() and sum(map(_solid, upright)) < FEW_UPRIGHT:
         return [(0, 0, grey.shape[1], grey.shape[0])], True
     # Letters one above the other join into a column; letters side by side stay apart.
     column = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, np.ones((odd(line_px), 3), np.uint8))
@@ -86,7 +88,10 @@ def sideways_areas(
                     min(grey.shape[0], int((y + h + pad) / f) + 1),
                 )
             )
-    return _merged(areas), False
+    # A "column" over most of the page is upright text the finder left loose (a faint hand,
+    # bleed-through), not turned text; with many upright lines around, it is not searched.
+    page = grey.shape[0] * grey.shape[1]
+    return [a for a in _merged(areas) if (a[2] - a[0]) * (a[3] - a[1]) <= LARGEST_AREA * page], False
 
 
 def _grid_ink(grey: np.ndarray, height: float) -> tuple[np.ndarray, float]:
