@@ -64,10 +64,7 @@ def sideways_areas(
     page scanned sideways: its turned lines side by side make one block as wide as it is tall,
     and the upright pass's "lines" there run across them)."""
     ink, f = _grid_ink(grey, height)
-    solid = np.zeros(ink.shape, np.uint8)
-    for line in upright:
-        if _solid(line):
-            cv2.fillPoly(solid, [np.round(np.asarray(line.polygon) * f).astype(np.int32)], 1)
+    solid = _filled([line for line in upright if _solid(line)], ink.shape, f)
     line_px = height * f
     covered = cv2.dilate(solid, np.ones((3, 3), np.uint8), iterations=max(1, round(line_px / 4))) > 0
     rest = (ink & ~covered).astype(np.uint8)
@@ -101,13 +98,17 @@ def _grid_ink(grey: np.ndarray, height: float) -> tuple[np.ndarray, float]:
     return sauvola(cv2.resize(grey, size, interpolation=cv2.INTER_AREA)), f
 
 
-def _explained(grey: np.ndarray, lines: list[Line], height: float) -> float:
-    """Share of the page's ink inside ``lines``."""
-    ink, f = _grid_ink(grey, height)
-    inside = np.zeros(ink.shape, np.uint8)
+def _filled(lines: list[Line], shape: tuple[int, int], scale: float) -> np.ndarray:
+    """A ``shape`` mask (1 inside) of the lines' polygons scaled by ``scale``."""
+    mask = np.zeros(shape, np.uint8)
     for line in lines:
-        cv2.fillPoly(inside, [np.round(np.asarray(line.polygon) * f).astype(np.int32)], 1)
-    return float((ink & (inside > 0)).sum() / max(ink.sum(), 1))
+        cv2.fillPoly(mask, [np.round(np.asarray(line.polygon) * scale).astype(np.int32)], 1)
+    return mask
+
+
+def _explained(ink: np.ndarray, scale: float, lines: list[Line]) -> float:
+    """Share of the ink (on a grid ``scale`` times the page) inside ``lines``."""
+    return float((ink & (_filled(lines, ink.shape, scale) > 0)).sum() / max(ink.sum(), 1))
 
 
 def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
@@ -184,12 +185,13 @@ def sideways_lines(grey: np.ndarray, upright: list[Line], find: Finder) -> tuple
             # text are squat and cover much)
             solid = [u for u in upright if _solid(u)]
             grid = height or float(np.median([_width(ln) for ln in group])) if group else 1.0
-            if _explained(grey, group, grid) <= _explained(grey, solid, grid):
+            ink, f = _grid_ink(grey, grid)
+            if _explained(ink, f, group) <= _explained(ink, f, solid):
                 group = []
         else:  # where most of the page is upright, upright lines come first
             group = [ln for ln, over in zip(group, _over_upright(group, upright, grey.shape), strict=True) if not over]
         # Ornaments, a binding's edge and other strokes give short pieces only.
-        if any(_length(ln) >= WORDS * _width(ln) for ln in group):
+        if any(_height(ln) >= WORDS * _width(ln) for ln in group):
             groups.append(group)
     return groups, _pieces(upright, [line for group in groups for line in group], grey.shape)
 
@@ -202,7 +204,7 @@ def _turned_lines(area: np.ndarray, turn: int, find: Finder, height: float | Non
     lines = [ln for ln in find(turned) if _solid(ln)]
     # A page scanned sideways has no upright lines to measure its line height by.
     typical = (_line_height(lines) if whole_page and lines else None) or height or 0.0
-    lines = [ln for ln in lines if _thickness(ln) >= THIN * typical]
+    lines = [ln for ln in lines if _height(ln) >= THIN * typical]
     return (upside_down_share(turned, lines) if lines else 1.0), lines
 
 
@@ -210,17 +212,21 @@ RASTER = 0.25  # a coarse raster is enough to tell where lines lie
 
 
 def _raster(lines: list[Line], shape: tuple[int, int]) -> np.ndarray:
-    mask = np.zeros((int(shape[0] * RASTER) + 1, int(shape[1] * RASTER) + 1), np.uint8)
-    for line in lines:
-        cv2.fillPoly(mask, [np.round(np.asarray(line.polygon) * RASTER).astype(np.int32)], 1)
-    return mask
+    """The lines' polygons on the coarse raster of a page of ``shape`` (height, width)."""
+    return _filled(lines, (int(shape[0] * RASTER) + 1, int(shape[1] * RASTER) + 1), RASTER)
 
 
-def _share_on(mask: np.ndarray, line: Line, shape: tuple[int, int]) -> float:
-    """Share of ``line``'s polygon on the raster ``mask``."""
-    own = _raster([line], shape)
+def _share_on(mask: np.ndarray, line: Line) -> float:
+    """Share of ``line``'s polygon on the raster ``mask``, drawn within its own box only (a
+    page-sized raster per line would cost a page's worth of pixels for every line)."""
+    points = np.round(np.asarray(line.polygon) * RASTER).astype(np.int32)
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    window = mask[y0 : y1 + 1, x0 : x1 + 1]
+    own = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(own, [points - (x0, y0)], 1)
+    own = own[: window.shape[0], : window.shape[1]]  # as on the raster, cut at its edge
     area = own.sum()
-    return float((own & mask).sum() / area) if area else 0.0
+    return float((own & window).sum() / area) if area else 0.0
 
 
 def _pieces(upright: list[Line], sideways: list[Line], shape: tuple[int, int]) -> list[Line]:
@@ -229,11 +235,11 @@ def _pieces(upright: list[Line], sideways: list[Line], shape: tuple[int, int]) -
     if not sideways:
         return []
     mask = _raster(sideways, shape)
-    return [line for line in upright if _share_on(mask, line, shape) >= PIECE_INSIDE]
+    return [line for line in upright if _share_on(mask, line) >= PIECE_INSIDE]
 
 
-def _length(line: Line) -> float:
-    """A sideways line's length down or up the page."""
+def _height(line: Line) -> float:
+    """A line's extent down the page: an upright line's thickness, a sideways one's length."""
     _, y0, _, y1 = line.bbox()
     return y1 - y0
 
@@ -243,15 +249,9 @@ def _width(line: Line) -> float:
     return x1 - x0
 
 
-def _thickness(line: Line) -> float:
-    """An upright line's height."""
-    _, y0, _, y1 = line.bbox()
-    return y1 - y0
-
-
 def _over_upright(lines: list[Line], upright: list[Line], shape: tuple[int, int]) -> list[bool]:
     """For each sideways line, whether upright lines (at least ``SOLID`` times as wide as high)
     cover more than ``OVER_UPRIGHT`` of it: the finder then took a column of ordinary text, the
     ends of lines one under the other, for a turned line."""
     mask = _raster([u for u in upright if _solid(u)], shape)
-    return [_share_on(mask, line, shape) > OVER_UPRIGHT for line in lines]
+    return [_share_on(mask, line) > OVER_UPRIGHT for line in lines]
