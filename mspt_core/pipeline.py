@@ -17,6 +17,7 @@ from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
 from mspt_core.layout.crop import PlacedCrop, place_line
+from mspt_core.layout.segment import take_found_metadata
 from mspt_core.layout.words import placed_words
 from mspt_core.recognize import LineRecognizer, Reading
 
@@ -116,9 +117,7 @@ def read_pages(
             on_progress("Finding lines", done, len(unsegmented))
         found = find_lines(load_grey(image_path), segmenter, rtl)
         page.regions = found.regions
-        for key in ("segmentation", "skew_degrees"):
-            if key in found.metadata:
-                page.metadata[key] = found.metadata[key]
+        take_found_metadata(page, found)
         if on_lines:
             on_lines(page)
     total = sum(len(lines_to_read(page)) for page, _ in pages)

@@ -51,6 +51,11 @@ def line_kinds() -> Path:
     return ROOT / "layout" / "line-kinds.safetensors"
 
 
+def orientation() -> Path:
+    """The bundled classifier of which way up a page was scanned (``mspt_core.layout.orient``)."""
+    return ROOT / "layout" / "orientation.safetensors"
+
+
 def script_classifier() -> Path:
     """The classifier that sends handwritten lines to the handwriting model (``mspt_core.choose``)."""
     return ROOT / "reading" / "script-classifier.safetensors"

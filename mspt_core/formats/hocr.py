@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from mspt_core.document import Line, Page, bbox
-from mspt_core.layout.turn import DOWNWARD, UPWARD, line_turn
+from mspt_core.layout.turn import DOWNWARD, UPSIDE_DOWN, UPWARD, line_turn
 
 from . import _common as c
 
@@ -19,14 +19,14 @@ def _bbox(points) -> str:
     return f"bbox {math.floor(x0)} {math.floor(y0)} {math.ceil(x1)} {math.ceil(y1)}"
 
 
-# hOCR's textangle of text turned a quarter: reading down the page is turned 270 degrees
-# anticlockwise, reading up it 90.
-TEXT_ANGLES = {DOWNWARD: 270, UPWARD: 90}
+# hOCR's textangle of turned text: reading down the page is turned 270 degrees anticlockwise,
+# reading up it 90, upside down 180.
+TEXT_ANGLES = {DOWNWARD: 270, UPWARD: 90, UPSIDE_DOWN: 180}
 
 
 def _baseline(line: Line) -> str:
     """hOCR baseline: slope and offset of the baseline from the box's bottom-left corner (for a
-    line written sideways, its textangle)."""
+    line written sideways or upside down, its textangle)."""
     if len(line.baseline) < 2:
         return ""
     if turn := line_turn(line):

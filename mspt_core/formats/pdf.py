@@ -182,8 +182,9 @@ def _text_line(pdf, line: Line, font: str, scale: float, h_pt: float) -> None:
 
 
 def _sideways_text_line(pdf, line: Line, text: str, font: str, scale: float, h_pt: float) -> None:
-    """A line written sideways: its runs go down or up the page along its baseline, their glyphs'
-    ascent reaching the far side of the polygon from the baseline, as across the page."""
+    """A line written sideways or upside down: its runs go down, up or leftward along its
+    baseline, their glyphs' ascent reaching the far side of the polygon from the baseline, as
+    across the page."""
     (xa, ya), (xb, yb) = line.baseline[0], line.baseline[-1]
     length = max(math.hypot(xb - xa, yb - ya), 1.0)
     dx, dy = (xb - xa) / length, (yb - ya) / length

@@ -35,9 +35,22 @@ from mspt_core.layout.kinds import KindClassifier, assign_kinds
 from mspt_core.layout.kinds import bundled as bundled_kinds
 from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
 from mspt_core.layout.order import order_regions
+from mspt_core.layout.orient import UprightClassifier, page_turn
+from mspt_core.layout.orient import bundled as bundled_upright
 from mspt_core.layout.sideways import sideways_lines
+from mspt_core.layout.turn import UPRIGHT, line_turn, unturn_points
 
 WORK_SIDE = 1600  # longest side of the working copy, in pixels
+FOUND_METADATA = ("segmentation", "skew_degrees", "page_turn")  # what segment says of the page
+
+
+def take_found_metadata(page: Page, found: Page) -> None:
+    """Give ``page`` what ``segment`` said of ``found`` (and drop what an earlier run said)."""
+    for key in FOUND_METADATA:
+        if key in found.metadata:
+            page.metadata[key] = found.metadata[key]
+        else:
+            page.metadata.pop(key, None)
 
 
 @dataclass
@@ -382,8 +395,10 @@ METHODS = ("auto", "learned", "classical")
 
 
 def _finder_on(finder):
-    """The line finder's upright lines on an image (for the sideways search)."""
-    return lambda image: list(segment(image, method="learned", finder=finder, kinds=False, sideways=False).lines())
+    """The line finder's upright lines on an image (for the sideways search and the page's turn)."""
+    return lambda image: list(
+        segment(image, method="learned", finder=finder, kinds=False, sideways=False, orientation=False).lines()
+    )
 
 
 def segment(
@@ -397,6 +412,7 @@ def segment(
     finder=None,
     kinds: KindClassifier | Literal[False] | None = None,
     sideways: bool = True,
+    orientation: UprightClassifier | Literal[False] | None = None,
 ) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
@@ -410,7 +426,11 @@ def segment(
     None: the bundled one; False, or no bundled one: every line is a ``DefaultLine`` of a
     ``MainZone``). With the line finder, text written sideways (a note up the margin, a stamp
     on its side) is searched for too (``sideways``); its lines get baselines running down or up
-    the page, in regions of their own (see ``layout.sideways``).
+    the page, in regions of their own (see ``layout.sideways``). A page scanned sideways or
+    upside down is told by ``orientation`` (an ``UprightClassifier``; None: the bundled one;
+    False, or no bundled one: pages are taken as scanned upright; see ``layout.orient``): its
+    lines are found on the page turned upright and carried back, baselines in their reading
+    direction, and ``metadata["page_turn"]`` says by how many degrees anticlockwise it was turned.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -421,6 +441,48 @@ def segment(
     use_finder = method != "classical" and finder is not None
     params = params or SegmentParams()
     grey = to_grey(image)
+    page = _segment_as_given(grey, rtl, max_skew, work_side, params, finder if use_finder else None, kinds, sideways)
+    classifier = bundled_upright() if orientation is None else orientation or None
+    if not use_finder or classifier is None:
+        return page
+    upright = [line for line in page.lines() if line_turn(line) == UPRIGHT]
+    turn = page_turn(grey, upright, _finder_on(finder), classifier)
+    if not turn:
+        return page
+    righted = np.ascontiguousarray(np.rot90(grey, turn))
+    page = _turned_back(
+        _segment_as_given(righted, rtl, max_skew, work_side, params, finder, kinds, sideways), turn, grey.shape
+    )
+    page.metadata["page_turn"] = str(90 * turn)
+    return page
+
+
+def _turned_back(page: Page, turn: int, size: tuple[int, int]) -> Page:
+    """``page``, found on ``np.rot90(image, turn)``, on ``image`` of ``size`` (height, width)."""
+
+    def back(points):
+        return [(round(x, 1), round(y, 1)) for x, y in unturn_points(points, turn, size)]
+
+    for region in page.regions:
+        region.polygon = back(region.polygon)
+        for line in region.lines:
+            line.polygon, line.baseline = back(line.polygon), back(line.baseline)
+    page.height, page.width = size
+    return page
+
+
+def _segment_as_given(
+    grey: np.ndarray,
+    rtl: bool,
+    max_skew: float,
+    work_side: int,
+    params: SegmentParams,
+    finder,
+    kinds: KindClassifier | Literal[False] | None,
+    sideways: bool,
+) -> Page:
+    """``segment`` on the page as it lies (``finder``: None for the classical method)."""
+    use_finder = finder is not None
     full_h, full_w = grey.shape
     scale = min(1.0, work_side / max(full_h, full_w))
     norm, binary = _working_copy(grey, scale)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mspt_core.document import Line, LineStatus, Page, Region, Word
+from mspt_core.layout.segment import take_found_metadata
 from mspt_core.layout.words import words_after_edit
 from mspt_core.project import geometry
 from mspt_core.project.folder import Project, find_line
@@ -380,9 +381,7 @@ class Editor:
 
         def change(page: Page) -> None:
             page.regions = copy.deepcopy(found.regions)
-            for key in ("segmentation", "skew_degrees"):
-                if key in found.metadata:
-                    page.metadata[key] = found.metadata[key]
+            take_found_metadata(page, found)
 
         self._change_page(page_id, label, change)
 
