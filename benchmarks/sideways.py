@@ -23,7 +23,7 @@ from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.evaluate import Match, match_lines
 from mspt_core.layout.segment import segment
-from mspt_core.layout.turn import UPRIGHT, line_turn
+from mspt_core.layout.turn import DOWNWARD, UPWARD, line_turn
 
 
 def timed_segment(grey: np.ndarray, sideways: bool):
@@ -46,8 +46,8 @@ def as_found(name: str, split: str) -> str:
         seconds[1] += seconds_1
         without += match_lines([ln.polygon for ln in truth], [ln.polygon for ln in upright], grey.shape)
         with_ += match_lines([ln.polygon for ln in truth], [ln.polygon for ln in found], grey.shape)
-        sideways_truth = [ln.polygon for ln in truth if line_turn(ln) != UPRIGHT]
-        sideways_found = [ln.polygon for ln in found if line_turn(ln) != UPRIGHT]
+        sideways_truth = [ln.polygon for ln in truth if line_turn(ln) in (DOWNWARD, UPWARD)]
+        sideways_found = [ln.polygon for ln in found if line_turn(ln) in (DOWNWARD, UPWARD)]
         side = match_lines(sideways_truth, sideways_found, grey.shape)
         truth_side += side.ground_truth
         found_side += side.found

@@ -155,3 +155,15 @@ def protect_foreign_text(page: Page) -> None:
 def words_match(line: Line) -> bool:
     """Whether the line's words are its text's words, in order (what writers need to use them)."""
     return bool(line.words) and [w.text for w in line.words] == [line.text[a:b] for a, b in word_spans(line.text)]
+
+
+FOUND_METADATA = ("segmentation", "skew_degrees", "page_turn")  # what segment says of the page
+
+
+def take_found_metadata(page: Page, found: Page) -> None:
+    """Give ``page`` what ``segment`` said of ``found`` (and drop what an earlier run said)."""
+    for key in FOUND_METADATA:
+        if key in found.metadata:
+            page.metadata[key] = found.metadata[key]
+        else:
+            page.metadata.pop(key, None)

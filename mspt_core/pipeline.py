@@ -12,12 +12,11 @@ from typing import Protocol
 
 import numpy as np
 
-from mspt_core.document import Line, LineStatus, Page
+from mspt_core.document import Line, LineStatus, Page, take_found_metadata
 from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
 from mspt_core.layout.crop import PlacedCrop, place_line
-from mspt_core.layout.segment import take_found_metadata
 from mspt_core.layout.words import placed_words
 from mspt_core.recognize import LineRecognizer, Reading
 

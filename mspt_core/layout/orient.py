@@ -10,7 +10,7 @@ set in ``../shared/data``, print and handwriting, each shown both ways up
 (``packaging/orientation``), and ships as a tensors + JSON file beside the line finder.
 
 A page scanned sideways shows the finder columns of letters instead of lines: the lines it
-finds are short and squat, or they explain little of the ink. Only then is the page searched a
+finds are short and squat. Only then is the page searched a
 quarter turned as well; it is taken as turned when its lines there are clearly longer, and which
 quarter comes from the same network.
 
@@ -46,6 +46,8 @@ LINES_LOOKED_AT = 16  # the longest lines of a page tell its way up; more only c
 FLIP_MARGIN = 1.0  # mean logit by which the turned crops must look more upright to turn a page
 LONG_LINE = 8.0  # a page whose lines are this many times as long as thick at the median reads across
 QUARTER_GAIN = 1.5  # a quarter-turned page is taken when its lines are this many times longer
+SHORTEST = 2.0  # ... than this at least (a page with no line at all)
+FEWEST_LINES = 3  # a page is turned on what this many lines say, at least
 
 
 class UprightNet(nn.Module):
@@ -92,6 +94,7 @@ def batch_of(crops: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def middle(crop: np.ndarray, widest: int = WIDEST) -> np.ndarray:
+    """The crop, or its middle ``widest`` columns (the way up shows as well there, for less)."""
     if crop.shape[1] <= widest:
         return crop
     start = (crop.shape[1] - widest) // 2
@@ -178,9 +181,11 @@ def looked_at(grey: np.ndarray, lines: Sequence[Line]) -> list[np.ndarray]:
     crops = []
     for line in sorted(lines, key=_length, reverse=True)[:LINES_LOOKED_AT]:
         try:
-            crops.append(crop_box(grey, line, CROP_HEIGHT, round(BOX_MARGIN * _thickness(line))))
+            crop = crop_box(grey, line, CROP_HEIGHT, round(BOX_MARGIN * _thickness(line)))
         except ValueError:
             continue
+        if crop.shape[1] >= CROP_HEIGHT:  # a speck tells nothing (and the network needs 8 columns)
+            crops.append(crop)
     return crops
 
 
@@ -196,8 +201,11 @@ def page_turn(
     k = 0
     if reads_across(lines) < LONG_LINE:
         turned = find(np.ascontiguousarray(np.rot90(grey, 1)))
-        if reads_across(turned) >= QUARTER_GAIN * max(reads_across(lines), 1.0):
+        # A blank or pictured page gives a blob or two either way: a few lines must say it.
+        gain = reads_across(turned) >= QUARTER_GAIN * max(reads_across(lines), SHORTEST)
+        if len(turned) >= FEWEST_LINES and gain:
             grey, lines, k = np.ascontiguousarray(np.rot90(grey, 1)), turned, 1
-    if classifier.flip_margin(looked_at(grey, lines)) < -FLIP_MARGIN:
+    crops = looked_at(grey, lines)
+    if len(crops) >= FEWEST_LINES and classifier.flip_margin(crops) < -FLIP_MARGIN:
         k += 2
     return k % 4

@@ -41,16 +41,6 @@ from mspt_core.layout.sideways import sideways_lines
 from mspt_core.layout.turn import UPRIGHT, line_turn, unturn_points
 
 WORK_SIDE = 1600  # longest side of the working copy, in pixels
-FOUND_METADATA = ("segmentation", "skew_degrees", "page_turn")  # what segment says of the page
-
-
-def take_found_metadata(page: Page, found: Page) -> None:
-    """Give ``page`` what ``segment`` said of ``found`` (and drop what an earlier run said)."""
-    for key in FOUND_METADATA:
-        if key in found.metadata:
-            page.metadata[key] = found.metadata[key]
-        else:
-            page.metadata.pop(key, None)
 
 
 @dataclass
@@ -428,9 +418,12 @@ def segment(
     on its side) is searched for too (``sideways``); its lines get baselines running down or up
     the page, in regions of their own (see ``layout.sideways``). A page scanned sideways or
     upside down is told by ``orientation`` (an ``UprightClassifier``; None: the bundled one;
-    False, or no bundled one: pages are taken as scanned upright; see ``layout.orient``): its
-    lines are found on the page turned upright and carried back, baselines in their reading
-    direction, and ``metadata["page_turn"]`` says by how many degrees anticlockwise it was turned.
+    False, or no bundled one: pages are taken as scanned upright; see ``layout.orient``; with
+    the line finder only, and not for ``rtl`` pages, whose scripts it did not learn): its lines
+    are found on the page turned upright and carried back, baselines in their reading
+    direction, and ``metadata["page_turn"]`` says by how many degrees the page had to be turned
+    anticlockwise to read (``np.rot90``'s k times 90: a scan turned a quarter anticlockwise
+    says "270").
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -443,7 +436,7 @@ def segment(
     grey = to_grey(image)
     page = _segment_as_given(grey, rtl, max_skew, work_side, params, finder if use_finder else None, kinds, sideways)
     classifier = bundled_upright() if orientation is None else orientation or None
-    if not use_finder or classifier is None:
+    if not use_finder or classifier is None or rtl:  # the classifier learned Latin script only
         return page
     upright = [line for line in page.lines() if line_turn(line) == UPRIGHT]
     turn = page_turn(grey, upright, _finder_on(finder), classifier)

@@ -13,8 +13,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mspt_core.document import Line, LineStatus, Page, Region, Word
-from mspt_core.layout.segment import take_found_metadata
+from mspt_core.document import Line, LineStatus, Page, Region, Word, take_found_metadata
 from mspt_core.layout.words import words_after_edit
 from mspt_core.project import geometry
 from mspt_core.project.folder import Project, find_line

@@ -298,7 +298,7 @@ def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.devi
                 raise DataError(f"{xml}: the file names no page image")
             grey = load_grey(truth.image_path)
             # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py)
-            found = segment(grey, method="learned", finder=finder, sideways=False)
+            found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False)
             total += match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()], grey.shape)
     finally:
         net.to(was).train(training)

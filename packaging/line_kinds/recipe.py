@@ -48,7 +48,7 @@ def examples(parts: list[str]) -> tuple[dict[str, tuple[np.ndarray, ...]], int]:
     for page in pages:
         rows["ground truth"].append(page_examples(page))
         grey = load_grey(page.image_path)
-        rows["found"].append(found_examples(page, segment(grey, method="learned", kinds=False)))
+        rows["found"].append(found_examples(page, segment(grey, method="learned", kinds=False, orientation=False)))
     return {k: tuple(np.concatenate(c) for c in zip(*v, strict=True)) for k, v in rows.items()}, len(pages)
 
 

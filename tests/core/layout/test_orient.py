@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from lxml import html
 
-from mspt_core.document import Line
+from mspt_core.document import Line, Page, Region
 from mspt_core.errors import ModelFileError
 from mspt_core.formats import read_document, to_bytes
 from mspt_core.images import load_grey
 from mspt_core.layout.evaluate import match_lines
-from mspt_core.layout.orient import bundled, load_upright, looked_at, save_upright
-from mspt_core.layout.segment import segment
+from mspt_core.layout.orient import bundled, load_upright, looked_at, page_turn, save_upright
+from mspt_core.layout.segment import _turned_back, segment
 from mspt_core.layout.turn import UPRIGHT, UPSIDE_DOWN, line_turn, turned_line
 from mspt_core.metrics import cer
 from mspt_core.pipeline import PageJob, recognize_pages
@@ -87,6 +87,58 @@ def test_the_classifier_file_round_trips_and_other_files_are_refused(tmp_path):
     crops = looked_at(grey, list(doc.lines()))
     again = load_upright(save_upright(tmp_path / "upright.safetensors", classifier))
     assert again.flip_margin(crops) == pytest.approx(classifier.flip_margin(crops))
-    assert classifier.flip_margin(crops) > 0 > classifier.flip_margin([np.rot90(c, 2) for c in crops])
+    assert classifier.flip_margin(crops) > 0
+    # the page upside down, its lines as the finder finds them there (not the crops turned)
+    turned = np.ascontiguousarray(np.rot90(grey, 2))
+    assert classifier.flip_margin(looked_at(turned, list(segment(turned, orientation=False).lines()))) < 0
     with pytest.raises(ModelFileError, match="not an mspt orientation classifier"):
         load_upright(line_kinds())
+
+
+class _Says:
+    """A classifier that finds every page's lines upright (margin > 0) or upside down."""
+
+    def __init__(self, margin: float) -> None:
+        self.margin = margin
+
+    def flip_margin(self, crops) -> float:
+        return self.margin if crops else 0.0
+
+
+def _lines(count: int, length: float, thickness: float = 20.0) -> list[Line]:
+    return [
+        Line(
+            f"l{i}",
+            polygon=[(10, 30 * i), (10 + length, 30 * i), (10 + length, 30 * i + thickness), (10, 30 * i + thickness)],
+            baseline=[(10, 30 * i + thickness), (10 + length, 30 * i + thickness)],
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_page_is_turned_only_on_what_several_lines_say():
+    grey = np.full((400, 300), 255, np.uint8)
+    grey[::30, 20:250] = 0  # some ink, so that crops can be cut
+    never = lambda image: pytest.fail("a page of long lines needs no quarter-turned search")  # noqa: E731
+    assert page_turn(grey, _lines(8, 230), never, _Says(5.0)) == 0
+    assert page_turn(grey, _lines(8, 230), never, _Says(-5.0)) == 2
+    assert page_turn(grey, _lines(2, 230), never, _Says(-5.0)) == 0  # two lines are too few to turn on
+    # short lines: the page turned a quarter is searched; one long blob there is not enough
+    assert page_turn(grey, [], lambda image: _lines(1, 200), _Says(5.0)) == 0
+    assert page_turn(grey, _lines(6, 40), lambda image: _lines(6, 200), _Says(5.0)) == 1
+    assert page_turn(grey, _lines(6, 40), lambda image: _lines(6, 200), _Says(-5.0)) == 3
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_lines_found_on_the_righted_page_are_carried_back_onto_the_scan(k):
+    scan = np.arange(120 * 200).reshape(120, 200)  # not square, each pixel its own value
+    righted = np.rot90(scan, k)
+    points = [(3.0, 5.0), (60.0, 17.0), (25.0, 40.0)]
+    line = Line("l", polygon=list(points), baseline=points[:2])
+    page = Page(
+        width=righted.shape[1], height=righted.shape[0], regions=[Region("r", polygon=list(points), lines=[line])]
+    )
+    back = _turned_back(page, k, scan.shape)
+    assert (back.height, back.width) == scan.shape
+    for (x, y), (bx, by) in zip(points, back.regions[0].lines[0].polygon, strict=True):
+        assert scan[int(round(by)), int(round(bx))] == righted[int(y), int(x)]
