@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from mspt_core.document import Line, LineStatus, Page, Point, Region, Word, bbox, box_polygon
+from mspt_core.layout.turn import line_turn, turn_points, unturn_points
 
 
 def new_line_id(page: Page) -> str:
@@ -132,10 +133,39 @@ def _split_text(line: Line, at: int) -> tuple[tuple[str, list[float] | None], tu
     return part(0, at), part(at, len(text))
 
 
+def _turned(lines: list[Line]) -> tuple[int, tuple[int, int]]:
+    """Turn lines written sideways or upside down (all as the first) so they read left to right,
+    in place; returns the turn and the frame ``_unturned`` needs to put them back."""
+    turn = line_turn(lines[0])
+    points = [p for line in lines for p in (*line.polygon, *line.baseline)]
+    if not turn or not points:
+        return 0, (0, 0)
+    frame = (int(max(y for _, y in points)) + 2, int(max(x for x, _ in points)) + 2)
+    for line in lines:
+        line.polygon = turn_points(line.polygon, turn, frame)
+        line.baseline = turn_points(line.baseline, turn, frame)
+    return turn, frame
+
+
+def _unturned(lines: list[Line], turn: int, frame: tuple[int, int]) -> None:
+    if turn:
+        for line in lines:
+            line.polygon = [(round(x), round(y)) for x, y in unturn_points(line.polygon, turn, frame)]
+            line.baseline = [(round(x), round(y)) for x, y in unturn_points(line.baseline, turn, frame)]
+
+
 def split(line: Line, at_char: int, new_id: str) -> Line:
     """Cut ``line`` in two before character ``at_char`` (the cut falls at the same fraction of
-    the line's width as of its text; the middle for a line without text). ``line`` keeps the
-    left part; the right part is returned as a new line."""
+    the line's length as of its text; the middle for a line without text). ``line`` keeps the
+    part its text starts with; the rest is returned as a new line. A line written sideways or
+    upside down is cut along its reading direction, and both parts keep its turn."""
+    turn, frame = _turned([line])
+    right = _split_upright(line, at_char, new_id)
+    _unturned([line, right], turn, frame)
+    return right
+
+
+def _split_upright(line: Line, at_char: int, new_id: str) -> Line:
     x0, _, x1, _ = line.bbox()
     at_char = min(max(at_char, 0), len(line.text))
     fraction = at_char / len(line.text) if line.text else 0.5
@@ -178,9 +208,12 @@ def merge_polygons(a: list[Point], b: list[Point]) -> list[Point]:
 
 
 def merge_into(first: Line, second: Line) -> None:
-    """Join ``second`` onto the end of ``first`` (text separated by a space)."""
+    """Join ``second`` onto the end of ``first`` (text separated by a space); the baseline runs
+    in ``first``'s reading direction, across, down, up or upside down."""
+    turn, frame = _turned([first, second])
     first.polygon = merge_polygons(first.polygon, second.polygon)
     first.baseline = sorted(list(first.baseline) + list(second.baseline))
+    _unturned([first, second], turn, frame)
     joiner = " " if first.text and second.text else ""
     if first.char_confidences is not None and second.char_confidences is not None:
         first.char_confidences = first.char_confidences + [1.0] * len(joiner) + second.char_confidences
