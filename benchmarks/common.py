@@ -46,6 +46,20 @@ if TYPE_CHECKING:
     from mspt_core.pretrain import PretrainSettings
 
 
+def page_set_arguments(parser) -> None:
+    """``--split`` (test by default) and ``--sets`` (every set), for the scripts that go over pages."""
+    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+    every = [*PRINTED, *HANDWRITTEN]
+    parser.add_argument("--sets", nargs="+", default=every, choices=every, metavar="SET")
+
+
+def require_sets(names: list[str]) -> None:
+    """Stop the script, saying where it looked, unless every set named is in the shared data."""
+    missing = [name for name in names if not (DATA / name).exists()]
+    if missing:
+        raise SystemExit(f"needs {', '.join(missing)} in {DATA} (the shared ground truth beside the clone)")
+
+
 def shared_split(name: str) -> list[Path]:
     """The PAGE/ALTO files of ``SET/SPLIT`` of the shared data (``fondue-en-print-20/val``), in
     the split file's order; a set that is not there stops the script, saying where it looked."""

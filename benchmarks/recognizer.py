@@ -25,7 +25,7 @@ from statistics import mean
 import ppocr_reader
 import reading
 import tesseract
-from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
+from common import DATA, HANDWRITTEN, PRINTED, machine, require_sets, split_xmls
 
 from mspt_core.engines import ENGINES
 
@@ -293,9 +293,7 @@ def main() -> None:
     if args.handwritten:
         args.sets = list(HANDWRITTEN)
 
-    missing = [name for name in args.sets if not (DATA / name).exists()]
-    if missing:
-        sys.exit(f"needs {', '.join(missing)} in {DATA} (the shared ground truth beside the clone)")
+    require_sets(args.sets)
     if not args.no_peers and not tesseract.available():
         sys.exit("tesseract not found: install tesseract-ocr with eng, fra and deu to compare")
 

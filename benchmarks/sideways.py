@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 import torch
-from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
+from common import DATA, machine, page_set_arguments, require_sets, split_xmls
 
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
@@ -61,13 +61,9 @@ def as_found(name: str, split: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
-    every = [*PRINTED, *HANDWRITTEN]
-    parser.add_argument("--sets", nargs="+", default=every, choices=every, metavar="SET")
+    page_set_arguments(parser)
     args = parser.parse_args()
-    missing = [name for name in args.sets if not (DATA / name).exists()]
-    if missing:
-        raise SystemExit(f"needs {', '.join(missing)} in {DATA} (the shared ground truth beside the clone)")
+    require_sets(args.sets)
     torch.set_num_threads(1)
     print(f"{dt.date.today()}  split={args.split}  {machine()}  one thread\n")
     print("Pages as they are, without / with the sideways search:\n")
