@@ -200,11 +200,12 @@ def page_turn(
     turned, asked only when the lines found are short)."""
     k = 0
     if reads_across(lines) < LONG_LINE:
-        turned = find(np.ascontiguousarray(np.rot90(grey, 1)))
+        quarter = np.ascontiguousarray(np.rot90(grey, 1))
+        turned = find(quarter)
         # A blank or pictured page gives a blob or two either way: a few lines must say it.
         gain = reads_across(turned) >= QUARTER_GAIN * max(reads_across(lines), SHORTEST)
         if len(turned) >= FEWEST_LINES and gain:
-            grey, lines, k = np.ascontiguousarray(np.rot90(grey, 1)), turned, 1
+            grey, lines, k = quarter, turned, 1
     crops = looked_at(grey, lines)
     if len(crops) >= FEWEST_LINES and classifier.flip_margin(crops) < -FLIP_MARGIN:
         k += 2

@@ -68,13 +68,9 @@ def window(crop: np.ndarray, width: int, rng: np.random.Generator) -> np.ndarray
     return crop[:, start : start + width]
 
 
-def accuracy(classifier: UprightClassifier, crops: list[np.ndarray], batch: int = 64) -> float:
+def accuracy(classifier: UprightClassifier, crops: list[np.ndarray]) -> float:
     """Share of the crops told the right way up, each looked at as it is and half turned."""
-    right = 0
-    for i in range(0, len(crops), batch):
-        chunk = crops[i : i + batch]
-        right += sum(classifier.flip_margin([c]) > 0 for c in chunk)
-    return right / max(len(crops), 1)
+    return sum(classifier.flip_margin([c]) > 0 for c in crops) / max(len(crops), 1)
 
 
 def main() -> None:
