@@ -1,10 +1,11 @@
 """Make the bundled character language model (``mspt_core.charlm``) and let a bundled model read
 with it. The n-gram counts come from the ground-truth text of the **train** splits of every set
-in ../shared/data; alpha (its weight) and beta (the bonus per character) are the pair of GRID
-with the lowest mean CER over the **val** splits (each set weighs the same) of the sets the model
-was selected on (``--sets``: all 13 for the handwriting model, the six printed and typewritten
-ones for the print model), read by the bundled model ``--model`` (polygon crops, its own
-engine). Then the beam width and pruning of SEARCHES: among those whose decoding costs at most
+in ../shared/data; alpha (its weight) and beta (the bonus per character) are the pair with the
+lowest mean CER (``grid_search``: ALPHAS x BETAS, widened past any edge the best pair lies on)
+over the **val** splits (each set weighs the same) of the sets the model was selected on
+(``--sets``: all 13 for the handwriting model, the six printed and typewritten ones for the
+print model), read by the bundled model ``--model`` (polygon crops, its own engine). Then the
+beam width and pruning of SEARCHES: among those whose decoding costs at most
 ``--max-ms-per-line`` CPU milliseconds per line on every val set (measured in the same run; the
 print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms per line beyond
 its greedy reading), the cheapest whose mean val CER is within 0.05 points of the lowest. Test
@@ -26,6 +27,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +47,11 @@ from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 ORDER = 6  # characters of context + 1
 MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB instead of 4.6 MB
-GRID = [(alpha, beta) for alpha in (0.2, 0.3, 0.4) for beta in (1.0, 1.5, 2.0, 2.5)]  # at beam 8, prune 1e-3
+# The grid starts at these values, at beam 8, prune 1e-3. Where the best pair lies on its edge, the
+# edge moves out by one step (within the bounds), as often as needed: the print model's best was
+# inside it, the handwriting model's on the corner alpha 0.4, beta 1.0.
+ALPHAS, ALPHA_STEP, ALPHA_BOUNDS = (0.2, 0.3, 0.4), 0.1, (0.1, 1.5)
+BETAS, BETA_STEP, BETA_BOUNDS = (1.0, 1.5, 2.0, 2.5), 0.5, (0.0, 5.0)
 SEARCHES = [(8, 1e-3), (8, 1e-2), (4, 1e-2), (2, 1e-2)]  # (beam, prune) tried with the chosen alpha, beta
 SETS = list(PRINTED) + list(HANDWRITTEN)
 TOLERANCE = 0.0005  # mean val CER a cheaper beam search may give up: 0.05 points
@@ -57,6 +63,31 @@ def train_texts() -> list[str]:
         for xml in shared_split(f"{dataset}/train"):
             texts += [line.text for region in read_document(xml).regions for line in region.lines if line.text]
     return texts
+
+
+def _widened(values: list[float], best: float, step: float, bounds: tuple[float, float]) -> list[float]:
+    """``values`` with one more step beyond the end ``best`` lies on, where the bounds allow."""
+    if best == values[0] and round(best - step, 6) >= bounds[0]:
+        return [round(best - step, 6), *values]
+    if best == values[-1] and round(best + step, 6) <= bounds[1]:
+        return [*values, round(best + step, 6)]
+    return values
+
+
+def grid_search(mean_cer) -> dict[tuple[float, float], float]:
+    """``mean_cer(alpha, beta)`` over the grid from ALPHAS x BETAS, widened while the best pair
+    lies on an edge it can move past: every pair measured, once."""
+    alphas, betas = list(ALPHAS), list(BETAS)
+    scores: dict[tuple[float, float], float] = {}
+    while True:
+        for pair in product(alphas, betas):
+            if pair not in scores:
+                scores[pair] = mean_cer(*pair)
+        alpha, beta = min(scores, key=scores.__getitem__)
+        wider = _widened(alphas, alpha, ALPHA_STEP, ALPHA_BOUNDS), _widened(betas, beta, BETA_STEP, BETA_BOUNDS)
+        if wider == (alphas, betas):
+            return scores
+        alphas, betas = wider
 
 
 def main() -> None:
@@ -118,8 +149,8 @@ def main() -> None:
         )
         return found, max(costs)
 
-    scores = {(alpha, beta): measure(Fusion(alpha, beta))[0] for alpha, beta in GRID}
-    alpha, beta = min(scores, key=lambda pair: np.mean(list(scores[pair].values())))
+    scores = grid_search(lambda alpha, beta: float(np.mean(list(measure(Fusion(alpha, beta))[0].values()))))
+    alpha, beta = min(scores, key=scores.__getitem__)
     searches = {(beam, prune): measure(Fusion(alpha, beta, beam, prune)) for beam, prune in SEARCHES}
     affordable = [k for k, (_, ms) in searches.items() if args.max_ms_per_line is None or ms <= args.max_ms_per_line]
     if not affordable:

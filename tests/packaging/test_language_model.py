@@ -1,0 +1,52 @@
+"""How packaging/default_model/language_model.py chooses a model's language-model weights: the
+grid search over alpha and beta widens past any edge its best pair lies on, so a model whose best
+weights lie outside the first grid (the handwriting model's did) still gets them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location(
+        "language_model_script", REPO / "packaging/default_model/language_model.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def bowl(best_alpha: float, best_beta: float, calls: list):
+    def mean_cer(alpha: float, beta: float) -> float:
+        calls.append((alpha, beta))
+        return (alpha - best_alpha) ** 2 + 0.1 * (beta - best_beta) ** 2
+
+    return mean_cer
+
+
+def test_the_grid_widens_until_the_best_pair_lies_inside_it():
+    script = load_script()
+    calls: list = []
+    scores = script.grid_search(bowl(0.7, 0.0, calls))
+    assert min(scores, key=scores.__getitem__) == (0.7, 0.0)
+    assert max(alpha for alpha, _ in scores) == 0.8  # one step past the best, to see it is one
+    assert len(calls) == len(set(calls)) == len(scores)  # every pair read once
+
+
+def test_a_best_pair_inside_the_first_grid_needs_no_more_readings():
+    script = load_script()
+    calls: list = []
+    scores = script.grid_search(bowl(0.3, 1.5, calls))
+    assert min(scores, key=scores.__getitem__) == (0.3, 1.5)
+    assert len(calls) == len(script.ALPHAS) * len(script.BETAS)
+
+
+def test_the_grid_stops_at_its_bounds():
+    script = load_script()
+    scores = script.grid_search(bowl(5.0, -3.0, []))
+    alpha, beta = min(scores, key=scores.__getitem__)
+    assert (alpha, beta) == (script.ALPHA_BOUNDS[1], script.BETA_BOUNDS[0])
