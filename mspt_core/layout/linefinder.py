@@ -349,10 +349,19 @@ class _LineMask:
     mask: np.ndarray
 
 
+WRITTEN_ACROSS = 0.5  # share of the lines a rule crosses with writing right up to it on both sides
+GUTTER = 1.0  # line thicknesses of white a gutter leaves on each side of its rule
+LETTER_INK = 0.04  # share of the band beside the rule inked where letters run up to it
+
+
 def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> dict[int, list[int]]:
     """Where a line runs across a vertical rule (the fold of a spread, a column rule) the maps
     may join the text on both sides of it: cut the line at the rule. A rule is ink that stays
-    after an opening with a thin vertical bar several lines tall; no letter is that tall."""
+    after an opening with a thin vertical bar several lines tall; no letter is that tall. A
+    rule is not cut at where the text runs over it: the ruled columns of ledger or account
+    paper, which a hand writes straight across, cross most lines beside them, with writing
+    right up to them on both sides (``_written_across``); a fold or a column rule is crossed
+    only by the few lines the maps joined over it, each other line ending or starting there."""
     bar = max(3, int(round(18 * height)))
     rules = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((bar, 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
@@ -363,10 +372,12 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
             continue  # a blot, not a rule
         centre = x + w // 2
         reach = int(2 * height)
+        crossed, beside = [], 0
         for line, own in masks.items():
             local = centre - own.x0
             width = own.mask.shape[1]
             if local < 0 or local >= width:
+                beside += _ends_at(own, centre, y, y + h, reach)
                 continue
             rows = own.y0 + np.flatnonzero(own.mask[:, max(local - reach, 0) : local + reach + 1].any(axis=1))
             cols = own.x0 + np.flatnonzero(own.mask.any(axis=0))
@@ -379,8 +390,32 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
                 and centre - cols[0] > 2 * height
                 and cols[-1] - centre > 2 * height
             ):
-                cuts.setdefault(line, []).append(int(centre))
+                crossed.append((line, rows))
+        if len(crossed) > beside:
+            written = sum(_written_across(ink, rows, x, x + w, height) for _, rows in crossed)
+            if written > WRITTEN_ACROSS * len(crossed):
+                continue  # a ruled column the text runs over, not a gutter
+        for line, _ in crossed:
+            cuts.setdefault(line, []).append(int(centre))
     return {line: sorted(set(xs)) for line, xs in cuts.items()}
+
+
+def _ends_at(own: _LineMask, centre: int, top: int, bottom: int, reach: int) -> bool:
+    """Whether a line that does not cross a rule ends or starts within ``reach`` of it, beside
+    the rule's rows ``top``..``bottom``."""
+    height, width = own.mask.shape
+    gap = own.x0 - centre if own.x0 > centre else centre - (own.x0 + width - 1)
+    return gap <= reach and own.y0 <= bottom and own.y0 + height - 1 >= top
+
+
+def _written_across(ink: np.ndarray, rows: np.ndarray, x0: int, x1: int, height: float) -> bool:
+    """Whether a line's writing runs up to a rule (columns ``x0``..``x1`` - 1) on both sides:
+    ink in the band of ``GUTTER`` line thicknesses beside it, over the line's ``rows``."""
+    band, edge = max(2, int(round(GUTTER * height))), max(2, int(round(0.25 * height)))  # past the rule's blur
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    left = ink[top:bottom, max(x0 - edge - band, 0) : max(x0 - edge, 0)]
+    right = ink[top:bottom, x1 + edge : x1 + edge + band]
+    return all(side.size and side.mean() >= LETTER_INK for side in (left, right))
 
 
 def group_into_blocks(boxes: list[tuple[float, float, float, float]], pitch: float) -> list[list[int]]:

@@ -116,6 +116,34 @@ def test_lines_running_across_a_fold_are_cut_at_it():
     assert sorted(round(p[:, 0].max()) < 151 for p, _ in found).count(True) == 5
 
 
+def test_lines_written_across_the_ruled_columns_of_ledger_paper_stay_whole():
+    """The same maps, but the rule is one of the columns of ledger paper that the lines are
+    written straight across: letters right up to it on both sides, and no line that ends or
+    starts beside it. Nothing is cut."""
+    core = np.zeros((200, 300), np.float32)
+    body = np.zeros_like(core)
+    ink = np.zeros(core.shape, bool)
+    for top in (20, 50, 80, 110):
+        core[top : top + 6, 20:280] = 1
+        body[top - 8 : top + 10, 20:280] = 1
+        for x in range(24, 276, 5):  # letters: a stroke every few pixels along the line
+            ink[top - 4 : top + 6, x : x + 2] = True
+    ink[10:130, 150:152] = True  # the ruled column
+    found = find_lines(core, body, LineFinderConfig(), ink)
+    assert len(found) == 4
+    assert all(p[:, 0].min() <= 21 and p[:, 0].max() >= 278 for p, _ in found)
+
+
+def test_a_will_written_on_ledger_paper_keeps_its_lines_whole(request):
+    """A val page of the Testaments de Poilus: a will written across the ruled columns of an
+    account sheet. Each column rule used to cut every line it crossed into pieces (76 lines
+    found for 25, 15 of them whole); the lines now run across them."""
+    truth, grey = _val_page("testaments-poilus-handwritten-fr", "TestamentsDePoilus_will_AN_0201-0.xml", request)
+    found = [ln.polygon for ln in segment(grey).lines()]
+    match = match_lines([ln.polygon for ln in truth.lines()], found, grey.shape)
+    assert match.found <= 50 and match.matched >= 18, match
+
+
 def test_lines_of_two_columns_under_a_spanning_heading_are_read_column_by_column():
     heading = (0, 0, 200, 10)
     left = [(0, 14 + 12 * i, 90, 24 + 12 * i) for i in range(3)]
