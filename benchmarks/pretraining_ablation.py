@@ -460,9 +460,12 @@ def pinned_print_model(run_dir: Path, results_path: Path, results: dict) -> Path
 
 def fine_tunings(scale: Scale) -> list[tuple[int | None, TrainSettings]]:
     """(labelled lines, loop settings) of every fine-tuning column: each size with the scale's
-    seed, then the smallest size again with each extra seed."""
+    seed, then the smallest size again with each extra seed. Sizes without a number (all
+    lines, e.g. ``--sizes all``) get no extra seed: an hour or more each at our largest scale."""
     runs = [(size, scale.finetune) for size in scale.label_sizes]
     smallest = min((s for s in scale.label_sizes if s is not None), default=None)
+    if smallest is None:
+        return runs
     extra = [seed for seed in scale.extra_seeds if seed != scale.finetune.seed]  # --seed may make one the base
     return runs + [(smallest, replace(scale.finetune, seed=seed)) for seed in extra]
 
