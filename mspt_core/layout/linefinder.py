@@ -350,8 +350,9 @@ class _LineMask:
 
 
 WRITTEN_ACROSS = 0.5  # share of the lines a rule crosses with writing right up to it on both sides
-GUTTER = 1.0  # line thicknesses of white a gutter leaves on each side of its rule
-LETTER_INK = 0.04  # share of the band beside the rule inked where letters run up to it
+RULE_BLUR = 0.25  # line thicknesses beside a rule that may be its own blurred edge, not letters
+GUTTER = 1.0  # line thicknesses beyond the blur where letters that run up to a rule have ink
+LETTER_INK = 0.04  # share of that band inked where they do (a gutter leaves it white)
 
 
 def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> dict[int, list[int]]:
@@ -372,25 +373,19 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
             continue  # a blot, not a rule
         centre = x + w // 2
         reach = int(2 * height)
+        top, bottom = y - bar, y + h + bar  # the rule's rows, and its run on for a few lines: folds fade
         crossed, beside = [], 0
         for line, own in masks.items():
-            local = centre - own.x0
-            width = own.mask.shape[1]
-            if local < 0 or local >= width:
-                beside += _ends_at(own, centre, y, y + h, reach)
-                continue
-            rows = own.y0 + np.flatnonzero(own.mask[:, max(local - reach, 0) : local + reach + 1].any(axis=1))
             cols = own.x0 + np.flatnonzero(own.mask.any(axis=0))
-            # The rule (or its run on for a few lines: folds fade) must cross the line's rows,
-            # with the line's text on both sides.
-            if (
-                len(rows)
-                and rows[0] <= y + h + bar
-                and rows[-1] >= y - bar
-                and centre - cols[0] > 2 * height
-                and cols[-1] - centre > 2 * height
-            ):
-                crossed.append((line, rows))
+            local = centre - own.x0
+            # A line crosses the rule with its text on both sides of it, in the rule's rows.
+            if centre - cols[0] > 2 * height and cols[-1] - centre > 2 * height:
+                near = own.mask[:, max(local - reach, 0) : local + reach + 1].any(axis=1)
+                rows = own.y0 + np.flatnonzero(near)
+                if len(rows) and rows[0] <= bottom and rows[-1] >= top:
+                    crossed.append((line, rows))
+                    continue
+            beside += _ends_at(own, cols, centre, top, bottom, reach)
         if len(crossed) > beside:
             written = sum(_written_across(ink, rows, x, x + w, height) for _, rows in crossed)
             if written > WRITTEN_ACROSS * len(crossed):
@@ -400,18 +395,18 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
     return {line: sorted(set(xs)) for line, xs in cuts.items()}
 
 
-def _ends_at(own: _LineMask, centre: int, top: int, bottom: int, reach: int) -> bool:
-    """Whether a line that does not cross a rule ends or starts within ``reach`` of it, beside
-    the rule's rows ``top``..``bottom``."""
-    height, width = own.mask.shape
-    gap = own.x0 - centre if own.x0 > centre else centre - (own.x0 + width - 1)
-    return gap <= reach and own.y0 <= bottom and own.y0 + height - 1 >= top
+def _ends_at(own: _LineMask, cols: np.ndarray, centre: int, top: int, bottom: int, reach: int) -> bool:
+    """Whether a line that does not cross a rule ends or starts within ``reach`` of it (on
+    either side, or just past it), in the rule's rows ``top``..``bottom``."""
+    meets = own.y0 <= bottom and own.y0 + own.mask.shape[0] - 1 >= top
+    return meets and min(abs(int(cols[0]) - centre), abs(int(cols[-1]) - centre)) <= reach
 
 
 def _written_across(ink: np.ndarray, rows: np.ndarray, x0: int, x1: int, height: float) -> bool:
     """Whether a line's writing runs up to a rule (columns ``x0``..``x1`` - 1) on both sides:
-    ink in the band of ``GUTTER`` line thicknesses beside it, over the line's ``rows``."""
-    band, edge = max(2, int(round(GUTTER * height))), max(2, int(round(0.25 * height)))  # past the rule's blur
+    ink in the band of ``GUTTER`` line thicknesses just past its blurred edges, over the line's
+    ``rows``."""
+    band, edge = max(2, int(round(GUTTER * height))), max(2, int(round(RULE_BLUR * height)))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     left = ink[top:bottom, max(x0 - edge - band, 0) : max(x0 - edge, 0)]
     right = ink[top:bottom, x1 + edge : x1 + edge + band]

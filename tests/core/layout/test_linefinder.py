@@ -116,22 +116,46 @@ def test_lines_running_across_a_fold_are_cut_at_it():
     assert sorted(round(p[:, 0].max()) < 151 for p, _ in found).count(True) == 5
 
 
-def test_lines_written_across_the_ruled_columns_of_ledger_paper_stay_whole():
-    """The same maps, but the rule is one of the columns of ledger paper that the lines are
-    written straight across: letters right up to it on both sides, and no line that ends or
-    starts beside it. Nothing is cut."""
+def _ruled_maps(tops, x1s, letters_to):
+    """Maps of lines at ``tops`` from x 20 to each of ``x1s``, a rule down x 150-151, and
+    letters (a stroke every few pixels) along each line up to ``letters_to`` pixels from the
+    rule on both sides."""
     core = np.zeros((200, 300), np.float32)
     body = np.zeros_like(core)
     ink = np.zeros(core.shape, bool)
-    for top in (20, 50, 80, 110):
-        core[top : top + 6, 20:280] = 1
-        body[top - 8 : top + 10, 20:280] = 1
-        for x in range(24, 276, 5):  # letters: a stroke every few pixels along the line
-            ink[top - 4 : top + 6, x : x + 2] = True
-    ink[10:130, 150:152] = True  # the ruled column
+    for top, x1 in zip(tops, x1s, strict=True):
+        core[top : top + 6, 20:x1] = 1
+        body[top - 8 : top + 10, 20:x1] = 1
+        for x in range(24, x1 - 4, 5):
+            if not 150 - letters_to <= x < 152 + letters_to:
+                ink[top - 4 : top + 6, x : x + 2] = True
+    ink[5:150, 150:152] = True  # the rule
+    return core, body, ink
+
+
+def test_lines_written_across_the_ruled_columns_of_ledger_paper_stay_whole():
+    """The rule is one of the columns of ledger paper that the lines are written straight
+    across: letters right up to it on both sides, and no line that ends or starts beside it.
+    Nothing is cut."""
+    core, body, ink = _ruled_maps((20, 45, 70, 95, 120), [280] * 5, letters_to=0)
     found = find_lines(core, body, LineFinderConfig(), ink)
-    assert len(found) == 4
+    assert len(found) == 5
     assert all(p[:, 0].min() <= 21 and p[:, 0].max() >= 278 for p, _ in found)
+
+
+@pytest.mark.parametrize("short_end", [146, 156])  # ending just before the rule, or just past it
+def test_a_fold_crossed_by_a_few_joined_lines_still_cuts_them(short_end):
+    """Two lines joined over a fold, their letters right up to it, and three lines of the left
+    page ending at it (or a few pixels past it): a fold, not a ruled column. The two are cut."""
+    core, body, ink = _ruled_maps((20, 45, 70, 95, 120), [280, 280, short_end, short_end, short_end], 0)
+    assert len(find_lines(core, body, LineFinderConfig(), ink)) == 7
+
+
+def test_a_rule_in_a_white_gutter_still_cuts_the_lines_joined_over_it():
+    """Every line crosses the rule, but their letters stop two line heights short of it on
+    both sides: a column rule in its gutter. Every line is cut."""
+    core, body, ink = _ruled_maps((20, 45, 70, 95, 120), [280] * 5, letters_to=12)
+    assert len(find_lines(core, body, LineFinderConfig(), ink)) == 10
 
 
 def test_a_will_written_on_ledger_paper_keeps_its_lines_whole(request):
