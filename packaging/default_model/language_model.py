@@ -27,6 +27,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from itertools import product
 from pathlib import Path
 
@@ -48,8 +49,8 @@ from mspt_core.recognize import LineRecognizer  # noqa: E402
 ORDER = 6  # characters of context + 1
 MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB instead of 4.6 MB
 # The grid starts at these values, at beam 8, prune 1e-3. Where the best pair lies on its edge, the
-# edge moves out by one step (within the bounds), as often as needed: the print model's best was
-# inside it, the handwriting model's on the corner alpha 0.4, beta 1.0.
+# edge moves out by one step (within the bounds), as often as needed: both bundled models' best
+# pairs lay on its edge (beta 1.0; the handwriting model's on the corner alpha 0.4, beta 1.0).
 ALPHAS, ALPHA_STEP, ALPHA_BOUNDS = (0.2, 0.3, 0.4), 0.1, (0.1, 1.5)
 BETAS, BETA_STEP, BETA_BOUNDS = (1.0, 1.5, 2.0, 2.5), 0.5, (0.0, 5.0)
 SEARCHES = [(8, 1e-3), (8, 1e-2), (4, 1e-2), (2, 1e-2)]  # (beam, prune) tried with the chosen alpha, beta
@@ -74,7 +75,7 @@ def _widened(values: list[float], best: float, step: float, bounds: tuple[float,
     return values
 
 
-def grid_search(mean_cer) -> dict[tuple[float, float], float]:
+def grid_search(mean_cer: Callable[[float, float], float]) -> dict[tuple[float, float], float]:
     """``mean_cer(alpha, beta)`` over the grid from ALPHAS x BETAS, widened while the best pair
     lies on an edge it can move past: every pair measured, once."""
     alphas, betas = list(ALPHAS), list(BETAS)

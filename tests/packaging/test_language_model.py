@@ -28,7 +28,7 @@ def bowl(best_alpha: float, best_beta: float, calls: list):
     return mean_cer
 
 
-def test_the_grid_widens_until_the_best_pair_lies_inside_it():
+def test_the_grid_widens_past_the_edge_its_best_pair_lies_on():
     script = load_script()
     calls: list = []
     scores = script.grid_search(bowl(0.7, 0.0, calls))
