@@ -367,6 +367,7 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
     rules = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((bar, 1), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
     cuts: dict[int, list[int]] = {}
+    columns = {line: own.x0 + np.flatnonzero(own.mask.any(axis=0)) for line, own in masks.items()}  # once a page
     for rule in range(1, count):
         x, y, w, h, _ = stats[rule]
         if w > 0.25 * h:
@@ -376,7 +377,7 @@ def _rule_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> d
         top, bottom = y - bar, y + h + bar  # the rule's rows, and its run on for a few lines: folds fade
         crossed, beside = [], 0
         for line, own in masks.items():
-            cols = own.x0 + np.flatnonzero(own.mask.any(axis=0))
+            cols = columns[line]
             local = centre - own.x0
             # A line crosses the rule with its text on both sides of it, in the rule's rows.
             if centre - cols[0] > 2 * height and cols[-1] - centre > 2 * height:
