@@ -96,8 +96,12 @@ def line_cer(model_path: Path, lines) -> float:
     return lines_cer(LineRecognizer.from_model(str(model_path), device="cpu", engine="torch"), lines)
 
 
-def last_weights_cer(outcome, work: Path, lines) -> float:
-    """CER of the weights the run ended with (its final checkpoint), in the kept model's shape."""
+def last_weights_cer(outcome, work: Path, lines, train_texts: list[str]) -> float:
+    """CER of the weights the run ended with (its final checkpoint), in the kept model's shape.
+    Where the kept model is the base itself, its charset lacks the characters the run added
+    for ``train_texts``: it is extended the same way first."""
+    from dataclasses import replace
+
     from safetensors.torch import load_file
 
     from mspt_core.models import load_model
@@ -106,6 +110,10 @@ def last_weights_cer(outcome, work: Path, lines) -> float:
     from mspt_core.train.supervised import lines_cer
 
     loaded = load_model(outcome.model_path)
+    charset, added = loaded.charset.extended(train_texts)
+    if added:
+        loaded.model.extend_charset(len(added))
+        loaded = replace(loaded, charset=charset)
     tensors = load_file(str(work / CHECKPOINT))
     loaded.model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     return lines_cer(LineRecognizer(loaded, device="cpu", engine="torch"), lines)
@@ -146,7 +154,7 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
-    last = last_weights_cer(outcome, work, held_out)
+    last = last_weights_cer(outcome, work, held_out, train_set.texts)
     return Outcome(
         document,
         len(train_set),
