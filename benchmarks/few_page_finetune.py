@@ -100,8 +100,6 @@ def last_weights_cer(outcome, work: Path, lines, train_texts: list[str]) -> floa
     """CER of the weights the run ended with (its final checkpoint), in the kept model's shape.
     Where the kept model is the base itself, its charset lacks the characters the run added
     for ``train_texts``: it is extended the same way first."""
-    from dataclasses import replace
-
     from safetensors.torch import load_file
 
     from mspt_core.models import load_model
@@ -109,11 +107,7 @@ def last_weights_cer(outcome, work: Path, lines, train_texts: list[str]) -> floa
     from mspt_core.train.checkpoint import CHECKPOINT
     from mspt_core.train.supervised import lines_cer
 
-    loaded = load_model(outcome.model_path)
-    charset, added = loaded.charset.extended(train_texts)
-    if added:
-        loaded.model.extend_charset(len(added))
-        loaded = replace(loaded, charset=charset)
+    loaded, _ = load_model(outcome.model_path).extended_for(train_texts)
     tensors = load_file(str(work / CHECKPOINT))
     loaded.model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
     return lines_cer(LineRecognizer(loaded, device="cpu", engine="torch"), lines)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +61,17 @@ class LoadedModel:
     @property
     def config(self) -> RecognizerConfig:
         return self.model.config
+
+    def extended_for(self, texts: list[str]) -> tuple[LoadedModel, list[str]]:
+        """This model made able to write every character of ``texts`` (fine-tuning on lines
+        with characters it has never seen): the new characters, and output rows for them, are
+        appended. Returns the model (this one where nothing was added; its network is changed in
+        place otherwise) and the characters added."""
+        charset, added = self.charset.extended(texts)
+        if not added:
+            return self, added
+        self.model.extend_charset(len(added))
+        return replace(self, charset=charset), added
 
 
 class SavableModel(Protocol):

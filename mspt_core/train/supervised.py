@@ -151,9 +151,8 @@ def train_recognizer(
         base = load_model(base_model)
         if base.metadata.get("kind", "recognizer") != "recognizer":
             raise DataError(f"{base_model} is a pre-trained encoder; fine-tune it with `mspt finetune`")
-        charset, added = base.charset.extended(train_set.texts)
-        model = base.model
-        model.extend_charset(len(added))
+        base, added = base.extended_for(train_set.texts)
+        charset, model = base.charset, base.model
     else:
         charset = Charset.from_texts(train_set.texts)
         model = Recognizer(config_for(size, head=head), len(charset))

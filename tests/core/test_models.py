@@ -338,3 +338,23 @@ def test_model_names_are_usable_file_names_everywhere():
         models.is_model_name(n)
         for n in ["", ".hidden", "a/b", "a\\b", "a:b", "what?", "x" * 101, "trailing.", "trailing "]
     )
+
+
+def test_a_loaded_model_extended_for_new_characters_reads_as_before_and_can_write_them(tmp_path):
+    model, charset = _model()
+    save_model(tmp_path / "m", model, charset, build_metadata(model, charset, "m"))
+    loaded = load_model(tmp_path / "m")
+    same, added = loaded.extended_for(["fox quick"])
+    assert same is loaded and added == []
+
+    images, widths = collate([_line(120, 4)])
+    with torch.no_grad():
+        before = loaded.model.ctc_log_probs(images, widths)[0]
+    bigger, added = loaded.extended_for(["Ølse fox €"])
+    assert added == sorted(["Ø", "€", "l", "s"])
+    assert len(bigger.charset) == len(charset) + 4
+    assert all(bigger.charset.encode(c) == charset.encode(c) for c in "The quick")
+    with torch.no_grad():
+        after = bigger.model.ctc_log_probs(images, widths)[0]
+    assert after.shape[-1] == len(bigger.charset)
+    assert torch.equal(after.argmax(-1), before.argmax(-1))
