@@ -4,6 +4,7 @@ e + combining acute and "é" precomposed are one character."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -13,6 +14,60 @@ BLANK = 0
 
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+# Cyrillic and Greek letters drawn like a Latin one. Ground truth typed with the wrong keyboard
+# layout or copied from another tool carries them inside Latin words (two EHRI training pages
+# spell "ä" and "ö" with Cyrillic "ӓ" and "ӧ"), and a model trained on it writes them back.
+_BASE_TWINS = dict(
+    zip(
+        "аеорсухіјѕһԁԛԝАВЕКМНОРСТХІЈЅҮΑΒΕΖΗΙΚΜΝΟΡΤΥΧο",
+        "aeopcyxijshdqwABEKMHOPCTXIJSYABEZHIKMNOPTYXo",
+        strict=True,
+    )
+)
+
+
+def _accented_twins() -> dict[str, str]:
+    """Every Cyrillic or Greek letter whose base letter has a Latin twin and which, accents and
+    all, has a single precomposed Latin character (Cyrillic "ӓ" -> "ä")."""
+    twins = {}
+    for code in range(0x0370, 0x0530):
+        letter = chr(code)
+        parts = unicodedata.normalize("NFD", letter)
+        if parts[0] in _BASE_TWINS:
+            latin = unicodedata.normalize("NFC", _BASE_TWINS[parts[0]] + parts[1:])
+            if len(latin) == 1:
+                twins[letter] = latin
+    return twins
+
+
+LATIN_TWINS = _accented_twins()
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _script(letter: str) -> str:
+    return unicodedata.name(letter, "").split(" ", 1)[0]
+
+
+def latin_lookalikes_folded(text: str) -> str:
+    """``text`` with the Cyrillic and Greek lookalikes inside Latin words written as the Latin
+    letters they look like ("unfӓhig" -> "unfähig"). A word is folded only when it has a Latin
+    letter and every non-Latin letter in it has a twin, so Cyrillic or Greek words are kept as
+    they are; one character stays one character, so per-character positions keep lining up."""
+    if text.isascii():
+        return text
+
+    def fold(match: re.Match[str]) -> str:
+        word = match.group()
+        scripts = {_script(c) for c in word}
+        if "LATIN" not in scripts or not any(c in LATIN_TWINS for c in word):
+            return word
+        if any(_script(c) in ("CYRILLIC", "GREEK") and c not in LATIN_TWINS for c in word):
+            return word
+        return "".join(LATIN_TWINS.get(c, c) for c in word)
+
+    return _LETTERS.sub(fold, text)
 
 
 class Charset:

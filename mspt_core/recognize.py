@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from mspt_core import charlm, choose, decode, onnx_engine
+from mspt_core.charset import latin_lookalikes_folded
 from mspt_core.choose import ChoosingReader
 from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.decode import Decoded
@@ -146,7 +147,7 @@ class LineRecognizer:
             images, widths = collate(lines)
             encoded, pad_mask = self.model.encoder(images.to(self.device), widths.to(self.device))
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
-            return [Reading(self.charset.decode(i), c, []) for i, c in zip(ids, confs, strict=True)]
+            return [Reading(self.text_of(i), c, []) for i, c in zip(ids, confs, strict=True)]
         return self.decode(self._ctc_rows(lines))
 
     def _ctc_rows(self, lines: list[np.ndarray]) -> list[np.ndarray]:
@@ -180,12 +181,17 @@ class LineRecognizer:
             else:
                 found = decode.greedy(row)
             ids, confidences, positions = self._single_spaced(found)
-            text = self.charset.decode(ids)
+            text = self.text_of(ids)
             # Positions in the line as given, without the margins ``_batched`` added.
             width = max(len(row) * stride - 2 * self._margin, 0)
             char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) for p in positions]
             readings.append(Reading(text, confidences, char_x))
         return readings
+
+    def text_of(self, ids: Sequence[int]) -> str:
+        """The text of character ids as a reader hands it out: Cyrillic or Greek lookalikes that a
+        model learned from faulty ground truth are written as the Latin letters of the word."""
+        return latin_lookalikes_folded(self.charset.decode(ids))
 
     def _single_spaced(self, found: Decoded) -> tuple[list[int], list[float], list[int]]:
         """``found`` without spaces at its ends and with one space between words: a space read

@@ -50,6 +50,13 @@ def cremma() -> Path:
 
 
 @pytest.fixture(scope="session")
+def typewritten() -> Path:
+    """Typewritten English and German ground truth (EHRI), same layout as ``fondue``; two of its
+    train pages spell "ä" and "ö" with Cyrillic lookalikes."""
+    return _require(DATA / "ehri-typewritten-en-de")
+
+
+@pytest.fixture(scope="session")
 def old_print() -> Path:
     """Printed 16th-century French ground truth, same layout as ``fondue``: the bundled default
     misreads about a tenth of its characters, so a few steps of fine-tuning visibly help."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mspt_core.charset import normalize
+from mspt_core.charset import latin_lookalikes_folded, normalize
 from mspt_core.data.batching import to_height
 from mspt_core.document import Line
 from mspt_core.errors import DataError, MsptError
@@ -91,7 +91,7 @@ def lines_from_page_xml(
     for i, line in enumerate(lines):
         source = f"{xml_path}#{line.id}" + ("" if crop == "polygon" else f" ({crop})")
         margin = int(rng.integers(box_margins[0], box_margins[1] + 1))
-        text = normalize(line.text)
+        text = latin_lookalikes_folded(normalize(line.text))
         if require_text and not text.strip():
             result.skipped.append(f"{source}: no text")
             continue
@@ -149,7 +149,7 @@ def lines_from_pairs(image_paths: Iterable[Path], height: int) -> LineSet:
         if text_path is None:
             result.skipped.append(f"{image_path}: no .txt or .gt.txt beside it")
             continue
-        text = normalize(_ground_truth(text_path).strip("\r\n"))
+        text = latin_lookalikes_folded(normalize(_ground_truth(text_path).strip("\r\n")))
         if not text.strip():
             result.skipped.append(f"{image_path}: empty text file")
             continue

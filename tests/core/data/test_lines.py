@@ -24,6 +24,22 @@ def test_alto_lines_are_cut_at_model_height_with_their_text(fondue):
         assert sample.image.min() < 100 and np.median(sample.image) > 180
 
 
+def test_training_texts_spell_umlauts_with_latin_letters(typewritten, tmp_path):
+    """An EHRI train page's ground truth writes "ä" and "ö" as Cyrillic "ӓ" and "ӧ" (21 times); a
+    model trained on it wrote them back. Training reads them as the Latin letters, from PAGE
+    files and from image + text pairs alike."""
+    xml = typewritten / "data/de-EHRI-ET-WL1375B307/EHRI-ET-WL1375B307_03.xml"
+    raw = "".join(line.text for line in read_document(xml).lines())
+    assert "ӓ" in raw and "ӧ" in raw
+    texts = [s.text for s in lines_from_page_xml(xml, 40).samples]
+    assert not any(ch in text for text in texts for ch in "ӓӧ")
+    assert sum(text.count("ä") + text.count("ö") for text in texts) == raw.count("ӓ") + raw.count("ӧ")
+    first = lines_from_page_xml(xml, 40).samples[0]
+    cv2.imwrite(str(tmp_path / "line.png"), first.image)
+    (tmp_path / "line.gt.txt").write_text("Gesprӓch", encoding="utf-8")
+    assert [s.text for s in load_lines([tmp_path], 40).samples] == ["Gespräch"]
+
+
 def test_page_xml_gives_the_same_lines_as_alto(fondue, tmp_path):
     page = read_document(fondue / DRACULA)
     page_xml = tmp_path / "dracula.xml"
