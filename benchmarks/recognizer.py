@@ -296,6 +296,9 @@ def main() -> None:
     require_sets(args.sets)
     if not args.no_peers and not tesseract.available():
         sys.exit("tesseract not found: install tesseract-ocr with eng, fra and deu to compare")
+    if not args.no_peers and (missing := tesseract.missing_languages({SETS[name] for name in args.sets})):
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        sys.exit(f"tesseract has no {', '.join(missing)} data: install {packages}, or run with --no-peers")
 
     notes: list[str] = []
     models = find_models(args.model, notes)

@@ -20,6 +20,12 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
+def missing_languages(langs: set[str]) -> list[str]:
+    """The languages of ``langs`` ("eng", "eng+deu", ...) whose traineddata Tesseract lacks."""
+    listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True).stdout.split()
+    return sorted({lang for spec in langs for lang in spec.split("+")} - set(listed))
+
+
 def version() -> str:
     return subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
