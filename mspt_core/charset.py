@@ -55,15 +55,15 @@ def latin_lookalikes_folded(text: str) -> str:
     letters they look like ("unfӓhig" -> "unfähig"). A word is folded only when it has a Latin
     letter and every non-Latin letter in it has a twin, so Cyrillic or Greek words are kept as
     they are; one character stays one character, so per-character positions keep lining up."""
-    if text.isascii():
+    if text.isascii() or LATIN_TWINS.keys().isdisjoint(text):  # nearly every reading: nothing to fold
         return text
 
     def fold(match: re.Match[str]) -> str:
         word = match.group()
-        scripts = {_script(c) for c in word}
+        scripts = [_script(c) for c in word]
         if "LATIN" not in scripts or not any(c in LATIN_TWINS for c in word):
             return word
-        if any(_script(c) in ("CYRILLIC", "GREEK") and c not in LATIN_TWINS for c in word):
+        if any(s in ("CYRILLIC", "GREEK") and c not in LATIN_TWINS for c, s in zip(word, scripts, strict=True)):
             return word
         return "".join(LATIN_TWINS.get(c, c) for c in word)
 

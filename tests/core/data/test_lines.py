@@ -31,11 +31,11 @@ def test_training_texts_spell_umlauts_with_latin_letters(typewritten, tmp_path):
     xml = typewritten / "data/de-EHRI-ET-WL1375B307/EHRI-ET-WL1375B307_03.xml"
     raw = "".join(line.text for line in read_document(xml).lines())
     assert "ӓ" in raw and "ӧ" in raw
-    texts = [s.text for s in lines_from_page_xml(xml, 40).samples]
+    samples = lines_from_page_xml(xml, 40).samples
+    texts = [s.text for s in samples]
     assert not any(ch in text for text in texts for ch in "ӓӧ")
     assert sum(text.count("ä") + text.count("ö") for text in texts) == raw.count("ӓ") + raw.count("ӧ")
-    first = lines_from_page_xml(xml, 40).samples[0]
-    cv2.imwrite(str(tmp_path / "line.png"), first.image)
+    cv2.imwrite(str(tmp_path / "line.png"), samples[0].image)
     (tmp_path / "line.gt.txt").write_text("Gesprӓch", encoding="utf-8")
     assert [s.text for s in load_lines([tmp_path], 40).samples] == ["Gespräch"]
 
