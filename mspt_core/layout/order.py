@@ -3,7 +3,10 @@
 A vertical gap through the whole group splits it into columns (left to right, or right to left
 for right-to-left scripts); otherwise a horizontal band of white space splits it into top and
 bottom (top first). A heading spanning two columns blocks the vertical cut, so it is read before
-both columns, and each column is read to its end before the next.
+both columns, and each column is read to its end before the next. Where neither cut exists (the
+lines of one block, whose boxes overlap through their ascenders and descenders), items are read
+row by row: pieces side by side on one row (a line the finder broke at a wide space) left to
+right, whichever of them reaches higher.
 """
 
 from __future__ import annotations
@@ -29,6 +32,27 @@ def _gaps(spans: list[tuple[float, float, int]]) -> list[list[int]]:
     return groups
 
 
+def _side_by_side(a: Box, b: Box) -> bool:
+    """On one row: each box's middle height lies within the other, and they barely overlap
+    across (a line above or below in the same column overlaps it along most of its width)."""
+    middle_a, middle_b = (a[1] + a[3]) / 2, (b[1] + b[3]) / 2
+    across = min(a[2], b[2]) - max(a[0], b[0])
+    thin = min(a[3] - a[1], b[3] - b[1])
+    return b[1] <= middle_a <= b[3] and a[1] <= middle_b <= a[3] and across <= 0.5 * thin
+
+
+def _row_by_row(boxes: Sequence[Box], indices: list[int], rtl: bool) -> list[int]:
+    """Items no cut separates, by top edge; an item side by side with one of the row before it
+    joins that row, and a row reads left to right (right to left)."""
+    rows: list[list[int]] = []
+    for i in sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0])):
+        if rows and any(_side_by_side(boxes[i], boxes[j]) for j in rows[-1]):
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda i: -boxes[i][2] if rtl else boxes[i][0])]
+
+
 def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
     """Indices of ``boxes`` in reading order."""
 
@@ -46,8 +70,7 @@ def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
                 return out + [i for column in columns for i in order(column)]
             rows = _gaps([(boxes[i][1], boxes[i][3], i) for i in rest])
             if len(rows) == 1:
-                # Overlapping in both directions: no clean cut, read by top edge.
-                return out + sorted(rest, key=lambda i: (boxes[i][1], -boxes[i][0] if rtl else boxes[i][0]))
+                return out + _row_by_row(boxes, rest, rtl)
             # Cut off the top band only: below it, columns may separate again (two columns under
             # a heading are each read to their end, not row by row).
             out += order(rows[0])

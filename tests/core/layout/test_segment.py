@@ -113,6 +113,44 @@ def test_xy_cut_reads_heading_then_columns():
     assert xy_cut_order(boxes, rtl=True) == [2, 0, 3, 1]
 
 
+def test_xy_cut_reads_a_line_broken_at_a_wide_space_left_piece_first():
+    # Boxes of one block of a 1548 print (ocrd-print-de val, aepinus_bekentnis_1548_0006) as the
+    # line finder found them, in page pixels: three lines came out in two pieces each. Where a
+    # right-hand piece reaches higher than its left-hand one (a capital; the second's top is
+    # raised by 10 px here, as it lay on the deskewed working copy), reading by top edge put it
+    # first.
+    whole_a = (441, 627, 1477, 689)
+    left_1, right_1 = (360, 675, 652, 717), (673, 682, 1481, 733)
+    right_2, left_2 = (845, 712, 1484, 773), (367, 719, 788, 761)
+    whole_b = (366, 757, 1480, 813)
+    right_3, left_3 = (501, 802, 1483, 855), (363, 803, 448, 839)
+    whole_c = (358, 839, 1479, 896)
+    boxes = [whole_a, left_1, right_1, right_2, left_2, whole_b, right_3, left_3, whole_c]
+    assert xy_cut_order(boxes) == [0, 1, 2, 4, 3, 5, 7, 6, 8]
+    assert xy_cut_order(boxes, rtl=True) == [0, 2, 1, 3, 4, 5, 6, 7, 8]
+
+
+def test_xy_cut_reads_the_left_page_of_a_spread_first_where_their_blocks_overlap():
+    # A spread (cremma-mss-19 val, f120): the two pages' blocks overlap by a hundred pixels at
+    # the fold, so no gutter splits them into columns; the right page's block starts a little
+    # higher. Its folio number sits above it, a row of its own.
+    left_page, right_page, folio = (2262, 486, 4220, 3298), (4096, 478, 6117, 3196), (5886, 382, 6006, 457)
+    assert xy_cut_order([right_page, folio, left_page]) == [1, 2, 0]
+    assert xy_cut_order([right_page, folio, left_page], rtl=True) == [1, 0, 2]
+
+
+def test_segmentation_reads_a_spread_left_page_first(cremma):
+    xml = next(x for x in split_xmls(cremma, "val") if x.name == "f120.xml")
+    gt = read_document(xml)
+    grey = load_grey(gt.image_path)
+    page = segment(grey)
+    fold = grey.shape[1] * 0.57  # the spread's fold on this scan
+    pages = [r for r in page.regions if len(r.lines) >= 10]
+    assert len(pages) == 2
+    left, right = (sum(ln.bbox()[0] + ln.bbox()[2] for ln in r.lines) / (2 * len(r.lines)) for r in pages)
+    assert left < fold < right
+
+
 def test_mspt_segment_writes_page_xml_and_reuses_ground_truth(tmp_path, cremma, capsys):
     from mspt_core.formats import read_document
 
