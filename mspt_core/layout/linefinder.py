@@ -414,9 +414,12 @@ def _written_across(ink: np.ndarray, rows: np.ndarray, x0: int, x1: int, height:
     return all(side.size and side.mean() >= LETTER_INK for side in (left, right))
 
 
-def group_into_blocks(boxes: list[tuple[float, float, float, float]], pitch: float) -> list[list[int]]:
+def group_into_blocks(
+    boxes: list[tuple[float, float, float, float]], pitch: float, rtl: bool = False
+) -> list[list[int]]:
     """Lines (by box) grouped into text blocks: lines overlapping horizontally with less than
-    about a line of white between them are one block. Each block's lines in reading order."""
+    about a line of white between them are one block. Each block's lines in reading order
+    (``rtl``: pieces of a line side by side read right to left)."""
     n = len(boxes)
     groups = _Groups(n)
     for i in range(n):
@@ -431,4 +434,4 @@ def group_into_blocks(boxes: list[tuple[float, float, float, float]], pitch: flo
         blocks.setdefault(groups.root(i), []).append(i)
     # Within a block, XY-cut again: a line spanning two columns can chain them into one block,
     # and each column must still be read to its end.
-    return [[members[k] for k in xy_cut_order([boxes[i] for i in members])] for members in blocks.values()]
+    return [[members[k] for k in xy_cut_order([boxes[i] for i in members], rtl)] for members in blocks.values()]

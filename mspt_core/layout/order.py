@@ -4,9 +4,10 @@ A vertical gap through the whole group splits it into columns (left to right, or
 for right-to-left scripts); otherwise a horizontal band of white space splits it into top and
 bottom (top first). A heading spanning two columns blocks the vertical cut, so it is read before
 both columns, and each column is read to its end before the next. Where neither cut exists (the
-lines of one block, whose boxes overlap through their ascenders and descenders), items are read
-row by row: pieces side by side on one row (a line the finder broke at a wide space) left to
-right, whichever of them reaches higher.
+lines of one block, whose boxes overlap through their ascenders and descenders; the two pages of
+a spread whose blocks overlap at the fold), items are read by top edge, except that items side
+by side on one row (``_side_by_side``: a line the finder broke at a wide space, a spread's two
+pages) are read left to right (right to left), whichever of them reaches higher.
 """
 
 from __future__ import annotations
@@ -32,20 +33,28 @@ def _gaps(spans: list[tuple[float, float, int]]) -> list[list[int]]:
     return groups
 
 
+ROW_SHARE = 0.75  # of the thinner box's height that two boxes on one row share
+
+
 def _side_by_side(a: Box, b: Box) -> bool:
-    """On one row: each box's middle height lies within the other, and they barely overlap
-    across (a line above or below in the same column overlaps it along most of its width)."""
-    middle_a, middle_b = (a[1] + a[3]) / 2, (b[1] + b[3]) / 2
-    across = min(a[2], b[2]) - max(a[0], b[0])
+    """On one row: each box's middle height lies within the other (a small box beside a tall
+    one, a marginal note beside a block, is not on its row), they share at least ``ROW_SHARE``
+    of the thinner one's height (handwritten boxes, ascenders and descenders included, can be
+    twice as tall as the lines are apart: a note written a little above the line beside it
+    stays before it), and they barely overlap across (a line above or below in the same column
+    overlaps along most of its width)."""
     thin = min(a[3] - a[1], b[3] - b[1])
-    return b[1] <= middle_a <= b[3] and a[1] <= middle_b <= a[3] and across <= 0.5 * thin
+    middle_a, middle_b = (a[1] + a[3]) / 2, (b[1] + b[3]) / 2
+    shared = min(a[3], b[3]) - max(a[1], b[1])
+    across = min(a[2], b[2]) - max(a[0], b[0])
+    return b[1] <= middle_a <= b[3] and a[1] <= middle_b <= a[3] and shared >= ROW_SHARE * thin and across <= 0.5 * thin
 
 
 def _row_by_row(boxes: Sequence[Box], indices: list[int], rtl: bool) -> list[int]:
     """Items no cut separates, by top edge; an item side by side with one of the row before it
     joins that row, and a row reads left to right (right to left)."""
     rows: list[list[int]] = []
-    for i in sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0])):
+    for i in sorted(indices, key=lambda i: (boxes[i][1], -boxes[i][0] if rtl else boxes[i][0])):
         if rows and any(_side_by_side(boxes[i], boxes[j]) for j in rows[-1]):
             rows[-1].append(i)
         else:

@@ -337,7 +337,7 @@ MAX_WORK_PIXELS = 10e6
 MAX_NET_PIXELS = 8e6
 
 
-def _learned_blocks(norm: np.ndarray, ch: float, finder):
+def _learned_blocks(norm: np.ndarray, ch: float, finder, rtl: bool = False):
     """The same, from the line finder's maps (see ``linefinder``). The page is scaled to the
     finder's input side, but the letters are kept within the sizes it was trained on: a small
     image (a crop of a few lines) is not blown up past them, and small text on a large page is
@@ -370,7 +370,7 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder):
     boxes = boxes_of(lines)
     pitch = float(np.median([b[3] - b[1] for b in found]))
     blocks = []
-    for members in group_into_blocks(found, pitch):
+    for members in group_into_blocks(found, pitch, rtl):
         x0 = min(boxes[i][0] for i in members)
         y0 = min(boxes[i][1] for i in members)
         x1 = max(boxes[i][2] for i in members)
@@ -505,7 +505,7 @@ def _segment_as_given(
         return [(round(float(x), 1), round(float(y), 1)) for x, y in mapped]
 
     if use_finder:
-        blocks = _learned_blocks(norm, UNMEASURED_CHAR if measured is None else measured, finder)
+        blocks = _learned_blocks(norm, UNMEASURED_CHAR if measured is None else measured, finder, rtl)
     else:
         blocks = _classical_blocks(binary, _char_height(binary), params)
     page = Page(

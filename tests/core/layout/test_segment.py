@@ -14,6 +14,7 @@ from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout import segment, xy_cut_order
 from mspt_core.layout.evaluate import match_lines
+from mspt_core.layout.linefinder import group_into_blocks
 from tests.conftest import split_xmls
 
 
@@ -128,15 +129,28 @@ def test_xy_cut_reads_a_line_broken_at_a_wide_space_left_piece_first():
     boxes = [whole_a, left_1, right_1, right_2, left_2, whole_b, right_3, left_3, whole_c]
     assert xy_cut_order(boxes) == [0, 1, 2, 4, 3, 5, 7, 6, 8]
     assert xy_cut_order(boxes, rtl=True) == [0, 2, 1, 3, 4, 5, 6, 7, 8]
+    # the line finder's blocks, as segment() orders them (rtl: a right-to-left page's pieces)
+    assert group_into_blocks(boxes, pitch=45) == [[0, 1, 2, 4, 3, 5, 7, 6, 8]]
+    assert group_into_blocks(boxes, pitch=45, rtl=True) == [[0, 2, 1, 3, 4, 5, 6, 7, 8]]
 
 
 def test_xy_cut_reads_the_left_page_of_a_spread_first_where_their_blocks_overlap():
     # A spread (cremma-mss-19 val, f120): the two pages' blocks overlap by a hundred pixels at
     # the fold, so no gutter splits them into columns; the right page's block starts a little
-    # higher. Its folio number sits above it, a row of its own.
+    # higher. Its folio number sits above both, in a band of white of its own: cut off first.
     left_page, right_page, folio = (2262, 486, 4220, 3298), (4096, 478, 6117, 3196), (5886, 382, 6006, 457)
     assert xy_cut_order([right_page, folio, left_page]) == [1, 2, 0]
     assert xy_cut_order([right_page, folio, left_page], rtl=True) == [1, 0, 2]
+
+
+def test_xy_cut_keeps_a_note_written_above_the_line_beside_it_first():
+    # peraire-20 val (B.18.chine4_0003), the boxes of the lines the finder found: a title across
+    # the page's top and a note written right of it and a little higher, which the ground truth
+    # reads first. Handwritten boxes are tall, so each one's middle lies within the other box;
+    # they are still two rows. Below them, "Fini" and its date, two pieces of one row.
+    title, note = (54, 55, 791, 108), (826, 34, 1105, 93)
+    finished, date = (280, 129, 359, 170), (603, 101, 1040, 167)
+    assert xy_cut_order([title, note, finished, date]) == [1, 0, 2, 3]
 
 
 def test_segmentation_reads_a_spread_left_page_first(cremma):
