@@ -8,10 +8,12 @@ print model), read by the bundled model ``--model`` (polygon crops, its own engi
 beam width and pruning of SEARCHES: among those whose decoding costs at most
 ``--max-ms-per-line`` CPU milliseconds per line on every val set (measured in the same run; the
 print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms per line beyond
-its greedy reading), the cheapest whose mean val CER is within 0.05 points of the lowest. Test
-splits are never read.
+its greedy reading; the handwriting model, which ``auto`` also runs on old print's doubtful
+lines, keeps within 30), the cheapest whose mean val CER is within 0.05 points of the lowest.
+Test splits are never read.
 
-    .venv/bin/python packaging/default_model/language_model.py --model handwriting --threads 1
+    .venv/bin/python packaging/default_model/language_model.py --model handwriting \
+        --max-ms-per-line 30 --threads 1
     .venv/bin/python packaging/default_model/language_model.py --model default --sets printed \
         --max-ms-per-line 5 --threads 1
 
