@@ -3,18 +3,25 @@
 For each document of a split with at least ``--min-pages`` pages, a model (default: the bundled
 ``default``) is fine-tuned on the document's first pages (at most five, always leaving one or
 more) exactly as the app's fine-tune wizard does it: the few-pages preset of
-``mspt_core.presets``, validated on 10 % of those lines, the best validation kept. Its line CER
-on the document's remaining pages is printed before and after, with the CPU minutes spent, and
-also for the run's last weights (what keeping the last step instead of the best validation would
-give: with the 3-8 validation lines of a few pages, which checkpoint is "best" is chance).
+``mspt_core.presets``, validated on 10 % of those lines, the best validation kept (and blended
+back toward the base, as the preset's ``tuned_share`` says). Its line CER on the document's
+remaining pages is printed before and after, with the CPU minutes spent, and also for the run's
+last weights (what keeping the last step instead of the best validation would give: with the
+3-8 validation lines of a few pages, which checkpoint is "best" is chance).
 
     .venv/bin/python benchmarks/few_page_finetune.py --split test                  # RESULTS.md
     .venv/bin/python benchmarks/few_page_finetune.py --split val --curve --lr 3e-4 1e-3 --steps 800
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --blend 0.25 0.5 0.75
 
 ``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
 every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
-pages are never used for a choice. Documents are the sets' own sub-folders (one hand or one
-book each; SPLIT.tsv puts a document in one split); pages are taken in natural name order."""
+pages are never used for a choice. ``--blend`` also reads the remaining pages with the run's
+last weights blended with the base's (weight-space ensembling: a tuned share ``a`` of each
+weight; the preset's own blend of the kept model is what "CER after" reads), a cheap way to ask
+whether a model nearer its base reads an unseen page better; ``--tuned-share`` overrides the
+preset's.
+Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
+in one split); pages are taken in natural name order."""
 
 from __future__ import annotations
 
@@ -61,6 +68,7 @@ class Outcome:
     cpu_minutes: float
     wall_minutes: float
     curve: list[tuple[int, float]] = field(default_factory=list)
+    blended: dict[float, float] = field(default_factory=dict)  # tuned share -> CER of the last weights' blend
 
 
 def natural_key(path: Path) -> list:
@@ -113,7 +121,39 @@ def last_weights_cer(outcome, work: Path, lines, train_texts: list[str]) -> floa
     return lines_cer(LineRecognizer(loaded, device="cpu", engine="torch"), lines)
 
 
-def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work: Path) -> Outcome:
+def blended_cers(base: Path, work: Path, lines, train_texts: list[str], shares: list[float]) -> dict[float, float]:
+    """CER of the run's last weights blended with the base's (``mspt_core.train.blend``), for
+    each tuned share."""
+    from safetensors.torch import load_file
+
+    from mspt_core.models import load_model
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.blend import blend_with_base
+    from mspt_core.train.checkpoint import CHECKPOINT
+    from mspt_core.train.supervised import lines_cer
+
+    base_classes = len(load_model(base).charset)
+    tensors = load_file(str(work / CHECKPOINT))
+    last_state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    found = {}
+    for share in shares:
+        reference, _ = load_model(base).extended_for(train_texts)
+        tuned, _ = load_model(base).extended_for(train_texts)
+        tuned.model.load_state_dict(last_state)
+        blend_with_base(tuned.model, reference.model, share, base_classes)
+        found[share] = lines_cer(LineRecognizer(tuned, device="cpu", engine="torch"), lines)
+    return found
+
+
+def fine_tune(
+    document: Document,
+    base: Path,
+    overrides: dict,
+    curve: bool,
+    work: Path,
+    blend: list[float],
+    tuned_share: float | None,
+) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
     from mspt_core.train.supervised import train_recognizer
@@ -145,10 +185,12 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
         resume=False,
         use_augmentation=preset.augment,
         data_description=f"{document.dataset}/{document.name}: first {len(document.adapt_pages)} pages",
+        tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
     last = last_weights_cer(outcome, work, held_out, train_set.texts)
+    blended = blended_cers(base, work, held_out, train_set.texts, blend) if blend else {}
     return Outcome(
         document,
         len(train_set),
@@ -162,6 +204,7 @@ def fine_tune(document: Document, base: Path, overrides: dict, curve: bool, work
         cpu / 60,
         wall / 60,
         points,
+        blended,
     )
 
 
@@ -203,6 +246,10 @@ def main() -> int:
     parser.add_argument("--val-every", type=int, help="override the preset's validation interval")
     parser.add_argument("--curve", action="store_true", help="validate on the remaining pages (val split only)")
     parser.add_argument("--documents", nargs="+", help="only these documents (folder names)")
+    parser.add_argument(
+        "--blend", type=float, nargs="+", help="also read with the last weights blended with the base's: tuned shares"
+    )
+    parser.add_argument("--tuned-share", type=float, help="override the preset's blend of the kept model (1: none)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -224,12 +271,20 @@ def main() -> int:
         outcomes = []
         for document in chosen:
             with tempfile.TemporaryDirectory(prefix="mspt-fewpage-") as work:
-                outcome = fine_tune(document, base, overrides, args.curve, Path(work))
+                outcome = fine_tune(
+                    document, base, overrides, args.curve, Path(work), args.blend or [], args.tuned_share
+                )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
+            if outcome.blended:
+                print(
+                    "    last weights blended with the base, tuned share: "
+                    + ", ".join(f"{a:g}: {c:.2%}" for a, c in outcome.blended.items())
+                )
             if args.curve:
                 print("    held-out CER by step: " + ", ".join(f"{s}: {c:.2%}" for s, c in outcome.curve), flush=True)
-        print(f"\n## settings: the few-pages preset with {overrides or 'nothing'} changed\n")
+        changed = {**overrides, **({"tuned_share": args.tuned_share} if args.tuned_share is not None else {})}
+        print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)
     return 0
 

@@ -616,6 +616,7 @@ class FinetuneSettingsPage(QWizardPage):
         self.val_every = _int_spin(1, 1_000_000, 1)
         self.checkpoint_every = _int_spin(1, 1_000_000, 1)
         self.patience = _int_spin(0, 1_000_000, 0)
+        self.tuned_share = _real_spin(0.0, 1.0, 0.0, 2, 0.05)
         self.augment = QCheckBox(wizard.tr("Vary the training lines as scans vary (augmentation)"))
         form = QFormLayout(self.advanced)
         form.addRow(wizard.tr("Learning rate"), self.lr)
@@ -626,6 +627,7 @@ class FinetuneSettingsPage(QWizardPage):
         form.addRow(wizard.tr("Validate every … steps"), self.val_every)
         form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
         form.addRow(wizard.tr("Stop after … validations without gain (0: never)"), self.patience)
+        form.addRow(wizard.tr("Share of the fine-tuned weights (the rest: the base's; 1: no blend)"), self.tuned_share)
         form.addRow(self.augment)
         self.preset_kind: str | None = None
         self.advanced.setVisible(False)
@@ -650,6 +652,9 @@ class FinetuneSettingsPage(QWizardPage):
         for field in (self.encoder_lr, self.freeze):
             field.setEnabled(kind == "encoder")
             field.setToolTip("" if kind == "encoder" else self.tr("Only for a pre-trained encoder as the base"))
+        # A new head has no base to blend back toward.
+        self.tuned_share.setEnabled(kind != "encoder")
+        self.tuned_share.setToolTip(self.tr("Only for a recognizer as the base") if kind == "encoder" else "")
 
     def apply_preset(self, preset: TrainingPreset) -> None:
         loop = preset.settings()
@@ -662,6 +667,7 @@ class FinetuneSettingsPage(QWizardPage):
         self.patience.setValue(loop.patience)
         self.encoder_lr.setValue(preset.encoder_lr_scale)
         self.freeze.setValue(preset.freeze_steps)
+        self.tuned_share.setValue(preset.tuned_share)
         self.augment.setChecked(preset.augment)
 
     def isComplete(self) -> bool:
@@ -724,6 +730,10 @@ class FinetuneWizard(TrainingWizard):
             encoder += self.tr(", frozen for the first {f} steps").format(f=s.freeze.value())
         if kind != "encoder":
             encoder = self.tr("learns with the rest of the model (a recognizer as the base)")
+            if s.tuned_share.value() < 1:
+                encoder += self.tr("; the best weights are then blended back toward the base ({a:g} tuned)").format(
+                    a=s.tuned_share.value()
+                )
         return [
             (self.tr("New model"), s.name.text().strip()),
             (
@@ -761,6 +771,7 @@ class FinetuneWizard(TrainingWizard):
             device=self.settings.device,
             encoder_lr_scale=s.encoder_lr.value(),
             freeze_steps=s.freeze.value(),
+            tuned_share=s.tuned_share.value(),
             augment=s.augment.isChecked(),
             description=self.tr("corrected lines of project {p}").format(p=self.project.name if self.project else "—"),
             loop={

@@ -408,6 +408,8 @@ def report_training(outcome, args: argparse.Namespace) -> int:
         return 0 if result.status != "cancelled" else 1
     if outcome.added_chars:
         print(f"alphabet extended with: {''.join(outcome.added_chars)}")
+    if outcome.blend_cer is not None:
+        print(f"the best model blended back toward the base: validation CER {outcome.blend_cer:.4f}")
     print(f"model: {outcome.model_path}")
     install(outcome.model_path, args)
     return 0 if result.status != "cancelled" else 1

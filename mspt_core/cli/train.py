@@ -37,6 +37,14 @@ def register(subparsers) -> None:
     )
     from mspt_core.presets import FINETUNE, SCRATCH, training_preset
 
+    p.add_argument(
+        "--tuned-share",
+        type=float,
+        default=None,
+        metavar="A",
+        help="with --base: the kept model is blended back toward the base, base * (1 - A) + tuned * A "
+        f"(1: no blend; default {training_preset(FINETUNE).tuned_share:g})",
+    )
     add_loop_options(
         p,
         f"from scratch: {training_preset(SCRATCH).summary()}; with --base, the few-pages fine-tuning "
@@ -54,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
     preset = training_preset(FINETUNE if args.base else SCRATCH)
     settings = loop_settings(args, preset)
+    tuned_share = preset.tuned_share if args.tuned_share is None else args.tuned_share
+    if args.tuned_share is not None and not args.base:
+        raise DataError("--tuned-share blends a fine-tuned model with its base: it needs --base")
+    if not 0.0 <= tuned_share <= 1.0:
+        raise DataError(f"--tuned-share must lie between 0 and 1, not {tuned_share:g}")
     check_output_folder(args.out)
     try:
         height = config_for(args.size).height
@@ -76,5 +89,6 @@ def run(args: argparse.Namespace) -> int:
         resume=not args.no_resume,
         use_augmentation=preset.augment and not args.no_augment,
         data_description=" ".join(str(p) for p in args.data),
+        tuned_share=tuned_share,
     )
     return report_training(outcome, args)

@@ -402,7 +402,9 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
             **common,
         )
     else:
-        outcome = train_recognizer(train_set, val_set, work / "train", settings, base_model=base, **common)
+        outcome = train_recognizer(
+            train_set, val_set, work / "train", settings, base_model=base, tuned_share=preset.tuned_share, **common
+        )
     if outcome.result.status == "cancelled":
         return None
     # A recognizer base was validated by the loop before the first step (step 0), the same

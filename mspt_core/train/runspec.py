@@ -44,6 +44,7 @@ class RunSpec:
     encoder_lr_scale: float | None = None  # None: the preset's
     freeze_steps: int | None = None  # None: the preset's
     augment: bool | None = None  # None: the preset's
+    tuned_share: float | None = None  # None: the preset's (a recognizer base only)
     description: str = ""  # what the lines are, for the model's provenance
     project: str = ""  # the project folder whose corrected lines were snapshotted, if any
     project_pages: list[str] = field(default_factory=list)  # ids of its pages trained on
@@ -73,6 +74,8 @@ class RunSpec:
         _check(lr_scale is None or (_number(lr_scale) and lr_scale >= 0), "encoder_lr_scale", "a number >= 0")
         _check(self.freeze_steps is None or _whole(self.freeze_steps, 0), "freeze_steps", "a whole number >= 0")
         _check(self.augment is None or isinstance(self.augment, bool), "augment", "true or false")
+        share = self.tuned_share
+        _check(share is None or (_number(share) and 0 <= share <= 1), "tuned_share", "a number from 0 to 1")
         _check(isinstance(self.description, str), "description", "text")
         _check(isinstance(self.project, str), "project", "a folder")
         ids = self.project_pages
@@ -110,6 +113,7 @@ class RunSpec:
             encoder_lr_scale=chosen.encoder_lr_scale if self.encoder_lr_scale is None else self.encoder_lr_scale,
             freeze_steps=chosen.freeze_steps if self.freeze_steps is None else self.freeze_steps,
             augment=chosen.augment if self.augment is None else self.augment,
+            tuned_share=chosen.tuned_share if self.tuned_share is None else self.tuned_share,
         )
 
 

@@ -5,7 +5,12 @@ the app's fine-tuning runs call ``train_recognizer``.
 From a base model, the base is the first candidate of keep-best: it is validated before the
 first step (step 0), and when no later validation beats it the run's model is the base itself,
 copied as it is (``TrainOutcome.kept_base``, ``KEPT_BASE``). Fine-tuning never hands back a
-model that reads the validation lines worse than the model it started from."""
+model that reads the validation lines worse than the model it started from.
+
+With ``tuned_share`` below 1 (the few-pages preset), the kept weights are then blended back
+toward the base's (``mspt_core.train.blend``): a model fine-tuned on a few pages reads the
+document's other hands less worse that way. The blend replaces the kept model when it reads the
+validation lines no worse than the base did; its metadata says so (``BLENDED``)."""
 
 from __future__ import annotations
 
@@ -20,15 +25,18 @@ from mspt_core.charset import Charset
 from mspt_core.data.augment import augment
 from mspt_core.data.batching import collate, width_batches
 from mspt_core.data.lines import LineSet
+from mspt_core.devices import pick_device
 from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
 from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
 from mspt_core.recognize import LineRecognizer, end_margin_pixels, with_end_margins
+from mspt_core.train.blend import blend_with_base
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
 BEST = "best"  # model folder inside the run directory
 KEPT_BASE = "no improvement over the base model: keeping the base"
+BLENDED = "blended_with_base"  # metadata key of a blended model: the tuned share
 
 
 class RecognitionJob:
@@ -109,6 +117,7 @@ class TrainOutcome:
     model_path: Path  # the best (or, without validation data, the last) model
     charset: Charset
     added_chars: list[str]
+    blend_cer: float | None = None  # validation CER of the blended model, where one was kept
 
     @property
     def kept_base(self) -> bool:
@@ -118,7 +127,10 @@ class TrainOutcome:
 
     @property
     def tuned_cer(self) -> float | None:
-        """The best validation CER of the trained weights (after step 0), kept or not."""
+        """The validation CER of the trained model: the kept blend's, or the best of the trained
+        weights (after step 0), kept or not."""
+        if self.blend_cer is not None:
+            return self.blend_cer
         cers = [h["val"] for h in self.result.history if "val" in h and h["step"] > 0]
         return min(cers) if cers else None
 
@@ -141,9 +153,14 @@ def train_recognizer(
     resume: bool = True,
     data_description: str = "",
     use_augmentation: bool = True,
+    tuned_share: float = 1.0,
 ) -> TrainOutcome:
+    """``tuned_share``: from a base model, blend the kept weights this far from the base's
+    toward the trained ones (1: not at all; see the module's docstring)."""
     if not train_set.samples:
         raise DataError("no training lines")
+    if not 0.0 <= tuned_share <= 1.0:
+        raise ValueError(f"tuned_share must lie in [0, 1], not {tuned_share}")
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     added: list[str] = []
@@ -172,7 +189,44 @@ def train_recognizer(
     job = RecognitionJob(
         model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation, base_file=base_model
     )
-    return run_recognition_job(job, on_progress, should_stop, resume, added)
+    outcome = run_recognition_job(job, on_progress, should_stop, resume, added)
+    if base_model is not None and tuned_share < 1.0 and outcome.result.status != "cancelled" and not outcome.kept_base:
+        outcome.blend_cer = blend_kept_with_base(outcome, job, base_model, tuned_share)
+    return outcome
+
+
+def blend_kept_with_base(
+    outcome: TrainOutcome, job: RecognitionJob, base_model: Path, tuned_share: float
+) -> float | None:
+    """Replace the run's kept model by its blend with the base where the blend reads the
+    validation lines no worse than the base (step 0) did; the blend's validation CER, or None
+    where it was not kept (or there are no validation lines). A finished run asked again finds
+    its blend already made."""
+    kept = load_model(outcome.model_path)
+    if BLENDED in kept.metadata:
+        return (kept.metadata.get("provenance") or {}).get("val_cer")
+    base = load_model(base_model)
+    base_classes = len(base.charset)
+    reference, _ = base.extended_for(kept.charset.chars[len(base.charset.chars) :])
+    if reference.charset.chars != kept.charset.chars:
+        raise ValueError(f"{outcome.model_path}: its alphabet does not extend its base's")
+    unblended_cer = (kept.metadata.get("provenance") or {}).get("val_cer")
+    blend_with_base(kept.model, reference.model, tuned_share, base_classes)
+    blended_cer = None
+    if job.val_set:
+        job.model.load_state_dict(kept.model.state_dict())  # the run is over: read as its validations did
+        blended_cer = job.validate(pick_device(job.settings.device))
+        base_cer = next((h["val"] for h in outcome.result.history if h["step"] == 0 and "val" in h), None)
+        if base_cer is not None and blended_cer > base_cer:
+            return None  # the blend undoes the gain on the lines it is judged by: keep the kept
+    provenance = dict(kept.metadata.get("provenance") or {}, val_cer=blended_cer, val_cer_unblended=unblended_cer)
+    save_model(
+        outcome.model_path,
+        kept.model,
+        kept.charset,
+        dict(kept.metadata, provenance=provenance, **{BLENDED: tuned_share}),
+    )
+    return blended_cer
 
 
 def data_provenance(train_set: LineSet, val_set: LineSet | None, data_description: str) -> dict:

@@ -329,6 +329,7 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
     few_pages = training_preset(FINETUNE)
     assert s.steps.value() == few_pages.settings().steps and s.lr.value() == pytest.approx(few_pages.settings().lr)
     assert not s.encoder_lr.isEnabled() and not s.freeze.isEnabled()  # a recognizer learns as a whole
+    assert s.tuned_share.isEnabled() and s.tuned_share.value() == pytest.approx(few_pages.tuned_share)
     s.steps.setValue(77)  # typed by the user: kept while the base stays a recognizer
     wizard.back()
     wizard.next()
@@ -336,9 +337,11 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
     spec = wizard.spec()
     assert spec.loop["steps"] == 77 and spec.loop["patience"] == few_pages.settings().patience
     assert spec.encoder_lr_scale == few_pages.encoder_lr_scale
+    assert spec.tuned_share == pytest.approx(few_pages.tuned_share)
     wizard.next()  # the summary: what will run, before anything does
     summary = wizard.summary_page.text()
     assert "77 steps of 16 lines" in summary and "default (recognizer)" in summary
+    assert f"blended back toward the base ({few_pages.tuned_share:g} tuned)" in summary
     assert "corrected lines of this project" in summary
     assert "too few to judge a model by" in summary  # the sample project's 10% is a handful of lines
     assert wizard.watcher is None
@@ -350,5 +353,6 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
     wizard.base_page.models.currentItem().setData(BASE_KIND_ROLE, "encoder")  # as an encoder's row says
     wizard.next()
     assert s.encoder_lr.value() == training_preset(ENCODER).encoder_lr_scale and s.encoder_lr.isEnabled()
+    assert not s.tuned_share.isEnabled()  # a new head has no base to blend back toward
     assert s.steps.value() == training_preset(ENCODER).settings().steps
     wizard.close()

@@ -54,6 +54,11 @@ def test_the_kind_of_training_picks_its_preset_and_an_option_overrides_one_value
     assert settings.lr == 0.002 and settings.steps == expected.steps and settings.warmup == expected.warmup
     assert settings.val_every == expected.val_every and settings.patience == expected.patience
     assert captured["use_augmentation"] == TRAINING_PRESETS[preset].augment
+    assert captured["tuned_share"] == TRAINING_PRESETS[preset].tuned_share
+    if base:  # the blend back toward the base, turned off
+        with pytest.raises(SystemExit):
+            main(args + ["--base", base, "--tuned-share", "1"])
+        assert captured["tuned_share"] == 1.0
 
 
 def test_a_run_made_shorter_than_its_preset_keeps_a_warm_up_it_can_finish():

@@ -159,6 +159,16 @@ ROWS = {
     "dpi 5": (["transcribe", "{IN}/page.pdf", "--model", "{MODEL}", "--out", "{OUT}", "--dpi", "5"], "--dpi", "5"),
     "val-every 0": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--val-every", "0"], "--val-every", "0"),
     "lr nan": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--lr", "nan"], "--lr", "nan"),
+    "tuned share 1.5": (
+        ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--base", "{MODEL}", "--tuned-share", "1.5"],
+        "--tuned-share",
+        "1.5",
+    ),
+    "tuned share without a base": (
+        ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--tuned-share", "0.5"],
+        "--tuned-share",
+        "--base",
+    ),
     "install-as a path": (
         ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--install-as", "../bad"],
         "../bad",

@@ -29,6 +29,7 @@ def test_a_spec_survives_its_file_unchanged(tmp_path):
         ({"kind": "finetune", "name": "x", "base": "default", "val_fraction": 1.5}, "'val_fraction'"),
         ({"kind": "finetune", "name": "x", "base": "default", "threads": 0}, "'threads'"),
         ({"kind": "finetune", "name": "x", "base": "default", "encoder_lr_scale": "fast"}, "'encoder_lr_scale'"),
+        ({"kind": "finetune", "name": "x", "base": "default", "tuned_share": 1.5}, "'tuned_share'"),
         ({"kind": "pretrain", "name": "x", "preset": "huge"}, "'preset'"),
         ({"kind": "pretrain", "name": "x", "method": {"clusterz": 8}}, "'method'"),
         ({"kind": "pretrain", "name": "x", "colour": "red"}, "'colour'"),
@@ -82,6 +83,9 @@ def test_the_fine_tuning_preset_follows_the_base_and_the_spec_overrides_it():
     few_pages = spec.finetune_preset("recognizer")
     assert few_pages.settings().steps == 42
     assert few_pages.settings().lr == TRAINING_PRESETS[FINETUNE].settings().lr
+    assert few_pages.tuned_share == TRAINING_PRESETS[FINETUNE].tuned_share
+    unblended = RunSpec(kind="finetune", name="x", base="default", tuned_share=1.0).finetune_preset("recognizer")
+    assert unblended.tuned_share == 1.0
     encoder = spec.finetune_preset("encoder")
     assert encoder.encoder_lr_scale == TRAINING_PRESETS[ENCODER].encoder_lr_scale
     frozen = RunSpec(kind="finetune", name="x", base="enc", freeze_steps=9, augment=False).finetune_preset("encoder")
