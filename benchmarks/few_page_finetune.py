@@ -65,6 +65,7 @@ class Outcome:
     last: float  # CER of the run's last weights, whichever checkpoint was kept
     steps: int
     best_step: int | None
+    blend: str  # the kept model blended back toward the base: "used", "not used" or "-" (none made)
     cpu_minutes: float
     wall_minutes: float
     curve: list[tuple[int, float]] = field(default_factory=list)
@@ -104,44 +105,40 @@ def line_cer(model_path: Path, lines) -> float:
     return lines_cer(LineRecognizer.from_model(str(model_path), device="cpu", engine="torch"), lines)
 
 
-def last_weights_cer(outcome, work: Path, lines, train_texts: list[str]) -> float:
-    """CER of the weights the run ended with (its final checkpoint), in the kept model's shape.
-    Where the kept model is the base itself, its charset lacks the characters the run added
-    for ``train_texts``: it is extended the same way first."""
+def last_weights(base: Path, work: Path, train_texts: list[str]):
+    """The weights the run ended with (its final checkpoint), read as its base reads, with the
+    base's charset extended for ``train_texts`` as the run extended it."""
     from safetensors.torch import load_file
 
     from mspt_core.models import load_model
-    from mspt_core.recognize import LineRecognizer
     from mspt_core.train.checkpoint import CHECKPOINT
-    from mspt_core.train.supervised import lines_cer
 
-    loaded, _ = load_model(outcome.model_path).extended_for(train_texts)
+    loaded, _ = load_model(base).extended_for(train_texts)
     tensors = load_file(str(work / CHECKPOINT))
     loaded.model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    return loaded
+
+
+def loaded_cer(loaded, lines) -> float:
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.supervised import lines_cer
+
     return lines_cer(LineRecognizer(loaded, device="cpu", engine="torch"), lines)
 
 
 def blended_cers(base: Path, work: Path, lines, train_texts: list[str], shares: list[float]) -> dict[float, float]:
     """CER of the run's last weights blended with the base's (``mspt_core.train.blend``), for
     each tuned share."""
-    from safetensors.torch import load_file
-
     from mspt_core.models import load_model
-    from mspt_core.recognize import LineRecognizer
     from mspt_core.train.blend import blend_with_base
-    from mspt_core.train.checkpoint import CHECKPOINT
-    from mspt_core.train.supervised import lines_cer
 
+    reference, _ = load_model(base).extended_for(train_texts)
     base_classes = len(load_model(base).charset)
-    tensors = load_file(str(work / CHECKPOINT))
-    last_state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
     found = {}
     for share in shares:
-        reference, _ = load_model(base).extended_for(train_texts)
-        tuned, _ = load_model(base).extended_for(train_texts)
-        tuned.model.load_state_dict(last_state)
+        tuned = last_weights(base, work, train_texts)
         blend_with_base(tuned.model, reference.model, share, base_classes)
-        found[share] = lines_cer(LineRecognizer(tuned, device="cpu", engine="torch"), lines)
+        found[share] = loaded_cer(tuned, lines)
     return found
 
 
@@ -189,7 +186,7 @@ def fine_tune(
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
-    last = last_weights_cer(outcome, work, held_out, train_set.texts)
+    last = loaded_cer(last_weights(base, work, train_set.texts), held_out)
     blended = blended_cers(base, work, held_out, train_set.texts, blend) if blend else {}
     return Outcome(
         document,
@@ -201,6 +198,7 @@ def fine_tune(
         last,
         outcome.result.step,
         outcome.result.best_step,
+        "-" if outcome.blend is None else ("used" if outcome.blend.kept else "not used"),
         cpu / 60,
         wall / 60,
         points,
@@ -211,15 +209,15 @@ def fine_tune(
 def table(outcomes: list[Outcome]) -> str:
     out = [
         "| set | document | pages trained / read | lines trained / val / read | CER before | CER after "
-        "| CER, last weights | steps (best) | CPU min | wall min |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| CER, last weights | steps (best) | blend | CPU min | wall min |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         d = o.document
         out.append(
             f"| {d.dataset} | {d.name} | {len(d.adapt_pages)} / {len(d.eval_pages)} | "
             f"{o.adapt_lines} / {o.val_lines} / {o.eval_lines} | {o.before:.2%} | {o.after:.2%} | "
-            f"{o.last:.2%} | {o.steps} ({o.best_step}) | {o.cpu_minutes:.1f} | {o.wall_minutes:.1f} |"
+            f"{o.last:.2%} | {o.steps} ({o.best_step}) | {o.blend} | {o.cpu_minutes:.1f} | {o.wall_minutes:.1f} |"
         )
     if outcomes:
         weights = sum(o.eval_lines for o in outcomes)

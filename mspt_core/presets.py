@@ -115,9 +115,10 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
     # seventh-round handwriting model lr 1e-4 ends at least as well as 3e-4 on all six val
     # documents (24.5 % -> 18.5 % against 19.8 %), and from the print model, whose 1.6 % on one
     # page of gallicorpora-16 no step improves, it does less harm (last weights 2.8 % against 3.4 %).
-    # The kept model is then blended back toward the base, three quarters tuned (the benchmark's
-    # ``--blend``): from the ninth-round handwriting model the six val documents' other pages read
-    # 17.36 % against 17.82 % unblended (shares 0.25 / 0.5: 20.50 / 18.45 %), four of six better.
+    # The kept model is then blended back toward the base, three quarters tuned: from the
+    # ninth-round handwriting model, the six handwritten val documents' other pages read 17.36 %
+    # against 17.82 % unblended (kept model blended at 0.25 / 0.5: 20.50 / 18.45 %), four of six
+    # better (few_page_finetune.py; RESULTS.md, "Five-page fine-tuning blended back…").
     FINETUNE: TrainingPreset(
         "adapt a recognizer to a few corrected pages (about five) of a new hand or print",
         dict(steps=600, lr=1e-4, warmup=50, val_every=100, checkpoint_every=100),

@@ -408,8 +408,13 @@ def report_training(outcome, args: argparse.Namespace) -> int:
         return 0 if result.status != "cancelled" else 1
     if outcome.added_chars:
         print(f"alphabet extended with: {''.join(outcome.added_chars)}")
-    if outcome.blend_cer is not None:
-        print(f"the best model blended back toward the base: validation CER {outcome.blend_cer:.4f}")
+    blend = outcome.blend
+    if blend is not None:
+        figure = f"validation CER {blend.val_cer:.4f}" if blend.val_cer is not None else "no validation lines"
+        if blend.kept:
+            print(f"the best model blended back toward the base ({blend.share:g} tuned): {figure}")
+        else:
+            print(f"the best model blended back toward the base read no better than the base ({figure}): not used")
     print(f"model: {outcome.model_path}")
     install(outcome.model_path, args)
     return 0 if result.status != "cancelled" else 1

@@ -40,5 +40,12 @@ class Recognizer(nn.Module):
             self.decoder.extend(new_chars)
         self.num_classes += new_chars
 
+    def per_class_tensors(self) -> set[str]:
+        """State-dict keys of the tensors with one row per class: those ``extend_charset`` grows."""
+        keys = {"ctc.proj.weight", "ctc.proj.bias"}
+        if self.decoder is not None:
+            keys |= {"decoder.proj.weight", "decoder.proj.bias", "decoder.embed.weight"}
+        return keys
+
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

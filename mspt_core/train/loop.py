@@ -63,6 +63,11 @@ class TrainResult:
         """No validation after the first step beat the starting weights (step 0)."""
         return self.best_step == 0
 
+    @property
+    def start_metric(self) -> float | None:
+        """The starting weights' validation (step 0), where they were a candidate."""
+        return next((h["val"] for h in self.history if h["step"] == 0 and "val" in h), None)
+
 
 class Job(Protocol):
     @property

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -409,8 +409,7 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         return None
     # A recognizer base was validated by the loop before the first step (step 0), the same
     # arithmetic as the trained weights; a resumed run has that record in its checkpoint.
-    history = outcome.result.history
-    base_cer = next((h["val"] for h in history if h["step"] == 0 and "val" in h), None)
+    base_cer = outcome.result.start_metric
     result: dict[str, Any] = {
         "model": None,
         "kind": "recognizer",
@@ -421,6 +420,8 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         "train_lines": len(train_set),
         "val_lines": len(val_set),
         "steps": outcome.result.step,
+        # The kept model blended back toward the base: share, its validation CER, handed back or not.
+        "blend": asdict(outcome.blend) if outcome.blend else None,
     }
     if outcome.kept_base:  # nothing better than the base: no copy of it under a new name
         return dict(result, kept_base=True, summary=f"{KEPT_BASE} {spec.base!r}")

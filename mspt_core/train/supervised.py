@@ -8,12 +8,14 @@ copied as it is (``TrainOutcome.kept_base``, ``KEPT_BASE``). Fine-tuning never h
 model that reads the validation lines worse than the model it started from.
 
 With ``tuned_share`` below 1 (the few-pages preset), the kept weights are then blended back
-toward the base's (``mspt_core.train.blend``): a model fine-tuned on a few pages reads the
-document's other hands less worse that way. The blend replaces the kept model when it reads the
-validation lines no worse than the base did; its metadata says so (``BLENDED``)."""
+toward the base's (``mspt_core.train.blend``): a model fine-tuned on a few pages of one hand
+forgets less of the others that way. The blend is written beside the kept model (``BLEND``; the
+kept model stays as it is) and handed back when it reads the validation lines better than the
+base did; its metadata says so (``BLENDED``), and ``TrainOutcome.blend`` says what happened."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
 BEST = "best"  # model folder inside the run directory
 KEPT_BASE = "no improvement over the base model: keeping the base"
+BLEND = "blended"  # folder of the kept model blended back toward the base, inside the run directory
 BLENDED = "blended_with_base"  # metadata key of a blended model: the tuned share
 
 
@@ -112,12 +115,19 @@ class RecognitionJob:
 
 
 @dataclass
+class BlendOutcome:
+    share: float  # of the tuned weights
+    val_cer: float | None  # the blend's; None without validation lines
+    kept: bool  # False: it read the validation lines no better than the base; the unblended stays
+
+
+@dataclass
 class TrainOutcome:
     result: TrainResult
     model_path: Path  # the best (or, without validation data, the last) model
     charset: Charset
     added_chars: list[str]
-    blend_cer: float | None = None  # validation CER of the blended model, where one was kept
+    blend: BlendOutcome | None = None  # where the kept model was blended back toward the base
 
     @property
     def kept_base(self) -> bool:
@@ -129,8 +139,8 @@ class TrainOutcome:
     def tuned_cer(self) -> float | None:
         """The validation CER of the trained model: the kept blend's, or the best of the trained
         weights (after step 0), kept or not."""
-        if self.blend_cer is not None:
-            return self.blend_cer
+        if self.blend is not None and self.blend.kept and self.blend.val_cer is not None:
+            return self.blend.val_cer
         cers = [h["val"] for h in self.result.history if "val" in h and h["step"] > 0]
         return min(cers) if cers else None
 
@@ -191,42 +201,46 @@ def train_recognizer(
     )
     outcome = run_recognition_job(job, on_progress, should_stop, resume, added)
     if base_model is not None and tuned_share < 1.0 and outcome.result.status != "cancelled" and not outcome.kept_base:
-        outcome.blend_cer = blend_kept_with_base(outcome, job, base_model, tuned_share)
+        outcome.blend = blend_kept_with_base(outcome, job, base_model, tuned_share)
+        if outcome.blend.kept:
+            outcome.model_path = job.run_dir / BLEND
     return outcome
 
 
 def blend_kept_with_base(
     outcome: TrainOutcome, job: RecognitionJob, base_model: Path, tuned_share: float
-) -> float | None:
-    """Replace the run's kept model by its blend with the base where the blend reads the
-    validation lines no worse than the base (step 0) did; the blend's validation CER, or None
-    where it was not kept (or there are no validation lines). A finished run asked again finds
-    its blend already made."""
+) -> BlendOutcome:
+    """Blend the run's kept model with the base into ``BLEND``, kept where it reads the
+    validation lines better than the base (step 0) did, as the kept model had to. A blend already
+    made from the same kept model at the same share is reused (a finished run asked again)."""
     kept = load_model(outcome.model_path)
-    if BLENDED in kept.metadata:
-        return (kept.metadata.get("provenance") or {}).get("val_cer")
+    provenance = kept.metadata.get("provenance") or {}
+    target = job.run_dir / BLEND
+    if target.exists():
+        made = read_metadata(target)
+        if made.get(BLENDED) == tuned_share and made["provenance"].get("steps") == provenance.get("steps"):
+            return BlendOutcome(tuned_share, made["provenance"].get("val_cer"), kept=True)
+        shutil.rmtree(target)  # from another share or an earlier best
     base = load_model(base_model)
     base_classes = len(base.charset)
     reference, _ = base.extended_for(kept.charset.chars[len(base.charset.chars) :])
     if reference.charset.chars != kept.charset.chars:
         raise ValueError(f"{outcome.model_path}: its alphabet does not extend its base's")
-    unblended_cer = (kept.metadata.get("provenance") or {}).get("val_cer")
     blend_with_base(kept.model, reference.model, tuned_share, base_classes)
     blended_cer = None
     if job.val_set:
         job.model.load_state_dict(kept.model.state_dict())  # the run is over: read as its validations did
         blended_cer = job.validate(pick_device(job.settings.device))
-        base_cer = next((h["val"] for h in outcome.result.history if h["step"] == 0 and "val" in h), None)
-        if base_cer is not None and blended_cer > base_cer:
-            return None  # the blend undoes the gain on the lines it is judged by: keep the kept
-    provenance = dict(kept.metadata.get("provenance") or {}, val_cer=blended_cer, val_cer_unblended=unblended_cer)
-    save_model(
-        outcome.model_path,
-        kept.model,
-        kept.charset,
-        dict(kept.metadata, provenance=provenance, **{BLENDED: tuned_share}),
+        base_cer = outcome.result.start_metric
+        if base_cer is not None and blended_cer is not None and blended_cer >= base_cer:
+            return BlendOutcome(tuned_share, blended_cer, kept=False)
+    metadata = dict(
+        kept.metadata,
+        provenance=dict(provenance, val_cer=blended_cer, val_cer_unblended=provenance.get("val_cer")),
+        **{BLENDED: tuned_share},
     )
-    return blended_cer
+    save_model(target, kept.model, kept.charset, metadata)
+    return BlendOutcome(tuned_share, blended_cer, kept=True)
 
 
 def data_provenance(train_set: LineSet, val_set: LineSet | None, data_description: str) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 import torch
 
@@ -82,44 +84,54 @@ def _weights(path) -> dict[str, torch.Tensor]:
 
 def test_a_finetune_with_a_tuned_share_hands_back_the_blend_of_its_best_and_the_base(tmp_path, old_print_lines):
     from mspt_core.models import read_metadata, resolve
-    from mspt_core.train.supervised import BLENDED, train_recognizer
+    from mspt_core.train.supervised import BEST, BLEND, BLENDED, train_recognizer
 
     lines, base = old_print_lines, resolve("default")
-    # Validated on the lines it learns from: what is under test is what the run hands back.
-    plain = train_recognizer(lines, lines, tmp_path / "plain", _settings(), base_model=base, use_augmentation=False)
-    blended = train_recognizer(
-        lines, lines, tmp_path / "blend", _settings(), base_model=base, use_augmentation=False, tuned_share=0.5
-    )
-    assert not plain.kept_base and plain.blend_cer is None and BLENDED not in read_metadata(plain.model_path)
+
+    def run(folder, share):
+        # Validated on the lines it learns from: what is under test is what the run hands back.
+        return train_recognizer(
+            lines, lines, tmp_path / folder, _settings(), base_model=base, use_augmentation=False, tuned_share=share
+        )
+
+    plain, blended = run("plain", 1.0), run("blend", 0.5)
+    assert not plain.kept_base and plain.blend is None and plain.model_path == tmp_path / "plain" / BEST
     assert blended.result.best_step == plain.result.best_step  # the same training; only the hand-back differs
+    assert blended.model_path == tmp_path / "blend" / BLEND and blended.blend and blended.blend.kept
     conv = "encoder.frontend.stem.0.0.weight"
     base_w, plain_w, blend_w = _weights(base), _weights(plain.model_path), _weights(blended.model_path)
-    assert conv in blend_w and torch.allclose(blend_w[conv], (base_w[conv] + plain_w[conv]) / 2, atol=1e-6)
-    meta = read_metadata(blended.model_path)
-    step0 = blended.result.history[0]["val"]
-    assert meta[BLENDED] == 0.5 and blended.blend_cer is not None and blended.blend_cer <= step0
-    assert meta["provenance"]["val_cer"] == blended.blend_cer == blended.tuned_cer
+    assert torch.allclose(blend_w[conv], (base_w[conv] + plain_w[conv]) / 2, atol=1e-6)
+    assert torch.equal(_weights(tmp_path / "blend" / BEST)[conv], plain_w[conv])  # the kept model stays
+    meta, original = read_metadata(blended.model_path), read_metadata(base)
+    assert meta[BLENDED] == 0.5 and blended.blend.val_cer < blended.result.start_metric
+    assert meta["provenance"]["val_cer"] == blended.blend.val_cer == blended.tuned_cer
     assert meta["provenance"]["val_cer_unblended"] == pytest.approx(plain.result.best_metric)
-    assert "language_model" in meta or "language_model" not in read_metadata(base)  # reads as its base does
-    # A finished run asked again blends nothing twice.
-    again = train_recognizer(
-        lines, lines, tmp_path / "blend", _settings(), base_model=base, use_augmentation=False, tuned_share=0.5
-    )
-    assert again.blend_cer == blended.blend_cer and torch.equal(_weights(again.model_path)[conv], blend_w[conv])
+    for key in ("language_model", "end_margin"):  # it reads as its base does
+        assert meta.get(key) == original.get(key)
+    # A finished run asked again blends nothing twice; at another share it blends the kept model again.
+    again = run("blend", 0.5)
+    assert again.blend == blended.blend and torch.equal(_weights(again.model_path)[conv], blend_w[conv])
+    unblended = run("blend", 1.0)
+    assert unblended.blend is None and unblended.model_path == tmp_path / "blend" / BEST
+    nearer = run("blend", 0.75)
+    expected = base_w[conv] * 0.25 + plain_w[conv] * 0.75
+    assert read_metadata(nearer.model_path)[BLENDED] == 0.75
+    assert torch.allclose(_weights(nearer.model_path)[conv], expected, atol=1e-6)
 
 
-def test_a_blend_that_reads_worse_than_the_base_is_not_kept(tmp_path, old_print_lines, monkeypatch):
-    from mspt_core.models import read_metadata, resolve
-    from mspt_core.train import supervised
+def test_a_blend_that_reads_no_better_than_the_base_is_not_handed_back(tmp_path, old_print_lines, capsys):
+    from mspt_core.cli.common import report_training
+    from mspt_core.models import resolve
+    from mspt_core.train.supervised import BEST, BLEND, train_recognizer
 
-    def wreck(tuned, base, share, base_classes):  # a blend gone wrong: every weight zero
-        tuned.load_state_dict({k: torch.zeros_like(v) for k, v in tuned.state_dict().items()})
-
-    monkeypatch.setattr(supervised, "blend_with_base", wreck)
     lines, base = old_print_lines, resolve("default")
-    outcome = supervised.train_recognizer(
-        lines, lines, tmp_path, _settings(), base_model=base, use_augmentation=False, tuned_share=0.5
+    # Share 0 is the base itself (no character was added): a tie with the base, which is no gain.
+    outcome = train_recognizer(
+        lines, lines, tmp_path, _settings(), base_model=base, use_augmentation=False, tuned_share=0.0
     )
-    assert not outcome.kept_base and outcome.blend_cer is None
-    assert supervised.BLENDED not in read_metadata(outcome.model_path)
+    assert not outcome.kept_base and outcome.blend is not None and not outcome.blend.kept
+    assert outcome.blend.val_cer == pytest.approx(outcome.result.start_metric)
+    assert outcome.model_path == tmp_path / BEST and not (tmp_path / BLEND).exists()
     assert outcome.tuned_cer == outcome.result.best_metric  # the unblended best, as without a share
+    report_training(outcome, argparse.Namespace(install_as=None))
+    assert "read no better than the base" in capsys.readouterr().out
