@@ -225,6 +225,12 @@ class RunView(QWidget):
             text = self.tr("Validation CER on {v} lines — base model: {b}, new model “{n}”: {c}").format(
                 v=result.get("val_lines"), b=base_text, n=result["model"], c=new_text
             )
+            blend = result.get("blend")
+            if blend and blend.get("kept"):
+                text += "\n" + self.tr(
+                    "The new model is the fine-tuned one blended back toward the base ({a:g} fine-tuned): "
+                    "it forgets less of what the base read well."
+                ).format(a=blend["share"])
         if self.warning_label.text():
             text += "\n" + self.tr("These figures cannot be trusted: too few validation lines.")
         return text

@@ -17,6 +17,7 @@ from mspt_app.widgets.reread import RereadDialog
 from mspt_core.document import LineStatus
 from mspt_core.locks import FolderLock
 from mspt_core.models import import_model
+from mspt_core.presets import FINETUNE, training_preset
 from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.runspec import RunSpec
@@ -177,6 +178,15 @@ def test_finetuning_a_recognizer_pauses_stops_resumes_and_compares_cers(qtbot, c
     text = view.outcome_label.text()
     assert f"base model: {100 * result['base_cer']:.2f}%" in text and f"{100 * result['new_cer']:.2f}%" in text
     assert view.base_line.isVisible()  # the base CER drawn as a line on the CER plot
+    if not result.get("kept_base"):  # the preset blends the kept model back toward the base, and says so
+        blend = result["blend"]
+        assert blend["share"] == pytest.approx(training_preset(FINETUNE).tuned_share)
+        assert ("blended back toward the base" in text) == blend["kept"]
+    used = {"share": 0.75, "val_cer": 0.1, "kept": True}  # the words for a blend used, and for one not
+    shown = view._outcome_text(dict(result, blend=used, model="m", kept_base=False))
+    assert "blended back toward the base (0.75 fine-tuned)" in shown
+    unused = dict(used, kept=False)
+    assert "blended" not in view._outcome_text(dict(result, blend=unused, model="m", kept_base=False))
 
 
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
@@ -320,7 +330,7 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
 
 
 def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected_project):
-    from mspt_core.presets import ENCODER, FINETUNE, training_preset
+    from mspt_core.presets import ENCODER
 
     wizard = corrected_project.training.open_finetune_wizard("default")
     wizard.next()
