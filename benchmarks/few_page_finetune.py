@@ -132,8 +132,9 @@ def blended_cers(base: Path, work: Path, lines, train_texts: list[str], shares: 
     from mspt_core.models import load_model
     from mspt_core.train.blend import blend_with_base
 
-    reference, _ = load_model(base).extended_for(train_texts)
-    base_classes = len(load_model(base).charset)
+    plain = load_model(base)
+    base_classes = len(plain.charset)  # before the extension below grows it
+    reference, _ = plain.extended_for(train_texts)
     found = {}
     for share in shares:
         tuned = last_weights(base, work, train_texts)
