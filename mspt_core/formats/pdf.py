@@ -25,6 +25,10 @@ from mspt_core.errors import FormatError
 from mspt_core.layout.turn import line_turn
 
 ASCENT, DESCENT, ADVANCE = 800, -200, 500  # font units per 1000
+# A run stretched wider than this (a short word boxed over the ink of words its reading lost:
+# "a" over "tell of the number") is left narrower than its box: pdfium read a letter stretched
+# ten times its width into the line above, so copied text came out of order.
+MAX_STRETCH = 400.0  # per cent of the glyphs' own width
 DEFAULT_DPI = 300.0
 MAX_POINTS = 14400.0  # the longest page side PDF readers accept: 200 inches (PDF 1.7, annex C)
 
@@ -211,11 +215,11 @@ def _run(
     pdf, text: str, fit: int, origin: tuple[float, float], length: float, angle: float, font, size_px, scale, h_pt
 ) -> None:
     """Invisible text from ``origin`` along ``angle``, its first ``fit`` characters stretched
-    to ``length`` page pixels."""
+    to ``length`` page pixels (or to MAX_STRETCH of their width, where that is shorter)."""
     start_x, start_y = origin
     size = size_px * scale
     natural = max(fit, 1) * ADVANCE / 1000 * size
-    stretch = 100.0 * length * scale / natural
+    stretch = min(100.0 * length * scale / natural, MAX_STRETCH)
     pdf.saveState()
     pdf.translate(start_x * scale, h_pt - start_y * scale)
     pdf.rotate(-math.degrees(angle))

@@ -14,7 +14,7 @@ import pytest
 from lxml import etree, html
 
 from mspt_core import __version__
-from mspt_core.document import LineStatus, bbox, words_match
+from mspt_core.document import LineStatus, Word, bbox, box_polygon, words_match
 from mspt_core.formats import read_document, to_bytes, write_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import place_line
@@ -115,6 +115,35 @@ def test_alto_has_a_string_per_word_with_wc_and_whole_pixels(read_page, alto_sch
     back = read_document(write_document(page, tmp_path / "again.xml", "alto"))
     assert [[w.text for w in ln.words] for ln in back.lines()] == [[w.text for w in ln.words] for ln in page.lines()]
     assert [ln.text for ln in back.lines()] == [ln.text for ln in page.lines()]
+
+
+def test_a_short_word_with_a_wide_box_keeps_its_place_in_the_pdf_text(fondue, tmp_path):
+    """A reading that lost words leaves a short word with the box of all their ink (a fondue
+    line read "a three" for "tell of the number Three": "a" boxed over four words). Stretched
+    across that box, pdfium read the letter into the line above; the PDF's text must still
+    come out line by line, in order."""
+    page = read_document(split_xmls(fondue, "test")[0])
+    lines = [ln for ln in page.lines() if ln.text.strip()][:12]
+    for line in lines:  # the ground truth's words, boxed in proportion to their letters
+        x0, y0, x1, y1 = line.bbox()
+        per_char = (x1 - x0) / len(line.text)
+        line.words = [
+            Word(f"{line.id}_w{n}", line.text[a:b], box_polygon(x0 + a * per_char, y0, x0 + b * per_char, y1))
+            for n, (a, b) in enumerate(word_spans(line.text))
+        ]
+    lost = lines[6]  # "a" over the ink of the five words it stands for
+    x0, y0, _, y1 = bbox(lost.words[0].polygon)
+    wide = box_polygon(x0, y0, bbox(lost.words[5].polygon)[0] - 8, y1)
+    lost.words = [Word(lost.words[0].id, "a", wide), *lost.words[5:]]
+    lost.text = " ".join(w.text for w in lost.words)
+    for region in page.regions:
+        region.lines = [ln for ln in region.lines if ln in lines]
+    assert all(words_match(line) for line in lines)
+    pdf = pdfium.PdfDocument(write_document([page], tmp_path / "doc.pdf", "pdf", max_image_side=1200))
+    text_page = pdf[0].get_textpage()
+    text = text_page.get_text_range(0, text_page.count_chars())
+    assert [re.sub(r"\s+", " ", t).strip() for t in text.splitlines() if t.strip()] == [ln.text for ln in lines]
+    pdf.close()
 
 
 def test_page_hocr_and_pdf_carry_the_words(read_page, page_schema, tmp_path):
