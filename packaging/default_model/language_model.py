@@ -10,12 +10,18 @@ beam width and pruning of SEARCHES: among those whose decoding costs at most
 print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms per line beyond
 its greedy reading; the handwriting model, which ``auto`` also runs on old print's doubtful
 lines, keeps within 30), the cheapest whose mean val CER is within 0.05 points of the lowest.
-Test splits are never read.
+CPU milliseconds differ from machine to machine (pure Python: the same search costs about three
+times as much on the 2-core AMD EPYC as where the print model's budget was set); ``--search BEAM
+PRUNE`` keeps a search chosen earlier instead, and chooses only alpha and beta; with ``--fusion
+ALPHA BETA`` too (a pair the grid chose in an earlier run), it only measures and writes that
+fusion. Test splits are never read.
 
     .venv/bin/python packaging/default_model/language_model.py --model handwriting \
         --max-ms-per-line 30 --threads 1
     .venv/bin/python packaging/default_model/language_model.py --model default --sets printed \
         --max-ms-per-line 5 --threads 1
+    .venv/bin/python packaging/default_model/language_model.py --model default --sets printed \
+        --search 4 0.01 --threads 1
 
 writes resources/reading/NAME.charlm.json (NAME: --name, default "fr-en-de"; made once, then
 reused by the next model: --rebuild makes it again), prints the grid, and writes the choice into
@@ -48,6 +54,9 @@ from mspt_core.metrics import cer  # noqa: E402
 from mspt_core.models import bundled_models_dir, load_model, save_model  # noqa: E402
 from mspt_core.recognize import LineRecognizer  # noqa: E402
 
+# Order 7 keeping every context read the val splits better (ninth-round handwriting model, same
+# fusion: 17.07 -> 16.87 % mean CER) but made the print model read fondue's lines about a fifth
+# slower (a longer lookup, 8.2 MB): not taken (RESULTS.md, "A longer language model").
 ORDER = 6  # characters of context + 1
 MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB instead of 4.6 MB
 # The grid starts at these values, at beam 8, prune 1e-3. Where the best pair lies on its edge, the
@@ -99,6 +108,20 @@ def main() -> None:
     parser.add_argument("--name", default="fr-en-de")
     parser.add_argument("--sets", choices=["all", "printed"], default="all", help="the val sets to choose on")
     parser.add_argument("--max-ms-per-line", type=float, default=None, help="budget of the decoding (default: none)")
+    parser.add_argument(
+        "--search",
+        nargs=2,
+        type=float,
+        metavar=("BEAM", "PRUNE"),
+        help="keep this beam search (chosen earlier within a budget) and choose only alpha and beta",
+    )
+    parser.add_argument(
+        "--fusion",
+        nargs=2,
+        type=float,
+        metavar=("ALPHA", "BETA"),
+        help="keep this alpha and beta (chosen by the grid in an earlier run) instead of searching the grid",
+    )
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -152,9 +175,13 @@ def main() -> None:
         )
         return found, max(costs)
 
-    scores = grid_search(lambda alpha, beta: float(np.mean(list(measure(Fusion(alpha, beta))[0].values()))))
-    alpha, beta = min(scores, key=scores.__getitem__)
-    searches = {(beam, prune): measure(Fusion(alpha, beta, beam, prune)) for beam, prune in SEARCHES}
+    if args.fusion:
+        alpha, beta = args.fusion
+    else:
+        scores = grid_search(lambda alpha, beta: float(np.mean(list(measure(Fusion(alpha, beta))[0].values()))))
+        alpha, beta = min(scores, key=scores.__getitem__)
+    tried = [(int(args.search[0]), args.search[1])] if args.search else SEARCHES
+    searches = {(beam, prune): measure(Fusion(alpha, beta, beam, prune)) for beam, prune in tried}
     affordable = [k for k, (_, ms) in searches.items() if args.max_ms_per_line is None or ms <= args.max_ms_per_line]
     if not affordable:
         raise SystemExit(f"no beam search within {args.max_ms_per_line} ms per line; the model is left as it was")
