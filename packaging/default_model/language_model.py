@@ -12,9 +12,9 @@ its greedy reading; the handwriting model, which ``auto`` also runs on old print
 lines, keeps within 30), the cheapest whose mean val CER is within 0.05 points of the lowest.
 CPU milliseconds differ from machine to machine (pure Python: the same search costs about three
 times as much on the 2-core AMD EPYC as where the print model's budget was set); ``--search BEAM
-PRUNE`` keeps a search chosen earlier instead, and chooses only alpha and beta; with ``--fusion
-ALPHA BETA`` too (a pair the grid chose in an earlier run), it only measures and writes that
-fusion. Test splits are never read.
+PRUNE`` keeps a search chosen earlier instead, and chooses only alpha and beta. ``--fusion ALPHA
+BETA`` skips the grid for a pair it chose in an earlier run; with ``--search`` too, the script
+only measures and writes that fusion. Test splits are never read.
 
     .venv/bin/python packaging/default_model/language_model.py --model handwriting \
         --max-ms-per-line 30 --threads 1
@@ -125,6 +125,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    if args.search and not (args.search[0] >= 1 and args.search[0] == int(args.search[0]) and 0 < args.search[1] < 1):
+        parser.error("--search needs a whole beam of at least 1 and a prune between 0 and 1")
+    if args.fusion and not all(0 <= value < 100 for value in args.fusion):
+        parser.error("--fusion needs an alpha and a beta of at least 0")
     set_threads(args.threads)
 
     path = resources.language_model(args.name)

@@ -5,7 +5,11 @@ weights lie outside the first grid (the handwriting model's did) still gets them
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,3 +54,15 @@ def test_the_grid_stops_at_its_bounds():
     scores = script.grid_search(bowl(5.0, -3.0, []))
     alpha, beta = min(scores, key=scores.__getitem__)
     assert (alpha, beta) == (script.ALPHA_BOUNDS[1], script.BETA_BOUNDS[0])
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--search", "0", "0.01"], ["--search", "2.5", "0.01"], ["--search", "8", "1"], ["--fusion", "-0.5", "1"]],
+)
+def test_a_search_or_fusion_that_cannot_be_read_with_is_refused_before_any_work(arguments):
+    script = REPO / "packaging/default_model/language_model.py"
+    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--search" in done.stderr or "--fusion" in done.stderr
+    assert "Traceback" not in done.stderr
