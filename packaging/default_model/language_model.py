@@ -10,11 +10,12 @@ beam width and pruning of SEARCHES: among those whose decoding costs at most
 print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms per line beyond
 its greedy reading; the handwriting model, which ``auto`` also runs on old print's doubtful
 lines, keeps within 30), the cheapest whose mean val CER is within 0.05 points of the lowest.
-CPU milliseconds differ from machine to machine (pure Python: the same search costs about three
-times as much on the 2-core AMD EPYC as where the print model's budget was set); ``--search BEAM
-PRUNE`` keeps a search chosen earlier instead, and chooses only alpha and beta. ``--fusion ALPHA
-BETA`` skips the grid for a pair it chose in an earlier run; with ``--search`` too, the script
-only measures and writes that fusion. Test splits are never read.
+CPU milliseconds differ between machines and runs (pure Python: the print model's search, 2.7 ms a
+line where it was chosen, measured 6-13 ms on the 2-core AMD EPYC); ``--search BEAM PRUNE`` keeps
+a search chosen earlier instead (the grid still chooses alpha and beta at beam 8, prune 1e-3).
+``--fusion ALPHA BETA`` skips the grid for a pair it chose in an earlier run; with ``--search``
+too, the script only measures and writes that fusion. The model file records which were given
+(``search_given``, ``fusion_given``). Test splits are never read.
 
     .venv/bin/python packaging/default_model/language_model.py --model handwriting \
         --max-ms-per-line 30 --threads 1
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -55,8 +57,9 @@ from mspt_core.models import bundled_models_dir, load_model, save_model  # noqa:
 from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 # Order 7 keeping every context read the val splits better (ninth-round handwriting model, same
-# fusion: 17.07 -> 16.87 % mean CER) but made the print model read fondue's lines about a fifth
-# slower (a longer lookup, 8.2 MB): not taken (RESULTS.md, "A longer language model").
+# fusion: 17.07 -> 16.87 % mean CER) but every reader read fondue's lines slower with it (the print
+# model 17 % fewer lines/s on polygon crops; a longer lookup in an 8.2 MB file), at a speed target
+# met by a few per cent: not taken (RESULTS.md, "A longer language model").
 ORDER = 6  # characters of context + 1
 MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB instead of 4.6 MB
 # The grid starts at these values, at beam 8, prune 1e-3. Where the best pair lies on its edge, the
@@ -113,7 +116,7 @@ def main() -> None:
         nargs=2,
         type=float,
         metavar=("BEAM", "PRUNE"),
-        help="keep this beam search (chosen earlier within a budget) and choose only alpha and beta",
+        help="keep this beam search (chosen earlier within a budget); the grid still chooses alpha and beta",
     )
     parser.add_argument(
         "--fusion",
@@ -125,10 +128,12 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    if args.search and not (args.search[0] >= 1 and args.search[0] == int(args.search[0]) and 0 < args.search[1] < 1):
+    if args.search and not (
+        math.isfinite(args.search[0]) and args.search[0].is_integer() and args.search[0] >= 1 and 0 < args.search[1] < 1
+    ):
         parser.error("--search needs a whole beam of at least 1 and a prune between 0 and 1")
-    if args.fusion and not all(0 <= value < 100 for value in args.fusion):
-        parser.error("--fusion needs an alpha and a beta of at least 0")
+    if args.fusion and not all(0 <= value <= 100 for value in args.fusion):
+        parser.error("--fusion needs an alpha and a beta between 0 and 100")
     set_threads(args.threads)
 
     path = resources.language_model(args.name)
@@ -205,6 +210,8 @@ def main() -> None:
         **dataclasses.asdict(Fusion(alpha, beta, beam, prune)),
         "chosen_on": [f"{d}/val" for d in chosen_sets],
         "decoding_cpu_ms_per_line": round(cost, 1),
+        "search_given": bool(args.search),  # kept from an earlier choice, not chosen in this run
+        "fusion_given": bool(args.fusion),
         "val_cer_greedy": {d: round(c, 5) for d, c in greedy.items()},
         "val_cer": {d: round(c, 5) for d, c in chosen.items()},
     }
