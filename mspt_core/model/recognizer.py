@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -46,6 +48,24 @@ class Recognizer(nn.Module):
         if self.decoder is not None:
             keys |= {"decoder.proj.weight", "decoder.proj.bias", "decoder.embed.weight"}
         return keys
+
+    def deepened(self, layers: int) -> Recognizer:
+        """A copy of this model with ``layers`` encoder layers: the added ones sit on top of the
+        others and start as the identity (their attention's output projection and their second
+        feed-forward layer zero: a pre-norm layer adds what its sublayers give to its input), so
+        the deeper model reads exactly as this one until training moves them. More layers to
+        train on from a trained model, without first losing what it reads."""
+        if layers < self.config.layers:
+            raise ValueError(f"cannot deepen a {self.config.layers}-layer encoder to {layers} layers")
+        grown = Recognizer(replace(self.config, layers=layers), self.num_classes)
+        state = grown.state_dict()
+        state.update(self.state_dict())  # layers 0..n-1 keep their names and weights
+        grown.load_state_dict(state)
+        for layer in grown.encoder.transformer.layers[self.config.layers :]:
+            for last in (layer.self_attn.out_proj, layer.linear2):
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(last.bias)
+        return grown.train(self.training)
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -12,7 +12,8 @@ encoder on the train pages of every set with their text thrown away (progressive
 on visible tokens too), then supervised training from that encoder. A recipe with a "base"
 (handwriting-v2.json, default-v2.json) trains on from a shipped model instead: the model folder
 named there, checked against the SHA-256 of its weights and copied into the run folder at the
-first start (so the run still resumes after the bundled model has been replaced).
+first start (so the run still resumes after the bundled model has been replaced); a base with
+"layers" is deepened there to that many encoder layers, the added ones starting as the identity.
 
 Keep the run folder outside the repository. Started again with the same --out, the run resumes
 exactly from its last checkpoint (pre-training, then training; the prepared lines are cached
@@ -42,7 +43,7 @@ from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
-from mspt_core.models import WEIGHTS, weights_sha256  # noqa: E402
+from mspt_core.models import WEIGHTS, load_model, save_model, weights_sha256  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
@@ -63,9 +64,24 @@ def base_model(recipe: dict, out: Path) -> Path:
                 f"{source} is not the base this recipe names (SHA-256 {recipe['base']['sha256']} of its "
                 f"weights); check out the commit named in the recipe's comment to train it again"
             )
-        shutil.copytree(source, out / f"{BASE}.partial", dirs_exist_ok=True)
-        (out / f"{BASE}.partial").rename(copy)
+        partial = out / f"{BASE}.partial"
+        shutil.copytree(source, partial, dirs_exist_ok=True)
+        if "layers" in recipe["base"]:
+            deepen(partial, recipe["base"]["layers"])
+        partial.rename(copy)
     return copy
+
+
+def deepen(folder: Path, layers: int) -> None:
+    """The model in ``folder`` rewritten with ``layers`` encoder layers, the added ones starting
+    as the identity (``Recognizer.deepened``): it reads as before, with more to train."""
+    loaded = load_model(folder)
+    before = loaded.config.layers
+    metadata = {**loaded.metadata, "config": None, "deepened_from_layers": before}
+    grown = loaded.model.deepened(layers)
+    metadata["config"] = grown.config.to_json()
+    metadata["parameters"] = grown.parameter_count()
+    save_model(folder, grown, loaded.charset, metadata)
 
 
 def synthetic_lines(recipe: dict) -> LineSet:

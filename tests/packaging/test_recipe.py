@@ -87,6 +87,31 @@ def test_a_base_that_is_not_the_named_one_is_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "run" / "base").exists()
 
 
+def test_a_base_with_layers_is_deepened_in_the_run_folder_and_reads_as_before(tmp_path, monkeypatch):
+    import torch
+
+    from mspt_core.models import bundled_models_dir, load_model, weights_sha256
+
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
+    shipped = load_model(tmp_path / "models" / "print")
+    layers = shipped.config.layers + 2
+    sha = weights_sha256(tmp_path / "models" / "print")
+    recipe = {"base": {"model": "models/print", "sha256": sha, "layers": layers}}
+
+    copy = script.base_model(recipe, tmp_path / "run")
+    grown = load_model(copy)
+    assert grown.config.layers == layers
+    assert grown.metadata["deepened_from_layers"] == shipped.config.layers
+    assert grown.metadata["parameters"] == grown.model.parameter_count() > shipped.model.parameter_count()
+    images, widths = torch.rand(2, 1, 40, 160), torch.tensor([160, 90])
+    with torch.inference_mode():
+        assert torch.equal(grown.model.ctc_log_probs(images, widths)[0], shipped.model.ctc_log_probs(images, widths)[0])
+    assert script.base_model(recipe, tmp_path / "run") == copy  # a resume takes it as it is
+    assert load_model(copy).config.layers == layers
+
+
 BASE_RECIPES = [path for path in RECIPES if "base" in json.loads(path.read_text())]
 
 

@@ -108,3 +108,33 @@ def test_charset_is_nfc():
     charset = Charset.from_texts(["e\u0301"])  # e + combining acute
     assert charset.chars == ["é"]
     assert charset.decode(charset.encode("\u00e9")) == "é"
+
+
+def test_a_deepened_model_reads_real_handwriting_exactly_as_before_and_its_new_layers_learn(cremma):
+    from mspt_core import decode
+    from mspt_core.data.lines import lines_from_page_xml
+    from mspt_core.models import bundled_models_dir, load_model
+    from tests.conftest import split_xmls
+
+    loaded = load_model(bundled_models_dir() / "handwriting")
+    lines = lines_from_page_xml(split_xmls(cremma, "val")[0], 40)
+    images, widths = collate(lines.images[:6])
+    before = loaded.model.eval()
+    deeper = before.deepened(before.config.layers + 2).eval()
+    assert deeper.config.layers == before.config.layers + 2
+    with torch.inference_mode():
+        old, _ = before.ctc_log_probs(images, widths)
+        new, _ = deeper.ctc_log_probs(images, widths)
+    assert torch.equal(old, new)
+    texts = [loaded.charset.decode(decode.greedy(row.numpy()).ids) for row in new]
+    assert sum(map(len, texts)) > 100  # real handwriting read, not an empty line
+
+    # The added layers start at zero output but are not stuck there: one step moves them.
+    targets = torch.tensor([loaded.charset.encode(lines.texts[0])])
+    deeper.train().loss(images[:1], widths[:1], targets, torch.tensor([targets.shape[1]])).backward()
+    added = deeper.encoder.transformer.layers[-1]
+    assert added.linear2.weight.grad.abs().sum() > 0
+    assert added.self_attn.out_proj.weight.grad.abs().sum() > 0
+
+    with pytest.raises(ValueError, match="cannot deepen"):
+        before.deepened(before.config.layers - 1)
