@@ -58,8 +58,9 @@ from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 # Order 7 keeping every context read the val splits better (ninth-round handwriting model, same
 # fusion: 17.07 -> 16.87 % mean CER) but every reader read fondue's lines slower with it (the print
-# model 17 % fewer lines/s on polygon crops; a longer lookup in an 8.2 MB file), at a speed target
-# met by a few per cent: not taken (RESULTS.md, "A longer language model").
+# model 17 % fewer lines/s on polygon crops), at a speed target met by a few per cent: not taken
+# (RESULTS.md, "A longer language model"). Checked again with the tenth round on a faster machine:
+# its decoding cost 3-17 % more (print, handwriting), and it gained only 0.04 points (16.91 -> 16.87 %).
 ORDER = 6  # characters of context + 1
 MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB instead of 4.6 MB
 # The grid starts at these values, at beam 8, prune 1e-3. Where the best pair lies on its edge, the
