@@ -65,7 +65,8 @@ class Recognizer(nn.Module):
             for last in (layer.self_attn.out_proj, layer.linear2):
                 nn.init.zeros_(last.weight)
                 nn.init.zeros_(last.bias)
-        return grown.train(self.training)
+        like = next(self.parameters())
+        return grown.to(like.device, like.dtype).train(self.training)
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

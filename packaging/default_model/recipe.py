@@ -57,6 +57,9 @@ def base_model(recipe: dict, out: Path) -> Path:
     there (relative to the repository), checked against the recipe's SHA-256 of its weights and
     copied into the run folder; later starts use the copy."""
     copy = out / BASE
+    layers = recipe["base"].get("layers")
+    if layers is not None and not (isinstance(layers, int) and not isinstance(layers, bool) and 1 <= layers <= 64):
+        raise SystemExit(f'the base\'s "layers" must be a whole number of encoder layers, got {layers!r}')
     if not copy.is_dir():
         source = REPO / recipe["base"]["model"]
         if not (source / WEIGHTS).is_file() or weights_sha256(source) != recipe["base"]["sha256"]:
@@ -66,8 +69,8 @@ def base_model(recipe: dict, out: Path) -> Path:
             )
         partial = out / f"{BASE}.partial"
         shutil.copytree(source, partial, dirs_exist_ok=True)
-        if "layers" in recipe["base"]:
-            deepen(partial, recipe["base"]["layers"])
+        if layers is not None:
+            deepen(partial, layers)
         partial.rename(copy)
     return copy
 
@@ -77,7 +80,11 @@ def deepen(folder: Path, layers: int) -> None:
     as the identity (``Recognizer.deepened``): it reads as before, with more to train."""
     loaded = load_model(folder)
     before = loaded.config.layers
-    metadata = {**loaded.metadata, "config": None, "deepened_from_layers": before}
+    if layers < before:
+        raise SystemExit(f'the base has {before} encoder layers: "layers" {layers} would take some away')
+    # The int8 check was measured on the shallower network: ship_model.py measures it again.
+    metadata = {k: v for k, v in loaded.metadata.items() if k != "inference"}
+    metadata["deepened_from_layers"] = before
     grown = loaded.model.deepened(layers)
     metadata["config"] = grown.config.to_json()
     metadata["parameters"] = grown.parameter_count()

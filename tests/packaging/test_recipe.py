@@ -108,8 +108,26 @@ def test_a_base_with_layers_is_deepened_in_the_run_folder_and_reads_as_before(tm
     images, widths = torch.rand(2, 1, 40, 160), torch.tensor([160, 90])
     with torch.inference_mode():
         assert torch.equal(grown.model.ctc_log_probs(images, widths)[0], shipped.model.ctc_log_probs(images, widths)[0])
+    assert "inference" not in grown.metadata  # the int8 check of the shallower network
+    deepened_weights = weights_sha256(copy)
     assert script.base_model(recipe, tmp_path / "run") == copy  # a resume takes it as it is
-    assert load_model(copy).config.layers == layers
+    assert weights_sha256(copy) == deepened_weights
+    assert weights_sha256(tmp_path / "models" / "print") == sha  # the shipped model is left alone
+    assert not (tmp_path / "run" / "base.partial").exists()
+
+
+@pytest.mark.parametrize("layers", [2, 6.0, "6", True])
+def test_a_base_with_layers_it_cannot_have_is_refused(tmp_path, monkeypatch, layers):
+    from mspt_core.models import bundled_models_dir, weights_sha256
+
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
+    sha = weights_sha256(tmp_path / "models" / "print")
+    recipe = {"base": {"model": "models/print", "sha256": sha, "layers": layers}}
+    with pytest.raises(SystemExit, match="layers"):
+        script.base_model(recipe, tmp_path / "run")
+    assert not (tmp_path / "run" / "base").exists()
 
 
 BASE_RECIPES = [path for path in RECIPES if "base" in json.loads(path.read_text())]

@@ -138,3 +138,5 @@ def test_a_deepened_model_reads_real_handwriting_exactly_as_before_and_its_new_l
 
     with pytest.raises(ValueError, match="cannot deepen"):
         before.deepened(before.config.layers - 1)
+    assert before.train().deepened(8).training and not before.eval().deepened(8).training
+    assert next(before.half().deepened(8).parameters()).dtype == torch.float16
