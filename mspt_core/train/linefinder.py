@@ -210,11 +210,16 @@ class LineFinderJob:
         batch_size: int = 8,
         on_pages_loaded: Callable[[int, int], None] | None = None,
         provenance: dict | None = None,
+        base: LineFinder | None = None,
     ):
         if crop < 32 or crop % 32:
             raise ValueError(f"crop must be a multiple of 32 (the network's stride), got {crop}")
         self.config = config
         self.model = LineNet(config)
+        if base is not None:  # a further round: the network starts from a finder already trained
+            if tuple(base.config.widths) != tuple(config.widths):
+                raise ValueError(f"the base line finder has widths {base.config.widths}, not {config.widths}")
+            self.model.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
         self.best_path = Path(best_path)
         self.provenance = dict(provenance or {})  # what made it, written into every file saved
@@ -316,10 +321,12 @@ def train_line_finder(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     provenance: dict | None = None,
+    base: LineFinder | None = None,
 ) -> TrainResult:
-    """Train a line finder; the best one on the validation pages is written to ``out``
-    (the last one where there are no validation pages), with ``provenance`` (what made it) and
-    the step and val F1 it was kept at."""
+    """Train a line finder, from scratch or from ``base`` (same widths); the best one on the
+    validation pages (the base among them) is written to ``out`` (the last one where there are no
+    validation pages), with ``provenance`` (what made it) and the step and val F1 it was kept at. A run resumed from
+    its checkpoint takes its weights from there, not from ``base``."""
     job = LineFinderJob(
         train_xmls,
         val_xmls,
@@ -328,8 +335,10 @@ def train_line_finder(
         crop=crop,
         batch_size=settings.batch_size,
         provenance=provenance,
+        base=base,
     )
-    result = train(job, settings, run_dir, on_progress, should_stop)
+    # From a base, the base is the first candidate: the best file is never worse than it on val.
+    result = train(job, settings, run_dir, on_progress, should_stop, start_is_candidate=base is not None)
     if not job.val_sets:
         save_line_finder(out, job.model, job.config, dict(job.provenance, step=result.step))
     return result

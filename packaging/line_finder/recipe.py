@@ -3,10 +3,16 @@ mean F1 over their val splits (never the test splits), every choice in recipe.js
 seed.
 
     .venv/bin/python packaging/line_finder/recipe.py --out ../runs/line-finder [--threads 1]
+        [--recipe packaging/line_finder/round-2.json]
     cp ../runs/line-finder/line-finder.safetensors resources/layout/
 
 The best file carries its provenance (the recipe, the pages, the step and the val F1 it was
 kept at): the file to ship as it is.
+
+A recipe with a "base" ({"file": path in the repository, "sha256": of that file}) trains a
+further round from that line finder: at the first start the file is checked against the SHA-256
+and copied into the run folder (so the run still resumes after the bundled finder has been
+replaced); the base's own val F1 is the first candidate for the best file.
 
 The run resumes from its last checkpoint when started again with the same --out.
 """
@@ -14,6 +20,8 @@ The run resumes from its last checkpoint when started again with the same --out.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,10 +31,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import load_recipe, shared_split, train_settings  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
-from mspt_core.layout.linefinder import LineFinderConfig  # noqa: E402
+from mspt_core.layout.linefinder import LineFinder, LineFinderConfig, load_line_finder  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
+BASE = "base.safetensors"  # the copy of a recipe's base line finder inside the run folder
 
 
 def pages(parts: list[str]) -> dict[str, list[Path]]:
@@ -37,14 +46,35 @@ def pages(parts: list[str]) -> dict[str, list[Path]]:
     return xmls
 
 
+def base_finder(recipe: dict, out: Path) -> LineFinder | None:
+    """The line finder a recipe with a "base" trains on from (its copy in the run folder, made
+    at the first start from the file the recipe names, checked against its SHA-256)."""
+    if "base" not in recipe:
+        return None
+    copy = out / BASE
+    if not copy.is_file():
+        source = REPO / recipe["base"]["file"]
+        if not source.is_file() or hashlib.sha256(source.read_bytes()).hexdigest() != recipe["base"]["sha256"]:
+            raise SystemExit(
+                f"{source} is not the base this recipe names (SHA-256 {recipe['base']['sha256']}); "
+                "check out the commit named in the recipe's comment to train it again"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        partial = out / f"{BASE}.partial"
+        shutil.copyfile(source, partial)
+        partial.rename(copy)
+    return load_line_finder(copy)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, the best line finder)")
+    parser.add_argument("--recipe", type=Path, default=RECIPE, help="recipe file (default: recipe.json here)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe.json")
     args = parser.parse_args()
-    recipe = load_recipe(RECIPE, args.set)
+    recipe = load_recipe(args.recipe, args.set)
     set_threads(args.threads)
     settings = train_settings(
         recipe,
@@ -57,6 +87,7 @@ def main() -> None:
     config = LineFinderConfig(
         widths=tuple(recipe["widths"]), train_side=recipe["train_side"], input_side=recipe["input_side"]
     )
+    base = base_finder(recipe, args.out)
     started = time.monotonic()
     train, val = pages(recipe["train"]), pages(recipe["val"])
     result = train_line_finder(
@@ -68,6 +99,7 @@ def main() -> None:
         config,
         crop=recipe["crop"],
         on_progress=TrainingBar(settings.steps, metric="1-F1"),
+        base=base,
         provenance={  # the file to ship says what made it
             "made_by": "packaging/line_finder/recipe.py",
             "recipe": recipe,

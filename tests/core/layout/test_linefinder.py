@@ -343,6 +343,37 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     assert page.metadata["segmentation"] == "mspt learned"
 
 
+def test_a_further_round_starts_from_its_base_and_keeps_it_unless_beaten(cremma, tmp_path):
+    """Training from a base line finder: step 0 reads like the base (its val F1 is the first
+    record), and a base of other widths is refused rather than silently trained from scratch."""
+    from mspt_core.train.linefinder import evaluate_finder
+
+    train = [_page(cremma, "train", "01R_P1S3SS1P019_001.xml")]
+    val = [_page(cremma, "val", "01R_P1S3SS1P019_007.xml")]
+    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
+    torch.manual_seed(3)
+    base_net = LineNet(config)
+    with torch.no_grad():  # a base unlike a fresh network: it marks every pixel as line
+        base_net.head.bias.fill_(4.0)
+    save_line_finder(tmp_path / "base.safetensors", base_net, config)
+    base = load_line_finder(tmp_path / "base.safetensors")
+    expected = 1.0 - evaluate_finder(base, val).f1
+    settings = TrainSettings(steps=1, batch_size=1, lr=1e-9, warmup=1, val_every=1, checkpoint_every=1)
+    result = train_line_finder(
+        train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config, crop=64, base=base
+    )
+    first = result.history[0]
+    assert first["step"] == 0 and first["val"] == pytest.approx(expected)
+    kept = load_line_finder(tmp_path / "lf.safetensors")
+    assert kept.metadata["provenance"]["step"] == result.best_step
+    assert torch.allclose(kept.net.head.bias, torch.full((2,), 4.0), atol=1e-3)  # the base's weights, trained on
+    other = LineFinderConfig(widths=(4, 8, 16, 8, 8), input_side=256, train_side=256)
+    with pytest.raises(ValueError, match="widths"):
+        train_line_finder(
+            train, val, tmp_path / "x.safetensors", tmp_path / "run2", settings, other, crop=64, base=base
+        )
+
+
 def _val_page(which, name, request):
     """A page of the val split of a fixture set (cremma, fondue) or of another shared set, and its image."""
     if which in ("cremma", "fondue"):

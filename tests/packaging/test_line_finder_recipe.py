@@ -1,0 +1,88 @@
+"""The line finder's training recipes (packaging/line_finder/): they train and select only on
+train and val splits, and a further round takes exactly the finder it names and keeps training
+after that finder has been replaced in the repository."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from mspt_core.layout.linefinder import LineFinderConfig, LineNet, save_line_finder
+from tests.conftest import DATA, split_xmls
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = sorted((REPO / "packaging" / "line_finder").glob("*.json"))
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("line_finder_recipe", REPO / "packaging/line_finder/recipe.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_recipes_train_on_train_and_select_on_val_only(path):
+    recipe = json.loads(path.read_text())
+    assert recipe["train"] and all(name.endswith("/train") for name in recipe["train"])
+    assert recipe["val"] and all(name.endswith("/val") for name in recipe["val"])
+    if DATA.is_dir():
+        empty = [n for n in recipe["train"] + recipe["val"] if not split_xmls(DATA / n.split("/")[0], n.split("/")[1])]
+        assert not empty, f"{path.name} names splits ../shared/data does not have: {empty}"
+
+
+def tiny_finder(path: Path, bias: float) -> str:
+    net = LineNet(LineFinderConfig(widths=(4, 8, 8, 8, 8)))
+    with torch.no_grad():
+        net.head.bias.fill_(bias)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_line_finder(path, net, LineFinderConfig(widths=(4, 8, 8, 8, 8)))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_base_is_checked_copied_once_and_then_used_from_the_run_folder(tmp_path, monkeypatch):
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    sha = tiny_finder(tmp_path / "layout" / "lf.safetensors", 1.0)
+    recipe = {"base": {"file": "layout/lf.safetensors", "sha256": sha}}
+    first = script.base_finder(recipe, tmp_path / "run")
+    assert first.net.head.bias.detach().tolist() == [1.0, 1.0]
+    # the shipped finder is replaced by the next round: the run still resumes from its copy
+    tiny_finder(tmp_path / "layout" / "lf.safetensors", 2.0)
+    again = script.base_finder(recipe, tmp_path / "run")
+    assert again.net.head.bias.detach().tolist() == [1.0, 1.0]
+    assert script.base_finder({}, tmp_path / "run") is None  # a first round starts from scratch
+
+
+def test_a_base_that_is_not_the_named_one_is_refused(tmp_path, monkeypatch):
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    tiny_finder(tmp_path / "layout" / "lf.safetensors", 1.0)
+    with pytest.raises(SystemExit, match="is not the base this recipe names"):
+        script.base_finder({"base": {"file": "layout/lf.safetensors", "sha256": "0" * 64}}, tmp_path / "run")
+    with pytest.raises(SystemExit, match="is not the base"):
+        script.base_finder({"base": {"file": "layout/none.safetensors", "sha256": "0" * 64}}, tmp_path / "run")
+    assert not (tmp_path / "run" / "base.safetensors").exists()
+
+
+@pytest.mark.parametrize("path", [p for p in RECIPES if "base" in json.loads(p.read_text())], ids=lambda p: p.name)
+def test_a_further_round_names_the_finder_its_comment_says(path):
+    """The SHA-256 is the file's at the commit the comment names, so the round can be trained
+    again from a checkout of that commit."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    recipe = json.loads(path.read_text())
+    commit = recipe["_comment"].split("shipped at commit ")[1].split(")")[0]
+    blob = subprocess.run(
+        ["git", "show", f"{commit}:{recipe['base']['file']}"], cwd=REPO, capture_output=True, check=False
+    )
+    if blob.returncode != 0:
+        pytest.skip(f"commit {commit} is not in this clone (shallow?)")
+    assert hashlib.sha256(blob.stdout).hexdigest() == recipe["base"]["sha256"]
