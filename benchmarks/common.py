@@ -69,6 +69,14 @@ def shared_split(name: str) -> list[Path]:
     return split_xmls(DATA / dataset, split)
 
 
+def shared_splits_by_set(names: list[str]) -> dict[str, list[Path]]:
+    """The pages of each ``SET/SPLIT`` named, by set (for jobs that balance and score per set)."""
+    xmls: dict[str, list[Path]] = {}
+    for name in names:
+        xmls.setdefault(name.partition("/")[0], []).extend(shared_split(name))
+    return xmls
+
+
 def train_settings(spec: dict, **fixed) -> TrainSettings:
     """The loop's settings of a recipe (or of one of its stages): its ``steps``, ``batch_size``,
     ``lr`` and ``warmup``, with ``fixed`` (seed, device, when to validate and checkpoint)."""

@@ -29,21 +29,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import load_recipe, shared_split, train_settings  # noqa: E402
+from benchmarks.common import load_recipe, shared_splits_by_set, train_settings  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.layout.linefinder import LineFinder, LineFinderConfig, load_line_finder  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
 BASE = "base.safetensors"  # the copy of a recipe's base line finder inside the run folder
-
-
-def pages(parts: list[str]) -> dict[str, list[Path]]:
-    """The pages of each "set/split" named, by set (the job balances and scores per set)."""
-    xmls: dict[str, list[Path]] = {}
-    for part in parts:
-        xmls.setdefault(part.partition("/")[0], []).extend(shared_split(part))
-    return xmls
 
 
 def base_finder(recipe: dict, out: Path) -> LineFinder | None:
@@ -89,7 +81,7 @@ def main() -> None:
     )
     base = base_finder(recipe, args.out)
     started = time.monotonic()
-    train, val = pages(recipe["train"]), pages(recipe["val"])
+    train, val = shared_splits_by_set(recipe["train"]), shared_splits_by_set(recipe["val"])
     result = train_line_finder(
         train,
         val,

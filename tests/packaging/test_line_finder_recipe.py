@@ -86,3 +86,32 @@ def test_a_further_round_names_the_finder_its_comment_says(path):
     if blob.returncode != 0:
         pytest.skip(f"commit {commit} is not in this clone (shallow?)")
     assert hashlib.sha256(blob.stdout).hexdigest() == recipe["base"]["sha256"]
+
+
+def test_thresholds_writes_the_finder_again_with_the_threshold_chosen_on_val(tmp_path):
+    """packaging/line_finder/thresholds.py: the weights are left as they were, the chosen core
+    threshold goes into the file's settings, and what was tried into its provenance."""
+    import sys
+
+    from mspt_core.layout.linefinder import bundled_path, load_line_finder
+
+    if not (DATA / "fondue-en-print-20").is_dir():
+        pytest.skip(f"needs {DATA} (the shared ground truth beside the clone); not present here")
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"val": ["fondue-en-print-20/val"]}))
+    out = tmp_path / "chosen.safetensors"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "packaging/line_finder/thresholds.py"), "--finder", str(bundled_path())]
+        + ["--out", str(out), "--recipe", str(recipe), "--candidates", "0.2", "0.65", "--threads", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after = load_line_finder(bundled_path()), load_line_finder(out)
+    chosen = after.metadata["provenance"]["core_threshold"]
+    assert set(chosen["mean_val_f1_box"]) == {f"{before.config.core_threshold:g}", "0.2", "0.65"}
+    assert chosen["mean_val_f1_box"][f"{chosen['chosen']:g}"] == max(chosen["mean_val_f1_box"].values())
+    assert after.config.core_threshold == chosen["chosen"]
+    assert f"wrote {out}" in done.stdout
+    for name, tensor in before.net.state_dict().items():
+        assert torch.equal(tensor, after.net.state_dict()[name]), name

@@ -374,6 +374,27 @@ def test_a_further_round_starts_from_its_base_and_keeps_it_unless_beaten(cremma,
         )
 
 
+def test_the_core_threshold_is_chosen_on_val_pages_with_the_network_run_once_a_page(cremma, fondue, monkeypatch):
+    from mspt_core.train.linefinder import choose_core_threshold, evaluate_finder
+
+    val = {"hand": [_page(cremma, "val", "f172.xml")], "print": [_page(fondue, "val", "Turn_Screw.pdf_page_86.xml")]}
+    finder = linefinder.bundled()
+    assert finder is not None
+    runs = []
+    real_maps = linefinder.LineFinder.maps
+    monkeypatch.setattr(linefinder.LineFinder, "maps", lambda self, norm: runs.append(1) or real_maps(self, norm))
+    best, scores = choose_core_threshold(finder, val, [0.99, 0.5, 0.7])
+    assert len(runs) == 2  # one network pass per page, however many thresholds
+    assert list(scores) == [finder.config.core_threshold, 0.7, 0.99]  # the finder's own first, each once
+    assert scores[best] == max(scores.values())
+    assert scores[0.99] < scores[finder.config.core_threshold]  # almost no core left: lines lost
+    # the scores are the mean F1 over the two collections, as training's validation counts them
+    own = np.mean([evaluate_finder(finder, xmls).f1 for xmls in val.values()])
+    assert scores[finder.config.core_threshold] == pytest.approx(own)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        choose_core_threshold(finder, val, [1.0])
+
+
 def _val_page(which, name, request):
     """A page of the val split of a fixture set (cremma, fondue) or of another shared set, and its image."""
     if which in ("cremma", "fondue"):
