@@ -9,7 +9,8 @@ its input resolution:
 ``find_lines`` turns the two maps into lines: cores are the instances (pieces of one core broken
 at a wide word gap are joined where the body map runs on between them), each body pixel goes to
 the nearest core, the line's polygon is the outline of its pixels and its baseline is the lower
-edge of its core. The network is trained on the train split of our ground truth
+edge of its core (cores are cut apart at ``core_threshold``, chosen on val; baselines follow the
+map at ``BASELINE_LEVEL`` whatever that threshold is). The network is trained on the train split of our ground truth
 (``mspt_core.train.linefinder``, recipe in ``packaging/line_finder``); the bundled file is a
 safetensors file with its settings in the metadata (no code, no pickle).
 """
@@ -33,6 +34,8 @@ from mspt_core.layout.order import xy_cut_order
 
 FORMAT = "mspt-line-finder"
 CORE_SHARE = 0.5  # the core reaches from the baseline this share of the way up to the polygon's top
+BASELINE_LEVEL = 0.5  # baselines follow the core map's lower edge at this probability, whatever
+# ``core_threshold`` cuts lines apart at: a higher cut separates touching lines, not moves baselines
 STRIDE = 32  # the input is padded to a multiple of this (four poolings below the half-res stem)
 
 
@@ -286,6 +289,7 @@ def find_lines(
     ``ink`` (bool, the maps' size) lets lines joined across a spread's fold or a column rule be
     cut apart there (``_rule_cuts``)."""
     core = (core_p >= config.core_threshold).astype(np.uint8)
+    core_edge = core_p >= BASELINE_LEVEL
     body = body_p >= config.body_threshold
     count, labels, stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
     if count <= 1:
@@ -323,7 +327,9 @@ def find_lines(
     found = []
     for line in kept:
         own = masks[line]
-        own_core = line_map[own.y0 : own.y0 + own.mask.shape[0], own.x0 : own.x0 + own.mask.shape[1]] == line
+        rows, cols_ = slice(own.y0, own.y0 + own.mask.shape[0]), slice(own.x0, own.x0 + own.mask.shape[1])
+        own_core = line_map[rows, cols_] == line
+        own_edge = own_core | (core_edge[rows, cols_] & own.mask)  # the line's core at the baseline level
         edges = [0] + [x - own.x0 for x in cuts.get(line, [])] + [own.mask.shape[1]]
         for lo, hi in pairwise(edges):
             piece_core = own_core[:, lo:hi]
@@ -335,7 +341,7 @@ def find_lines(
             polygon = _outline(piece)
             if polygon is None:
                 continue
-            baseline = _baseline(own_core, lo + int(cols[0]), lo + int(cols[-1]), height)
+            baseline = _baseline(own_edge, lo + int(cols[0]), lo + int(cols[-1]), height)
             found.append((polygon + (own.x0, own.y0), baseline + (own.x0, own.y0)))
     return found
 

@@ -83,6 +83,23 @@ def test_exact_maps_give_back_the_ground_truth_lines(which, split, name, request
         assert ((baseline[:, 1] > y0 + 0.3 * (y1 - y0)) & (baseline[:, 1] <= y1 + 1)).mean() > 0.8
 
 
+def test_a_higher_core_threshold_parts_touching_lines_but_leaves_their_baselines_where_they_were():
+    """Two lines whose cores the network joins with a weak bridge: cut at 0.65 they are two lines,
+    and each baseline is still the lower edge of its core at 0.5, not of the surer middle band."""
+    core = np.zeros((80, 200), np.float32)
+    body = np.zeros_like(core)
+    for top in (16, 46):  # cores 8 px high, surer in their upper half
+        core[top : top + 4, 10:190] = 0.9
+        core[top + 4 : top + 8, 10:190] = 0.6
+        body[top - 8 : top + 12, 10:190] = 1
+    core[24:46, 100:104] = 0.6  # a flourish joining them at 0.5
+    assert len(find_lines(core, body, LineFinderConfig(core_threshold=0.5))) == 1
+    lines = find_lines(core, body, LineFinderConfig(core_threshold=0.65))
+    assert len(lines) == 2
+    for (_, baseline), top in zip(sorted(lines, key=lambda ln: ln[1][:, 1].mean()), (16, 46), strict=True):
+        assert np.allclose(baseline[:, 1], top + 8, atol=1.0)  # the 0.5-level edge, not top + 4
+
+
 def test_a_core_broken_at_a_word_gap_is_joined_only_where_the_body_runs_on():
     core = np.zeros((60, 200), np.float32)
     core[20:26, 10:90] = 1
@@ -385,7 +402,8 @@ def test_the_core_threshold_is_chosen_on_val_pages_with_the_network_run_once_a_p
     monkeypatch.setattr(linefinder.LineFinder, "maps", lambda self, norm: runs.append(1) or real_maps(self, norm))
     best, scores = choose_core_threshold(finder, val, [0.99, 0.5, 0.7])
     assert len(runs) == 2  # one network pass per page, however many thresholds
-    assert list(scores) == [finder.config.core_threshold, 0.7, 0.99]  # the finder's own first, each once
+    own_threshold = finder.config.core_threshold
+    assert list(scores) == [own_threshold, *sorted({0.5, 0.7, 0.99} - {own_threshold})]  # its own first, each once
     assert scores[best] == max(scores.values())
     assert scores[0.99] < scores[finder.config.core_threshold]  # almost no core left: lines lost
     # the scores are the mean F1 over the two collections, as training's validation counts them
