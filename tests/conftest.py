@@ -4,6 +4,7 @@ has none, so tests needing it skip with a clear reason (CI always has it)."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,17 @@ from mspt_core.data.splits import split_xmls  # noqa: F401  (the tests import it
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MSPT_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
+
+
+def load_script(relative: str):
+    """A script of the repository that is not in a package (a recipe under packaging/), as a module."""
+    spec = importlib.util.spec_from_file_location(Path(relative).stem + "_script", REPO / relative)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 SCHEMAS = SHARED / "schemas"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

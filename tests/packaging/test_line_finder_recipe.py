@@ -5,7 +5,6 @@ after that finder has been replaced in the repository."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -15,17 +14,14 @@ import torch
 
 from mspt_core.layout.linefinder import LineFinderConfig, LineNet, save_line_finder
 from tests.conftest import DATA, split_xmls
+from tests.conftest import load_script as load_repo_script
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "packaging" / "line_finder").glob("*.json"))
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("line_finder_recipe", REPO / "packaging/line_finder/recipe.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_repo_script("packaging/line_finder/recipe.py")
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)

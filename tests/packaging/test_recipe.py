@@ -5,7 +5,6 @@ it names and keeps training after that model has been replaced in the repository
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DATA, split_xmls
+from tests.conftest import load_script as load_repo_script
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "packaging" / "default_model").glob("*.json"))
@@ -21,11 +21,7 @@ SPLIT_KEYS = ("real_train", "real_val")
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("recipe_script", REPO / "packaging/default_model/recipe.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_repo_script("packaging/default_model/recipe.py")
 
 
 def named_splits(recipe: dict) -> list[str]:
