@@ -34,8 +34,8 @@ from mspt_core.layout.order import xy_cut_order
 
 FORMAT = "mspt-line-finder"
 CORE_SHARE = 0.5  # the core reaches from the baseline this share of the way up to the polygon's top
-BASELINE_LEVEL = 0.5  # baselines follow the core map's lower edge at this probability, whatever
-# ``core_threshold`` cuts lines apart at: a higher cut separates touching lines, not moves baselines
+BASELINE_LEVEL = 0.5  # baselines sit where the core map's lower edge is at this probability, whatever
+# ``core_threshold`` cuts lines apart at: a higher cut separates touching lines, it does not lift baselines
 STRIDE = 32  # the input is padded to a multiple of this (four poolings below the half-res stem)
 
 
@@ -269,13 +269,28 @@ def _outline(mask: np.ndarray) -> np.ndarray | None:
     return contour if len(contour) >= 3 else None
 
 
+def _bottoms(mask: np.ndarray) -> np.ndarray:
+    """Each column's lowest set row (0 where a column is empty)."""
+    return mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0)
+
+
+def _edge_core(own_core: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """A line's core (cut at ``core_threshold``) grown to its core at ``BASELINE_LEVEL``
+    (``edge``, within the line's pixels): only the part joined to it, so a fainter line below,
+    whose core never reached the threshold, is not taken for this one's lower edge."""
+    count, labels = cv2.connectedComponents((edge | own_core).astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return own_core
+    return np.isin(labels, np.unique(labels[own_core])) & (labels > 0)
+
+
 def _baseline(core: np.ndarray, x0: int, x1: int, height: float) -> np.ndarray:
     """Lower edge of a core, smoothed, sampled every couple of core heights: (x, y) points."""
     cols = np.arange(x0, x1 + 1)
     sub = core[:, x0 : x1 + 1]
     present = sub.any(axis=0)
-    bottom = sub.shape[0] - 1 - np.argmax(sub[::-1], axis=0) + 0.5  # the targets end on the baseline's row
-    ys = np.interp(cols, cols[present], bottom[present])
+    bottom = _bottoms(sub) + 0.5  # the targets end on the baseline's row
+    ys: np.ndarray = np.interp(cols, cols[present], bottom[present])
     if len(ys) > 3:
         ys = cv2.GaussianBlur(ys.reshape(1, -1).astype(np.float64), (0, 1), sigmaX=max(height, 1.0)).ravel()
     xs = np.unique(np.concatenate([np.arange(x0, x1, max(2.0 * height, 4.0)), [x1]]).round().astype(int))
@@ -327,9 +342,12 @@ def find_lines(
     found = []
     for line in kept:
         own = masks[line]
-        rows, cols_ = slice(own.y0, own.y0 + own.mask.shape[0]), slice(own.x0, own.x0 + own.mask.shape[1])
-        own_core = line_map[rows, cols_] == line
-        own_edge = own_core | (core_edge[rows, cols_] & own.mask)  # the line's core at the baseline level
+        box = (slice(own.y0, own.y0 + own.mask.shape[0]), slice(own.x0, own.x0 + own.mask.shape[1]))
+        own_core = line_map[box] == line
+        # the baseline follows the line's core at BASELINE_LEVEL, whatever it was cut apart at
+        own_edge = (
+            _edge_core(own_core, core_edge[box] & own.mask) if config.core_threshold > BASELINE_LEVEL else own_core
+        )
         edges = [0] + [x - own.x0 for x in cuts.get(line, [])] + [own.mask.shape[1]]
         for lo, hi in pairwise(edges):
             piece_core = own_core[:, lo:hi]

@@ -215,11 +215,14 @@ class LineFinderJob:
     ):
         if crop < 32 or crop % 32:
             raise ValueError(f"crop must be a multiple of 32 (the network's stride), got {crop}")
-        self.config = config
-        self.model = LineNet(config)
         if base is not None:  # a further round: the network starts from a finder already trained
             if tuple(base.config.widths) != tuple(config.widths):
                 raise ValueError(f"the base line finder has widths {base.config.widths}, not {config.widths}")
+            # its way from maps to lines (thresholds chosen for it) goes on with it; sizes are the recipe's
+            config = replace(base.config, input_side=config.input_side, train_side=config.train_side)
+        self.config = config
+        self.model = LineNet(config)
+        if base is not None:
             self.model.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
         self.best_path = Path(best_path)

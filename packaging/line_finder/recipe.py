@@ -43,18 +43,20 @@ def base_finder(recipe: dict, out: Path) -> LineFinder | None:
     at the first start from the file the recipe names, checked against its SHA-256)."""
     if "base" not in recipe:
         return None
-    copy = out / BASE
+    copy, wanted = out / BASE, recipe["base"]["sha256"]
     if not copy.is_file():
         source = REPO / recipe["base"]["file"]
-        if not source.is_file() or hashlib.sha256(source.read_bytes()).hexdigest() != recipe["base"]["sha256"]:
+        if not source.is_file() or hashlib.sha256(source.read_bytes()).hexdigest() != wanted:
             raise SystemExit(
-                f"{source} is not the base this recipe names (SHA-256 {recipe['base']['sha256']}); "
+                f"{source} is not the base this recipe names (SHA-256 {wanted}); "
                 "check out the commit named in the recipe's comment to train it again"
             )
         out.mkdir(parents=True, exist_ok=True)
         partial = out / f"{BASE}.partial"
         shutil.copyfile(source, partial)
         partial.rename(copy)
+    elif hashlib.sha256(copy.read_bytes()).hexdigest() != wanted:  # a run folder of another recipe
+        raise SystemExit(f"{copy} is not the base this recipe names (SHA-256 {wanted}): use another --out")
     return load_line_finder(copy)
 
 

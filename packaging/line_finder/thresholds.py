@@ -6,7 +6,8 @@ map into lines was fixed at 0.5 by hand, and the best cut depends on how sure th
         --out resources/layout/line-finder.safetensors [--recipe packaging/line_finder/round-2.json] [--threads 1]
 
 The network runs once per page; each threshold redoes only the step from maps to lines (about
-10 s for the 53 val pages on one thread). The file written says what was tried and chosen in
+10 s a threshold for the 53 val pages on one thread, after one pass of the network of about
+40 s: 2 minutes in all). The file written says what was tried and chosen in
 its provenance (``core_threshold``); its weights are the finder's as they were.
 """
 

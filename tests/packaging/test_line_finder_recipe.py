@@ -66,6 +66,13 @@ def test_a_base_that_is_not_the_named_one_is_refused(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="is not the base"):
         script.base_finder({"base": {"file": "layout/none.safetensors", "sha256": "0" * 64}}, tmp_path / "run")
     assert not (tmp_path / "run" / "base.safetensors").exists()
+    # a run folder started by another recipe (another base) is not trained on from the wrong base
+    sha = tiny_finder(tmp_path / "layout" / "lf.safetensors", 1.0)
+    script.base_finder({"base": {"file": "layout/lf.safetensors", "sha256": sha}}, tmp_path / "run")
+    tiny_finder(tmp_path / "layout" / "other.safetensors", 2.0)
+    with pytest.raises(SystemExit, match="use another --out"):
+        other = hashlib.sha256((tmp_path / "layout" / "other.safetensors").read_bytes()).hexdigest()
+        script.base_finder({"base": {"file": "layout/other.safetensors", "sha256": other}}, tmp_path / "run")
 
 
 @pytest.mark.parametrize("path", [p for p in RECIPES if "base" in json.loads(p.read_text())], ids=lambda p: p.name)
