@@ -270,7 +270,7 @@ def _outline(mask: np.ndarray) -> np.ndarray | None:
 
 
 def _bottoms(mask: np.ndarray) -> np.ndarray:
-    """Each column's lowest set row (0 where a column is empty)."""
+    """Each column's lowest set row (the last row where a column is empty: callers skip those)."""
     return mask.shape[0] - 1 - np.argmax(mask[::-1], axis=0)
 
 
