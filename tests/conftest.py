@@ -17,6 +17,7 @@ from mspt_core.data.splits import split_xmls  # noqa: F401  (the tests import it
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MSPT_SHARED", REPO.parent / "shared"))
 DATA = SHARED / "data"
+SCHEMAS = SHARED / "schemas"
 
 
 def load_script(relative: str):
@@ -27,8 +28,6 @@ def load_script(relative: str):
     spec.loader.exec_module(module)
     return module
 
-
-SCHEMAS = SHARED / "schemas"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Most tests read with tiny models they have just trained; exporting each to ONNX would cost

@@ -10,9 +10,9 @@ its input resolution:
 at a wide word gap are joined where the body map runs on between them), each body pixel goes to
 the nearest core, the line's polygon is the outline of its pixels and its baseline is the lower
 edge of its core (cores are cut apart at ``core_threshold``, chosen on val; baselines follow the
-map at ``BASELINE_LEVEL`` whatever that threshold is). The network is trained on the train split of our ground truth
-(``mspt_core.train.linefinder``, recipe in ``packaging/line_finder``); the bundled file is a
-safetensors file with its settings in the metadata (no code, no pickle).
+map at ``BASELINE_LEVEL`` whatever that threshold is). The network is trained on the train split
+of our ground truth (``mspt_core.train.linefinder``, recipe in ``packaging/line_finder``); the
+bundled file is a safetensors file with its settings in the metadata (no code, no pickle).
 """
 
 from __future__ import annotations
@@ -278,10 +278,8 @@ def _edge_core(own_core: np.ndarray, edge: np.ndarray) -> np.ndarray:
     """A line's core (cut at ``core_threshold``) grown to its core at ``BASELINE_LEVEL``
     (``edge``, within the line's pixels): only the part joined to it, so a fainter line below,
     whose core never reached the threshold, is not taken for this one's lower edge."""
-    count, labels = cv2.connectedComponents((edge | own_core).astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return own_core
-    return np.isin(labels, np.unique(labels[own_core])) & (labels > 0)
+    _, labels = cv2.connectedComponents((edge | own_core).astype(np.uint8), connectivity=8)
+    return np.isin(labels, np.unique(labels[own_core]))  # a kept line's core is never empty: no 0 here
 
 
 def _baseline(core: np.ndarray, x0: int, x1: int, height: float) -> np.ndarray:

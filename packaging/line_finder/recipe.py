@@ -38,6 +38,10 @@ RECIPE = Path(__file__).with_name("recipe.json")
 BASE = "base.safetensors"  # the copy of a recipe's base line finder inside the run folder
 
 
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def base_finder(recipe: dict, out: Path) -> LineFinder | None:
     """The line finder a recipe with a "base" trains on from (its copy in the run folder, made
     at the first start from the file the recipe names, checked against its SHA-256)."""
@@ -46,7 +50,7 @@ def base_finder(recipe: dict, out: Path) -> LineFinder | None:
     copy, wanted = out / BASE, recipe["base"]["sha256"]
     if not copy.is_file():
         source = REPO / recipe["base"]["file"]
-        if not source.is_file() or hashlib.sha256(source.read_bytes()).hexdigest() != wanted:
+        if not source.is_file() or sha256(source) != wanted:
             raise SystemExit(
                 f"{source} is not the base this recipe names (SHA-256 {wanted}); "
                 "check out the commit named in the recipe's comment to train it again"
@@ -55,7 +59,7 @@ def base_finder(recipe: dict, out: Path) -> LineFinder | None:
         partial = out / f"{BASE}.partial"
         shutil.copyfile(source, partial)
         partial.rename(copy)
-    elif hashlib.sha256(copy.read_bytes()).hexdigest() != wanted:  # a run folder of another recipe
+    elif sha256(copy) != wanted:  # a run folder of another recipe
         raise SystemExit(f"{copy} is not the base this recipe names (SHA-256 {wanted}): use another --out")
     return load_line_finder(copy)
 
