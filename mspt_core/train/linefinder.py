@@ -296,10 +296,18 @@ class LineFinderJob:
 
 def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.device | str = "cpu") -> Match:
     """Line matching (box IoU >= 0.5) of the finder's segmentation of whole pages, summed."""
+    return _matches(finder, xmls, ("box",), device)["box"]
+
+
+def _matches(
+    finder: LineFinder, xmls: Sequence[Path], kinds: Sequence[str], device: torch.device | str = "cpu"
+) -> dict[str, Match]:
+    """Line matching at IoU >= 0.5 by each of ``kinds`` ("box", "polygon") of one segmentation of
+    each page, summed over the pages."""
     net = finder.net
     was, training = next(net.parameters()).device, net.training
     net.to("cpu").eval()  # inference on the CPU, as segment() runs it
-    total = Match(0, 0, 0)
+    totals = {kind: Match(0, 0, 0) for kind in kinds}
     try:
         for xml in xmls:
             truth = read_document(xml)
@@ -308,10 +316,12 @@ def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.devi
             grey = load_grey(truth.image_path)
             # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py)
             found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False)
-            total += match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()], grey.shape)
+            truth_lines, found_lines = [ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()]
+            for kind in kinds:
+                totals[kind] += match_lines(truth_lines, found_lines, grey.shape, kind=kind)
     finally:
         net.to(was).train(training)
-    return total
+    return totals
 
 
 @dataclass
@@ -328,25 +338,42 @@ class _MapsOnce(LineFinder):
         return self.remembered[key]
 
 
-def choose_core_threshold(
-    finder: LineFinder, val_xmls: PageSets, candidates: Sequence[float]
-) -> tuple[float, dict[float, float]]:
-    """The core threshold (``LineFinderConfig.core_threshold``) with the best mean box F1 over
-    the validation collections, among ``candidates`` and the finder's own, which wins a tie;
-    and every threshold's mean F1. Cores cut at a higher threshold are thinner: neighbouring
-    lines whose cores touch come apart, and faint lines break or vanish."""
+Thresholds = tuple[float, float]  # (core_threshold, body_threshold) of a LineFinderConfig
+
+
+def choose_thresholds(
+    finder: LineFinder, val_xmls: PageSets, cores: Sequence[float], bodies: Sequence[float], min_gain: float = 0.0
+) -> tuple[Thresholds, dict[Thresholds, tuple[float, float]]]:
+    """The pair of thresholds (``LineFinderConfig.core_threshold``, ``body_threshold``), among
+    every pair of ``cores`` x ``bodies`` and the finder's own pair, whose lines match the
+    validation collections best: the mean over collections of F1 at box IoU and at polygon IoU
+    >= 0.5, the two averaged. The finder's own pair stays unless another scores more than
+    ``min_gain`` above it. Also every pair's (mean box F1, mean polygon F1).
+
+    The core threshold cuts lines apart: higher, and neighbouring lines whose cores touch come
+    apart, but faint lines break or vanish. The body threshold draws each line's outline: lower,
+    and polygons reach further out to the ink's faint edges and the neighbours' ascenders."""
     sets = [xmls for xmls in _grouped(val_xmls).values() if xmls]
     if not sets:
-        raise ValueError("no validation pages to choose a threshold on")
-    own = finder.config.core_threshold
+        raise ValueError("no validation pages to choose thresholds on")
+    own = (finder.config.core_threshold, finder.config.body_threshold)
+    pairs = sorted({(float(c), float(b)) for c in cores for b in bodies} - {own})
+    for value in {v for pair in pairs for v in pair}:
+        if not 0 < value < 1:
+            raise ValueError(f"a threshold is a probability strictly between 0 and 1, got {value}")
     remembered: dict = {}
     scores = {}
-    for threshold in [own, *sorted(set(candidates) - {own})]:
-        if not 0 < threshold < 1:
-            raise ValueError(f"a core threshold is a probability strictly between 0 and 1, got {threshold}")
-        trial = _MapsOnce(finder.net, replace(finder.config, core_threshold=threshold), finder.metadata, remembered)
-        scores[threshold] = float(np.mean([evaluate_finder(trial, xmls).f1 for xmls in sets]))
-    best = max(scores, key=lambda t: (scores[t], t == own))
+    for core, body in [own, *pairs]:
+        config = replace(finder.config, core_threshold=core, body_threshold=body)
+        trial = _MapsOnce(finder.net, config, finder.metadata, remembered)
+        per_set = [_matches(trial, xmls, ("box", "polygon")) for xmls in sets]
+        scores[core, body] = (
+            float(np.mean([m["box"].f1 for m in per_set])),
+            float(np.mean([m["polygon"].f1 for m in per_set])),
+        )
+    best = max(scores, key=lambda pair: (sum(scores[pair]) / 2, pair == own))
+    if sum(scores[best]) / 2 <= sum(scores[own]) / 2 + min_gain:
+        best = own
     return best, scores
 
 

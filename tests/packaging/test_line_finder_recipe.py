@@ -91,9 +91,9 @@ def test_a_further_round_names_the_finder_its_comment_says(path):
     assert hashlib.sha256(blob.stdout).hexdigest() == recipe["base"]["sha256"]
 
 
-def test_thresholds_writes_the_finder_again_with_the_threshold_chosen_on_val(tmp_path):
+def test_thresholds_writes_the_finder_again_with_the_thresholds_chosen_on_val(tmp_path):
     """packaging/line_finder/thresholds.py: the weights are left as they were, the chosen core
-    threshold goes into the file's settings, and what was tried into its provenance."""
+    and body thresholds go into the file's settings, and what was tried into its provenance."""
     import sys
 
     from mspt_core.layout.linefinder import bundled_path, load_line_finder
@@ -105,16 +105,23 @@ def test_thresholds_writes_the_finder_again_with_the_threshold_chosen_on_val(tmp
     out = tmp_path / "chosen.safetensors"
     done = subprocess.run(
         [sys.executable, str(REPO / "packaging/line_finder/thresholds.py"), "--finder", str(bundled_path())]
-        + ["--out", str(out), "--recipe", str(recipe), "--candidates", "0.2", "0.65", "--threads", "1"],
+        + ["--out", str(out), "--recipe", str(recipe), "--cores", "0.2", "0.65", "--bodies", "0.5", "--min-gain", "0"]
+        + ["--threads", "1"],
         capture_output=True,
         text=True,
         check=True,
     )
     before, after = load_line_finder(bundled_path()), load_line_finder(out)
-    chosen = after.metadata["provenance"]["core_threshold"]
-    assert set(chosen["mean_val_f1_box"]) == {f"{before.config.core_threshold:g}", "0.2", "0.65"}
-    assert chosen["mean_val_f1_box"][f"{chosen['chosen']:g}"] == max(chosen["mean_val_f1_box"].values())
-    assert after.config.core_threshold == chosen["chosen"]
+    tried = after.metadata["provenance"]["thresholds"]
+    own = f"{before.config.core_threshold:g}/{before.config.body_threshold:g}"
+    assert set(tried["mean_val_f1_box_polygon"]) == {own, "0.2/0.5", "0.65/0.5"}
+    chosen = f"{tried['chosen']['core']:g}/{tried['chosen']['body']:g}"
+    assert sum(tried["mean_val_f1_box_polygon"][chosen]) == max(map(sum, tried["mean_val_f1_box_polygon"].values()))
+    assert (after.config.core_threshold, after.config.body_threshold) == (
+        tried["chosen"]["core"],
+        tried["chosen"]["body"],
+    )
+    assert "core_threshold" not in after.metadata["provenance"]  # the earlier, core-only choice is superseded
     assert f"wrote {out}" in done.stdout
     for name, tensor in before.net.state_dict().items():
         assert torch.equal(tensor, after.net.state_dict()[name]), name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import cv2
 import numpy as np
@@ -398,8 +398,8 @@ def test_a_further_round_starts_from_its_base_with_its_settings(cremma, tmp_path
         )
 
 
-def test_the_core_threshold_is_chosen_on_val_pages_with_the_network_run_once_a_page(cremma, fondue, monkeypatch):
-    from mspt_core.train.linefinder import choose_core_threshold, evaluate_finder
+def test_the_thresholds_are_chosen_on_val_pages_with_the_network_run_once_a_page(cremma, fondue, monkeypatch):
+    from mspt_core.train.linefinder import choose_thresholds, evaluate_finder
 
     val = {"hand": [_page(cremma, "val", "f172.xml")], "print": [_page(fondue, "val", "Turn_Screw.pdf_page_86.xml")]}
     finder = linefinder.bundled()
@@ -407,17 +407,24 @@ def test_the_core_threshold_is_chosen_on_val_pages_with_the_network_run_once_a_p
     runs = []
     real_maps = linefinder.LineFinder.maps
     monkeypatch.setattr(linefinder.LineFinder, "maps", lambda self, norm: runs.append(1) or real_maps(self, norm))
-    best, scores = choose_core_threshold(finder, val, [0.99, 0.5, 0.7])
-    assert len(runs) == 2  # one network pass per page, however many thresholds
-    own_threshold = finder.config.core_threshold
-    assert list(scores) == [own_threshold, *sorted({0.5, 0.7, 0.99} - {own_threshold})]  # its own first, each once
-    assert scores[best] == max(scores.values())
-    assert scores[0.99] < scores[finder.config.core_threshold]  # almost no core left: lines lost
-    # the scores are the mean F1 over the two collections, as training's validation counts them
-    own = np.mean([evaluate_finder(finder, xmls).f1 for xmls in val.values()])
-    assert scores[finder.config.core_threshold] == pytest.approx(own)
+    best, scores = choose_thresholds(finder, val, cores=[0.99, 0.5], bodies=[0.05, 0.5])
+    assert len(runs) == 2  # one network pass per page, however many pairs
+    own = (finder.config.core_threshold, finder.config.body_threshold)
+    assert list(scores)[0] == own  # its own first, and every pair once
+    assert set(scores) == {own, (0.99, 0.05), (0.99, 0.5), (0.5, 0.05), (0.5, 0.5)}
+    assert sum(scores[best]) == max(sum(pair) for pair in scores.values())  # box and polygon F1 weigh alike
+    assert scores[0.99, 0.5][0] < scores[own][0]  # almost no core left: lines lost
+    # a body cut at 0.05 swallows the gaps between lines: outlines too tall to match by polygon
+    assert scores[0.5, 0.05][1] < scores[0.5, 0.5][1]
+    # the box scores are the mean F1 over the two collections, as training's validation counts them
+    mean_box = np.mean([evaluate_finder(finder, xmls).f1 for xmls in val.values()])
+    assert scores[own][0] == pytest.approx(mean_box)
+    # a better pair replaces the finder's own only where it gains more than min_gain
+    poor = replace(finder, config=replace(finder.config, core_threshold=0.99))
+    assert choose_thresholds(poor, val, cores=[0.5], bodies=[0.5])[0] == (0.5, 0.5)
+    assert choose_thresholds(poor, val, cores=[0.5], bodies=[0.5], min_gain=1.0)[0] == (0.99, 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        choose_core_threshold(finder, val, [1.0])
+        choose_thresholds(finder, val, cores=[1.0], bodies=[0.5])
 
 
 def _val_page(which, name, request):
