@@ -28,7 +28,7 @@ from mspt_core.errors import DataError
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.clean import normalize_illumination
-from mspt_core.layout.evaluate import Match, match_lines
+from mspt_core.layout.evaluate import Match, Polygon, match_lines
 from mspt_core.layout.linefinder import CORE_SHARE, LineFinder, LineFinderConfig, LineNet, prepare, save_line_finder
 from mspt_core.layout.segment import segment
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
@@ -316,7 +316,8 @@ def _matches(
             grey = load_grey(truth.image_path)
             # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py)
             found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False)
-            truth_lines, found_lines = [ln.polygon for ln in truth.lines()], [ln.polygon for ln in found.lines()]
+            truth_lines: list[Polygon] = [ln.polygon for ln in truth.lines()]
+            found_lines: list[Polygon] = [ln.polygon for ln in found.lines()]
             for kind in kinds:
                 totals[kind] += match_lines(truth_lines, found_lines, grey.shape, kind=kind)
     finally:
