@@ -141,10 +141,18 @@ def describe(model_path: Path) -> tuple[str, str]:
 
 def _size_name(config: dict) -> str:
     """The named size whose settings a model's config has (a model trained on from a base
-    records no size of its own), or "?"."""
+    records no size of its own), "NAME, N layers" for one deepened from it, or "?"."""
     from mspt_core.model.config import SIZES
 
-    return next((name for name, sized in SIZES.items() if sized.to_json() == config), "?")
+    def but_layers(settings: dict) -> dict:
+        return {k: v for k, v in settings.items() if k != "layers"}
+
+    for name, sized in SIZES.items():
+        if sized.to_json() == config:
+            return name
+        if but_layers(sized.to_json()) == but_layers(config):
+            return f"{name}, {config.get('layers')} layers"
+    return "?"
 
 
 class EngineUnavailable(RuntimeError):

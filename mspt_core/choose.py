@@ -155,7 +155,9 @@ class ChoosingReader:
             )
         self.printed, self.handwriting, self.classifier = printed, handwriting, classifier
         self.height = printed.height
-        self.engine = printed.engine
+        # what each model reads with (int8 is per model file), one name where both agree
+        same = printed.engine == handwriting.engine
+        self.engine = printed.engine if same else f"{printed.engine} + {handwriting.engine}"
         self.last_choices: list[str] = []
 
     def read(self, images: Sequence[np.ndarray]):

@@ -60,6 +60,20 @@ def test_a_classifier_of_another_print_model_is_refused(tmp_path):
         choose.ChoosingReader(printed, printed, classifier)
 
 
+def test_the_automatic_reader_names_what_each_of_its_models_reads_with():
+    """int8 is a per-model choice (each model file says whether int8 holds for it), so the two
+    models of ``auto`` may read differently: its engine then names both, print model first."""
+    from mspt_core import onnx_engine
+
+    if not onnx_engine.available():
+        pytest.skip("onnxruntime is not installed: both models read with PyTorch")
+    classifier = choose.load_classifier(choose.bundled_path())
+    printed = LineRecognizer.from_model("default", device="cpu", engine="onnx-int8")
+    handwriting = LineRecognizer.from_model("handwriting", device="cpu", engine="onnx")
+    assert choose.ChoosingReader(printed, handwriting, classifier).engine == "onnx-int8 + onnx"
+    assert choose.ChoosingReader(printed, printed, classifier).engine == "onnx-int8"
+
+
 def test_nothing_chosen_means_auto_and_auto_is_not_one_model():
     assert isinstance(open_reader(None, device="cpu"), choose.ChoosingReader)
     assert isinstance(open_reader("default", device="cpu"), LineRecognizer)
