@@ -14,6 +14,7 @@ measure the benchmark reports (the mean over collections when pages come grouped
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -295,13 +296,12 @@ class LineFinderJob:
 
 
 def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.device | str = "cpu") -> Match:
-    """Line matching (box IoU >= 0.5) of the finder's segmentation of whole pages, summed."""
-    return _matches(finder, xmls, ("box",), device)["box"]
+    """Line matching (box IoU >= 0.5) of the finder's segmentation of whole pages, summed; on the CPU,
+    as segment() runs it, whatever ``device`` the caller trains on."""
+    return _matches(finder, xmls, ("box",))["box"]
 
 
-def _matches(
-    finder: LineFinder, xmls: Sequence[Path], kinds: Sequence[str], device: torch.device | str = "cpu"
-) -> dict[str, Match]:
+def _matches(finder: LineFinder, xmls: Sequence[Path], kinds: Sequence[str]) -> dict[str, Match]:
     """Line matching at IoU >= 0.5 by each of ``kinds`` ("box", "polygon") of one segmentation of
     each page, summed over the pages."""
     net = finder.net
@@ -345,11 +345,10 @@ Thresholds = tuple[float, float]  # (core_threshold, body_threshold) of a LineFi
 def choose_thresholds(
     finder: LineFinder, val_xmls: PageSets, cores: Sequence[float], bodies: Sequence[float], min_gain: float = 0.0
 ) -> tuple[Thresholds, dict[Thresholds, tuple[float, float]]]:
-    """The pair of thresholds (``LineFinderConfig.core_threshold``, ``body_threshold``), among
-    every pair of ``cores`` x ``bodies`` and the finder's own pair, whose lines match the
-    validation collections best: the mean over collections of F1 at box IoU and at polygon IoU
-    >= 0.5, the two averaged. The finder's own pair stays unless another scores more than
-    ``min_gain`` above it. Also every pair's (mean box F1, mean polygon F1).
+    """The thresholds (``LineFinderConfig.core_threshold``, ``body_threshold``) whose lines match
+    the validation collections best (``pick_thresholds``), among every pair of ``cores`` and
+    ``bodies`` (each with the finder's own value added); and every pair's (mean box F1, mean
+    polygon F1) over the collections, at IoU >= 0.5, the finder's own pair first.
 
     The core threshold cuts lines apart: higher, and neighbouring lines whose cores touch come
     apart, but faint lines break or vanish. The body threshold draws each line's outline: lower,
@@ -357,14 +356,15 @@ def choose_thresholds(
     sets = [xmls for xmls in _grouped(val_xmls).values() if xmls]
     if not sets:
         raise ValueError("no validation pages to choose thresholds on")
+    _check_gain(min_gain)
     own = (finder.config.core_threshold, finder.config.body_threshold)
-    pairs = sorted({(float(c), float(b)) for c in cores for b in bodies} - {own})
-    for value in {v for pair in pairs for v in pair}:
+    grid = {(float(c), float(b)) for c in {*cores, own[0]} for b in {*bodies, own[1]}}
+    for value in {v for pair in grid for v in pair}:
         if not 0 < value < 1:
             raise ValueError(f"a threshold is a probability strictly between 0 and 1, got {value}")
     remembered: dict = {}
     scores = {}
-    for core, body in [own, *pairs]:
+    for core, body in [own, *sorted(grid - {own})]:
         config = replace(finder.config, core_threshold=core, body_threshold=body)
         trial = _MapsOnce(finder.net, config, finder.metadata, remembered)
         per_set = [_matches(trial, xmls, ("box", "polygon")) for xmls in sets]
@@ -372,10 +372,32 @@ def choose_thresholds(
             float(np.mean([m["box"].f1 for m in per_set])),
             float(np.mean([m["polygon"].f1 for m in per_set])),
         )
-    best = max(scores, key=lambda pair: (sum(scores[pair]) / 2, pair == own))
-    if sum(scores[best]) / 2 <= sum(scores[own]) / 2 + min_gain:
-        best = own
-    return best, scores
+    return pick_thresholds(scores, own, min_gain), scores
+
+
+def pick_thresholds(
+    scores: Mapping[Thresholds, tuple[float, float]], own: Thresholds, min_gain: float = 0.0
+) -> Thresholds:
+    """The best pair by the mean of its box and polygon F1 (``scores``, which hold ``own`` and
+    every pair of the values they try), where each threshold keeps its ``own`` value unless
+    moving it to the best pair's gains more than ``min_gain``, and the pair as a whole must gain
+    more than ``min_gain`` over ``own``: a large gain from one threshold does not carry a change
+    of the other that gains nothing. Among equal scores the finder's own pair wins, then the
+    pair first in ``scores``."""
+    _check_gain(min_gain)
+
+    def score(pair: Thresholds) -> float:
+        return sum(scores[pair]) / 2
+
+    best = max(scores, key=lambda pair: (score(pair), pair == own))
+    core = best[0] if score(best) - score((own[0], best[1])) > min_gain else own[0]
+    body = best[1] if score(best) - score((best[0], own[1])) > min_gain else own[1]
+    return (core, body) if score((core, body)) - score(own) > min_gain else own
+
+
+def _check_gain(min_gain: float) -> None:
+    if not (math.isfinite(min_gain) and min_gain >= 0):
+        raise ValueError(f"min_gain is a mean F1 of 0 or more, got {min_gain}")
 
 
 def train_line_finder(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import cv2
 import numpy as np
@@ -399,7 +399,7 @@ def test_a_further_round_starts_from_its_base_with_its_settings(cremma, tmp_path
 
 
 def test_the_thresholds_are_chosen_on_val_pages_with_the_network_run_once_a_page(cremma, fondue, monkeypatch):
-    from mspt_core.train.linefinder import choose_thresholds, evaluate_finder
+    from mspt_core.train.linefinder import choose_thresholds, evaluate_finder, pick_thresholds
 
     val = {"hand": [_page(cremma, "val", "f172.xml")], "print": [_page(fondue, "val", "Turn_Screw.pdf_page_86.xml")]}
     finder = linefinder.bundled()
@@ -410,21 +410,39 @@ def test_the_thresholds_are_chosen_on_val_pages_with_the_network_run_once_a_page
     best, scores = choose_thresholds(finder, val, cores=[0.99, 0.5], bodies=[0.05, 0.5])
     assert len(runs) == 2  # one network pass per page, however many pairs
     own = (finder.config.core_threshold, finder.config.body_threshold)
-    assert list(scores)[0] == own  # its own first, and every pair once
-    assert set(scores) == {own, (0.99, 0.05), (0.99, 0.5), (0.5, 0.05), (0.5, 0.5)}
-    assert sum(scores[best]) == max(sum(pair) for pair in scores.values())  # box and polygon F1 weigh alike
-    assert scores[0.99, 0.5][0] < scores[own][0]  # almost no core left: lines lost
+    assert list(scores)[0] == own  # its own first, and every pair once, the own values tried too
+    assert set(scores) == {(c, b) for c in {0.99, 0.5, own[0]} for b in {0.05, 0.5, own[1]}}
+    assert best == pick_thresholds(scores, own)
+    assert scores[0.99, own[1]][0] < scores[own][0]  # almost no core left: lines lost
     # a body cut at 0.05 swallows the gaps between lines: outlines too tall to match by polygon
-    assert scores[0.5, 0.05][1] < scores[0.5, 0.5][1]
+    assert scores[own[0], 0.05][1] < scores[own][1]
     # the box scores are the mean F1 over the two collections, as training's validation counts them
     mean_box = np.mean([evaluate_finder(finder, xmls).f1 for xmls in val.values()])
     assert scores[own][0] == pytest.approx(mean_box)
-    # a better pair replaces the finder's own only where it gains more than min_gain
-    poor = replace(finder, config=replace(finder.config, core_threshold=0.99))
-    assert choose_thresholds(poor, val, cores=[0.5], bodies=[0.5])[0] == (0.5, 0.5)
-    assert choose_thresholds(poor, val, cores=[0.5], bodies=[0.5], min_gain=1.0)[0] == (0.99, 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         choose_thresholds(finder, val, cores=[1.0], bodies=[0.5])
+
+
+def test_a_threshold_moves_only_where_moving_it_gains_more_than_the_margin():
+    from mspt_core.train.linefinder import pick_thresholds
+
+    own = (0.5, 0.5)
+    # (box F1, polygon F1) by (core, body): the core's move gains 0.010, the body's 0.002 more
+    scores = {
+        (0.5, 0.5): (0.890, 0.890),
+        (0.5, 0.45): (0.891, 0.893),
+        (0.65, 0.5): (0.900, 0.900),
+        (0.65, 0.45): (0.901, 0.903),
+    }
+    assert pick_thresholds(scores, own) == (0.65, 0.45)  # no margin: the best pair
+    assert pick_thresholds(scores, own, min_gain=0.005) == (0.65, 0.5)  # the body's move rides on nothing
+    assert pick_thresholds(scores, own, min_gain=0.0105) == own  # nothing gains more than the margin
+    assert pick_thresholds(scores, own, min_gain=0.0095) == (0.65, 0.5)
+    tie = dict.fromkeys(scores, (0.890, 0.890))
+    assert pick_thresholds(tie, own) == own  # among equals the finder's own
+    for bad in (-0.001, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="min_gain"):
+            pick_thresholds(scores, own, min_gain=bad)
 
 
 def _val_page(which, name, request):
