@@ -147,9 +147,10 @@ def _size_name(config: dict) -> str:
     def but_layers(settings: dict) -> dict:
         return {k: v for k, v in settings.items() if k != "layers"}
 
+    named = [name for name, sized in SIZES.items() if sized.to_json() == config]
+    if named:
+        return named[0]
     for name, sized in SIZES.items():
-        if sized.to_json() == config:
-            return name
         if but_layers(sized.to_json()) == but_layers(config):
             return f"{name}, {config.get('layers')} layers"
     return "?"

@@ -107,6 +107,8 @@ def read_lines(args, inputs: dict, models: list[Model], notes: list[str]) -> dic
                     except reading.EngineUnavailable as error:
                         notes.append(f"{label}: left out ({error})")
                         break
+                    if engine == "auto":  # name what it picked
+                        label = f"{model.label} {reader.engine}" + ("" if language_model else ", no LM")
                     progress(f"{label}, {threads} thread(s)")
                     for (name, style), (images, texts) in inputs.items():
                         rows[name, style].append(reading.mspt_lines(reader, label, images, texts, threads))

@@ -155,10 +155,14 @@ class ChoosingReader:
             )
         self.printed, self.handwriting, self.classifier = printed, handwriting, classifier
         self.height = printed.height
-        # what each model reads with (int8 is per model file), one name where both agree
-        same = printed.engine == handwriting.engine
-        self.engine = printed.engine if same else f"{printed.engine} + {handwriting.engine}"
         self.last_choices: list[str] = []
+
+    @property
+    def engine(self) -> str:
+        """What each model reads with now (int8 is per model file, and a reader falls back to
+        PyTorch where ONNX Runtime fails), one name where both agree, print model first."""
+        printed, handwriting = self.printed.engine, self.handwriting.engine
+        return printed if printed == handwriting else f"{printed} + {handwriting}"
 
     def read(self, images: Sequence[np.ndarray]):
         log_probs = self.printed.ctc_log_probs(images)

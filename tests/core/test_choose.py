@@ -72,6 +72,11 @@ def test_the_automatic_reader_names_what_each_of_its_models_reads_with():
     handwriting = LineRecognizer.from_model("handwriting", device="cpu", engine="onnx")
     assert choose.ChoosingReader(printed, handwriting, classifier).engine == "onnx-int8 + onnx"
     assert choose.ChoosingReader(printed, printed, classifier).engine == "onnx-int8"
+    # as mspt transcribe builds it (the tests read with PyTorch unless told), each model reads as
+    # its own file says
+    reader = open_reader(None, device="cpu", engine="auto")
+    for model in (reader.printed, reader.handwriting):
+        assert model.engine == ("onnx-int8" if model.metadata.get("inference", {}).get("int8") else "onnx")
 
 
 def test_nothing_chosen_means_auto_and_auto_is_not_one_model():
