@@ -298,10 +298,23 @@ class LineFinderJob:
 def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.device | str = "cpu") -> Match:
     """Line matching (box IoU >= 0.5) of the finder's segmentation of whole pages, summed; on the CPU,
     as segment() runs it, whatever ``device`` the caller trains on."""
-    return _matches(finder, xmls, ("box",))["box"]
+    return _matches(finder, _truth_pages(xmls), ("box",))["box"]
 
 
-def _matches(finder: LineFinder, xmls: Sequence[Path], kinds: Sequence[str]) -> dict[str, Match]:
+TruthPage = tuple[list[Polygon], np.ndarray]  # a page's ground-truth line polygons and its grey image
+
+
+def _truth_pages(xmls: Sequence[Path]) -> list[TruthPage]:
+    pages: list[TruthPage] = []
+    for xml in xmls:
+        truth = read_document(xml)
+        if truth.image_path is None:
+            raise DataError(f"{xml}: the file names no page image")
+        pages.append(([ln.polygon for ln in truth.lines()], load_grey(truth.image_path)))
+    return pages
+
+
+def _matches(finder: LineFinder, pages: Sequence[TruthPage], kinds: Sequence[str]) -> dict[str, Match]:
     """Line matching at IoU >= 0.5 by each of ``kinds`` ("box", "polygon") of one segmentation of
     each page, summed over the pages."""
     net = finder.net
@@ -309,14 +322,9 @@ def _matches(finder: LineFinder, xmls: Sequence[Path], kinds: Sequence[str]) -> 
     net.to("cpu").eval()  # inference on the CPU, as segment() runs it
     totals = {kind: Match(0, 0, 0) for kind in kinds}
     try:
-        for xml in xmls:
-            truth = read_document(xml)
-            if truth.image_path is None:
-                raise DataError(f"{xml}: the file names no page image")
-            grey = load_grey(truth.image_path)
+        for truth_lines, grey in pages:
             # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py)
             found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False)
-            truth_lines: list[Polygon] = [ln.polygon for ln in truth.lines()]
             found_lines: list[Polygon] = [ln.polygon for ln in found.lines()]
             for kind in kinds:
                 totals[kind] += match_lines(truth_lines, found_lines, grey.shape, kind=kind)
@@ -353,8 +361,7 @@ def choose_thresholds(
     The core threshold cuts lines apart: higher, and neighbouring lines whose cores touch come
     apart, but faint lines break or vanish. The body threshold draws each line's outline: lower,
     and polygons reach further out to the ink's faint edges and the neighbours' ascenders."""
-    sets = [xmls for xmls in _grouped(val_xmls).values() if xmls]
-    if not sets:
+    if not any(_grouped(val_xmls).values()):
         raise ValueError("no validation pages to choose thresholds on")
     _check_gain(min_gain)
     own = (finder.config.core_threshold, finder.config.body_threshold)
@@ -362,12 +369,13 @@ def choose_thresholds(
     for value in {v for pair in grid for v in pair}:
         if not 0 < value < 1:
             raise ValueError(f"a threshold is a probability strictly between 0 and 1, got {value}")
+    sets = [_truth_pages(xmls) for xmls in _grouped(val_xmls).values() if xmls]  # read once for every pair
     remembered: dict = {}
     scores = {}
     for core, body in [own, *sorted(grid - {own})]:
         config = replace(finder.config, core_threshold=core, body_threshold=body)
         trial = _MapsOnce(finder.net, config, finder.metadata, remembered)
-        per_set = [_matches(trial, xmls, ("box", "polygon")) for xmls in sets]
+        per_set = [_matches(trial, pages, ("box", "polygon")) for pages in sets]
         scores[core, body] = (
             float(np.mean([m["box"].f1 for m in per_set])),
             float(np.mean([m["polygon"].f1 for m in per_set])),
@@ -387,12 +395,17 @@ def pick_thresholds(
     _check_gain(min_gain)
 
     def score(pair: Thresholds) -> float:
-        return sum(scores[pair]) / 2
+        return pair_score(scores[pair])
 
     best = max(scores, key=lambda pair: (score(pair), pair == own))
     core = best[0] if score(best) - score((own[0], best[1])) > min_gain else own[0]
     body = best[1] if score(best) - score((best[0], own[1])) > min_gain else own[1]
     return (core, body) if score((core, body)) - score(own) > min_gain else own
+
+
+def pair_score(f1s: tuple[float, float]) -> float:
+    """What a pair of thresholds is chosen by: the mean of its (box F1, polygon F1)."""
+    return sum(f1s) / 2
 
 
 def _check_gain(min_gain: float) -> None:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import load_recipe, shared_splits_by_set  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.layout.linefinder import load_line_finder, save_line_finder  # noqa: E402
-from mspt_core.train.linefinder import choose_thresholds  # noqa: E402
+from mspt_core.train.linefinder import choose_thresholds, pair_score  # noqa: E402
 
 CORES = (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 BODIES = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -64,7 +64,7 @@ def main() -> None:
     provenance = dict(finder.metadata.get("provenance", {}))
     earlier = {k: provenance.pop(k) for k in ("core_threshold", "thresholds") if k in provenance}
     pages = sum(map(len, val.values()))
-    top = max(scores, key=lambda pair: sum(scores[pair]))
+    top = max(scores, key=lambda pair: pair_score(scores[pair]))
     provenance["thresholds"] = {
         "chosen": {"core": best[0], "body": best[1]},
         "own": {"core": own[0], "body": own[1]},
