@@ -130,3 +130,37 @@ def test_ink_of_another_line_or_taken_by_one_is_not_taken_again():
     owned = (box(155, 36, 162, 62), np.array([[155.0, 60.0], [162.0, 60.0]]))  # now a line of its own
     (first, _), _, _ = extend_line_ends([a, owned, b], ink)
     assert first[:, 0].max() < 157, "a line's own ink is not taken by its neighbour"
+
+
+def test_a_raised_mark_the_outline_cuts_through_is_taken_in_whole_anywhere_along_the_line():
+    # The finder's outline follows the letters' band; a quotation mark raised above it mid-line
+    # (`said, "have`) has only its foot inside, and would be read as a comma or not at all.
+    ink = np.zeros((140, 400), bool)
+    ink[50:70, 50:150] = True  # words before the quote
+    ink[42:50, 156:158] = True  # the quote's two strokes, their feet inside the outline
+    ink[42:50, 161:163] = True
+    ink[50:70, 168:300] = True  # words after it
+    ink[106:124, 50:300] = True  # the next line
+    ink[96:104, 230:233] = True  # an accent of the next line, its top inside our outline
+    ours = box(50, 46, 300, 98)
+    below = box(50, 100, 300, 126)
+    (grown, _), (other, _) = extend_line_ends(
+        [(ours, np.array([[50.0, 70.0], [300.0, 70.0]])), (below, np.array([[50.0, 124.0], [300.0, 124.0]]))], ink
+    )
+    inside = inside_of(grown, ink.shape)
+    quote = ink.copy()
+    quote[50:, :] = quote[:, :150] = quote[:, 165:] = False
+    # (Simplifying the outline may cut a corner pixel; a pixel of paper round every mark read
+    # worse on the printed val pages, benchmarks/RESULTS.md.)
+    assert np.count_nonzero(quote & ~inside) <= 2, "the whole quote is inside"
+    assert grown[:, 1].max() <= 99, "the next line's accent is not taken in"
+    assert other[:, 1].min() >= 99, "the next line does not grow up into ours"
+
+
+def test_a_large_component_the_outline_cuts_is_left_as_the_finder_drew_it():
+    ink = np.zeros((140, 400), bool)
+    ink[50:70, 50:300] = True  # the line's letters
+    ink[30:60, 120:128] = True  # something tall (a flourish, a drop capital's stroke) half inside
+    line = box(50, 46, 300, 74)
+    ((grown, _),) = extend_line_ends([(line, np.array([[50.0, 70.0], [300.0, 70.0]]))], ink)
+    assert grown[:, 1].min() >= 44, "the outline does not grow up over it"
