@@ -27,7 +27,7 @@ BAND_SLACK = 0.25  # x height above and below the line's band a mark may reach (
 MAX_MARK_HEIGHT = 1.5  # x height: taller ink is a rule, a drop capital or a picture
 MAX_REACH = 1.0  # x height: how far an end may move out in all (a quote and a stop need far less)
 MAX_STEPS = 4  # components taken in at one end at most
-MAX_CUT_MARK = 0.6  # x height: a mark the outline cuts through is at most this tall and wide
+MAX_CUT_MARK = 0.6  # x the line's height: a mark its outline cuts through is at most this tall and wide
 # Paper left beyond the outermost ink at each end, px: the outline runs through the centres of
 # the ink's outermost pixels. Wider margins (0.1 and 0.3 x the height) read worse on the printed
 # val pages (mean page CER 6.37 and 6.40 % against 6.29 %; benchmarks/RESULTS.md).
@@ -148,8 +148,15 @@ def _marks_cut(number, origin, mask, height, labels, stats, owner, claimed) -> l
             continue  # wholly inside already, or mostly outside: another line's or not a mark
         if ch > MAX_CUT_MARK * height or cw > MAX_CUT_MARK * height:
             continue  # a letter or a rule: what its outline leaves out is the finder's to judge
+        # Where it sticks out of the outline (inside, ``owner`` may name a line drawn later that
+        # overlaps this one), it must lie in no other line.
         pixels = labels[cy : cy + ch, cx : cx + cw] == label
-        owners = owner[cy : cy + ch, cx : cx + cw][pixels]
+        ours = np.zeros_like(pixels)
+        mx0, my0 = max(cx - x0, 0), max(cy - y0, 0)
+        mx1, my1 = min(cx + cw - x0, mask.shape[1]), min(cy + ch - y0, mask.shape[0])
+        if mx1 > mx0 and my1 > my0:
+            ours[my0 + y0 - cy : my1 + y0 - cy, mx0 + x0 - cx : mx1 + x0 - cx] = mask[my0:my1, mx0:mx1]
+        owners = owner[cy : cy + ch, cx : cx + cw][pixels & ~ours]
         if np.count_nonzero((owners != 0) & (owners != number)) > 0:
             continue  # part of it lies in another line
         claimed[label] = number

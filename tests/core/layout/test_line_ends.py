@@ -142,7 +142,7 @@ def test_a_raised_mark_the_outline_cuts_through_is_taken_in_whole_anywhere_along
     ink[50:70, 168:300] = True  # words after it
     ink[106:124, 50:300] = True  # the next line
     ink[96:104, 230:233] = True  # an accent of the next line, its top inside our outline
-    ours = box(50, 46, 300, 98)
+    ours = box(50, 44, 300, 98)  # the quote's lower six rows of eight inside
     below = box(50, 100, 300, 126)
     (grown, _), (other, _) = extend_line_ends(
         [(ours, np.array([[50.0, 70.0], [300.0, 70.0]])), (below, np.array([[50.0, 124.0], [300.0, 124.0]]))], ink
@@ -159,8 +159,9 @@ def test_a_raised_mark_the_outline_cuts_through_is_taken_in_whole_anywhere_along
 
 def test_a_large_component_the_outline_cuts_is_left_as_the_finder_drew_it():
     ink = np.zeros((140, 400), bool)
-    ink[50:70, 50:300] = True  # the line's letters
-    ink[30:60, 120:128] = True  # something tall (a flourish, a drop capital's stroke) half inside
+    ink[50:70, 50:110] = True  # the line's letters...
+    ink[50:70, 140:300] = True
+    ink[30:70, 120:128] = True  # ...and between them something tall (a flourish's stroke), 24 of 40 rows inside
     line = box(50, 46, 300, 74)
     ((grown, _),) = extend_line_ends([(line, np.array([[50.0, 70.0], [300.0, 70.0]]))], ink)
     assert grown[:, 1].min() >= 44, "the outline does not grow up over it"
