@@ -12,6 +12,7 @@ last weights (what keeping the last step instead of the best validation would gi
     .venv/bin/python benchmarks/few_page_finetune.py --split test                  # RESULTS.md
     .venv/bin/python benchmarks/few_page_finetune.py --split val --curve --lr 3e-4 1e-3 --steps 800
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --blend 0.25 0.5 0.75
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --encoder-lr-scale 0.1 0.3 1.0
 
 ``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
 every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
@@ -19,7 +20,8 @@ pages are never used for a choice. ``--blend`` also reads the remaining pages wi
 last weights blended with the base's (weight-space ensembling: a tuned share ``a`` of each
 weight; the preset's own blend of the kept model is what "CER after" reads), a cheap way to ask
 whether a model nearer its base reads an unseen page better; ``--tuned-share`` overrides the
-preset's.
+preset's. ``--encoder-lr-scale`` asks which layers should learn: the encoder (front end and
+transformer) at that share of the learning rate, the reading head at all of it.
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 
 from common import DATA, HANDWRITTEN, machine, split_xmls
@@ -151,6 +154,7 @@ def fine_tune(
     work: Path,
     blend: list[float],
     tuned_share: float | None,
+    encoder_lr_scale: float | None = None,
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -184,6 +188,7 @@ def fine_tune(
         use_augmentation=preset.augment,
         data_description=f"{document.dataset}/{document.name}: first {len(document.adapt_pages)} pages",
         tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
+        encoder_lr_scale=preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
@@ -249,6 +254,12 @@ def main() -> int:
         "--blend", type=float, nargs="+", help="also read with the last weights blended with the base's: tuned shares"
     )
     parser.add_argument("--tuned-share", type=float, help="override the preset's blend of the kept model (1: none)")
+    parser.add_argument(
+        "--encoder-lr-scale",
+        type=float,
+        nargs="+",
+        help="override the preset's share of the learning rate the encoder learns at (several: one run each)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -265,13 +276,13 @@ def main() -> int:
     print(f"# Few-page fine-tuning, {args.split} split, {dt.date.today()}")
     print(f"machine: {machine()}; {args.threads} thread(s); base {base}")
     print(f"command: {' '.join(sys.argv)}\n")
-    for lr in args.lr or [None]:
+    for lr, scale in product(args.lr or [None], args.encoder_lr_scale or [None]):
         overrides = {k: v for k, v in (("steps", args.steps), ("lr", lr), ("val_every", args.val_every)) if v}
         outcomes = []
         for document in chosen:
             with tempfile.TemporaryDirectory(prefix="mspt-fewpage-") as work:
                 outcome = fine_tune(
-                    document, base, overrides, args.curve, Path(work), args.blend or [], args.tuned_share
+                    document, base, overrides, args.curve, Path(work), args.blend or [], args.tuned_share, scale
                 )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
@@ -282,7 +293,11 @@ def main() -> int:
                 )
             if args.curve:
                 print("    held-out CER by step: " + ", ".join(f"{s}: {c:.2%}" for s, c in outcome.curve), flush=True)
-        changed = {**overrides, **({"tuned_share": args.tuned_share} if args.tuned_share is not None else {})}
+        changed = {
+            **overrides,
+            **({"tuned_share": args.tuned_share} if args.tuned_share is not None else {}),
+            **({"encoder_lr_scale": scale} if scale is not None else {}),
+        }
         print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)
     return 0

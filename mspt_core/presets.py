@@ -119,6 +119,9 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
     # ninth-round handwriting model, the six handwritten val documents' other pages read 17.36 %
     # against 17.82 % unblended (kept model blended at 0.25 / 0.5: 20.50 / 18.45 %), four of six
     # better (few_page_finetune.py; RESULTS.md, "Five-page fine-tuning blended back…").
+    # Every layer learns, at the one rate: with the encoder at 0.3 or 0.1 of it (the head at all
+    # of it) the same documents read 18.06 / 19.09 % against 17.98 % from the eleventh-round
+    # model (--encoder-lr-scale; RESULTS.md, "Which layers learn from a few pages").
     FINETUNE: TrainingPreset(
         "adapt a recognizer to a few corrected pages (about five) of a new hand or print",
         dict(steps=600, lr=1e-4, warmup=50, val_every=100, checkpoint_every=100),

@@ -15,6 +15,7 @@ base did; its metadata says so (``BLENDED``), and ``TrainOutcome.blend`` says wh
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class RecognitionJob:
         provenance: dict,
         use_augmentation: bool = True,
         base_file: Path | None = None,
+        encoder_lr_scale: float = 1.0,
     ):
         self.model = model
         self.charset = charset
@@ -64,6 +66,7 @@ class RecognitionJob:
         self.provenance = provenance
         self.use_augmentation = use_augmentation
         self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
+        self.encoder_lr_scale = encoder_lr_scale
         # A fine-tuned model reads as its base does: its language model, fused as for the base,
         # and its end margins (validation reads so too).
         base_metadata = read_metadata(base_file) if base_file else {}
@@ -75,7 +78,15 @@ class RecognitionJob:
         self.widths = [img.shape[1] for img in train_set.images]
 
     def param_groups(self) -> list[dict]:
-        return [{"params": [p for p in self.model.parameters() if p.requires_grad], "lr_scale": 1.0}]
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        if self.encoder_lr_scale == 1.0:
+            # one group, as runs made before the scale existed hold in their checkpoints
+            return [{"params": trainable, "lr_scale": 1.0}]
+        encoder = {id(p) for p in self.model.encoder.parameters()}
+        return [  # the head's first: progress reports the first group's rate
+            {"params": [p for p in trainable if id(p) not in encoder], "lr_scale": 1.0},
+            {"params": [p for p in trainable if id(p) in encoder], "lr_scale": self.encoder_lr_scale},
+        ]
 
     def epoch_batches(self, rng: np.random.Generator) -> list[list[int]]:
         return width_batches(self.widths, self.settings.batch_size, rng)
@@ -164,13 +175,18 @@ def train_recognizer(
     data_description: str = "",
     use_augmentation: bool = True,
     tuned_share: float = 1.0,
+    encoder_lr_scale: float = 1.0,
 ) -> TrainOutcome:
     """``tuned_share``: from a base model, blend the kept weights this far from the base's
-    toward the trained ones (1: not at all; see the module's docstring)."""
+    toward the trained ones (1: not at all; see the module's docstring). ``encoder_lr_scale``:
+    the encoder (front end and transformer) learns at this fraction of the learning rate, the
+    reading head at all of it (0: only the head learns)."""
     if not train_set.samples:
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
         raise ValueError(f"tuned_share must lie in [0, 1], not {tuned_share}")
+    if not (math.isfinite(encoder_lr_scale) and encoder_lr_scale >= 0):
+        raise ValueError(f"encoder_lr_scale must be a number of 0 or more, not {encoder_lr_scale}")
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     added: list[str] = []
@@ -194,10 +210,20 @@ def train_recognizer(
             "seed": settings.seed,
             "size": size if base_model is None else None,
             "head": model.config.head,
+            "encoder_lr_scale": encoder_lr_scale,
         },
     }
     job = RecognitionJob(
-        model, charset, train_set, val_set, settings, run_dir, provenance, use_augmentation, base_file=base_model
+        model,
+        charset,
+        train_set,
+        val_set,
+        settings,
+        run_dir,
+        provenance,
+        use_augmentation,
+        base_file=base_model,
+        encoder_lr_scale=encoder_lr_scale,
     )
     outcome = run_recognition_job(job, on_progress, should_stop, resume, added)
     if base_model is not None and tuned_share < 1.0 and outcome.result.status != "cancelled" and not outcome.kept_base:
