@@ -647,8 +647,8 @@ class FinetuneSettingsPage(QWizardPage):
         if kind != self.preset_kind:  # a new kind of base; values typed for the same kind stay
             self.apply_preset(training_preset(ENCODER if kind == "encoder" else FINETUNE))
             self.preset_kind = kind
-        # A recognizer learns as a whole; the encoder's own rate and freezing apply to a new head
-        # on a pre-trained encoder only (the run passes them there alone).
+        # A recognizer learns at its preset's encoder rate (every layer at the one rate, chosen
+        # on val) and is never frozen; both are set here for a new head on a pre-trained encoder.
         for field in (self.encoder_lr, self.freeze):
             field.setEnabled(kind == "encoder")
             field.setToolTip("" if kind == "encoder" else self.tr("Only for a pre-trained encoder as the base"))

@@ -90,5 +90,6 @@ def run(args: argparse.Namespace) -> int:
         use_augmentation=preset.augment and not args.no_augment,
         data_description=" ".join(str(p) for p in args.data),
         tuned_share=tuned_share,
+        encoder_lr_scale=preset.encoder_lr_scale,
     )
     return report_training(outcome, args)

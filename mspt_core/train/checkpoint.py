@@ -57,7 +57,13 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
             slots.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
+    try:
+        optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
+    except ValueError as error:  # other parameter groups: the encoder learned at another share of the rate
+        raise ModelFileError(
+            f"{path} was written by a run whose encoder learned at another share of the learning rate; "
+            "train into another folder or start over (--no-resume)"
+        ) from error
     torch.set_rng_state(tensors.get(f"rng.torch.rank{rank}", tensors["rng.torch"]))
     cuda_states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
     if cuda_states and torch.cuda.is_available():

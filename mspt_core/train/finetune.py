@@ -6,6 +6,7 @@ the first steps, so the random head does not wreck it before it has learned anyt
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,11 +26,13 @@ from mspt_core.train.supervised import RecognitionJob, TrainOutcome, data_proven
 
 class FinetuneJob(RecognitionJob):
     def __init__(self, *args, encoder_lr_scale: float, freeze_steps: int, **kwargs):
+        kwargs["encoder_lr_scale"] = encoder_lr_scale
         super().__init__(*args, **kwargs)
-        self.encoder_lr_scale = encoder_lr_scale
         self.freeze_steps = freeze_steps
 
     def param_groups(self) -> list[dict]:
+        # Two groups whatever the scale, encoder first: the frozen encoder's parameters must be in
+        # the optimizer from the start, and runs already made hold this order in their checkpoints.
         encoder = list(self.model.encoder.parameters())
         own = {id(p) for p in encoder}
         heads = [p for p in self.model.parameters() if id(p) not in own]
@@ -77,7 +80,7 @@ def finetune_recognizer(
     preset = training_preset(ENCODER)
     encoder_lr_scale = preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale
     freeze_steps = preset.freeze_steps if freeze_steps is None else freeze_steps
-    if encoder_lr_scale < 0 or freeze_steps < 0:
+    if not (math.isfinite(encoder_lr_scale) and encoder_lr_scale >= 0) or freeze_steps < 0:
         raise ValueError("encoder_lr_scale and freeze_steps must not be negative")
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same fresh head

@@ -403,7 +403,14 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         )
     else:
         outcome = train_recognizer(
-            train_set, val_set, work / "train", settings, base_model=base, tuned_share=preset.tuned_share, **common
+            train_set,
+            val_set,
+            work / "train",
+            settings,
+            base_model=base,
+            tuned_share=preset.tuned_share,
+            encoder_lr_scale=preset.encoder_lr_scale,
+            **common,
         )
     if outcome.result.status == "cancelled":
         return None

@@ -180,7 +180,8 @@ def train_recognizer(
     """``tuned_share``: from a base model, blend the kept weights this far from the base's
     toward the trained ones (1: not at all; see the module's docstring). ``encoder_lr_scale``:
     the encoder (front end and transformer) learns at this fraction of the learning rate, the
-    reading head at all of it (0: only the head learns)."""
+    reading head at all of it (0: the encoder's weights stay; its BatchNorm statistics still
+    follow the batches)."""
     if not train_set.samples:
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
