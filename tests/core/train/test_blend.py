@@ -58,15 +58,6 @@ def test_bad_share_or_shape_is_refused():
 
 # --- a fine-tuning run with a tuned share, real lines, the bundled default model as the base ---
 
-OLD_PRINT = "data/bpt6k1514025q/f12.xml"  # gallicorpora-16's train split; the default misreads ~10 %
-
-
-@pytest.fixture(scope="module")
-def old_print_lines(old_print):
-    from mspt_core.data.lines import LineSet, lines_from_page_xml
-
-    return LineSet(lines_from_page_xml(old_print / OLD_PRINT, 40).samples[:8])
-
 
 def _settings():
     from mspt_core.train.loop import TrainSettings

@@ -6,15 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-OLD_PRINT = "data/bpt6k1514025q/f12.xml"  # gallicorpora-16's train split; the default misreads ~10 %
-
-
-@pytest.fixture(scope="module")
-def old_print_lines(old_print):
-    from mspt_core.data.lines import LineSet, lines_from_page_xml
-
-    return LineSet(lines_from_page_xml(old_print / OLD_PRINT, 40).samples[:8])
-
 
 def _run(folder, lines, scale):
     from mspt_core.models import resolve
