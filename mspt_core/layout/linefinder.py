@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from mspt_core import tensorfile
 from mspt_core.errors import ModelFileError
+from mspt_core.layout.gutters import gutter_cuts
 from mspt_core.layout.order import xy_cut_order
 
 FORMAT = "mspt-line-finder"
@@ -300,7 +301,7 @@ def find_lines(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(polygon, baseline) point arrays, in the maps' pixel coordinates, one per line found.
     ``ink`` (bool, the maps' size) lets lines joined across a spread's fold or a column rule be
-    cut apart there (``_rule_cuts``)."""
+    cut apart there (``_rule_cuts``), and lines joined across a white gutter too (``gutters``)."""
     core = (core_p >= config.core_threshold).astype(np.uint8)
     core_edge = core_p >= BASELINE_LEVEL
     body = body_p >= config.body_threshold
@@ -336,7 +337,11 @@ def find_lines(
         mask = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1), bool)
         mask[ys - y0, xs - x0] = True
         masks[line] = _LineMask(int(y0), int(x0), mask)
-    cuts = _rule_cuts(masks, ink, height) if ink is not None else {}
+    cuts: dict[int, list[int]] = {}
+    if ink is not None:
+        for found_cuts in (_rule_cuts(masks, ink, height), gutter_cuts(masks, ink, height)):
+            for line, at in found_cuts.items():
+                cuts[line] = sorted(set(cuts.get(line, [])) | set(at))
     found = []
     for line in kept:
         own = masks[line]

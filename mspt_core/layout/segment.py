@@ -352,7 +352,7 @@ def _learned_blocks(norm: np.ndarray, ch: float, finder, rtl: bool = False):
     scaled = cv2.resize(norm, size, interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
     core, body = finder.maps(scaled)
     half = cv2.resize(scaled, (core.shape[1], core.shape[0]), interpolation=cv2.INTER_AREA)
-    ink = sauvola(half)  # for the rules and folds that separate text (linefinder._rule_cuts)
+    ink = sauvola(half)  # for the rules, folds and gutters that separate text (linefinder.find_lines)
     to_work = 2.0 / r  # map pixels -> working-copy pixels
     lines = [
         (polygon * to_work, baseline * to_work) for polygon, baseline in find_lines(core, body, finder.config, ink)

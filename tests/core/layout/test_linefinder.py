@@ -181,6 +181,65 @@ def test_a_rule_in_a_white_gutter_still_cuts_the_lines_joined_over_it():
     assert len(find_lines(core, body, LineFinderConfig(), ink)) == 10
 
 
+def _spread_maps(joined_tops, gap_at=(140, 160)):
+    """Maps of a spread's two pages, five lines each (x 20-140 and 160-280, letters a stroke
+    every 5 px), no rule at the fold; the lines at ``joined_tops`` run on across the white
+    gutter in the maps (core and body), as the finder draws two lines at one height."""
+    core = np.zeros((200, 300), np.float32)
+    body = np.zeros_like(core)
+    ink = np.zeros(core.shape, bool)
+    left_end, right_start = gap_at
+    for top in (20, 45, 70, 95, 120):
+        spans = [(20, 280)] if top in joined_tops else [(20, left_end), (right_start, 280)]
+        for x0, x1 in spans:
+            core[top : top + 6, x0:x1] = 1
+            body[top - 8 : top + 10, x0:x1] = 1
+        for x in [*range(24, left_end - 4, 5), *range(right_start + 2, 276, 5)]:
+            ink[top - 4 : top + 6, x : x + 2] = True
+    return core, body, ink
+
+
+def test_lines_joined_across_a_white_gutter_are_cut_where_the_other_page_starts():
+    """Two lines of a spread joined over a fold with no rule in it: the wide white gap in their
+    ink ends where three lines of the right page start, so they are cut there (10 lines, not
+    8), each piece on its own side of the fold."""
+    core, body, ink = _spread_maps(joined_tops=(20, 45))
+    assert len(find_lines(core, body, LineFinderConfig())) == 8
+    found = find_lines(core, body, LineFinderConfig(), ink)
+    assert len(found) == 10
+    assert sorted(p[:, 0].max() < 150 for p, _ in found) == [False] * 5 + [True] * 5
+
+
+def test_a_wide_space_no_margin_starts_under_stays_inside_its_line():
+    """One column of five lines, one with a wide blank in it (a signature set apart, a tab):
+    no other line starts where the blank ends, so nothing is cut."""
+    core = np.zeros((200, 300), np.float32)
+    body = np.zeros_like(core)
+    ink = np.zeros(core.shape, bool)
+    for top in (20, 45, 70, 95, 120):
+        core[top : top + 6, 20:280] = 1
+        body[top - 8 : top + 10, 20:280] = 1
+        for x in range(24, 276, 5):
+            if top != 70 or not 120 <= x < 200:
+                ink[top - 4 : top + 6, x : x + 2] = True
+    assert len(find_lines(core, body, LineFinderConfig(), ink)) == 5
+
+
+def test_a_handwritten_spread_has_its_two_pages_lines_found_apart_and_read_page_by_page(request):
+    """A val page of cremma-mss-17: a letter's two facing pages photographed together, no fold
+    line between them. Four lines were found running across both pages (18 of 29 lines
+    matched), which also made the two pages read row by row, each row of the left page before
+    the same row of the right; now they are cut at the gutter (26 matched), and the left page
+    is read to its end before the right one begins."""
+    truth, grey = _val_page("cremma-mss-17-handwritten-fr", "28_d7223_default.xml", request)
+    lines = list(segment(grey).lines())
+    match = match_lines([ln.polygon for ln in truth.lines()], [ln.polygon for ln in lines], grey.shape)
+    assert match.matched >= 25, match
+    fold = 0.4 * grey.shape[1]  # the right page's lines start past 0.49 of the width, the left's before 0.14
+    right_page = [min(x for x, _ in ln.polygon) > fold for ln in lines]
+    assert right_page == sorted(right_page) and 10 <= right_page.count(True) <= 16, right_page
+
+
 def test_a_will_written_on_ledger_paper_keeps_its_lines_whole(request):
     """A val page of the Testaments de Poilus: a will written across the ruled columns of an
     account sheet. Each column rule used to cut every line it crossed into pieces (76 lines
