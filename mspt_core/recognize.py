@@ -15,13 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import cv2
 import numpy as np
 import torch
 
 from mspt_core import charlm, choose, decode, onnx_engine
 from mspt_core.charset import latin_lookalikes_folded
 from mspt_core.choose import ChoosingReader
-from mspt_core.data.batching import collate, to_height, width_batches
+from mspt_core.data.batching import MAX_WIDTH, collate, to_height, width_batches
 from mspt_core.decode import Decoded
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
@@ -42,6 +43,13 @@ BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
 # crops mostly had some paper there); on val it also helped box crops and handwriting
 # (benchmarks/RESULTS.md). A file without "end_margin" reads without one, as every model did.
 END_MARGIN = 0.1
+
+# Lines are read stretched across by the share their model's file says ("width_scale"; 1 where
+# it says none, as every model read before): the bundled handwriting model reads its val lines
+# better a little wider than cut, more CTC frames to a narrow handwritten letter
+# (packaging/default_model/width_scale.py chooses it; benchmarks/RESULTS.md). A fine-tuned
+# model inherits its base's.
+WIDTH_SCALES = (0.5, 2.0)  # the range a model file may ask for
 
 
 @dataclass
@@ -116,6 +124,7 @@ class LineRecognizer:
         self.labels = [self.charset.decode([i]) for i in range(len(self.charset))]
         self.end_margin = end_margin(loaded.metadata)
         self._margin = end_margin_pixels(loaded.metadata, self.height)
+        self.width_scale = width_scale(loaded.metadata)
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
@@ -132,7 +141,9 @@ class LineRecognizer:
         return self._batched(images, self._ctc_rows)
 
     def _batched(self, images: Sequence[np.ndarray], run: Callable[[list[np.ndarray]], list[T]]) -> list[T]:
-        lines = [with_end_margins(to_height(img, self.height), self._margin) for img in images]
+        lines = [
+            with_end_margins(widened(to_height(img, self.height), self.width_scale), self._margin) for img in images
+        ]
         results: list[T | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
         with torch.inference_mode():
@@ -182,9 +193,10 @@ class LineRecognizer:
                 found = decode.greedy(row)
             ids, confidences, positions = self._single_spaced(found)
             text = self.text_of(ids)
-            # Positions in the line as given, without the margins ``_batched`` added.
+            # Positions in the line as given (at model height), without the margins and the
+            # widening ``_batched`` added.
             width = max(len(row) * stride - 2 * self._margin, 0)
-            char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) for p in positions]
+            char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) / self.width_scale for p in positions]
             readings.append(Reading(text, confidences, char_x))
         return readings
 
@@ -227,6 +239,23 @@ def end_margin(metadata: dict) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ModelFileError(f"end_margin must be a number from 0 to 1, got {value!r}")
     return float(value)
+
+
+def width_scale(metadata: dict) -> float:
+    """How much wider than cut a model's file says its lines are read (1: as cut)."""
+    value = metadata.get("width_scale", 1.0)
+    low, high = WIDTH_SCALES
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ModelFileError(f"width_scale must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
+def widened(line: np.ndarray, scale: float) -> np.ndarray:
+    """``line`` stretched across by ``scale`` (its height kept)."""
+    if scale == 1.0 or not line.size:
+        return line
+    width = max(1, min(MAX_WIDTH, round(line.shape[1] * scale)))
+    return cv2.resize(line, (width, line.shape[0]), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def end_margin_pixels(metadata: dict, height: int) -> int:

@@ -68,10 +68,10 @@ class RecognitionJob:
         self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
         self.encoder_lr_scale = encoder_lr_scale
         # A fine-tuned model reads as its base does: its language model, fused as for the base,
-        # and its end margins (validation reads so too).
+        # its end margins and its widening (validation reads so too).
         base_metadata = read_metadata(base_file) if base_file else {}
         self.language_model = base_metadata.get("language_model")
-        self.reading = {"end_margin": base_metadata["end_margin"]} if "end_margin" in base_metadata else {}
+        self.reading = {key: base_metadata[key] for key in ("end_margin", "width_scale") if key in base_metadata}
         # Training sees the lines as reading will: with the same paper at their ends.
         self.margin = end_margin_pixels(self.reading, model.config.height)
         self.targets = [charset.encode(text) for text in train_set.texts]

@@ -133,6 +133,40 @@ def test_only_a_model_whose_file_says_so_reads_with_end_margins():
             end_margin({"end_margin": damaged})
 
 
+def test_a_model_whose_file_says_so_reads_its_lines_wider_and_reports_positions_in_the_line_as_given():
+    """``width_scale`` stretches every line across before it is read (more frames for a narrow
+    handwritten letter); what ``char_x`` reports stays in the line as given, so word boxes land
+    on the page where they did. A file without it reads lines as cut; a damaged value is refused."""
+    import numpy as np
+
+    from mspt_core.errors import ModelFileError
+    from mspt_core.models import LoadedModel
+    from mspt_core.recognize import width_scale
+
+    loaded = load_model(resolve("default"))
+    plain = LineRecognizer(loaded, device="cpu", language_model=False)
+    stretched = LoadedModel(loaded.model, loaded.charset, dict(loaded.metadata, width_scale=1.5))
+    wider = LineRecognizer(stretched, device="cpu", language_model=False)
+    assert plain.width_scale == 1.0 and wider.width_scale == 1.5
+    line = np.full((plain.height, 200), 255, np.uint8)
+    (rows_plain,), (rows_wider,) = plain.ctc_log_probs([line]), wider.ctc_log_probs([line])
+    stride = plain.model.config.frame_stride
+    # a frame every ``stride`` columns (the last one may be partly padding)
+    assert 0 <= len(rows_plain) * stride - (200 + 2 * plain._margin) <= stride
+    assert 0 <= len(rows_wider) * stride - (300 + 2 * wider._margin) <= stride  # 1.5 x 200 columns read
+    labels = wider.labels
+    frames = [np.log(np.eye(len(labels))[0] * 0.999 + 1e-6) for _ in range(len(rows_wider))]
+    at = 60  # a character read in frame 60: column 238 of the 300 read, column 159 of the 200 given
+    frames[at] = np.log(np.eye(len(labels))[labels.index("a")] * 0.999 + 1e-6)
+    (reading,) = wider.decode([np.asarray(frames, np.float32)])
+    assert reading.text == "a"
+    assert reading.char_x == pytest.approx([((at + 0.5) * stride - wider._margin) / 1.5])
+    for damaged in (0.1, 3, "1.2", True, None):
+        with pytest.raises(ModelFileError, match="width_scale"):
+            width_scale({"width_scale": damaged})
+    assert width_scale({}) == 1.0
+
+
 def test_a_reading_has_no_space_at_its_ends_and_one_between_words():
     """Spaces read at a crop's edge (a speck, a neighbour's ink) or twice between two words are
     no text: every output format writes one space between words, and the words must match."""
