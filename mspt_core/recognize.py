@@ -22,7 +22,7 @@ import torch
 from mspt_core import charlm, choose, decode, onnx_engine
 from mspt_core.charset import latin_lookalikes_folded
 from mspt_core.choose import ChoosingReader
-from mspt_core.data.batching import MAX_WIDTH, collate, to_height, width_batches
+from mspt_core.data.batching import collate, to_height, width_batches
 from mspt_core.decode import Decoded
 from mspt_core.devices import pick_device
 from mspt_core.engines import ENGINES
@@ -251,10 +251,11 @@ def width_scale(metadata: dict) -> float:
 
 
 def widened(line: np.ndarray, scale: float) -> np.ndarray:
-    """``line`` stretched across by ``scale`` (its height kept)."""
+    """``line`` stretched across by ``scale`` (its height kept). Not squeezed back under
+    ``MAX_WIDTH``: ``char_x`` is divided by the whole scale, and batches are bounded by pixels."""
     if scale == 1.0 or not line.size:
         return line
-    width = max(1, min(MAX_WIDTH, round(line.shape[1] * scale)))
+    width = max(1, round(line.shape[1] * scale))
     return cv2.resize(line, (width, line.shape[0]), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 

@@ -7,9 +7,10 @@ with fp16 weights to keep the repository small. Its provenance travels along unc
 With --int8-check, the shipped weights read the named validation splits (polygon and box crops)
 with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
 metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default. The model
-is shipped without a language model (the check reads greedily); packaging/default_model/
-language_model.py chooses one for it. It is shipped to read with paper at both line ends
-("end_margin": ``recognize.END_MARGIN``).
+is shipped without a language model and read as cut (the check reads greedily);
+packaging/default_model/language_model.py chooses its language model, then width_scale.py how
+wide to read its lines (with that language model), then language_model.py its fusion again. It
+is shipped to read with paper at both line ends ("end_margin": ``recognize.END_MARGIN``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def main() -> None:
     # A model fine-tuned from a base carries the base's language model settings; they were
     # chosen for the base: this model reads greedily until language_model.py chooses its own.
     metadata.pop("language_model", None)
+    # So is the width it reads lines at (recognize.py): width_scale.py chooses this model's own.
+    metadata.pop("width_scale", None)
+    metadata.pop("width_scale_choice", None)
     # Bundled models read with paper at both line ends (recognize.END_MARGIN); the int8 check and
     # language_model.py measure them so.
     metadata["end_margin"] = END_MARGIN

@@ -31,8 +31,12 @@ def _ink_columns(own: _LineMask, ink: np.ndarray) -> np.ndarray:
     return own.x0 + np.flatnonzero(window.any(axis=0))
 
 
-def gutter_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> dict[int, list[int]]:
-    """Per line, the page columns to cut it at: the middles of its gutter gaps."""
+def gutter_cuts(
+    masks: dict[int, _LineMask], ink: np.ndarray, height: float, ruled: dict[int, list[int]] | None = None
+) -> dict[int, list[int]]:
+    """Per line, the page columns to cut it at: the middles of its gutter gaps. ``ruled``: the
+    columns each line is cut at already, at a rule; a gap beside such a cut is that rule's
+    gutter, split in two by the rule's ink, and is not cut again."""
     columns = {line: cols for line, own in masks.items() if len(cols := _ink_columns(own, ink))}
     lines = list(columns)
     if len(lines) <= MARGIN_LINES:
@@ -49,8 +53,11 @@ def gutter_cuts(masks: dict[int, _LineMask], ink: np.ndarray, height: float) -> 
             continue
         near = np.abs(middles - middles[k]) <= NEAR * height
         near[k] = False
+        at_rule = np.asarray((ruled or {}).get(line, []))
         for i in gaps:
             left, right = int(cols[i]), int(cols[i + 1])
+            if np.any((at_rule >= left - reach) & (at_rule <= right + reach)):
+                continue
             margin = np.count_nonzero(near & (np.abs(starts - right) <= reach))
             edge = np.count_nonzero(near & (ends < right) & (ends >= (cols[0] + left) / 2))
             if margin >= MARGIN_LINES and edge >= MARGIN_LINES:

@@ -339,9 +339,9 @@ def find_lines(
         masks[line] = _LineMask(int(y0), int(x0), mask)
     cuts: dict[int, list[int]] = {}
     if ink is not None:
-        for found_cuts in (_rule_cuts(masks, ink, height), gutter_cuts(masks, ink, height)):
-            for line, at in found_cuts.items():
-                cuts[line] = sorted(set(cuts.get(line, [])) | set(at))
+        cuts = _rule_cuts(masks, ink, height)
+        for line, at in gutter_cuts(masks, ink, height, cuts).items():
+            cuts[line] = sorted(set(cuts.get(line, [])) | set(at))
     found = []
     for line in kept:
         own = masks[line]

@@ -72,7 +72,8 @@ class RecognitionJob:
         base_metadata = read_metadata(base_file) if base_file else {}
         self.language_model = base_metadata.get("language_model")
         self.reading = {key: base_metadata[key] for key in ("end_margin", "width_scale") if key in base_metadata}
-        # Training sees the lines as reading will: with the same paper at their ends.
+        # Training sees the lines with the paper reading adds at their ends. It does not widen
+        # them: the base learned from lines as cut (and reads them better wider, recognize.py).
         self.margin = end_margin_pixels(self.reading, model.config.height)
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]

@@ -207,7 +207,35 @@ def test_lines_joined_across_a_white_gutter_are_cut_where_the_other_page_starts(
     assert len(find_lines(core, body, LineFinderConfig())) == 8
     found = find_lines(core, body, LineFinderConfig(), ink)
     assert len(found) == 10
-    assert sorted(p[:, 0].max() < 150 for p, _ in found) == [False] * 5 + [True] * 5
+    # each piece on one side of the cut, in the gutter's white (x 140-160)
+    assert sum(p[:, 0].max() < 150 for p, _ in found) == 5 and sum(p[:, 0].min() > 145 for p, _ in found) == 5
+
+
+def test_a_spread_joined_over_a_rule_in_a_wide_white_gutter_is_cut_once():
+    """The fold is drawn (a rule) in a gutter wider than the gap a gutter cut looks for: the
+    rule cuts the joined lines, and the rule's ink, which halves the gutter's white, does not
+    make a second cut beside it (a sliver holding only the rule's edge, read as "|")."""
+    core, body, ink = _spread_maps(joined_tops=(20, 45), gap_at=(100, 200))
+    ink[5:150, 150:152] = True  # the fold
+    found = find_lines(core, body, LineFinderConfig(), ink)
+    assert len(found) == 10
+    assert all(p[:, 0].max() - p[:, 0].min() > 60 for p, _ in found)
+
+
+def test_lines_starting_under_a_wide_space_with_no_column_ending_before_it_stay_whole():
+    """A heading with a wide space in it, over an indented block whose lines start where the
+    words after the space start: a margin, but no column ends before the space, so the heading
+    is one line (a marginal heading, a word under a paragraph's indent)."""
+    core = np.zeros((200, 300), np.float32)
+    body = np.zeros_like(core)
+    ink = np.zeros(core.shape, bool)
+    for top, x0 in ((20, 20), (45, 162), (70, 162), (95, 162), (120, 162)):
+        core[top : top + 6, x0:280] = 1
+        body[top - 8 : top + 10, x0:280] = 1
+        for x in range(x0 + 4, 276, 5):
+            if top != 20 or not 60 <= x < 160:
+                ink[top - 4 : top + 6, x : x + 2] = True
+    assert len(find_lines(core, body, LineFinderConfig(), ink)) == 5
 
 
 def test_a_wide_space_no_margin_starts_under_stays_inside_its_line():

@@ -97,7 +97,7 @@ def test_a_finetune_with_a_tuned_share_hands_back_the_blend_of_its_best_and_the_
     assert meta[BLENDED] == 0.5 and blended.blend.val_cer < blended.result.start_metric
     assert meta["provenance"]["val_cer"] == blended.blend.val_cer == blended.tuned_cer
     assert meta["provenance"]["val_cer_unblended"] == pytest.approx(plain.result.best_metric)
-    for key in ("language_model", "end_margin", "width_scale"):  # it reads as its base does
+    for key in ("language_model", "end_margin"):  # it reads as its base does
         assert meta.get(key) == original.get(key)
     # A finished run asked again blends nothing twice; at another share it blends the kept model again.
     again = run("blend", 0.5)
