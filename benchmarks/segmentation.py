@@ -408,6 +408,11 @@ class PageGap:
     missed: int  # characters of ground-truth lines no found line matches
     extra: int  # characters read on found lines that match no ground-truth line
 
+    def shares(self) -> list[float]:
+        """Each count after ``chars``, in % of the pages' true characters (the table's order)."""
+        counts = (self.on_truth, self.on_ours, self.ours_in_truth_order, self.missed, self.extra)
+        return [100 * v / max(self.chars, 1) for v in counts]
+
 
 def _in_truth_order(found: list, truth_index: dict[int, int]) -> list[str]:
     """Our lines' texts with the matched ones in their ground-truth lines' order; an unmatched
@@ -454,17 +459,11 @@ def print_page_gaps(gaps: list[PageGap]) -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     for g in gaps:
-        share = [100 * v / max(g.chars, 1) for v in (g.on_truth, g.on_ours, g.ours_in_truth_order, g.missed, g.extra)]
         print(
-            f"| {g.name} | {g.pages} | {g.chars} | " + " | ".join(f"{v:.2f} %" for v in share) + " |",
-            flush=True,
+            f"| {g.name} | {g.pages} | {g.chars} | " + " | ".join(f"{v:.2f} %" for v in g.shares()) + " |", flush=True
         )
     if gaps:
-        n = len(gaps)
-        means = [
-            sum(100 * getattr(g, field) / max(g.chars, 1) for g in gaps) / n
-            for field in ("on_truth", "on_ours", "ours_in_truth_order", "missed", "extra")
-        ]
+        means = [sum(column) / len(gaps) for column in zip(*(g.shares() for g in gaps), strict=True)]
         print(f"| mean | {sum(g.pages for g in gaps)} | | " + " | ".join(f"{v:.2f} %" for v in means) + " |")
 
 

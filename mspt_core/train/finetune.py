@@ -6,7 +6,6 @@ the first steps, so the random head does not wreck it before it has learned anyt
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,14 @@ from mspt_core.model import Recognizer
 from mspt_core.models import load_model
 from mspt_core.presets import ENCODER, training_preset
 from mspt_core.train.loop import Progress, TrainSettings
-from mspt_core.train.supervised import RecognitionJob, TrainOutcome, data_provenance, run_recognition_job
+from mspt_core.train.supervised import (
+    RecognitionJob,
+    TrainOutcome,
+    check_encoder_lr_scale,
+    data_provenance,
+    loop_provenance,
+    run_recognition_job,
+)
 
 
 class FinetuneJob(RecognitionJob):
@@ -80,8 +86,9 @@ def finetune_recognizer(
     preset = training_preset(ENCODER)
     encoder_lr_scale = preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale
     freeze_steps = preset.freeze_steps if freeze_steps is None else freeze_steps
-    if not (math.isfinite(encoder_lr_scale) and encoder_lr_scale >= 0) or freeze_steps < 0:
-        raise ValueError("encoder_lr_scale and freeze_steps must not be negative")
+    check_encoder_lr_scale(encoder_lr_scale)
+    if freeze_steps < 0:
+        raise ValueError("freeze_steps must not be negative")
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same fresh head
     charset = Charset.from_texts(train_set.texts)
@@ -91,15 +98,7 @@ def finetune_recognizer(
         "encoder": str(encoder_file),
         "encoder_kind": source_meta.get("kind"),
         "encoder_provenance": source_meta.get("provenance", {}),
-        "settings": {
-            "steps": settings.steps,
-            "batch_size": settings.batch_size,
-            "lr": settings.lr,
-            "seed": settings.seed,
-            "head": head,
-            "encoder_lr_scale": encoder_lr_scale,
-            "freeze_steps": freeze_steps,
-        },
+        "settings": loop_provenance(settings, head=head, encoder_lr_scale=encoder_lr_scale, freeze_steps=freeze_steps),
     }
     job = FinetuneJob(
         model,

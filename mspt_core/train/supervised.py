@@ -187,8 +187,7 @@ def train_recognizer(
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
         raise ValueError(f"tuned_share must lie in [0, 1], not {tuned_share}")
-    if not (math.isfinite(encoder_lr_scale) and encoder_lr_scale >= 0):
-        raise ValueError(f"encoder_lr_scale must be a number of 0 or more, not {encoder_lr_scale}")
+    check_encoder_lr_scale(encoder_lr_scale)
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     added: list[str] = []
@@ -205,15 +204,12 @@ def train_recognizer(
         **data_provenance(train_set, val_set, data_description),
         "base_model": str(base_model) if base_model else None,
         "added_chars": "".join(added),
-        "settings": {
-            "steps": settings.steps,
-            "batch_size": settings.batch_size,
-            "lr": settings.lr,
-            "seed": settings.seed,
-            "size": size if base_model is None else None,
-            "head": model.config.head,
-            "encoder_lr_scale": encoder_lr_scale,
-        },
+        "settings": loop_provenance(
+            settings,
+            size=size if base_model is None else None,
+            head=model.config.head,
+            encoder_lr_scale=encoder_lr_scale,
+        ),
     }
     job = RecognitionJob(
         model,
@@ -269,6 +265,23 @@ def blend_kept_with_base(
     )
     save_model(target, kept.model, kept.charset, metadata)
     return BlendOutcome(tuned_share, blended_cer, kept=True)
+
+
+def check_encoder_lr_scale(value: float) -> None:
+    """The share of the learning rate an encoder may learn at: a number, 0 (frozen) or more."""
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"encoder_lr_scale must be a number of 0 or more, not {value}")
+
+
+def loop_provenance(settings: TrainSettings, **more) -> dict:
+    """How a recognizer was trained, for its model file: the loop's settings and ``more``."""
+    return {
+        "steps": settings.steps,
+        "batch_size": settings.batch_size,
+        "lr": settings.lr,
+        "seed": settings.seed,
+        **more,
+    }
 
 
 def data_provenance(train_set: LineSet, val_set: LineSet | None, data_description: str) -> dict:
