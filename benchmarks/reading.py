@@ -119,11 +119,12 @@ def describe(model_path: Path) -> tuple[str, str]:
     from mspt_core.models import read_metadata
 
     if str(model_path) == choose.AUTO:
-        meta = choose.load_classifier(choose.bundled_path()).metadata
+        classifier = choose.load_classifier(choose.bundled_path())
         return "mspt auto", (
             "the automatic reader: every line seen by the bundled default, the lines its script classifier "
-            f"judges handwritten (threshold chosen on {len(meta['provenance']['threshold_chosen_on'])} val splits) "
-            "read by the bundled handwriting model instead"
+            f"judges handwritten (threshold {classifier.threshold}) and those the default reads unsurely (mean "
+            f"character confidence below {classifier.unsure_below}) read by the bundled handwriting model instead "
+            f"(both chosen on {len(classifier.metadata['provenance']['threshold_chosen_on'])} val splits)"
         )
 
     meta = read_metadata(model_path)

@@ -8,6 +8,12 @@ letter (printed letterhead, typewritten body, handwritten signature) is so read 
 with the right model, and printed pages cost one model's time (a handwritten line costs the
 print network's pass as well, but not its language-model decoding).
 
+A line the classifier leaves to the print model but that the print model reads unsurely (mean
+character confidence below the file's ``unsure_below``) is read by the handwriting model too, and
+its reading kept: the handwriting model was trained on print as well and reads worn old print,
+typewriting and the handwritten lines the classifier misses better than the print model does,
+while clean print, read surely, costs nothing more.
+
 The classifier is logistic regression on those features, fitted on the train splits of every
 set in ``../shared/data`` and its threshold chosen on their val splits
 (``packaging/default_model/script_classifier.py``); it ships as a tensors + JSON file beside the
@@ -28,7 +34,15 @@ from mspt_core import resources, tensorfile
 from mspt_core.errors import ModelFileError
 from mspt_core.models import AUTO, DEFAULT_MODEL, METADATA, WEIGHTS, bundled_models_dir, weights_sha256
 
-__all__ = ["AUTO", "ChoosingReader", "ScriptClassifier", "choosing_reader", "fit_classifier", "frame_summary"]
+__all__ = [
+    "AUTO",
+    "ChoosingReader",
+    "ScriptClassifier",
+    "choosing_reader",
+    "fit_classifier",
+    "frame_summary",
+    "mean_confidence",
+]
 FORMAT = "mspt-script-classifier"
 PRINT, HANDWRITING = "print", "handwriting"
 _SCALARS = 3  # mean best log-probability, share of blank frames, mean entropy
@@ -58,6 +72,9 @@ class ScriptClassifier:
     scale: np.ndarray
     threshold: float  # lines above it are read by the handwriting model
     metadata: dict = field(default_factory=dict)
+    # print readings with a mean character confidence below it are read again by the handwriting
+    # model (0: never; files written before it existed)
+    unsure_below: float = 0.0
 
     @property
     def classes(self) -> int:
@@ -71,6 +88,15 @@ class ScriptClassifier:
     def for_handwriting(self, summaries: np.ndarray) -> np.ndarray:
         """Whether each line goes to the handwriting model: P(handwritten) above the threshold."""
         return self.handwritten(summaries) > self.threshold
+
+    def unsure(self, reading) -> bool:
+        """Whether the print model's ``reading`` of a line is too unsure to keep."""
+        return mean_confidence(reading) < self.unsure_below
+
+
+def mean_confidence(reading) -> float:
+    """The mean of a reading's character confidences (an empty reading, nothing read, is sure)."""
+    return float(np.mean(reading.char_confidences)) if reading.char_confidences else 1.0
 
 
 def fit_classifier(summaries: np.ndarray, handwritten: np.ndarray, l2: float = 1e-3) -> ScriptClassifier:
@@ -111,6 +137,7 @@ def save_classifier(path: Path, classifier: ScriptClassifier) -> Path:
         format_version=1,
         bias=classifier.bias,
         threshold=classifier.threshold,
+        unsure_below=classifier.unsure_below,
         classes=classifier.classes,
     )
     return tensorfile.write(path, tensors, {"mspt": meta})
@@ -125,13 +152,14 @@ def load_classifier(path: Path) -> ScriptClassifier:
     try:
         features = int(meta["classes"]) + _SCALARS
         bias, threshold = float(meta["bias"]), float(meta["threshold"])
+        unsure_below = float(meta.get("unsure_below", 0.0))
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: inconsistent metadata ({error})") from error
-    if not 0 < features <= 100_000 or not 0 < threshold < 1:
+    if not 0 < features <= 100_000 or not 0 < threshold < 1 or not 0 <= unsure_below <= 1:
         raise ModelFileError(f"{path}: settings out of range")
     tensorfile.check_shapes(file, {k: (features,) for k in ("weight", "mean", "scale")}, detail="its metadata")
     t = {k: v.float().numpy() for k, v in file.tensors().items()}
-    return ScriptClassifier(t["weight"], bias, t["mean"], t["scale"], threshold, meta)
+    return ScriptClassifier(t["weight"], bias, t["mean"], t["scale"], threshold, meta, unsure_below)
 
 
 def bundled_path() -> Path:
@@ -142,8 +170,9 @@ class ChoosingReader:
     """Reads like a ``LineRecognizer`` (``height``, ``read``): the print model's CTC output of
     every line first, then each line decoded by the model the classifier picks from it (a
     handwritten line is not decoded by the print model at all: with a language model that
-    decoding costs more than the network). ``last_choices`` says, for the last ``read``, which
-    model read each line."""
+    decoding costs more than the network); a line the print model read unsurely is read again
+    by the handwriting model. ``last_choices`` says, for the last ``read``, whose reading each
+    line kept, and ``last_reread`` which lines both models read."""
 
     def __init__(self, printed, handwriting, classifier: ScriptClassifier):
         if printed.head != "ctc":
@@ -156,6 +185,7 @@ class ChoosingReader:
         self.printed, self.handwriting, self.classifier = printed, handwriting, classifier
         self.height = printed.height
         self.last_choices: list[str] = []
+        self.last_reread: list[int] = []
 
     @property
     def engine(self) -> str:
@@ -172,6 +202,10 @@ class ChoosingReader:
         readings: list = [None] * len(images)
         for i, reading in zip(printed, self.printed.decode([log_probs[i] for i in printed]), strict=True):
             readings[i] = reading
+        self.last_reread = [i for i in printed if self.classifier.unsure(readings[i])]
+        for i in self.last_reread:
+            self.last_choices[i] = HANDWRITING
+        hand = sorted(hand + self.last_reread)
         if hand:
             for i, reading in zip(hand, self.handwriting.read([images[i] for i in hand]), strict=True):
                 readings[i] = reading

@@ -3,9 +3,11 @@
 Features: the bundled print model's reading of each line (``choose.frame_summary``), as the
 reader computes them at run time (engine auto). Labels: whether the line's set is handwritten.
 Lines: up to ``--lines`` per set and crop style (polygon, box with 0-10 px margin) of the
-**train** splits of every set in ../shared/data, drawn with a fixed seed. The threshold is
-the one of THRESHOLDS with the lowest mean CER over every set's **val** lines (both crop styles),
-reading each line as the ``auto`` reader would; test splits are never read.
+**train** splits of every set in ../shared/data, drawn with a fixed seed. The threshold, and
+the mean character confidence below which a print reading is read again by the handwriting model
+(``unsure_below``), are the pair of THRESHOLDS x UNSURE with the lowest mean CER over every set's
+**val** lines (both crop styles), reading each line as the ``auto`` reader would; test splits are
+never read.
 
     .venv/bin/python packaging/default_model/script_classifier.py [--out FILE]
 
@@ -38,6 +40,7 @@ from mspt_core.models import DEFAULT_MODEL, bundled_models_dir  # noqa: E402
 from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+UNSURE = (0.0, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
 STYLES = ("polygon", "box")
 
 
@@ -85,7 +88,8 @@ def main() -> None:
     train_accuracy = float(((classifier.handwritten(np.stack(summaries)) > 0.5) == np.asarray(labels)).mean())
     print(f"fitted on {len(labels)} train lines ({sum(labels)} handwritten): accuracy {train_accuracy:.4f}")
 
-    # Threshold on val: every line read by both models once, then each threshold's choice scored.
+    # Threshold and unsure_below on val: every line read by both models once, then each pair's
+    # choice scored.
     rows = []
     for dataset in sets:
         for style in STYLES:
@@ -93,27 +97,37 @@ def main() -> None:
             log_probs = printed.ctc_log_probs(images)
             p = classifier.handwritten(np.stack([choose.frame_summary(row) for row in log_probs]))
             first = printed.decode(log_probs)
-            second = handwriting.read(images)
-            rows.append((dataset.name, style, texts, [r.text for r in first], [r.text for r in second], p))
+            second = [r.text for r in handwriting.read(images)]
+            rows.append((dataset.name, style, texts, first, second, p))
 
-    def chosen(first: list[str], second: list[str], p: np.ndarray, t: float) -> list[str]:
-        return [b if q > t else a for a, b, q in zip(first, second, p, strict=True)]
+    def to_handwriting(first: list, p: np.ndarray, t: float, unsure: float) -> list[bool]:
+        return [q > t or choose.mean_confidence(r) < unsure for r, q in zip(first, p, strict=True)]
 
-    scores = {t: float(np.mean([cer(x, chosen(y, z, p, t)) for _, _, x, y, z, p in rows])) for t in THRESHOLDS}
-    threshold = min(THRESHOLDS, key=lambda t: (scores[t], abs(t - 0.5)))
-    print("val mean CER by threshold: " + ", ".join(f"{t}: {100 * s:.2f} %" for t, s in scores.items()))
-    print("\n| set | crop | lines | default | handwriting | auto | sent to handwriting |")
-    print("|---|---|---|---|---|---|---|")
+    def chosen(first: list, second: list[str], p: np.ndarray, t: float, unsure: float) -> list[str]:
+        hand = to_handwriting(first, p, t, unsure)
+        return [b if h else a.text for a, b, h in zip(first, second, hand, strict=True)]
+
+    pairs = [(t, u) for t in THRESHOLDS for u in UNSURE]
+    scores = {pair: float(np.mean([cer(x, chosen(y, z, p, *pair)) for _, _, x, y, z, p in rows])) for pair in pairs}
+    # ties: the threshold nearest 0.5, then the fewest lines read twice
+    threshold, unsure_below = min(pairs, key=lambda pair: (scores[pair], abs(pair[0] - 0.5), pair[1]))
+    print("val mean CER by threshold (rows) and unsure_below (columns):")
+    print("| threshold | " + " | ".join(map(str, UNSURE)) + " |\n|---|" + "---|" * len(UNSURE))
+    for t in THRESHOLDS:
+        print(f"| {t} | " + " | ".join(f"{100 * scores[t, u]:.2f} %" for u in UNSURE) + " |")
+    print("\n| set | crop | lines | default | handwriting | auto | sent to handwriting | of them read twice |")
+    print("|---|---|---|---|---|---|---|---|")
     val = {}
     for name, style, texts, a, b, p in rows:
-        figures = [cer(texts, a), cer(texts, b), cer(texts, chosen(a, b, p, threshold))]
+        figures = [cer(texts, [r.text for r in a]), cer(texts, b), cer(texts, chosen(a, b, p, threshold, unsure_below))]
         val[f"{name}/{style}"] = round(figures[2], 4)
+        sent = to_handwriting(a, p, threshold, unsure_below)
         print(
             f"| {name} | {style} | {len(texts)} | "
             + " | ".join(f"{100 * f:.2f} %" for f in figures)
-            + f" | {int((p > threshold).sum())} |"
+            + f" | {sum(sent)} | {sum(s and q <= threshold for s, q in zip(sent, p, strict=True))} |"
         )
-    classifier.threshold = threshold
+    classifier.threshold, classifier.unsure_below = threshold, unsure_below
     classifier.metadata = {
         "print_model": DEFAULT_MODEL,
         "print_model_sha256": choose.print_model_digest(bundled_models_dir() / DEFAULT_MODEL),
@@ -125,13 +139,16 @@ def main() -> None:
             "lines_per_set_and_style": args.lines,
             "seed": args.seed,
             "threshold_chosen_on": [f"{d.name}/val" for d in sets],
-            "val_mean_cer_by_threshold": {str(t): round(s, 4) for t, s in scores.items()},
+            "val_mean_cer_by_threshold_and_unsure_below": {f"{t} {u}": round(s, 4) for (t, u), s in scores.items()},
             "val_cer_auto": val,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     choose.save_classifier(args.out, classifier)
-    print(f"\nthreshold {threshold}; written {args.out} in {(time.monotonic() - started) / 60:.1f} min")
+    print(
+        f"\nthreshold {threshold}, unsure_below {unsure_below}; "
+        f"written {args.out} in {(time.monotonic() - started) / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def test_a_project_without_a_model_is_read_by_auto(qtbot, automatic, small_expor
     readers = []
     load = workers.load_reader
 
-    choices = []
+    choices, reread = [], []
 
     def spy(model, device):
         reader = load(model, device)
@@ -48,6 +48,7 @@ def test_a_project_without_a_model_is_read_by_auto(qtbot, automatic, small_expor
             def read_and_note(images):  # the app feeds a few lines at a time: note every call's choices
                 readings = read(images)
                 choices.extend(reader.last_choices)
+                reread.extend(reader.last_reread)
                 return readings
 
             monkeypatch.setattr(reader, "read", read_and_note)
@@ -61,7 +62,8 @@ def test_a_project_without_a_model_is_read_by_auto(qtbot, automatic, small_expor
     texts = [line.text for line in window.project.page(0).lines()]
     assert cer(truth, texts) < 0.05  # half-size printed page, read
     assert len(choices) == len(truth)  # every line went through the automatic reader
-    assert choices.count(choose.HANDWRITING) <= 1  # printed lines stay with the print model
+    # printed lines stay with the print model, but for one it read unsurely and gave over
+    assert choices.count(choose.HANDWRITING) - len(reread) <= 1
 
 
 @pytest.mark.parametrize(("which", "base"), [("fondue", "default"), ("cremma", "handwriting")])

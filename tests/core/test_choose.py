@@ -132,3 +132,53 @@ def test_a_half_deleted_install_reads_with_the_default_model(tmp_path, monkeypat
     assert not choose.available()
     assert choose.reader_name(None) == "default" and choose.reader_name("") == "default"
     assert choose.reader_name("handwriting") == "handwriting"
+
+
+def test_lines_the_print_model_reads_unsurely_are_read_again_by_the_handwriting_model():
+    """A line the classifier leaves to the print model is kept from it only where its reading's
+    mean character confidence is below the file's ``unsure_below``."""
+    from mspt_core.images import load_grey
+    from mspt_core.resources import samples_dir
+
+    lines = [load_grey(p) for p in sorted((samples_dir() / "lines").glob("*.png"))[:3]]
+    classifier = choose.load_classifier(choose.bundled_path())
+    classifier.threshold = 0.999_999  # nothing looks handwritten enough
+    printed = LineRecognizer.from_model("default", device="cpu")
+    handwriting = LineRecognizer.from_model("handwriting", device="cpu")
+    asked = []
+    read = handwriting.read
+    handwriting.read = lambda images: asked.append(len(images)) or read(images)
+    reader = choose.ChoosingReader(printed, handwriting, classifier)
+    confidences = [choose.mean_confidence(r) for r in printed.read(lines)]
+    assert all(0 < c < 1 for c in confidences)
+
+    classifier.unsure_below = 0.0  # never unsure: the print model's readings, one model's time
+    surely = reader.read(lines)
+    assert reader.last_choices == [choose.PRINT] * 3 and reader.last_reread == [] and asked == []
+    assert [r.text for r in surely] == [r.text for r in printed.read(lines)]
+
+    classifier.unsure_below = sorted(confidences)[1] + 1e-9  # the two least sure lines
+    unsurely = reader.read(lines)
+    least_sure = sorted(range(3), key=lambda i: confidences[i])[:2]
+    assert reader.last_reread == sorted(least_sure) and asked == [2]
+    assert [c == choose.HANDWRITING for c in reader.last_choices] == [i in least_sure for i in range(3)]
+    by_hand = handwriting.read([lines[i] for i in sorted(least_sure)])
+    assert [unsurely[i].text for i in sorted(least_sure)] == [r.text for r in by_hand]
+
+
+def test_unsure_below_round_trips_and_a_file_without_it_never_reads_twice(tmp_path):
+    classifier = choose.load_classifier(choose.bundled_path())
+    assert 0 < classifier.unsure_below < 1  # chosen on val with the threshold
+    scores = classifier.metadata["provenance"]["val_mean_cer_by_threshold_and_unsure_below"]
+    chosen = scores[f"{classifier.threshold} {classifier.unsure_below}"]
+    assert len(scores) > 1 and chosen == min(scores.values())  # the pair that read val best
+    classifier.unsure_below = 0.9
+    assert choose.load_classifier(choose.save_classifier(tmp_path / "c.safetensors", classifier)).unsure_below == 0.9
+    file = tensorfile.open_file(tmp_path / "c.safetensors", "script classifier")
+    tensors = file.tensors()
+    older = {k: v for k, v in file.json("mspt").items() if k != "unsure_below"}
+    tensorfile.write(tmp_path / "old.safetensors", tensors, {"mspt": older})
+    assert choose.load_classifier(tmp_path / "old.safetensors").unsure_below == 0.0
+    tensorfile.write(tmp_path / "bad.safetensors", tensors, {"mspt": dict(older, unsure_below=1.5)})
+    with pytest.raises(ModelFileError, match="out of range"):
+        choose.load_classifier(tmp_path / "bad.safetensors")
