@@ -122,9 +122,14 @@ def describe(model_path: Path) -> tuple[str, str]:
         classifier = choose.load_classifier(choose.bundled_path())
         return "mspt auto", (
             "the automatic reader: every line seen by the bundled default, the lines its script classifier "
-            f"judges handwritten (threshold {classifier.threshold}) and those the default reads unsurely (mean "
-            f"character confidence below {classifier.unsure_below}) read by the bundled handwriting model instead "
-            f"(both chosen on {len(classifier.metadata['provenance']['threshold_chosen_on'])} val splits)"
+            f"judges handwritten (threshold {classifier.threshold})"
+            + (
+                f" and those the default reads unsurely (mean character confidence below {classifier.unsure_below})"
+                if classifier.unsure_below
+                else ""
+            )
+            + " read by the bundled handwriting model instead "
+            f"(chosen on {len(classifier.metadata['provenance']['threshold_chosen_on'])} val splits)"
         )
 
     meta = read_metadata(model_path)

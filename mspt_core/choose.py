@@ -5,7 +5,7 @@ at what it saw on each line (its CTC output averaged over the line's frames, plu
 how often blank it was) and says whether the line is handwritten; those lines are read by the
 bundled ``handwriting`` model, the others are decoded from the print model's output. A mixed
 letter (printed letterhead, typewritten body, handwritten signature) is so read line by line
-with the right model, and printed pages cost one model's time (a handwritten line costs the
+with the right model, and print read surely costs one model's time (a handwritten line costs the
 print network's pass as well, but not its language-model decoding).
 
 A line the classifier leaves to the print model but that the print model reads unsurely (mean
@@ -15,7 +15,7 @@ typewriting and the handwritten lines the classifier misses better than the prin
 while clean print, read surely, costs nothing more.
 
 The classifier is logistic regression on those features, fitted on the train splits of every
-set in ``../shared/data`` and its threshold chosen on their val splits
+set in ``../shared/data`` and its threshold and ``unsure_below`` chosen on their val splits
 (``packaging/default_model/script_classifier.py``); it ships as a tensors + JSON file beside the
 models. It belongs to the print model it was fitted on: its file records that model's number of
 classes, and the pair is refused if they differ.

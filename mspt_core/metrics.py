@@ -9,6 +9,11 @@ from rapidfuzz.distance import Levenshtein
 
 from mspt_core.charset import normalize
 
+# Two mean CERs this close (0.05 points) count as equal when a model's setting is chosen on val:
+# the cheaper or plainer choice wins (packaging/ship_model.py's int8 check, the language model's
+# search, reading_settings.py, script_classifier.py).
+CER_TIE = 0.0005
+
 
 @dataclass
 class LineError:

@@ -47,9 +47,25 @@ END_MARGIN = 0.1
 # Lines are read stretched across by the share their model's file says ("width_scale"; 1 where
 # it says none, as every model read before): the bundled handwriting model reads its val lines
 # better a little wider than cut, more CTC frames to a narrow handwritten letter
-# (packaging/default_model/width_scale.py chooses it; benchmarks/RESULTS.md). A fine-tuned
+# (packaging/default_model/reading_settings.py chooses it; benchmarks/RESULTS.md). A fine-tuned
 # model inherits its base's.
 WIDTH_SCALES = (0.5, 2.0)  # the range a model file may ask for
+
+# A CTC model may also read each line moved up and down by a share of its height ("shifted_reads";
+# 0 where its file says none), its three CTC outputs averaged before decoding: where a line sits
+# in its crop changes what the network sees of a tall handwritten letter, and on val the average
+# read handwriting better than any one position. Only lines read unsurely the first time are
+# read again so where the file says a bound ("shifted_reads_below": the mean probability of the
+# frames that read a character; every line where it says none): clean print, read surely, costs
+# one pass (packaging/default_model/reading_settings.py chooses both; benchmarks/RESULTS.md). A
+# fine-tuned model inherits its base's.
+SHIFTED_READS = (0.0, 0.25)  # the range a model file may ask for
+
+# What a model file says of how its lines are read: the settings chosen for each model on val
+# (packaging/default_model/reading_settings.py; packaging/ship_model.py ships a model without
+# them), and all of them, which a model fine-tuned from it inherits.
+CHOSEN_READING = ("width_scale", "shifted_reads", "shifted_reads_below")
+READING_SETTINGS = ("end_margin", *CHOSEN_READING)
 
 
 @dataclass
@@ -125,6 +141,8 @@ class LineRecognizer:
         self.end_margin = end_margin(loaded.metadata)
         self._margin = end_margin_pixels(loaded.metadata, self.height)
         self.width_scale = width_scale(loaded.metadata)
+        self.shift = round(shifted_reads(loaded.metadata) * self.height) if self.head == "ctc" else 0
+        self.shift_below = shifted_reads_below(loaded.metadata)
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
@@ -163,7 +181,18 @@ class LineRecognizer:
 
     def _ctc_rows(self, lines: list[np.ndarray]) -> list[np.ndarray]:
         log_probs, lengths = self._ctc_batch(lines)
-        return [row[:n] for row, n in zip(log_probs, lengths, strict=True)]
+        rows = [row[:n] for row, n in zip(log_probs, lengths, strict=True)]
+        if not self.shift:
+            return rows
+        below = self.shift_below
+        again = [i for i, row in enumerate(rows) if below is None or frame_confidence(row) < below]
+        if again:  # the same widths, so the same frames: the probabilities average frame by frame
+            up, _ = self._ctc_batch([moved(lines[i], -self.shift) for i in again])
+            down, _ = self._ctc_batch([moved(lines[i], self.shift) for i in again])
+            for k, i in enumerate(again):
+                n = lengths[i]
+                rows[i] = np.logaddexp.reduce(np.stack([rows[i], up[k, :n], down[k, :n]]), axis=0) - np.log(3.0)
+        return rows
 
     def _ctc_batch(self, lines: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
         """The batch's CTC log-probabilities (batch x tokens x classes) and each line's tokens."""
@@ -257,6 +286,46 @@ def widened(line: np.ndarray, scale: float) -> np.ndarray:
         return line
     width = max(1, round(line.shape[1] * scale))
     return cv2.resize(line, (width, line.shape[0]), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def shifted_reads(metadata: dict) -> float:
+    """How far up and down a model's file says each line is also read (share of the height; 0:
+    once, where it sits)."""
+    value = metadata.get("shifted_reads", 0.0)
+    low, high = SHIFTED_READS
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ModelFileError(f"shifted_reads must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
+def shifted_reads_below(metadata: dict) -> float | None:
+    """The ``frame_confidence`` under which a model's file says a line is read shifted too (None:
+    every line)."""
+    value = metadata.get("shifted_reads_below")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ModelFileError(f"shifted_reads_below must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def frame_confidence(log_probs: np.ndarray) -> float:
+    """How sure a line's CTC output is: the mean best probability of the frames whose best class
+    is a character, not blank (1 where none is: nothing to doubt)."""
+    best = log_probs.max(axis=1)[log_probs.argmax(axis=1) != 0]
+    return float(np.exp(best).mean()) if len(best) else 1.0
+
+
+def moved(line: np.ndarray, pixels: int) -> np.ndarray:
+    """``line`` moved down by ``pixels`` (up where negative), the rows it leaves its paper colour."""
+    if not pixels or not line.size:
+        return line
+    out = np.full_like(line, paper_level(line))
+    if pixels > 0:
+        out[pixels:] = line[:-pixels]
+    else:
+        out[:pixels] = line[-pixels:]
+    return out
 
 
 def end_margin_pixels(metadata: dict, height: int) -> int:

@@ -7,9 +7,10 @@ with fp16 weights to keep the repository small. Its provenance travels along unc
 With --int8-check, the shipped weights read the named validation splits (polygon and box crops)
 with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
 metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default. The model
-is shipped without a language model and read as cut (the check reads greedily);
-packaging/default_model/language_model.py chooses its language model, then width_scale.py how
-wide to read its lines (with that language model), then language_model.py its fusion again. It
+is shipped without a language model, read as cut and once (the check reads greedily);
+packaging/default_model/language_model.py chooses its language model, then reading_settings.py
+how wide to read its lines and whether to read them shifted too (with that language model), then
+language_model.py its fusion again. It
 is shipped to read with paper at both line ends ("end_margin": ``recognize.END_MARGIN``).
 """
 
@@ -22,10 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from mspt_core.metrics import CER_TIE  # noqa: E402
 from mspt_core.models import LoadedModel, bundled_models_dir, load_model, save_model  # noqa: E402
-from mspt_core.recognize import END_MARGIN  # noqa: E402
-
-INT8_TOLERANCE = 0.0005  # 0.05 CER points
+from mspt_core.recognize import CHOSEN_READING, END_MARGIN  # noqa: E402
 
 
 def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
@@ -49,7 +49,7 @@ def int8_check(loaded: LoadedModel, splits: list[str]) -> dict:
             raise SystemExit(f"cannot read with {engine} here (see the warning above); no int8 check made")
     fp32, int8 = (lines_cer(reader, lines) for reader in readers.values())
     return {
-        "int8": int8 - fp32 <= INT8_TOLERANCE,
+        "int8": int8 - fp32 <= CER_TIE,
         "val_cer_onnx_fp32": round(fp32, 5),
         "val_cer_onnx_int8": round(int8, 5),
         "val_lines": len(lines),
@@ -77,9 +77,10 @@ def main() -> None:
     # A model fine-tuned from a base carries the base's language model settings; they were
     # chosen for the base: this model reads greedily until language_model.py chooses its own.
     metadata.pop("language_model", None)
-    # So is the width it reads lines at (recognize.py): width_scale.py chooses this model's own.
-    metadata.pop("width_scale", None)
-    metadata.pop("width_scale_choice", None)
+    # So is how it reads lines (recognize.py): reading_settings.py chooses this model's own.
+    for setting in CHOSEN_READING:
+        metadata.pop(setting, None)
+        metadata.pop(f"{setting}_choice", None)
     # Bundled models read with paper at both line ends (recognize.END_MARGIN); the int8 check and
     # language_model.py measure them so.
     metadata["end_margin"] = END_MARGIN

@@ -33,7 +33,7 @@ from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
 from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
-from mspt_core.recognize import LineRecognizer, end_margin_pixels, with_end_margins
+from mspt_core.recognize import READING_SETTINGS, LineRecognizer, end_margin_pixels, with_end_margins
 from mspt_core.train.blend import blend_with_base
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
@@ -68,10 +68,10 @@ class RecognitionJob:
         self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
         self.encoder_lr_scale = encoder_lr_scale
         # A fine-tuned model reads as its base does: its language model, fused as for the base,
-        # its end margins and its widening (validation reads so too).
+        # its end margins, its widening and its shifted reads (validation reads so too).
         base_metadata = read_metadata(base_file) if base_file else {}
         self.language_model = base_metadata.get("language_model")
-        self.reading = {key: base_metadata[key] for key in ("end_margin", "width_scale") if key in base_metadata}
+        self.reading = {key: base_metadata[key] for key in READING_SETTINGS if key in base_metadata}
         # Training sees the lines with the paper reading adds at their ends. It does not widen
         # them: the base learned from lines as cut (and reads them better wider, recognize.py).
         self.margin = end_margin_pixels(self.reading, model.config.height)

@@ -52,7 +52,7 @@ from mspt_core.charlm import CharLM, Fusion  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.data.lines import LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
-from mspt_core.metrics import cer  # noqa: E402
+from mspt_core.metrics import CER_TIE, cer  # noqa: E402
 from mspt_core.models import bundled_models_dir, load_model, save_model  # noqa: E402
 from mspt_core.recognize import LineRecognizer  # noqa: E402
 
@@ -70,7 +70,6 @@ ALPHAS, ALPHA_STEP, ALPHA_BOUNDS = (0.2, 0.3, 0.4), 0.1, (0.1, 1.5)
 BETAS, BETA_STEP, BETA_BOUNDS = (1.0, 1.5, 2.0, 2.5), 0.5, (0.0, 5.0)
 SEARCHES = [(8, 1e-3), (8, 1e-2), (4, 1e-2), (2, 1e-2)]  # (beam, prune) tried with the chosen alpha, beta
 SETS = list(PRINTED) + list(HANDWRITTEN)
-TOLERANCE = 0.0005  # mean val CER a cheaper beam search may give up: 0.05 points
 
 
 def train_texts() -> list[str]:
@@ -195,10 +194,10 @@ def main() -> None:
     affordable = [k for k, (_, ms) in searches.items() if args.max_ms_per_line is None or ms <= args.max_ms_per_line]
     if not affordable:
         raise SystemExit(f"no beam search within {args.max_ms_per_line} ms per line; the model is left as it was")
-    # The cheapest search within TOLERANCE of the best one's CER (the int8 rule's tolerance): a
+    # The cheapest search within CER_TIE of the best one's CER (the int8 rule's tolerance): a
     # wider search that reads a few more characters right is not worth twice the time.
     mean_cer = {k: np.mean(list(searches[k][0].values())) for k in affordable}
-    near = [k for k in affordable if mean_cer[k] <= min(mean_cer.values()) + TOLERANCE]
+    near = [k for k in affordable if mean_cer[k] <= min(mean_cer.values()) + CER_TIE]
     beam, prune = min(near, key=lambda k: searches[k][1])
     chosen, cost = searches[beam, prune]
     print(f"\n| val set | greedy | alpha {alpha}, beta {beta}, beam {beam}, prune {prune} |\n|---|---|---|")

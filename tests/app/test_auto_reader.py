@@ -62,8 +62,10 @@ def test_a_project_without_a_model_is_read_by_auto(qtbot, automatic, small_expor
     texts = [line.text for line in window.project.page(0).lines()]
     assert cer(truth, texts) < 0.05  # half-size printed page, read
     assert len(choices) == len(truth)  # every line went through the automatic reader
-    # printed lines stay with the print model, but for one it read unsurely and gave over
+    # printed lines stay with the print model (all but one at most), and few of them are handed
+    # over for being read unsurely
     assert choices.count(choose.HANDWRITING) - len(reread) <= 1
+    assert len(reread) <= len(truth) // 4, (len(reread), len(truth))
 
 
 @pytest.mark.parametrize(("which", "base"), [("fondue", "default"), ("cremma", "handwriting")])

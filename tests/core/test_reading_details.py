@@ -167,6 +167,79 @@ def test_a_model_whose_file_says_so_reads_its_lines_wider_and_reports_positions_
     assert width_scale({}) == 1.0
 
 
+def test_a_model_whose_file_says_so_reads_each_line_three_times_moved_and_averages():
+    """``shifted_reads`` reads every line where it sits and moved up and down by that share of the
+    model's height (the rows it leaves take the paper's colour), and decodes the mean of the
+    three CTC outputs: same frames, so word positions are unchanged. A file without it reads each
+    line once, and one that says ``shifted_reads_below`` reads so only the lines whose first
+    reading is less sure than that; a damaged value is refused."""
+    import numpy as np
+    import torch
+
+    from mspt_core.errors import ModelFileError
+    from mspt_core.images import load_grey
+    from mspt_core.models import LoadedModel
+    from mspt_core.recognize import (
+        frame_confidence,
+        moved,
+        shifted_reads,
+        shifted_reads_below,
+        to_height,
+        with_end_margins,
+    )
+    from mspt_core.resources import samples_dir
+
+    loaded = load_model(resolve("default"))
+    plain = LineRecognizer(loaded, device="cpu", engine="torch", language_model=False)
+    shifting = LoadedModel(loaded.model, loaded.charset, dict(loaded.metadata, shifted_reads=0.05))
+    shifted = LineRecognizer(shifting, device="cpu", engine="torch", language_model=False)
+    assert plain.shift == 0 and shifted.shift == round(0.05 * plain.height) == 2
+
+    line = np.full((6, 5), 200, np.uint8)
+    line[2, :] = 0
+    assert moved(line, 2)[4].max() == 0 and moved(line, 2)[:2].min() == 200 and moved(line, 2)[2].min() == 200
+    assert moved(line, -2)[0].max() == 0 and moved(line, -2)[4:].min() == 200
+    assert (moved(line, 0) == line).all()
+
+    image = load_grey(sorted((samples_dir() / "lines").glob("*.png"))[0])
+    (rows,) = shifted.ctc_log_probs([image])
+    prepared = with_end_margins(to_height(image, plain.height), plain._margin)
+    with torch.inference_mode():
+        three = [plain._ctc_rows([moved(prepared, dy)])[0] for dy in (0, -2, 2)]
+    assert rows.shape == three[0].shape  # the same frames
+    assert np.exp(rows).sum(axis=1) == pytest.approx(1.0, abs=1e-4)
+    assert np.exp(rows) == pytest.approx(np.mean([np.exp(r) for r in three], axis=0), abs=1e-5)
+    assert shifted.read([image])[0].text == plain.read([image])[0].text != ""  # a clean printed line
+
+    # with a bound, only a line read less surely than it the first time is read moved too
+    sure = frame_confidence(three[0])
+    assert 0 < sure < 1
+    for below, averaged in ((sure - 1e-4, False), (sure + 1e-4, True)):
+        bounded = LoadedModel(loaded.model, loaded.charset, dict(shifting.metadata, shifted_reads_below=below))
+        (rows,) = LineRecognizer(bounded, device="cpu", engine="torch", language_model=False).ctc_log_probs([image])
+        assert np.allclose(rows, np.log(np.mean([np.exp(r) for r in three], axis=0)), atol=1e-5) == averaged
+        assert np.allclose(rows, three[0], atol=1e-5) != averaged
+    # in one batch of lines of several widths, each is read as it would be alone: the least sure
+    # ones averaged, the others once
+    images = [load_grey(p) for p in sorted((samples_dir() / "lines").glob("*.png"))[:4]]
+    sureness = [frame_confidence(r) for r in plain.ctc_log_probs(images)]
+    middle = sorted(sureness)[1] + 1e-6  # the two least sure lines are read moved too
+    bounded = LoadedModel(loaded.model, loaded.charset, dict(shifting.metadata, shifted_reads_below=middle))
+    batch = LineRecognizer(bounded, device="cpu", engine="torch", language_model=False)
+    together = batch.ctc_log_probs(images)
+    for image, rows, sure in zip(images, together, sureness, strict=True):
+        (alone,) = (shifted if sure < middle else plain).ctc_log_probs([image])
+        assert rows.shape == alone.shape and np.allclose(rows, alone, atol=1e-4)
+    assert len({image.shape[1] for image in images}) > 1 and sum(s < middle for s in sureness) == 2
+    for damaged in (-0.1, 0.5, "0.05", True, None):
+        with pytest.raises(ModelFileError, match="shifted_reads"):
+            shifted_reads({"shifted_reads": damaged})
+    for damaged in (-0.1, 1.5, "0.9", True):
+        with pytest.raises(ModelFileError, match="shifted_reads_below"):
+            shifted_reads_below({"shifted_reads_below": damaged})
+    assert shifted_reads({}) == 0.0 and shifted_reads_below({}) is None
+
+
 def test_a_reading_has_no_space_at_its_ends_and_one_between_words():
     """Spaces read at a crop's edge (a speck, a neighbour's ink) or twice between two words are
     no text: every output format writes one space between words, and the words must match."""
