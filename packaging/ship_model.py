@@ -8,9 +8,9 @@ With --int8-check, the shipped weights read the named validation splits (polygon
 with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
 metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default. The model
 is shipped without a language model, read as cut and once (the check reads greedily);
-packaging/default_model/language_model.py chooses its language model, then reading_settings.py
-how wide to read its lines and whether to read them shifted too (with that language model), then
-language_model.py its fusion again. It
+packaging/default_model/language_model.py chooses its language model and fusion, and
+reading_settings.py how wide to read its lines and which to read shifted too, each in turn, in
+the order docs/recognizer.md gives. It
 is shipped to read with paper at both line ends ("end_margin": ``recognize.END_MARGIN``).
 """
 
