@@ -213,6 +213,11 @@ class LineRecognizer:
         stride = self.model.config.frame_stride
         readings = []
         for row in log_probs:
+            if not len(row) or (row.argmax(axis=1) == 0).all():
+                # Blank in every frame: nothing written there (paper, a speck). A search would
+                # still find what the language model likes best among unlikely readings.
+                readings.append(Reading("", [], []))
+                continue
             if self.lm is not None and self.fusion is not None:
                 beam = max(self.beam, self.fusion.beam)
                 found = decode.beam_search(row, beam, self.fusion.prune, self.lm, self.labels, self.fusion)

@@ -258,3 +258,24 @@ def test_a_reading_has_no_space_at_its_ends_and_one_between_words():
     assert reading.text == "a b"
     assert reading.char_confidences == pytest.approx([0.99, 0.6, 0.98], abs=1e-3)  # the run's least sure
     assert len(reading.char_x) == 3 and reading.char_x[0] < reading.char_x[1] < reading.char_x[2]
+
+
+@pytest.mark.parametrize("name", ["handwriting", "default"])
+def test_a_line_with_nothing_written_reads_empty_even_with_the_language_model(name):
+    """Paper, or paper with a speck, is blank in every frame; the language model's search would
+    otherwise still pick the likeliest text among unlikely readings ("en es sie er une se")."""
+    import numpy as np
+
+    reader = LineRecognizer.from_model(name, device="cpu")
+    assert reader.lm is not None, "the bundled models read with their language model"
+    blank = np.full((40, 300), 255, np.uint8)
+    speck = blank.copy()
+    speck[20:22, 150:152] = 0
+    assert reader.read([blank])[0].text == ""
+    if name == "handwriting":  # the print model reads this speck greedily as "~~ .." already
+        assert reader.read([speck])[0].text == ""
+    from mspt_core.images import load_grey
+    from mspt_core.resources import samples_dir
+
+    written = load_grey(sorted((samples_dir() / "lines").glob("*.png"))[0])
+    assert reader.read([written])[0].text  # a written line is still read
