@@ -60,6 +60,7 @@ WIDTH_SCALES = (0.5, 2.0)  # the range a model file may ask for
 # one pass (packaging/default_model/reading_settings.py chooses both; benchmarks/RESULTS.md). A
 # fine-tuned model inherits its base's.
 SHIFTED_READS = (0.0, 0.25)  # the range a model file may ask for
+SHIFTED_READS_BELOW = (0.0, 1.0)  # a frame confidence
 
 # What a model file says of how its lines are read: the settings chosen for each model on val
 # (packaging/default_model/reading_settings.py; packaging/ship_model.py ships a model without
@@ -267,21 +268,24 @@ def with_end_margins(line: np.ndarray, pixels: int) -> np.ndarray:
     return np.pad(line, ((0, 0), (pixels, pixels)), constant_values=paper_level(line))
 
 
+def _reading_setting(metadata: dict, key: str, default: float, bounds: tuple[float, float]) -> float:
+    """A number a model's file says of how its lines are read (``default`` where it says none),
+    refused outside ``bounds``."""
+    value = metadata.get(key, default)
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ModelFileError(f"{key} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
 def end_margin(metadata: dict) -> float:
     """The paper a model's file says its lines are read with at each end (share of the height)."""
-    value = metadata.get("end_margin", 0.0)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ModelFileError(f"end_margin must be a number from 0 to 1, got {value!r}")
-    return float(value)
+    return _reading_setting(metadata, "end_margin", 0.0, (0.0, 1.0))
 
 
 def width_scale(metadata: dict) -> float:
     """How much wider than cut a model's file says its lines are read (1: as cut)."""
-    value = metadata.get("width_scale", 1.0)
-    low, high = WIDTH_SCALES
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ModelFileError(f"width_scale must be a number from {low:g} to {high:g}, got {value!r}")
-    return float(value)
+    return _reading_setting(metadata, "width_scale", 1.0, WIDTH_SCALES)
 
 
 def widened(line: np.ndarray, scale: float) -> np.ndarray:
@@ -296,22 +300,15 @@ def widened(line: np.ndarray, scale: float) -> np.ndarray:
 def shifted_reads(metadata: dict) -> float:
     """How far up and down a model's file says each line is also read (share of the height; 0:
     once, where it sits)."""
-    value = metadata.get("shifted_reads", 0.0)
-    low, high = SHIFTED_READS
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ModelFileError(f"shifted_reads must be a number from {low:g} to {high:g}, got {value!r}")
-    return float(value)
+    return _reading_setting(metadata, "shifted_reads", 0.0, SHIFTED_READS)
 
 
 def shifted_reads_below(metadata: dict) -> float | None:
     """The ``frame_confidence`` under which a model's file says a line is read shifted too (None:
     every line)."""
-    value = metadata.get("shifted_reads_below")
-    if value is None:
+    if metadata.get("shifted_reads_below") is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ModelFileError(f"shifted_reads_below must be a number from 0 to 1, got {value!r}")
-    return float(value)
+    return _reading_setting(metadata, "shifted_reads_below", 1.0, SHIFTED_READS_BELOW)
 
 
 def frame_confidence(log_probs: np.ndarray) -> float:

@@ -36,14 +36,20 @@ from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.data.lines import LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.metrics import CER_TIE, cer  # noqa: E402
 from mspt_core.models import LoadedModel, bundled_models_dir, load_model, save_model  # noqa: E402
-from mspt_core.recognize import CHOSEN_READING, SHIFTED_READS, WIDTH_SCALES, LineRecognizer  # noqa: E402
+from mspt_core.recognize import (  # noqa: E402
+    CHOSEN_READING,
+    SHIFTED_READS,
+    SHIFTED_READS_BELOW,
+    WIDTH_SCALES,
+    LineRecognizer,
+)
 
 # each setting: its allowed range, the value that reads lines plainest and cheapest (ties go to
 # it), the values tried by default
 SETTINGS = {
     "width_scale": (WIDTH_SCALES, 1.0, (1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3)),
     "shifted_reads": (SHIFTED_READS, 0.0, (0.0, 0.025, 0.05, 0.075, 0.1)),
-    "shifted_reads_below": ((0.0, 1.0), 0.0, (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 1.0)),
+    "shifted_reads_below": (SHIFTED_READS_BELOW, 0.0, (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 1.0)),
 }
 SETS = {"all": [*PRINTED, *HANDWRITTEN], "printed": list(PRINTED), "handwritten": list(HANDWRITTEN)}
 
