@@ -93,6 +93,12 @@ class ScriptClassifier:
         """Whether the print model's ``reading`` of a line is too unsure to keep."""
         return mean_confidence(reading) < self.unsure_below
 
+    def hands_over(self, handwritten: float, printed_reading) -> bool:
+        """Whether ``auto`` keeps the handwriting model's reading of a line, from its
+        P(handwritten) and the print model's reading of it (what ``route`` decides, without
+        sparing the decoding: for choosing the threshold and ``unsure_below`` together)."""
+        return handwritten > self.threshold or self.unsure(printed_reading)
+
 
 def mean_confidence(reading) -> float:
     """The mean of a reading's character confidences (an empty reading, nothing read, is sure)."""
@@ -195,33 +201,42 @@ class ChoosingReader:
         return printed if printed == handwriting else f"{printed} + {handwriting}"
 
     def read(self, images: Sequence[np.ndarray]):
-        log_probs = self.printed.ctc_log_probs(images)
-        self.last_choices = self.choose(log_probs)
-        printed = [i for i, c in enumerate(self.last_choices) if c == PRINT]
-        hand = [i for i, c in enumerate(self.last_choices) if c == HANDWRITING]
-        readings: list = [None] * len(images)
-        for i, reading in zip(printed, self.printed.decode([log_probs[i] for i in printed]), strict=True):
-            readings[i] = reading
-        self.last_reread = [i for i in printed if self.classifier.unsure(readings[i])]
-        for i in self.last_reread:
-            self.last_choices[i] = HANDWRITING
-        hand = sorted(hand + self.last_reread)
+        choices, readings, self.last_reread = route(self.printed, self.classifier, self.printed.ctc_log_probs(images))
+        self.last_choices = choices
+        hand = [i for i, c in enumerate(choices) if c == HANDWRITING]
         if hand:
             for i, reading in zip(hand, self.handwriting.read([images[i] for i in hand]), strict=True):
                 readings[i] = reading
         return readings
 
-    def choose(self, log_probs: Sequence[np.ndarray]) -> list[str]:
-        """Which model reads each line, from the print model's CTC output of it (a line with no
-        frames stays with the print model, which reads it as empty)."""
-        known = [i for i, row in enumerate(log_probs) if len(row)]
-        choices = [PRINT] * len(log_probs)
-        if known:
-            hand = self.classifier.for_handwriting(np.stack([frame_summary(log_probs[i]) for i in known]))
-            for i, to_hand in zip(known, hand, strict=True):
-                if to_hand:
-                    choices[i] = HANDWRITING
-        return choices
+
+def classified(classifier: ScriptClassifier, log_probs: Sequence[np.ndarray]) -> list[str]:
+    """Which model ``classifier`` gives each line, from the print model's CTC output of it (a
+    line with no frames stays with the print model, which reads it as empty)."""
+    known = [i for i, row in enumerate(log_probs) if len(row)]
+    choices = [PRINT] * len(log_probs)
+    if known:
+        hand = classifier.for_handwriting(np.stack([frame_summary(log_probs[i]) for i in known]))
+        for i, to_hand in zip(known, hand, strict=True):
+            if to_hand:
+                choices[i] = HANDWRITING
+    return choices
+
+
+def route(printed, classifier: ScriptClassifier, log_probs: Sequence[np.ndarray]) -> tuple[list[str], list, list[int]]:
+    """Which model's reading ``auto`` keeps for each line, from the print model's CTC output of
+    it: the classifier's choice, then the lines left to print whose print reading is unsure handed
+    over too. Returns the choices, the print model's readings (None for lines the classifier gave
+    the handwriting model: they are not decoded) and the lines handed over for being unsure."""
+    choices = classified(classifier, log_probs)
+    printed_lines = [i for i, c in enumerate(choices) if c == PRINT]
+    readings: list = [None] * len(log_probs)
+    for i, reading in zip(printed_lines, printed.decode([log_probs[i] for i in printed_lines]), strict=True):
+        readings[i] = reading
+    unsure = [i for i in printed_lines if classifier.unsure(readings[i])]
+    for i in unsure:
+        choices[i] = HANDWRITING
+    return choices, readings, unsure
 
 
 def available() -> bool:
@@ -270,8 +285,9 @@ def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
 
 def preferred_base(project, most: int = 40) -> str:
     """The bundled model to fine-tune from for a project read by ``auto``: ``handwriting`` when
-    most of its corrected lines (up to ``most``; its read lines where none is corrected yet) look
-    handwritten to the classifier, else ``default``. Only the print model reads, once."""
+    ``auto`` keeps its reading for most of the project's corrected lines (up to ``most``; its read
+    lines where none is corrected yet): lines the classifier gives it and print lines read
+    unsurely alike (``route``), else ``default``. Only the print model reads, once."""
     from mspt_core.document import LineStatus
     from mspt_core.recognize import LineRecognizer
 
@@ -285,11 +301,11 @@ def preferred_base(project, most: int = 40) -> str:
     classifier = load_classifier(bundled_path())
     # PyTorch: an ONNX export on first use would freeze the window that asks (the app's wizard).
     printed = LineRecognizer.from_model(str(bundled_models_dir() / DEFAULT_MODEL), device="cpu", engine="torch")
-    summaries = [frame_summary(row) for row in printed.ctc_log_probs(images) if len(row)]
-    if not summaries:
+    log_probs = [row for row in printed.ctc_log_probs(images) if len(row)]
+    if not log_probs:
         return DEFAULT_MODEL
-    share = float(classifier.for_handwriting(np.stack(summaries)).mean())
-    return HANDWRITING if share > 0.5 else DEFAULT_MODEL
+    choices, _, _ = route(printed, classifier, log_probs)
+    return HANDWRITING if choices.count(HANDWRITING) > len(choices) / 2 else DEFAULT_MODEL
 
 
 def _line_crops(project, keep, most: int) -> list[np.ndarray]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,8 @@ def main() -> None:
             rows.append((dataset.name, style, texts, first, second, p))
 
     def to_handwriting(first: list, p: np.ndarray, t: float, unsure: float) -> list[bool]:
-        return [q > t or choose.mean_confidence(r) < unsure for r, q in zip(first, p, strict=True)]
+        rule = replace(classifier, threshold=t, unsure_below=unsure)
+        return [rule.hands_over(float(q), r) for r, q in zip(first, p, strict=True)]
 
     def chosen(first: list, second: list[str], p: np.ndarray, t: float, unsure: float) -> list[str]:
         hand = to_handwriting(first, p, t, unsure)

@@ -81,3 +81,25 @@ def test_fine_tuning_an_auto_project_starts_from_the_bundled_model_for_its_scrip
         assert wizard.base_page.base() == base
     finally:
         wizard.close()
+
+
+@pytest.mark.parametrize(("unsure_below", "base"), [(0.0, "default"), (1.0, "handwriting")])
+def test_the_base_is_the_model_whose_readings_auto_keeps_for_most_lines(
+    automatic, unsure_below, base, fondue, tmp_path_factory, monkeypatch
+):
+    """Printed lines the print model reads unsurely are the handwriting model's under ``auto``,
+    so a project of them is fine-tuned from the handwriting model (every reading counts as unsure
+    at 1, none at 0)."""
+    window = automatic
+    pages = _halved_export(fondue, "val", tmp_path_factory.mktemp("fondue"))
+    window.new_project(tmp_path_factory.mktemp("project") / "unsure")
+    window.add_pages([pages])
+    load = choose.load_classifier
+
+    def with_unsure_below(path):
+        classifier = load(path)
+        classifier.unsure_below = unsure_below
+        return classifier
+
+    monkeypatch.setattr(choose, "load_classifier", with_unsure_below)
+    assert choose.preferred_base(window.project) == base

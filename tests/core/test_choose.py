@@ -184,3 +184,28 @@ def test_unsure_below_round_trips_and_a_file_without_it_never_reads_twice(tmp_pa
     tensorfile.write(tmp_path / "bad.safetensors", tensors, {"mspt": dict(older, unsure_below=1.5)})
     with pytest.raises(ModelFileError, match="out of range"):
         choose.load_classifier(tmp_path / "bad.safetensors")
+
+
+def test_the_rule_the_threshold_is_chosen_by_is_the_one_the_reader_follows():
+    """``ScriptClassifier.hands_over`` (what script_classifier.py scores each threshold and
+    ``unsure_below`` by) gives the handwriting model the lines ``route`` gives it, on printed and
+    handwritten lines, whatever the pair."""
+    from mspt_core.images import load_grey
+    from mspt_core.resources import samples_dir
+
+    lines = [load_grey(p) for p in sorted((samples_dir() / "lines").glob("*.png"))[:4]]
+    printed = LineRecognizer.from_model("default", device="cpu")
+    log_probs = printed.ctc_log_probs(lines)
+    readings = printed.decode(log_probs)
+    classifier = choose.load_classifier(choose.bundled_path())
+    p = classifier.handwritten(np.stack([choose.frame_summary(row) for row in log_probs]))
+    confidences = sorted(choose.mean_confidence(r) for r in readings)
+    seen = set()
+    for threshold in (0.001, float(np.median(p)), 0.999_999):
+        for unsure_below in (0.0, confidences[1] + 1e-9, 1.0):
+            classifier.threshold, classifier.unsure_below = threshold, unsure_below
+            choices, _, _ = choose.route(printed, classifier, log_probs)
+            expected = [classifier.hands_over(float(q), r) for q, r in zip(p, readings, strict=True)]
+            assert [c == choose.HANDWRITING for c in choices] == expected
+            seen.add(tuple(expected))
+    assert len(seen) > 2  # the pairs tried do route the lines differently
