@@ -13,6 +13,7 @@ last weights (what keeping the last step instead of the best validation would gi
     .venv/bin/python benchmarks/few_page_finetune.py --split val --curve --lr 3e-4 1e-3 --steps 800
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --blend 0.25 0.5 0.75
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --encoder-lr-scale 0.1 0.3 1.0
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --train-widths 1 1.15 1-1.3
 
 ``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
 every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
@@ -22,6 +23,8 @@ weight; the preset's own blend of the kept model is what "CER after" reads), a c
 whether a model nearer its base reads an unseen page better; ``--tuned-share`` overrides the
 preset's. ``--encoder-lr-scale`` asks which layers should learn: the encoder (front end and
 transformer) at that share of the learning rate, the reading head at all of it.
+``--train-widths`` stretches the training lines across (a model that reads its lines wider
+than cut, by its file's ``width_scale``, may learn better from lines as wide as it reads).
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 
@@ -155,6 +158,7 @@ def fine_tune(
     blend: list[float],
     tuned_share: float | None,
     encoder_lr_scale: float | None = None,
+    train_widths: tuple[float, float] | None = None,
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -189,6 +193,7 @@ def fine_tune(
         data_description=f"{document.dataset}/{document.name}: first {len(document.adapt_pages)} pages",
         tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale,
+        train_widths=preset.train_widths if train_widths is None else train_widths,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
@@ -210,6 +215,15 @@ def fine_tune(
         points,
         blended,
     )
+
+
+def width_range(text: str) -> tuple[float, float]:
+    """``1.15`` -> (1.15, 1.15); ``1-1.3`` -> (1.0, 1.3)."""
+    low, _, high = text.partition("-")
+    try:
+        return float(low), float(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a factor or a range of factors: {text!r}") from None
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -260,6 +274,14 @@ def main() -> int:
         nargs="+",
         help="override the preset's share of the learning rate the encoder learns at (several: one run each)",
     )
+    parser.add_argument(
+        "--train-widths",
+        type=width_range,
+        nargs="+",
+        metavar="LOW[-HIGH]",
+        help="override the preset's stretch of the training lines: a factor (1.15) or a range (1-1.3); "
+        "several: one run each",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -276,13 +298,21 @@ def main() -> int:
     print(f"# Few-page fine-tuning, {args.split} split, {dt.date.today()}")
     print(f"machine: {machine()}; {args.threads} thread(s); base {base}")
     print(f"command: {' '.join(sys.argv)}\n")
-    for lr, scale in product(args.lr or [None], args.encoder_lr_scale or [None]):
+    for lr, scale, widths in product(args.lr or [None], args.encoder_lr_scale or [None], args.train_widths or [None]):
         overrides = {k: v for k, v in (("steps", args.steps), ("lr", lr), ("val_every", args.val_every)) if v}
         outcomes = []
         for document in chosen:
             with tempfile.TemporaryDirectory(prefix="mspt-fewpage-") as work:
                 outcome = fine_tune(
-                    document, base, overrides, args.curve, Path(work), args.blend or [], args.tuned_share, scale
+                    document,
+                    base,
+                    overrides,
+                    args.curve,
+                    Path(work),
+                    args.blend or [],
+                    args.tuned_share,
+                    scale,
+                    widths,
                 )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
@@ -297,6 +327,7 @@ def main() -> int:
             **overrides,
             **({"tuned_share": args.tuned_share} if args.tuned_share is not None else {}),
             **({"encoder_lr_scale": scale} if scale is not None else {}),
+            **({"train_widths": widths} if widths is not None else {}),
         }
         print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)

@@ -33,7 +33,7 @@ from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
 from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
-from mspt_core.recognize import READING_SETTINGS, LineRecognizer, end_margin_pixels, with_end_margins
+from mspt_core.recognize import READING_SETTINGS, LineRecognizer, end_margin_pixels, widened, with_end_margins
 from mspt_core.train.blend import blend_with_base
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 
@@ -41,6 +41,7 @@ BEST = "best"  # model folder inside the run directory
 KEPT_BASE = "no improvement over the base model: keeping the base"
 BLEND = "blended"  # folder of the kept model blended back toward the base, inside the run directory
 BLENDED = "blended_with_base"  # metadata key of a blended model: the tuned share
+AS_CUT = (1.0, 1.0)  # training lines' widths: not stretched
 
 
 class RecognitionJob:
@@ -56,6 +57,7 @@ class RecognitionJob:
         use_augmentation: bool = True,
         base_file: Path | None = None,
         encoder_lr_scale: float = 1.0,
+        train_widths: tuple[float, float] = AS_CUT,
     ):
         self.model = model
         self.charset = charset
@@ -72,9 +74,10 @@ class RecognitionJob:
         base_metadata = read_metadata(base_file) if base_file else {}
         self.language_model = base_metadata.get("language_model")
         self.reading = {key: base_metadata[key] for key in READING_SETTINGS if key in base_metadata}
-        # Training sees the lines with the paper reading adds at their ends. It does not widen
-        # them: the base learned from lines as cut (and reads them better wider, recognize.py).
+        # Training sees the lines with the paper reading adds at their ends, stretched across
+        # by a factor drawn from ``train_widths`` (as cut by default).
         self.margin = end_margin_pixels(self.reading, model.config.height)
+        self.train_widths = train_widths
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 
@@ -94,6 +97,9 @@ class RecognitionJob:
 
     def loss(self, batch: list[int], rng: np.random.Generator, device: torch.device) -> torch.Tensor:
         images = [with_end_margins(self.train_set.samples[i].image, self.margin) for i in batch]
+        low, high = self.train_widths
+        if high != 1.0 or low != 1.0:
+            images = [widened(img, float(rng.uniform(low, high))) for img in images]
         if self.use_augmentation:
             images = [augment(img, rng) for img in images]
         pixels, widths = collate(images)
@@ -177,17 +183,20 @@ def train_recognizer(
     use_augmentation: bool = True,
     tuned_share: float = 1.0,
     encoder_lr_scale: float = 1.0,
+    train_widths: tuple[float, float] = AS_CUT,
 ) -> TrainOutcome:
     """``tuned_share``: from a base model, blend the kept weights this far from the base's
     toward the trained ones (1: not at all; see the module's docstring). ``encoder_lr_scale``:
     the encoder (front end and transformer) learns at this fraction of the learning rate, the
     reading head at all of it (0: the encoder's weights stay; its BatchNorm statistics still
-    follow the batches)."""
+    follow the batches). ``train_widths``: each training line is stretched across by a factor
+    drawn evenly from this range (as cut by default; see ``recognize.widened``)."""
     if not train_set.samples:
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
         raise ValueError(f"tuned_share must lie in [0, 1], not {tuned_share}")
     check_encoder_lr_scale(encoder_lr_scale)
+    train_widths = checked_train_widths(train_widths)
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     added: list[str] = []
@@ -209,6 +218,7 @@ def train_recognizer(
             size=size if base_model is None else None,
             head=model.config.head,
             encoder_lr_scale=encoder_lr_scale,
+            **({} if train_widths == AS_CUT else {"train_widths": list(train_widths)}),
         ),
     }
     job = RecognitionJob(
@@ -222,6 +232,7 @@ def train_recognizer(
         use_augmentation,
         base_file=base_model,
         encoder_lr_scale=encoder_lr_scale,
+        train_widths=train_widths,
     )
     outcome = run_recognition_job(job, on_progress, should_stop, resume, added)
     if base_model is not None and tuned_share < 1.0 and outcome.result.status != "cancelled" and not outcome.kept_base:
@@ -271,6 +282,21 @@ def check_encoder_lr_scale(value: float) -> None:
     """The share of the learning rate an encoder may learn at: a number, 0 (frozen) or more."""
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"encoder_lr_scale must be a number of 0 or more, not {value}")
+
+
+MAX_TRAIN_WIDTH = 2.0  # a line stretched further would mostly teach the network blank frames
+
+
+def checked_train_widths(widths) -> tuple[float, float]:
+    """A range of factors training lines may be stretched across by: two numbers, low <= high,
+    above 0 and at most ``MAX_TRAIN_WIDTH``."""
+    try:
+        low, high = (float(w) for w in widths)
+    except (TypeError, ValueError):
+        raise ValueError(f"train_widths must be two numbers, low and high, not {widths!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high <= MAX_TRAIN_WIDTH):
+        raise ValueError(f"train_widths must satisfy 0 < low <= high <= {MAX_TRAIN_WIDTH:g}, not {low:g}, {high:g}")
+    return low, high
 
 
 def loop_provenance(settings: TrainSettings, **more) -> dict:

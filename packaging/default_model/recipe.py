@@ -44,7 +44,7 @@ from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.models import WEIGHTS, load_model, save_model, weights_sha256  # noqa: E402
-from mspt_core.train.supervised import train_recognizer  # noqa: E402
+from mspt_core.train.supervised import AS_CUT, train_recognizer  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
@@ -127,9 +127,8 @@ def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
 def _data_key(recipe: dict) -> str:
     """What the prepared lines depend on (the data settings, not the training ones): a cache
     made with other data settings is not reused."""
-    data_settings = {
-        k: v for k, v in recipe.items() if k not in ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats")
-    }
+    training = ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats", "train_widths", "base")
+    data_settings = {k: v for k, v in recipe.items() if k not in training}
     return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -260,6 +259,7 @@ def main() -> None:
             base_model=base_model(recipe, args.out),
             on_progress=TrainingBar(settings.steps),
             data_description=description,
+            train_widths=recipe.get("train_widths", AS_CUT),
         )
     elif "pretrain" in recipe:
         from mspt_core.train.finetune import finetune_recognizer
@@ -286,6 +286,7 @@ def main() -> None:
             head=recipe["head"],
             on_progress=TrainingBar(settings.steps),
             data_description=description,
+            train_widths=recipe.get("train_widths", AS_CUT),
         )
     result = outcome.result
     print(

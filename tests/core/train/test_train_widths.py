@@ -1,0 +1,63 @@
+"""Training on lines stretched across (``train_recognizer(train_widths=...)``): the network
+learns from lines as wide as it will read them (a model file's ``width_scale``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+
+def _job(lines, widths, tmp_path):
+    from mspt_core.charset import Charset
+    from mspt_core.model import Recognizer, config_for
+    from mspt_core.train.loop import TrainSettings
+    from mspt_core.train.supervised import RecognitionJob
+
+    charset = Charset.from_texts(lines.texts)
+    model = Recognizer(config_for("tiny"), len(charset))
+    return RecognitionJob(
+        model, charset, lines, None, TrainSettings(), tmp_path, {}, use_augmentation=False, train_widths=widths
+    )
+
+
+def _widths_seen(job, seed: int) -> list[int]:
+    """The widths of the images one training batch hands the network."""
+    seen: list[int] = []
+
+    def loss(pixels, widths, targets, lengths):
+        seen.extend(int(w) for w in widths)
+        return torch.zeros(())
+
+    job.model.loss = loss
+    job.loss(list(range(len(job.train_set))), np.random.default_rng(seed), torch.device("cpu"))
+    return seen
+
+
+def test_lines_reach_the_network_stretched_within_the_range(tmp_path, old_print_lines):
+    cut = [img.shape[1] for img in old_print_lines.images]
+    assert _widths_seen(_job(old_print_lines, (1.0, 1.0), tmp_path), 0) == cut
+    fixed = _widths_seen(_job(old_print_lines, (1.3, 1.3), tmp_path), 0)
+    assert fixed == [max(1, round(w * 1.3)) for w in cut]
+    drawn = _widths_seen(_job(old_print_lines, (1.0, 1.3), tmp_path), 0)
+    ratios = [d / w for d, w in zip(drawn, cut, strict=True)]
+    assert all(1.0 - 1e-2 <= r <= 1.3 + 1e-2 for r in ratios)
+    assert max(ratios) - min(ratios) > 0.05  # each line draws its own factor
+    # the step's random generator decides the draws: a resumed run stretches as the first did
+    assert _widths_seen(_job(old_print_lines, (1.0, 1.3), tmp_path), 0) == drawn
+    assert _widths_seen(_job(old_print_lines, (1.0, 1.3), tmp_path), 1) != drawn
+
+
+def test_the_range_is_recorded_in_the_model_file_and_bad_ranges_are_refused(tmp_path, old_print_lines):
+    from mspt_core.models import read_metadata, resolve
+    from mspt_core.train.loop import TrainSettings
+    from mspt_core.train.supervised import train_recognizer
+
+    settings = TrainSettings(steps=2, batch_size=4, lr=1e-4, warmup=0, val_every=2, checkpoint_every=2, device="cpu")
+    outcome = train_recognizer(
+        old_print_lines, None, tmp_path / "wide", settings, base_model=resolve("default"), train_widths=(1.0, 1.3)
+    )
+    assert read_metadata(outcome.model_path)["provenance"]["settings"]["train_widths"] == [1.0, 1.3]
+    for bad in ((1.3, 1.0), (0.0, 1.0), (1.0, float("nan")), (1.0, 5.0), (1.2,), "wide"):
+        with pytest.raises(ValueError, match="train_widths"):
+            train_recognizer(old_print_lines, None, tmp_path / "bad", settings, train_widths=bad)
