@@ -146,3 +146,15 @@ def test_the_base_recipes_name_the_models_their_comments_say(path):
     if blob.returncode != 0:
         pytest.skip(f"commit {commit} is not in this clone (shallow?)")
     assert hashlib.sha256(blob.stdout).hexdigest() == recipe["base"]["sha256"]
+
+
+def test_prepared_lines_are_shared_by_recipes_that_differ_only_in_how_they_train():
+    """A round that trains on from another model, or on widened lines, cuts the same lines: its
+    run folder may start from the last round's prepared lines; other data settings may not."""
+    script = load_script()
+    recipe = json.loads((REPO / "packaging" / "default_model" / "handwriting-v13-wide.json").read_text())
+    key = script._data_key(recipe)
+    training = dict(recipe, base={"model": "elsewhere", "sha256": "0" * 64}, train_widths=[1.0, 1.0], steps=5, lr=1.0)
+    assert script._data_key(training) == key
+    assert script._data_key(dict(recipe, height=48)) != key
+    assert script._data_key(dict(recipe, train_crops=["polygon"])) != key
