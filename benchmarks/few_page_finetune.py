@@ -219,11 +219,13 @@ def fine_tune(
 
 def width_range(text: str) -> tuple[float, float]:
     """``1.15`` -> (1.15, 1.15); ``1-1.3`` -> (1.0, 1.3)."""
+    from mspt_core.train.supervised import checked_train_widths
+
     low, _, high = text.partition("-")
     try:
-        return float(low), float(high or low)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a factor or a range of factors: {text!r}") from None
+        return checked_train_widths((low, high or low))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def table(outcomes: list[Outcome]) -> str:

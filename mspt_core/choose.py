@@ -41,7 +41,10 @@ __all__ = [
     "choosing_reader",
     "fit_classifier",
     "frame_summary",
+    "classifier_choices",
     "mean_confidence",
+    "preferred_base",
+    "route",
 ]
 FORMAT = "mspt-script-classifier"
 PRINT, HANDWRITING = "print", "handwriting"
@@ -97,7 +100,7 @@ class ScriptClassifier:
         """Whether ``auto`` keeps the handwriting model's reading of a line, from its
         P(handwritten) and the print model's reading of it (what ``route`` decides, without
         sparing the decoding: for choosing the threshold and ``unsure_below`` together)."""
-        return handwritten > self.threshold or self.unsure(printed_reading)
+        return bool(handwritten > self.threshold) or self.unsure(printed_reading)
 
 
 def mean_confidence(reading) -> float:
@@ -210,7 +213,7 @@ class ChoosingReader:
         return readings
 
 
-def classified(classifier: ScriptClassifier, log_probs: Sequence[np.ndarray]) -> list[str]:
+def classifier_choices(classifier: ScriptClassifier, log_probs: Sequence[np.ndarray]) -> list[str]:
     """Which model ``classifier`` gives each line, from the print model's CTC output of it (a
     line with no frames stays with the print model, which reads it as empty)."""
     known = [i for i, row in enumerate(log_probs) if len(row)]
@@ -228,7 +231,7 @@ def route(printed, classifier: ScriptClassifier, log_probs: Sequence[np.ndarray]
     it: the classifier's choice, then the lines left to print whose print reading is unsure handed
     over too. Returns the choices, the print model's readings (None for lines the classifier gave
     the handwriting model: they are not decoded) and the lines handed over for being unsure."""
-    choices = classified(classifier, log_probs)
+    choices = classifier_choices(classifier, log_probs)
     printed_lines = [i for i, c in enumerate(choices) if c == PRINT]
     readings: list = [None] * len(log_probs)
     for i, reading in zip(printed_lines, printed.decode([log_probs[i] for i in printed_lines]), strict=True):

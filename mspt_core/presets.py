@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from mspt_core.pretrain.settings import PretrainSettings
-from mspt_core.train.settings import TrainSettings
+from mspt_core.train.settings import AS_CUT, TrainSettings
 
 # --- masked pre-training -------------------------------------------------------------------------
 
@@ -73,7 +73,7 @@ class TrainingPreset:
     freeze_steps: int = 0  # the encoder stays frozen for the first steps (a fresh head settles)
     augment: bool = True  # scan-damage augmentation of the training lines
     tuned_share: float = 1.0  # from a base recognizer: the kept weights blended back toward it
-    train_widths: tuple[float, float] = (1.0, 1.0)  # training lines stretched across by a factor in it
+    train_widths: tuple[float, float] = AS_CUT  # training lines stretched across by a factor in it (a recognizer)
 
     def summary(self) -> str:
         """The loop settings in a few words, for help texts: "600 steps, lr 0.0001, ..."."""

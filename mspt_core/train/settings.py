@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+AS_CUT = (1.0, 1.0)  # training lines' widths, as factors of the width cut: not stretched
+
 
 @dataclass
 class TrainSettings:

@@ -33,15 +33,22 @@ from mspt_core.errors import DataError
 from mspt_core.metrics import cer
 from mspt_core.model import Recognizer, config_for
 from mspt_core.models import LoadedModel, build_metadata, copy_model, load_model, read_metadata, save_model
-from mspt_core.recognize import READING_SETTINGS, LineRecognizer, end_margin_pixels, widened, with_end_margins
+from mspt_core.recognize import (
+    READING_SETTINGS,
+    WIDTH_SCALES,
+    LineRecognizer,
+    end_margin_pixels,
+    widened,
+    with_end_margins,
+)
 from mspt_core.train.blend import blend_with_base
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
+from mspt_core.train.settings import AS_CUT
 
 BEST = "best"  # model folder inside the run directory
 KEPT_BASE = "no improvement over the base model: keeping the base"
 BLEND = "blended"  # folder of the kept model blended back toward the base, inside the run directory
 BLENDED = "blended_with_base"  # metadata key of a blended model: the tuned share
-AS_CUT = (1.0, 1.0)  # training lines' widths: not stretched
 
 
 class RecognitionJob:
@@ -75,7 +82,8 @@ class RecognitionJob:
         self.language_model = base_metadata.get("language_model")
         self.reading = {key: base_metadata[key] for key in READING_SETTINGS if key in base_metadata}
         # Training sees the lines with the paper reading adds at their ends, stretched across
-        # by a factor drawn from ``train_widths`` (as cut by default).
+        # by a factor drawn from ``train_widths`` (as cut by default), the paper with them:
+        # reading adds it after widening, so training varies it a little (4-5 px at 1.3).
         self.margin = end_margin_pixels(self.reading, model.config.height)
         self.train_widths = train_widths
         self.targets = [charset.encode(text) for text in train_set.texts]
@@ -97,9 +105,8 @@ class RecognitionJob:
 
     def loss(self, batch: list[int], rng: np.random.Generator, device: torch.device) -> torch.Tensor:
         images = [with_end_margins(self.train_set.samples[i].image, self.margin) for i in batch]
-        low, high = self.train_widths
-        if high != 1.0 or low != 1.0:
-            images = [widened(img, float(rng.uniform(low, high))) for img in images]
+        if self.train_widths != AS_CUT:
+            images = [widened(img, float(rng.uniform(*self.train_widths))) for img in images]
         if self.use_augmentation:
             images = [augment(img, rng) for img in images]
         pixels, widths = collate(images)
@@ -284,18 +291,16 @@ def check_encoder_lr_scale(value: float) -> None:
         raise ValueError(f"encoder_lr_scale must be a number of 0 or more, not {value}")
 
 
-MAX_TRAIN_WIDTH = 2.0  # a line stretched further would mostly teach the network blank frames
-
-
 def checked_train_widths(widths) -> tuple[float, float]:
     """A range of factors training lines may be stretched across by: two numbers, low <= high,
-    above 0 and at most ``MAX_TRAIN_WIDTH``."""
+    within the widths a model file may read at (``recognize.WIDTH_SCALES``)."""
     try:
         low, high = (float(w) for w in widths)
     except (TypeError, ValueError):
         raise ValueError(f"train_widths must be two numbers, low and high, not {widths!r}") from None
-    if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high <= MAX_TRAIN_WIDTH):
-        raise ValueError(f"train_widths must satisfy 0 < low <= high <= {MAX_TRAIN_WIDTH:g}, not {low:g}, {high:g}")
+    least, most = WIDTH_SCALES
+    if not (math.isfinite(low) and math.isfinite(high) and least <= low <= high <= most):
+        raise ValueError(f"train_widths must satisfy {least:g} <= low <= high <= {most:g}, not {low:g}, {high:g}")
     return low, high
 
 

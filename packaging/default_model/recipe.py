@@ -44,7 +44,8 @@ from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.models import WEIGHTS, load_model, save_model, weights_sha256  # noqa: E402
-from mspt_core.train.supervised import AS_CUT, train_recognizer  # noqa: E402
+from mspt_core.train.settings import AS_CUT  # noqa: E402
+from mspt_core.train.supervised import train_recognizer  # noqa: E402
 
 RECIPE = Path(__file__).with_name("recipe.json")
 PRETRAIN = "pretrain"  # the pre-training stage's folder inside the run folder
@@ -215,6 +216,8 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override recipe.json")
     args = parser.parse_args()
     recipe = load_recipe(args.recipe, args.set)
+    if "pretrain" in recipe and "train_widths" in recipe:
+        raise SystemExit('"train_widths" stretches the lines a recognizer trains on: not with "pretrain"')
     set_threads(args.threads)
     check_run_folder(args.out, recipe)
 

@@ -104,7 +104,7 @@ def main() -> None:
 
     def to_handwriting(first: list, p: np.ndarray, t: float, unsure: float) -> list[bool]:
         rule = replace(classifier, threshold=t, unsure_below=unsure)
-        return [rule.hands_over(float(q), r) for r, q in zip(first, p, strict=True)]
+        return [rule.hands_over(q, r) for r, q in zip(first, p, strict=True)]
 
     def chosen(first: list, second: list[str], p: np.ndarray, t: float, unsure: float) -> list[str]:
         hand = to_handwriting(first, p, t, unsure)

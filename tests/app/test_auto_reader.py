@@ -88,8 +88,8 @@ def test_the_base_is_the_model_whose_readings_auto_keeps_for_most_lines(
     automatic, unsure_below, base, fondue, tmp_path_factory, monkeypatch
 ):
     """Printed lines the print model reads unsurely are the handwriting model's under ``auto``,
-    so a project of them is fine-tuned from the handwriting model (every reading counts as unsure
-    at 1, none at 0)."""
+    so a project of them is fine-tuned from the handwriting model (at 1 every reading not wholly
+    sure counts as unsure, at 0 none does)."""
     window = automatic
     pages = _halved_export(fondue, "val", tmp_path_factory.mktemp("fondue"))
     window.new_project(tmp_path_factory.mktemp("project") / "unsure")

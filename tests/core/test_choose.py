@@ -205,7 +205,7 @@ def test_the_rule_the_threshold_is_chosen_by_is_the_one_the_reader_follows():
         for unsure_below in (0.0, confidences[1] + 1e-9, 1.0):
             classifier.threshold, classifier.unsure_below = threshold, unsure_below
             choices, _, _ = choose.route(printed, classifier, log_probs)
-            expected = [classifier.hands_over(float(q), r) for q, r in zip(p, readings, strict=True)]
+            expected = [classifier.hands_over(q, r) for q, r in zip(p, readings, strict=True)]
             assert [c == choose.HANDWRITING for c in choices] == expected
             seen.add(tuple(expected))
     assert len(seen) > 2  # the pairs tried do route the lines differently

@@ -158,3 +158,14 @@ def test_prepared_lines_are_shared_by_recipes_that_differ_only_in_how_they_train
     assert script._data_key(training) == key
     assert script._data_key(dict(recipe, height=48)) != key
     assert script._data_key(dict(recipe, train_crops=["polygon"])) != key
+
+
+def test_training_widths_are_refused_for_a_recipe_that_pre_trains(tmp_path, monkeypatch):
+    script = load_script()
+    recipe = json.loads((REPO / "packaging" / "default_model" / "joint.json").read_text())
+    path = tmp_path / "wide-joint.json"
+    path.write_text(json.dumps(dict(recipe, train_widths=[1.0, 1.3])))
+    monkeypatch.setattr("sys.argv", ["recipe.py", "--recipe", str(path), "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit, match="train_widths"):
+        script.main()
+    assert not (tmp_path / "run").exists()  # refused before anything was written

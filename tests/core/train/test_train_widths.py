@@ -43,9 +43,46 @@ def test_lines_reach_the_network_stretched_within_the_range(tmp_path, old_print_
     ratios = [d / w for d, w in zip(drawn, cut, strict=True)]
     assert all(1.0 - 1e-2 <= r <= 1.3 + 1e-2 for r in ratios)
     assert max(ratios) - min(ratios) > 0.05  # each line draws its own factor
-    # the step's random generator decides the draws: a resumed run stretches as the first did
+    # the step's random generator decides the draws
     assert _widths_seen(_job(old_print_lines, (1.0, 1.3), tmp_path), 0) == drawn
     assert _widths_seen(_job(old_print_lines, (1.0, 1.3), tmp_path), 1) != drawn
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_run_stopped_and_resumed_stretches_its_lines_as_a_straight_run(tmp_path, old_print_lines):
+    from mspt_core.train.checkpoint import CHECKPOINT
+    from mspt_core.train.loop import TrainSettings
+    from mspt_core.train.supervised import train_recognizer
+
+    settings = TrainSettings(
+        steps=8, batch_size=4, lr=1e-3, warmup=2, val_every=100, checkpoint_every=4, seed=7, device="cpu"
+    )
+
+    def run(folder, on_progress=None):
+        return train_recognizer(
+            old_print_lines, None, folder, settings, size="tiny", train_widths=(1.0, 1.3), on_progress=on_progress
+        )
+
+    def losses(outcome):
+        return {h["step"]: h["loss"] for h in outcome.result.history if "loss" in h}
+
+    straight = losses(run(tmp_path / "straight"))
+
+    def crash_at_six(progress):
+        if progress.step == 6:
+            raise Crash()  # like a kill: the last checkpoint is step 4's
+
+    with pytest.raises(Crash):
+        run(tmp_path / "resumed", crash_at_six)
+    assert (tmp_path / "resumed" / CHECKPOINT).exists()
+    resumed = losses(run(tmp_path / "resumed"))
+    for step in range(5, 9):
+        assert resumed[step] == pytest.approx(straight[step], rel=1e-5, abs=1e-6), step
+    as_cut = train_recognizer(old_print_lines, None, tmp_path / "as-cut", settings, size="tiny")
+    assert losses(as_cut)[8] != pytest.approx(straight[8], rel=1e-5, abs=1e-6)  # the stretch did change the run
 
 
 def test_the_range_is_recorded_in_the_model_file_and_bad_ranges_are_refused(tmp_path, old_print_lines):
