@@ -23,8 +23,9 @@ weight; the preset's own blend of the kept model is what "CER after" reads), a c
 whether a model nearer its base reads an unseen page better; ``--tuned-share`` overrides the
 preset's. ``--encoder-lr-scale`` asks which layers should learn: the encoder (front end and
 transformer) at that share of the learning rate, the reading head at all of it.
-``--train-widths`` stretches the training lines across (a model that reads its lines wider
-than cut, by its file's ``width_scale``, may learn better from lines as wide as it reads).
+``--train-widths`` overrides how far the training lines are stretched across, as factors of
+the width cut (the preset's are factors of the width the base reads at: its file's
+``width_scale``, 1.15 for the handwriting model).
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 
@@ -162,7 +163,7 @@ def fine_tune(
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
-    from mspt_core.train.supervised import train_recognizer
+    from mspt_core.train.supervised import train_recognizer, widths_as_read
 
     preset = training_preset(FINETUNE)
     settings = preset.settings(device="cpu", **overrides)
@@ -193,7 +194,7 @@ def fine_tune(
         data_description=f"{document.dataset}/{document.name}: first {len(document.adapt_pages)} pages",
         tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale,
-        train_widths=preset.train_widths if train_widths is None else train_widths,
+        train_widths=widths_as_read(preset.train_widths, base) if train_widths is None else train_widths,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)

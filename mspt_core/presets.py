@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from mspt_core.pretrain.settings import PretrainSettings
-from mspt_core.train.settings import AS_CUT, TrainSettings
+from mspt_core.train.settings import AS_READ, TrainSettings
 
 # --- masked pre-training -------------------------------------------------------------------------
 
@@ -73,7 +73,9 @@ class TrainingPreset:
     freeze_steps: int = 0  # the encoder stays frozen for the first steps (a fresh head settles)
     augment: bool = True  # scan-damage augmentation of the training lines
     tuned_share: float = 1.0  # from a base recognizer: the kept weights blended back toward it
-    train_widths: tuple[float, float] = AS_CUT  # training lines stretched across by a factor in it (a recognizer)
+    # a recognizer's training lines stretched across by a factor drawn from this range, as factors
+    # of the width its base reads lines at (``supervised.widths_as_read``)
+    train_widths: tuple[float, float] = AS_READ
 
     def summary(self) -> str:
         """The loop settings in a few words, for help texts: "600 steps, lr 0.0001, ..."."""
@@ -90,6 +92,8 @@ class TrainingPreset:
             words.append(f"encoder lr x{self.encoder_lr_scale:g}")
         if self.freeze_steps:
             words.append(f"encoder frozen {self.freeze_steps} steps")
+        if self.train_widths != AS_READ:
+            words.append("lines {:g}-{:g} times as wide as the base reads".format(*self.train_widths))
         if self.tuned_share != 1.0:
             words.append(f"blended {self.tuned_share:g} tuned, {1 - self.tuned_share:g} base")
         return ", ".join(words)
@@ -123,6 +127,10 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
     # Every layer learns, at the one rate: with the encoder at 0.3 or 0.1 of it (the head at all
     # of it) the same documents read 18.06 / 19.09 % against 17.98 % from the eleventh-round
     # model (--encoder-lr-scale; RESULTS.md, "Which layers learn from a few pages").
+    # The lines are as wide as the base reads them (the handwriting model: 1.15 times as cut):
+    # from the twelfth-round model read so, the six documents read 14.86 % against 15.26 % when
+    # trained on lines as cut and 15.19 % on lines stretched 1-1.3 (--train-widths; RESULTS.md,
+    # "Five-page fine-tuning on lines as wide as the base reads them").
     FINETUNE: TrainingPreset(
         "adapt a recognizer to a few corrected pages (about five) of a new hand or print",
         dict(steps=600, lr=1e-4, warmup=50, val_every=100, checkpoint_every=100),

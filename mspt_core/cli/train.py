@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.model import config_for
     from mspt_core.models import read_metadata, resolve
     from mspt_core.presets import FINETUNE, SCRATCH, training_preset
-    from mspt_core.train.supervised import train_recognizer
+    from mspt_core.train.supervised import train_recognizer, widths_as_read
 
     preset = training_preset(FINETUNE if args.base else SCRATCH)
     settings = loop_settings(args, preset)
@@ -91,6 +91,6 @@ def run(args: argparse.Namespace) -> int:
         data_description=" ".join(str(p) for p in args.data),
         tuned_share=tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale,
-        train_widths=preset.train_widths,
+        train_widths=widths_as_read(preset.train_widths, base),
     )
     return report_training(outcome, args)

@@ -361,7 +361,7 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.data.lines import split_off_validation, validation_warning
     from mspt_core.models import read_metadata, resolve
     from mspt_core.train.finetune import finetune_recognizer
-    from mspt_core.train.supervised import KEPT_BASE, train_recognizer
+    from mspt_core.train.supervised import KEPT_BASE, train_recognizer, widths_as_read
 
     base = resolve(spec.base)
     meta = read_metadata(base)
@@ -410,7 +410,7 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
             base_model=base,
             tuned_share=preset.tuned_share,
             encoder_lr_scale=preset.encoder_lr_scale,
-            train_widths=preset.train_widths,
+            train_widths=widths_as_read(preset.train_widths, base),
             **common,
         )
     if outcome.result.status == "cancelled":

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 AS_CUT = (1.0, 1.0)  # training lines' widths, as factors of the width cut: not stretched
+AS_READ = (1.0, 1.0)  # as factors of the width a base reads its lines at: as wide as it reads them
 
 
 @dataclass

@@ -39,6 +39,7 @@ from mspt_core.recognize import (
     LineRecognizer,
     end_margin_pixels,
     widened,
+    width_scale,
     with_end_margins,
 )
 from mspt_core.train.blend import blend_with_base
@@ -289,6 +290,15 @@ def check_encoder_lr_scale(value: float) -> None:
     """The share of the learning rate an encoder may learn at: a number, 0 (frozen) or more."""
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"encoder_lr_scale must be a number of 0 or more, not {value}")
+
+
+def widths_as_read(relative: tuple[float, float], base_model: Path | None) -> tuple[float, float]:
+    """Training widths as factors of the width cut, from ``relative`` factors of the width
+    ``base_model`` reads its lines at (its file's ``width_scale``; 1 without a base): the presets
+    say how wide a model learns from its lines as a share of how wide its base reads them."""
+    scale = width_scale(read_metadata(base_model)) if base_model is not None else 1.0
+    low, high = relative
+    return checked_train_widths((round(low * scale, 4), round(high * scale, 4)))
 
 
 def checked_train_widths(widths) -> tuple[float, float]:

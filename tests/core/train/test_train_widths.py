@@ -98,3 +98,33 @@ def test_the_range_is_recorded_in_the_model_file_and_bad_ranges_are_refused(tmp_
     for bad in ((1.3, 1.0), (0.0, 1.0), (1.0, float("nan")), (1.0, 5.0), (1.2,), "wide"):
         with pytest.raises(ValueError, match="train_widths"):
             train_recognizer(old_print_lines, None, tmp_path / "bad", settings, train_widths=bad)
+
+
+def test_fine_tuning_learns_from_lines_as_wide_as_its_base_reads_them(tmp_path, fondue, monkeypatch):
+    """``mspt train --base``: the handwriting model, which reads lines 1.15 times as wide as cut,
+    fine-tunes on lines that wide; the print model, which reads them as cut, on lines as cut."""
+    from mspt_core.cli import main
+    from mspt_core.models import read_metadata, resolve
+    from mspt_core.presets import FINETUNE, training_preset
+    from mspt_core.recognize import width_scale
+    from mspt_core.train import supervised
+
+    scale = width_scale(read_metadata(resolve("handwriting")))
+    assert scale > 1  # the bundled handwriting model reads wider than cut
+    preset = training_preset(FINETUNE).train_widths
+    assert supervised.widths_as_read(preset, resolve("handwriting")) == (scale, scale)
+    assert supervised.widths_as_read((0.9, 1.1), resolve("default")) == (0.9, 1.1)
+    assert supervised.widths_as_read((0.9, 1.1), None) == (0.9, 1.1)
+    used = {}
+    train = supervised.train_recognizer
+
+    def noting(*args, **kwargs):
+        used[kwargs["base_model"].name] = kwargs["train_widths"]
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(supervised, "train_recognizer", noting)
+    page = fondue / "data/Dracula/05dracula.pdf_page_51.xml"
+    for base in ("handwriting", "default"):
+        args = ["train", str(page), "--out", str(tmp_path / base), "--base", base, "--steps", "1", "--device", "cpu"]
+        assert main(args) == 0
+    assert used == {"handwriting": (scale, scale), "default": (1.0, 1.0)}
