@@ -282,8 +282,8 @@ def main() -> int:
         type=width_range,
         nargs="+",
         metavar="LOW[-HIGH]",
-        help="override the preset's stretch of the training lines: a factor (1.15) or a range (1-1.3); "
-        "several: one run each",
+        help="override the preset's stretch of the training lines, as factors of the width cut (the preset's are "
+        "of the width the base reads at): a factor (1.15) or a range (1-1.3); several: one run each",
     )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

@@ -295,7 +295,8 @@ def check_encoder_lr_scale(value: float) -> None:
 def widths_as_read(relative: tuple[float, float], base_model: Path | None) -> tuple[float, float]:
     """Training widths as factors of the width cut, from ``relative`` factors of the width
     ``base_model`` reads its lines at (its file's ``width_scale``; 1 without a base): the presets
-    say how wide a model learns from its lines as a share of how wide its base reads them."""
+    say how wide a model learns from its lines as a share of how wide its base reads them. A
+    product outside ``recognize.WIDTH_SCALES`` is refused (``ValueError``)."""
     scale = width_scale(read_metadata(base_model)) if base_model is not None else 1.0
     low, high = relative
     return checked_train_widths((round(low * scale, 4), round(high * scale, 4)))

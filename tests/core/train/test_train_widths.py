@@ -114,6 +114,7 @@ def test_fine_tuning_learns_from_lines_as_wide_as_its_base_reads_them(tmp_path, 
     preset = training_preset(FINETUNE).train_widths
     assert supervised.widths_as_read(preset, resolve("handwriting")) == (scale, scale)
     assert supervised.widths_as_read((0.9, 1.1), resolve("default")) == (0.9, 1.1)
+    assert supervised.widths_as_read((1.0, 1.3), resolve("handwriting")) == (scale, round(1.3 * scale, 4))
     assert supervised.widths_as_read((0.9, 1.1), None) == (0.9, 1.1)
     used = {}
     train = supervised.train_recognizer
@@ -128,3 +129,27 @@ def test_fine_tuning_learns_from_lines_as_wide_as_its_base_reads_them(tmp_path, 
         args = ["train", str(page), "--out", str(tmp_path / base), "--base", base, "--steps", "1", "--device", "cpu"]
         assert main(args) == 0
     assert used == {"handwriting": (scale, scale), "default": (1.0, 1.0)}
+
+
+def test_the_apps_fine_tuning_learns_from_lines_as_wide_as_its_base_reads_them(tmp_path, old_print, monkeypatch):
+    """The fine-tune wizard's run (``train.runs``) from the handwriting model."""
+    from mspt_core.models import read_metadata, resolve
+    from mspt_core.recognize import width_scale
+    from mspt_core.train import runs, supervised
+    from mspt_core.train.runspec import RunSpec
+
+    monkeypatch.setenv("MSPT_DATA_DIR", str(tmp_path / "data"))
+    scale = width_scale(read_metadata(resolve("handwriting")))
+    used = []
+    train = supervised.train_recognizer
+
+    def noting(*args, **kwargs):
+        used.append(kwargs["train_widths"])
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(supervised, "train_recognizer", noting)
+    page = str(old_print / "data/bpt6k1514025q/f12.xml")
+    loop = dict(steps=1, batch_size=4, warmup=0, val_every=1, checkpoint_every=1)
+    spec = RunSpec(kind="finetune", name="mine", base="handwriting", train=[page], val=[page], device="cpu", loop=loop)
+    assert runs.execute(runs.create_run(tmp_path / "run", spec)) == "finished"
+    assert used == [(scale, scale)]
