@@ -194,7 +194,7 @@ def fine_tune(
         data_description=f"{document.dataset}/{document.name}: first {len(document.adapt_pages)} pages",
         tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale,
-        train_widths=widths_as_read(preset.train_widths, base) if train_widths is None else train_widths,
+        train_widths=widths_as_read(preset.widths_as_read, base) if train_widths is None else train_widths,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)

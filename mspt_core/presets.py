@@ -74,8 +74,9 @@ class TrainingPreset:
     augment: bool = True  # scan-damage augmentation of the training lines
     tuned_share: float = 1.0  # from a base recognizer: the kept weights blended back toward it
     # a recognizer's training lines stretched across by a factor drawn from this range, as factors
-    # of the width its base reads lines at (``supervised.widths_as_read``)
-    train_widths: tuple[float, float] = AS_READ
+    # of the width its base reads lines at (``supervised.widths_as_read`` turns them into the
+    # factors of the width cut that ``train_recognizer(train_widths=)`` takes)
+    widths_as_read: tuple[float, float] = AS_READ
 
     def summary(self) -> str:
         """The loop settings in a few words, for help texts: "600 steps, lr 0.0001, ..."."""
@@ -92,8 +93,8 @@ class TrainingPreset:
             words.append(f"encoder lr x{self.encoder_lr_scale:g}")
         if self.freeze_steps:
             words.append(f"encoder frozen {self.freeze_steps} steps")
-        if self.train_widths != AS_READ:
-            words.append("lines {:g}-{:g} times as wide as the base reads".format(*self.train_widths))
+        if self.widths_as_read != AS_READ:
+            words.append("lines {:g}-{:g} times as wide as the base reads".format(*self.widths_as_read))
         if self.tuned_share != 1.0:
             words.append(f"blended {self.tuned_share:g} tuned, {1 - self.tuned_share:g} base")
         return ", ".join(words)

@@ -91,6 +91,6 @@ def run(args: argparse.Namespace) -> int:
         data_description=" ".join(str(p) for p in args.data),
         tuned_share=tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale,
-        train_widths=widths_as_read(preset.train_widths, base),
+        train_widths=widths_as_read(preset.widths_as_read, base),
     )
     return report_training(outcome, args)

@@ -12,8 +12,12 @@ worse, e.g. fine-tuning a recognizer), the starting weights are validated before
 and recorded as step 0; a run whose later validations never beat them ends with
 ``best_step == 0`` (``TrainResult.kept_start``), and the job's ``save_best`` saw step 0 last.
 
-Optional job hook: ``on_step_start(step)``, called before the first batch of every optimizer
-step (schedules that depend on the step, warm-up freezing). Under torchrun (see
+Optional job hooks: ``on_step_start(step)``, called before the first batch of every optimizer
+step (schedules that depend on the step, warm-up freezing); ``resume_record()``, a JSON-able
+dict of how the job makes its batches that the loop state does not hold (a recognizer's
+training widths), saved in every checkpoint: a run resumed with another record is refused, as
+it would not take the steps it started to (a checkpoint written before the record existed is
+resumed as it is). Under torchrun (see
 ``distributed``) gradients are averaged over ranks and only rank 0 writes and reports."""
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import torch
 from torch import nn
 
 from mspt_core.devices import autocast_dtype, pick_device
+from mspt_core.errors import ModelFileError
 from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from mspt_core.train.settings import TrainSettings
@@ -126,8 +131,15 @@ def train(
         "settings": asdict(settings),
     }
     checkpoint = run_dir / CHECKPOINT
+    record = job.resume_record() if hasattr(job, "resume_record") else {}
     if resume and checkpoint.exists():
         state = load_checkpoint(checkpoint, model, optimizer, distributed.rank())
+        if state.setdefault("job", record) != record:
+            raise ModelFileError(
+                f"{checkpoint} was written by a run that made its batches otherwise ({state['job']}, "
+                f"now {record}); train into another folder or start over (--no-resume)"
+            )
+    state["job"] = record
     report = on_progress if on_progress and main_rank else (lambda progress: None)
     stop = should_stop or (lambda: False)
     step_hook = getattr(job, "on_step_start", None)

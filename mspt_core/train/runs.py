@@ -410,7 +410,7 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
             base_model=base,
             tuned_share=preset.tuned_share,
             encoder_lr_scale=preset.encoder_lr_scale,
-            train_widths=widths_as_read(preset.train_widths, base),
+            train_widths=widths_as_read(preset.widths_as_read, base),
             **common,
         )
     if outcome.result.status == "cancelled":

@@ -90,6 +90,10 @@ class RecognitionJob:
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
 
+    def resume_record(self) -> dict:
+        """What a resumed run must train with as it started (``loop``): its lines' widths."""
+        return {} if self.train_widths == AS_CUT else {"train_widths": list(self.train_widths)}
+
     def param_groups(self) -> list[dict]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         if self.encoder_lr_scale == 1.0:

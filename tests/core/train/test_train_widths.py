@@ -85,6 +85,31 @@ def test_a_run_stopped_and_resumed_stretches_its_lines_as_a_straight_run(tmp_pat
     assert losses(as_cut)[8] != pytest.approx(straight[8], rel=1e-5, abs=1e-6)  # the stretch did change the run
 
 
+def test_a_run_resumed_with_other_widths_is_refused_and_the_same_widths_resume(tmp_path, old_print_lines):
+    # A paused fine-tune resumed after an upgrade that changed the preset's widths would train
+    # its remaining steps otherwise than it started; it is refused, as another encoder rate is.
+    from mspt_core.errors import ModelFileError
+    from mspt_core.train.checkpoint import CHECKPOINT
+    from mspt_core.train.loop import TrainSettings
+    from mspt_core.train.supervised import train_recognizer
+
+    settings = TrainSettings(steps=4, batch_size=4, lr=1e-3, warmup=1, val_every=100, checkpoint_every=2, device="cpu")
+
+    def crash_at_three(progress):
+        if progress.step == 3:
+            raise Crash()
+
+    folder = tmp_path / "run"
+    with pytest.raises(Crash):
+        train_recognizer(old_print_lines, None, folder, settings, size="tiny", on_progress=crash_at_three)
+    assert (folder / CHECKPOINT).exists()
+    for widths in [(1.0, 1.3), (1.15, 1.15)]:
+        with pytest.raises(ModelFileError, match="made its batches otherwise"):
+            train_recognizer(old_print_lines, None, folder, settings, size="tiny", train_widths=widths)
+    finished = train_recognizer(old_print_lines, None, folder, settings, size="tiny")
+    assert finished.result.status == "finished" and finished.result.step == 4
+
+
 def test_the_range_is_recorded_in_the_model_file_and_bad_ranges_are_refused(tmp_path, old_print_lines):
     from mspt_core.models import read_metadata, resolve
     from mspt_core.train.loop import TrainSettings
@@ -111,7 +136,7 @@ def test_fine_tuning_learns_from_lines_as_wide_as_its_base_reads_them(tmp_path, 
 
     scale = width_scale(read_metadata(resolve("handwriting")))
     assert scale > 1  # the bundled handwriting model reads wider than cut
-    preset = training_preset(FINETUNE).train_widths
+    preset = training_preset(FINETUNE).widths_as_read
     assert supervised.widths_as_read(preset, resolve("handwriting")) == (scale, scale)
     assert supervised.widths_as_read((0.9, 1.1), resolve("default")) == (0.9, 1.1)
     assert supervised.widths_as_read((1.0, 1.3), resolve("handwriting")) == (scale, round(1.3 * scale, 4))
