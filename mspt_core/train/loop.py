@@ -16,8 +16,8 @@ Optional job hooks: ``on_step_start(step)``, called before the first batch of ev
 step (schedules that depend on the step, warm-up freezing); ``resume_record()``, a JSON-able
 dict of how the job makes its batches that the loop state does not hold (a recognizer's
 training widths), saved in every checkpoint: a run resumed with another record is refused, as
-it would not take the steps it started to (a checkpoint written before the record existed is
-resumed as it is). Under torchrun (see
+it would not take the steps it started to (a checkpoint written before the record existed
+counts as one whose job made its batches as by default, as every job did then). Under torchrun (see
 ``distributed``) gradients are averaged over ranks and only rank 0 writes and reports."""
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ from mspt_core.errors import ModelFileError
 from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
 from mspt_core.train.settings import TrainSettings
+
+
+def _described(record: dict) -> str:
+    return ", ".join(f"{key} {value}" for key, value in record.items()) or "the defaults"
 
 
 @dataclass
@@ -134,10 +138,11 @@ def train(
     record = job.resume_record() if hasattr(job, "resume_record") else {}
     if resume and checkpoint.exists():
         state = load_checkpoint(checkpoint, model, optimizer, distributed.rank())
-        if state.setdefault("job", record) != record:
+        saved = state.get("job", {})  # none recorded: a checkpoint from before the record, made as by default
+        if saved != record:
             raise ModelFileError(
-                f"{checkpoint} was written by a run that made its batches otherwise ({state['job']}, "
-                f"now {record}); train into another folder or start over (--no-resume)"
+                f"{checkpoint} was written by a run that made its batches otherwise ({_described(saved)} "
+                f"then, {_described(record)} now); train into another folder or start over (--no-resume)"
             )
     state["job"] = record
     report = on_progress if on_progress and main_rank else (lambda progress: None)

@@ -88,6 +88,7 @@ def test_a_run_stopped_and_resumed_stretches_its_lines_as_a_straight_run(tmp_pat
 def test_a_run_resumed_with_other_widths_is_refused_and_the_same_widths_resume(tmp_path, old_print_lines):
     # A paused fine-tune resumed after an upgrade that changed the preset's widths would train
     # its remaining steps otherwise than it started; it is refused, as another encoder rate is.
+    from mspt_core import tensorfile
     from mspt_core.errors import ModelFileError
     from mspt_core.train.checkpoint import CHECKPOINT
     from mspt_core.train.loop import TrainSettings
@@ -99,14 +100,31 @@ def test_a_run_resumed_with_other_widths_is_refused_and_the_same_widths_resume(t
         if progress.step == 3:
             raise Crash()
 
-    folder = tmp_path / "run"
+    def run(folder, widths=(1.0, 1.0), on_progress=None):
+        return train_recognizer(
+            old_print_lines, None, folder, settings, size="tiny", train_widths=widths, on_progress=on_progress
+        )
+
+    widened = tmp_path / "widened"
     with pytest.raises(Crash):
-        train_recognizer(old_print_lines, None, folder, settings, size="tiny", on_progress=crash_at_three)
-    assert (folder / CHECKPOINT).exists()
-    for widths in [(1.0, 1.3), (1.15, 1.15)]:
-        with pytest.raises(ModelFileError, match="made its batches otherwise"):
-            train_recognizer(old_print_lines, None, folder, settings, size="tiny", train_widths=widths)
-    finished = train_recognizer(old_print_lines, None, folder, settings, size="tiny")
+        run(widened, (1.0, 1.3), crash_at_three)
+    with pytest.raises(
+        ModelFileError, match=r"made its batches otherwise \(train_widths \[1.0, 1.3\] then, the defaults now"
+    ):
+        run(widened)
+    assert run(widened, (1.0, 1.3)).result.step == 4
+
+    # a checkpoint written before the record existed: its run trained on lines as cut
+    older = tmp_path / "older"
+    with pytest.raises(Crash):
+        run(older, on_progress=crash_at_three)
+    file = tensorfile.open_file(older / CHECKPOINT, "checkpoint")
+    state = file.json("state")
+    assert isinstance(state, dict) and state.pop("job") == {}
+    tensorfile.write(older / CHECKPOINT, file.tensors(), {"state": state, "param_groups": file.json("param_groups")})
+    with pytest.raises(ModelFileError, match="made its batches otherwise"):
+        run(older, (1.15, 1.15))
+    finished = run(older)
     assert finished.result.status == "finished" and finished.result.step == 4
 
 
