@@ -165,6 +165,46 @@ def beam_search(
     return align(log_probs, list(best_prefix))
 
 
+def ctc_log_likelihood(log_probs: np.ndarray, ids: Sequence[int]) -> float:
+    """log P(``ids`` | the line): the CTC forward sum over every path that spells them (-inf
+    where none fits in the line's tokens)."""
+    if not len(ids):
+        return float(log_probs[:, BLANK].sum())  # the one path: blank in every token
+    if not len(log_probs):
+        return -math.inf
+    labels = np.full(2 * len(ids) + 1, BLANK)
+    labels[1::2] = ids
+    jump = np.zeros(len(labels), bool)  # a path may skip a blank only between two different characters
+    jump[3::2] = labels[3::2] != labels[1:-2:2]
+    emit = log_probs[:, labels]
+    alpha = np.full(len(labels), -np.inf)
+    alpha[:2] = emit[0, :2]
+    for t in range(1, log_probs.shape[0]):
+        before = np.concatenate(([-np.inf], alpha[:-1]))
+        jumped = np.where(jump, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, before), jumped) + emit[t]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
+
+
+def search_score(
+    log_probs: np.ndarray,
+    ids: Sequence[int],
+    lm: CharLM | None = None,
+    labels: Sequence[str] | None = None,
+    fusion: Fusion | None = None,
+) -> float:
+    """About what ``beam_search`` ranks readings by (it prunes classes and takes sure tokens as
+    certain), for the reading ``ids``: its CTC log-likelihood, plus with a language model
+    fusion.alpha x the model's log-probability of its text (its end included) and fusion.beta per
+    character. Comparable between two inputs of one line (copies of it altered), to keep the
+    reading that its own input explains best."""
+    score = ctc_log_likelihood(log_probs, ids)
+    if lm is not None and labels is not None and fusion is not None:
+        text = "".join(labels[i] for i in ids)
+        score += fusion.alpha * (lm.text_log_prob("", text) + lm.log_prob(text, END)) + fusion.beta * len(text)
+    return score
+
+
 def align(log_probs: np.ndarray, ids: list[int]) -> Decoded:
     """``ids`` placed on the line by CTC forced alignment (Viterbi): each character's tokens are
     those of the likeliest path that spells ``ids``; its confidence is its highest probability

@@ -62,10 +62,22 @@ WIDTH_SCALES = (0.5, 2.0)  # the range a model file may ask for
 SHIFTED_READS = (0.0, 0.25)  # the range a model file may ask for
 SHIFTED_READS_BELOW = (0.0, 1.0)  # a frame confidence
 
+# The lines read again so may also be read with their slant straightened ("deslanted_reads": the
+# largest shear tried, 0 where the file says none; ``deslanted``), moved up and down as well, and
+# the reading whose own input explains it better (``decode.search_score``: about what the search
+# ranks readings by) is kept: for some lines of a leaning hand the upright read is right, for
+# others the first. Averaging the two outputs instead gained an eighth as much on val (a sheared
+# line's frames do not fall on the same letters); packaging/default_model/reading_settings.py
+# chooses the value (benchmarks/RESULTS.md). A fine-tuned model inherits it.
+# the range a model file may ask for: shear, columns per row of the line as read (widened by
+# its width_scale), 1 being 45 degrees there
+DESLANTED_READS = (0.0, 1.0)
+SLANT_STEP = 0.1  # the shears tried, from -most to +most
+
 # What a model file says of how its lines are read: the settings chosen for each model on val
 # (packaging/default_model/reading_settings.py; packaging/ship_model.py ships a model without
 # them), and all of them, which a model fine-tuned from it inherits.
-CHOSEN_READING = ("width_scale", "shifted_reads", "shifted_reads_below")
+CHOSEN_READING = ("width_scale", "shifted_reads", "shifted_reads_below", "deslanted_reads")
 READING_SETTINGS = ("end_margin", *CHOSEN_READING)
 
 
@@ -144,6 +156,7 @@ class LineRecognizer:
         self.width_scale = width_scale(loaded.metadata)
         self.shift = round(shifted_reads(loaded.metadata) * self.height) if self.head == "ctc" else 0
         self.shift_below = shifted_reads_below(loaded.metadata)
+        self.deslant = deslanted_reads(loaded.metadata) if self.head == "ctc" else 0.0
 
     @classmethod
     def from_model(cls, name_or_path: str | None = None, device: str = "auto", **kwargs) -> LineRecognizer:
@@ -156,8 +169,10 @@ class LineRecognizer:
 
     def ctc_log_probs(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Each line's CTC log-probabilities (tokens x classes), what ``decode`` reads: a caller
-        can look at them (the ``auto`` reader's classifier) before paying for the decoding."""
-        return self._batched(images, self._ctc_rows)
+        can look at them (the ``auto`` reader's classifier) before paying for the decoding (except
+        for the lines a model that reads upright too, ``deslanted_reads``, decodes here to choose
+        between its two reads of them)."""
+        return self._batched(images, lambda lines: self._rows_and_readings(lines)[0])
 
     def _batched(self, images: Sequence[np.ndarray], run: Callable[[list[np.ndarray]], list[T]]) -> list[T]:
         lines = [
@@ -178,22 +193,58 @@ class LineRecognizer:
             encoded, pad_mask = self.model.encoder(images.to(self.device), widths.to(self.device))
             ids, confs = self.model.decoder.greedy(encoded, pad_mask)
             return [Reading(self.text_of(i), c, []) for i, c in zip(ids, confs, strict=True)]
-        return self.decode(self._ctc_rows(lines))
+        rows, readings = self._rows_and_readings(lines)
+        return [
+            self._reading(row, self._search(row)) if reading is None else reading
+            for row, reading in zip(rows, readings, strict=True)
+        ]
 
-    def _ctc_rows(self, lines: list[np.ndarray]) -> list[np.ndarray]:
+    def _rows_and_readings(self, lines: list[np.ndarray]) -> tuple[list[np.ndarray], list[Reading | None]]:
+        """Each line's CTC log-probabilities as read (moved up and down, or straightened, where
+        its file says so: see SHIFTED_READS, DESLANTED_READS), and its reading where choosing
+        the rows decoded it already (else None)."""
         log_probs, lengths = self._ctc_batch(lines)
         rows = [row[:n] for row, n in zip(log_probs, lengths, strict=True)]
-        if not self.shift:
-            return rows
+        readings: list[Reading | None] = [None] * len(rows)
+        if not (self.shift or self.deslant):
+            return rows, readings
         below = self.shift_below
         again = [i for i, row in enumerate(rows) if below is None or frame_confidence(row) < below]
-        if again:  # the same widths, so the same frames: the probabilities average frame by frame
-            up, _ = self._ctc_batch([moved(lines[i], -self.shift) for i in again])
-            down, _ = self._ctc_batch([moved(lines[i], self.shift) for i in again])
-            for k, i in enumerate(again):
-                n = lengths[i]
-                rows[i] = np.logaddexp.reduce(np.stack([rows[i], up[k, :n], down[k, :n]]), axis=0) - np.log(3.0)
-        return rows
+        if not again:
+            return rows, readings
+        for i, row in zip(again, self._shifted([lines[i] for i in again], [rows[i] for i in again]), strict=True):
+            rows[i] = row
+        if not self.deslant:
+            return rows, readings
+        # The lines that lean are read again sheared upright; one upright already would only tie.
+        straight = {i: deslanted(lines[i], self.deslant) for i in again}
+        leaning = [i for i in again if straight[i] is not lines[i]]
+        if not leaning:
+            return rows, readings
+        first, _ = self._ctc_batch([straight[i] for i in leaning])  # the same widths, so the same tokens
+        upright_rows = self._shifted(
+            [straight[i] for i in leaning], [first[k, : len(rows[i])] for k, i in enumerate(leaning)]
+        )
+        for i, upright_row in zip(leaning, upright_rows, strict=True):
+            as_cut_found, upright_found = self._search(rows[i]), self._search(upright_row)
+            # (an upright reading's character positions are exact on the middle row, the shear's axis)
+            if self._score(upright_row, upright_found) > self._score(rows[i], as_cut_found):
+                rows[i], readings[i] = upright_row, self._reading(upright_row, upright_found)
+            else:
+                readings[i] = self._reading(rows[i], as_cut_found)
+        return rows, readings
+
+    def _shifted(self, lines: list[np.ndarray], rows: list[np.ndarray]) -> list[np.ndarray]:
+        """``rows`` (of ``lines`` as given) averaged frame by frame with the lines' CTC outputs
+        moved up and down by ``shift`` (the same widths, so the same frames); as given if none."""
+        if not self.shift:
+            return rows
+        up, _ = self._ctc_batch([moved(line, -self.shift) for line in lines])
+        down, _ = self._ctc_batch([moved(line, self.shift) for line in lines])
+        return [
+            np.logaddexp.reduce(np.stack([row, up[k, : len(row)], down[k, : len(row)]]), axis=0) - np.log(3.0)
+            for k, row in enumerate(rows)
+        ]
 
     def _ctc_batch(self, lines: list[np.ndarray]) -> tuple[np.ndarray, list[int]]:
         """The batch's CTC log-probabilities (batch x tokens x classes) and each line's tokens."""
@@ -211,29 +262,32 @@ class LineRecognizer:
     def decode(self, log_probs: Sequence[np.ndarray]) -> list[Reading]:
         """Readings of lines' CTC log-probabilities (``ctc_log_probs``): with the model's language
         model where it has one, else by beam search when ``beam`` > 1, else greedily."""
+        return [self._reading(row, self._search(row)) for row in log_probs]
+
+    def _search(self, row: np.ndarray) -> Decoded:
+        if not len(row) or (row.argmax(axis=1) == 0).all():
+            # Blank in every frame: nothing written there (paper, a speck). A search would
+            # still find what the language model likes best among unlikely readings.
+            return Decoded([], [], [])
+        if self.lm is not None and self.fusion is not None:
+            beam = max(self.beam, self.fusion.beam)
+            return decode.beam_search(row, beam, self.fusion.prune, self.lm, self.labels, self.fusion)
+        if self.beam > 1:
+            return decode.beam_search(row, self.beam)
+        return decode.greedy(row)
+
+    def _score(self, row: np.ndarray, found: Decoded) -> float:
+        """How well ``row`` explains its reading ``found``, as the search ranks readings."""
+        return decode.search_score(row, found.ids, self.lm, self.labels, self.fusion)
+
+    def _reading(self, row: np.ndarray, found: Decoded) -> Reading:
         stride = self.model.config.frame_stride
-        readings = []
-        for row in log_probs:
-            if not len(row) or (row.argmax(axis=1) == 0).all():
-                # Blank in every frame: nothing written there (paper, a speck). A search would
-                # still find what the language model likes best among unlikely readings.
-                readings.append(Reading("", [], []))
-                continue
-            if self.lm is not None and self.fusion is not None:
-                beam = max(self.beam, self.fusion.beam)
-                found = decode.beam_search(row, beam, self.fusion.prune, self.lm, self.labels, self.fusion)
-            elif self.beam > 1:
-                found = decode.beam_search(row, self.beam)
-            else:
-                found = decode.greedy(row)
-            ids, confidences, positions = self._single_spaced(found)
-            text = self.text_of(ids)
-            # Positions in the line as given (at model height), without the margins and the
-            # widening ``_batched`` added.
-            width = max(len(row) * stride - 2 * self._margin, 0)
-            char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) / self.width_scale for p in positions]
-            readings.append(Reading(text, confidences, char_x))
-        return readings
+        ids, confidences, positions = self._single_spaced(found)
+        # Positions in the line as given (at model height), without the margins and the
+        # widening ``_batched`` added.
+        width = max(len(row) * stride - 2 * self._margin, 0)
+        char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) / self.width_scale for p in positions]
+        return Reading(self.text_of(ids), confidences, char_x)
 
     def text_of(self, ids: Sequence[int]) -> str:
         """The text of character ids as a reader hands it out: Cyrillic or Greek lookalikes that a
@@ -309,6 +363,49 @@ def shifted_reads_below(metadata: dict) -> float | None:
     if metadata.get("shifted_reads_below") is None:
         return None
     return _reading_setting(metadata, "shifted_reads_below", 1.0, SHIFTED_READS_BELOW)
+
+
+def deslanted_reads(metadata: dict) -> float:
+    """The largest shear a model's file says its unsure lines are also read straightened by (0:
+    none)."""
+    return _reading_setting(metadata, "deslanted_reads", 0.0, DESLANTED_READS)
+
+
+def slant(line: np.ndarray, most: float) -> float:
+    """The shear (columns per row, about the middle row) that stands ``line``'s writing upright:
+    of those from -``most`` to ``most`` by SLANT_STEP, the one whose columns hold its ink most
+    unevenly (the sum of squared column sums: upright strokes fall into few columns; a plain
+    projection-profile measure, without Vinciarelli & Luettin's (2001) rule of counting only
+    columns of one unbroken stroke). 0 for a blank line or ``most`` 0. The hands in our sets
+    mostly lean further than the bundled handwriting model's 0.4, so most of their lines take
+    all of it."""
+    steps = int(round(most / SLANT_STEP))
+    if not line.size or steps <= 0:
+        return 0.0
+    paper = paper_level(line)
+    grey = line.astype(np.float32)
+    ink = np.float32(paper) - grey if paper > 127 else grey
+    ink = np.clip(ink - np.median(ink), 0, None)  # the paper's own texture counts for nothing
+    if not ink.any():
+        return 0.0
+    shears = [k * SLANT_STEP for k in range(-steps, steps + 1)]
+    spread = [float(np.square(_sheared(ink, shear, 0.0).sum(axis=0)).sum()) for shear in shears]
+    return shears[int(np.argmax(spread))]
+
+
+def deslanted(line: np.ndarray, most: float) -> np.ndarray:
+    """``line`` sheared upright (``slant``), its width kept, the paper it leaves the line's paper
+    colour; ``line`` itself where it stands upright already."""
+    shear = slant(line, most)
+    return _sheared(line, shear, float(paper_level(line))) if shear else line
+
+
+def _sheared(image: np.ndarray, shear: float, fill: float) -> np.ndarray:
+    """Each row of ``image`` moved right by ``shear`` x its distance below the middle row (left
+    above it)."""
+    height, width = image.shape
+    matrix = np.array([[1, shear, -shear * (height - 1) / 2], [0, 1, 0]], dtype=np.float32)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=fill)
 
 
 def frame_confidence(log_probs: np.ndarray) -> float:

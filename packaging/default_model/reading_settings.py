@@ -1,7 +1,9 @@
 """Choose how a bundled model reads its lines: how much wider than cut (``width_scale``,
 ``recognize.WIDTH_SCALES``), how far up and down each line is also read, the CTC outputs
-averaged (``shifted_reads``, ``recognize.SHIFTED_READS``), and below which first-pass frame
-confidence a line is read so (``shifted_reads_below``; every line where the file says none).
+averaged (``shifted_reads``, ``recognize.SHIFTED_READS``), below which first-pass frame
+confidence a line is read so (``shifted_reads_below``; every line where the file says none), and
+up to what shear such a line is also read with its slant straightened, the better-scored reading
+kept (``deslanted_reads``, ``recognize.DESLANTED_READS``; 0: not).
 Each value of ``--values`` reads the **val** splits' polygon crops (each set weighs the same; the
 13 sets for the handwriting model, ``--sets printed`` for the print model) with the model's
 engine and language model, as mspt reads them; of the values within 0.05 points of the lowest
@@ -11,6 +13,7 @@ was chosen on. Test splits are never read.
     .venv/bin/python packaging/default_model/reading_settings.py width_scale --model handwriting --threads 1
     .venv/bin/python packaging/default_model/reading_settings.py shifted_reads --model handwriting --threads 1
     .venv/bin/python packaging/default_model/reading_settings.py shifted_reads_below --model handwriting --threads 1
+    .venv/bin/python packaging/default_model/reading_settings.py deslanted_reads --model handwriting --threads 1
 
 Choosing ``shifted_reads`` reads every line shifted and drops a bound chosen before: choose it
 again after.
@@ -38,6 +41,7 @@ from mspt_core.metrics import CER_TIE, cer  # noqa: E402
 from mspt_core.models import LoadedModel, bundled_models_dir, load_model, save_model  # noqa: E402
 from mspt_core.recognize import (  # noqa: E402
     CHOSEN_READING,
+    DESLANTED_READS,
     SHIFTED_READS,
     SHIFTED_READS_BELOW,
     WIDTH_SCALES,
@@ -50,6 +54,7 @@ SETTINGS = {
     "width_scale": (WIDTH_SCALES, 1.0, (1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3)),
     "shifted_reads": (SHIFTED_READS, 0.0, (0.0, 0.025, 0.05, 0.075, 0.1)),
     "shifted_reads_below": (SHIFTED_READS_BELOW, 0.0, (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 1.0)),
+    "deslanted_reads": (DESLANTED_READS, 0.0, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)),
 }
 SETS = {"all": [*PRINTED, *HANDWRITTEN], "printed": list(PRINTED), "handwritten": list(HANDWRITTEN)}
 

@@ -169,7 +169,7 @@ def test_a_model_naming_a_language_model_that_is_not_there_reads_without_it(hand
 
 def test_a_model_fine_tuned_from_the_handwriting_model_reads_as_its_base(handwritten_val, tmp_path):
     """Its language model, fused as for the base, the paper the base reads its lines with, how
-    much wider than cut it reads them, and how far moved it also reads them."""
+    much wider than cut it reads them, how far moved and how far straightened it also reads them."""
     from mspt_core.train.settings import TrainSettings
     from mspt_core.train.supervised import train_recognizer
 
@@ -181,10 +181,11 @@ def test_a_model_fine_tuned_from_the_handwriting_model_reads_as_its_base(handwri
     assert read_metadata(outcome.model_path)["language_model"] == read_metadata(base)["language_model"]
     assert read_metadata(outcome.model_path)["end_margin"] == read_metadata(base)["end_margin"] > 0
     assert read_metadata(outcome.model_path)["width_scale"] == read_metadata(base)["width_scale"] > 1
-    for setting in ("shifted_reads", "shifted_reads_below"):
+    for setting in ("shifted_reads", "shifted_reads_below", "deslanted_reads"):
         assert read_metadata(outcome.model_path)[setting] == read_metadata(base)[setting] > 0
     reader = LineRecognizer(load_model(outcome.model_path), device="cpu", engine="torch")
     assert reader.lm is not None and reader.end_margin > 0 and reader.width_scale > 1 and reader.shift > 0
+    assert reader.deslant > 0
 
 
 def test_the_command_line_reads_with_the_language_model_unless_told_not_to(cremma, capsys):

@@ -205,7 +205,7 @@ def test_a_model_whose_file_says_so_reads_each_line_three_times_moved_and_averag
     (rows,) = shifted.ctc_log_probs([image])
     prepared = with_end_margins(to_height(image, plain.height), plain._margin)
     with torch.inference_mode():
-        three = [plain._ctc_rows([moved(prepared, dy)])[0] for dy in (0, -2, 2)]
+        three = [plain._rows_and_readings([moved(prepared, dy)])[0][0] for dy in (0, -2, 2)]
     assert rows.shape == three[0].shape  # the same frames
     assert np.exp(rows).sum(axis=1) == pytest.approx(1.0, abs=1e-4)
     assert np.exp(rows) == pytest.approx(np.mean([np.exp(r) for r in three], axis=0), abs=1e-5)
