@@ -165,6 +165,24 @@ def beam_search(
     return align(log_probs, list(best_prefix))
 
 
+def _ctc_states(ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The states of CTC's path graph for ``ids``: their classes (blank, ids[0], blank, ...,
+    blank) and where a path may jump over the blank before a state (only between two different
+    characters)."""
+    labels = np.full(2 * len(ids) + 1, BLANK)
+    labels[1::2] = ids
+    jump = np.zeros(len(labels), bool)
+    jump[3::2] = labels[3::2] != labels[1:-2:2]
+    return labels, jump
+
+
+def _predecessors(score: np.ndarray, jump: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each state's score one state back and, where it may jump, two states back (-inf else)."""
+    before = np.concatenate(([-np.inf], score[:-1]))
+    jumped = np.where(jump, np.concatenate(([-np.inf, -np.inf], score[:-2])), -np.inf)
+    return before, jumped
+
+
 def ctc_log_likelihood(log_probs: np.ndarray, ids: Sequence[int]) -> float:
     """log P(``ids`` | the line): the CTC forward sum over every path that spells them (-inf
     where none fits in the line's tokens)."""
@@ -172,16 +190,12 @@ def ctc_log_likelihood(log_probs: np.ndarray, ids: Sequence[int]) -> float:
         return float(log_probs[:, BLANK].sum())  # the one path: blank in every token
     if not len(log_probs):
         return -math.inf
-    labels = np.full(2 * len(ids) + 1, BLANK)
-    labels[1::2] = ids
-    jump = np.zeros(len(labels), bool)  # a path may skip a blank only between two different characters
-    jump[3::2] = labels[3::2] != labels[1:-2:2]
+    labels, jump = _ctc_states(ids)
     emit = log_probs[:, labels]
     alpha = np.full(len(labels), -np.inf)
     alpha[:2] = emit[0, :2]
     for t in range(1, log_probs.shape[0]):
-        before = np.concatenate(([-np.inf], alpha[:-1]))
-        jumped = np.where(jump, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        before, jumped = _predecessors(alpha, jump)
         alpha = np.logaddexp(np.logaddexp(alpha, before), jumped) + emit[t]
     return float(np.logaddexp(alpha[-1], alpha[-2]))
 
@@ -211,18 +225,13 @@ def align(log_probs: np.ndarray, ids: list[int]) -> Decoded:
     there and its position the token of that. Where no path fits (more characters than tokens
     allow), each character's highest probability anywhere on the line is taken instead."""
     steps = log_probs.shape[0]
-    labels = np.full(2 * len(ids) + 1, BLANK)
-    labels[1::2] = ids
-    # A path may jump over a blank only between two different characters.
-    jump = np.zeros(len(labels), bool)
-    jump[3::2] = labels[3::2] != labels[1:-2:2]
+    labels, jump = _ctc_states(ids)
     emit = log_probs[:, labels]
     score = np.full(len(labels), -np.inf)
     score[:2] = emit[0, :2]
     came = np.zeros((steps, len(labels)), np.int8)  # 0: stayed, 1: from the state before, 2: jumped
     for t in range(1, steps):
-        before = np.concatenate(([-np.inf], score[:-1]))
-        jumped = np.where(jump, np.concatenate(([-np.inf, -np.inf], score[:-2])), -np.inf)
+        before, jumped = _predecessors(score, jump)
         options = np.stack([score, before, jumped])
         came[t] = options.argmax(axis=0)
         score = options.max(axis=0) + emit[t]
