@@ -287,19 +287,26 @@ def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
 
 
 def preferred_base(project, most: int = 40) -> str:
-    """The bundled model to fine-tune from for a project read by ``auto``: ``handwriting`` when
-    ``auto`` keeps its reading for most of the project's corrected lines (up to ``most``; its read
-    lines where none is corrected yet): lines the classifier gives it and print lines read
-    unsurely alike (``route``), else ``default``. Only the print model reads, once."""
+    """The bundled model to fine-tune from for a project read by ``auto``: ``preferred_model``
+    of the project's corrected lines (up to ``most``; its read lines where none is corrected
+    yet)."""
     from mspt_core.document import LineStatus
-    from mspt_core.recognize import LineRecognizer
 
     if not available() or project is None:
         return DEFAULT_MODEL
     images = _line_crops(project, lambda line: line.status == LineStatus.CORRECTED, most) or _line_crops(
         project, lambda line: True, most
     )
-    if not images:
+    return preferred_model(images)
+
+
+def preferred_model(images: Sequence[np.ndarray]) -> str:
+    """The bundled model ``auto`` reads most of these line crops with: ``handwriting`` when it
+    keeps that model's reading for most of them (lines the classifier gives it and print lines
+    read unsurely alike: ``route``), else ``default``. Only the print model reads, once."""
+    from mspt_core.recognize import LineRecognizer
+
+    if not available() or not images:
         return DEFAULT_MODEL
     classifier = load_classifier(bundled_path())
     # PyTorch: an ONNX export on first use would freeze the window that asks (the app's wizard).

@@ -77,6 +77,7 @@ class TrainingPreset:
     # of the width its base reads lines at (``supervised.widths_as_read`` turns them into the
     # factors of the width cut that ``train_recognizer(train_widths=)`` takes)
     widths_as_read: tuple[float, float] = AS_READ
+    validates: bool = True  # False: no lines to validate on, the last weights are the model
 
     def summary(self) -> str:
         """The loop settings in a few words, for help texts: "600 steps, lr 0.0001, ..."."""
@@ -85,7 +86,7 @@ class TrainingPreset:
             f"{loop.steps} steps",
             f"lr {loop.lr:g}",
             f"warm-up {loop.warmup}",
-            f"validation every {loop.val_every}",
+            f"validation every {loop.val_every}" if self.validates else "the last weights kept",
         ]
         if loop.patience:
             words.append(f"patience {loop.patience}")
@@ -111,7 +112,7 @@ class TrainingPreset:
         return TrainSettings(**values)
 
 
-SCRATCH, FINETUNE, ENCODER = "scratch", "finetune", "encoder"
+SCRATCH, FINETUNE, ENCODER, SELF_TRAINING = "scratch", "finetune", "encoder", "self-training"
 TRAINING_PRESETS: dict[str, TrainingPreset] = {
     # `mspt train` without --base.
     SCRATCH: TrainingPreset("a new recognizer from thousands of labelled lines"),
@@ -137,10 +138,26 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
         dict(steps=600, lr=1e-4, warmup=50, val_every=100, checkpoint_every=100),
         tuned_share=0.75,
     ),
+    # `mspt adapt`: a recognizer learns from its own surest readings of pages nobody corrected
+    # (``train.self_training``). The few-pages loop, with no validation (there is nothing true
+    # to check against), so its last weights are kept, not blended back toward the base: on the
+    # val documents those last weights read the documents' other lines better (RESULTS.md,
+    # "Self-training on pages nobody corrected").
+    # Of the lines read, the surest half (by mean character confidence) is learned from
+    # (``SUREST_SHARE``): on the val documents half read the documents better than four fifths
+    # or three tenths.
+    SELF_TRAINING: TrainingPreset(
+        "adapt a recognizer to pages nobody corrected, from its own surest readings of them",
+        dict(steps=600, lr=1e-4, warmup=50, checkpoint_every=100),
+        validates=False,
+    ),
     # `mspt finetune`, the fine-tune wizard with a pre-trained encoder: a fresh head on it. The
     # ablation found no gain in a slower or frozen encoder (RESULTS.md).
     ENCODER: TrainingPreset("a new reading head on a pre-trained encoder", encoder_lr_scale=1.0, freeze_steps=0),
 }
+
+
+SUREST_SHARE = 0.5  # self-training: the share of a model's own readings it learns from (above)
 
 
 def training_preset(name: str) -> TrainingPreset:

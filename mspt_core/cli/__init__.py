@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = [
     "segment",
     "recognize",
     "train",
+    "adapt",
     "linestore",
     "pretrain",
     "finetune",

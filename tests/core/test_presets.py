@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mspt_core.cli import main
-from mspt_core.presets import ENCODER, FINETUNE, SCRATCH, TRAINING_PRESETS, training_preset
+from mspt_core.presets import ENCODER, FINETUNE, SCRATCH, SELF_TRAINING, TRAINING_PRESETS, training_preset
 from mspt_core.train.settings import TrainSettings
 from tests.conftest import split_xmls
 
@@ -26,6 +26,10 @@ def test_help_says_the_defaults_of_each_kind_of_training(capsys):
     with pytest.raises(SystemExit):
         main(["finetune", "--help"])
     assert training_preset(ENCODER).summary() in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        main(["adapt", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert training_preset(SELF_TRAINING).summary() in text and "the last weights kept" in text
 
 
 @pytest.fixture

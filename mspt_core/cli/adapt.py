@@ -1,0 +1,144 @@
+"""mspt adapt: a recognizer adapted to pages nobody corrected, from its own surest readings of
+them (``mspt_core.train.self_training``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mspt_core.cli.common import (
+    TrainingBar,
+    add_dpi_option,
+    add_loop_options,
+    add_segmenter_option,
+    check_output_folder,
+    given_options,
+    install,
+    share,
+    start_training,
+)
+
+# The loop options that mean something without validation lines.
+LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "seed")
+
+
+def register(subparsers) -> None:
+    from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
+
+    p = subparsers.add_parser(
+        "adapt",
+        help="adapt a model to pages nobody corrected, from its own surest readings of them",
+        description="Read the lines of PAGE with --base, keep the surest share of what it read and fine-tune "
+        "the model on those lines as if a person had corrected them. No correction is needed, and none "
+        "checks the result: the run's last weights are the adapted model. Lines come from a PAGE/ALTO "
+        "file beside an image where there is one (its text is not used), else mspt finds them. With "
+        "corrected pages, `mspt train --base` learns more.",
+    )
+    p.add_argument(
+        "pages",
+        nargs="+",
+        type=Path,
+        metavar="PAGE",
+        help="page images or PDF files, or folders of them (walked)",
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        help="run folder: checkpoints, and the adapted model (folder 'best')",
+    )
+    p.add_argument(
+        "--base",
+        default="auto",
+        help="the model to adapt: a name from `mspt models list` or a path, or auto: the bundled model that "
+        "auto reads most of these lines with (default auto)",
+    )
+    p.add_argument(
+        "--share",
+        type=share,
+        default=SUREST_SHARE,
+        help="the share of the lines read, the surest by mean character confidence, learned from "
+        f"(default {SUREST_SHARE:g})",
+    )
+    add_segmenter_option(p)
+    add_dpi_option(p)
+    add_loop_options(p, training_preset(SELF_TRAINING).summary(), fields=LOOP_FIELDS, result="the adapted model")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mspt_core.cli.batch import page_files
+    from mspt_core.errors import DataError
+    from mspt_core.model.config import LINE_HEIGHT
+    from mspt_core.models import AUTO, read_metadata, resolve
+    from mspt_core.presets import SELF_TRAINING, training_preset
+    from mspt_core.train.self_training import check_share, read_surest, self_train
+
+    check_share(args.share)
+    start_training(args)
+    try:
+        settings = training_preset(SELF_TRAINING).settings(**given_options(args, LOOP_FIELDS), device=args.device)
+    except ValueError as error:
+        raise DataError(str(error)) from error
+    check_output_folder(args.out)
+    base = None if args.base == AUTO else resolve(args.base)
+    height = read_metadata(base)["line_height"] if base is not None else LINE_HEIGHT  # the bundled models'
+    files = [file.path for file in page_files(args.pages, args.out)]
+    lines, pages = page_lines(files, height, args)
+    if not lines.samples:
+        raise DataError(f"no lines found on the {pages} page(s) of {', '.join(map(str, args.pages))}")
+    if base is None:
+        from mspt_core.choose import preferred_model
+
+        base = resolve(preferred_model(lines.images[:40]))
+    from mspt_core.recognize import LineRecognizer
+
+    reader = LineRecognizer.from_model(str(base), device=args.device)
+    kept = read_surest(reader, lines, args.share)
+    print(f"read {len(lines)} lines on {pages} page(s) with {base}; learning from the surest {len(kept)}")
+    outcome = self_train(
+        kept,
+        base,
+        args.out,
+        on_progress=TrainingBar(settings.steps),
+        resume=not args.no_resume,
+        data_description=f"its own surest readings ({len(kept)} of {len(lines)} lines) of "
+        + " ".join(str(p) for p in args.pages),
+        **given_options(args, LOOP_FIELDS),
+        device=args.device,
+    )
+    result = outcome.result
+    if result.status == "cancelled":
+        print(f"stopped after {result.step} steps; run the same command again to go on", file=sys.stderr)
+        return 1
+    print(f"{result.status} after {result.step} steps")
+    print(f"adapted model: {outcome.model_path} (the last weights: nothing corrected to check them against)")
+    install(outcome.model_path, args)
+    return 0
+
+
+def page_lines(files: list[Path], height: int, args: argparse.Namespace):
+    """The line crops of every page of ``files`` (lines from a PAGE/ALTO file beside an image,
+    else found) at ``height``, and the number of pages."""
+    from mspt_core.data.lines import LineSample, LineSet
+    from mspt_core.images import check_image_file
+    from mspt_core.layout.crop import crop_line
+    from mspt_core.pipeline import load_page_jobs
+
+    lines, pages = LineSet(), 0
+    for path in files:
+        check_image_file(path)
+        jobs = load_page_jobs(path, use_ground_truth=True, dpi=args.dpi, segmenter=args.segmenter)
+        for number, job in enumerate(jobs, 1):
+            pages += 1
+            where = f"{job.source}" + (f" page {number}" if len(jobs) > 1 else "")
+            for line in job.page.lines():
+                try:
+                    image = crop_line(job.image, line, height)
+                except ValueError as error:
+                    lines.skipped.append(f"{where}#{line.id}: {error}")
+                    continue
+                lines.samples.append(LineSample(image, "", f"{where}#{line.id}"))
+    return lines, pages

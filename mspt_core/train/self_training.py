@@ -1,0 +1,84 @@
+"""Self-training: a recognizer adapted to pages nobody has corrected, from its own readings.
+
+The model reads every line, keeps the surest share of its readings (by mean character
+confidence) as if they were a person's transcriptions, and is fine-tuned on those lines with the
+few-pages preset's loop (``presets.SELF_TRAINING``). With no transcription to check against, no
+validation picks a checkpoint: the run's last weights are the adapted model. Readings the model
+got wrong but was sure of are learned too; that is the price of the method, and why only the
+surest share is kept (the share was chosen on val documents: ``benchmarks/self_training.py``,
+benchmarks/RESULTS.md, "Self-training on pages nobody corrected").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from mspt_core.choose import mean_confidence
+from mspt_core.data.lines import LineSet
+from mspt_core.errors import DataError
+from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
+from mspt_core.train.loop import Progress
+
+
+def check_share(share: float) -> float:
+    """A share of lines to learn from: a number above 0, at most 1."""
+    if not (math.isfinite(share) and 0.0 < share <= 1.0):
+        raise DataError(f"the share of lines to learn from must lie above 0 and at most 1, not {share:g}")
+    return share
+
+
+def surest(lines: LineSet, readings: Sequence, share: float = SUREST_SHARE) -> LineSet:
+    """The surest ``share`` of ``lines`` by their ``readings``' mean character confidence
+    (rounded, at least one line), in their own order, each with its reading as its text. A line
+    read as nothing is never taken: a model learns nothing from its own blank."""
+    check_share(share)
+    if len(readings) != len(lines):
+        raise ValueError(f"{len(readings)} readings for {len(lines)} lines")
+    written = [i for i, reading in enumerate(readings) if reading.text.strip()]
+    ranked = sorted(written, key=lambda i: -mean_confidence(readings[i]))
+    kept = sorted(ranked[: max(1, round(share * len(written)))]) if written else []
+    return LineSet([replace(lines.samples[i], text=readings[i].text) for i in kept])
+
+
+def read_surest(reader, lines: LineSet, share: float = SUREST_SHARE) -> LineSet:
+    """``lines`` (their own texts ignored) read by ``reader``; the surest ``share`` of them,
+    labelled with what it read (``surest``)."""
+    return surest(lines, reader.read(lines.images), share)
+
+
+def self_train(
+    lines: LineSet,
+    base_model: Path,
+    run_dir: Path,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = True,
+    data_description: str = "",
+    **overrides,
+):
+    """Fine-tune ``base_model`` on ``lines`` labelled with its own readings (``read_surest``),
+    with the self-training preset's loop (``overrides``: TrainSettings fields), no validation:
+    the last weights are the model (``TrainOutcome.model_path``)."""
+    from mspt_core.train.supervised import train_recognizer, widths_as_read
+
+    if not lines.samples:
+        raise DataError("no line was read with any text: there is nothing to learn from")
+    preset = training_preset(SELF_TRAINING)
+    return train_recognizer(
+        lines,
+        None,
+        run_dir,
+        preset.settings(**overrides),
+        base_model=base_model,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        resume=resume,
+        data_description=data_description,
+        use_augmentation=preset.augment,
+        tuned_share=preset.tuned_share,
+        encoder_lr_scale=preset.encoder_lr_scale,
+        train_widths=widths_as_read(preset.widths_as_read, base_model),
+    )
