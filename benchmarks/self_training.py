@@ -12,8 +12,10 @@ used only to score; no choice is made on test (the share was chosen on val docum
     .venv/bin/python benchmarks/self_training.py --split test                     # RESULTS.md
     .venv/bin/python benchmarks/self_training.py --split test --by set --sets cremma-mss-19-handwritten-fr
 
-Both readings use PyTorch (not ONNX Runtime), with the model's language model and reading
-settings, so before and after differ only in the weights.
+Both readings use PyTorch (not ONNX Runtime, which ``mspt adapt`` reads with on a CPU, in int8
+for the bundled models: its surest lines may differ by a few), with the model's language model
+and reading settings, so before and after differ only in the weights. The lines scored are all
+the unit's lines, those learned from included: what a person adapting to pages reads next.
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def main() -> int:
             kept = surest(lines, readings, share)
             cpu = time.process_time()
             with tempfile.TemporaryDirectory() as work:
-                outcome = self_train(kept, base, Path(work), resume=False, data_description=name, **overrides)
+                outcome = self_train(
+                    kept, base, Path(work), resume=False, data_description=name, device="cpu", **overrides
+                )
                 after = lines_cer(
                     LineRecognizer.from_model(str(outcome.model_path), device="cpu", engine="torch"), lines
                 )

@@ -44,6 +44,7 @@ __all__ = [
     "classifier_choices",
     "mean_confidence",
     "preferred_base",
+    "preferred_model",
     "route",
 ]
 FORMAT = "mspt-script-classifier"
@@ -286,7 +287,10 @@ def choosing_reader(device: str = "auto", **options) -> ChoosingReader:
     return ChoosingReader(printed, handwriting, classifier)
 
 
-def preferred_base(project, most: int = 40) -> str:
+PREFERENCE_LINES = 40  # lines the print model reads to tell which bundled model suits a collection
+
+
+def preferred_base(project, most: int = PREFERENCE_LINES) -> str:
     """The bundled model to fine-tune from for a project read by ``auto``: ``preferred_model``
     of the project's corrected lines (up to ``most``; its read lines where none is corrected
     yet)."""

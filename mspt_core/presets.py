@@ -113,6 +113,8 @@ class TrainingPreset:
 
 
 SCRATCH, FINETUNE, ENCODER, SELF_TRAINING = "scratch", "finetune", "encoder", "self-training"
+# The few-pages loop: a short run at a low rate (FINETUNE's comment says how it was chosen).
+FEW_PAGES_LOOP = dict(steps=600, lr=1e-4, warmup=50, checkpoint_every=100)
 TRAINING_PRESETS: dict[str, TrainingPreset] = {
     # `mspt train` without --base.
     SCRATCH: TrainingPreset("a new recognizer from thousands of labelled lines"),
@@ -135,20 +137,19 @@ TRAINING_PRESETS: dict[str, TrainingPreset] = {
     # "Five-page fine-tuning on lines as wide as the base reads them").
     FINETUNE: TrainingPreset(
         "adapt a recognizer to a few corrected pages (about five) of a new hand or print",
-        dict(steps=600, lr=1e-4, warmup=50, val_every=100, checkpoint_every=100),
+        dict(FEW_PAGES_LOOP, val_every=100),
         tuned_share=0.75,
     ),
     # `mspt adapt`: a recognizer learns from its own surest readings of pages nobody corrected
-    # (``train.self_training``). The few-pages loop, with no validation (there is nothing true
-    # to check against), so its last weights are kept, not blended back toward the base: on the
-    # val documents those last weights read the documents' other lines better (RESULTS.md,
-    # "Self-training on pages nobody corrected").
-    # Of the lines read, the surest half (by mean character confidence) is learned from
-    # (``SUREST_SHARE``): on the val documents half read the documents better than four fifths
-    # or three tenths.
+    # (``train.self_training``). The few-pages loop with no validation (there is nothing true to
+    # check against): its last weights are the model, unblended, as measured on the val
+    # documents (RESULTS.md, "Self-training on pages nobody corrected").
+    # Of the lines read with any text, the surest half (by mean character confidence) is learned
+    # from (``SUREST_SHARE``): on the val documents half read better than four fifths or three
+    # tenths (RESULTS.md).
     SELF_TRAINING: TrainingPreset(
         "adapt a recognizer to pages nobody corrected, from its own surest readings of them",
-        dict(steps=600, lr=1e-4, warmup=50, checkpoint_every=100),
+        FEW_PAGES_LOOP,
         validates=False,
     ),
     # `mspt finetune`, the fine-tune wizard with a pre-trained encoder: a fresh head on it. The

@@ -15,11 +15,11 @@ from mspt_core.cli.common import (
     check_output_folder,
     given_options,
     install,
-    share,
     start_training,
+    surest_share,
 )
 
-# The loop options that mean something without validation lines.
+# The loop options offered (validation and early stopping have no lines to work on).
 LOOP_FIELDS = ("steps", "batch_size", "lr", "warmup", "seed")
 
 
@@ -32,8 +32,9 @@ def register(subparsers) -> None:
         description="Read the lines of PAGE with --base, keep the surest share of what it read and fine-tune "
         "the model on those lines as if a person had corrected them. No correction is needed, and none "
         "checks the result: the run's last weights are the adapted model. Lines come from a PAGE/ALTO "
-        "file beside an image where there is one (its text is not used), else mspt finds them. With "
-        "corrected pages, `mspt train --base` learns more.",
+        "file beside an image where there is one (its text is not used), else mspt finds them. It helps "
+        "on a hand the model reads badly and may cost a little on one it reads well (docs/pretraining.md); "
+        "corrected pages (`mspt train --base`) teach much more.",
     )
     p.add_argument(
         "pages",
@@ -57,7 +58,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--share",
-        type=share,
+        type=surest_share,
         default=SUREST_SHARE,
         help="the share of the lines read, the surest by mean character confidence, learned from "
         f"(default {SUREST_SHARE:g})",
@@ -70,13 +71,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mspt_core.cli.batch import page_files
-    from mspt_core.errors import DataError
+    from mspt_core.errors import DataError, ModelFileError
     from mspt_core.model.config import LINE_HEIGHT
-    from mspt_core.models import AUTO, read_metadata, resolve
+    from mspt_core.models import AUTO, bundled_models_dir, read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, training_preset
-    from mspt_core.train.self_training import check_share, read_surest, self_train
+    from mspt_core.train.self_training import read_surest, self_train
 
-    check_share(args.share)
     start_training(args)
     try:
         settings = training_preset(SELF_TRAINING).settings(**given_options(args, LOOP_FIELDS), device=args.device)
@@ -90,13 +90,20 @@ def run(args: argparse.Namespace) -> int:
     if not lines.samples:
         raise DataError(f"no lines found on the {pages} page(s) of {', '.join(map(str, args.pages))}")
     if base is None:
-        from mspt_core.choose import preferred_model
+        from mspt_core.choose import PREFERENCE_LINES, preferred_model
 
-        base = resolve(preferred_model(lines.images[:40]))
+        # Lines from all through the pages decide, not the first page's alone. The bundled model
+        # itself, never a user's model of the same name.
+        sample = lines.images[:: max(1, len(lines) // PREFERENCE_LINES)][:PREFERENCE_LINES]
+        base = bundled_models_dir() / preferred_model(sample)
+        if read_metadata(base)["line_height"] != height:
+            raise ModelFileError(f"{base}: reads lines {read_metadata(base)['line_height']} px high, not {height}")
     from mspt_core.recognize import LineRecognizer
 
     reader = LineRecognizer.from_model(str(base), device=args.device)
     kept = read_surest(reader, lines, args.share)
+    if not kept.samples:
+        raise DataError(f"{base} read no text on the {len(lines)} lines: there is nothing to learn from")
     print(f"read {len(lines)} lines on {pages} page(s) with {base}; learning from the surest {len(kept)}")
     outcome = self_train(
         kept,

@@ -49,6 +49,14 @@ def share(text: str) -> float:
     return value
 
 
+def surest_share(text: str) -> float:
+    """A share of lines to learn from: above 0, at most 1."""
+    value = _finite_number(text, zero_allowed=False)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, not {text!r}")
+    return value
+
+
 def _finite_number(text: str, zero_allowed: bool) -> float:
     try:
         value = float(text)

@@ -31,9 +31,9 @@ def check_share(share: float) -> float:
 
 
 def surest(lines: LineSet, readings: Sequence, share: float = SUREST_SHARE) -> LineSet:
-    """The surest ``share`` of ``lines`` by their ``readings``' mean character confidence
-    (rounded, at least one line), in their own order, each with its reading as its text. A line
-    read as nothing is never taken: a model learns nothing from its own blank."""
+    """The surest ``share`` of the ``lines`` read with any text, by their ``readings``' mean
+    character confidence (rounded, at least one line), in their own order, each with its reading
+    as its text. A line read as nothing is never taken: a model learns nothing from its own blank."""
     check_share(share)
     if len(readings) != len(lines):
         raise ValueError(f"{len(readings)} readings for {len(lines)} lines")

@@ -8,13 +8,14 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from mspt_core.cli import main
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml
 from mspt_core.errors import DataError
 from mspt_core.formats import read_document
 from mspt_core.metrics import cer
-from mspt_core.models import read_metadata, resolve
+from mspt_core.models import bundled_models_dir, load_model, read_metadata, resolve
 from mspt_core.recognize import LineRecognizer, Reading
 from mspt_core.train.self_training import read_surest, self_train, surest
 
@@ -73,7 +74,8 @@ def letters(cremma):
 
 def test_the_surest_half_of_real_handwriting_is_read_better_than_the_rest(letters):
     """The method rests on this: what the model is surest of, it reads more often right (on the
-    val splits the surest half reads at about two thirds of the whole's CER: RESULTS.md)."""
+    val splits the surest half reads at about two thirds of the whole's CER, less well on
+    some pages: RESULTS.md)."""
     reader = LineRecognizer.from_model("handwriting", device="cpu")
     kept = read_surest(reader, letters, 0.5)
     assert abs(len(kept) - len(letters) / 2) <= 1
@@ -83,7 +85,7 @@ def test_the_surest_half_of_real_handwriting_is_read_better_than_the_rest(letter
     rest_readings = [r.text for r in reader.read([s.image for s in rest])]
     kept_cer = cer([truth[s.source] for s in kept.samples], kept.texts)
     rest_cer = cer([s.text for s in rest], rest_readings)
-    assert kept_cer < 0.9 * rest_cer, (kept_cer, rest_cer)  # 31 against 37 % when written
+    assert kept_cer < 0.9 * rest_cer, (kept_cer, rest_cer)  # 31 against 37 % on this page when written
 
 
 def test_self_training_keeps_its_last_weights_and_says_how_it_was_made(letters, tmp_path):
@@ -98,12 +100,16 @@ def test_self_training_keeps_its_last_weights_and_says_how_it_was_made(letters, 
     base = read_metadata(resolve("handwriting"))
     for key in ("width_scale", "shifted_reads", "deslanted_reads", "language_model"):
         assert made.get(key) == base.get(key)
-    # ...with weights of its own.
-    adapted = LineRecognizer.from_model(str(outcome.model_path), device="cpu")
-    assert adapted.read(letters.images[:2])  # it reads
+    # ...with weights of its own, in the run's folder.
+    assert outcome.model_path == tmp_path / "run" / "best"
+    adapted, original = (
+        load_model(outcome.model_path).model.state_dict(),
+        load_model(resolve("handwriting")).model.state_dict(),
+    )
+    assert any(not torch.equal(adapted[name].float(), original[name].float()) for name in original)
 
 
-def test_mspt_adapt_learns_from_a_real_page_and_writes_the_adapted_model(cremma, tmp_path, capsys):
+def test_mspt_adapt_chooses_its_base_learns_from_a_real_page_and_writes_the_adapted_model(cremma, tmp_path, capsys):
     page = tmp_path / "pages"
     page.mkdir()
     source = read_document(cremma / LETTERS).image_path
@@ -116,8 +122,6 @@ def test_mspt_adapt_learns_from_a_real_page_and_writes_the_adapted_model(cremma,
             str(page),
             "-o",
             str(run),
-            "--base",
-            "handwriting",
             "--steps",
             "2",
             "--batch-size",
@@ -129,6 +133,7 @@ def test_mspt_adapt_learns_from_a_real_page_and_writes_the_adapted_model(cremma,
     out = capsys.readouterr().out
     assert code == 0
     assert "read 42 lines on 1 page(s)" in out and "learning from the surest 21" in out
+    assert f"with {bundled_models_dir() / 'handwriting'};" in out  # --base auto: the bundled model for a hand
     assert (run / "best" / "model.safetensors").exists()
     provenance = read_metadata(run / "best")["provenance"]
     assert provenance["train_lines"] == 21 and provenance["data"].startswith("its own surest readings (21 of 42 lines)")
@@ -137,10 +142,11 @@ def test_mspt_adapt_learns_from_a_real_page_and_writes_the_adapted_model(cremma,
 def test_mspt_adapt_refuses_a_folder_without_pages_and_a_bad_share(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["adapt", str(tmp_path / "empty"), "-o", str(tmp_path / "run"), "--base", "handwriting"]) == 2
-    assert capsys.readouterr().err.startswith("mspt: error:")
+    err = capsys.readouterr().err
+    assert err.startswith("mspt: error:") and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
-    assert main(["adapt", str(tmp_path / "empty"), "-o", str(tmp_path / "run"), "--share", "0"]) == 2
-    assert "share" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_:
-        main(["adapt", str(tmp_path / "empty"), "-o", str(tmp_path / "run"), "--share", "2"])
-    assert exit_.value.code == 2
+    for bad in ("0", "2", "nan"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["adapt", str(tmp_path / "empty"), "-o", str(tmp_path / "run"), "--share", bad])
+        assert exit_.value.code == 2 and "--share" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
