@@ -61,7 +61,7 @@ def main() -> int:
     from mspt_core.cli.common import set_threads
     from mspt_core.metrics import cer
     from mspt_core.models import read_metadata, resolve
-    from mspt_core.presets import SUREST_SHARE
+    from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
     from mspt_core.recognize import LineRecognizer
     from mspt_core.train.self_training import self_train, surest
     from mspt_core.train.supervised import lines_cer
@@ -71,7 +71,7 @@ def main() -> int:
     base = resolve(args.base)
     height = read_metadata(base)["line_height"]
     reader = LineRecognizer.from_model(str(base), device="cpu", engine="torch")
-    overrides = {"steps": args.steps} if args.steps else {}
+    settings = training_preset(SELF_TRAINING).settings(device="cpu", **({"steps": args.steps} if args.steps else {}))
     print(f"# self-training, {args.split} split by {args.by}, base {base}; {machine()}")
     print(f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
     head = " | ".join(f"after, share {s:g} | learned from | CPU min" for s in shares)
@@ -86,9 +86,7 @@ def main() -> int:
             kept = surest(lines, readings, share)
             cpu = time.process_time()
             with tempfile.TemporaryDirectory() as work:
-                outcome = self_train(
-                    kept, base, Path(work), resume=False, data_description=name, device="cpu", **overrides
-                )
+                outcome = self_train(kept, base, Path(work), resume=False, data_description=name, settings=settings)
                 after = lines_cer(
                     LineRecognizer.from_model(str(outcome.model_path), device="cpu", engine="torch"), lines
                 )

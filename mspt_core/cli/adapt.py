@@ -4,7 +4,6 @@ them (``mspt_core.train.self_training``)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from mspt_core.cli.common import (
@@ -71,7 +70,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mspt_core.cli.batch import page_files
+    from mspt_core.data.lines import LineSet, page_scan_lines
     from mspt_core.errors import DataError, ModelFileError
+    from mspt_core.images import check_image_file
     from mspt_core.model.config import LINE_HEIGHT
     from mspt_core.models import AUTO, bundled_models_dir, read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, training_preset
@@ -85,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out)
     base = None if args.base == AUTO else resolve(args.base)
     height = read_metadata(base)["line_height"] if base is not None else LINE_HEIGHT  # the bundled models'
-    files = [file.path for file in page_files(args.pages, args.out)]
-    lines, pages = page_lines(files, height, args)
+    lines, pages = LineSet(), 0
+    for file in page_files(args.pages, args.out):
+        check_image_file(file.path)
+        for page in page_scan_lines(file.path, height, lines.skipped, args.dpi, args.segmenter):
+            pages += 1
+            lines.samples.extend(page)
     if not lines.samples:
         raise DataError(f"no lines found on the {pages} page(s) of {', '.join(map(str, args.pages))}")
     if base is None:
@@ -110,42 +115,13 @@ def run(args: argparse.Namespace) -> int:
         base,
         args.out,
         on_progress=TrainingBar(settings.steps),
+        settings=settings,
         resume=not args.no_resume,
         data_description=f"its own surest readings ({len(kept)} of {len(lines)} lines) of "
         + " ".join(str(p) for p in args.pages),
-        **given_options(args, LOOP_FIELDS),
-        device=args.device,
     )
-    result = outcome.result
-    if result.status == "cancelled":
-        print(f"stopped after {result.step} steps; run the same command again to go on", file=sys.stderr)
-        return 1
+    result = outcome.result  # a stop (Ctrl+C) ends as "mspt: interrupted"; the checkpoint resumes
     print(f"{result.status} after {result.step} steps")
     print(f"adapted model: {outcome.model_path} (the last weights: nothing corrected to check them against)")
     install(outcome.model_path, args)
     return 0
-
-
-def page_lines(files: list[Path], height: int, args: argparse.Namespace):
-    """The line crops of every page of ``files`` (lines from a PAGE/ALTO file beside an image,
-    else found) at ``height``, and the number of pages."""
-    from mspt_core.data.lines import LineSample, LineSet
-    from mspt_core.images import check_image_file
-    from mspt_core.layout.crop import crop_line
-    from mspt_core.pipeline import load_page_jobs
-
-    lines, pages = LineSet(), 0
-    for path in files:
-        check_image_file(path)
-        jobs = load_page_jobs(path, use_ground_truth=True, dpi=args.dpi, segmenter=args.segmenter)
-        for number, job in enumerate(jobs, 1):
-            pages += 1
-            where = f"{job.source}" + (f" page {number}" if len(jobs) > 1 else "")
-            for line in job.page.lines():
-                try:
-                    image = crop_line(job.image, line, height)
-                except ValueError as error:
-                    lines.skipped.append(f"{where}#{line.id}: {error}")
-                    continue
-                lines.samples.append(LineSample(image, "", f"{where}#{line.id}"))
-    return lines, pages

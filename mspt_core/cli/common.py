@@ -50,9 +50,9 @@ def share(text: str) -> float:
 
 
 def surest_share(text: str) -> float:
-    """A share of lines to learn from: above 0, at most 1."""
-    value = _finite_number(text, zero_allowed=False)
-    if value > 1:
+    """A share of lines to learn from: a ``share`` above 0."""
+    value = share(text)
+    if value == 0:
         raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, not {text!r}")
     return value
 

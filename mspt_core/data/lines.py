@@ -7,7 +7,7 @@ with the reason, never dropped silently."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +118,28 @@ def _found_counterparts(image: np.ndarray, lines: list[Line]) -> dict[int, Line]
     found = list(segment(image).lines())
     pairs = pair_lines([line.polygon for line in lines], [line.polygon for line in found], image.shape)
     return {truth: found[j] for truth, j in pairs}
+
+
+def page_scan_lines(
+    path: Path, height: int, skipped: list[str], dpi: float = 300, segmenter: str = "auto"
+) -> Iterator[list[LineSample]]:
+    """Per page of an image file or PDF (``layout.pages_with_images``: the lines of a PAGE/ALTO
+    file beside a single-page image, else found), its lines cut at ``height`` as samples without
+    text (source ``path#id``; ``path page N#id`` in a file of several pages). A line that cannot
+    be cut goes to ``skipped`` with the reason."""
+    from mspt_core import layout
+    from mspt_core.layout.crop import crop_line
+
+    found = layout.pages_with_images(path, dpi=dpi, segmenter=segmenter)
+    for number, (page, grey) in enumerate(found, 1):
+        where = f"{path}" + (f" page {number}" if len(found) > 1 else "")
+        samples = []
+        for line in page.lines():
+            try:
+                samples.append(LineSample(crop_line(grey, line, height), "", f"{where}#{line.id}"))
+            except ValueError as error:
+                skipped.append(f"{where}#{line.id}: {error}")
+        yield samples
 
 
 def _text_for(image_path: Path) -> Path | None:

@@ -218,7 +218,7 @@ def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str]
     coordinates, any text ignored), a page scan (segmented, or its ground-truth XML beside it)
     or a ready line image. ``images`` says what image files are: "pages", "lines" or "auto"
     (by shape). Unusable lines and files go to ``skipped`` with the reason."""
-    from mspt_core.data.lines import line_from_image, lines_from_page_xml
+    from mspt_core.data.lines import line_from_image, lines_from_page_xml, page_scan_lines
 
     skipped = skipped if skipped is not None else []
     try:
@@ -229,21 +229,10 @@ def file_lines(path: Path, height: int, images: str = "auto", skipped: list[str]
         elif images == "lines" or (images == "auto" and not has_suffix(path, {PDF_SUFFIX}) and _looks_like_line(path)):
             yield line_from_image(path, height)
         else:
-            yield from _page_scan_lines(path, height, skipped)
+            for page in page_scan_lines(path, height, skipped):
+                yield from (sample.image for sample in page)
     except MsptError as error:
         skipped.append(f"{path}: {error}")
-
-
-def _page_scan_lines(path: Path, height: int, skipped: list[str]) -> Iterator[np.ndarray]:
-    from mspt_core import layout
-    from mspt_core.layout.crop import crop_line
-
-    for page, grey in layout.pages_with_images(path):
-        for line in page.lines():
-            try:
-                yield crop_line(grey, line, height)
-            except ValueError as error:
-                skipped.append(f"{path}#{line.id}: {error}")
 
 
 BUILD_STATE = "build.json"

@@ -21,6 +21,7 @@ from mspt_core.data.lines import LineSet
 from mspt_core.errors import DataError
 from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
 from mspt_core.train.loop import Progress
+from mspt_core.train.settings import TrainSettings
 
 
 def check_share(share: float) -> float:
@@ -57,11 +58,12 @@ def self_train(
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
     data_description: str = "",
-    **overrides,
+    settings: TrainSettings | None = None,
 ):
     """Fine-tune ``base_model`` on ``lines`` labelled with its own readings (``read_surest``),
-    with the self-training preset's loop (``overrides``: TrainSettings fields), no validation:
-    the last weights are the model (``TrainOutcome.model_path``)."""
+    with the self-training preset's loop (``settings``: its loop, some values replaced; the
+    preset's own by default), no validation: the last weights are the model
+    (``TrainOutcome.model_path``)."""
     from mspt_core.train.supervised import train_recognizer, widths_as_read
 
     if not lines.samples:
@@ -71,7 +73,7 @@ def self_train(
         lines,
         None,
         run_dir,
-        preset.settings(**overrides),
+        settings or preset.settings(),
         base_model=base_model,
         on_progress=on_progress,
         should_stop=should_stop,

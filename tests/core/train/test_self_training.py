@@ -16,6 +16,7 @@ from mspt_core.errors import DataError
 from mspt_core.formats import read_document
 from mspt_core.metrics import cer
 from mspt_core.models import bundled_models_dir, load_model, read_metadata, resolve
+from mspt_core.presets import SELF_TRAINING, training_preset
 from mspt_core.recognize import LineRecognizer, Reading
 from mspt_core.train.self_training import read_surest, self_train, surest
 
@@ -91,7 +92,8 @@ def test_the_surest_half_of_real_handwriting_is_read_better_than_the_rest(letter
 def test_self_training_keeps_its_last_weights_and_says_how_it_was_made(letters, tmp_path):
     reader = LineRecognizer.from_model("handwriting", device="cpu")
     kept = read_surest(reader, LineSet(letters.samples[:8]), 0.5)
-    outcome = self_train(kept, resolve("handwriting"), tmp_path / "run", steps=2, batch_size=2, device="cpu")
+    settings = training_preset(SELF_TRAINING).settings(steps=2, batch_size=2, device="cpu")
+    outcome = self_train(kept, resolve("handwriting"), tmp_path / "run", settings=settings)
     assert outcome.result.status == "finished" and outcome.result.step == 2
     made = read_metadata(outcome.model_path)
     assert made["provenance"]["steps"] == 2  # the last weights, not a checkpoint validation chose
