@@ -14,6 +14,7 @@ last weights (what keeping the last step instead of the best validation would gi
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --blend 0.25 0.5 0.75
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --encoder-lr-scale 0.1 0.3 1.0
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --train-widths 1 1.15 1-1.3
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --uncorrected-share 0 0.5
 
 ``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
 every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
@@ -25,7 +26,10 @@ preset's. ``--encoder-lr-scale`` asks which layers should learn: the encoder (fr
 transformer) at that share of the learning rate, the reading head at all of it.
 ``--train-widths`` overrides how far the training lines are stretched across, as factors of
 the width cut (the preset's are factors of the width the base reads at: its file's
-``width_scale``, 1.15 for the handwriting model).
+``width_scale``, 1.15 for the handwriting model). ``--uncorrected-share`` asks whether the
+pages nobody corrected teach too: the base reads the remaining pages (their text thrown away)
+and the surest share of its readings joins the corrected training lines (self-training beside
+fine-tuning, as ``mspt adapt`` learns; 0: none); "lines trained" then counts them too.
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 
@@ -160,6 +164,7 @@ def fine_tune(
     tuned_share: float | None,
     encoder_lr_scale: float | None = None,
     train_widths: tuple[float, float] | None = None,
+    uncorrected_share: float | None = None,
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -174,6 +179,8 @@ def fine_tune(
     train_set, val_set = split_off_validation(adapt, 0.1, settings.seed)  # the wizard's default
     if curve:
         train_set, val_set = adapt, held_out  # val only: where does CER on unseen pages stop falling?
+    if uncorrected_share:
+        train_set = with_surest_readings(train_set, base, held_out, uncorrected_share)
     before = line_cer(base, held_out)
     points: list[tuple[int, float]] = []
 
@@ -216,6 +223,17 @@ def fine_tune(
         points,
         blended,
     )
+
+
+def with_surest_readings(train_set, base: Path, uncorrected, share: float):
+    """``train_set`` and the surest ``share`` of the ``uncorrected`` lines as ``base`` reads them
+    (their own texts thrown away; ``train.self_training.read_surest``)."""
+    from mspt_core.data.lines import LineSet
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.self_training import read_surest
+
+    reader = LineRecognizer.from_model(str(base), device="cpu", engine="torch")
+    return LineSet(train_set.samples + read_surest(reader, uncorrected, share).samples)
 
 
 def width_range(text: str) -> tuple[float, float]:
@@ -285,6 +303,13 @@ def main() -> int:
         help="override the preset's stretch of the training lines, as factors of the width cut (the preset's are "
         "of the width the base reads at): a factor (1.15) or a range (1-1.3); several: one run each",
     )
+    parser.add_argument(
+        "--uncorrected-share",
+        type=float,
+        nargs="+",
+        help="also learn from the base's surest readings of the remaining pages, this share of their lines "
+        "(self-training beside the corrected lines; several: one run each)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -301,7 +326,13 @@ def main() -> int:
     print(f"# Few-page fine-tuning, {args.split} split, {dt.date.today()}")
     print(f"machine: {machine()}; {args.threads} thread(s); base {base}")
     print(f"command: {' '.join(sys.argv)}\n")
-    for lr, scale, widths in product(args.lr or [None], args.encoder_lr_scale or [None], args.train_widths or [None]):
+    grid = product(
+        args.lr or [None],
+        args.encoder_lr_scale or [None],
+        args.train_widths or [None],
+        args.uncorrected_share or [None],
+    )
+    for lr, scale, widths, uncorrected in grid:
         overrides = {k: v for k, v in (("steps", args.steps), ("lr", lr), ("val_every", args.val_every)) if v}
         outcomes = []
         for document in chosen:
@@ -316,6 +347,7 @@ def main() -> int:
                     args.tuned_share,
                     scale,
                     widths,
+                    uncorrected,
                 )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
@@ -331,6 +363,7 @@ def main() -> int:
             **({"tuned_share": args.tuned_share} if args.tuned_share is not None else {}),
             **({"encoder_lr_scale": scale} if scale is not None else {}),
             **({"train_widths": widths} if widths is not None else {}),
+            **({"uncorrected_share": uncorrected} if uncorrected is not None else {}),
         }
         print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)

@@ -14,6 +14,7 @@ from mspt_core.cli.common import (
     check_output_folder,
     given_options,
     install,
+    print_skipped,
     start_training,
     surest_share,
 )
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         for page in page_scan_lines(file.path, height, lines.skipped, args.dpi, args.segmenter):
             pages += 1
             lines.samples.extend(page)
+    print_skipped(lines.skipped)
     if not lines.samples:
         raise DataError(f"no lines found on the {pages} page(s) of {', '.join(map(str, args.pages))}")
     if base is None:

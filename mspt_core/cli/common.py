@@ -96,6 +96,14 @@ def print_note(message: object) -> None:
     print(f"mspt: note: {printable(message)}", file=sys.stderr)
 
 
+def print_skipped(skipped: list[str], shown: int = 5) -> None:
+    """Say which lines were left out and why: the first ``shown``, then how many more."""
+    for reason in skipped[:shown]:
+        print(f"skipped {reason}")
+    if len(skipped) > shown:
+        print(f"... {len(skipped) - shown} more lines skipped")
+
+
 def printable(message: object) -> str:
     """``message`` with the bytes of a file name that is not UTF-8 escaped (\\xe9): printing it
     cannot fail."""
@@ -208,13 +216,21 @@ def add_reader_options(parser: argparse.ArgumentParser, head: bool = True) -> No
 
 
 class TrainingBar:
-    """tqdm bar fed by the training loop's progress callback."""
+    """tqdm bar fed by the training loop's progress callback. It is drawn at the first report, so
+    a run refused before its first step ends with its error line alone."""
 
     def __init__(self, total: int, initial: int = 0, metric: str = "CER"):
-        from tqdm import tqdm
-
         self.metric = metric
-        self.bar = tqdm(total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True)
+        self.total, self.initial = total, initial
+        self._bar = None
+
+    @property
+    def bar(self):
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, initial=self.initial, unit="step", file=sys.stderr, dynamic_ncols=True)
+        return self._bar
 
     def __call__(self, progress) -> None:
         if progress.event == "step":
@@ -231,8 +247,8 @@ class TrainingBar:
                 f"step {progress.step}: validation {self.metric} {progress.metric:.4f} "
                 f"(best {progress.best_metric:.4f})"
             )
-        else:
-            self.bar.close()
+        elif self._bar is not None:
+            self._bar.close()
 
 
 def check_output_folder(folder: Path, output: Path | None = None) -> None:
@@ -390,10 +406,7 @@ def train_and_val_lines(args: argparse.Namespace, height: int, seed: int):
         val_set = load_lines(args.val, height)
     else:
         train_set, val_set = split_off_validation(train_set, args.val_fraction, seed)
-    for skipped in train_set.skipped[:5]:
-        print(f"skipped {skipped}")
-    if len(train_set.skipped) > 5:
-        print(f"... {len(train_set.skipped) - 5} more lines skipped")
+    print_skipped(train_set.skipped)
     warning = validation_warning(val_set)
     if warning:
         print(f"mspt: warning: {warning}", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mspt_core.cli.common import add_height_option
+from mspt_core.cli.common import add_height_option, print_skipped
 
 
 def register(subparsers) -> None:
@@ -50,10 +50,7 @@ def run_build(args: argparse.Namespace) -> int:
     store, skipped = build_line_store(args.inputs, args.out, args.height, args.lines_per_shard, args.images, tick)
     assert store is not None  # None only when asked to stop, which nothing here does
     print(file=sys.stderr)
-    for reason in skipped[:5]:
-        print(f"skipped {reason}")
-    if len(skipped) > 5:
-        print(f"... {len(skipped) - 5} more lines skipped")
+    print_skipped(skipped)
     print(f"{len(store)} lines in {store.num_shards} shards at height {store.height}: {store.root}")
     return 0
 

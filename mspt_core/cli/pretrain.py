@@ -15,6 +15,7 @@ from mspt_core.cli.common import (
     given_options,
     install,
     positive_int,
+    print_skipped,
     start_training,
 )
 
@@ -110,6 +111,7 @@ def open_store(data: list[Path], out: Path, height: int):
         print(f"building a line store in {target} ...")
         store, skipped = build_line_store(data, target, height)
         assert store is not None  # None only when asked to stop, which nothing here does
+        print_skipped(skipped)
         print(f"{len(store)} lines ({len(skipped)} skipped)")
     return LineStore(target)
 

@@ -6,6 +6,7 @@ with the reason, never dropped silently."""
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,17 @@ class LineSet:
     def extend(self, other: LineSet) -> None:
         self.samples.extend(other.samples)
         self.skipped.extend(other.skipped)
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of the lines in order, pixels and texts: equal for the same lines, whatever
+        their sources are called."""
+        digest = hashlib.sha256()
+        for sample in self.samples:
+            text = sample.text.encode("utf-8")
+            digest.update(np.array([*sample.image.shape, len(text)], dtype=np.int64).tobytes())
+            digest.update(np.ascontiguousarray(sample.image, dtype=np.uint8).tobytes())
+            digest.update(text)
+        return digest.hexdigest()
 
 
 # How a line is cut from its page (see ``lines_from_page_xml``).

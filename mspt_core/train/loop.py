@@ -17,7 +17,9 @@ step (schedules that depend on the step, warm-up freezing); ``resume_record()``,
 dict of how the job makes its batches that the loop state does not hold (a recognizer's
 training widths), saved in every checkpoint: a run resumed with another record is refused, as
 it would not take the steps it started to (a checkpoint written before the record existed
-counts as one whose job made its batches as by default, as every job did then). Under torchrun (see
+counts as one whose job made its batches as by default, as every job did then); ``data_record()``,
+a JSON-able dict of the data it learns from (line counts and a digest), saved the same way: a run
+resumed on other data is refused (a checkpoint from before this record is not checked). Under torchrun (see
 ``distributed``) gradients are averaged over ranks and only rank 0 writes and reports."""
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ from mspt_core.train.settings import TrainSettings
 
 def _described(record: dict) -> str:
     return ", ".join(f"{key} {value}" for key, value in record.items()) or "the defaults"
+
+
+def _counted(data: dict | None) -> str:
+    """A data record in words: its counts, not its digest."""
+    if not data:
+        return "unrecorded"
+    return ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in data.items() if isinstance(value, int))
 
 
 @dataclass
@@ -136,6 +145,7 @@ def train(
     }
     checkpoint = run_dir / CHECKPOINT
     record = job.resume_record() if hasattr(job, "resume_record") else {}
+    data = job.data_record() if hasattr(job, "data_record") else None
     if resume and checkpoint.exists():
         state = load_checkpoint(checkpoint, model, optimizer, distributed.rank())
         saved = state.get("job", {})  # none recorded: a checkpoint from before the record, made as by default
@@ -144,7 +154,14 @@ def train(
                 f"{checkpoint} was written by a run that made its batches otherwise ({_described(saved)} "
                 f"then, {_described(record)} now); train into another folder or start over (--no-resume)"
             )
+        learned = state.get("data")  # None: a checkpoint from before the record, not checkable
+        if learned is not None and learned != data:
+            raise ModelFileError(
+                f"{checkpoint} was written by a run that learned from other lines ({_counted(learned)} then, "
+                f"{_counted(data)} now); train into another folder or start over (--no-resume)"
+            )
     state["job"] = record
+    state["data"] = data
     report = on_progress if on_progress and main_rank else (lambda progress: None)
     stop = should_stop or (lambda: False)
     step_hook = getattr(job, "on_step_start", None)

@@ -94,6 +94,16 @@ class RecognitionJob:
         """What a resumed run must train with as it started (``loop``): its lines' widths."""
         return {} if self.train_widths == AS_CUT else {"train_widths": list(self.train_widths)}
 
+    def data_record(self) -> dict:
+        """What a resumed run must learn from as it started (``loop``): the same training and
+        validation lines."""
+        val = self.val_set or LineSet()
+        return {
+            "lines": len(self.train_set),
+            "val_lines": len(val),
+            "sha256": f"{self.train_set.fingerprint()} {val.fingerprint()}",
+        }
+
     def param_groups(self) -> list[dict]:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         if self.encoder_lr_scale == 1.0:

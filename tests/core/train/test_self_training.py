@@ -152,3 +152,32 @@ def test_mspt_adapt_refuses_a_folder_without_pages_and_a_bad_share(tmp_path, cap
             main(["adapt", str(tmp_path / "empty"), "-o", str(tmp_path / "run"), "--share", bad])
         assert exit_.value.code == 2 and "--share" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_mspt_adapt_says_which_lines_it_left_out_and_refuses_to_resume_on_other_pages(cremma, tmp_path, capsys):
+    from lxml import etree
+
+    page = tmp_path / "page"
+    page.mkdir()
+    source = read_document(cremma / LETTERS).image_path
+    shutil.copy(source, page / source.name)
+    shutil.copy(cremma / LETTERS, page / "f392.xml")
+    run = tmp_path / "run"
+    options = ["-o", str(run), "--base", "handwriting", "--steps", "2", "--batch-size", "2", "--threads", "1"]
+    assert main(["adapt", str(page), *options]) == 0
+    assert "skipped" not in capsys.readouterr().out
+
+    tree = etree.parse(str(page / "f392.xml"))  # ALTO: the first line moved off the page
+    first = tree.xpath("//*[local-name()='TextLine']")[0]
+    first.set("BASELINE", "90000 90040 90100 90040")
+    first.set("HPOS", "90000")
+    first.set("VPOS", "90000")
+    first.xpath(".//*[local-name()='Polygon']")[0].set("POINTS", "90000 90000 90100 90000 90100 90040 90000 90040")
+    tree.write(str(page / "f392.xml"))
+    assert main(["adapt", str(page), *options]) == 2
+    captured = capsys.readouterr()
+    assert f"skipped {page / source.name}#{first.get('ID')}: " in captured.out and "outside" in captured.out
+    assert "read 41 lines on 1 page(s)" in captured.out
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("mspt: error:") and "learned from other lines" in err[0]
+    assert "(21 lines, 0 val lines then, 20 lines, 0 val lines now)" in err[0] and "--no-resume" in err[0]
