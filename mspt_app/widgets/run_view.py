@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from mspt_app.training import RunWatcher, runs_dir
 from mspt_app.widgets.look import duration_text
 from mspt_core.train.runs import is_alive, list_runs
-from mspt_core.train.runspec import EventKind, RunEvent
+from mspt_core.train.runspec import KIND_NAMES, EventKind, RunEvent
 
 REFRESH_MS = 2000  # the runs list looks at the run folders this often
 STATE_TEXT = {
@@ -81,7 +81,8 @@ class RunView(QWidget):
         for plot in (self.loss_plot, self.cer_plot):
             plot.setMinimumHeight(160)
             plot.showGrid(x=True, y=True, alpha=0.2)
-        self.cer_plot.setVisible(watcher.spec.kind != "pretrain")  # pre-training reads no text
+        # Pre-training reads no text, and adapting has nothing corrected to validate on.
+        self.cer_plot.setVisible(watcher.spec.kind == "finetune")
 
         self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self._toggle_pause)
@@ -206,6 +207,17 @@ class RunView(QWidget):
             )
 
     def _outcome_text(self, result: dict) -> str:
+        if result.get("adapted"):
+            return self.tr(
+                "The adapted model “{n}” learned from its surest {k} readings of {l} lines ({s} steps). Nothing "
+                "corrected checks it: compare it with “{b}” on a page you correct."
+            ).format(
+                n=result["model"],
+                k=result.get("learned_lines"),
+                l=result.get("lines"),
+                s=result.get("steps"),
+                b=result.get("base"),
+            )
         if result.get("kind") == "encoder":
             return self.tr(
                 "The pre-trained encoder “{n}” is in the model manager ({l} lines, {s} steps). "
@@ -257,9 +269,7 @@ class RunWindow(QDialog):
         super().__init__(parent)
         spec = watcher.spec
         self.setWindowTitle(
-            self.tr("{k} “{n}”").format(
-                k=self.tr("Pre-training") if spec.kind == "pretrain" else self.tr("Fine-tuning"), n=spec.name
-            )
+            self.tr("{k} “{n}”").format(k=self.tr(KIND_NAMES.get(spec.kind, spec.kind)).capitalize(), n=spec.name)
         )
         self.view = RunView(watcher, self)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -313,7 +323,7 @@ class RunsDialog(QDialog):
             if watcher is not None:
                 watcher.poll()
                 summary.state = watcher.state
-            kind = self.tr("pre-training") if summary.spec.kind == "pretrain" else self.tr("fine-tuning")
+            kind = self.tr(KIND_NAMES.get(summary.spec.kind, summary.spec.kind))
             steps = f" · step {summary.step}/{summary.total_steps}" if summary.total_steps else ""
             text = (
                 f"{summary.path.name}: {kind} “{summary.spec.name}” — "

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from mspt_app.training import RunWatcher
+from mspt_app.widgets.adapt_wizard import AdaptWizard
 from mspt_app.widgets.model_manager import ModelManagerDialog
 from mspt_app.widgets.reread import RereadDialog
 from mspt_app.widgets.run_view import STATE_TEXT, RunsDialog, RunView, RunWindow
@@ -30,6 +31,7 @@ class TrainingControl(QObject):
         w = self.window
         self.act_pretrain = w._action(menu, "&Pre-train on my archive…", self.open_pretrain_wizard)
         self.act_finetune = w._action(menu, "&Fine-tune on my corrections…", self.open_finetune_wizard)
+        self.act_adapt = w._action(menu, "&Adapt to my pages without corrections…", self.open_adapt_wizard)
         self.act_runs = w._action(menu, "Training &runs…", self.open_runs)
         menu.addSeparator()
         self.act_models = w._action(menu, "&Models…", self.open_models)
@@ -51,6 +53,17 @@ class TrainingControl(QObject):
         project = self.window.project
         base = base or (project.model if project is not None else "") or None
         wizard = FinetuneWizard(project, self.window.settings, self.adopt, base, self.window)
+        self._show(wizard)
+        return wizard
+
+    def open_adapt_wizard(self, base: str | None = None) -> AdaptWizard | None:
+        """The adapt wizard for the open project, starting from ``base``, else from the model that
+        reads the project; with no project open, says so."""
+        project = self.window.project
+        if project is None:
+            self.window.status_label.setText(self.tr("Open a project first: a model adapts to its pages."))
+            return None
+        wizard = AdaptWizard(project, self.window.settings, self.adopt, base or project.model or None, self.window)
         self._show(wizard)
         return wizard
 
@@ -102,8 +115,8 @@ class TrainingControl(QObject):
     def use_model(self, name: str, spec: RunSpec | None = None) -> RereadDialog | None:
         """Ask which pages a newly trained recognizer reads again, then make it read the open
         project (this one only, not the others) and re-read the uncorrected lines of those pages:
-        one undo step for all of it. ``spec``: the run that trained it, which says the pages it
-        was trained on (unticked at first)."""
+        one undo step for all of it. ``spec``: the run that trained it; a fine-tune's says the
+        pages it was trained on (unticked at first), an adapted model's pages stay ticked."""
         window = self.window
         window.refresh_model_chooser()  # the new model is in the registry now
         project = window.project
@@ -113,8 +126,10 @@ class TrainingControl(QObject):
             )
             return None
         trained: set[str] = set()
-        if spec is not None and spec.project and Path(spec.project).resolve() == project.root.resolve():
-            trained = set(spec.project_pages)
+        # An adapted model's pages are the ones to read again: only a fine-tune's are unticked.
+        if spec is not None and spec.kind == "finetune" and spec.project:
+            if Path(spec.project).resolve() == project.root.resolve():
+                trained = set(spec.project_pages)
         dialog = RereadDialog(project, name, trained, window)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)  # the project stays the one it lists
 

@@ -205,7 +205,7 @@ class TrainingWizard(QWizard):
             self.on_run(watcher, view)
 
 
-def _name_ok(field: QLineEdit) -> bool:
+def name_ok(field: QLineEdit) -> bool:
     """Checked before hours of training, not at their end when the model is installed."""
     ok = is_model_name(field.text().strip())
     field.setToolTip("" if ok else field.tr("A model name may hold ") + NAME_HINT)
@@ -213,7 +213,7 @@ def _name_ok(field: QLineEdit) -> bool:
     return ok
 
 
-def _int_spin(low: int, high: int, value: int, step: int | None = None) -> QSpinBox:
+def int_spin(low: int, high: int, value: int, step: int | None = None) -> QSpinBox:
     spin = QSpinBox()
     spin.setRange(low, high)
     spin.setValue(value)
@@ -222,7 +222,7 @@ def _int_spin(low: int, high: int, value: int, step: int | None = None) -> QSpin
     return spin
 
 
-def _real_spin(low: float, high: float, value: float, decimals: int, step: float | None = None) -> QDoubleSpinBox:
+def real_spin(low: float, high: float, value: float, decimals: int, step: float | None = None) -> QDoubleSpinBox:
     spin = QDoubleSpinBox()
     spin.setDecimals(decimals)
     spin.setRange(low, high)
@@ -332,7 +332,7 @@ class PretrainSettingsPage(QWizardPage):
         for key, chosen in PRETRAIN_PRESETS.items():
             self.preset.addItem(f"{key} — {chosen.description}", key)
         self.preset.setCurrentIndex(self.preset.findData("gpu-base" if gpu_present() else DEFAULT_PRETRAIN_PRESET))
-        self.steps = _int_spin(1, 10_000_000, 3000)
+        self.steps = int_spin(1, 10_000_000, 3000)
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)
         self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
@@ -341,15 +341,15 @@ class PretrainSettingsPage(QWizardPage):
         self.model_size.addItems(SIZES)
         self.schedule = QComboBox()
         self.schedule.addItems(["linear", "cosine", "step", "constant"])
-        self.p_start = _real_spin(0.0, 0.95, 0.1, 2, 0.05)
-        self.p_end = _real_spin(0.05, 0.95, 0.5, 2, 0.05)
-        self.unmasked_weight = _real_spin(0.0, 10.0, 0.5, 2, 0.1)
+        self.p_start = real_spin(0.0, 0.95, 0.1, 2, 0.05)
+        self.p_end = real_spin(0.05, 0.95, 0.5, 2, 0.05)
+        self.unmasked_weight = real_spin(0.0, 10.0, 0.5, 2, 0.1)
         self.target = QComboBox()
         self.target.addItem(wizard.tr("k-means pseudo-labels"), "kmeans")
         self.target.addItem(wizard.tr("pixel reconstruction"), "pixels")
-        self.clusters = _int_spin(2, 65536, 256)
-        self.batch = _int_spin(1, 4096, 16)
-        self.checkpoint_every = _int_spin(1, 1_000_000, 250)
+        self.clusters = int_spin(2, 65536, 256)
+        self.batch = int_spin(1, 4096, 16)
+        self.checkpoint_every = int_spin(1, 1_000_000, 250)
         form = QFormLayout(self.advanced)
         form.addRow(wizard.tr("Model size"), self.model_size)
         form.addRow(wizard.tr("Masking schedule"), self.schedule)
@@ -414,7 +414,7 @@ class PretrainSettingsPage(QWizardPage):
         )
 
     def isComplete(self) -> bool:
-        return _name_ok(self.name)
+        return name_ok(self.name)
 
 
 class PretrainWizard(TrainingWizard):
@@ -605,18 +605,18 @@ class FinetuneSettingsPage(QWizardPage):
         super().__init__()
         self.setTitle(wizard.tr("How to fine-tune"))
         self.name = QLineEdit("my-model")
-        self.steps = _int_spin(1, 1_000_000, 1)
+        self.steps = int_spin(1, 1_000_000, 1)
         self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
         self.advanced = QGroupBox(wizard.tr("Advanced"))
-        self.lr = _real_spin(1e-6, 1.0, 1e-6, 6, 1e-4)
-        self.batch = _int_spin(1, 4096, 1)
-        self.warmup = _int_spin(0, 1_000_000, 0)
-        self.encoder_lr = _real_spin(0.0, 10.0, 0.0, 2, 0.1)
-        self.freeze = _int_spin(0, 1_000_000, 0)
-        self.val_every = _int_spin(1, 1_000_000, 1)
-        self.checkpoint_every = _int_spin(1, 1_000_000, 1)
-        self.patience = _int_spin(0, 1_000_000, 0)
-        self.tuned_share = _real_spin(0.0, 1.0, 0.0, 2, 0.05)
+        self.lr = real_spin(1e-6, 1.0, 1e-6, 6, 1e-4)
+        self.batch = int_spin(1, 4096, 1)
+        self.warmup = int_spin(0, 1_000_000, 0)
+        self.encoder_lr = real_spin(0.0, 10.0, 0.0, 2, 0.1)
+        self.freeze = int_spin(0, 1_000_000, 0)
+        self.val_every = int_spin(1, 1_000_000, 1)
+        self.checkpoint_every = int_spin(1, 1_000_000, 1)
+        self.patience = int_spin(0, 1_000_000, 0)
+        self.tuned_share = real_spin(0.0, 1.0, 0.0, 2, 0.05)
         self.augment = QCheckBox(wizard.tr("Vary the training lines as scans vary (augmentation)"))
         form = QFormLayout(self.advanced)
         form.addRow(wizard.tr("Learning rate"), self.lr)
@@ -671,7 +671,7 @@ class FinetuneSettingsPage(QWizardPage):
         self.augment.setChecked(preset.augment)
 
     def isComplete(self) -> bool:
-        return _name_ok(self.name)
+        return name_ok(self.name)
 
 
 class FinetuneWizard(TrainingWizard):

@@ -5,12 +5,13 @@ Whoever starts a run (the app's wizards) writes ``run.json`` and starts
 watch it, be closed (the run goes on in the background), crash, or restart and find the run
 again; and a run stopped in any way resumes from its last checkpoint when started again:
 
-    run.json        what to do: a RunSpec (``runspec``), kind "pretrain" or "finetune"
+    run.json        what to do: a RunSpec (``runspec``), kind "pretrain", "finetune" or "adapt"
     control         "run", "pause" or "stop"; read by the process after every step
     events.jsonl    what happened: RunEvents (``runspec``), one JSON object per line, appended by the process
     lock            locked by the process for as long as it lives (the OS frees it on any death)
     result.json     the outcome of a finished run: model name, validation CERs; a fine-tune that
-                    never beat its base says so (``kept_base``) and installs nothing
+                    never beat its base says so (``kept_base``) and installs nothing; an adapting
+                    run has no validation, and says how many of the lines it read it learned from
     process.log     the process's own output (a traceback if it failed)
     work/           line store, checkpoints, the trained model
 """
@@ -436,6 +437,55 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     return dict(result, model=_install(outcome.model_path, spec.name))
 
 
+def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
+    """Self-training (``train.self_training``): the base reads the lines of ``spec.train`` (their
+    texts unused) and learns from the surest share of its readings; the last weights are the model."""
+    from mspt_core.data.lines import LineSet, lines_from_page_xml
+    from mspt_core.errors import DataError
+    from mspt_core.models import read_metadata, resolve
+    from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
+    from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.self_training import read_surest, self_train
+
+    base = resolve(spec.base)
+    settings = training_preset(SELF_TRAINING).settings(device=spec.device, **spec.loop)
+    share = SUREST_SHARE if spec.share is None else spec.share
+    reporter.emit(EventKind.PHASE, phase="lines", message="cutting out the lines")
+    height, lines = read_metadata(base)["line_height"], LineSet()
+    for page in spec.train:  # the snapshot's PAGE files (``project.snapshot.write_uncorrected_pages``)
+        lines.extend(lines_from_page_xml(Path(page), height, require_text=False))
+    if not lines.samples:
+        raise DataError(f"no line could be cut from the pages ({len(lines.skipped)} skipped)")
+    reporter.emit(EventKind.PHASE, phase="reading", message=f"reading {len(lines)} lines with {spec.base}")
+    kept = read_surest(LineRecognizer.from_model(str(base), device=spec.device), lines, share)
+    if not kept.samples:
+        raise DataError(f"{spec.base} read no text on the {len(lines)} lines: there is nothing to learn from")
+    reporter.status(f"learning from the surest {len(kept)} of {len(lines)} lines ({len(lines.skipped)} skipped)")
+    if reporter.should_stop():  # a pause or stop asked for while the lines were read
+        return None
+    reporter.emit(EventKind.PHASE, phase="training", message=f"adapting to its surest {len(kept)} readings")
+    outcome = self_train(
+        kept,
+        base,
+        work / "train",
+        on_progress=reporter.progress,
+        should_stop=reporter.should_stop,
+        data_description=f"its own surest readings ({len(kept)} of {len(lines)} lines) of {spec.description}",
+        settings=settings,
+    )
+    if outcome.result.status == "cancelled":
+        return None
+    return {
+        "model": _install(outcome.model_path, spec.name),
+        "kind": "recognizer",
+        "adapted": True,  # no validation: nothing corrected to check against
+        "base": spec.base,
+        "lines": len(lines),
+        "learned_lines": len(kept),
+        "steps": outcome.result.step,
+    }
+
+
 def _install(model_path: Path, name: str) -> str:
     """Put the trained model into the registry under ``name`` (or ``name-2``… if taken; a
     name no file system takes is made usable rather than losing the model)."""
@@ -470,7 +520,9 @@ def execute(run_dir: Path) -> str:
         from mspt_core.devices import pick_device
 
         reporter.emit(EventKind.STARTED, pid=os.getpid(), device=str(pick_device(spec.device)), message="started")
-        result = (_run_pretrain if spec.kind == "pretrain" else _run_finetune)(spec, work, reporter)
+        result = {"pretrain": _run_pretrain, "finetune": _run_finetune, "adapt": _run_adapt}[spec.kind](
+            spec, work, reporter
+        )
         if result is None:
             reporter.emit(EventKind.END, status="cancelled", message="stopped at a checkpoint; it can be resumed")
             return "cancelled"

@@ -16,7 +16,8 @@ from mspt_core.presets import DEFAULT_PRETRAIN_PRESET, ENCODER, FINETUNE, PRETRA
 from mspt_core.pretrain.settings import PretrainSettings
 from mspt_core.train.settings import TrainSettings
 
-KINDS = ("pretrain", "finetune")
+KINDS = ("pretrain", "finetune", "adapt")
+KIND_NAMES = {"pretrain": "pre-training", "finetune": "fine-tuning", "adapt": "adapting"}  # said to a person
 LOOP_FIELDS = frozenset(f.name for f in fields(TrainSettings)) - {"device"}
 METHOD_FIELDS = frozenset(f.name for f in fields(PretrainSettings))
 
@@ -27,18 +28,19 @@ class RunSpecError(ValueError):
 
 @dataclass
 class RunSpec:
-    kind: str  # "pretrain" or "finetune"
+    kind: str  # "pretrain", "finetune" or "adapt" (self-training on pages nobody corrected)
     name: str  # of the model the run installs
     device: str = "auto"
     threads: int | None = None  # torch threads in the run's process; None: torch's choice
     loop: dict[str, Any] = field(default_factory=dict)  # TrainSettings fields over the preset's
-    # pre-training
+    # pre-training; adapting: page scans whose lines the run finds
     archive: list[str] = field(default_factory=list)  # page scans, ALTO/PAGE, line images, folders
     preset: str = DEFAULT_PRETRAIN_PRESET
     method: dict[str, Any] = field(default_factory=dict)  # PretrainSettings fields over the preset's
-    # fine-tuning
+    # fine-tuning; adapting: a recognizer, and PAGE files whose lines it reads (texts unused)
     base: str | None = None  # a recognizer (fine-tuned) or a pre-trained encoder (new head)
     train: list[str] = field(default_factory=list)  # ALTO/PAGE files, line images, folders
+    share: float | None = None  # adapting: the surest share of its readings learned from; None: the preset's
     val: list[str] = field(default_factory=list)  # empty: val_fraction of the train lines
     val_fraction: float = 0.1
     encoder_lr_scale: float | None = None  # None: the preset's
@@ -52,7 +54,7 @@ class RunSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise RunSpecError(f"a run's kind is 'pretrain' or 'finetune', not {self.kind!r}")
+            raise RunSpecError(f"a run's kind is 'pretrain', 'finetune' or 'adapt', not {self.kind!r}")
         _check(isinstance(self.name, str) and self.name.strip() != "", "name", "a model name")
         _check(isinstance(self.device, str), "device", "a device name")
         _check(self.threads is None or _whole(self.threads, 1), "threads", "a whole number of at least 1")
@@ -68,7 +70,8 @@ class RunSpec:
             _check(isinstance(value, list) and all(isinstance(p, str) for p in value), name, "a list of paths")
         _check(self.preset in PRETRAIN_PRESETS, "preset", f"one of {', '.join(PRETRAIN_PRESETS)}")
         _check(self.base is None or isinstance(self.base, str), "base", "a model name or path")
-        _check(self.kind != "finetune" or bool(self.base), "base", "the model to start from")
+        _check(self.kind == "pretrain" or bool(self.base), "base", "the model to start from")
+        _check(self.share is None or (_number(self.share) and 0 < self.share <= 1), "share", "above 0, at most 1")
         _check(_number(self.val_fraction) and 0 < self.val_fraction < 1, "val_fraction", "between 0 and 1")
         lr_scale = self.encoder_lr_scale
         _check(lr_scale is None or (_number(lr_scale) and lr_scale >= 0), "encoder_lr_scale", "a number >= 0")
@@ -141,7 +144,7 @@ class EventKind(str, Enum):
     STARTED = "started"  # the process began (pid, device)
     RESUMED = "resumed"  # a pause ended
     PAUSED = "paused"
-    PHASE = "phase"  # a new part of the work began (phase: "lines" or "training")
+    PHASE = "phase"  # a new part of the work began (phase: "lines", "reading" or "training")
     LINES = "lines"  # finding lines: page file ``done`` of ``total``
     STATUS = "status"  # a message worth showing
     WARNING = "warning"  # a message the user must see (e.g. too few validation lines)

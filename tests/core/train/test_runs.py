@@ -158,3 +158,23 @@ def test_a_validation_set_too_small_to_judge_by_is_warned_about(tmp_path, fondue
     assert runs.execute(enough) == "finished"
     assert runs.read_result(enough)["val_lines"] >= 30
     assert not [e for e in runs.read_events(enough)[0] if e.kind is EventKind.WARNING]
+
+
+def test_an_adapt_run_learns_from_the_surest_half_of_its_readings_of_a_real_handwritten_page(tmp_path, cremma):
+    # The lines' outlines come from the page; their texts are never read (the base reads them).
+    page = cremma / "data/lettres-veuillot/f392.xml"  # val split: 42 lines of one hand
+    loop = dict(steps=2, batch_size=2, checkpoint_every=2)
+    spec = RunSpec(kind="adapt", name="veuillot", base="handwriting", train=[str(page)], device="cpu", loop=loop)
+    spec.description = "letters of Louis Veuillot"
+    run_dir = runs.create_run(tmp_path / "run", spec)
+    assert runs.execute(run_dir) == "finished"
+
+    result = runs.read_result(run_dir)
+    assert result["adapted"] and result["model"] == "veuillot" and result["kind"] == "recognizer"
+    assert result["lines"] == 42 and result["learned_lines"] == 21 and result["steps"] == 2
+    provenance = read_metadata({e.name: e for e in list_models()}["veuillot"].path)["provenance"]
+    assert provenance["data"] == "its own surest readings (21 of 42 lines) of letters of Louis Veuillot"
+    events = runs.read_events(run_dir)[0]
+    assert [e.phase for e in events if e.kind is EventKind.PHASE] == ["lines", "reading", "training"]
+    assert any(e.message == "learning from the surest 21 of 42 lines (0 skipped)" for e in events)
+    assert not any(e.kind is EventKind.VALIDATION for e in events)  # nothing corrected to check against
