@@ -30,6 +30,8 @@ from pathlib import Path
 from common import DATA, HANDWRITTEN, machine, split_xmls
 from few_page_finetune import documents, lines_of
 
+from mspt_core.train.self_training import MEASURED_FROM_LINES
+
 
 def units(split: str, sets: list[str], by: str, min_lines: int, height: int) -> list[tuple[str, object]]:
     """(name, LineSet) for each document or set of ``split`` with at least ``min_lines`` lines."""
@@ -52,12 +54,16 @@ def main() -> int:
     parser.add_argument(
         "--share", nargs="+", type=float, default=None, help="shares learned from (default: the preset's)"
     )
-    parser.add_argument("--min-lines", type=int, default=40, help="skip units with fewer lines (default 40)")
+    parser.add_argument(
+        "--min-lines",
+        type=int,
+        default=MEASURED_FROM_LINES,
+        help=f"skip units with fewer lines (default {MEASURED_FROM_LINES}: below it mspt warns)",
+    )
     parser.add_argument("--steps", type=int, default=None, help="override the preset's steps")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from mspt_core.cli.common import set_threads
     from mspt_core.metrics import cer
     from mspt_core.models import read_metadata, resolve

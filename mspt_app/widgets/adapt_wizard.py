@@ -5,7 +5,6 @@ training wizards do."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -23,16 +22,20 @@ from PySide6.QtWidgets import (
 
 from mspt_app import training
 from mspt_app.settings import AppSettings
-from mspt_app.widgets.wizards import RunPage, SummaryPage, TrainingWizard, int_spin, name_ok, real_spin
-from mspt_core import choose
-from mspt_core.errors import MsptError
-from mspt_core.models import AUTO, list_models
+from mspt_app.widgets.wizards import (
+    RunPage,
+    SummaryPage,
+    TrainingWizard,
+    int_spin,
+    name_ok,
+    real_spin,
+    starting_model,
+)
+from mspt_core.models import list_models
 from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
 from mspt_core.project import snapshot
 from mspt_core.train import runs
 from mspt_core.train.runspec import RunSpec
-
-log = logging.getLogger(__name__)
 
 
 class AdaptPagesPage(QWizardPage):
@@ -144,14 +147,7 @@ class AdaptWizard(TrainingWizard):
         super().__init__(settings, on_run, parent)
         self.project = project
         self.setWindowTitle(self.tr("Adapt to my pages"))
-        preferred = base or settings.model or AUTO
-        if preferred == AUTO:  # not one model: the bundled one that reads most of this project's lines
-            try:
-                preferred = choose.preferred_base(project)
-            except MsptError as error:
-                log.warning("cannot tell which bundled model suits this project: %s", error)
-                preferred = "default"
-        self.pages_page = AdaptPagesPage(self, preferred)
+        self.pages_page = AdaptPagesPage(self, starting_model(project, settings, base))
         self.settings_page = AdaptSettingsPage(self)
         self.summary_page = SummaryPage(self)
         self.run_page = RunPage(self)

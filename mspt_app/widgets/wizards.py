@@ -205,6 +205,19 @@ class TrainingWizard(QWizard):
             self.on_run(watcher, view)
 
 
+def starting_model(project, settings: AppSettings, base: str | None) -> str:
+    """The model a wizard starts from: ``base``, else the project's or the default model; for
+    ``auto`` (not one model), the bundled one that reads most of the project's lines."""
+    preferred = base or settings.model or AUTO
+    if preferred != AUTO:
+        return preferred
+    try:
+        return choose.preferred_base(project)
+    except MsptError as error:
+        log.warning("cannot tell which bundled model suits this project: %s", error)
+        return "default"
+
+
 def name_ok(field: QLineEdit) -> bool:
     """Checked before hours of training, not at their end when the model is installed."""
     ok = is_model_name(field.text().strip())
@@ -679,14 +692,7 @@ class FinetuneWizard(TrainingWizard):
         super().__init__(settings, on_run, parent)
         self.project = project
         self.setWindowTitle(self.tr("Fine-tune on my corrections"))
-        preferred = base or settings.model or AUTO
-        if preferred == AUTO:  # not one model: the bundled one that reads most of this project's lines
-            try:
-                preferred = choose.preferred_base(project)
-            except MsptError as error:
-                log.warning("cannot tell which bundled model suits this project: %s", error)
-                preferred = "default"
-        self.base_page = BasePage(self, preferred)
+        self.base_page = BasePage(self, starting_model(project, settings, base))
         self.lines_page = LinesPage(self)
         self.settings_page = FinetuneSettingsPage(self)
         self.summary_page = SummaryPage(self)

@@ -4,6 +4,7 @@ them (``mspt_core.train.self_training``)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from mspt_core.cli.common import (
@@ -106,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
         if read_metadata(base)["line_height"] != height:
             raise ModelFileError(f"{base}: reads lines {read_metadata(base)['line_height']} px high, not {height}")
     from mspt_core.recognize import LineRecognizer
+    from mspt_core.train.self_training import few_lines_warning
 
+    warning = few_lines_warning(len(lines))
+    if warning:
+        print(f"mspt: warning: {warning}", file=sys.stderr)
     reader = LineRecognizer.from_model(str(base), device=args.device)
     kept = read_surest(reader, lines, args.share)
     if not kept.samples:

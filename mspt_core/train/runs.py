@@ -445,7 +445,7 @@ def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.models import read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
     from mspt_core.recognize import LineRecognizer
-    from mspt_core.train.self_training import read_surest, self_train
+    from mspt_core.train.self_training import few_lines_warning, read_surest, self_train
 
     base = resolve(spec.base)
     settings = training_preset(SELF_TRAINING).settings(device=spec.device, **spec.loop)
@@ -456,6 +456,9 @@ def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         lines.extend(lines_from_page_xml(Path(page), height, require_text=False))
     if not lines.samples:
         raise DataError(f"no line could be cut from the pages ({len(lines.skipped)} skipped)")
+    warning = few_lines_warning(len(lines))
+    if warning:
+        reporter.emit(EventKind.WARNING, message=f"Warning: {warning}")
     reporter.emit(EventKind.PHASE, phase="reading", message=f"reading {len(lines)} lines with {spec.base}")
     kept = read_surest(LineRecognizer.from_model(str(base), device=spec.device), lines, share)
     if not kept.samples:

@@ -23,6 +23,21 @@ from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
 from mspt_core.train.loop import Progress
 from mspt_core.train.settings import TrainSettings
 
+# Self-training was measured on documents of at least this many lines (benchmarks/self_training.py
+# --min-lines); on fewer, what it does is unknown.
+MEASURED_FROM_LINES = 40
+
+
+def few_lines_warning(lines: int) -> str | None:
+    """What to tell a person adapting a model to ``lines`` lines, when they are too few to expect
+    what was measured; None otherwise."""
+    if lines >= MEASURED_FROM_LINES:
+        return None
+    return (
+        f"only {lines} lines to read: adapting was measured on {MEASURED_FROM_LINES} or more, and with "
+        "fewer the model may learn nothing or read worse; add pages"
+    )
+
 
 def check_share(share: float) -> float:
     """A share of lines to learn from: a number above 0, at most 1."""

@@ -66,6 +66,7 @@ def test_the_adapt_wizard_adapts_to_the_uncorrected_lines_and_offers_to_read_the
     assert result["model"] == "adapted letters" and result["adapted"] and result["learned_lines"] == learned
     assert f"its surest {learned} readings of {uncorrected} lines" in view.outcome_label.text()
     assert view.cer_plot.isHidden()  # nothing corrected to validate on: no CER curve to leave empty
+    assert uncorrected < 40 and "adapting was measured on 40 or more" in view.warning_label.text()
     installed = {entry.name: entry for entry in list_models()}
     assert read_metadata(installed["adapted letters"].path)["provenance"]["train_lines"] == learned
 

@@ -18,7 +18,7 @@ from mspt_core.metrics import cer
 from mspt_core.models import bundled_models_dir, load_model, read_metadata, resolve
 from mspt_core.presets import SELF_TRAINING, training_preset
 from mspt_core.recognize import LineRecognizer, Reading
-from mspt_core.train.self_training import read_surest, self_train, surest
+from mspt_core.train.self_training import MEASURED_FROM_LINES, few_lines_warning, read_surest, self_train, surest
 
 LETTERS = "data/lettres-veuillot/f392.xml"  # cremma-mss-19's val split: 42 lines of one hand
 
@@ -132,9 +132,11 @@ def test_mspt_adapt_chooses_its_base_learns_from_a_real_page_and_writes_the_adap
             "1",
         ]
     )
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 0
     assert "read 42 lines on 1 page(s)" in out and "learning from the surest 21" in out
+    assert "warning" not in captured.err  # 42 lines: as many as self-training was measured on
     assert f"with {bundled_models_dir() / 'handwriting'};" in out  # --base auto: the bundled model for a hand
     assert (run / "best" / "model.safetensors").exists()
     provenance = read_metadata(run / "best")["provenance"]
@@ -181,3 +183,19 @@ def test_mspt_adapt_says_which_lines_it_left_out_and_refuses_to_resume_on_other_
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("mspt: error:") and "learned from other lines" in err[0]
     assert "(21 lines, 0 val lines then, 20 lines, 0 val lines now)" in err[0] and "--no-resume" in err[0]
+
+
+def test_adapting_to_fewer_lines_than_were_measured_is_warned_about(cremma, tmp_path, capsys):
+    assert few_lines_warning(MEASURED_FROM_LINES) is None
+    assert "only 39 lines" in few_lines_warning(MEASURED_FROM_LINES - 1)
+    page = tmp_path / "page"
+    page.mkdir()
+    short = cremma / "data/manuscrit-zola-misc/f615.xml"  # val split: 7 lines
+    source = read_document(short).image_path
+    shutil.copy(source, page / source.name)
+    shutil.copy(short, page / short.name)
+    run = tmp_path / "run"
+    options = ["-o", str(run), "--base", "handwriting", "--steps", "1", "--batch-size", "2", "--threads", "1"]
+    assert main(["adapt", str(page), *options]) == 0
+    err = capsys.readouterr().err
+    assert "mspt: warning: only 7 lines to read: adapting was measured on 40 or more" in err
