@@ -29,7 +29,8 @@ the width cut (the preset's are factors of the width the base reads at: its file
 ``width_scale``, 1.15 for the handwriting model). ``--uncorrected-share`` asks whether the
 pages nobody corrected teach too: the base reads the remaining pages (their text thrown away)
 and the surest share of its readings joins the corrected training lines (self-training beside
-fine-tuning, as ``mspt adapt`` learns; 0: none); "lines trained" then counts them too.
+fine-tuning, as ``mspt adapt`` learns; 0: none); "lines trained" then counts them too, and the
+CER after is read on lines it learned from (with its own readings), as a person's next pages would be.
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 

@@ -36,6 +36,7 @@ from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
 from mspt_core.project import snapshot
 from mspt_core.train import runs
 from mspt_core.train.runspec import RunSpec
+from mspt_core.train.self_training import few_lines_warning
 
 
 class AdaptPagesPage(QWizardPage):
@@ -61,8 +62,16 @@ class AdaptPagesPage(QWizardPage):
             self.models.addItem(item)
             if entry.name == preferred:
                 self.models.setCurrentItem(item)
+        self.note = QLabel()  # why the model this project reads is not the one chosen
+        self.note.setWordWrap(True)
         if self.models.currentItem() is None and self.models.count():
             self.models.setCurrentRow(0)
+            self.note.setText(
+                wizard.tr("“{p}” is not a recognizer in the model manager: “{c}” is chosen instead.").format(
+                    p=preferred, c=self.base()
+                )
+            )
+        self.note.setVisible(bool(self.note.text()))
         self.pages = QListWidget()
         for index in range(len(self.project) if self.project else 0):
             corrected, lines = self.project.progress(index)
@@ -85,6 +94,7 @@ class AdaptPagesPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(wizard.tr("The model to adapt:")))
         layout.addWidget(self.models)
+        layout.addWidget(self.note)
         layout.addWidget(QLabel(wizard.tr("The pages it adapts to:")))
         layout.addWidget(self.pages)
 
@@ -162,7 +172,7 @@ class AdaptWizard(TrainingWizard):
             (self.tr("Adapting"), self.pages_page.base() or ""),
             (
                 self.tr("Lines read"),
-                self.tr("{l} lines nobody corrected, on {p} pages of this project").format(
+                self.tr("{l} lines nobody corrected, on {p} page(s) of this project").format(
                     l=counted.lines, p=counted.pages
                 ),
             ),
@@ -187,6 +197,10 @@ class AdaptWizard(TrainingWizard):
                 self.tr("a run folder under {d}; it can be paused, stopped and resumed").format(d=training.runs_dir()),
             ),
         ]
+
+    def summary_warning(self) -> str:
+        warning = few_lines_warning(snapshot.count_uncorrected(self.project, self.pages_page.chosen_pages()).lines)
+        return self.tr("Warning: {w}").format(w=warning) if warning else ""
 
     def spec(self) -> RunSpec:
         s = self.settings_page

@@ -88,7 +88,7 @@ def estimate_text(pages: int, steps: int, batch: int, size: str, on_gpu: bool, c
 
 
 class RunPage(QWizardPage):
-    """The last page of both wizards: starts the run on entry and shows it."""
+    """The last page of every training wizard: starts the run on entry and shows it."""
 
     def __init__(self, wizard: TrainingWizard):
         super().__init__()
@@ -166,7 +166,7 @@ class SummaryPage(QWizardPage):
 
 
 class TrainingWizard(QWizard):
-    """What both wizards share: the run page, and handing the run to the main window."""
+    """What the training wizards share: the run page, and handing the run to the main window."""
 
     def __init__(self, settings: AppSettings, on_run=None, parent=None):
         super().__init__(parent)
@@ -544,7 +544,7 @@ class LinesPage(QWizardPage):
         super().__init__()
         self.project = wizard.project
         self.setTitle(wizard.tr("Training lines"))
-        counted = snapshot.count_corrected(self.project) if self.project else snapshot.CorrectedLines(0, 0)
+        counted = snapshot.count_corrected(self.project) if self.project else snapshot.LineCount(0, 0)
         self.use_project = QCheckBox(
             wizard.tr("The corrected lines of this project: {l} lines on {p} pages").format(
                 l=counted.lines, p=counted.pages

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from mspt_core.cli.common import (
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.model.config import LINE_HEIGHT
     from mspt_core.models import AUTO, bundled_models_dir, read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, training_preset
-    from mspt_core.train.self_training import read_surest, self_train
+    from mspt_core.train.self_training import readings_description, self_train, surest_of_run
 
     start_training(args)
     try:
@@ -112,10 +113,8 @@ def run(args: argparse.Namespace) -> int:
     warning = few_lines_warning(len(lines))
     if warning:
         print(f"mspt: warning: {warning}", file=sys.stderr)
-    reader = LineRecognizer.from_model(str(base), device=args.device)
-    kept = read_surest(reader, lines, args.share)
-    if not kept.samples:
-        raise DataError(f"{base} read no text on the {len(lines)} lines: there is nothing to learn from")
+    reader = partial(LineRecognizer.from_model, str(base), device=args.device)
+    kept = surest_of_run(lines, reader, args.share, args.out, str(base), resume=not args.no_resume)
     print(f"read {len(lines)} lines on {pages} page(s) with {base}; learning from the surest {len(kept)}")
     outcome = self_train(
         kept,
@@ -124,8 +123,7 @@ def run(args: argparse.Namespace) -> int:
         on_progress=TrainingBar(settings.steps),
         settings=settings,
         resume=not args.no_resume,
-        data_description=f"its own surest readings ({len(kept)} of {len(lines)} lines) of "
-        + " ".join(str(p) for p in args.pages),
+        data_description=readings_description(kept, len(lines), " ".join(str(p) for p in args.pages)),
     )
     result = outcome.result  # a stop (Ctrl+C) ends as "mspt: interrupted"; the checkpoint resumes
     print(f"{result.status} after {result.step} steps")

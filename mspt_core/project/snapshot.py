@@ -15,14 +15,14 @@ from mspt_core.project.folder import Project
 
 
 @dataclass
-class CorrectedLines:
-    pages: int  # pages with at least one corrected line
+class LineCount:
+    pages: int  # pages with at least one of the lines counted
     lines: int
 
 
-def count_corrected(project: Project) -> CorrectedLines:
+def count_corrected(project: Project) -> LineCount:
     counts = [project.progress(i)[0] for i in range(len(project))]
-    return CorrectedLines(sum(1 for c in counts if c), sum(counts))
+    return LineCount(sum(1 for c in counts if c), sum(counts))
 
 
 def _kept(page: Page, keep: Callable) -> Page | None:
@@ -44,10 +44,10 @@ def uncorrected_only(page: Page) -> Page | None:
     return _kept(page, lambda line: line.status != LineStatus.CORRECTED)
 
 
-def count_uncorrected(project: Project, indices: Iterable[int]) -> CorrectedLines:
+def count_uncorrected(project: Project, indices: Iterable[int]) -> LineCount:
     """Pages ``indices`` with lines nobody corrected, and those lines."""
     counts = [lines - corrected for corrected, lines in (project.progress(i) for i in indices)]
-    return CorrectedLines(sum(1 for c in counts if c), sum(counts))
+    return LineCount(sum(1 for c in counts if c), sum(counts))
 
 
 def _write_pages(project: Project, folder: Path, indices: Iterable[int], keep: Callable) -> list[Path]:

@@ -13,6 +13,10 @@ from mspt_core.errors import ModelFileError
 CHECKPOINT = "checkpoint.safetensors"
 
 
+# What to do with a checkpoint a run cannot resume from, said on the command line and in the app.
+START_OVER = "train into another folder or start over (--no-resume; in the app, a new run from its wizard)"
+
+
 def save_checkpoint(
     path: Path,
     model: torch.nn.Module,
@@ -49,8 +53,7 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     except RuntimeError as error:  # another size, head or alphabet than this run asks for
         raise ModelFileError(
-            f"{path} was written by a run with another model size, head or alphabet; "
-            "train into another folder or start over (--no-resume)"
+            f"{path} was written by a run with another model size, head or alphabet; {START_OVER}"
         ) from error
     slots: dict[int, dict] = {}
     for key, value in tensors.items():
@@ -61,8 +64,7 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         optimizer.load_state_dict({"state": slots, "param_groups": param_groups})
     except ValueError as error:  # other parameter groups: the encoder learned at another share of the rate
         raise ModelFileError(
-            f"{path} was written by a run whose encoder learned at another share of the learning rate; "
-            "train into another folder or start over (--no-resume)"
+            f"{path} was written by a run whose encoder learned at another share of the learning rate; {START_OVER}"
         ) from error
     torch.set_rng_state(tensors.get(f"rng.torch.rank{rank}", tensors["rng.torch"]))
     cuda_states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]

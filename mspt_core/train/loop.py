@@ -38,7 +38,7 @@ from torch import nn
 from mspt_core.devices import autocast_dtype, pick_device
 from mspt_core.errors import ModelFileError
 from mspt_core.train import distributed
-from mspt_core.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
+from mspt_core.train.checkpoint import CHECKPOINT, START_OVER, load_checkpoint, save_checkpoint
 from mspt_core.train.settings import TrainSettings
 
 
@@ -46,11 +46,17 @@ def _described(record: dict) -> str:
     return ", ".join(f"{key} {value}" for key, value in record.items()) or "the defaults"
 
 
-def _counted(data: dict | None) -> str:
-    """A data record in words: its counts, not its digest."""
-    if not data:
-        return "unrecorded"
-    return ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in data.items() if isinstance(value, int))
+def _other_lines(then: dict | None, now: dict | None) -> str:
+    """How two data records differ, in words: their counts, or that only the lines themselves do."""
+
+    def counted(data: dict | None) -> str:
+        if not data:
+            return "unrecorded"
+        return ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in data.items() if isinstance(value, int))
+
+    if counted(then) == counted(now):
+        return f"{counted(now)} both times, but other pixels or texts: a page changed, lines cut or read otherwise"
+    return f"{counted(then)} then, {counted(now)} now"
 
 
 @dataclass
@@ -152,13 +158,14 @@ def train(
         if saved != record:
             raise ModelFileError(
                 f"{checkpoint} was written by a run that made its batches otherwise ({_described(saved)} "
-                f"then, {_described(record)} now); train into another folder or start over (--no-resume)"
+                f"then, {_described(record)} now); {START_OVER}"
             )
         learned = state.get("data")  # None: a checkpoint from before the record, not checkable
-        if learned is not None and learned != data:
+        # Every rank decides together: one that read other lines must not leave the rest waiting.
+        if distributed.any_rank(learned is not None and learned != data):
             raise ModelFileError(
-                f"{checkpoint} was written by a run that learned from other lines ({_counted(learned)} then, "
-                f"{_counted(data)} now); train into another folder or start over (--no-resume)"
+                f"{checkpoint} was written by a run that learned from other lines ({_other_lines(learned, data)}); "
+                f"{START_OVER}"
             )
     state["job"] = record
     state["data"] = data

@@ -25,6 +25,7 @@ import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -445,7 +446,7 @@ def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     from mspt_core.models import read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
     from mspt_core.recognize import LineRecognizer
-    from mspt_core.train.self_training import few_lines_warning, read_surest, self_train
+    from mspt_core.train.self_training import few_lines_warning, readings_description, self_train, surest_of_run
 
     base = resolve(spec.base)
     settings = training_preset(SELF_TRAINING).settings(device=spec.device, **spec.loop)
@@ -460,9 +461,8 @@ def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
     if warning:
         reporter.emit(EventKind.WARNING, message=f"Warning: {warning}")
     reporter.emit(EventKind.PHASE, phase="reading", message=f"reading {len(lines)} lines with {spec.base}")
-    kept = read_surest(LineRecognizer.from_model(str(base), device=spec.device), lines, share)
-    if not kept.samples:
-        raise DataError(f"{spec.base} read no text on the {len(lines)} lines: there is nothing to learn from")
+    reader = partial(LineRecognizer.from_model, str(base), device=spec.device)
+    kept = surest_of_run(lines, reader, share, work / "train", str(spec.base))
     reporter.status(f"learning from the surest {len(kept)} of {len(lines)} lines ({len(lines.skipped)} skipped)")
     if reporter.should_stop():  # a pause or stop asked for while the lines were read
         return None
@@ -473,7 +473,7 @@ def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
         work / "train",
         on_progress=reporter.progress,
         should_stop=reporter.should_stop,
-        data_description=f"its own surest readings ({len(kept)} of {len(lines)} lines) of {spec.description}",
+        data_description=readings_description(kept, len(lines), spec.description),
         settings=settings,
     )
     if outcome.result.status == "cancelled":

@@ -33,7 +33,7 @@ class RunSpec:
     device: str = "auto"
     threads: int | None = None  # torch threads in the run's process; None: torch's choice
     loop: dict[str, Any] = field(default_factory=dict)  # TrainSettings fields over the preset's
-    # pre-training; adapting: page scans whose lines the run finds
+    # pre-training
     archive: list[str] = field(default_factory=list)  # page scans, ALTO/PAGE, line images, folders
     preset: str = DEFAULT_PRETRAIN_PRESET
     method: dict[str, Any] = field(default_factory=dict)  # PretrainSettings fields over the preset's

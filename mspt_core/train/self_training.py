@@ -11,11 +11,13 @@ benchmarks/RESULTS.md, "Self-training on pages nobody corrected").
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from mspt_core.atomic import atomic_write
 from mspt_core.choose import mean_confidence
 from mspt_core.data.lines import LineSet
 from mspt_core.errors import DataError
@@ -63,6 +65,52 @@ def read_surest(reader, lines: LineSet, share: float = SUREST_SHARE) -> LineSet:
     """``lines`` (their own texts ignored) read by ``reader``; the surest ``share`` of them,
     labelled with what it read (``surest``)."""
     return surest(lines, reader.read(lines.images), share)
+
+
+READINGS = "surest-readings.json"  # in the run folder: the lines its first start kept, with their readings
+
+
+def surest_of_run(
+    lines: LineSet, make_reader: Callable, share: float, run_dir: Path, base_name: str, resume: bool = True
+) -> LineSet:
+    """``read_surest`` once per run. The first start saves the kept lines' sources and readings in
+    ``run_dir``; a resumed run on the same lines (every saved source among them) takes them from
+    there, so it learns from what its first start read whichever engine, device or version of the
+    base reads now (its data record would refuse other readings). ``make_reader`` is called only
+    when reading. Nothing read with any text is refused (``base_name`` says whose reading)."""
+    record = run_dir / READINGS
+    kept = _saved_readings(record, lines, share) if resume else None
+    if kept is None:
+        kept = read_surest(make_reader(), lines, share)
+        if not kept.samples:
+            raise DataError(f"{base_name} read no text on the {len(lines)} lines: there is nothing to learn from")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        saved = {"share": share, "lines": len(lines), "kept": [[s.source, s.text] for s in kept.samples]}
+        atomic_write(record, json.dumps(saved, ensure_ascii=False).encode("utf-8"))
+    return kept
+
+
+def _saved_readings(record: Path, lines: LineSet, share: float) -> LineSet | None:
+    """The lines a run's first start kept (``surest_of_run``), when ``record`` is for these
+    lines and share; None when there is none or it is for others (the lines are read again)."""
+    try:
+        saved = json.loads(record.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    by_source = {sample.source: sample for sample in lines.samples}
+    if not isinstance(saved, dict) or saved.get("share") != share or saved.get("lines") != len(lines):
+        return None
+    kept = saved.get("kept")
+    if not isinstance(kept, list) or not kept:
+        return None
+    if not all(isinstance(k, list) and len(k) == 2 and k[0] in by_source and isinstance(k[1], str) for k in kept):
+        return None
+    return LineSet([replace(by_source[source], text=text) for source, text in kept])
+
+
+def readings_description(kept: LineSet, read: int, of: str) -> str:
+    """What an adapted model learned from, for its provenance."""
+    return f"its own surest readings ({len(kept)} of {read} lines) of {of}"
 
 
 def self_train(

@@ -38,7 +38,6 @@ def test_the_adapt_wizard_adapts_to_the_uncorrected_lines_and_offers_to_read_the
     second = pages.pages.item(1)
     assert "every line corrected" in second.text() and not second.flags() & Qt.ItemFlag.ItemIsEnabled
     assert f"({uncorrected} lines not corrected)" in pages.pages.item(0).text()
-    assert "encoder" not in " ".join(pages.models.item(r).text() for r in range(pages.models.count()))
     pages.pages.item(0).setCheckState(Qt.CheckState.Unchecked)
     assert not pages.isComplete()  # no page to adapt to
     pages.pages.item(0).setCheckState(Qt.CheckState.Checked)
@@ -51,8 +50,9 @@ def test_the_adapt_wizard_adapts_to_the_uncorrected_lines_and_offers_to_read_the
     s.batch.setValue(2)
     wizard.next()
     summary = wizard.summary_page.text()
-    assert f"{uncorrected} lines nobody corrected, on 1 pages" in summary and "2 steps of 2 lines" in summary
+    assert f"{uncorrected} lines nobody corrected, on 1 page(s)" in summary and "2 steps of 2 lines" in summary
     assert "the last weights" in summary and wizard.watcher is None  # nothing runs yet
+    assert "adapting was measured on 40 or more" in summary  # said before the run, and again on its page
     wizard.next()
     view, watcher = wizard.run_page.view, wizard.watcher
     assert watcher.spec.kind == "adapt" and watcher.spec.share == 0.5
@@ -81,3 +81,24 @@ def test_the_adapt_wizard_adapts_to_the_uncorrected_lines_and_offers_to_read_the
 def test_without_a_project_the_adapt_wizard_says_what_to_do(window):
     assert window.training.open_adapt_wizard() is None
     assert "Open a project first" in window.status_label.text()
+
+
+def test_the_adapt_wizard_offers_only_models_that_read_and_says_when_the_projects_is_not_one(
+    partly_corrected, monkeypatch
+):
+    from mspt_app.widgets import adapt_wizard
+    from mspt_core.models import ModelEntry
+
+    listed = list_models()
+    encoder = ModelEntry("archive-encoder", listed[0].path, False, {"kind": "encoder"})
+    monkeypatch.setattr(adapt_wizard, "list_models", lambda: [*listed, encoder])
+    wizard = partly_corrected.training.open_adapt_wizard("archive-encoder")
+    pages = wizard.pages_page
+    offered = [pages.models.item(r).data(Qt.ItemDataRole.UserRole) for r in range(pages.models.count())]
+    assert "archive-encoder" not in offered and offered == [entry.name for entry in listed]
+    assert pages.base() == offered[0] and not pages.note.isHidden()
+    assert "“archive-encoder” is not a recognizer in the model manager" in pages.note.text()
+    wizard.close()
+    wizard = partly_corrected.training.open_adapt_wizard("default")
+    assert wizard.pages_page.base() == "default" and wizard.pages_page.note.isHidden()
+    wizard.close()

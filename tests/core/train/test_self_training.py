@@ -18,7 +18,15 @@ from mspt_core.metrics import cer
 from mspt_core.models import bundled_models_dir, load_model, read_metadata, resolve
 from mspt_core.presets import SELF_TRAINING, training_preset
 from mspt_core.recognize import LineRecognizer, Reading
-from mspt_core.train.self_training import MEASURED_FROM_LINES, few_lines_warning, read_surest, self_train, surest
+from mspt_core.train.self_training import (
+    MEASURED_FROM_LINES,
+    READINGS,
+    few_lines_warning,
+    read_surest,
+    self_train,
+    surest,
+    surest_of_run,
+)
 
 LETTERS = "data/lettres-veuillot/f392.xml"  # cremma-mss-19's val split: 42 lines of one hand
 
@@ -199,3 +207,45 @@ def test_adapting_to_fewer_lines_than_were_measured_is_warned_about(cremma, tmp_
     assert main(["adapt", str(page), *options]) == 0
     err = capsys.readouterr().err
     assert "mspt: warning: only 7 lines to read: adapting was measured on 40 or more" in err
+
+
+class _Reader:
+    """Reads line i as "reading i", surer the later the line; counts its reads."""
+
+    def __init__(self):
+        self.reads = 0
+
+    def read(self, images):
+        self.reads += 1
+        return [_reading(f"reading {i}", i / len(images)) for i in range(len(images))]
+
+
+def test_a_resumed_run_learns_from_what_its_first_start_read(tmp_path):
+    lines, first = _lines(6), _Reader()
+    kept = surest_of_run(lines, lambda: first, 0.5, tmp_path / "run", "a model")
+    assert kept.texts == ["reading 3", "reading 4", "reading 5"] and (tmp_path / "run" / READINGS).exists()
+
+    def no_reading():
+        raise AssertionError("a resumed run read its lines again")
+
+    again = surest_of_run(lines, no_reading, 0.5, tmp_path / "run", "a model")
+    assert again.texts == kept.texts and again.fingerprint() == kept.fingerprint()
+    # Started over, with another share, or on other lines: read again.
+    for other_lines, share, resume in ((lines, 0.5, False), (lines, 0.8, True), (_lines(7), 0.5, True)):
+        reader = _Reader()
+        surest_of_run(other_lines, lambda r=reader: r, share, tmp_path / "run", "a model", resume=resume)
+        assert reader.reads == 1
+    (tmp_path / "run" / READINGS).write_text("{not json")
+    reader = _Reader()
+    assert surest_of_run(lines, lambda: reader, 0.5, tmp_path / "run", "a model").texts == kept.texts
+    assert reader.reads == 1  # a damaged record is read past, not trusted
+
+
+def test_a_model_that_reads_nothing_has_nothing_to_learn_from(tmp_path):
+    class Blank:
+        def read(self, images):
+            return [_reading("", 0.9) for _ in images]
+
+    with pytest.raises(DataError, match="a model read no text on the 3 lines"):
+        surest_of_run(_lines(3), Blank, 0.5, tmp_path / "run", "a model")
+    assert not (tmp_path / "run" / READINGS).exists()
