@@ -27,6 +27,7 @@ from mspt_app.widgets.wizards import (
     SummaryPage,
     TrainingWizard,
     int_spin,
+    missing_model_note,
     name_ok,
     real_spin,
     starting_model,
@@ -66,11 +67,7 @@ class AdaptPagesPage(QWizardPage):
         self.note.setWordWrap(True)
         if self.models.currentItem() is None and self.models.count():
             self.models.setCurrentRow(0)
-            self.note.setText(
-                wizard.tr("“{p}” is not a recognizer in the model manager: “{c}” is chosen instead.").format(
-                    p=preferred, c=self.base()
-                )
-            )
+            self.note.setText(missing_model_note(self, preferred, self.base()))
         self.note.setVisible(bool(self.note.text()))
         self.pages = QListWidget()
         for index in range(len(self.project) if self.project else 0):

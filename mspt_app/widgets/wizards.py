@@ -218,6 +218,12 @@ def starting_model(project, settings: AppSettings, base: str | None) -> str:
         return "default"
 
 
+def missing_model_note(page: QWizardPage, preferred: str | None, chosen: str | None) -> str:
+    """Said when the model a wizard would start from is not among those it offers (a file path,
+    a removed model, an encoder where a reader is needed): which one it chose instead."""
+    return page.tr("“{p}” is not among these models: “{c}” is chosen instead.").format(p=preferred, c=chosen)
+
+
 def name_ok(field: QLineEdit) -> bool:
     """Checked before hours of training, not at their end when the model is installed."""
     ok = is_model_name(field.text().strip())
@@ -521,10 +527,16 @@ class BasePage(QWizardPage):
             self.models.addItem(item)
             if entry.name == preferred:
                 self.models.setCurrentItem(item)
+        self.note = QLabel()  # why the model this project reads is not the one chosen
+        self.note.setWordWrap(True)
         if self.models.currentItem() is None and self.models.count():
             self.models.setCurrentRow(0)
+            self.note.setText(missing_model_note(self, preferred, self.base()))
+        self.note.setVisible(bool(self.note.text()))
         self.models.currentRowChanged.connect(self.completeChanged)
-        QVBoxLayout(self).addWidget(self.models)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.models)
+        layout.addWidget(self.note)
 
     def base(self) -> str | None:
         item = self.models.currentItem()

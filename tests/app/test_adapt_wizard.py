@@ -97,7 +97,7 @@ def test_the_adapt_wizard_offers_only_models_that_read_and_says_when_the_project
     offered = [pages.models.item(r).data(Qt.ItemDataRole.UserRole) for r in range(pages.models.count())]
     assert "archive-encoder" not in offered and offered == [entry.name for entry in listed]
     assert pages.base() == offered[0] and not pages.note.isHidden()
-    assert "“archive-encoder” is not a recognizer in the model manager" in pages.note.text()
+    assert f"“archive-encoder” is not among these models: “{offered[0]}” is chosen instead" in pages.note.text()
     wizard.close()
     wizard = partly_corrected.training.open_adapt_wizard("default")
     assert wizard.pages_page.base() == "default" and wizard.pages_page.note.isHidden()

@@ -366,3 +366,15 @@ def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected
     assert not s.tuned_share.isEnabled()  # a new head has no base to blend back toward
     assert s.steps.value() == training_preset(ENCODER).settings().steps
     wizard.close()
+
+
+def test_the_fine_tune_wizard_says_when_the_model_to_start_from_is_gone(corrected_project):
+    # A project that named a model since removed (or a file path the chooser kept) starts elsewhere, and says so.
+    wizard = corrected_project.training.open_finetune_wizard("removed-model")
+    page = wizard.base_page
+    assert page.base() is not None and page.base() != "removed-model"
+    assert not page.note.isHidden() and "“removed-model” is not among these models" in page.note.text()
+    wizard.close()
+    wizard = corrected_project.training.open_finetune_wizard("default")
+    assert wizard.base_page.base() == "default" and wizard.base_page.note.isHidden()
+    wizard.close()
