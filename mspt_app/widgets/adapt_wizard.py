@@ -9,9 +9,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QFormLayout,
-    QGroupBox,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -27,6 +24,7 @@ from mspt_app.widgets.wizards import (
     SummaryPage,
     TrainingWizard,
     int_spin,
+    lay_out_settings,
     missing_model_note,
     name_ok,
     real_spin,
@@ -121,28 +119,24 @@ class AdaptSettingsPage(QWizardPage):
         self.name = QLineEdit("adapted")
         self.steps = int_spin(1, 1_000_000, loop.steps)
         self.share = real_spin(0.05, 1.0, SUREST_SHARE, 2, 0.05)
-        self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
-        self.advanced = QGroupBox(wizard.tr("Advanced"))
         self.lr = real_spin(1e-6, 1.0, loop.lr, 6, 1e-4)
         self.batch = int_spin(1, 4096, loop.batch_size)
         self.warmup = int_spin(0, 1_000_000, loop.warmup)
         self.checkpoint_every = int_spin(1, 1_000_000, loop.checkpoint_every)
-        form = QFormLayout(self.advanced)
-        form.addRow(wizard.tr("Learning rate"), self.lr)
-        form.addRow(wizard.tr("Lines per step"), self.batch)
-        form.addRow(wizard.tr("Warm-up steps"), self.warmup)
-        form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
-        self.advanced.setVisible(False)
-        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
-        main = QFormLayout()
-        main.addRow(wizard.tr("Name of the new model"), self.name)
-        main.addRow(wizard.tr("Training steps"), self.steps)
-        main.addRow(wizard.tr("Share of its readings learned from (the surest)"), self.share)
-        layout = QVBoxLayout(self)
-        layout.addLayout(main)
-        layout.addWidget(self.advanced_toggle)
-        layout.addWidget(self.advanced)
-        layout.addStretch(1)
+        self.advanced_toggle, self.advanced = lay_out_settings(
+            self,
+            [
+                (wizard.tr("Name of the new model"), self.name),
+                (wizard.tr("Training steps"), self.steps),
+                (wizard.tr("Share of its readings learned from (the surest)"), self.share),
+            ],
+            [
+                (wizard.tr("Learning rate"), self.lr),
+                (wizard.tr("Lines per step"), self.batch),
+                (wizard.tr("Warm-up steps"), self.warmup),
+                (wizard.tr("Checkpoint every … steps"), self.checkpoint_every),
+            ],
+        )
         self.name.textChanged.connect(self.completeChanged)
 
     def isComplete(self) -> bool:

@@ -224,6 +224,32 @@ def missing_model_note(page: QWizardPage, preferred: str | None, chosen: str | N
     return page.tr("“{p}” is not among these models: “{c}” is chosen instead.").format(p=preferred, c=chosen)
 
 
+def lay_out_settings(
+    page: QWizardPage, main: list[tuple], advanced: list[tuple], below_main=()
+) -> tuple[QCheckBox, QGroupBox]:
+    """Lay out a settings page: its ``main`` form rows (label, widget), the ``below_main``
+    widgets, then the ``advanced`` rows behind "Show advanced options". A row of one widget spans
+    the form. Returns the toggle and the advanced group."""
+    toggle = QCheckBox(page.tr("Show advanced options"))
+    group = QGroupBox(page.tr("Advanced"))
+    form = QFormLayout(group)
+    for row in advanced:
+        form.addRow(*row)
+    group.setVisible(False)
+    toggle.toggled.connect(group.setVisible)
+    main_form = QFormLayout()
+    for row in main:
+        main_form.addRow(*row)
+    layout = QVBoxLayout(page)
+    layout.addLayout(main_form)
+    for widget in below_main:
+        layout.addWidget(widget)
+    layout.addWidget(toggle)
+    layout.addWidget(group)
+    layout.addStretch(1)
+    return toggle, group
+
+
 def name_ok(field: QLineEdit) -> bool:
     """Checked before hours of training, not at their end when the model is installed."""
     ok = is_model_name(field.text().strip())
@@ -354,8 +380,6 @@ class PretrainSettingsPage(QWizardPage):
         self.steps = int_spin(1, 10_000_000, 3000)
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)
-        self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
-        self.advanced = QGroupBox(wizard.tr("Advanced"))
         self.model_size = QComboBox()
         self.model_size.addItems(SIZES)
         self.schedule = QComboBox()
@@ -369,28 +393,26 @@ class PretrainSettingsPage(QWizardPage):
         self.clusters = int_spin(2, 65536, 256)
         self.batch = int_spin(1, 4096, 16)
         self.checkpoint_every = int_spin(1, 1_000_000, 250)
-        form = QFormLayout(self.advanced)
-        form.addRow(wizard.tr("Model size"), self.model_size)
-        form.addRow(wizard.tr("Masking schedule"), self.schedule)
-        form.addRow(wizard.tr("Masked share at the start"), self.p_start)
-        form.addRow(wizard.tr("Masked share at the end"), self.p_end)
-        form.addRow(wizard.tr("Loss weight of visible columns"), self.unmasked_weight)
-        form.addRow(wizard.tr("Target"), self.target)
-        form.addRow(wizard.tr("Clusters (K)"), self.clusters)
-        form.addRow(wizard.tr("Lines per step"), self.batch)
-        form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
-        self.advanced.setVisible(False)
-        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
-        main = QFormLayout()
-        main.addRow(wizard.tr("Name of the encoder"), self.name)
-        main.addRow(wizard.tr("Preset"), self.preset)
-        main.addRow(wizard.tr("Training steps"), self.steps)
-        layout = QVBoxLayout(self)
-        layout.addLayout(main)
-        layout.addWidget(self.estimate)
-        layout.addWidget(self.advanced_toggle)
-        layout.addWidget(self.advanced)
-        layout.addStretch(1)
+        self.advanced_toggle, self.advanced = lay_out_settings(
+            self,
+            [
+                (wizard.tr("Name of the encoder"), self.name),
+                (wizard.tr("Preset"), self.preset),
+                (wizard.tr("Training steps"), self.steps),
+            ],
+            [
+                (wizard.tr("Model size"), self.model_size),
+                (wizard.tr("Masking schedule"), self.schedule),
+                (wizard.tr("Masked share at the start"), self.p_start),
+                (wizard.tr("Masked share at the end"), self.p_end),
+                (wizard.tr("Loss weight of visible columns"), self.unmasked_weight),
+                (wizard.tr("Target"), self.target),
+                (wizard.tr("Clusters (K)"), self.clusters),
+                (wizard.tr("Lines per step"), self.batch),
+                (wizard.tr("Checkpoint every … steps"), self.checkpoint_every),
+            ],
+            below_main=[self.estimate],
+        )
         self.preset.currentIndexChanged.connect(self._apply_preset)
         for widget in (self.steps, self.batch, self.clusters):
             widget.valueChanged.connect(self.update_estimate)
@@ -631,8 +653,6 @@ class FinetuneSettingsPage(QWizardPage):
         self.setTitle(wizard.tr("How to fine-tune"))
         self.name = QLineEdit("my-model")
         self.steps = int_spin(1, 1_000_000, 1)
-        self.advanced_toggle = QCheckBox(wizard.tr("Show advanced options"))
-        self.advanced = QGroupBox(wizard.tr("Advanced"))
         self.lr = real_spin(1e-6, 1.0, 1e-6, 6, 1e-4)
         self.batch = int_spin(1, 4096, 1)
         self.warmup = int_spin(0, 1_000_000, 0)
@@ -643,28 +663,23 @@ class FinetuneSettingsPage(QWizardPage):
         self.patience = int_spin(0, 1_000_000, 0)
         self.tuned_share = real_spin(0.0, 1.0, 0.0, 2, 0.05)
         self.augment = QCheckBox(wizard.tr("Vary the training lines as scans vary (augmentation)"))
-        form = QFormLayout(self.advanced)
-        form.addRow(wizard.tr("Learning rate"), self.lr)
-        form.addRow(wizard.tr("Lines per step"), self.batch)
-        form.addRow(wizard.tr("Warm-up steps"), self.warmup)
-        form.addRow(wizard.tr("Encoder learning-rate multiplier"), self.encoder_lr)
-        form.addRow(wizard.tr("Keep the encoder frozen for … steps"), self.freeze)
-        form.addRow(wizard.tr("Validate every … steps"), self.val_every)
-        form.addRow(wizard.tr("Checkpoint every … steps"), self.checkpoint_every)
-        form.addRow(wizard.tr("Stop after … validations without gain (0: never)"), self.patience)
-        form.addRow(wizard.tr("Share of the fine-tuned weights (the rest: the base's; 1: no blend)"), self.tuned_share)
-        form.addRow(self.augment)
         self.preset_kind: str | None = None
-        self.advanced.setVisible(False)
-        self.advanced_toggle.toggled.connect(self.advanced.setVisible)
-        main = QFormLayout()
-        main.addRow(wizard.tr("Name of the new model"), self.name)
-        main.addRow(wizard.tr("Training steps"), self.steps)
-        layout = QVBoxLayout(self)
-        layout.addLayout(main)
-        layout.addWidget(self.advanced_toggle)
-        layout.addWidget(self.advanced)
-        layout.addStretch(1)
+        self.advanced_toggle, self.advanced = lay_out_settings(
+            self,
+            [(wizard.tr("Name of the new model"), self.name), (wizard.tr("Training steps"), self.steps)],
+            [
+                (wizard.tr("Learning rate"), self.lr),
+                (wizard.tr("Lines per step"), self.batch),
+                (wizard.tr("Warm-up steps"), self.warmup),
+                (wizard.tr("Encoder learning-rate multiplier"), self.encoder_lr),
+                (wizard.tr("Keep the encoder frozen for … steps"), self.freeze),
+                (wizard.tr("Validate every … steps"), self.val_every),
+                (wizard.tr("Checkpoint every … steps"), self.checkpoint_every),
+                (wizard.tr("Stop after … validations without gain (0: never)"), self.patience),
+                (wizard.tr("Share of the fine-tuned weights (the rest: the base's; 1: no blend)"), self.tuned_share),
+                (self.augment,),
+            ],
+        )
         self.name.textChanged.connect(self.completeChanged)
 
     def initializePage(self) -> None:
