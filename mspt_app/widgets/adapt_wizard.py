@@ -67,6 +67,7 @@ class AdaptPagesPage(QWizardPage):
             self.models.setCurrentRow(0)
             self.note.setText(missing_model_note(self, preferred, self.base()))
         self.note.setVisible(bool(self.note.text()))
+        self.models.currentRowChanged.connect(lambda _: self.note.hide())  # the person chose
         self.pages = QListWidget()
         for index in range(len(self.project) if self.project else 0):
             corrected, lines = self.project.progress(index)

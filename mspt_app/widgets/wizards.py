@@ -555,6 +555,7 @@ class BasePage(QWizardPage):
             self.models.setCurrentRow(0)
             self.note.setText(missing_model_note(self, preferred, self.base()))
         self.note.setVisible(bool(self.note.text()))
+        self.models.currentRowChanged.connect(lambda _: self.note.hide())  # the person chose
         self.models.currentRowChanged.connect(self.completeChanged)
         layout = QVBoxLayout(self)
         layout.addWidget(self.models)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from functools import partial
 from pathlib import Path
 
 from mspt_core.cli.common import (
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from mspt_core.model.config import LINE_HEIGHT
     from mspt_core.models import AUTO, bundled_models_dir, read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, training_preset
-    from mspt_core.train.self_training import readings_description, self_train, surest_of_run
+    from mspt_core.train.self_training import adapt
 
     start_training(args)
     try:
@@ -107,23 +106,24 @@ def run(args: argparse.Namespace) -> int:
         base = bundled_models_dir() / preferred_model(sample)
         if read_metadata(base)["line_height"] != height:
             raise ModelFileError(f"{base}: reads lines {read_metadata(base)['line_height']} px high, not {height}")
-    from mspt_core.recognize import LineRecognizer
-    from mspt_core.train.self_training import few_lines_warning
 
-    warning = few_lines_warning(len(lines))
-    if warning:
-        print(f"mspt: warning: {warning}", file=sys.stderr)
-    reader = partial(LineRecognizer.from_model, str(base), device=args.device)
-    kept = surest_of_run(lines, reader, args.share, args.out, str(base), resume=not args.no_resume)
-    print(f"read {len(lines)} lines on {pages} page(s) with {base}; learning from the surest {len(kept)}")
-    outcome = self_train(
-        kept,
+    def say(kind: str, message: str) -> None:
+        if kind == "warning":
+            print(f"mspt: warning: {message}", file=sys.stderr)
+        elif kind == "learning":
+            print(f"read {len(lines)} lines on {pages} page(s) with {base}; {message}")
+
+    outcome, _ = adapt(
+        lines,
         base,
         args.out,
-        on_progress=TrainingBar(settings.steps),
-        settings=settings,
+        settings,
+        share=args.share,
+        of=" ".join(str(p) for p in args.pages),
         resume=not args.no_resume,
-        data_description=readings_description(kept, len(lines), " ".join(str(p) for p in args.pages)),
+        device=args.device,
+        say=say,
+        on_progress=TrainingBar(settings.steps),
     )
     result = outcome.result  # a stop (Ctrl+C) ends as "mspt: interrupted"; the checkpoint resumes
     print(f"{result.status} after {result.step} steps")

@@ -25,7 +25,6 @@ import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -439,42 +438,44 @@ def _run_finetune(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
 
 
 def _run_adapt(spec: RunSpec, work: Path, reporter: Reporter) -> dict | None:
-    """Self-training (``train.self_training``): the base reads the lines of ``spec.train`` (their
-    texts unused) and learns from the surest share of its readings; the last weights are the model."""
+    """Self-training (``train.self_training.adapt``): the base reads the lines of ``spec.train``
+    (their texts unused) and learns from the surest share of its readings; the last weights are
+    the model."""
     from mspt_core.data.lines import LineSet, lines_from_page_xml
     from mspt_core.errors import DataError
     from mspt_core.models import read_metadata, resolve
     from mspt_core.presets import SELF_TRAINING, SUREST_SHARE, training_preset
-    from mspt_core.recognize import LineRecognizer
-    from mspt_core.train.self_training import few_lines_warning, readings_description, self_train, surest_of_run
+    from mspt_core.train.self_training import adapt
 
     base = resolve(spec.base)
     settings = training_preset(SELF_TRAINING).settings(device=spec.device, **spec.loop)
-    share = SUREST_SHARE if spec.share is None else spec.share
     reporter.emit(EventKind.PHASE, phase="lines", message="cutting out the lines")
     height, lines = read_metadata(base)["line_height"], LineSet()
     for page in spec.train:  # the snapshot's PAGE files (``project.snapshot.write_uncorrected_pages``)
         lines.extend(lines_from_page_xml(Path(page), height, require_text=False))
     if not lines.samples:
         raise DataError(f"no line could be cut from the pages ({len(lines.skipped)} skipped)")
-    warning = few_lines_warning(len(lines))
-    if warning:
-        reporter.emit(EventKind.WARNING, message=f"Warning: {warning}")
-    reporter.emit(EventKind.PHASE, phase="reading", message=f"reading {len(lines)} lines with {spec.base}")
-    reader = partial(LineRecognizer.from_model, str(base), device=spec.device)
-    kept = surest_of_run(lines, reader, share, work / "train", str(spec.base))
-    reporter.status(f"learning from the surest {len(kept)} of {len(lines)} lines ({len(lines.skipped)} skipped)")
-    if reporter.should_stop():  # a pause or stop asked for while the lines were read
-        return None
-    reporter.emit(EventKind.PHASE, phase="training", message=f"adapting to its surest {len(kept)} readings")
-    outcome = self_train(
-        kept,
+
+    def say(kind: str, message: str) -> None:
+        if kind == "warning":
+            reporter.emit(EventKind.WARNING, message=f"Warning: {message}")
+        elif kind == "reading":
+            reporter.emit(EventKind.PHASE, phase="reading", message=message)
+        else:
+            reporter.status(f"{message} ({len(lines.skipped)} skipped)")
+            reporter.emit(EventKind.PHASE, phase="training", message="adapting to its surest readings")
+
+    outcome, kept = adapt(
+        lines,
         base,
         work / "train",
+        settings,
+        share=SUREST_SHARE if spec.share is None else spec.share,
+        of=spec.description,
+        device=spec.device,
+        say=say,
         on_progress=reporter.progress,
         should_stop=reporter.should_stop,
-        data_description=readings_description(kept, len(lines), spec.description),
-        settings=settings,
     )
     if outcome.result.status == "cancelled":
         return None

@@ -52,13 +52,17 @@ def surest(lines: LineSet, readings: Sequence, share: float = SUREST_SHARE) -> L
     """The surest ``share`` of the ``lines`` read with any text, by their ``readings``' mean
     character confidence (rounded, at least one line), in their own order, each with its reading
     as its text. A line read as nothing is never taken: a model learns nothing from its own blank."""
-    check_share(share)
     if len(readings) != len(lines):
         raise ValueError(f"{len(readings)} readings for {len(lines)} lines")
+    return LineSet([replace(lines.samples[i], text=readings[i].text) for i in surest_places(readings, share)])
+
+
+def surest_places(readings: Sequence, share: float) -> list[int]:
+    """Where the surest ``share`` of ``readings`` with any text stand, in order (``surest``)."""
+    check_share(share)
     written = [i for i, reading in enumerate(readings) if reading.text.strip()]
     ranked = sorted(written, key=lambda i: -mean_confidence(readings[i]))
-    kept = sorted(ranked[: max(1, round(share * len(written)))]) if written else []
-    return LineSet([replace(lines.samples[i], text=readings[i].text) for i in kept])
+    return sorted(ranked[: max(1, round(share * len(written)))]) if written else []
 
 
 def read_surest(reader, lines: LineSet, share: float = SUREST_SHARE) -> LineSet:
@@ -71,46 +75,96 @@ READINGS = "surest-readings.json"  # in the run folder: the lines its first star
 
 
 def surest_of_run(
-    lines: LineSet, make_reader: Callable, share: float, run_dir: Path, base_name: str, resume: bool = True
-) -> LineSet:
-    """``read_surest`` once per run. The first start saves the kept lines' sources and readings in
-    ``run_dir``; a resumed run on the same lines (every saved source among them) takes them from
-    there, so it learns from what its first start read whichever engine, device or version of the
-    base reads now (its data record would refuse other readings). ``make_reader`` is called only
-    when reading. Nothing read with any text is refused (``base_name`` says whose reading)."""
+    lines: LineSet, make_reader: Callable, share: float, run_dir: Path, base: Path, resume: bool = True
+) -> tuple[LineSet, bool]:
+    """``read_surest`` once per run, and whether the readings were its first start's. The first
+    start saves which lines it kept (their places in ``lines``) and what it read there, with the
+    base's name, the share and a digest of the lines' pixels; a resumed run with all of those the
+    same takes them from there, so it learns from what its first start read whichever engine,
+    device or version of the base reads now (its data record would refuse other readings).
+    ``make_reader`` is called only when reading. Nothing read with any text is refused."""
     record = run_dir / READINGS
-    kept = _saved_readings(record, lines, share) if resume else None
-    if kept is None:
-        kept = read_surest(make_reader(), lines, share)
-        if not kept.samples:
-            raise DataError(f"{base_name} read no text on the {len(lines)} lines: there is nothing to learn from")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        saved = {"share": share, "lines": len(lines), "kept": [[s.source, s.text] for s in kept.samples]}
-        atomic_write(record, json.dumps(saved, ensure_ascii=False).encode("utf-8"))
-    return kept
+    key = {"base": base.name, "share": share, "lines": _pixels(lines)}
+    kept = _saved_readings(record, lines, key) if resume else None
+    if kept is not None:
+        return kept, True
+    readings = make_reader().read(lines.images)
+    places = surest_places(readings, share)
+    if not places:
+        raise DataError(f"{base} read no text on the {len(lines)} lines: there is nothing to learn from")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved = {**key, "kept": [[i, readings[i].text] for i in places]}
+    atomic_write(record, json.dumps(saved, ensure_ascii=False).encode("utf-8"))
+    return LineSet([replace(lines.samples[i], text=readings[i].text) for i in places]), False
 
 
-def _saved_readings(record: Path, lines: LineSet, share: float) -> LineSet | None:
-    """The lines a run's first start kept (``surest_of_run``), when ``record`` is for these
-    lines and share; None when there is none or it is for others (the lines are read again)."""
+def _pixels(lines: LineSet) -> str:
+    """A digest of the lines' images alone (their texts are not what a reading depends on)."""
+    return LineSet([replace(sample, text="") for sample in lines.samples]).fingerprint()
+
+
+def _saved_readings(record: Path, lines: LineSet, key: dict) -> LineSet | None:
+    """The lines a run's first start kept (``surest_of_run``), when ``record`` was made with the
+    same ``key`` (base, share, the lines' pixels); None otherwise (the lines are read again)."""
     try:
         saved = json.loads(record.read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    by_source = {sample.source: sample for sample in lines.samples}
-    if not isinstance(saved, dict) or saved.get("share") != share or saved.get("lines") != len(lines):
+    if not isinstance(saved, dict) or any(saved.get(name) != value for name, value in key.items()):
         return None
     kept = saved.get("kept")
     if not isinstance(kept, list) or not kept:
         return None
-    if not all(isinstance(k, list) and len(k) == 2 and k[0] in by_source and isinstance(k[1], str) for k in kept):
+    count = len(lines)
+    if not all(
+        isinstance(k, list) and len(k) == 2 and isinstance(k[0], int) and 0 <= k[0] < count and isinstance(k[1], str)
+        for k in kept
+    ):
         return None
-    return LineSet([replace(by_source[source], text=text) for source, text in kept])
+    return LineSet([replace(lines.samples[i], text=text) for i, text in kept])
 
 
-def readings_description(kept: LineSet, read: int, of: str) -> str:
-    """What an adapted model learned from, for its provenance."""
-    return f"its own surest readings ({len(kept)} of {read} lines) of {of}"
+def adapt(
+    lines: LineSet,
+    base: Path,
+    run_dir: Path,
+    settings: TrainSettings,
+    share: float = SUREST_SHARE,
+    of: str = "",
+    resume: bool = True,
+    device: str = "auto",
+    say: Callable[[str, str], None] = lambda kind, message: None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+):
+    """``mspt adapt`` and the app's adapting run: ``base`` reads ``lines`` (their texts unused),
+    keeps the surest ``share`` of its readings (once per run: ``surest_of_run``) and learns from
+    them (``self_train``); ``of`` says whose lines they are, for the model's provenance. ``say``
+    is told ("warning", …) when the lines are fewer than measured, ("reading", …) before reading,
+    ("learning", …) before training. Returns the outcome and the kept lines."""
+    from functools import partial
+
+    from mspt_core.recognize import LineRecognizer
+
+    warning = few_lines_warning(len(lines))
+    if warning:
+        say("warning", warning)
+    say("reading", f"reading {len(lines)} lines with {base}")
+    make_reader = partial(LineRecognizer.from_model, str(base), device=device)
+    kept, saved = surest_of_run(lines, make_reader, share, run_dir, base, resume)
+    first = " (as its first start read them)" if saved else ""
+    say("learning", f"learning from the surest {len(kept)} of {len(lines)} lines{first}")
+    outcome = self_train(
+        kept,
+        base,
+        run_dir,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        resume=resume,
+        data_description=f"its own surest readings ({len(kept)} of {len(lines)} lines) of {of}",
+        settings=settings,
+    )
+    return outcome, kept
 
 
 def self_train(

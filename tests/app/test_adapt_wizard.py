@@ -98,6 +98,8 @@ def test_the_adapt_wizard_offers_only_models_that_read_and_says_when_the_project
     assert "archive-encoder" not in offered and offered == [entry.name for entry in listed]
     assert pages.base() == offered[0] and not pages.note.isHidden()
     assert f"“archive-encoder” is not among these models: “{offered[0]}” is chosen instead" in pages.note.text()
+    pages.models.setCurrentRow(1)
+    assert pages.note.isHidden()  # the person chose: the note no longer speaks of the first row
     wizard.close()
     wizard = partly_corrected.training.open_adapt_wizard("default")
     assert wizard.pages_page.base() == "default" and wizard.pages_page.note.isHidden()

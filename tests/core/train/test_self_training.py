@@ -5,6 +5,8 @@ benchmarks/self_training.py."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,24 +223,46 @@ class _Reader:
 
 
 def test_a_resumed_run_learns_from_what_its_first_start_read(tmp_path):
-    lines, first = _lines(6), _Reader()
-    kept = surest_of_run(lines, lambda: first, 0.5, tmp_path / "run", "a model")
-    assert kept.texts == ["reading 3", "reading 4", "reading 5"] and (tmp_path / "run" / READINGS).exists()
+    lines, first, base, run = _lines(6), _Reader(), Path("models/letters"), tmp_path / "run"
+    kept, saved = surest_of_run(lines, lambda: first, 0.5, run, base)
+    assert kept.texts == ["reading 3", "reading 4", "reading 5"] and not saved and (run / READINGS).exists()
 
     def no_reading():
         raise AssertionError("a resumed run read its lines again")
 
-    again = surest_of_run(lines, no_reading, 0.5, tmp_path / "run", "a model")
-    assert again.texts == kept.texts and again.fingerprint() == kept.fingerprint()
-    # Started over, with another share, or on other lines: read again.
-    for other_lines, share, resume in ((lines, 0.5, False), (lines, 0.8, True), (_lines(7), 0.5, True)):
+    again, saved = surest_of_run(lines, no_reading, 0.5, run, base)
+    assert saved and again.texts == kept.texts and again.fingerprint() == kept.fingerprint()
+    same_name = Path("elsewhere/letters")  # the same model, another version or folder: still its readings
+    assert surest_of_run(lines, no_reading, 0.5, run, same_name)[1]
+    # Started over, another base, another share, other lines (or the same count, other pixels): read again.
+    darker = LineSet([replace(sample, image=sample.image // 2) for sample in lines.samples])
+    for other_lines, share, other_base, resume in (
+        (lines, 0.5, base, False),
+        (lines, 0.5, Path("models/print"), True),
+        (lines, 0.8, base, True),
+        (_lines(7), 0.5, base, True),
+        (darker, 0.5, base, True),
+    ):
         reader = _Reader()
-        surest_of_run(other_lines, lambda r=reader: r, share, tmp_path / "run", "a model", resume=resume)
+        surest_of_run(other_lines, lambda r=reader: r, share, run, other_base, resume=resume)
         assert reader.reads == 1
-    (tmp_path / "run" / READINGS).write_text("{not json")
+    (run / READINGS).write_text("{not json")
     reader = _Reader()
-    assert surest_of_run(lines, lambda: reader, 0.5, tmp_path / "run", "a model").texts == kept.texts
+    assert surest_of_run(lines, lambda: reader, 0.5, run, base)[0].texts == kept.texts
     assert reader.reads == 1  # a damaged record is read past, not trusted
+
+
+def test_lines_with_one_source_are_resumed_each_with_its_own_image(tmp_path):
+    # An ALTO file whose lines carry no ID names every line "scan.jpg#": the lines are told apart
+    # by their places, so a resumed run still learns each reading with its own line.
+    lines = LineSet([LineSample(np.full((40, 60 + i), 255, np.uint8), "", "scan.jpg#") for i in range(4)])
+    kept, _ = surest_of_run(lines, _Reader, 0.5, tmp_path / "run", Path("letters"))
+
+    def no_reading():
+        raise AssertionError("a resumed run read its lines again")
+
+    again, saved = surest_of_run(lines, no_reading, 0.5, tmp_path / "run", Path("letters"))
+    assert saved and again.fingerprint() == kept.fingerprint() and [s.image.shape[1] for s in again.samples] == [62, 63]
 
 
 def test_a_model_that_reads_nothing_has_nothing_to_learn_from(tmp_path):
@@ -246,6 +270,6 @@ def test_a_model_that_reads_nothing_has_nothing_to_learn_from(tmp_path):
         def read(self, images):
             return [_reading("", 0.9) for _ in images]
 
-    with pytest.raises(DataError, match="a model read no text on the 3 lines"):
-        surest_of_run(_lines(3), Blank, 0.5, tmp_path / "run", "a model")
+    with pytest.raises(DataError, match="letters read no text on the 3 lines"):
+        surest_of_run(_lines(3), Blank, 0.5, tmp_path / "run", Path("letters"))
     assert not (tmp_path / "run" / READINGS).exists()
