@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
 from mspt_app import training
 from mspt_app.settings import AppSettings
 from mspt_app.widgets.wizards import (
+    ModelChoice,
     RunPage,
     SummaryPage,
     TrainingWizard,
     int_spin,
     lay_out_settings,
-    missing_model_note,
     name_ok,
     real_spin,
     starting_model,
@@ -52,22 +52,14 @@ class AdaptPagesPage(QWizardPage):
                 "lines (Fine-tune on my corrections) teach much more."
             )
         )
-        self.models = QListWidget()
-        for entry in list_models():
-            if entry.metadata.get("kind", "recognizer") != "recognizer":
-                continue  # a pre-trained encoder cannot read
-            item = QListWidgetItem(f"{entry.name}{wizard.tr('  (bundled)') if entry.bundled else ''}")
-            item.setData(Qt.ItemDataRole.UserRole, entry.name)
-            self.models.addItem(item)
-            if entry.name == preferred:
-                self.models.setCurrentItem(item)
-        self.note = QLabel()  # why the model this project reads is not the one chosen
-        self.note.setWordWrap(True)
-        if self.models.currentItem() is None and self.models.count():
-            self.models.setCurrentRow(0)
-            self.note.setText(missing_model_note(self, preferred, self.base()))
-        self.note.setVisible(bool(self.note.text()))
-        self.models.currentRowChanged.connect(lambda _: self.note.hide())  # the person chose
+        readers = [
+            e for e in list_models() if e.metadata.get("kind", "recognizer") == "recognizer"
+        ]  # encoders cannot read
+        self.choice = ModelChoice(
+            [(e.name, f"{e.name}{wizard.tr('  (bundled)') if e.bundled else ''}", "recognizer") for e in readers],
+            preferred,
+        )
+        self.models, self.note = self.choice.models, self.choice.note
         self.pages = QListWidget()
         for index in range(len(self.project) if self.project else 0):
             corrected, lines = self.project.progress(index)
@@ -89,14 +81,12 @@ class AdaptPagesPage(QWizardPage):
             signal.connect(self.completeChanged)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(wizard.tr("The model to adapt:")))
-        layout.addWidget(self.models)
-        layout.addWidget(self.note)
+        layout.addWidget(self.choice)
         layout.addWidget(QLabel(wizard.tr("The pages it adapts to:")))
         layout.addWidget(self.pages)
 
     def base(self) -> str | None:
-        item = self.models.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.choice.chosen()
 
     def chosen_pages(self) -> list[int]:
         return [

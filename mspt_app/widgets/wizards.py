@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
     QWizard,
     QWizardPage,
 )
@@ -218,10 +219,46 @@ def starting_model(project, settings: AppSettings, base: str | None) -> str:
         return "default"
 
 
-def missing_model_note(page: QWizardPage, preferred: str | None, chosen: str | None) -> str:
-    """Said when the model a wizard would start from is not among those it offers (a file path,
-    a removed model, an encoder where a reader is needed): which one it chose instead."""
-    return page.tr("“{p}” is not among these models: “{c}” is chosen instead.").format(p=preferred, c=chosen)
+class ModelChoice(QWidget):
+    """The models a wizard may start from, ``preferred`` selected. When it is not among them (a
+    removed model, a file path, an encoder where a reader is needed), the first is, and a note
+    says so until the person picks one."""
+
+    def __init__(self, entries: list[tuple[str, str, str]], preferred: str | None):
+        """``entries``: (name, text shown, kind) of each model offered."""
+        super().__init__()
+        self.models = QListWidget()
+        for name, text, kind in entries:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setData(BASE_KIND_ROLE, kind)
+            self.models.addItem(item)
+            if name == preferred:
+                self.models.setCurrentItem(item)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        if self.models.currentItem() is None and self.models.count():
+            self.models.setCurrentRow(0)
+            self.note.setText(
+                self.tr("“{p}” is not among these models: “{c}” is chosen instead.").format(
+                    p=preferred, c=self.chosen()
+                )
+            )
+        self.note.setVisible(bool(self.note.text()))
+        self.models.currentRowChanged.connect(lambda _: self.note.hide())  # the person chose
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.models)
+        layout.addWidget(self.note)
+
+    def chosen(self) -> str | None:
+        item = self.models.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def kind(self) -> str:
+        """ "encoder" or "recognizer": the chosen model's kind."""
+        item = self.models.currentItem()
+        return (item.data(BASE_KIND_ROLE) if item else None) or "recognizer"
 
 
 def lay_out_settings(
@@ -539,36 +576,22 @@ class BasePage(QWizardPage):
                 "and keeps what it knew."
             )
         )
-        self.models = QListWidget()
+        entries = []
         for entry in list_models():
             kind = entry.metadata.get("kind", "recognizer")
             label = wizard.tr("pre-trained encoder") if kind == "encoder" else wizard.tr("recognizer")
-            item = QListWidgetItem(f"{entry.name}  ({label}{', bundled' if entry.bundled else ''})")
-            item.setData(Qt.ItemDataRole.UserRole, entry.name)
-            item.setData(BASE_KIND_ROLE, kind)
-            self.models.addItem(item)
-            if entry.name == preferred:
-                self.models.setCurrentItem(item)
-        self.note = QLabel()  # why the model this project reads is not the one chosen
-        self.note.setWordWrap(True)
-        if self.models.currentItem() is None and self.models.count():
-            self.models.setCurrentRow(0)
-            self.note.setText(missing_model_note(self, preferred, self.base()))
-        self.note.setVisible(bool(self.note.text()))
-        self.models.currentRowChanged.connect(lambda _: self.note.hide())  # the person chose
+            entries.append((entry.name, f"{entry.name}  ({label}{', bundled' if entry.bundled else ''})", kind))
+        self.choice = ModelChoice(entries, preferred)
+        self.models, self.note = self.choice.models, self.choice.note
         self.models.currentRowChanged.connect(self.completeChanged)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.models)
-        layout.addWidget(self.note)
+        QVBoxLayout(self).addWidget(self.choice)
 
     def base(self) -> str | None:
-        item = self.models.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.choice.chosen()
 
     def base_kind(self) -> str:
         """ "encoder" or "recognizer": which fine-tuning preset fits the chosen base."""
-        item = self.models.currentItem()
-        return (item.data(BASE_KIND_ROLE) if item else None) or "recognizer"
+        return self.choice.kind()
 
     def isComplete(self) -> bool:
         return self.base() is not None

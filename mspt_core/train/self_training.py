@@ -54,7 +54,12 @@ def surest(lines: LineSet, readings: Sequence, share: float = SUREST_SHARE) -> L
     as its text. A line read as nothing is never taken: a model learns nothing from its own blank."""
     if len(readings) != len(lines):
         raise ValueError(f"{len(readings)} readings for {len(lines)} lines")
-    return LineSet([replace(lines.samples[i], text=readings[i].text) for i in surest_places(readings, share)])
+    return labelled(lines, [(i, readings[i].text) for i in surest_places(readings, share)])
+
+
+def labelled(lines: LineSet, texts: Sequence[tuple[int, str]]) -> LineSet:
+    """The lines at the places given, in that order, each with the text given for it."""
+    return LineSet([replace(lines.samples[i], text=text) for i, text in texts])
 
 
 def surest_places(readings: Sequence, share: float) -> list[int]:
@@ -93,9 +98,9 @@ def surest_of_run(
     if not places:
         raise DataError(f"{base} read no text on the {len(lines)} lines: there is nothing to learn from")
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved = {**key, "kept": [[i, readings[i].text] for i in places]}
-    atomic_write(record, json.dumps(saved, ensure_ascii=False).encode("utf-8"))
-    return LineSet([replace(lines.samples[i], text=readings[i].text) for i in places]), False
+    texts = [(i, readings[i].text) for i in places]
+    atomic_write(record, json.dumps({**key, "kept": texts}, ensure_ascii=False).encode("utf-8"))
+    return labelled(lines, texts), False
 
 
 def _pixels(lines: LineSet) -> str:
@@ -121,7 +126,7 @@ def _saved_readings(record: Path, lines: LineSet, key: dict) -> LineSet | None:
         for k in kept
     ):
         return None
-    return LineSet([replace(lines.samples[i], text=text) for i, text in kept])
+    return labelled(lines, kept)
 
 
 def adapt(
