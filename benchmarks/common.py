@@ -79,8 +79,10 @@ def shared_splits_by_set(names: list[str]) -> dict[str, list[Path]]:
 
 def train_settings(spec: dict, **fixed) -> TrainSettings:
     """The loop's settings of a recipe (or of one of its stages): its ``steps``, ``batch_size``,
-    ``lr`` and ``warmup``, with ``fixed`` (seed, device, when to validate and checkpoint)."""
-    return TrainSettings(**{key: spec[key] for key in ("steps", "batch_size", "lr", "warmup")}, **fixed)
+    ``lr``, ``warmup`` and, where it gives one, ``ema_decay``, with ``fixed`` (seed, device, when
+    to validate and checkpoint)."""
+    given = {key: spec[key] for key in ("steps", "batch_size", "lr", "warmup", "ema_decay") if key in spec}
+    return TrainSettings(**given, **fixed)
 
 
 def recipe_pretraining(recipe: dict, device: str = "auto") -> tuple[list[str], PretrainSettings, TrainSettings]:

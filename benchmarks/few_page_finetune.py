@@ -15,6 +15,8 @@ last weights (what keeping the last step instead of the best validation would gi
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --encoder-lr-scale 0.1 0.3 1.0
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --train-widths 1 1.15 1-1.3
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --uncorrected-share 0 0.5
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --ema-decay 0 0.98
+    .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --val-page
 
 ``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
 every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
@@ -31,6 +33,10 @@ pages nobody corrected teach too: the base reads the remaining pages (their text
 and the surest share of its readings joins the corrected training lines (self-training beside
 fine-tuning, as ``mspt adapt`` learns; 0: none); "lines trained" then counts them too, and the
 CER after is read on lines it learned from (with its own readings), as a person's next pages would be.
+``--ema-decay`` asks whether an average of the weights over the steps reads better than the
+weights of any one step (``mspt_core.train.ema``; validation, the kept model and "last weights"
+read the average; 0: none). ``--val-page`` validates on the last corrected page, where there
+are two or more, instead of a tenth of the corrected lines (the wizard's way).
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 
@@ -118,16 +124,23 @@ def line_cer(model_path: Path, lines) -> float:
 
 
 def last_weights(base: Path, work: Path, train_texts: list[str]):
-    """The weights the run ended with (its final checkpoint), read as its base reads, with the
-    base's charset extended for ``train_texts`` as the run extended it."""
-    from safetensors.torch import load_file
-
+    """The weights the run ended with (its final checkpoint; their average where the run
+    averaged them, as it keeps), read as its base reads, with the base's charset extended for
+    ``train_texts`` as the run extended it."""
+    from mspt_core import tensorfile
     from mspt_core.models import load_model
     from mspt_core.train.checkpoint import CHECKPOINT
+    from mspt_core.train.ema import WeightAverage
 
     loaded, _ = load_model(base).extended_for(train_texts)
-    tensors = load_file(str(work / CHECKPOINT))
+    file = tensorfile.open_file(work / CHECKPOINT, "checkpoint")
+    tensors, state = file.tensors(), file.json("state")
     loaded.model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+    decay = state["settings"].get("ema_decay")
+    if decay:
+        average = WeightAverage(loaded.model, decay)
+        if average.restore(tensors, state["ema_updates"]):
+            average.keep_in(loaded.model)
     return loaded
 
 
@@ -166,6 +179,7 @@ def fine_tune(
     encoder_lr_scale: float | None = None,
     train_widths: tuple[float, float] | None = None,
     uncorrected_share: float | None = None,
+    val_page: bool = False,
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -178,6 +192,8 @@ def fine_tune(
     height = read_metadata(base)["line_height"]  # the base model's, as the wizard's run cuts them
     adapt, held_out = lines_of(document.adapt_pages, height), lines_of(document.eval_pages, height)
     train_set, val_set = split_off_validation(adapt, 0.1, settings.seed)  # the wizard's default
+    if val_page and len(document.adapt_pages) >= 2:  # the last corrected page validates
+        train_set, val_set = lines_of(document.adapt_pages[:-1], height), lines_of(document.adapt_pages[-1:], height)
     if curve:
         train_set, val_set = adapt, held_out  # val only: where does CER on unseen pages stop falling?
     if uncorrected_share:
@@ -311,6 +327,17 @@ def main() -> int:
         help="also learn from the base's surest readings of the remaining pages, this share of their lines "
         "(self-training beside the corrected lines; several: one run each)",
     )
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        nargs="+",
+        help="override the preset's weight average: its decay, 0 for none (several: one run each)",
+    )
+    parser.add_argument(
+        "--val-page",
+        action="store_true",
+        help="validate on the last corrected page (where there are two or more) instead of a tenth of the lines",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -332,9 +359,11 @@ def main() -> int:
         args.encoder_lr_scale or [None],
         args.train_widths or [None],
         args.uncorrected_share or [None],
+        args.ema_decay or [None],
     )
-    for lr, scale, widths, uncorrected in grid:
-        overrides = {k: v for k, v in (("steps", args.steps), ("lr", lr), ("val_every", args.val_every)) if v}
+    for lr, scale, widths, uncorrected, ema_decay in grid:
+        given = (("steps", args.steps), ("lr", lr), ("val_every", args.val_every), ("ema_decay", ema_decay))
+        overrides = {k: v for k, v in given if v is not None}
         outcomes = []
         for document in chosen:
             with tempfile.TemporaryDirectory(prefix="mspt-fewpage-") as work:
@@ -349,6 +378,7 @@ def main() -> int:
                     scale,
                     widths,
                     uncorrected,
+                    args.val_page,
                 )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
@@ -365,6 +395,7 @@ def main() -> int:
             **({"encoder_lr_scale": scale} if scale is not None else {}),
             **({"train_widths": widths} if widths is not None else {}),
             **({"uncorrected_share": uncorrected} if uncorrected is not None else {}),
+            **({"val_page": True} if args.val_page else {}),
         }
         print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)

@@ -339,9 +339,26 @@ LOOP_ARGUMENTS: dict[str, dict] = {
     "val_every": {"type": positive_int, "help": "validate (and checkpoint) every N steps"},
     "patience": {"type": non_negative_int, "help": "early stop after N validations without gain (0: off)"},
     "checkpoint_every": {"type": positive_int, "help": "write a checkpoint every N steps"},
+    "ema_decay": {
+        "type": float,
+        "metavar": "DECAY",
+        "help": "validate and keep a moving average of the weights over the steps, about the last "
+        "1/(1-DECAY) of them (e.g. 0.999); 0: the weights as trained",
+    },
     "seed": {"type": int},
 }
-SUPERVISED_LOOP = ("steps", "batch_size", "lr", "warmup", "schedule", "accumulate", "val_every", "patience", "seed")
+SUPERVISED_LOOP = (
+    "steps",
+    "batch_size",
+    "lr",
+    "warmup",
+    "schedule",
+    "accumulate",
+    "val_every",
+    "patience",
+    "ema_decay",
+    "seed",
+)
 PRETRAIN_LOOP = ("steps", "batch_size", "lr", "warmup", "accumulate", "checkpoint_every", "seed")
 
 

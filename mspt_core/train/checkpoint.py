@@ -23,9 +23,12 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     state: dict,
     rank_rng_states: list[torch.Tensor] | None = None,
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """``rank_rng_states``: under torchrun, every rank's RNG state (rank 0's is saved anyway)."""
+    """``rank_rng_states``: under torchrun, every rank's RNG state (rank 0's is saved anyway).
+    ``extra``: more tensors the loop keeps (the weight average's), named apart from these."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update(extra or {})
     optim = optimizer.state_dict()
     for index, slots in optim["state"].items():
         for key, value in slots.items():
@@ -39,9 +42,16 @@ def save_checkpoint(
     tensorfile.write(path, tensors, {"state": state, "param_groups": optim["param_groups"]})
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0) -> dict:
+def load_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rank: int = 0,
+    extra: dict[str, torch.Tensor] | None = None,
+) -> dict:
     """Restore model, optimizer and RNG (``rank``'s own, when saved per rank) in place; return
-    the loop state saved with them."""
+    the loop state saved with them. ``extra``, where given, receives every tensor saved as
+    ``extra`` (those not of the model, the optimizer or an RNG)."""
     file = tensorfile.open_file(path, "checkpoint")
     if "state" not in file.header or "param_groups" not in file.header:
         raise ModelFileError(f"{path}: not an mspt training checkpoint")
@@ -66,6 +76,8 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         raise ModelFileError(
             f"{path} was written by a run whose encoder learned at another share of the learning rate; {START_OVER}"
         ) from error
+    if extra is not None:
+        extra.update({k: v for k, v in tensors.items() if not k.startswith(("model.", "optim.", "rng."))})
     torch.set_rng_state(tensors.get(f"rng.torch.rank{rank}", tensors["rng.torch"]))
     cuda_states = [tensors[k] for k in sorted(k for k in tensors if k.startswith("rng.cuda."))]
     if cuda_states and torch.cuda.is_available():

@@ -20,13 +20,20 @@ it would not take the steps it started to (a checkpoint written before the recor
 counts as one whose job made its batches as by default, as every job did then); ``data_record()``,
 a JSON-able dict of the data it learns from (line counts and a digest), saved the same way: a run
 resumed on other data is refused (a checkpoint from before this record is not checked). Under torchrun (see
-``distributed``) gradients are averaged over ranks and only rank 0 writes and reports."""
+``distributed``) gradients are averaged over ranks and only rank 0 writes and reports.
+
+Weight average: with ``settings.ema_decay``, validation, keep-best and the end of the run read
+an exponential moving average of the weights (``ema.WeightAverage``), kept in every checkpoint;
+the steps themselves are the same either way. A run resumed from a checkpoint without the
+average (one that did not average, or from before) averages from the step it resumes at
+(``state["ema_from"]``)."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -39,6 +46,7 @@ from mspt_core.devices import autocast_dtype, pick_device
 from mspt_core.errors import ModelFileError
 from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, START_OVER, load_checkpoint, save_checkpoint
+from mspt_core.train.ema import WeightAverage
 from mspt_core.train.settings import TrainSettings
 
 
@@ -139,6 +147,7 @@ def train(
         group["base_lr"] = settings.lr * group.pop("lr_scale", 1.0)
         group["lr"] = group["base_lr"]
     optimizer = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=settings.weight_decay)
+    average = WeightAverage(model, settings.ema_decay) if settings.ema_decay else None
     state: dict[str, Any] = {  # the loop's position and record, saved in every checkpoint
         "step": 0,
         "epoch": 0,
@@ -153,7 +162,10 @@ def train(
     record = job.resume_record() if hasattr(job, "resume_record") else {}
     data = job.data_record() if hasattr(job, "data_record") else None
     if resume and checkpoint.exists():
-        state = load_checkpoint(checkpoint, model, optimizer, distributed.rank())
+        saved_extra: dict[str, torch.Tensor] = {}
+        state = load_checkpoint(checkpoint, model, optimizer, distributed.rank(), saved_extra)
+        if average is not None and not average.restore(saved_extra, state.get("ema_updates", 0)):
+            state["ema_from"] = state["step"]
         saved = state.get("job", {})  # none recorded: a checkpoint from before the record, made as by default
         if saved != record:
             raise ModelFileError(
@@ -169,6 +181,7 @@ def train(
             )
     state["job"] = record
     state["data"] = data
+    state["settings"] = asdict(settings)  # as this start trains (a resume may change e.g. its patience)
     report = on_progress if on_progress and main_rank else (lambda progress: None)
     stop = should_stop or (lambda: False)
     step_hook = getattr(job, "on_step_start", None)
@@ -176,8 +189,11 @@ def train(
     def checkpoint_now() -> None:
         distributed.average_buffers(model)
         rng_states = distributed.gather_rng_states() if distributed.active() else None
+        if average is not None:
+            state["ema_updates"] = average.updates
         if main_rank:
-            save_checkpoint(checkpoint, model, optimizer, state, rng_states)
+            extra = average.tensors() if average is not None else None
+            save_checkpoint(checkpoint, model, optimizer, state, rng_states, extra)
 
     started, start_step = time.monotonic(), state["step"]
 
@@ -191,17 +207,19 @@ def train(
     def validate() -> str | None:
         distributed.average_buffers(model)
         model.eval()
-        metric = job.validate(device)
+        with average.swapped_in(model) if average is not None else nullcontext():
+            metric = job.validate(device)
+            if metric is not None:
+                state["history"].append({"step": state["step"], "val": metric})
+                if state["best"] is None or metric < state["best"]:
+                    state.update(best=metric, best_step=state["step"], stale=0)
+                    if main_rank:
+                        job.save_best(metric, state["step"])
+                else:
+                    state["stale"] += 1
         model.train()
         if metric is None:
             return None
-        state["history"].append({"step": state["step"], "val": metric})
-        if state["best"] is None or metric < state["best"]:
-            state.update(best=metric, best_step=state["step"], stale=0)
-            if main_rank:
-                job.save_best(metric, state["step"])
-        else:
-            state["stale"] += 1
         report(progress("validation", metric=metric))
         if settings.patience and state["stale"] >= settings.patience:
             return "early_stop"
@@ -238,6 +256,8 @@ def train(
                 nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if average is not None:
+                average.update(model)
             state["step"] += 1
             state["history"].append({"step": state["step"], "loss": accumulated_loss})
             report(progress("step", loss=accumulated_loss))
@@ -258,4 +278,6 @@ def train(
             state["batch"] = 0
     report(progress(status))
     model.eval()
+    if average is not None:
+        average.keep_in(model)  # what a run without validation keeps is the average too
     return TrainResult(status, state["step"], state["best"], state["best_step"], state["history"])

@@ -29,6 +29,9 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bf16 autocast where the device supports it
+    # Validation and the kept weights read an exponential moving average of the weights with this
+    # decay (``train.ema``; about 1 / (1 - decay) steps weigh); 0: the weights as trained.
+    ema_decay: float = 0.0
 
     def __post_init__(self):
         counts = ("steps", "batch_size", "warmup", "accumulate", "val_every", "patience", "checkpoint_every", "seed")
@@ -36,7 +39,7 @@ class TrainSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name} must be a whole number, not {value!r}")
-        for name in ("lr", "weight_decay", "grad_clip"):
+        for name in ("lr", "weight_decay", "grad_clip", "ema_decay"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise ValueError(f"{name} must be a number, not {value!r}")
@@ -48,3 +51,5 @@ class TrainSettings:
             raise ValueError("warmup and patience must not be negative")
         if not (math.isfinite(self.lr) and self.lr > 0):  # nan would train to nan without a word
             raise ValueError(f"lr must be a number above 0, got {self.lr}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be at least 0 and below 1, got {self.ema_decay}")

@@ -336,6 +336,7 @@ def loop_provenance(settings: TrainSettings, **more) -> dict:
         "batch_size": settings.batch_size,
         "lr": settings.lr,
         "seed": settings.seed,
+        **({"ema_decay": settings.ema_decay} if settings.ema_decay else {}),
         **more,
     }
 

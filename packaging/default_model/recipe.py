@@ -128,7 +128,7 @@ def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
 def _data_key(recipe: dict) -> str:
     """What the prepared lines depend on (the data settings, not the training ones): a cache
     made with other data settings is not reused."""
-    training = ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats", "train_widths", "base")
+    training = ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats", "train_widths", "base", "ema_decay")
     data_settings = {k: v for k, v in recipe.items() if k not in training}
     return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-from mspt_core.data.lines import LineSample, LineSet
 from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.loop import TrainSettings
 from mspt_core.train.supervised import train_recognizer
@@ -11,15 +10,6 @@ from mspt_core.train.supervised import train_recognizer
 
 class Crash(Exception):
     pass
-
-
-@pytest.fixture(scope="module")
-def lines(fondue):
-    from mspt_core.data.lines import lines_from_page_xml
-
-    # 16 real lines, narrowed to keep the steps fast; augmentation stays on to test its RNG.
-    page = lines_from_page_xml(fondue / "data/Dracula/05dracula.pdf_page_51.xml", 40)
-    return LineSet([LineSample(s.image[:, :400], s.text[:30], s.source) for s in page.samples[:16]])
 
 
 def _settings(**kw):
