@@ -139,7 +139,7 @@ def last_weights(base: Path, work: Path, train_texts: list[str]):
     decay = state["settings"].get("ema_decay")
     if decay:
         average = WeightAverage(loaded.model, decay)
-        if average.restore(tensors, state["ema_updates"]):
+        if average.restore(tensors, state["ema_updates"], decay):
             average.keep_in(loaded.model)
     return loaded
 

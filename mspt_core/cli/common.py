@@ -49,6 +49,14 @@ def share(text: str) -> float:
     return value
 
 
+def decay(text: str) -> float:
+    """A moving average's decay: a number from 0 (no average) to below 1."""
+    value = _finite_number(text, zero_allowed=True)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to below 1, not {text!r}")
+    return value
+
+
 def surest_share(text: str) -> float:
     """A share of lines to learn from: a ``share`` above 0."""
     value = share(text)
@@ -340,7 +348,7 @@ LOOP_ARGUMENTS: dict[str, dict] = {
     "patience": {"type": non_negative_int, "help": "early stop after N validations without gain (0: off)"},
     "checkpoint_every": {"type": positive_int, "help": "write a checkpoint every N steps"},
     "ema_decay": {
-        "type": float,
+        "type": decay,
         "metavar": "DECAY",
         "help": "validate and keep a moving average of the weights over the steps, about the last "
         "1/(1-DECAY) of them (e.g. 0.999); 0: the weights as trained",

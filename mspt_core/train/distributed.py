@@ -112,12 +112,18 @@ def average_gradients(model: nn.Module, loss: float) -> float:
 
 def average_buffers(model: nn.Module) -> None:
     """BatchNorm statistics drift apart per rank; average them before saving or validating."""
+    average_over_ranks(list(model.buffers()))
+
+
+def average_over_ranks(tensors: list[torch.Tensor]) -> None:
+    """Average the floating-point ``tensors`` over ranks in place (a collective: every rank calls
+    it with the same tensors)."""
     if not active():
         return
-    for buffer in model.buffers():
-        if buffer.is_floating_point():
-            _all_reduce(buffer.data)
-            buffer.data /= world_size()
+    for tensor in tensors:
+        if tensor.is_floating_point():
+            _all_reduce(tensor.data)
+            tensor.data /= world_size()
 
 
 def gather_rng_states() -> list[torch.Tensor]:

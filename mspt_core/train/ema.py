@@ -32,6 +32,11 @@ class WeightAverage:
             key: torch.zeros_like(value) for key, value in model.state_dict().items() if value.is_floating_point()
         }
 
+    def running_sums(self) -> list[torch.Tensor]:
+        """The tensors the average is kept in (to be averaged over ranks under torchrun: the
+        parameters' are the same on every rank, BatchNorm's statistics are not)."""
+        return list(self._sums.values())
+
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         """Take the model's weights after an optimizer step into the average."""
@@ -73,11 +78,14 @@ class WeightAverage:
     def tensors(self) -> dict[str, torch.Tensor]:
         return {PREFIX + key: total.detach().cpu().contiguous() for key, total in self._sums.items()}
 
-    def restore(self, tensors: dict[str, torch.Tensor], updates: int) -> bool:
-        """Take the running sums a checkpoint saved; False (nothing changed) where it saved none
-        for this model, e.g. one written before the run averaged its weights."""
+    def restore(self, tensors: dict[str, torch.Tensor], updates: int, decay: float | None) -> bool:
+        """Take the running sums a checkpoint saved with ``decay``; False (nothing changed) where
+        it saved none for this model (one written before the run averaged its weights) or saved
+        them with another decay (they would be corrected by the wrong amount)."""
         saved = {key[len(PREFIX) :]: value for key, value in tensors.items() if key.startswith(PREFIX)}
-        if set(saved) != set(self._sums) or any(saved[k].shape != v.shape for k, v in self._sums.items()):
+        if decay != self.decay or set(saved) != set(self._sums):
+            return False
+        if any(saved[k].shape != v.shape for k, v in self._sums.items()):
             return False
         for key, total in self._sums.items():
             total.copy_(saved[key])

@@ -24,9 +24,12 @@ resumed on other data is refused (a checkpoint from before this record is not ch
 
 Weight average: with ``settings.ema_decay``, validation, keep-best and the end of the run read
 an exponential moving average of the weights (``ema.WeightAverage``), kept in every checkpoint;
-the steps themselves are the same either way. A run resumed from a checkpoint without the
-average (one that did not average, or from before) averages from the step it resumes at
-(``state["ema_from"]``)."""
+the steps themselves are the same either way (with ``patience``, early stopping follows the
+average's validations, so a run may stop at another step). A run resumed from a checkpoint
+without the average (one that did not average, or from before) or with one of another decay
+averages from the step it resumes at (``state["ema_from"]``); its keep-best still compares with
+the best validation before it. Under torchrun the average's BatchNorm statistics are averaged
+over ranks before each validation and checkpoint, as the model's own are."""
 
 from __future__ import annotations
 
@@ -164,7 +167,9 @@ def train(
     if resume and checkpoint.exists():
         saved_extra: dict[str, torch.Tensor] = {}
         state = load_checkpoint(checkpoint, model, optimizer, distributed.rank(), saved_extra)
-        if average is not None and not average.restore(saved_extra, state.get("ema_updates", 0)):
+        # The settings of the start that wrote it (each start records its own, below).
+        saved_decay = (state.get("settings") or {}).get("ema_decay")
+        if average is not None and not average.restore(saved_extra, state.get("ema_updates", 0), saved_decay):
             state["ema_from"] = state["step"]
         saved = state.get("job", {})  # none recorded: a checkpoint from before the record, made as by default
         if saved != record:
@@ -190,6 +195,7 @@ def train(
         distributed.average_buffers(model)
         rng_states = distributed.gather_rng_states() if distributed.active() else None
         if average is not None:
+            distributed.average_over_ranks(average.running_sums())
             state["ema_updates"] = average.updates
         if main_rank:
             extra = average.tensors() if average is not None else None
@@ -206,6 +212,8 @@ def train(
 
     def validate() -> str | None:
         distributed.average_buffers(model)
+        if average is not None:
+            distributed.average_over_ranks(average.running_sums())
         model.eval()
         with average.swapped_in(model) if average is not None else nullcontext():
             metric = job.validate(device)

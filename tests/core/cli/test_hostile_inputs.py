@@ -159,7 +159,7 @@ ROWS = {
     "dpi 5": (["transcribe", "{IN}/page.pdf", "--model", "{MODEL}", "--out", "{OUT}", "--dpi", "5"], "--dpi", "5"),
     "val-every 0": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--val-every", "0"], "--val-every", "0"),
     "lr nan": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--lr", "nan"], "--lr", "nan"),
-    "ema decay 1": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--ema-decay", "1"], "ema_decay", "1"),
+    "ema decay 1": (["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--ema-decay", "1"], "--ema-decay", "below 1"),
     "tuned share 1.5": (
         ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--base", "{MODEL}", "--tuned-share", "1.5"],
         "--tuned-share",

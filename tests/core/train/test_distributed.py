@@ -1,5 +1,5 @@
 """The data-parallel helpers in two gloo processes: gradients, loss and BatchNorm statistics
-are averaged, start weights come from rank 0, a stop request on one rank stops all, and each
+are averaged (the weight average's too), start weights come from rank 0, a stop request on one rank stops all, and each
 rank gets its own RNG state back from a checkpoint."""
 
 import os
@@ -19,6 +19,7 @@ def _free_port() -> int:
 
 def _worker(rank: int, port: int, results) -> None:
     from mspt_core.train import distributed
+    from mspt_core.train.ema import WeightAverage
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
@@ -31,11 +32,17 @@ def _worker(rank: int, port: int, results) -> None:
         model[1].running_mean.fill_(float(rank * 2))
         loss = distributed.average_gradients(model, float(rank * 10))
         distributed.average_buffers(model)
+        running_mean = model[1].running_mean.clone()
+        average = WeightAverage(model, 0.5)  # the weight average's BatchNorm statistics, per rank...
+        model[1].running_mean.fill_(float(rank * 4))
+        average.update(model)
+        distributed.average_over_ranks(average.running_sums())  # ...averaged over ranks too
         results[rank] = {
             "weight": model[0].weight.detach().clone(),
             "grad": model[0].weight.grad.clone(),
             "loss": loss,
-            "running_mean": model[1].running_mean.clone(),
+            "running_mean": running_mean,
+            "averaged_mean": average.averaged()["1.running_mean"].clone(),
             "stop": distributed.any_rank(rank == 1),
             "own_rng": torch.get_rng_state(),
             "rng_states": distributed.gather_rng_states(),
@@ -52,6 +59,9 @@ def test_gradients_buffers_and_stop_are_shared():
     assert torch.allclose(a["grad"], torch.full((2, 2), 1.5)) and torch.equal(a["grad"], b["grad"])
     assert a["loss"] == b["loss"] == 5.0
     assert torch.allclose(a["running_mean"], torch.ones(2))
+    assert torch.allclose(a["averaged_mean"], torch.full((2,), 2.0)) and torch.equal(
+        a["averaged_mean"], b["averaged_mean"]
+    )
     assert a["stop"] and b["stop"]
 
     assert torch.equal(a["rng_states"][0], a["own_rng"]) and torch.equal(a["rng_states"][1], b["own_rng"])

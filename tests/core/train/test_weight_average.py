@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mspt_core import tensorfile
+from mspt_core.data.lines import LineSet
 from mspt_core.models import load_model
 from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.ema import WeightAverage
@@ -84,14 +85,24 @@ def test_validation_keep_best_and_the_end_read_the_average(tmp_path):
     assert job.model.weight.item() == pytest.approx(at_6)  # what the run keeps
 
 
+def _trained_weights(run_dir):
+    tensors = tensorfile.open_file(run_dir / CHECKPOINT, "checkpoint").tensors()
+    return {k: v for k, v in tensors.items() if k.startswith("model.")}
+
+
 def test_averaging_leaves_the_steps_as_they_were(tmp_path, lines):
-    plain = train_recognizer(lines, None, tmp_path / "plain", _settings(), size="tiny")
-    averaged = train_recognizer(lines, None, tmp_path / "avg", _settings(ema_decay=0.9), size="tiny")
-    assert _losses(averaged.result.history) == pytest.approx(_losses(plain.result.history), rel=1e-6)
-    kept_plain = load_model(plain.model_path).model.state_dict()
-    kept_avg = load_model(averaged.model_path).model.state_dict()
+    train, val = LineSet(lines.samples[:12]), LineSet(lines.samples[12:])
+    runs = {}
+    for name, decay in (("plain", 0.0), ("avg", 0.9)):  # validating every 2 steps swaps the average in and out
+        runs[name] = train_recognizer(train, val, tmp_path / name, _settings(val_every=2, ema_decay=decay), size="tiny")
+    assert _losses(runs["avg"].result.history) == pytest.approx(_losses(runs["plain"].result.history), rel=1e-6)
+    trained_plain, trained_avg = _trained_weights(tmp_path / "plain"), _trained_weights(tmp_path / "avg")
+    for key, value in trained_plain.items():  # the weights the steps reached, the same
+        assert torch.allclose(value, trained_avg[key], rtol=1e-5, atol=1e-6), key
+    kept_plain = load_model(runs["plain"].model_path).model.state_dict()
+    kept_avg = load_model(runs["avg"].model_path).model.state_dict()  # but validation kept other weights
     assert any(not torch.allclose(kept_plain[k], kept_avg[k]) for k in kept_plain if kept_plain[k].is_floating_point())
-    provenance = load_model(averaged.model_path).metadata["provenance"]["settings"]
+    provenance = load_model(runs["avg"].model_path).metadata["provenance"]["settings"]
     assert provenance["ema_decay"] == 0.9
 
 
@@ -112,20 +123,29 @@ def test_a_resumed_run_keeps_the_average_one_that_never_stopped_keeps(tmp_path, 
         assert torch.allclose(value.float(), b[key].float(), rtol=1e-4, atol=1e-5), key
 
 
-def test_a_run_resumed_with_the_average_on_averages_from_where_it_resumes(tmp_path, lines):
+def _stopped_at_four(run_dir, lines, settings):
     seen = []
     train_recognizer(
-        lines,
-        None,
-        tmp_path,
-        _settings(),
-        size="tiny",
-        on_progress=lambda p: seen.append(p),
-        should_stop=lambda: len(seen) >= 4,
+        lines, None, run_dir, settings, size="tiny", on_progress=seen.append, should_stop=lambda: len(seen) >= 4
     )
+
+
+def _average_record(run_dir):
+    state = tensorfile.open_file(run_dir / CHECKPOINT, "checkpoint").json("state")
+    return state.get("ema_from"), state.get("ema_updates")
+
+
+def test_a_run_resumed_with_the_average_on_averages_from_where_it_resumes(tmp_path, lines):
+    _stopped_at_four(tmp_path, lines, _settings())
     train_recognizer(lines, None, tmp_path, _settings(ema_decay=0.9), size="tiny")
-    state = tensorfile.open_file(tmp_path / CHECKPOINT, "checkpoint").json("state")
-    assert state["ema_from"] == 4 and state["ema_updates"] == 4  # steps 5 to 8
+    assert _average_record(tmp_path) == (4, 4)  # steps 5 to 8
+
+
+def test_a_run_resumed_with_another_decay_averages_again_from_there(tmp_path, lines):
+    _stopped_at_four(tmp_path, lines, _settings(ema_decay=0.9))
+    assert _average_record(tmp_path) == (None, 4)
+    train_recognizer(lines, None, tmp_path, _settings(ema_decay=0.5), size="tiny")
+    assert _average_record(tmp_path) == (4, 4)  # the sums kept at 0.9 are not corrected as if at 0.5
 
 
 def test_a_decay_of_one_or_more_is_refused():
