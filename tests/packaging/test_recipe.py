@@ -149,12 +149,15 @@ def test_the_base_recipes_name_the_models_their_comments_say(path):
 
 
 def test_prepared_lines_are_shared_by_recipes_that_differ_only_in_how_they_train():
-    """A round that trains on from another model, or on widened lines, cuts the same lines: its
-    run folder may start from the last round's prepared lines; other data settings may not."""
+    """A round that trains on from another model, on widened lines or with its weights averaged
+    cuts the same lines: its run folder may start from the last round's prepared lines; other
+    data settings may not."""
     script = load_script()
     recipe = json.loads((REPO / "packaging" / "default_model" / "handwriting-v13-wide.json").read_text())
     key = script._data_key(recipe)
-    training = dict(recipe, base={"model": "elsewhere", "sha256": "0" * 64}, train_widths=[1.0, 1.0], steps=5, lr=1.0)
+    training = dict(
+        recipe, base={"model": "elsewhere", "sha256": "0" * 64}, train_widths=[1.0, 1.0], steps=5, lr=1.0, ema_decay=0.9
+    )
     assert script._data_key(training) == key
     assert script._data_key(dict(recipe, height=48)) != key
     assert script._data_key(dict(recipe, train_crops=["polygon"])) != key
