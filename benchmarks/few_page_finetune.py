@@ -180,6 +180,7 @@ def fine_tune(
     train_widths: tuple[float, float] | None = None,
     uncorrected_share: float | None = None,
     val_page: bool = False,
+    select_blended: bool = False,
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -219,6 +220,7 @@ def fine_tune(
         tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale,
         train_widths=widths_as_read(preset.widths_as_read, base) if train_widths is None else train_widths,
+        blend_validations=select_blended,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
@@ -338,6 +340,12 @@ def main() -> int:
         action="store_true",
         help="validate on the last corrected page (where there are two or more) instead of a tenth of the lines",
     )
+    parser.add_argument(
+        "--select-blended",
+        action="store_true",
+        help="every validation reads the weights blended toward the base at the tuned share, the best blend kept "
+        "(instead of the best step, blended once at the end)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -379,6 +387,7 @@ def main() -> int:
                     widths,
                     uncorrected,
                     args.val_page,
+                    args.select_blended,
                 )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
@@ -396,6 +405,7 @@ def main() -> int:
             **({"train_widths": widths} if widths is not None else {}),
             **({"uncorrected_share": uncorrected} if uncorrected is not None else {}),
             **({"val_page": True} if args.val_page else {}),
+            **({"select_blended": True} if args.select_blended else {}),
         }
         print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)

@@ -45,6 +45,12 @@ def register(subparsers) -> None:
         help="with --base: the kept model is blended back toward the base, base * (1 - A) + tuned * A "
         f"(1: no blend; default {training_preset(FINETUNE).tuned_share:g})",
     )
+    p.add_argument(
+        "--select-blended",
+        action="store_true",
+        help="with --base and a --tuned-share below 1: every validation reads the blend, and the kept model "
+        "is the step whose blend reads best (instead of the best step, blended once at the end)",
+    )
     add_loop_options(
         p,
         f"from scratch: {training_preset(SCRATCH).summary()}; with --base, the few-pages fine-tuning "
@@ -67,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--tuned-share blends a fine-tuned model with its base: it needs --base")
     if not 0.0 <= tuned_share <= 1.0:
         raise DataError(f"--tuned-share must lie between 0 and 1, not {tuned_share:g}")
+    if args.select_blended and (not args.base or tuned_share == 1.0):
+        raise DataError(
+            "--select-blended reads a model blended with its base: it needs --base and a --tuned-share below 1"
+        )
     check_output_folder(args.out)
     try:
         height = config_for(args.size).height
@@ -77,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         height = read_metadata(base)["line_height"]
     train_set, val_set = train_and_val_lines(args, height, settings.seed)
     print(f"training on {len(train_set)} lines, validating on {len(val_set)}")
+    if args.select_blended:
+        print(f"every validation reads the weights blended toward the base ({tuned_share:g} tuned); the best is kept")
     outcome = train_recognizer(
         train_set,
         val_set,
@@ -92,5 +104,6 @@ def run(args: argparse.Namespace) -> int:
         tuned_share=tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale,
         train_widths=widths_as_read(preset.widths_as_read, base),
+        blend_validations=args.select_blended,
     )
     return report_training(outcome, args)

@@ -27,7 +27,7 @@ def blend_with_base(tuned: Recognizer, base: Recognizer, tuned_share: float, bas
             continue
         if base_state[key].shape != value.shape:
             raise ValueError(f"{key}: base {tuple(base_state[key].shape)} vs tuned {tuple(value.shape)}")
-        mixed = torch.lerp(base_state[key].to(value.dtype), value, tuned_share)
+        mixed = torch.lerp(base_state[key].to(value.device, value.dtype), value, tuned_share)
         if key in per_class and value.shape[0] > base_classes:
             mixed[base_classes:] = value[base_classes:]
         blended[key] = mixed

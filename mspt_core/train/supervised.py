@@ -11,13 +11,20 @@ With ``tuned_share`` below 1 (the few-pages preset), the kept weights are then b
 toward the base's (``mspt_core.train.blend``): a model fine-tuned on a few pages of one hand
 forgets less of the others that way. The blend is written beside the kept model (``BLEND``; the
 kept model stays as it is) and handed back when it reads the validation lines better than the
-base did; its metadata says so (``BLENDED``), and ``TrainOutcome.blend`` says what happened."""
+base did; its metadata says so (``BLENDED``), and ``TrainOutcome.blend`` says what happened.
+
+With ``blend_validations`` as well (a training round of a bundled model), every validation reads
+the weights blended toward the base at ``tuned_share`` instead, and keep-best keeps that blend:
+the run selects the step whose blend reads best, not the step that reads best unblended and then
+a blend of it. A round whose steps are noisy around a better point than each of them (RESULTS.md,
+"Weights averaged over the steps…") is read where it is best that way. No blend follows."""
 
 from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +96,28 @@ class RecognitionJob:
         self.train_widths = train_widths
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
+        # Set by ``read_blended``: validation and keep-best read the weights blended toward it.
+        self.blend_reference: Recognizer | None = None
+        self.blend_share = 1.0
+        self.blend_base_classes = 0
+
+    def read_blended(self, reference: Recognizer, tuned_share: float, base_classes: int) -> None:
+        """Validate, and keep, the weights blended toward ``reference`` (the base, its alphabet
+        extended as the model's was) at ``tuned_share`` (``blend.blend_with_base``)."""
+        self.blend_reference, self.blend_share, self.blend_base_classes = reference, tuned_share, base_classes
+
+    @contextmanager
+    def _blended(self) -> Iterator[None]:
+        """The model's weights blended toward the reference while inside; as trained after."""
+        if self.blend_reference is None:
+            yield
+            return
+        trained = {key: value.clone() for key, value in self.model.state_dict().items()}
+        blend_with_base(self.model, self.blend_reference, self.blend_share, self.blend_base_classes)
+        try:
+            yield
+        finally:
+            self.model.load_state_dict(trained)
 
     def resume_record(self) -> dict:
         """What a resumed run must train with as it started (``loop``): its lines' widths."""
@@ -135,7 +164,8 @@ class RecognitionJob:
         # PyTorch: the weights change between validations, an ONNX export would be stale.
         loaded = LoadedModel(self.model, self.charset, dict(self.reading))
         reader = LineRecognizer(loaded, device=str(device), engine="torch")
-        return lines_cer(reader, self.val_set)
+        with self._blended():
+            return lines_cer(reader, self.val_set)
 
     def save_best(self, metric: float | None, step: int) -> None:
         if step == 0 and self.base_file is not None:
@@ -151,7 +181,10 @@ class RecognitionJob:
         if self.language_model:
             metadata["language_model"] = self.language_model
         metadata.update(self.reading)
-        save_model(self.run_dir / BEST, self.model, self.charset, metadata)
+        if self.blend_reference is not None:
+            metadata[BLENDED] = self.blend_share
+        with self._blended():
+            save_model(self.run_dir / BEST, self.model, self.charset, metadata)
 
 
 @dataclass
@@ -206,9 +239,12 @@ def train_recognizer(
     tuned_share: float = 1.0,
     encoder_lr_scale: float = 1.0,
     train_widths: tuple[float, float] = AS_CUT,
+    blend_validations: bool = False,
 ) -> TrainOutcome:
     """``tuned_share``: from a base model, blend the kept weights this far from the base's
-    toward the trained ones (1: not at all; see the module's docstring). ``encoder_lr_scale``:
+    toward the trained ones (1: not at all; see the module's docstring); with
+    ``blend_validations``, every validation reads, and keep-best keeps, the blend instead (a
+    ``tuned_share`` below 1 and a base model needed). ``encoder_lr_scale``:
     the encoder (front end and transformer) learns at this fraction of the learning rate, the
     reading head at all of it (0: the encoder's weights stay; its BatchNorm statistics still
     follow the batches). ``train_widths``: each training line is stretched across by a factor
@@ -217,6 +253,8 @@ def train_recognizer(
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
         raise ValueError(f"tuned_share must lie in [0, 1], not {tuned_share}")
+    if blend_validations and (base_model is None or tuned_share == 1.0):
+        raise ValueError("blend_validations blends toward a base model: it needs one, and tuned_share below 1")
     check_encoder_lr_scale(encoder_lr_scale)
     train_widths = checked_train_widths(train_widths)
     run_dir = Path(run_dir)
@@ -241,6 +279,8 @@ def train_recognizer(
             head=model.config.head,
             encoder_lr_scale=encoder_lr_scale,
             **({} if train_widths == AS_CUT else {"train_widths": list(train_widths)}),
+            **({"tuned_share": tuned_share} if tuned_share < 1.0 else {}),
+            **({"blend_validations": True} if blend_validations else {}),
         ),
     }
     job = RecognitionJob(
@@ -256,6 +296,10 @@ def train_recognizer(
         encoder_lr_scale=encoder_lr_scale,
         train_widths=train_widths,
     )
+    if blend_validations and base_model is not None:  # checked above; said again for the type checker
+        reference, _ = load_model(base_model).extended_for(train_set.texts)
+        job.read_blended(reference.model, tuned_share, len(charset) - len(added))
+        tuned_share = 1.0  # the kept model is the blend already
     outcome = run_recognition_job(job, on_progress, should_stop, resume, added)
     if base_model is not None and tuned_share < 1.0 and outcome.result.status != "cancelled" and not outcome.kept_base:
         outcome.blend = blend_kept_with_base(outcome, job, base_model, tuned_share)

@@ -14,6 +14,8 @@ on visible tokens too), then supervised training from that encoder. A recipe wit
 named there, checked against the SHA-256 of its weights and copied into the run folder at the
 first start (so the run still resumes after the bundled model has been replaced); a base with
 "layers" is deepened there to that many encoder layers, the added ones starting as the identity.
+Such a round may keep a moving average of its weights ("ema_decay") and validate, and keep, its
+weights blended toward its base ("tuned_share", the share of the trained weights).
 
 Keep the run folder outside the repository. Started again with the same --out, the run resumes
 exactly from its last checkpoint (pre-training, then training; the prepared lines are cached
@@ -128,7 +130,10 @@ def real_lines(splits: list[str], crops: list[str], recipe: dict) -> LineSet:
 def _data_key(recipe: dict) -> str:
     """What the prepared lines depend on (the data settings, not the training ones): a cache
     made with other data settings is not reused."""
-    training = ("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats", "train_widths", "base", "ema_decay")
+    training = (
+        *("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats", "train_widths", "base"),
+        *("ema_decay", "tuned_share"),
+    )
     data_settings = {k: v for k, v in recipe.items() if k not in training}
     return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -218,6 +223,8 @@ def main() -> None:
     recipe = load_recipe(args.recipe, args.set)
     if "pretrain" in recipe and "train_widths" in recipe:
         raise SystemExit('"train_widths" stretches the lines a recognizer trains on: not with "pretrain"')
+    if "tuned_share" in recipe and "base" not in recipe:
+        raise SystemExit('"tuned_share" blends a round\'s weights toward its "base": it needs one')
     set_threads(args.threads)
     check_run_folder(args.out, recipe)
 
@@ -263,6 +270,9 @@ def main() -> None:
             on_progress=TrainingBar(settings.steps),
             data_description=description,
             train_widths=recipe.get("train_widths", AS_CUT),
+            # A round validates, and keeps, its weights blended toward its base at this share.
+            tuned_share=recipe.get("tuned_share", 1.0),
+            blend_validations="tuned_share" in recipe,
         )
     elif "pretrain" in recipe:
         from mspt_core.train.finetune import finetune_recognizer

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -137,6 +138,7 @@ def test_the_base_recipes_name_the_models_their_comments_say(path):
         pytest.skip("not a git checkout")
     recipe = json.loads(path.read_text())
     commit = recipe["_comment"].split("shipped at commit ")[1].split(")")[0]
+    assert re.fullmatch("[0-9a-f]{7,40}", commit), f"the comment names no commit: {commit!r}"
     blob = subprocess.run(
         ["git", "show", f"{commit}:{recipe['base']['model']}/model.safetensors"],
         cwd=REPO,
@@ -156,7 +158,13 @@ def test_prepared_lines_are_shared_by_recipes_that_differ_only_in_how_they_train
     recipe = json.loads((REPO / "packaging" / "default_model" / "handwriting-v13-wide.json").read_text())
     key = script._data_key(recipe)
     training = dict(
-        recipe, base={"model": "elsewhere", "sha256": "0" * 64}, train_widths=[1.0, 1.0], steps=5, lr=1.0, ema_decay=0.9
+        recipe,
+        base={"model": "elsewhere", "sha256": "0" * 64},
+        train_widths=[1.0, 1.0],
+        steps=5,
+        lr=1.0,
+        ema_decay=0.9,
+        tuned_share=0.5,
     )
     assert script._data_key(training) == key
     assert script._data_key(dict(recipe, height=48)) != key

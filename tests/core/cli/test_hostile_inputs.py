@@ -170,6 +170,22 @@ ROWS = {
         "--tuned-share",
         "--base",
     ),
+    "select-blended without a share": (
+        [
+            "train",
+            str(LINES),
+            "--out",
+            "{OUT}/run",
+            *TRAIN,
+            "--base",
+            "{MODEL}",
+            "--tuned-share",
+            "1",
+            "--select-blended",
+        ],
+        "--select-blended",
+        "--tuned-share below 1",
+    ),
     "install-as a path": (
         ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--install-as", "../bad"],
         "../bad",
