@@ -220,7 +220,7 @@ def fine_tune(
         tuned_share=preset.tuned_share if tuned_share is None else tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale if encoder_lr_scale is None else encoder_lr_scale,
         train_widths=widths_as_read(preset.widths_as_read, base) if train_widths is None else train_widths,
-        blend_validations=select_blended,
+        select_blended=select_blended,
     )
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     after = line_cer(outcome.model_path, held_out)
@@ -236,12 +236,19 @@ def fine_tune(
         last,
         outcome.result.step,
         outcome.result.best_step,
-        "-" if outcome.blend is None else ("used" if outcome.blend.kept else "not used"),
+        blend_verdict(outcome, select_blended),
         cpu / 60,
         wall / 60,
         points,
         blended,
     )
+
+
+def blend_verdict(outcome, select_blended: bool) -> str:
+    """The table's blend column: how the kept model was blended back toward the base."""
+    if select_blended:
+        return "selected" if not outcome.kept_base else "-"
+    return "-" if outcome.blend is None else ("used" if outcome.blend.kept else "not used")
 
 
 def with_surest_readings(train_set, base: Path, uncorrected, share: float):
@@ -350,6 +357,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.curve and args.split != "val":
         parser.error("--curve reads the remaining pages during training: val split only")
+    if args.select_blended and args.tuned_share is not None and not 0 < args.tuned_share < 1:
+        parser.error("--select-blended reads a blend: --tuned-share must lie between 0 and 1")
     import torch
 
     from mspt_core.models import resolve

@@ -440,7 +440,8 @@ def train_and_val_lines(args: argparse.Namespace, height: int, seed: int):
 
 def report_training(outcome, args: argparse.Namespace) -> int:
     """Print how a training run ended, install its model if asked; the exit code."""
-    from mspt_core.train.supervised import KEPT_BASE
+    from mspt_core.models import read_metadata
+    from mspt_core.train.supervised import BLENDED, KEPT_BASE
 
     result = outcome.result
     best = f"{result.best_metric:.4f}" if result.best_metric is not None else "n/a"
@@ -455,6 +456,10 @@ def report_training(outcome, args: argparse.Namespace) -> int:
     if outcome.added_chars:
         print(f"alphabet extended with: {''.join(outcome.added_chars)}")
     blend = outcome.blend
+    kept = outcome.model_path.exists() and blend is None  # a run that selected blends keeps one
+    selected_share = read_metadata(outcome.model_path).get(BLENDED) if kept else None
+    if selected_share is not None:
+        print(f"the kept model is the best blend toward the base ({selected_share:g} tuned)")
     if blend is not None:
         figure = f"validation CER {blend.val_cer:.4f}" if blend.val_cer is not None else "no validation lines"
         if blend.kept:

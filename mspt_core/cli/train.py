@@ -43,7 +43,8 @@ def register(subparsers) -> None:
         default=None,
         metavar="A",
         help="with --base: the kept model is blended back toward the base, base * (1 - A) + tuned * A "
-        f"(1: no blend; default {training_preset(FINETUNE).tuned_share:g})",
+        f"(1: no blend; default {training_preset(FINETUNE).tuned_share:g}); with --select-blended, every validation "
+        "reads that blend",
     )
     p.add_argument(
         "--select-blended",
@@ -73,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--tuned-share blends a fine-tuned model with its base: it needs --base")
     if not 0.0 <= tuned_share <= 1.0:
         raise DataError(f"--tuned-share must lie between 0 and 1, not {tuned_share:g}")
-    if args.select_blended and (not args.base or tuned_share == 1.0):
+    if args.select_blended and (not args.base or not 0.0 < tuned_share < 1.0):
         raise DataError(
-            "--select-blended reads a model blended with its base: it needs --base and a --tuned-share below 1"
+            "--select-blended reads a model blended with its base: it needs --base and a --tuned-share between 0 and 1"
         )
     check_output_folder(args.out)
     try:
@@ -104,6 +105,6 @@ def run(args: argparse.Namespace) -> int:
         tuned_share=tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale,
         train_widths=widths_as_read(preset.widths_as_read, base),
-        blend_validations=args.select_blended,
+        select_blended=args.select_blended,
     )
     return report_training(outcome, args)

@@ -19,7 +19,10 @@ training widths), saved in every checkpoint: a run resumed with another record i
 it would not take the steps it started to (a checkpoint written before the record existed
 counts as one whose job made its batches as by default, as every job did then); ``data_record()``,
 a JSON-able dict of the data it learns from (line counts and a digest), saved the same way: a run
-resumed on other data is refused (a checkpoint from before this record is not checked). Under torchrun (see
+resumed on other data is refused (a checkpoint from before this record is not checked);
+``validation_record()``, a JSON-able dict of how validation reads the weights (a recognizer's
+blend toward its base), saved the same way: a run resumed reading otherwise is refused, as its
+keep-best would compare unlike figures (a checkpoint from before this record is not checked). Under torchrun (see
 ``distributed``) gradients are averaged over ranks and only rank 0 writes and reports.
 
 Weight average: with ``settings.ema_decay``, validation, keep-best and the end of the run read
@@ -164,6 +167,7 @@ def train(
     checkpoint = run_dir / CHECKPOINT
     record = job.resume_record() if hasattr(job, "resume_record") else {}
     data = job.data_record() if hasattr(job, "data_record") else None
+    judged = job.validation_record() if hasattr(job, "validation_record") else {}
     if resume and checkpoint.exists():
         saved_extra: dict[str, torch.Tensor] = {}
         state = load_checkpoint(checkpoint, model, optimizer, distributed.rank(), saved_extra)
@@ -184,8 +188,15 @@ def train(
                 f"{checkpoint} was written by a run that learned from other lines ({_other_lines(learned, data)}); "
                 f"{START_OVER}"
             )
+        validated = state.get("validation")  # None: a checkpoint from before the record, not checkable
+        if validated is not None and validated != judged:
+            raise ModelFileError(
+                f"{checkpoint} was written by a run that validated otherwise ({_described(validated)} then, "
+                f"{_described(judged)} now); {START_OVER}"
+            )
     state["job"] = record
     state["data"] = data
+    state["validation"] = judged
     state["settings"] = asdict(settings)  # as this start trains (a resume may change e.g. its patience)
     report = on_progress if on_progress and main_rank else (lambda progress: None)
     stop = should_stop or (lambda: False)

@@ -13,7 +13,7 @@ forgets less of the others that way. The blend is written beside the kept model 
 kept model stays as it is) and handed back when it reads the validation lines better than the
 base did; its metadata says so (``BLENDED``), and ``TrainOutcome.blend`` says what happened.
 
-With ``blend_validations`` as well (a training round of a bundled model), every validation reads
+With ``select_blended`` as well (a training round of a bundled model), every validation reads
 the weights blended toward the base at ``tuned_share`` instead, and keep-best keeps that blend:
 the run selects the step whose blend reads best, not the step that reads best unblended and then
 a blend of it. A round whose steps are noisy around a better point than each of them (RESULTS.md,
@@ -96,12 +96,12 @@ class RecognitionJob:
         self.train_widths = train_widths
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
-        # Set by ``read_blended``: validation and keep-best read the weights blended toward it.
+        # Set by ``blend_toward``: validation and keep-best read the weights blended toward it.
         self.blend_reference: Recognizer | None = None
         self.blend_share = 1.0
         self.blend_base_classes = 0
 
-    def read_blended(self, reference: Recognizer, tuned_share: float, base_classes: int) -> None:
+    def blend_toward(self, reference: Recognizer, tuned_share: float, base_classes: int) -> None:
         """Validate, and keep, the weights blended toward ``reference`` (the base, its alphabet
         extended as the model's was) at ``tuned_share`` (``blend.blend_with_base``)."""
         self.blend_reference, self.blend_share, self.blend_base_classes = reference, tuned_share, base_classes
@@ -122,6 +122,10 @@ class RecognitionJob:
     def resume_record(self) -> dict:
         """What a resumed run must train with as it started (``loop``): its lines' widths."""
         return {} if self.train_widths == AS_CUT else {"train_widths": list(self.train_widths)}
+
+    def validation_record(self) -> dict:
+        """How a resumed run must validate as it started (``loop``): blended toward the base or not."""
+        return {} if self.blend_reference is None else {"blended_toward_base": self.blend_share}
 
     def data_record(self) -> dict:
         """What a resumed run must learn from as it started (``loop``): the same training and
@@ -211,7 +215,7 @@ class TrainOutcome:
     @property
     def tuned_cer(self) -> float | None:
         """The validation CER of the trained model: the kept blend's, or the best of the trained
-        weights (after step 0), kept or not."""
+        weights (after step 0; blended, where the run selected blends), kept or not."""
         if self.blend is not None and self.blend.kept and self.blend.val_cer is not None:
             return self.blend.val_cer
         cers = [h["val"] for h in self.result.history if "val" in h and h["step"] > 0]
@@ -239,11 +243,11 @@ def train_recognizer(
     tuned_share: float = 1.0,
     encoder_lr_scale: float = 1.0,
     train_widths: tuple[float, float] = AS_CUT,
-    blend_validations: bool = False,
+    select_blended: bool = False,
 ) -> TrainOutcome:
     """``tuned_share``: from a base model, blend the kept weights this far from the base's
     toward the trained ones (1: not at all; see the module's docstring); with
-    ``blend_validations``, every validation reads, and keep-best keeps, the blend instead (a
+    ``select_blended``, every validation reads, and keep-best keeps, the blend instead (a
     ``tuned_share`` below 1 and a base model needed). ``encoder_lr_scale``:
     the encoder (front end and transformer) learns at this fraction of the learning rate, the
     reading head at all of it (0: the encoder's weights stay; its BatchNorm statistics still
@@ -253,8 +257,8 @@ def train_recognizer(
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
         raise ValueError(f"tuned_share must lie in [0, 1], not {tuned_share}")
-    if blend_validations and (base_model is None or tuned_share == 1.0):
-        raise ValueError("blend_validations blends toward a base model: it needs one, and tuned_share below 1")
+    if select_blended and (base_model is None or not 0.0 < tuned_share < 1.0):
+        raise ValueError("select_blended blends toward a base model: it needs one, and tuned_share between 0 and 1")
     check_encoder_lr_scale(encoder_lr_scale)
     train_widths = checked_train_widths(train_widths)
     run_dir = Path(run_dir)
@@ -280,7 +284,7 @@ def train_recognizer(
             encoder_lr_scale=encoder_lr_scale,
             **({} if train_widths == AS_CUT else {"train_widths": list(train_widths)}),
             **({"tuned_share": tuned_share} if tuned_share < 1.0 else {}),
-            **({"blend_validations": True} if blend_validations else {}),
+            **({"select_blended": True} if select_blended else {}),
         ),
     }
     job = RecognitionJob(
@@ -296,9 +300,9 @@ def train_recognizer(
         encoder_lr_scale=encoder_lr_scale,
         train_widths=train_widths,
     )
-    if blend_validations and base_model is not None:  # checked above; said again for the type checker
+    if select_blended and base_model is not None:  # checked above; said again for the type checker
         reference, _ = load_model(base_model).extended_for(train_set.texts)
-        job.read_blended(reference.model, tuned_share, len(charset) - len(added))
+        job.blend_toward(reference.model, tuned_share, len(charset) - len(added))
         tuned_share = 1.0  # the kept model is the blend already
     outcome = run_recognition_job(job, on_progress, should_stop, resume, added)
     if base_model is not None and tuned_share < 1.0 and outcome.result.status != "cancelled" and not outcome.kept_base:
@@ -315,6 +319,8 @@ def blend_kept_with_base(
     validation lines better than the base (step 0) did, as the kept model had to. A blend already
     made from the same kept model at the same share is reused (a finished run asked again)."""
     kept = load_model(outcome.model_path)
+    if BLENDED in kept.metadata:  # kept by a run that selected blends (resumed from before its record)
+        raise ValueError(f"{outcome.model_path} is a blend toward the base already: not blended again")
     provenance = kept.metadata.get("provenance") or {}
     target = job.run_dir / BLEND
     if target.exists():

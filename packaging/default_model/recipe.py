@@ -15,7 +15,8 @@ named there, checked against the SHA-256 of its weights and copied into the run 
 first start (so the run still resumes after the bundled model has been replaced); a base with
 "layers" is deepened there to that many encoder layers, the added ones starting as the identity.
 Such a round may keep a moving average of its weights ("ema_decay") and validate, and keep, its
-weights blended toward its base ("tuned_share", the share of the trained weights).
+weights blended toward its base ("tuned_share", the share of the trained weights, between 0 and
+1): every validation reads the blend, so the round keeps the step whose blend reads best.
 
 Keep the run folder outside the repository. Started again with the same --out, the run resumes
 exactly from its last checkpoint (pre-training, then training; the prepared lines are cached
@@ -225,6 +226,9 @@ def main() -> None:
         raise SystemExit('"train_widths" stretches the lines a recognizer trains on: not with "pretrain"')
     if "tuned_share" in recipe and "base" not in recipe:
         raise SystemExit('"tuned_share" blends a round\'s weights toward its "base": it needs one')
+    share = recipe.get("tuned_share", 0.5)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+        raise SystemExit(f'"tuned_share" is the trained weights\' share in the blend: between 0 and 1, not {share!r}')
     set_threads(args.threads)
     check_run_folder(args.out, recipe)
 
@@ -272,7 +276,7 @@ def main() -> None:
             train_widths=recipe.get("train_widths", AS_CUT),
             # A round validates, and keeps, its weights blended toward its base at this share.
             tuned_share=recipe.get("tuned_share", 1.0),
-            blend_validations="tuned_share" in recipe,
+            select_blended="tuned_share" in recipe,
         )
     elif "pretrain" in recipe:
         from mspt_core.train.finetune import finetune_recognizer

@@ -180,3 +180,25 @@ def test_training_widths_are_refused_for_a_recipe_that_pre_trains(tmp_path, monk
     with pytest.raises(SystemExit, match="train_widths"):
         script.main()
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    ("recipe_name", "share", "message"),
+    [
+        ("joint.json", 0.5, "needs one"),  # no base to blend toward
+        ("handwriting-v15-blend.json", 1, "between 0 and 1"),
+        ("handwriting-v15-blend.json", 0, "between 0 and 1"),
+        ("handwriting-v15-blend.json", "half", "between 0 and 1"),
+    ],
+)
+def test_a_blend_share_without_a_base_or_out_of_range_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch, recipe_name, share, message
+):
+    script = load_script()
+    recipe = json.loads((REPO / "packaging" / "default_model" / recipe_name).read_text())
+    path = tmp_path / "blended.json"
+    path.write_text(json.dumps(dict(recipe, tuned_share=share)))
+    monkeypatch.setattr("sys.argv", ["recipe.py", "--recipe", str(path), "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit, match=message):
+        script.main()
+    assert not (tmp_path / "run").exists()

@@ -170,7 +170,7 @@ ROWS = {
         "--tuned-share",
         "--base",
     ),
-    "select-blended without a share": (
+    "select-blended with a share of 1": (
         [
             "train",
             str(LINES),
@@ -184,7 +184,12 @@ ROWS = {
             "--select-blended",
         ],
         "--select-blended",
-        "--tuned-share below 1",
+        "--tuned-share between 0 and 1",
+    ),
+    "select-blended without a base": (
+        ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--select-blended"],
+        "--select-blended",
+        "--base",
     ),
     "install-as a path": (
         ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--install-as", "../bad"],

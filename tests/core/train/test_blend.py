@@ -128,19 +128,23 @@ def test_a_blend_that_reads_no_better_than_the_base_is_not_handed_back(tmp_path,
     assert "read no better than the base" in capsys.readouterr().out
 
 
-def test_selecting_blended_validates_and_keeps_the_blend_and_leaves_the_training_alone(tmp_path, old_print_lines):
+def test_selecting_blended_validates_and_keeps_the_blend_of_the_average_and_leaves_the_training_alone(
+    tmp_path, old_print_lines
+):
     from dataclasses import replace
 
     from mspt_core import tensorfile
+    from mspt_core.errors import ModelFileError
     from mspt_core.models import LoadedModel, load_model, read_metadata, resolve
     from mspt_core.recognize import READING_SETTINGS, LineRecognizer
     from mspt_core.train.checkpoint import CHECKPOINT
     from mspt_core.train.supervised import BEST, BLEND, BLENDED, lines_cer, train_recognizer
 
     lines, base = old_print_lines, resolve("default")
-    settings = replace(_settings(), val_every=12)  # validated at step 0 (the base) and at the end
+    # Validated at step 0 (the base) and at the end; the weights averaged, as the bundled rounds do.
+    settings = replace(_settings(), val_every=12, ema_decay=0.8)
 
-    def run(folder, select):
+    def run(folder, select, share=0.5):
         return train_recognizer(
             lines,
             lines,
@@ -148,31 +152,43 @@ def test_selecting_blended_validates_and_keeps_the_blend_and_leaves_the_training
             settings,
             base_model=base,
             use_augmentation=False,
-            tuned_share=0.5 if select else 1.0,
-            blend_validations=select,
+            tuned_share=share if select else 1.0,
+            select_blended=select,
         )
 
     plain, selected = run("plain", False), run("selected", True)
 
-    def trained(folder):  # the weights as trained at the last step, from the run's checkpoint
-        tensors = tensorfile.open_file(tmp_path / folder / CHECKPOINT, "checkpoint").tensors()
-        return {key[len("model.") :]: value for key, value in tensors.items() if key.startswith("model.")}
+    def checkpointed(folder):  # the weights as trained at the last step, and their average
+        saved = tensorfile.open_file(tmp_path / folder / CHECKPOINT, "checkpoint")
+        tensors, state = saved.tensors(), saved.json("state")
+        correction = 1 - settings.ema_decay ** state["ema_updates"]  # the average is bias-corrected
+        trained = {key[len("model.") :]: value for key, value in tensors.items() if key.startswith("model.")}
+        average = {key[len("ema.") :]: value / correction for key, value in tensors.items() if key.startswith("ema.")}
+        return trained, average
 
-    plain_steps, selected_steps = trained("plain"), trained("selected")
+    (plain_steps, _), (selected_steps, average) = checkpointed("plain"), checkpointed("selected")
     assert all(torch.equal(plain_steps[key], selected_steps[key]) for key in plain_steps)  # validation changed nothing
     assert selected.result.history[0] == plain.result.history[0]  # step 0 reads the base either way
     assert selected.result.best_step == 12 and selected.blend is None
     assert selected.model_path == tmp_path / "selected" / BEST and not (tmp_path / "selected" / BLEND).exists()
     conv = "encoder.frontend.stem.0.0.weight"
-    expected = (_weights(base)[conv] + selected_steps[conv]) / 2
+    assert not torch.allclose(average[conv], selected_steps[conv], atol=1e-6)
+    expected = (_weights(base)[conv] + average[conv]) / 2
     assert torch.allclose(_weights(selected.model_path)[conv], expected, atol=1e-6)
-    assert selected.result.best_metric != plain.result.best_metric  # it validated the blend, not the steps
+    assert selected.result.best_metric != plain.result.best_metric  # it validated the blend, not the average
     kept = load_model(selected.model_path)  # read as validation reads: its reading settings, no language model
     as_validated = LoadedModel(
         kept.model, kept.charset, {k: kept.metadata[k] for k in READING_SETTINGS if k in kept.metadata}
     )
     assert lines_cer(LineRecognizer(as_validated, engine="torch"), lines) == pytest.approx(selected.result.best_metric)
     meta = read_metadata(selected.model_path)
-    assert meta[BLENDED] == 0.5 and meta["provenance"]["settings"]["blend_validations"] is True
+    assert meta[BLENDED] == 0.5 and meta["provenance"]["settings"]["select_blended"] is True
+    # Resumed validating otherwise, its keep-best would compare unlike figures: refused.
+    with pytest.raises(ModelFileError, match="validated otherwise"):
+        run("selected", False)
+    with pytest.raises(ModelFileError, match="validated otherwise"):
+        run("selected", True, share=0.25)
     with pytest.raises(ValueError, match="base model"):
-        train_recognizer(lines, lines, tmp_path / "none", settings, tuned_share=0.5, blend_validations=True)
+        train_recognizer(lines, lines, tmp_path / "none", settings, tuned_share=0.5, select_blended=True)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        run("one", True, share=1.0)
