@@ -224,11 +224,12 @@ def main() -> None:
     recipe = load_recipe(args.recipe, args.set)
     if "pretrain" in recipe and "train_widths" in recipe:
         raise SystemExit('"train_widths" stretches the lines a recognizer trains on: not with "pretrain"')
-    if "tuned_share" in recipe and "base" not in recipe:
-        raise SystemExit('"tuned_share" blends a round\'s weights toward its "base": it needs one')
-    share = recipe.get("tuned_share", 0.5)
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
-        raise SystemExit(f'"tuned_share" is the trained weights\' share in the blend: between 0 and 1, not {share!r}')
+    if "tuned_share" in recipe:
+        share = recipe["tuned_share"]
+        if "base" not in recipe:
+            raise SystemExit('"tuned_share" blends a round\'s weights toward its "base": it needs one')
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise SystemExit(f'"tuned_share" is the trained weights\' share in a blend: between 0 and 1, not {share!r}')
     set_threads(args.threads)
     check_run_folder(args.out, recipe)
 
