@@ -62,7 +62,7 @@ import cv2
 import reading
 import tesseract
 import torch
-from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
+from common import DATA, HANDWRITTEN, PARTIAL_GROUND_TRUTH, PRINTED, machine, split_xmls
 
 from mspt_core.document import box_polygon
 from mspt_core.formats import read_document
@@ -74,12 +74,6 @@ from mspt_core.metrics import char_errors
 from mspt_core.models import AUTO, load_model, resolve
 
 SETS = {**PRINTED, **HANDWRITTEN}  # set name -> Tesseract's languages for it
-# Sets whose ground truth transcribes only some lines of a page (their README says so): a line
-# found there that the source left out counts against precision, for every method alike.
-PARTIAL_GROUND_TRUTH = {
-    "testaments-poilus-handwritten-fr": "archive numbers, page labels and stamps not always transcribed",
-    "timeus-19-handwritten-fr": "ground truth for recognition, not segmentation: not every line is transcribed",
-}
 METHODS = ("learned", "classical", "tesseract", "kraken")
 KRAKEN_OPTIONS = ["-a", "--threads", "1", "-d", "cpu"]
 KRAKEN_TASK = ["segment", "-bl"]

@@ -6,7 +6,11 @@ polygon filled, the core the band from the baseline up to ``CORE_SHARE`` of the 
 polygon's top, column by column. Training samples are random crops of the pages at a few
 scales and zooms, with small rotations and mirror images, sometimes two pages side by side
 across a gutter or a dark scanner border, and what scans do to the ink and paper (contrast,
-bleed-through, uneven light, blur, noise, JPEG, binarization). Validation runs the real
+bleed-through, uneven light, blur, noise, JPEG, binarization). Some crops are centred on a
+line drawn with every line of the page equally likely, so that short lines (folio numbers,
+catchwords, interlinear words) are seen about as often as long ones. On pages whose ground truth
+leaves some lines out (``partial``), the loss counts only near the lines it gives: what it
+leaves out is not taught as "no line". Validation runs the real
 segmentation on whole validation pages and scores 1 - F1 of line matching at box IoU >= 0.5, the
 measure the benchmark reports (the mean over collections when pages come grouped).
 """
@@ -37,6 +41,8 @@ from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
 SCALES = (0.8, 1.0, 1.25)  # page sizes seen in training, relative to ``train_side``
 BASELINE_SHARE = 0.78  # of a line's height from its top, where ground truth gives no baseline
 ZOOM = (0.8, 1.25)  # and a random zoom within each crop on top of that
+IGNORED = 255  # a target pixel the loss does not count (away from the lines of a partial page)
+KNOWN_AROUND = 1.0  # on a partial page, line heights around its lines where the targets count
 
 
 def line_targets(page: Page, shape: tuple[int, int], factor: float) -> np.ndarray:
@@ -75,13 +81,36 @@ def line_targets(page: Page, shape: tuple[int, int], factor: float) -> np.ndarra
     return np.stack([core, body])
 
 
+def ignore_away_from_lines(targets: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The targets of a page whose ground truth leaves lines out (its lines' ``boxes`` on the
+    same grid), with every pixel further than ``KNOWN_AROUND`` line heights from the lines it
+    gives set to ``IGNORED``: the gaps between its lines still teach where one ends, but a page
+    number or a note it leaves out does not teach that such marks are no line."""
+    if not len(boxes):
+        return targets
+    reach = max(1, int(round(KNOWN_AROUND * float(np.median(boxes[:, 3] - boxes[:, 1])))))
+    known = cv2.dilate(targets[1], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
+    out = targets.copy()
+    out[:, known == 0] = IGNORED
+    return out
+
+
+def line_boxes(page: Page, factor: float) -> np.ndarray:
+    """(n, 4) x0, y0, x1, y1 of ``page``'s lines at ``factor`` x its pixel coordinates."""
+    boxes = [np.asarray(ln.polygon, np.float64) * factor for ln in page.lines() if len(ln.polygon) >= 3]
+    return np.array([(*b.min(axis=0), *b.max(axis=0)) for b in boxes], np.float64).reshape(-1, 4)
+
+
 @dataclass
 class ScaledPage:
     image: np.ndarray  # illumination-normalized grey at input scale
-    targets: np.ndarray  # (2, h/2, w/2) uint8
+    targets: np.ndarray  # (2, h/2, w/2) uint8: 1 line, 0 none, IGNORED not counted
+    lines: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # line boxes on the targets' grid
 
 
-def scaled_pages(xml: Path, side: int, scales=SCALES) -> list[ScaledPage]:
+def scaled_pages(xml: Path, side: int, scales=SCALES, partial: bool = False) -> list[ScaledPage]:
+    """The page at each of ``scales`` x ``side``; ``partial`` where its ground truth leaves some
+    lines out (``ignore_away_from_lines``)."""
     page = read_document(xml)
     if page.image_path is None:
         raise DataError(f"{xml}: the file names no page image")
@@ -92,24 +121,50 @@ def scaled_pages(xml: Path, side: int, scales=SCALES) -> list[ScaledPage]:
         size = (max(1, round(grey.shape[1] * r)), max(1, round(grey.shape[0] * r)))
         image = normalize_illumination(cv2.resize(grey, size, interpolation=cv2.INTER_AREA))
         half = ((image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2)
-        out.append(ScaledPage(image, line_targets(page, half, r / 2)))
+        targets, boxes = line_targets(page, half, r / 2), line_boxes(page, r / 2)
+        out.append(ScaledPage(image, ignore_away_from_lines(targets, boxes) if partial else targets, boxes))
     return out
 
 
-def random_crop(
-    sample: ScaledPage, size: int, rng: np.random.Generator, zoom: tuple[float, float] = ZOOM
-) -> tuple[np.ndarray, np.ndarray]:
-    """A size x size crop (mostly around text), slightly rotated and zoomed, maybe mirrored:
-    the grey crop and its (2, size/2, size/2) targets."""
-    image, targets = sample.image, sample.targets
-    h, w = image.shape
-    body = targets[1]
+def crop_centre(sample: ScaledPage, rng: np.random.Generator, line_centred: float = 0.0) -> tuple[float, float]:
+    """(y, x) on the page image for a crop's centre: with probability ``line_centred`` a point of
+    a line's box, every line alike; else mostly a point of text (so long lines more often), now
+    and then anywhere."""
+    h, w = sample.image.shape
+    if line_centred and rng.random() < line_centred and len(sample.lines):  # no draw at 0: old recipes' crops stay
+        x0, y0, x1, y1 = sample.lines[rng.integers(len(sample.lines))]
+        return 2 * rng.uniform(y0, y1), 2 * rng.uniform(x0, x1)
+    body = sample.targets[1] == 1
     if rng.random() < 0.8 and body.any():
         ys, xs = np.nonzero(body)
         k = rng.integers(len(ys))
-        cy, cx = 2 * ys[k], 2 * xs[k]
-    else:
-        cy, cx = rng.integers(h), rng.integers(w)
+        return 2 * ys[k], 2 * xs[k]
+    return rng.integers(h), rng.integers(w)
+
+
+def map_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """BCE + soft Dice on both maps of a batch ((N, 2, H, W) logits, uint8 targets), counted only
+    where the targets are not ``IGNORED``."""
+    counted = (targets != IGNORED).float()
+    y = (targets == 1).float()
+    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    p = torch.sigmoid(logits) * counted
+    inter = (p * y).sum(dim=(0, 2, 3))
+    dice = 1 - (2 * inter + 1) / (p.sum(dim=(0, 2, 3)) + y.sum(dim=(0, 2, 3)) + 1)
+    return (bce * counted).sum() / counted.sum().clamp(min=1) + dice.mean()
+
+
+def random_crop(
+    sample: ScaledPage,
+    size: int,
+    rng: np.random.Generator,
+    zoom: tuple[float, float] = ZOOM,
+    line_centred: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A size x size crop around ``crop_centre``, slightly rotated and zoomed, maybe mirrored:
+    the grey crop and its (2, size/2, size/2) targets."""
+    image, targets = sample.image, sample.targets
+    cy, cx = crop_centre(sample, rng, line_centred)
     angle = rng.uniform(-3, 3)
     matrix = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, rng.uniform(*zoom))
     matrix[:, 2] += (size / 2 - cx, size / 2 - cy)
@@ -195,11 +250,14 @@ def _grouped(xmls: PageSets) -> dict[str, list[Path]]:
 
 
 class LineFinderJob:
-    """The loop's job: batches of random crops, loss = BCE + soft Dice on both maps.
+    """The loop's job: batches of random crops, ``map_loss`` on both maps.
 
     Pages may come grouped by collection (a mapping name -> pages): training then draws a
     collection with probability proportional to the square root of its page count, so a large
-    set does not drown a small one, and validation scores the mean F1 over collections."""
+    set does not drown a small one, and validation scores the mean F1 over collections. The
+    training collections named in ``partial`` have ground truth that leaves lines out
+    (``ignore_away_from_lines``); ``line_centred`` is the share of crops centred on a line
+    drawn with every line alike (``random_crop``)."""
 
     def __init__(
         self,
@@ -213,9 +271,16 @@ class LineFinderJob:
         on_pages_loaded: Callable[[int, int], None] | None = None,
         provenance: dict | None = None,
         base: LineFinder | None = None,
+        line_centred: float = 0.0,
+        partial: Sequence[str] = (),
     ):
         if crop < 32 or crop % 32:
             raise ValueError(f"crop must be a multiple of 32 (the network's stride), got {crop}")
+        if not 0 <= line_centred <= 1:
+            raise ValueError(f"line_centred is a share of the crops, from 0 to 1, got {line_centred}")
+        unknown = set(partial) - set(_grouped(train_xmls))
+        if unknown:
+            raise ValueError(f"partial names no training collection: {', '.join(sorted(unknown))}")
         if base is not None:  # a further round: the network starts from a finder already trained
             if tuple(base.config.widths) != tuple(config.widths):
                 raise ValueError(f"the base line finder has widths {base.config.widths}, not {config.widths}")
@@ -226,17 +291,18 @@ class LineFinderJob:
         if base is not None:
             self.model.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
+        self.line_centred = line_centred
         self.best_path = Path(best_path)
         self.provenance = dict(provenance or {})  # what made it, written into every file saved
         self.val_sets = {k: v for k, v in _grouped(val_xmls).items() if v}
-        train_sets = [v for v in _grouped(train_xmls).values() if v]
-        total = sum(len(v) for v in train_sets)
+        train_sets = {k: v for k, v in _grouped(train_xmls).items() if v}
+        total = sum(len(v) for v in train_sets.values())
         self.groups: list[list[ScaledPage]] = []
         loaded = 0
-        for xmls in train_sets:
+        for name, xmls in train_sets.items():
             group: list[ScaledPage] = []
             for xml in xmls:
-                group += scaled_pages(xml, config.train_side)
+                group += scaled_pages(xml, config.train_side, partial=name in partial)
                 loaded += 1
                 if on_pages_loaded:
                     on_pages_loaded(loaded, total)
@@ -258,7 +324,7 @@ class LineFinderJob:
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """One augmented training crop and its targets."""
-        image, maps = random_crop(self._page(rng), self.crop, rng)
+        image, maps = random_crop(self._page(rng), self.crop, rng, line_centred=self.line_centred)
         if rng.random() < 0.15:
             image, maps = double_page((image, maps), random_crop(self._page(rng), self.crop, rng), rng)
         if rng.random() < 0.15:
@@ -273,13 +339,7 @@ class LineFinderJob:
             images.append(prepare(image))
             maps.append(torch.from_numpy(target))
         x = torch.cat(images).to(device)
-        y = torch.stack(maps).float().to(device)
-        logits = self.model(x).float()
-        bce = F.binary_cross_entropy_with_logits(logits, y)
-        p = torch.sigmoid(logits)
-        inter = (p * y).sum(dim=(0, 2, 3))
-        dice = 1 - (2 * inter + 1) / (p.sum(dim=(0, 2, 3)) + y.sum(dim=(0, 2, 3)) + 1)
-        return bce + dice.mean()
+        return map_loss(self.model(x).float(), torch.stack(maps).to(device))
 
     def finder(self) -> LineFinder:
         return LineFinder(self.model, self.config)
@@ -425,11 +485,14 @@ def train_line_finder(
     should_stop: Callable[[], bool] | None = None,
     provenance: dict | None = None,
     base: LineFinder | None = None,
+    line_centred: float = 0.0,
+    partial: Sequence[str] = (),
 ) -> TrainResult:
     """Train a line finder, from scratch or from ``base`` (same widths); the best one on the
     validation pages (the base among them) is written to ``out`` (the last one where there are no
     validation pages), with ``provenance`` (what made it) and the step and val F1 it was kept at. A run resumed from
-    its checkpoint takes its weights from there, not from ``base``."""
+    its checkpoint takes its weights from there, not from ``base``. ``line_centred`` and ``partial``
+    as ``LineFinderJob`` takes them."""
     job = LineFinderJob(
         train_xmls,
         val_xmls,
@@ -439,6 +502,8 @@ def train_line_finder(
         batch_size=settings.batch_size,
         provenance=provenance,
         base=base,
+        line_centred=line_centred,
+        partial=partial,
     )
     # From a base, the base is the first candidate: the best file is never worse than it on val.
     result = train(job, settings, run_dir, on_progress, should_stop, start_is_candidate=base is not None)

@@ -14,6 +14,10 @@ further round from that line finder: at the first start the file is checked agai
 and copied into the run folder (so the run still resumes after the bundled finder has been
 replaced); the base's own val F1 is the first candidate for the best file.
 
+A recipe may also give "line_centred" (the share of crops centred on a line drawn with every
+line alike) and "partial" (the training sets whose ground truth leaves lines out, where the loss
+counts only near the lines it gives).
+
 The run resumes from its last checkpoint when started again with the same --out.
 """
 
@@ -98,6 +102,8 @@ def main() -> None:
         crop=recipe["crop"],
         on_progress=TrainingBar(settings.steps, metric="1-F1"),
         base=base,
+        line_centred=recipe.get("line_centred", 0.0),
+        partial=recipe.get("partial", []),
         provenance={  # the file to ship says what made it
             "made_by": "packaging/line_finder/recipe.py",
             "recipe": recipe,

@@ -32,6 +32,12 @@ def test_recipes_train_on_train_and_select_on_val_only(path):
     if DATA.is_dir():
         empty = [n for n in recipe["train"] + recipe["val"] if not split_xmls(DATA / n.split("/")[0], n.split("/")[1])]
         assert not empty, f"{path.name} names splits ../shared/data does not have: {empty}"
+    if "partial" in recipe:  # the sets whose ground truth leaves lines out, as the benchmark names them
+        from benchmarks.common import PARTIAL_GROUND_TRUTH
+
+        trained = {name.split("/")[0] for name in recipe["train"]}
+        assert set(recipe["partial"]) == set(PARTIAL_GROUND_TRUTH) & trained
+    assert 0 <= recipe.get("line_centred", 0) <= 1
 
 
 def tiny_finder(path: Path, bias: float) -> str:
