@@ -138,8 +138,8 @@ def crop_centre(sample: ScaledPage, rng: np.random.Generator, line_centred: floa
     if rng.random() < 0.8 and body.any():
         ys, xs = np.nonzero(body)
         k = rng.integers(len(ys))
-        return 2 * ys[k], 2 * xs[k]
-    return rng.integers(h), rng.integers(w)
+        return float(2 * ys[k]), float(2 * xs[k])
+    return float(rng.integers(h)), float(rng.integers(w))
 
 
 def map_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -167,7 +167,7 @@ def random_crop(
     cy, cx = crop_centre(sample, rng, line_centred)
     angle = rng.uniform(-3, 3)
     matrix = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, rng.uniform(*zoom))
-    matrix[:, 2] += (size / 2 - cx, size / 2 - cy)
+    matrix[:, 2] += np.array([size / 2 - cx, size / 2 - cy])
     crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=255)
     half = matrix.copy()
     half[:, 2] /= 2  # the same motion on the half-size maps

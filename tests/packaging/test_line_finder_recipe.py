@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def test_a_further_round_names_the_finder_its_comment_says(path):
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
     recipe = json.loads(path.read_text())
-    commit = recipe["_comment"].split("shipped at commit ")[1].split(")")[0]
+    named = re.search(r"shipped at commit ([0-9a-f]{7,40})\)", recipe["_comment"])
+    assert named, "the comment names the commit its base was shipped at, as 'shipped at commit abc1234)'"
+    commit = named.group(1)
     blob = subprocess.run(
         ["git", "show", f"{commit}:{recipe['base']['file']}"], cwd=REPO, capture_output=True, check=False
     )
