@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,18 +26,30 @@ from PySide6.QtWidgets import (
 from mspt_app.training import RunWatcher, runs_dir
 from mspt_app.widgets.look import duration_text
 from mspt_core.train.runs import is_alive, list_runs
-from mspt_core.train.runspec import KIND_NAMES, EventKind, RunEvent
+from mspt_core.train.runspec import EventKind, RunEvent
 
 REFRESH_MS = 2000  # the runs list looks at the run folders this often
+# Marked for Qt's translation tools (lupdate reads only literal strings), said through ``said``.
+CONTEXT = "RunView"
 STATE_TEXT = {
-    "new": "Starting…",
-    "running": "Running",
-    "paused": "Paused",
-    "finished": "Finished",
-    "cancelled": "Stopped at a checkpoint — it can be resumed",
-    "failed": "Failed",
-    "interrupted": "Interrupted — it can be resumed from its last checkpoint",
+    "new": QT_TRANSLATE_NOOP("RunView", "Starting…"),
+    "running": QT_TRANSLATE_NOOP("RunView", "Running"),
+    "paused": QT_TRANSLATE_NOOP("RunView", "Paused"),
+    "finished": QT_TRANSLATE_NOOP("RunView", "Finished"),
+    "cancelled": QT_TRANSLATE_NOOP("RunView", "Stopped at a checkpoint — it can be resumed"),
+    "failed": QT_TRANSLATE_NOOP("RunView", "Failed"),
+    "interrupted": QT_TRANSLATE_NOOP("RunView", "Interrupted — it can be resumed from its last checkpoint"),
 }
+KIND_TEXT = {
+    "pretrain": QT_TRANSLATE_NOOP("RunView", "pre-training"),
+    "finetune": QT_TRANSLATE_NOOP("RunView", "fine-tuning"),
+    "adapt": QT_TRANSLATE_NOOP("RunView", "adapting"),
+}
+
+
+def said(texts: dict[str, str], key: str) -> str:
+    """A run's state or kind as said to a person, in the app's language (the key where unknown)."""
+    return QCoreApplication.translate(CONTEXT, texts[key]) if key in texts else key
 
 
 class RunView(QWidget):
@@ -187,7 +199,7 @@ class RunView(QWidget):
             self.base_line.setVisible(True)
 
     def _show_state(self, state: str) -> None:
-        self.state_label.setText(self.tr(STATE_TEXT.get(state, state)))
+        self.state_label.setText(said(STATE_TEXT, state))
         active = state in ("running", "paused", "new")
         self.pause_button.setVisible(active)
         self.stop_button.setVisible(active)
@@ -268,9 +280,7 @@ class RunWindow(QDialog):
     def __init__(self, watcher: RunWatcher, parent=None):
         super().__init__(parent)
         spec = watcher.spec
-        self.setWindowTitle(
-            self.tr("{k} “{n}”").format(k=self.tr(KIND_NAMES.get(spec.kind, spec.kind)).capitalize(), n=spec.name)
-        )
+        self.setWindowTitle(self.tr("{k} “{n}”").format(k=said(KIND_TEXT, spec.kind).capitalize(), n=spec.name))
         self.view = RunView(watcher, self)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -323,12 +333,9 @@ class RunsDialog(QDialog):
             if watcher is not None:
                 watcher.poll()
                 summary.state = watcher.state
-            kind = self.tr(KIND_NAMES.get(summary.spec.kind, summary.spec.kind))
+            kind = said(KIND_TEXT, summary.spec.kind)
             steps = f" · step {summary.step}/{summary.total_steps}" if summary.total_steps else ""
-            text = (
-                f"{summary.path.name}: {kind} “{summary.spec.name}” — "
-                f"{self.tr(STATE_TEXT.get(summary.state, summary.state))}{steps}"
-            )
+            text = f"{summary.path.name}: {kind} “{summary.spec.name}” — {said(STATE_TEXT, summary.state)}{steps}"
             if summary.result and summary.result.get("kept_base"):
                 text += self.tr(" · no improvement: the base model stays")
             rows.append((text, str(summary.path)))

@@ -12,7 +12,7 @@ from mspt_app.training import RunWatcher
 from mspt_app.widgets.adapt_wizard import AdaptWizard
 from mspt_app.widgets.model_manager import ModelManagerDialog
 from mspt_app.widgets.reread import RereadDialog
-from mspt_app.widgets.run_view import STATE_TEXT, RunsDialog, RunView, RunWindow
+from mspt_app.widgets.run_view import STATE_TEXT, RunsDialog, RunView, RunWindow, said
 from mspt_app.widgets.wizards import FinetuneWizard, PretrainWizard
 from mspt_core.train.runspec import RunSpec
 
@@ -100,7 +100,7 @@ class TrainingControl(QObject):
 
             # The words the run's own view uses ("stopped at a checkpoint", not "cancelled").
             def show_state(state: str) -> None:
-                text = self.tr(STATE_TEXT.get(state, state))
+                text = said(STATE_TEXT, state)
                 self.window.status_label.setText(self.tr("Training “{n}”: {s}").format(n=name, s=text))
 
             watcher.state_changed.connect(show_state)

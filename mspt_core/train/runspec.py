@@ -17,7 +17,6 @@ from mspt_core.pretrain.settings import PretrainSettings
 from mspt_core.train.settings import TrainSettings
 
 KINDS = ("pretrain", "finetune", "adapt")
-KIND_NAMES = {"pretrain": "pre-training", "finetune": "fine-tuning", "adapt": "adapting"}  # said to a person
 LOOP_FIELDS = frozenset(f.name for f in fields(TrainSettings)) - {"device"}
 METHOD_FIELDS = frozenset(f.name for f in fields(PretrainSettings))
 

@@ -329,6 +329,30 @@ def test_the_runs_list_deletes_finished_runs_but_not_running_ones(window, monkey
         holder.release()
 
 
+def test_a_runs_state_and_kind_are_said_in_the_apps_language(qapp):
+    """The words for a run's state and kind go through Qt's translation, not around it."""
+    from PySide6.QtCore import QCoreApplication, QTranslator
+
+    from mspt_app.widgets.run_view import KIND_TEXT, STATE_TEXT, said
+
+    class Shouting(QTranslator):  # a stand-in for a language file: every RunView text in capitals
+        def translate(self, context, text, disambiguation=None, n=-1):
+            return text.upper() if context == "RunView" else ""
+
+        def isEmpty(self):
+            return False
+
+    translator = Shouting()
+    assert QCoreApplication.installTranslator(translator)
+    try:
+        assert said(STATE_TEXT, "cancelled") == "STOPPED AT A CHECKPOINT — IT CAN BE RESUMED"
+        assert said(KIND_TEXT, "pretrain") == "PRE-TRAINING"
+        assert said(STATE_TEXT, "a state from a newer version") == "a state from a newer version"
+    finally:
+        QCoreApplication.removeTranslator(translator)
+    assert said(KIND_TEXT, "pretrain") == "pre-training"
+
+
 def test_the_finetune_wizard_starts_from_the_preset_that_fits_the_base(corrected_project):
     from mspt_core.presets import ENCODER
 
