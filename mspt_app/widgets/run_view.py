@@ -47,9 +47,10 @@ KIND_TEXT = {
 }
 
 
-def said(texts: dict[str, str], key: str) -> str:
-    """A run's state or kind as said to a person, in the app's language (the key where unknown)."""
-    return QCoreApplication.translate(CONTEXT, texts[key]) if key in texts else key
+def said(texts: dict[str, object], key: str) -> str:
+    """A run's state or kind as said to a person, in the app's language (the key where unknown).
+    ``texts`` holds what QT_TRANSLATE_NOOP gave back: the English text (typed ``object``)."""
+    return QCoreApplication.translate(CONTEXT, str(texts[key])) if key in texts else key
 
 
 class RunView(QWidget):
