@@ -39,8 +39,8 @@ HANDWRITTEN = {
     "timeus-19-handwritten-fr": "fra",
 }
 # Sets whose ground truth transcribes only some lines of a page (their README says so): a line
-# found there that the source left out counts against precision, for every method alike, and
-# the line finder's training counts its loss only near the lines they give.
+# found there that the source left out counts against precision, for every method alike; a
+# line-finder recipe's "partial" names them, so its loss counts only near the lines they give.
 PARTIAL_GROUND_TRUTH = {
     "testaments-poilus-handwritten-fr": "archive numbers, page labels and stamps not always transcribed",
     "timeus-19-handwritten-fr": "ground truth for recognition, not segmentation: not every line is transcribed",

@@ -6,11 +6,11 @@ polygon filled, the core the band from the baseline up to ``CORE_SHARE`` of the 
 polygon's top, column by column. Training samples are random crops of the pages at a few
 scales and zooms, with small rotations and mirror images, sometimes two pages side by side
 across a gutter or a dark scanner border, and what scans do to the ink and paper (contrast,
-bleed-through, uneven light, blur, noise, JPEG, binarization). Some crops are centred on a
-line drawn with every line of the page equally likely, so that short lines (folio numbers,
-catchwords, interlinear words) are seen about as often as long ones. On pages whose ground truth
-leaves some lines out (``partial``), the loss counts only near the lines it gives: what it
-leaves out is not taught as "no line". Validation runs the real
+bleed-through, uneven light, blur, noise, JPEG, binarization). A recipe may centre a share of
+the crops (``line_centred``) on a line drawn with every line of the page equally likely, so that
+short lines (folio numbers, catchwords, interlinear words) are seen about as often as long ones,
+and name sets whose ground truth leaves some lines out (``partial``), where the loss counts only
+near the lines it gives: what it leaves out is not taught as "no line". Validation runs the real
 segmentation on whole validation pages and scores 1 - F1 of line matching at box IoU >= 0.5, the
 measure the benchmark reports (the mean over collections when pages come grouped).
 """
@@ -86,8 +86,8 @@ def ignore_away_from_lines(targets: np.ndarray, boxes: np.ndarray) -> np.ndarray
     same grid), with every pixel further than ``KNOWN_AROUND`` line heights from the lines it
     gives set to ``IGNORED``: the gaps between its lines still teach where one ends, but a page
     number or a note it leaves out does not teach that such marks are no line."""
-    if not len(boxes):
-        return targets
+    if not len(boxes):  # no line given: nothing on the page is known
+        return np.full_like(targets, IGNORED)
     reach = max(1, int(round(KNOWN_AROUND * float(np.median(boxes[:, 3] - boxes[:, 1])))))
     known = cv2.dilate(targets[1], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
     out = targets.copy()

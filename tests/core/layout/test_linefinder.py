@@ -445,7 +445,7 @@ def test_a_page_whose_ground_truth_leaves_lines_out_teaches_only_near_its_lines(
     counted = ~ignored
     assert np.array_equal(partial.targets[counted], whole.targets[counted])
     assert (partial.targets[1] == 1).sum() == (whole.targets[1] == 1).sum()  # every line pixel stays
-    for x0, y0, x1, y1 in partial.lines.round().astype(int):  # within and between lines: counted
+    for x0, y0, x1, y1 in np.clip(partial.lines.round().astype(int), 0, None):  # within lines: counted
         assert not ignored[1, y0 : y1 + 1, x0 : x1 + 1].any()
 
 
@@ -464,8 +464,34 @@ def test_the_loss_does_not_count_ignored_pixels_and_is_unchanged_without_them():
     assert not logits.grad[:, :, :8].any() and logits.grad[:, :, 8:].abs().sum() > 0
 
 
-def test_a_job_refuses_a_share_of_line_centred_crops_or_partial_sets_it_cannot_use(cremma):
-    train = {"cremma": [_page(cremma, "train", "01R_P1S3SS1P019_001.xml")]}
+def test_only_the_sets_named_partial_are_taught_only_near_their_lines(cremma):
+    page = _page(cremma, "train", "01R_P1S3SS1P019_001.xml")
+    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
+    job = LineFinderJob({"whole": [page], "partial": [page]}, {}, config, Path("unused"), crop=64, partial=["partial"])
+    whole, partial = job.groups
+    assert not any((p.targets == IGNORED).any() for p in whole)
+    assert all((p.targets == IGNORED).any() for p in partial)
+
+
+def test_crops_drawn_as_before_when_none_is_line_centred(cremma):
+    """A recipe without line-centred crops draws the same numbers as before they existed, so a
+    run started then resumes exactly: the centre of a point of text, or now and then anywhere."""
+    page = scaled_pages(_page(cremma, "train", "img132.xml"), 640, scales=(1.0,))[0]
+    ys, xs = np.nonzero(page.targets[1])
+    h, w = page.image.shape
+    rng, before = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(50):
+        if before.random() < 0.8:
+            k = before.integers(len(ys))
+            expected = (2 * ys[k], 2 * xs[k])
+        else:
+            expected = (before.integers(h), before.integers(w))
+        assert crop_centre(page, rng, 0.0) == expected
+    assert rng.random() == before.random()
+
+
+def test_a_job_refuses_a_share_of_line_centred_crops_or_partial_sets_it_cannot_use():
+    train = {"cremma": [Path("never-read.xml")]}  # refused before any page is read
     config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
     with pytest.raises(ValueError, match="line_centred"):
         LineFinderJob(train, {}, config, Path("unused"), crop=64, line_centred=1.5)
