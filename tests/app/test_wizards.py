@@ -337,6 +337,7 @@ def test_a_runs_state_and_kind_are_said_in_the_apps_language(qapp):
     from mspt_core.train.runspec import KINDS
 
     assert set(KIND_TEXT) == set(KINDS)  # every kind of run has its words
+
     class Shouting(QTranslator):  # a stand-in for a language file: every RunView text in capitals
         def translate(self, context, text, disambiguation=None, n=-1):
             return text.upper() if context == "RunView" else ""
