@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from mspt_core.document import Page
+from mspt_core.document import Line, Page
 from mspt_core.errors import DataError
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
@@ -45,16 +45,19 @@ IGNORED = 255  # a target pixel the loss does not count (away from the lines of 
 KNOWN_AROUND = 1.0  # on a partial page, line heights around its lines where the targets count
 
 
+def _scaled_polygons(page: Page, factor: float) -> list[tuple[Line, np.ndarray]]:
+    """``page``'s lines that have an outline (3 points or more), each with its polygon at
+    ``factor`` x the page's pixel coordinates."""
+    return [(ln, np.asarray(ln.polygon, np.float64) * factor) for ln in page.lines() if len(ln.polygon) >= 3]
+
+
 def line_targets(page: Page, shape: tuple[int, int], factor: float) -> np.ndarray:
     """(2, H, W) uint8 targets (core, body) for ``page``'s lines drawn at ``factor`` x the
     page's pixel coordinates on an H x W map."""
     h, w = shape
     core = np.zeros(shape, np.uint8)
     body = np.zeros(shape, np.uint8)
-    for line in page.lines():
-        if len(line.polygon) < 3:
-            continue
-        poly = np.asarray(line.polygon, dtype=np.float64) * factor
+    for line, poly in _scaled_polygons(page, factor):
         cv2.fillPoly(body, [np.round(poly).astype(np.int32)], 1)
         x0, y0 = np.floor(poly.min(axis=0)).astype(int)
         x1, y1 = np.ceil(poly.max(axis=0)).astype(int)
@@ -97,15 +100,15 @@ def ignore_away_from_lines(targets: np.ndarray, boxes: np.ndarray) -> np.ndarray
 
 def line_boxes(page: Page, factor: float) -> np.ndarray:
     """(n, 4) x0, y0, x1, y1 of ``page``'s lines at ``factor`` x its pixel coordinates."""
-    boxes = [np.asarray(ln.polygon, np.float64) * factor for ln in page.lines() if len(ln.polygon) >= 3]
-    return np.array([(*b.min(axis=0), *b.max(axis=0)) for b in boxes], np.float64).reshape(-1, 4)
+    boxes = [(*poly.min(axis=0), *poly.max(axis=0)) for _, poly in _scaled_polygons(page, factor)]
+    return np.array(boxes, np.float64).reshape(-1, 4)
 
 
 @dataclass
 class ScaledPage:
     image: np.ndarray  # illumination-normalized grey at input scale
     targets: np.ndarray  # (2, h/2, w/2) uint8: 1 line, 0 none, IGNORED not counted
-    lines: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # line boxes on the targets' grid
+    lines: np.ndarray  # (n, 4) boxes of its lines on the targets' grid (``line_boxes``)
 
 
 def scaled_pages(xml: Path, side: int, scales=SCALES, partial: bool = False) -> list[ScaledPage]:
