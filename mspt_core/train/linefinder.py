@@ -295,6 +295,7 @@ class LineFinderJob:
             self.model.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
         self.line_centred = line_centred
+        self.partial = sorted(partial)
         self.best_path = Path(best_path)
         self.provenance = dict(provenance or {})  # what made it, written into every file saved
         self.val_sets = {k: v for k, v in _grouped(val_xmls).items() if v}
@@ -317,6 +318,16 @@ class LineFinderJob:
 
     def param_groups(self) -> list[dict]:
         return [{"params": list(self.model.parameters()), "lr_scale": 1.0}]
+
+    def resume_record(self) -> dict:
+        """What a resumed run must train with as it started (``loop``): its line-centred share
+        and partial sets; empty at the defaults, as every checkpoint from before the record was."""
+        record: dict = {}
+        if self.line_centred:
+            record["line_centred"] = self.line_centred
+        if self.partial:
+            record["partial"] = self.partial
+        return record
 
     def epoch_batches(self, rng: np.random.Generator) -> list[int]:
         return list(range(self.batches_per_epoch))  # crops are drawn from each batch's own rng

@@ -545,6 +545,35 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     assert page.metadata["segmentation"] == "mspt learned"
 
 
+def test_a_run_resumed_with_other_line_centred_crops_or_partial_sets_is_refused(cremma, tmp_path):
+    """A run stopped part-way resumes only as it started: with other line-centred crops or
+    partial sets it would not take the steps it began to, so it is told to start over."""
+    from mspt_core.errors import ModelFileError
+
+    train = {"cremma": [_page(cremma, "train", "01R_P1S3SS1P019_001.xml")]}
+    val = {"cremma": [_page(cremma, "val", "01R_P1S3SS1P019_007.xml")]}
+    config = LineFinderConfig(widths=(4, 8, 8, 8, 8), input_side=256, train_side=256)
+    settings = TrainSettings(steps=3, batch_size=1, lr=1e-3, warmup=1, val_every=1, checkpoint_every=1)
+    steps = []
+
+    def start(**options):
+        return train_line_finder(
+            train, val, tmp_path / "lf.safetensors", tmp_path / "run", settings, config, crop=64, **options
+        )
+
+    stopped = start(
+        line_centred=0.5,
+        partial=["cremma"],
+        on_progress=lambda p: steps.append(p.step),
+        should_stop=lambda: len(steps) >= 1,
+    )
+    assert stopped.status == "cancelled"
+    for other in ({"line_centred": 0.25, "partial": ["cremma"]}, {"line_centred": 0.5}, {}):
+        with pytest.raises(ModelFileError, match="made its batches otherwise.*start"):
+            start(**other)
+    assert start(line_centred=0.5, partial=["cremma"]).status == "finished"
+
+
 def test_a_further_round_starts_from_its_base_with_its_settings(cremma, tmp_path):
     """Training from a base line finder (the bundled one): step 0 reads like the base (its val
     F1 is the first record), its threshold chosen on val goes on with it, and a base of other
