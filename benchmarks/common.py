@@ -39,8 +39,9 @@ HANDWRITTEN = {
     "timeus-19-handwritten-fr": "fra",
 }
 # Sets whose ground truth transcribes only some lines of a page (their README says so): a line
-# found there that the source left out counts against precision, for every method alike; a
-# line-finder recipe's "partial" names them, so its loss counts only near the lines they give.
+# found there farther than a line height from every line the source gives is not counted, for
+# every method alike (``match_lines(partial=True)``); a line-finder recipe's "partial" names them,
+# so its loss counts only near the lines they give and its validation scores them so too.
 PARTIAL_GROUND_TRUTH = {
     "testaments-poilus-handwritten-fr": "archive numbers, page labels and stamps not always transcribed",
     "timeus-19-handwritten-fr": "ground truth for recognition, not segmentation: not every line is transcribed",

@@ -3,6 +3,11 @@
 Used by the segmentation benchmark, the layout tests and the line finder's validation, so all
 three count a line as found in the same way. IoU is taken either on the lines' bounding boxes
 (the usual measure, which Tesseract's boxes can be compared with) or on their polygons.
+
+Where the ground truth transcribes only some of a page's lines (a page label, a stamp or a note
+left out), a found line far from every line it gives cannot be judged: ``match_lines(...,
+partial=True)`` leaves such lines out of the count (``judged_lines``), as line-finder training
+leaves those pixels out of its loss.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from mspt_core.document import bbox
 
 RASTER = 4  # polygon IoU is computed on masks reduced by this factor
+KNOWN_AROUND = 1.0  # line heights (the median given line's) around a partial page's lines that it speaks for
 Polygon = Sequence[tuple[float, float]]
 
 
@@ -104,9 +110,33 @@ def pair_lines(
     return matched
 
 
+def judged_lines(truth: list[Polygon], found: list[Polygon]) -> list[int]:
+    """Indices of the ``found`` lines that a ground truth giving only some of a page's lines can
+    judge: those whose box comes within ``KNOWN_AROUND`` line heights of one of its lines' boxes
+    (none, where it gives no line)."""
+    given = [bbox(p) for p in truth if len(p) >= 3]
+    if not given or not found:
+        return []
+    a = np.array(given, dtype=np.float64)[:, None, :]
+    b = np.array([bbox(p) for p in found], dtype=np.float64)[None, :, :]
+    reach = KNOWN_AROUND * float(np.median(a[:, 0, 3] - a[:, 0, 1]))
+    dx = np.maximum(np.maximum(a[..., 0] - b[..., 2], b[..., 0] - a[..., 2]), 0)
+    dy = np.maximum(np.maximum(a[..., 1] - b[..., 3], b[..., 1] - a[..., 3]), 0)
+    return [int(j) for j in np.flatnonzero((np.maximum(dx, dy) <= reach).any(axis=0))]
+
+
 def match_lines(
-    truth: list[Polygon], found: list[Polygon], shape: tuple[int, int], threshold: float = 0.5, kind: str = "box"
+    truth: list[Polygon],
+    found: list[Polygon],
+    shape: tuple[int, int],
+    threshold: float = 0.5,
+    kind: str = "box",
+    partial: bool = False,
 ) -> Match:
-    """How many lines ``pair_lines`` matches, with the counts precision and recall need."""
+    """How many lines ``pair_lines`` matches, with the counts precision and recall need;
+    ``partial``: the ground truth gives only some of the page's lines, and the found lines it
+    cannot judge (``judged_lines``) are left out."""
+    if partial:
+        found = [found[j] for j in judged_lines(truth, found)]
     pairs = pair_lines(truth, found, shape, threshold, kind)
     return Match(sum(1 for p in truth if len(p) >= 3), len(found), len(pairs))

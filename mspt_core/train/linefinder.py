@@ -12,7 +12,9 @@ short lines (folio numbers, catchwords, interlinear words) are seen about as oft
 and name sets whose ground truth leaves some lines out (``partial``), where the loss counts only
 near the lines it gives: what it leaves out is not taught as "no line". Validation runs the real
 segmentation on whole validation pages and scores 1 - F1 of line matching at box IoU >= 0.5, the
-measure the benchmark reports (the mean over collections when pages come grouped).
+measure the benchmark reports (the mean over collections when pages come grouped); on the
+``partial`` sets' pages a found line far from every line the ground truth gives is not counted
+(``evaluate.judged_lines``), so a checkpoint is not preferred for missing what it leaves out.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from mspt_core.errors import DataError
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.clean import normalize_illumination
-from mspt_core.layout.evaluate import Match, Polygon, match_lines
+from mspt_core.layout.evaluate import KNOWN_AROUND, Match, Polygon, match_lines
 from mspt_core.layout.linefinder import CORE_SHARE, LineFinder, LineFinderConfig, LineNet, prepare, save_line_finder
 from mspt_core.layout.segment import segment
 from mspt_core.train.loop import Progress, TrainResult, TrainSettings, train
@@ -42,7 +44,6 @@ SCALES = (0.8, 1.0, 1.25)  # page sizes seen in training, relative to ``train_si
 BASELINE_SHARE = 0.78  # of a line's height from its top, where ground truth gives no baseline
 ZOOM = (0.8, 1.25)  # and a random zoom within each crop on top of that
 IGNORED = 255  # a target pixel the loss does not count (away from the lines of a partial page)
-KNOWN_AROUND = 1.0  # on a partial page, line heights around its lines where the targets count
 
 
 def _scaled_polygons(page: Page, factor: float) -> list[tuple[Line, np.ndarray]]:
@@ -361,7 +362,10 @@ class LineFinderJob:
     def validate(self, device: torch.device) -> float | None:
         if not self.val_sets:
             return None
-        f1s = [evaluate_finder(self.finder(), xmls, device).f1 for xmls in self.val_sets.values()]
+        f1s = [
+            evaluate_finder(self.finder(), xmls, device, partial=name in self.partial).f1
+            for name, xmls in self.val_sets.items()
+        ]
         return 1.0 - float(np.mean(f1s))
 
     def save_best(self, metric: float, step: int) -> None:
@@ -369,10 +373,13 @@ class LineFinderJob:
         save_line_finder(self.best_path, self.model, self.config, provenance)
 
 
-def evaluate_finder(finder: LineFinder, xmls: Sequence[Path], device: torch.device | str = "cpu") -> Match:
+def evaluate_finder(
+    finder: LineFinder, xmls: Sequence[Path], device: torch.device | str = "cpu", partial: bool = False
+) -> Match:
     """Line matching (box IoU >= 0.5) of the finder's segmentation of whole pages, summed; on the CPU,
-    as segment() runs it, whatever ``device`` the caller trains on."""
-    return _matches(finder, _truth_pages(xmls), ("box",))["box"]
+    as segment() runs it, whatever ``device`` the caller trains on. ``partial``: their ground
+    truth leaves lines out (``match_lines``)."""
+    return _matches(finder, _truth_pages(xmls), ("box",), partial)["box"]
 
 
 TruthPage = tuple[list[Polygon], np.ndarray]  # a page's ground-truth line polygons and its grey image
@@ -388,9 +395,11 @@ def _truth_pages(xmls: Sequence[Path]) -> list[TruthPage]:
     return pages
 
 
-def _matches(finder: LineFinder, pages: Sequence[TruthPage], kinds: Sequence[str]) -> dict[str, Match]:
+def _matches(
+    finder: LineFinder, pages: Sequence[TruthPage], kinds: Sequence[str], partial: bool = False
+) -> dict[str, Match]:
     """Line matching at IoU >= 0.5 by each of ``kinds`` ("box", "polygon") of one segmentation of
-    each page, summed over the pages."""
+    each page, summed over the pages (``partial``: see ``match_lines``)."""
     net = finder.net
     was, training = next(net.parameters()).device, net.training
     net.to("cpu").eval()  # inference on the CPU, as segment() runs it
@@ -401,7 +410,7 @@ def _matches(finder: LineFinder, pages: Sequence[TruthPage], kinds: Sequence[str
             found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False)
             found_lines: list[Polygon] = [ln.polygon for ln in found.lines()]
             for kind in kinds:
-                totals[kind] += match_lines(truth_lines, found_lines, grey.shape, kind=kind)
+                totals[kind] += match_lines(truth_lines, found_lines, grey.shape, kind=kind, partial=partial)
     finally:
         net.to(was).train(training)
     return totals
@@ -425,12 +434,18 @@ Thresholds = tuple[float, float]  # (core_threshold, body_threshold) of a LineFi
 
 
 def choose_thresholds(
-    finder: LineFinder, val_xmls: PageSets, cores: Sequence[float], bodies: Sequence[float], min_gain: float = 0.0
+    finder: LineFinder,
+    val_xmls: PageSets,
+    cores: Sequence[float],
+    bodies: Sequence[float],
+    min_gain: float = 0.0,
+    partial: Sequence[str] = (),
 ) -> tuple[Thresholds, dict[Thresholds, tuple[float, float]]]:
     """The thresholds (``LineFinderConfig.core_threshold``, ``body_threshold``) whose lines match
     the validation collections best (``pick_thresholds``), among every pair of ``cores`` and
     ``bodies`` (each with the finder's own value added); and every pair's (mean box F1, mean
-    polygon F1) over the collections, at IoU >= 0.5, the finder's own pair first.
+    polygon F1) over the collections, at IoU >= 0.5, the finder's own pair first. The
+    collections named in ``partial`` are scored as their ground truth allows (``match_lines``).
 
     The core threshold cuts lines apart: higher, and neighbouring lines whose cores touch come
     apart, but faint lines break or vanish. The body threshold draws each line's outline: lower,
@@ -443,13 +458,14 @@ def choose_thresholds(
     for value in {v for pair in grid for v in pair}:
         if not 0 < value < 1:
             raise ValueError(f"a threshold is a probability strictly between 0 and 1, got {value}")
-    sets = [_truth_pages(xmls) for xmls in _grouped(val_xmls).values() if xmls]  # read once for every pair
+    # read once for every pair
+    sets = [(_truth_pages(xmls), name in partial) for name, xmls in _grouped(val_xmls).items() if xmls]
     remembered: dict = {}
     scores = {}
     for core, body in [own, *sorted(grid - {own})]:
         config = replace(finder.config, core_threshold=core, body_threshold=body)
         trial = _MapsOnce(finder.net, config, finder.metadata, remembered)
-        per_set = [_matches(trial, pages, ("box", "polygon")) for pages in sets]
+        per_set = [_matches(trial, pages, ("box", "polygon"), part) for pages, part in sets]
         scores[core, body] = (
             float(np.mean([m["box"].f1 for m in per_set])),
             float(np.mean([m["polygon"].f1 for m in per_set])),

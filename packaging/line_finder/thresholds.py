@@ -7,7 +7,8 @@ body map, were fixed at 0.5 by hand, and the best cuts depend on how sure the ne
         --out resources/layout/line-finder.safetensors [--recipe packaging/line_finder/round-2.json] [--threads 1]
 
 Every pair of candidates is scored by the mean over the val splits of line-matching F1 at box
-IoU and at polygon IoU >= 0.5, the two averaged (``choose_thresholds``); each threshold keeps
+IoU and at polygon IoU >= 0.5, the two averaged (``choose_thresholds``; on the recipe's
+``"partial"`` sets a found line far from every line their ground truth gives is not counted); each threshold keeps
 the finder's own value unless moving it gains more than ``--min-gain`` (``MIN_GAIN``). The network
 runs once per page; each pair redoes only the step from maps to lines (about 14 s a pair for
 the 53 val pages on one thread, after one pass of the network of about 40 s: 13 minutes for the
@@ -57,7 +58,9 @@ def main() -> None:
     finder = load_line_finder(args.finder)
     val = shared_splits_by_set(recipe["val"])
     own = (finder.config.core_threshold, finder.config.body_threshold)
-    best, scores = choose_thresholds(finder, val, args.cores, args.bodies, args.min_gain)
+    best, scores = choose_thresholds(
+        finder, val, args.cores, args.bodies, args.min_gain, partial=recipe.get("partial", [])
+    )
     for (core, body), (box, polygon) in scores.items():
         mark = " <- chosen" if (core, body) == best else (" (the finder's own)" if (core, body) == own else "")
         print(f"core {core:.2f} body {body:.2f}: mean val F1 box {box:.4f}, polygon {polygon:.4f}{mark}")

@@ -40,7 +40,7 @@ from mspt_core.train.linefinder import (
     train_line_finder,
 )
 from mspt_core.train.loop import TrainSettings
-from tests.conftest import DATA, split_xmls
+from tests.conftest import DATA, _require, split_xmls
 
 
 def _page(dataset, split, name):
@@ -500,16 +500,39 @@ def test_a_job_refuses_a_share_of_line_centred_crops_or_partial_sets_it_cannot_u
 
 
 def test_grouped_validation_scores_the_mean_over_collections(cremma, fondue, monkeypatch):
-    """One collection's many pages do not outweigh another's few: the metric is 1 - mean F1."""
+    """One collection's many pages do not outweigh another's few: the metric is 1 - mean F1;
+    a collection named partial is scored as its ground truth allows."""
     from mspt_core.layout.evaluate import Match
     from mspt_core.train import linefinder as training
 
     scores = {"a": Match(10, 10, 10), "b": Match(10, 10, 0)}  # F1 1.0 and 0.0
-    monkeypatch.setattr(training, "evaluate_finder", lambda finder, xmls, device: scores[xmls[0]])
+    asked = {}
+
+    def evaluate(finder, xmls, device, partial):
+        asked[xmls[0]] = partial
+        return scores[xmls[0]]
+
+    monkeypatch.setattr(training, "evaluate_finder", evaluate)
     job = LineFinderJob.__new__(LineFinderJob)
-    job.model, job.config = None, None
+    job.model, job.config, job.partial = None, None, ["small"]
     job.val_sets = {"big": ["a"] * 40, "small": ["b"]}
     assert job.validate(torch.device("cpu")) == pytest.approx(0.5)
+    assert asked == {"a": False, "b": True}
+
+
+def test_thresholds_are_chosen_on_partly_transcribed_pages_as_their_ground_truth_allows():
+    """On a will whose ground truth leaves its archive marks out, the marks found are not held
+    against a pair of thresholds when the set is named partial."""
+    from mspt_core.train.linefinder import choose_thresholds
+
+    pages = split_xmls(_require(DATA / "testaments-poilus-handwritten-fr"), "val")
+    val = {"testaments": [p for p in pages if p.name == "TestamentsDePoilus_will_AD78_0034-1.xml"]}
+    finder = linefinder.bundled()
+    own = [finder.config.core_threshold], [finder.config.body_threshold]
+    _, whole = choose_thresholds(finder, val, *own)
+    _, judged = choose_thresholds(finder, val, *own, partial=["testaments"])
+    (pair,) = whole
+    assert judged[pair][0] > whole[pair][0] and judged[pair][1] > whole[pair][1]
 
 
 def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
