@@ -38,14 +38,23 @@ HANDWRITTEN = {
     "testaments-poilus-handwritten-fr": "fra",
     "timeus-19-handwritten-fr": "fra",
 }
-# Sets whose ground truth transcribes only some lines of a page (their README says so): a line
-# found there farther than a line height from every line the source gives is not counted, for
-# every method alike (``match_lines(partial=True)``); a line-finder recipe's "partial" names them,
-# so its loss counts only near the lines they give and its validation scores them so too.
+# Sets whose ground truth transcribes only some lines of a page (their README says so): in the
+# segmentation benchmark and the line finder's threshold search, a line found there farther than
+# a line height from every line the source gives is not counted, for every method alike
+# (``match_lines(partial=True)``); a line-finder recipe's "partial" names them, so its loss counts
+# only near the lines they give and its validation scores them so too.
 PARTIAL_GROUND_TRUTH = {
     "testaments-poilus-handwritten-fr": "archive numbers, page labels and stamps not always transcribed",
     "timeus-19-handwritten-fr": "ground truth for recognition, not segmentation: not every line is transcribed",
 }
+
+
+def judged_near(partial: list[str]) -> str:
+    """What a line finder's provenance adds where some val sets were scored only near their given lines."""
+    if not partial:
+        return ""
+    return f"; on {', '.join(partial)} only found lines within a line height of a given line counted"
+
 
 from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402  (the scripts import split_xmls from here)
 from mspt_core.train.settings import TrainSettings  # noqa: E402

@@ -623,8 +623,9 @@ def main() -> None:
     if partial:
         print(
             "\nOn these sets the ground truth leaves lines out, and a found line farther than a line height from "
-            "every line it gives is not counted, for every method alike (one nearer still counts against "
-            "precision): " + "; ".join(f"{name} ({PARTIAL_GROUND_TRUTH[name]})" for name in partial)
+            "every line it gives is not counted, for every method alike, in the found column, the F1s, the means "
+            "and the targets (one nearer still counts against precision): "
+            + "; ".join(f"{name} ({PARTIAL_GROUND_TRUTH[name]})" for name in partial)
         )
     means = print_means(results)
 

@@ -6,8 +6,10 @@ three count a line as found in the same way. IoU is taken either on the lines' b
 
 Where the ground truth transcribes only some of a page's lines (a page label, a stamp or a note
 left out), a found line far from every line it gives cannot be judged: ``match_lines(...,
-partial=True)`` leaves such lines out of the count (``judged_lines``), as line-finder training
-leaves those pixels out of its loss.
+partial=True)`` leaves such lines out of the count (``judged_lines``). Line-finder training
+leaves the same reach around the given lines out of its loss, pixel by pixel
+(``train.linefinder.ignore_away_from_lines``); here whole lines are kept or left out by their
+boxes' distance, so a line left out lies wholly where training does not look.
 """
 
 from __future__ import annotations

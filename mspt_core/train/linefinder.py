@@ -296,7 +296,7 @@ class LineFinderJob:
             self.model.load_state_dict({k: v.float() for k, v in base.net.state_dict().items()})
         self.crop, self.batches_per_epoch, self.batch_size = crop, batches_per_epoch, batch_size
         self.line_centred = line_centred
-        self.partial = sorted(partial)
+        self.partial = sorted(set(partial))
         self.best_path = Path(best_path)
         self.provenance = dict(provenance or {})  # what made it, written into every file saved
         self.val_sets = {k: v for k, v in _grouped(val_xmls).items() if v}
@@ -322,7 +322,9 @@ class LineFinderJob:
 
     def resume_record(self) -> dict:
         """What a resumed run must train with as it started (``loop``): its line-centred share
-        and partial sets; empty at the defaults, as every checkpoint from before the record was."""
+        and partial sets; empty at the defaults. A checkpoint from before the record reads as
+        one made at the defaults, so a run begun then with either key is refused: its best so far
+        was also scored with the partial sets in full."""
         record: dict = {}
         if self.line_centred:
             record["line_centred"] = self.line_centred
@@ -452,6 +454,9 @@ def choose_thresholds(
     and polygons reach further out to the ink's faint edges and the neighbours' ascenders."""
     if not any(_grouped(val_xmls).values()):
         raise ValueError("no validation pages to choose thresholds on")
+    unknown = set(partial) - set(_grouped(val_xmls))
+    if unknown:
+        raise ValueError(f"partial names no validation collection: {', '.join(sorted(unknown))}")
     _check_gain(min_gain)
     own = (finder.config.core_threshold, finder.config.body_threshold)
     grid = {(float(c), float(b)) for c in {*cores, own[0]} for b in {*bodies, own[1]}}

@@ -16,9 +16,11 @@ replaced); the base's own val F1 is the first candidate for the best file.
 
 A recipe may also give "line_centred" (the share of crops centred on a line drawn with every
 line alike) and "partial" (the training sets whose ground truth leaves lines out, where the loss
-counts only near the lines it gives).
+counts only near the lines it gives, and validation does not count a found line farther than a
+line height from them).
 
-The run resumes from its last checkpoint when started again with the same --out.
+The run resumes from its last checkpoint when started again with the same --out (and the same
+"line_centred" and "partial": with others it is refused).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import load_recipe, shared_splits_by_set, train_settings  # noqa: E402
+from benchmarks.common import judged_near, load_recipe, shared_splits_by_set, train_settings  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.layout.linefinder import LineFinder, LineFinderConfig, load_line_finder  # noqa: E402
 from mspt_core.train.linefinder import train_line_finder  # noqa: E402
@@ -108,7 +110,8 @@ def main() -> None:
             "made_by": "packaging/line_finder/recipe.py",
             "recipe": recipe,
             "trained_on": f"{', '.join(recipe['train'])} ({sum(map(len, train.values()))} pages)",
-            "selected_on": f"mean box F1 (val_f1_box) over {len(val)} val splits ({sum(map(len, val.values()))} pages)",
+            "selected_on": f"mean box F1 (val_f1_box) over {len(val)} val splits ({sum(map(len, val.values()))} pages)"
+            + judged_near(recipe.get("partial", [])),
         },
     )
     print(

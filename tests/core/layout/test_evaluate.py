@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from mspt_core.document import bbox, box_polygon
@@ -12,31 +13,33 @@ from mspt_core.layout.segment import segment
 from tests.conftest import DATA, _require, split_xmls
 
 
-def _gap(a, b) -> float:
-    """The white between two boxes, the larger of across and down (0 where they overlap)."""
-    return max(a[0] - b[2], b[0] - a[2], a[1] - b[3], b[1] - a[3], 0.0)
-
-
 def test_a_line_far_from_every_given_line_is_not_judged_and_a_near_one_is():
-    given = [box_polygon(100, 100, 500, 140), box_polygon(100, 150, 500, 190)]  # lines 40 px high
+    # Two given lines far apart, 40 and 60 px high (median 50), and a mark of two points.
+    given = [box_polygon(100, 100, 500, 140), box_polygon(100, 600, 500, 660), [(0, 0), (900, 900)]]
     found = [
         box_polygon(100, 100, 500, 140),  # the first line
-        box_polygon(510, 150, 560, 190),  # a word just right of the second: judged (a wrong line)
-        box_polygon(100, 231, 300, 270),  # 41 px below the last line: more than a line height away
+        box_polygon(100, 189, 300, 229),  # 49 px under it: near the first line only, judged
+        box_polygon(540, 700, 600, 740),  # 40 px right of and 40 under the second: judged
+        box_polygon(100, 380, 500, 420),  # halfway: 240 px from either
+        box_polygon(551, 711, 600, 740),  # 51 px right of and 51 under the second
         box_polygon(900, 20, 950, 60),  # a folio number the source leaves out
     ]
-    assert judged_lines(given, found) == [0, 1]
+    assert judged_lines(given, found) == [0, 1, 2]
     whole = match_lines(given, found, (1000, 1000))
     judged = match_lines(given, found, (1000, 1000), partial=True)
-    assert (whole.ground_truth, whole.found, whole.matched) == (2, 4, 1)
-    assert (judged.ground_truth, judged.found, judged.matched) == (2, 2, 1)  # recall as before
+    assert (whole.ground_truth, whole.found, whole.matched) == (2, 6, 1)
+    assert (judged.ground_truth, judged.found, judged.matched) == (2, 3, 1)  # recall as before
+    by_polygon = match_lines(given, found, (1000, 1000), kind="polygon", partial=True)
+    assert (by_polygon.found, by_polygon.matched) == (3, 1)
     assert judged_lines([], found) == [] and match_lines([], found, (1000, 1000), partial=True).found == 0
+    assert judged_lines(given, []) == []
 
 
 def test_on_a_real_partly_transcribed_page_only_what_lies_far_from_its_lines_is_left_out():
-    """A Poilus will (val) whose ground truth leaves its archive marks out: the finder's lines
-    there no longer count against precision, every line it matched still counts, and each line
-    left out lies more than a line height from every transcribed line."""
+    """A Poilus will (val) whose ground truth leaves its archive marks out: what the finder finds
+    there no longer counts against precision, every line it matched still counts, and every line
+    left out lies wholly where line-finder training leaves the page out of its loss (further than
+    a line height from the given lines' outlines)."""
     pages = split_xmls(_require(DATA / "testaments-poilus-handwritten-fr"), "val")
     (xml,) = [p for p in pages if p.name == "TestamentsDePoilus_will_AD78_0034-1.xml"]
     truth = read_document(xml)
@@ -49,6 +52,10 @@ def test_on_a_real_partly_transcribed_page_only_what_lies_far_from_its_lines_is_
     assert len(kept) < len(found) and judged.found == len(kept)
     assert judged.matched == whole.matched and judged.precision > whole.precision
     assert {j for _, j in pair_lines(given, found, grey.shape)} <= set(kept)
-    height = float(np.median([bbox(p)[3] - bbox(p)[1] for p in given]))
+    reach = round(float(np.median([bbox(p)[3] - bbox(p)[1] for p in given])))
+    known = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(known, [np.round(np.asarray(p)).astype(np.int32) for p in given], 1)
+    known = cv2.dilate(known, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
     for j in set(range(len(found))) - set(kept):
-        assert min(_gap(bbox(found[j]), bbox(p)) for p in given) > height
+        x0, y0, x1, y1 = (round(v) for v in bbox(found[j]))
+        assert not known[y0 : y1 + 1, x0 : x1 + 1].any()

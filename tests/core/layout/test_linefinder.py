@@ -520,19 +520,26 @@ def test_grouped_validation_scores_the_mean_over_collections(cremma, fondue, mon
     assert asked == {"a": False, "b": True}
 
 
-def test_thresholds_are_chosen_on_partly_transcribed_pages_as_their_ground_truth_allows():
-    """On a will whose ground truth leaves its archive marks out, the marks found are not held
-    against a pair of thresholds when the set is named partial."""
+def test_the_threshold_search_scores_only_the_sets_named_partial_as_their_ground_truth_allows():
+    """A will whose ground truth leaves its archive marks out, in two collections: scored in full
+    in one, as its ground truth allows in the one named partial; the mean is halfway. A name that
+    is no validation collection is refused."""
     from mspt_core.train.linefinder import choose_thresholds
 
     pages = split_xmls(_require(DATA / "testaments-poilus-handwritten-fr"), "val")
-    val = {"testaments": [p for p in pages if p.name == "TestamentsDePoilus_will_AD78_0034-1.xml"]}
+    will = [p for p in pages if p.name == "TestamentsDePoilus_will_AD78_0034-1.xml"]
     finder = linefinder.bundled()
     own = [finder.config.core_threshold], [finder.config.body_threshold]
-    _, whole = choose_thresholds(finder, val, *own)
-    _, judged = choose_thresholds(finder, val, *own, partial=["testaments"])
+    _, whole = choose_thresholds(finder, {"a": will}, *own)
+    _, judged = choose_thresholds(finder, {"a": will}, *own, partial=["a"])
+    _, mixed = choose_thresholds(finder, {"a": will, "b": will}, *own, partial=["a"])
     (pair,) = whole
     assert judged[pair][0] > whole[pair][0] and judged[pair][1] > whole[pair][1]
+    assert mixed[pair] == pytest.approx(
+        ((judged[pair][0] + whole[pair][0]) / 2, (judged[pair][1] + whole[pair][1]) / 2)
+    )
+    with pytest.raises(ValueError, match="partial names no validation collection: c"):
+        choose_thresholds(finder, {"a": will}, *own, partial=["c"])
 
 
 def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
