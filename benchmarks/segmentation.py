@@ -23,7 +23,11 @@ ours, and how many lines only one side has. On the handwritten sets, each page r
 (the product's reader) on the ground-truth lines and on ours, and the difference taken apart:
 our lines' text in the ground truth's order (what reading order costs), the text of the
 ground-truth lines we miss, and the text read on lines the ground truth lacks. With ``--split
-test`` the issue's targets are judged at the end (issue 15).
+test`` the issue's targets are judged at the end (issue 15). ``--why`` also says, per set and
+method, why the lines left unmatched (by box) are (``evaluate.unmatched_kinds``): the
+ground-truth lines missed (not found at all, found in pieces, joined into another line, found
+too wide, narrow, tall or short, or off), and the found lines matched to nothing (where no line
+is, or a piece of a line found or missed); on any split, train included, for looking into.
 
 Full run (the figures in RESULTS.md; kraken takes ~25 s a page, so keep its output)::
 
@@ -55,7 +59,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -67,7 +72,7 @@ from common import DATA, HANDWRITTEN, PARTIAL_GROUND_TRUTH, PRINTED, machine, sp
 from mspt_core.document import box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout.evaluate import Match, match_lines, pair_lines
+from mspt_core.layout.evaluate import EXTRA_KINDS, MISSED_KINDS, Match, match_lines, pair_lines, unmatched_kinds
 from mspt_core.layout.linefinder import bundled, bundled_path, load_line_finder
 from mspt_core.layout.segment import segment
 from mspt_core.metrics import char_errors
@@ -91,6 +96,8 @@ class Row:
     polygon: Match
     seconds: float = 0.0
     pages: int = 0
+    missed: Counter[str] = field(default_factory=Counter)  # why ground-truth lines went unmatched
+    extra: Counter[str] = field(default_factory=Counter)  # why found lines went unmatched
 
     @property
     def per_second(self) -> float:
@@ -102,6 +109,9 @@ def score(row: Row, truth, found, shape, partial: bool) -> None:
     found lines far from every line it gives are not counted (``match_lines``)."""
     row.box += match_lines(truth, found, shape, kind="box", partial=partial)
     row.polygon += match_lines(truth, found, shape, kind="polygon", partial=partial)
+    missed, extra = unmatched_kinds(truth, found, shape, partial)
+    row.missed += missed
+    row.extra += extra
 
 
 # ------------------------------------------------------------------------------------- kraken
@@ -258,6 +268,24 @@ def print_rows(name: str, rows: list[Row]) -> None:
             f"{reading.rate(row.per_second)} |",
             flush=True,
         )
+
+
+def print_unmatched(results: dict[str, list[Row]]) -> None:
+    """Why the lines each method left unmatched (by box) are, per set and in all."""
+    print("\nWhy lines went unmatched (box IoU >= 0.5): ground-truth lines missed, and found lines matched to nothing")
+    print("\n| set | method | " + " | ".join(MISSED_KINDS) + " | " + " | ".join(EXTRA_KINDS) + " |")
+    print("|---|---|" + "---|" * (len(MISSED_KINDS) + len(EXTRA_KINDS)))
+    totals: dict[str, list[Counter]] = {}
+    for name, rows in results.items():
+        for row in rows:
+            counts = [row.missed[k] for k in MISSED_KINDS] + [row.extra[k] for k in EXTRA_KINDS]
+            print(f"| {name} | {row.method} | " + " | ".join(map(str, counts)) + " |")
+            total = totals.setdefault(row.method, [Counter(), Counter()])
+            total[0] += row.missed
+            total[1] += row.extra
+    for method, (missed, extra) in totals.items():
+        counts = [missed[k] for k in MISSED_KINDS] + [extra[k] for k in EXTRA_KINDS]
+        print(f"| **all sets** | {method} | " + " | ".join(map(str, counts)) + " |")
 
 
 def print_means(results: dict[str, list[Row]]) -> dict[str, dict]:
@@ -572,6 +600,9 @@ def main() -> None:
         action="store_true",
         help="leave the learned lines' ends as the finder's maps drew them (no layout.ends step), to compare",
     )
+    parser.add_argument(
+        "--why", action="store_true", help="also say why the lines left unmatched are (evaluate.unmatched_kinds)"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.raw_line_ends:  # the module, not the function the package exports under its name
@@ -628,6 +659,8 @@ def main() -> None:
             + "; ".join(f"{name} ({PARTIAL_GROUND_TRUTH[name]})" for name in partial)
         )
     means = print_means(results)
+    if args.why:
+        print_unmatched(results)
 
     readings = None
     printed = [name for name in sets if name in PRINTED]

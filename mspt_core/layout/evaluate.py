@@ -14,6 +14,7 @@ boxes' distance, so a line left out lies wholly where training does not look.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,3 +143,70 @@ def match_lines(
         found = [found[j] for j in judged_lines(truth, found)]
     pairs = pair_lines(truth, found, shape, threshold, kind)
     return Match(sum(1 for p in truth if len(p) >= 3), len(found), len(pairs))
+
+
+# Why a line went unmatched (``unmatched_kinds``). A ground-truth line missed: no found line
+# touches it; it lies in pieces among found lines matched to nothing; the found line over it is
+# another line's (joined into it); or the one over it has the wrong extent (beyond these shares
+# of its width or height) or sits off it. A found line matched to nothing: it lies where the
+# ground truth has no line, or it is a piece of a line that was found, or of one that was missed.
+MISSED_KINDS = ("not found", "split", "joined", "too wide", "too narrow", "too tall", "too short", "off")
+EXTRA_KINDS = ("where no line is", "piece of a found line", "piece of a missed line")
+TOUCHING = 0.05  # box IoU under which two lines do not touch
+WIDER, TALLER = 1.3, 1.5
+
+
+def unmatched_kinds(
+    truth: list[Polygon], found: list[Polygon], shape: tuple[int, int], partial: bool = False
+) -> tuple[Counter[str], Counter[str]]:
+    """Why the lines ``match_lines`` (by box) leaves unmatched are: a count of each of
+    ``MISSED_KINDS`` over the ground-truth lines and of ``EXTRA_KINDS`` over the found ones."""
+    if partial:
+        found = [found[j] for j in judged_lines(truth, found)]
+    usable = [p for p in truth if len(p) >= 3]
+    pairs = pair_lines(usable, found, shape)
+    truth_of = {j: i for i, j in pairs}
+    found_of = dict(pairs)
+    ious = _box_ious(usable, found)
+    missed: Counter[str] = Counter()
+    for i, polygon in enumerate(usable):
+        if i in found_of:
+            continue
+        touching = [j for j in np.flatnonzero(ious[i] >= TOUCHING)] if found else []
+        if not touching:
+            missed["not found"] += 1
+            continue
+        if sum(1 for j in touching if j not in truth_of) >= 2:
+            missed["split"] += 1
+            continue
+        j = int(ious[i].argmax())
+        if j in truth_of:
+            missed["joined"] += 1
+            continue
+        t, f = bbox(polygon), bbox(found[j])
+        width = (f[2] - f[0]) / max(t[2] - t[0], 1e-9)
+        height = (f[3] - f[1]) / max(t[3] - t[1], 1e-9)
+        if width > WIDER:
+            missed["too wide"] += 1
+        elif width < 1 / WIDER:
+            missed["too narrow"] += 1
+        elif height > TALLER:
+            missed["too tall"] += 1
+        elif height < 1 / TALLER:
+            missed["too short"] += 1
+        else:
+            missed["off"] += 1
+    extra: Counter[str] = Counter()
+    boxes = np.array([bbox(p) for p in usable], dtype=np.float64).reshape(-1, 4)
+    for j, polygon in enumerate(found):
+        if j in truth_of:
+            continue
+        f = bbox(polygon)
+        w = np.clip(np.minimum(boxes[:, 2], f[2]) - np.maximum(boxes[:, 0], f[0]), 0, None)
+        h = np.clip(np.minimum(boxes[:, 3], f[3]) - np.maximum(boxes[:, 1], f[1]), 0, None)
+        inside = w * h / max((f[2] - f[0]) * (f[3] - f[1]), 1e-9)
+        if not len(inside) or inside.max() < 0.2:
+            extra["where no line is"] += 1
+        else:
+            extra["piece of a found line" if int(inside.argmax()) in found_of else "piece of a missed line"] += 1
+    return missed, extra

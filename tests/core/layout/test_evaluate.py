@@ -8,7 +8,7 @@ import numpy as np
 from mspt_core.document import bbox, box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout.evaluate import judged_lines, match_lines, pair_lines
+from mspt_core.layout.evaluate import MISSED_KINDS, judged_lines, match_lines, pair_lines, unmatched_kinds
 from mspt_core.layout.segment import segment
 from tests.conftest import DATA, _require, split_xmls
 
@@ -59,3 +59,38 @@ def test_on_a_real_partly_transcribed_page_only_what_lies_far_from_its_lines_is_
     for j in set(range(len(found))) - set(kept):
         x0, y0, x1, y1 = (round(v) for v in bbox(found[j]))
         assert not known[y0 : y1 + 1, x0 : x1 + 1].any()
+
+
+def test_each_unmatched_line_is_told_why():
+    b = box_polygon
+    truth = [
+        b(100, 100, 500, 140),  # found
+        b(100, 200, 500, 240),  # nothing over it
+        b(100, 300, 500, 340),  # found in two pieces
+        b(100, 400, 300, 440),  # found with the next one joined to it...
+        b(320, 400, 500, 440),  # ...which is missed, joined
+        b(100, 500, 300, 540),  # found far too wide
+        b(100, 600, 500, 640),  # too narrow
+        b(100, 700, 500, 730),  # too tall
+        b(100, 800, 500, 860),  # too short
+        b(100, 900, 500, 940),  # off, lower down
+    ]
+    found = [
+        b(100, 100, 500, 140),
+        b(100, 300, 290, 340),
+        b(310, 300, 500, 340),
+        b(100, 400, 500, 440),
+        b(100, 500, 520, 540),
+        b(100, 600, 250, 640),
+        b(100, 690, 500, 760),
+        b(100, 800, 500, 825),
+        b(100, 915, 500, 955),
+        b(700, 100, 800, 140),  # where the ground truth has no line
+        b(400, 100, 500, 140),  # a piece of the first line, which was found
+    ]
+    missed, extra = unmatched_kinds(truth, found, (1000, 1000))
+    assert dict(missed) == {kind: 1 for kind in MISSED_KINDS}
+    assert dict(extra) == {"where no line is": 1, "piece of a found line": 1, "piece of a missed line": 7}
+    assert sum(missed.values()) == len(truth) - match_lines(truth, found, (1000, 1000)).matched
+    _, judged = unmatched_kinds(truth, found, (1000, 1000), partial=True)
+    assert "where no line is" not in judged  # 200 px from the nearest given line: not judged
