@@ -25,9 +25,9 @@ our lines' text in the ground truth's order (what reading order costs), the text
 ground-truth lines we miss, and the text read on lines the ground truth lacks. With ``--split
 test`` the issue's targets are judged at the end (issue 15). ``--why`` also says, per set and
 method, why the lines left unmatched (by box) are (``evaluate.unmatched_kinds``): the
-ground-truth lines missed (not found at all, found in pieces, joined into another line, found
-too wide, narrow, tall or short, or off), and the found lines matched to nothing (where no line
-is, or a piece of a line found or missed); on any split, train included, for looking into.
+ground-truth lines missed (no found line over it, found in pieces, joined into another line,
+found too wide, narrow, tall or short, or off), and the found lines matched to nothing (where no
+line is, or over a line found or missed); on any split, train included, for looking into.
 
 Full run (the figures in RESULTS.md; kraken takes ~25 s a page, so keep its output)::
 

@@ -145,15 +145,27 @@ def match_lines(
     return Match(sum(1 for p in truth if len(p) >= 3), len(found), len(pairs))
 
 
-# Why a line went unmatched (``unmatched_kinds``). A ground-truth line missed: no found line
-# touches it; it lies in pieces among found lines matched to nothing; the found line over it is
-# another line's (joined into it); or the one over it has the wrong extent (beyond these shares
-# of its width or height) or sits off it. A found line matched to nothing: it lies where the
-# ground truth has no line, or it is a piece of a line that was found, or of one that was missed.
+# Why a line went unmatched (``unmatched_kinds``), by the lines' boxes. A ground-truth line
+# missed: no found line lies over it (covers a tenth of its box, or has half of its own box on
+# it); two or more found lines matched to nothing lie in it (split); the found line covering
+# most of it is matched to another line (joined into it); or that line has the wrong extent
+# (beyond these shares of its width or height) or sits off it. A found line matched to nothing:
+# no ground-truth line is under it (a fifth of its box, or half of the line's), or it lies over
+# a line that was found, or over one that was missed (a piece of it, or a wrong-sized try at it).
 MISSED_KINDS = ("not found", "split", "joined", "too wide", "too narrow", "too tall", "too short", "off")
-EXTRA_KINDS = ("where no line is", "piece of a found line", "piece of a missed line")
-TOUCHING = 0.05  # box IoU under which two lines do not touch
+EXTRA_KINDS = ("where no line is", "over a line found", "over a line missed")
 WIDER, TALLER = 1.3, 1.5
+
+
+def _shares(truth: list[Polygon], found: list[Polygon]) -> tuple[np.ndarray, np.ndarray]:
+    """(truth x found) shares of each ground-truth box that each found box covers, and of each
+    found box that lies on each ground-truth box."""
+    a = np.array([bbox(p) for p in truth], dtype=np.float64).reshape(-1, 1, 4)
+    b = np.array([bbox(p) for p in found], dtype=np.float64).reshape(1, -1, 4)
+    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = w * h
+    return inter / np.maximum(_area(a), 1e-9), inter / np.maximum(_area(b), 1e-9)
 
 
 def unmatched_kinds(
@@ -164,22 +176,22 @@ def unmatched_kinds(
     if partial:
         found = [found[j] for j in judged_lines(truth, found)]
     usable = [p for p in truth if len(p) >= 3]
-    pairs = pair_lines(usable, found, shape)
+    pairs = pair_lines(usable, found, shape)  # indices into usable (all of it usable) and found
     truth_of = {j: i for i, j in pairs}
     found_of = dict(pairs)
-    ious = _box_ious(usable, found)
+    covered, lying = _shares(usable, found)
     missed: Counter[str] = Counter()
     for i, polygon in enumerate(usable):
         if i in found_of:
             continue
-        touching = [j for j in np.flatnonzero(ious[i] >= TOUCHING)] if found else []
-        if not touching:
+        over = [j for j in range(len(found)) if covered[i, j] >= 0.1 or lying[i, j] >= 0.5]
+        if not over:
             missed["not found"] += 1
             continue
-        if sum(1 for j in touching if j not in truth_of) >= 2:
+        if sum(1 for j in over if j not in truth_of and lying[i, j] >= 0.5) >= 2:
             missed["split"] += 1
             continue
-        j = int(ious[i].argmax())
+        j = max(over, key=lambda j: covered[i, j])
         if j in truth_of:
             missed["joined"] += 1
             continue
@@ -197,16 +209,13 @@ def unmatched_kinds(
         else:
             missed["off"] += 1
     extra: Counter[str] = Counter()
-    boxes = np.array([bbox(p) for p in usable], dtype=np.float64).reshape(-1, 4)
-    for j, polygon in enumerate(found):
+    for j in range(len(found)):
         if j in truth_of:
             continue
-        f = bbox(polygon)
-        w = np.clip(np.minimum(boxes[:, 2], f[2]) - np.maximum(boxes[:, 0], f[0]), 0, None)
-        h = np.clip(np.minimum(boxes[:, 3], f[3]) - np.maximum(boxes[:, 1], f[1]), 0, None)
-        inside = w * h / max((f[2] - f[0]) * (f[3] - f[1]), 1e-9)
-        if not len(inside) or inside.max() < 0.2:
+        under = [i for i in range(len(usable)) if lying[i, j] >= 0.2 or covered[i, j] >= 0.5]
+        if not under:
             extra["where no line is"] += 1
-        else:
-            extra["piece of a found line" if int(inside.argmax()) in found_of else "piece of a missed line"] += 1
+            continue
+        i = max(under, key=lambda i: max(lying[i, j], covered[i, j]))
+        extra["over a line found" if i in found_of else "over a line missed"] += 1
     return missed, extra

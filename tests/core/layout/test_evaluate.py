@@ -74,6 +74,10 @@ def test_each_unmatched_line_is_told_why():
         b(100, 700, 500, 730),  # too tall
         b(100, 800, 500, 860),  # too short
         b(100, 900, 500, 940),  # off, lower down
+        [(0.0, 0.0), (990.0, 1190.0)],  # a mark of two points: no line
+        b(100, 1000, 900, 1040),  # found, with its page number...
+        b(905, 1000, 935, 1040),  # ...joined to it (box IoU 0.04)
+        b(100, 1100, 150, 1140),  # found six times too wide
     ]
     found = [
         b(100, 100, 500, 140),
@@ -86,11 +90,17 @@ def test_each_unmatched_line_is_told_why():
         b(100, 800, 500, 825),
         b(100, 915, 500, 955),
         b(700, 100, 800, 140),  # where the ground truth has no line
-        b(400, 100, 500, 140),  # a piece of the first line, which was found
-    ]
-    missed, extra = unmatched_kinds(truth, found, (1000, 1000))
-    assert dict(missed) == {kind: 1 for kind in MISSED_KINDS}
-    assert dict(extra) == {"where no line is": 1, "piece of a found line": 1, "piece of a missed line": 7}
-    assert sum(missed.values()) == len(truth) - match_lines(truth, found, (1000, 1000)).matched
-    _, judged = unmatched_kinds(truth, found, (1000, 1000), partial=True)
-    assert "where no line is" not in judged  # 200 px from the nearest given line: not judged
+        b(400, 100, 500, 140),  # over the first line, which was found
+        b(100, 1000, 940, 1040),
+        b(100, 1100, 400, 1140),
+    ][::-1]  # in another order than the lines they match
+    shape = (1200, 1000)
+    missed, extra = unmatched_kinds(truth, found, shape)
+    assert dict(missed) == {kind: 2 if kind in ("joined", "too wide") else 1 for kind in MISSED_KINDS}
+    assert dict(extra) == {"where no line is": 1, "over a line found": 1, "over a line missed": 8}
+    assert sum(missed.values()) == 13 - match_lines(truth, found, shape).matched
+    assert sum(extra.values()) == len(found) - match_lines(truth, found, shape).matched
+    _, judged = unmatched_kinds(truth, found, shape, partial=True)
+    assert dict(judged) == {"over a line found": 1, "over a line missed": 8}  # the far one not judged
+    assert unmatched_kinds([], found, shape) == ({}, {"where no line is": len(found)})
+    assert unmatched_kinds(truth, [], shape) == ({"not found": 13}, {})
