@@ -55,14 +55,19 @@ def _area(boxes: np.ndarray) -> np.ndarray:
     return (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
 
 
+def _boxes_and_overlaps(truth: list[Polygon], found: list[Polygon]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The truth boxes (n, 1, 4), the found boxes (1, m, 4) and the (n, m) areas they share."""
+    a = np.array([bbox(p) for p in truth], dtype=np.float64).reshape(-1, 1, 4)
+    b = np.array([bbox(p) for p in found], dtype=np.float64).reshape(1, -1, 4)
+    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    return a, b, w * h
+
+
 def _box_ious(truth: list[Polygon], found: list[Polygon]) -> np.ndarray:
     if not truth or not found:
         return np.zeros((len(truth), len(found)))
-    a = np.array([bbox(p) for p in truth], dtype=np.float64)[:, None, :]
-    b = np.array([bbox(p) for p in found], dtype=np.float64)[None, :, :]
-    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = w * h
+    a, b, inter = _boxes_and_overlaps(truth, found)
     union = _area(a) + _area(b) - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
@@ -160,11 +165,7 @@ WIDER, TALLER = 1.3, 1.5
 def _shares(truth: list[Polygon], found: list[Polygon]) -> tuple[np.ndarray, np.ndarray]:
     """(truth x found) shares of each ground-truth box that each found box covers, and of each
     found box that lies on each ground-truth box."""
-    a = np.array([bbox(p) for p in truth], dtype=np.float64).reshape(-1, 1, 4)
-    b = np.array([bbox(p) for p in found], dtype=np.float64).reshape(1, -1, 4)
-    w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = w * h
+    a, b, inter = _boxes_and_overlaps(truth, found)
     return inter / np.maximum(_area(a), 1e-9), inter / np.maximum(_area(b), 1e-9)
 
 
