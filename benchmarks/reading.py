@@ -1,10 +1,12 @@
 """Reading ground truth with mspt, Tesseract and PP-OCRv6, timed, on the same inputs: the pieces
 that line_recognition.py, recognizer.py and segmentation.py share.
 
-Lines: ground-truth lines cut from the page at their own pixel height, in one of two ``CROPS``:
+Lines: ground-truth lines cut from the page at their own pixel height, in one of ``CROPS``:
 "polygon" (masked along the polygon and straightened along the baseline by ``crop_line``, the
-same cut as training data) or "box" (the bounding rectangle plus ``BOX_MARGIN`` px, unmasked, by
-``crop_box``). mspt scales them to its model height; Tesseract gets them as PNGs with a white
+same cut as training data), "box" (the bounding rectangle plus ``BOX_MARGIN`` px, unmasked, by
+``crop_box``) or "finder" (as ``mspt transcribe`` cuts lines that come with a page: along the
+line finder's outline of the line where it finds it, ``layout.outline``, else as "polygon").
+mspt scales them to its model height; Tesseract gets them as PNGs with a white
 border, PP-OCRv6 as PNGs as they are. mspt at N threads is one process with
 ``torch.set_num_threads(N)`` and N ONNX Runtime intra-op threads; Tesseract at N threads is N
 single-threaded processes (``OMP_THREAD_LIMIT=1``) each reading its share from a list file;
@@ -32,9 +34,10 @@ import tesseract
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_box, crop_line
+from mspt_core.layout.outline import found_outlines
 from mspt_core.metrics import error_report
 
-CROPS = ("polygon", "box")
+CROPS = ("polygon", "box", "finder")
 BOX_MARGIN = 4
 NORMALIZATION = (
     "NFC, all whitespace (line breaks, form feeds, runs of spaces) collapsed to single "
@@ -73,7 +76,8 @@ def score(reader: str, threads: int, references: Sequence[str], hypotheses: Sequ
 
 
 def crop(grey, line, style: str = "polygon", margin: int = BOX_MARGIN):
-    """One ground-truth line at its own pixel height (see CROPS); ``margin``: a box crop's."""
+    """One ground-truth line at its own pixel height, "polygon" or "box" (see CROPS); ``margin``:
+    a box crop's. (A "finder" crop is a "polygon" crop of the line's found outline.)"""
     _, top, _, bottom = line.bbox()
     if style == "polygon":
         return crop_line(grey, line, max(8, round(bottom - top)))
@@ -89,12 +93,12 @@ def native_crops(
     for xml in xmls:
         page = read_document(xml)
         grey = load_grey(page.image_path)
-        for line in page.lines():
+        lines = [line for line in page.lines() if line.text.strip()]
+        cut_along = found_outlines(grey, lines) if style == "finder" else lines
+        for line, outline in zip(lines, cut_along, strict=True):
             if limit is not None and len(images) >= limit:
                 return images, texts, sources
-            if not line.text.strip():
-                continue
-            images.append(crop(grey, line, style))
+            images.append(crop(grey, outline, "box" if style == "box" else "polygon"))
             texts.append(line.text)
             sources.append(xml)
     return images, texts, sources
@@ -232,7 +236,8 @@ def mspt_pages(
     """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
     runs): our own segmentation, then recognition (the label gets the engine read with). Speed
     is pages/s including image loading. With ``use_ground_truth`` the lines of the PAGE/ALTO file
-    beside each image are read instead (every one of them, their own text thrown away)."""
+    beside each image are read instead (every one of them, their own text thrown away), cut along
+    their own outlines (``mspt transcribe --given-outlines``): what our segmentation is compared with."""
     from mspt_core.document import LineStatus
     from mspt_core.models import AUTO, load_model
     from mspt_core.pipeline import transcribe
@@ -240,7 +245,9 @@ def mspt_pages(
     reader = mspt_reader(AUTO if str(model_path) == AUTO else load_model(model_path), engine, threads)
     # reread: ground-truth text counts as corrected, and corrected lines are otherwise kept
     pages, seconds = timed(
-        lambda: transcribe(images, reader, use_ground_truth=use_ground_truth, reread=use_ground_truth)
+        lambda: transcribe(
+            images, reader, use_ground_truth=use_ground_truth, reread=use_ground_truth, finder_outlines=False
+        )
     )
     if use_ground_truth and (lost := [p.image_path for p in pages if p.metadata.get("segmentation") != "ground truth"]):
         raise RuntimeError(f"no ground truth found beside {lost[0]}")

@@ -1,6 +1,7 @@
 """mspt's recognizers against Tesseract and PP-OCRv6 on the test split of every printed and
 typewritten set of the shared ground truth, in one run: line CER, WER and lines/s on the same
-ground-truth line crops (cut along the polygon, and as a plain box), then whole-page CER of our
+ground-truth line crops (cut along the polygon, as a plain box, and along the line finder's outline of
+the line as ``mspt transcribe`` cuts given lines), then whole-page CER of our
 segmentation + recognition against Tesseract's whole-page reading of the same pages.
 
     .venv/bin/python benchmarks/recognizer.py                                # the figures for RESULTS.md
@@ -329,7 +330,9 @@ def main() -> None:
         print("\nNotes:\n" + "\n".join(f"- {n}" for n in notes))
     print(
         f"\nLines: the ground-truth lines of each set's **{args.split}** split, cut as {' and as '.join(args.crops)} "
-        f"(reading.py: polygon = crop_line, straightened; box = crop_box, rectangle + {reading.BOX_MARGIN} px), "
+        f"(reading.py: polygon = crop_line, straightened; box = crop_box, rectangle + {reading.BOX_MARGIN} px; "
+        "finder = as polygon, along the line finder's outline of the line where it finds it, as mspt transcribe "
+        "cuts lines that come with a page), "
         f"the same crops for every reader. Threads: mspt torch.set_num_threads(N) and N ONNX Runtime "
         f"intra-op threads; Tesseract N single-threaded processes; PP-OCRv6 N intra-op threads. "
         f"Texts compared after: {reading.NORMALIZATION}."

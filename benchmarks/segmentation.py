@@ -454,7 +454,8 @@ def _in_truth_order(found: list, truth_index: dict[int, int]) -> list[str]:
 
 def page_gap(name: str, xmls: list[Path]) -> PageGap:
     """Each page read by ``auto`` (as ``mspt transcribe`` reads it) on the ground truth's lines
-    and on ours; our lines paired with the ground truth's at box IoU >= 0.5, as in the F1 table."""
+    (cut along their own outlines) and on ours; our lines paired with the ground truth's at box
+    IoU >= 0.5, as in the F1 table."""
     from mspt_core.pipeline import transcribe
 
     reader = reading.mspt_reader(AUTO, None, 1)
@@ -464,7 +465,7 @@ def page_gap(name: str, xmls: list[Path]) -> PageGap:
         truth = read_document(xml)
         lines = list(truth.lines())
         reference = text("\n".join(line.text for line in lines))
-        on_truth = transcribe([truth.image_path], reader, use_ground_truth=True, reread=True)[0]
+        on_truth = transcribe([truth.image_path], reader, use_ground_truth=True, reread=True, finder_outlines=False)[0]
         found = list(transcribe([truth.image_path], reader, use_ground_truth=False)[0].lines())
         shape = load_grey(truth.image_path).shape
         pairs = pair_lines([ln.polygon for ln in lines], [ln.polygon for ln in found], shape)

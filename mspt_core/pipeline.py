@@ -17,6 +17,7 @@ from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
 from mspt_core.layout.crop import PlacedCrop, place_line
+from mspt_core.layout.outline import found_outlines, lines_given
 from mspt_core.layout.words import placed_words
 from mspt_core.recognize import LineRecognizer, Reading
 
@@ -53,19 +54,28 @@ def recognize_pages(
     reader: LineReader,
     include_corrected: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    finder_outlines: bool = False,
 ) -> int:
     """Fill text, confidences, status and word boxes of the pages' lines in place, reading the
     lines of all given pages in one batched call. Returns the number of lines read. Lines whose
-    crop fails (e.g. a polygon outside the image) are left as they were and counted out."""
+    crop fails (e.g. a polygon outside the image) are left as they were and counted out. With
+    ``finder_outlines``, lines that came with a page (not found by mspt) are cut along the line
+    finder's outline of them where it finds them (``outline``); their own outlines stay."""
     lines: list[Line] = []
     crops: list[PlacedCrop] = []
     sizes: list[tuple[int, int]] = []  # each line's page (height, width)
     for job in jobs:
-        for line in lines_to_read(job.page, include_corrected):
+        to_read = lines_to_read(job.page, include_corrected)
+        cut_along = to_read
+        if finder_outlines and to_read and lines_given(job.page):
+            if should_stop and should_stop():
+                return 0
+            cut_along = found_outlines(job.image, to_read)
+        for line, outline in zip(to_read, cut_along, strict=True):
             if should_stop and should_stop():
                 return 0
             try:
-                crops.append(place_line(job.image, line, reader.height))
+                crops.append(_placed(job.image, line, outline, reader.height))
             except ValueError:
                 continue
             lines.append(line)
@@ -80,6 +90,16 @@ def recognize_pages(
         line.status = LineStatus.RECOGNIZED
         line.words = placed_words(line, reading.text, reading.char_x, line.char_confidences, crop, size)
     return len(lines)
+
+
+def _placed(image: np.ndarray, line: Line, outline: Line, height: int) -> PlacedCrop:
+    """The crop of ``line`` cut along ``outline``, or along its own where that one fails."""
+    if outline is not line:
+        try:
+            return place_line(image, outline, height)
+        except ValueError:
+            pass
+    return place_line(image, line, height)
 
 
 def find_lines(image, segmenter: str = "auto", rtl: bool = False) -> Page:
@@ -97,9 +117,11 @@ def read_pages(
     on_progress: Callable[[str, int, int], None] | None = None,
     on_lines: Callable[[Page], None] | None = None,
     on_read: Callable[[Page], None] | None = None,
+    finder_outlines: bool = True,
 ) -> int:
     """Recognize pages of a project, given as (page, image file): pages with no lines are first
-    segmented (``on_lines`` sees each one then), then their lines not corrected are read, one page
+    segmented (``on_lines`` sees each one then), then their lines not corrected are read (lines
+    that came with a page cut as ``recognize_pages`` says of ``finder_outlines``), one page
     at a time (``on_read`` sees each page once all its lines are read), so that stopping keeps every
     page already done and memory holds one page image. ``on_progress(stage, done, total)`` tells
     "Finding lines" per page, then "Recognizing" with the number of lines to read. Pages are
@@ -128,7 +150,8 @@ def read_pages(
             continue
         if stopped():
             break
-        read += recognize_pages([PageJob(page, load_grey(image_path), image_path)], reader, should_stop=should_stop)
+        job = PageJob(page, load_grey(image_path), image_path)
+        read += recognize_pages([job], reader, should_stop=should_stop, finder_outlines=finder_outlines)
         if stopped():
             break  # a page cut short is not handed on
         if on_read:
@@ -159,6 +182,7 @@ def transcribe(
     segmenter: str = "auto",
     on_bad_input: Callable[[MsptError], None] | None = None,
     keep_pages: bool = True,
+    finder_outlines: bool = True,
 ) -> list[Page]:
     """Segment (or reuse ground truth) and recognize every page of ``paths``. Lines of up to
     ``pages_per_batch`` pages are read together so batches stay full. ``on_pages`` sees each
@@ -167,12 +191,14 @@ def transcribe(
     text from another tool's file) are kept unless ``reread``. With ``on_bad_input``, a file that
     cannot be loaded is handed to it and skipped instead of ending the job. With ``keep_pages``
     False nothing is returned and memory stays bounded however many pages go through (a batch
-    run whose ``on_pages`` writes the results)."""
+    run whose ``on_pages`` writes the results). Lines that came with a page (ground truth) are
+    cut along the line finder's outline of them unless ``finder_outlines`` is False
+    (``recognize_pages``)."""
     done: list[Page] = []
     group: list[PageJob] = []
 
     def flush() -> None:
-        recognize_pages(group, reader, include_corrected=reread)
+        recognize_pages(group, reader, include_corrected=reread, finder_outlines=finder_outlines)
         if on_pages:
             on_pages(list(group))
         if keep_pages:

@@ -60,6 +60,12 @@ def register(subparsers) -> None:
         help="also read lines that already have text from a PAGE/ALTO file beside the image "
         "(by default that text is kept, as it may be a person's transcription)",
     )
+    p.add_argument(
+        "--given-outlines",
+        action="store_true",
+        help="cut lines from a PAGE/ALTO file beside the image along their own outlines (by default "
+        "along the line finder's outline of each line it finds too, which the recognizer reads better)",
+    )
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
     add_dpi_option(p)
@@ -196,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
         segmenter=args.segmenter,
         on_bad_input=None if failed is None else failed.append,
         keep_pages=False,
+        finder_outlines=not args.given_outlines,
     )
     bar.close()
     for note in dict.fromkeys(notes):

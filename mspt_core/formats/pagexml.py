@@ -1,7 +1,8 @@
 """PAGE XML in (2019, 2013 and other pagecontent namespaces), PAGE 2019-07-15 out.
 
 Mapping: TextRegion → Region, TextLine → Line (Coords, Baseline, TextEquiv with conf), Word and
-Glyph levels, ReadingOrder → list order, Metadata → ``page.metadata``. Line and zone types follow
+Glyph levels, ReadingOrder → list order, Metadata → ``page.metadata`` (what mspt's segmentation said of the
+page, ``FOUND_METADATA``, as ``MetadataItem``s named ``mspt:KEY``). Line and zone types follow
 the Transkribus/eScriptorium convention ``custom="structure {type:…;}"``. What PAGE has no
 attribute for (line status, per-character confidences, and anything kept from an ALTO file)
 goes into ``UserDefined/UserAttribute`` so that nothing is lost on a PAGE round trip.
@@ -15,7 +16,18 @@ from pathlib import Path
 
 from lxml import etree
 
-from mspt_core.document import Extras, Glyph, Line, LineStatus, Page, Region, Word, bbox, box_polygon
+from mspt_core.document import (
+    FOUND_METADATA,
+    Extras,
+    Glyph,
+    Line,
+    LineStatus,
+    Page,
+    Region,
+    Word,
+    bbox,
+    box_polygon,
+)
 from mspt_core.errors import FormatError
 
 from . import _common as c
@@ -49,6 +61,14 @@ _ORDER = {
 }
 _TAIL = {"TextRegion": ["TextLine", "TextEquiv", "TextStyle"]}  # after nested regions
 _CUSTOM = re.compile(r"(\w+)\s*\{([^}]*)\}")
+
+
+def _found_key(item: etree._Element) -> str | None:
+    """The ``FOUND_METADATA`` key an ``mspt:`` MetadataItem carries (what segmentation said of
+    the page: which method found its lines, skew, turn), or None for anyone else's item."""
+    name = item.get("name", "")
+    key = name[len(MSPT) :]
+    return key if name.startswith(MSPT) and key in FOUND_METADATA and item.get("value") is not None else None
 
 
 def is_page(root: etree._Element) -> bool:
@@ -151,6 +171,8 @@ class _Reader(c.XmlReader):
         for name, child in self.children(meta):
             if name in ("Creator", "Created", "LastChange", "Comments"):
                 page.metadata[name] = child.text or ""
+            elif name == "MetadataItem" and (key := _found_key(child)):
+                page.metadata[key] = child.get("value", "")
             else:
                 c.keep_element(page.extras, "page", "Metadata", child, NS)
 
@@ -426,7 +448,15 @@ class _Writer:
                 el = etree.Element(f"{{{NS}}}{name}")
                 el.text = values[name]
                 made.append(el)
-        extra_meta = set(page.metadata) - {"Creator", "Created", "LastChange", "Comments"}
+        for key in FOUND_METADATA:
+            if key in page.metadata:
+                made.append(
+                    etree.Element(
+                        f"{{{NS}}}MetadataItem",
+                        {"type": "processingStep", "name": MSPT + key, "value": page.metadata[key]},
+                    )
+                )
+        extra_meta = set(page.metadata) - {"Creator", "Created", "LastChange", "Comments", *FOUND_METADATA}
         if extra_meta:
             self.report.add(f"page metadata {sorted(extra_meta)} has no PAGE element; not kept")
         self.place(meta, "Metadata", made, self.kept(ex, "Metadata"))

@@ -112,6 +112,35 @@ def test_page_roundtrip_keeps_unknown_elements_and_validates(tmp_path, page_sche
     assert again.metadata["Created"] == "2021-03-04T10:00:00.000+01:00"
 
 
+def test_what_segmentation_said_of_a_page_comes_back_beside_others_metadata_items(tmp_path, page_schema):
+    # a project's page keeps which lines mspt found itself (those it does not look for again
+    # before reading), and someone else's MetadataItem stays as it was
+    page = read_document(_write_export(tmp_path))
+    page.metadata.update({"segmentation": "mspt learned", "skew_degrees": "1.25", "page_turn": "90"})
+    out = write_document(page, tmp_path / "out" / "0001.xml", "page")
+    tree = etree.parse(str(out))
+    assert page_schema.validate(tree), page_schema.error_log.last_error
+    items = tree.getroot().findall(f"{P}Metadata/{P}MetadataItem")
+    assert [(i.get("name"), i.get("value")) for i in items] == [
+        ("mspt:segmentation", "mspt learned"),
+        ("mspt:skew_degrees", "1.25"),
+        ("mspt:page_turn", "90"),
+    ]
+    again = read_document(out)
+    assert {k: again.metadata[k] for k in ("segmentation", "skew_degrees", "page_turn")} == {
+        "segmentation": "mspt learned",
+        "skew_degrees": "1.25",
+        "page_turn": "90",
+    }
+    foreign = out.read_text(encoding="utf-8").replace(
+        "</Metadata>", '<MetadataItem type="other" name="scanner" value="Zeutschel"/></Metadata>'
+    )
+    out.write_text(foreign, encoding="utf-8")
+    kept = write_document(read_document(out), tmp_path / "again" / "0001.xml", "page")
+    names = [i.get("name") for i in etree.parse(str(kept)).getroot().iter(f"{P}MetadataItem")]
+    assert names.count("scanner") == 1 and names.count("mspt:segmentation") == 1
+
+
 def test_page_to_alto_reports_what_alto_cannot_hold(tmp_path, alto_schema):
     page = read_document(_write_export(tmp_path))
     page.regions[1].lines[1].status = LineStatus.CORRECTED

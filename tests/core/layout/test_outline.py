@@ -1,0 +1,124 @@
+"""Lines that come with a page are cut for reading along the line finder's outline of them where
+it finds them whole, and along their own otherwise; their own outlines stay in the document."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mspt_core import pipeline
+from mspt_core.cli import main
+from mspt_core.document import Line, Page, Region, box_polygon
+from mspt_core.formats import read_document
+from mspt_core.images import load_grey
+from mspt_core.layout.crop import place_line
+from mspt_core.layout.outline import found_outlines, lines_given, outlines_to_cut
+from mspt_core.pipeline import PageJob, recognize_pages
+from mspt_core.recognize import open_reader
+from tests.conftest import DATA, _require, split_xmls
+
+# A val page of Diderot's Salon de 1767 whose eScriptorium outlines reach up to the line above.
+SALON = ("cremma-mss-18-handwritten-fr", "7_79565_default")
+
+
+def _line(name: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+    return Line(name, polygon=box_polygon(x0, y0, x1, y1), baseline=[(x0, y1 - 10), (x1, y1 - 10)])
+
+
+def test_a_given_line_is_cut_along_a_found_line_only_where_that_one_spans_it_and_is_no_taller():
+    given = [
+        _line("wide", 100, 100, 900, 200),
+        _line("short", 100, 300, 900, 400),
+        _line("alone", 100, 600, 900, 700),
+        _line("thin", 100, 800, 900, 860),
+    ]
+    found = [
+        _line("f-wide", 120, 130, 880, 190),  # tighter, ends within half a line height of the given ends
+        _line("f-short", 100, 310, 560, 400),  # pairs with "short" (box IoU 0.52) but stops at its middle
+        _line("f-stray", 1200, 100, 1500, 200),
+        _line("f-tall", 100, 790, 900, 880),  # pairs with "thin" (box IoU 0.67) but reaches further
+    ]
+    cut = outlines_to_cut(given, found, (1000, 1600))
+    assert [ln.id for ln in cut] == ["f-wide", "short", "alone", "thin"]
+    # the same found line read the other way (its baseline drawn right to left: upside down)
+    found[0] = Line("f-flipped", polygon=found[0].polygon, baseline=[(880, 140), (120, 140)])
+    assert outlines_to_cut(given, found, (1000, 1600))[0].id == "wide"
+
+
+def test_lines_given_are_told_from_lines_mspt_found():
+    page = Page(width=10, height=10, regions=[Region(id="r")])
+    assert lines_given(page)
+    page.metadata["segmentation"] = "ground truth"
+    assert lines_given(page)
+    for method in ("mspt learned", "mspt classical"):
+        page.metadata["segmentation"] = method
+        assert not lines_given(page)
+
+
+@pytest.fixture(scope="module")
+def salon():
+    dataset = _require(DATA / SALON[0])
+    doc = read_document(next(x for x in split_xmls(dataset, "val") if x.stem == SALON[1]))
+    return doc, load_grey(doc.image_path)
+
+
+def test_generous_outlines_of_a_real_page_are_cut_along_the_tighter_found_lines(salon):
+    doc, grey = salon
+    lines = [ln for ln in doc.lines() if ln.text.strip()]
+    cut = found_outlines(grey, lines)
+    replaced = [(given, other) for given, other in zip(lines, cut, strict=True) if other is not given]
+    assert len(replaced) >= 0.8 * len(lines)
+    # the found outlines leave out the line above's descenders: shorter, and every one spans its line
+    heights = [(g.bbox()[3] - g.bbox()[1], o.bbox()[3] - o.bbox()[1]) for g, o in replaced]
+    assert np.median([o / g for g, o in heights]) < 0.9
+    for given, other in replaced:
+        (gx0, _, gx1, gy1), (ox0, oy0, ox1, _) = given.bbox(), other.bbox()
+        slack = 0.5 * (given.bbox()[3] - given.bbox()[1])
+        assert ox0 <= gx0 + slack and ox1 >= gx1 - slack and oy0 < gy1
+
+
+def test_the_pipeline_reads_given_lines_along_found_outlines_and_keeps_their_own(salon):
+    doc, grey = salon
+    reader = open_reader("handwriting")
+    lines = [ln for ln in doc.lines() if ln.text.strip()][:6]
+    outlines = [list(ln.polygon) for ln in lines]
+    expected = [
+        r.text for r in reader.read([place_line(grey, o, reader.height).image for o in found_outlines(grey, lines)])
+    ]
+    page = Page(width=grey.shape[1], height=grey.shape[0], regions=[Region(id="r", lines=lines)])
+    page.metadata["segmentation"] = "ground truth"
+    assert recognize_pages([PageJob(page, grey, doc.image_path)], reader, finder_outlines=True) == len(lines)
+    assert [ln.text for ln in lines] == expected
+    assert [list(ln.polygon) for ln in lines] == outlines
+
+
+def test_lines_mspt_found_are_not_looked_for_again(salon, monkeypatch):
+    doc, grey = salon
+    lines = [ln for ln in doc.lines() if ln.text.strip()][:2]
+    page = Page(width=grey.shape[1], height=grey.shape[0], regions=[Region(id="r", lines=lines)])
+    page.metadata["segmentation"] = "mspt learned"
+
+    def looked(*args):
+        raise AssertionError("the lines were found by mspt: no second search")
+
+    monkeypatch.setattr(pipeline, "found_outlines", looked)
+    assert recognize_pages([PageJob(page, grey, doc.image_path)], open_reader("default"), finder_outlines=True) == 2
+
+
+@pytest.mark.parametrize("own", [False, True])
+def test_transcribe_cuts_along_found_outlines_unless_told_to_keep_the_given_ones(salon, tmp_path, monkeypatch, own):
+    doc, _ = salon
+    calls = []
+    real = pipeline.found_outlines
+
+    def spy(image, lines):
+        calls.append(len(lines))
+        return real(image, lines)
+
+    monkeypatch.setattr(pipeline, "found_outlines", spy)
+    flags = ["--given-outlines"] if own else []
+    command = ["transcribe", str(doc.image_path), "--out", str(tmp_path), "--reread", "--device", "cpu", *flags]
+    assert main(command) == 0
+    assert calls == ([] if own else [sum(1 for _ in doc.lines())])
+    written = read_document(next(tmp_path.glob("*.xml")))
+    assert [list(ln.polygon) for ln in written.lines()] == [list(ln.polygon) for ln in doc.lines()]
