@@ -125,11 +125,9 @@ def lines_from_page_xml(
 def _found_counterparts(image: np.ndarray, lines: list[Line]) -> dict[int, Line]:
     """Ground-truth line index -> the line mspt's segmentation found in its place."""
     from mspt_core.layout import segment
-    from mspt_core.layout.evaluate import pair_lines
+    from mspt_core.layout.outline import found_in_place
 
-    found = list(segment(image).lines())
-    pairs = pair_lines([line.polygon for line in lines], [line.polygon for line in found], image.shape)
-    return {truth: found[j] for truth, j in pairs}
+    return found_in_place(lines, list(segment(image).lines()), image.shape)
 
 
 def page_scan_lines(

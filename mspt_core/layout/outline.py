@@ -29,19 +29,24 @@ from mspt_core.layout.turn import line_turn
 WIDTH_SLACK = 0.5
 
 
+def found_in_place(lines: Sequence[Line], found: Sequence[Line], shape: tuple[int, int]) -> dict[int, Line]:
+    """Index of each of ``lines`` (given) -> the found line paired with it (box IoU >= 0.5, one
+    to one, greedy by IoU: ``evaluate.pair_lines``). ``shape`` is the page's (height, width)."""
+    pairs = pair_lines([ln.polygon for ln in lines], [ln.polygon for ln in found], shape)
+    return {i: found[j] for i, j in pairs}
+
+
 def outlines_to_cut(lines: Sequence[Line], found: Sequence[Line], shape: tuple[int, int]) -> list[Line]:
     """For each of ``lines`` (given), the line to cut it along: its paired found line where that
-    spans it, is no taller and is turned the same way (``turn.line_turn``), else itself.
-    ``shape`` is the page's (height, width)."""
-    pairs = dict(pair_lines([ln.polygon for ln in lines], [ln.polygon for ln in found], shape))
+    spans it, is no taller and is turned the same way (``turn.line_turn``), else itself."""
     cut = list(lines)
-    for i, j in pairs.items():
-        given, other = lines[i].bbox(), found[j].bbox()
-        slack = WIDTH_SLACK * (given[3] - given[1])
-        spans = other[0] <= given[0] + slack and other[2] >= given[2] - slack
-        same_way = line_turn(found[j]) == line_turn(lines[i])  # else the crop's columns lie on another page
-        if spans and same_way and other[3] - other[1] <= given[3] - given[1]:
-            cut[i] = found[j]
+    for i, other in found_in_place(lines, found, shape).items():
+        (gx0, gy0, gx1, gy1), (ox0, oy0, ox1, oy1) = lines[i].bbox(), other.bbox()
+        slack = WIDTH_SLACK * (gy1 - gy0)
+        spans = ox0 <= gx0 + slack and ox1 >= gx1 - slack
+        same_way = line_turn(other) == line_turn(lines[i])  # else the crop's columns lie on another page
+        if spans and same_way and oy1 - oy0 <= gy1 - gy0:
+            cut[i] = other
     return cut
 
 
