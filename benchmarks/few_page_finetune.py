@@ -17,6 +17,7 @@ last weights (what keeping the last step instead of the best validation would gi
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --uncorrected-share 0 0.5
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --ema-decay 0 0.98
     .venv/bin/python benchmarks/few_page_finetune.py --split val --base handwriting --val-page
+    .venv/bin/python benchmarks/few_page_finetune.py --split test --base handwriting --crop finder
 
 ``--curve`` (val split only) is how the preset was chosen: it validates on the remaining pages
 every ``--val-every`` steps and prints that CER along the run, for each learning rate. Test
@@ -36,7 +37,10 @@ CER after is read on lines it learned from (with its own readings), as a person'
 ``--ema-decay`` asks whether an average of the weights over the steps reads better than the
 weights of any one step (``mspt_core.train.ema``; validation, the kept model and "last weights"
 read the average; 0: none). ``--val-page`` validates on the last corrected page, where there
-are two or more, instead of a tenth of the corrected lines (the wizard's way).
+are two or more, instead of a tenth of the corrected lines (the wizard's way). ``--crop finder``
+cuts every line, trained on and read, as mspt reads lines that come with a page (along the line
+finder's outline of each it finds whole: ``layout.outline``), close to how a person's pages that
+mspt segmented are cut; by default along the ground truth's own outlines.
 Documents are the sets' own sub-folders (one hand or one book each; SPLIT.tsv puts a document
 in one split); pages are taken in natural name order."""
 
@@ -106,12 +110,12 @@ def documents(split: str, sets: list[str], min_pages: int) -> list[Document]:
     return found
 
 
-def lines_of(pages: list[Path], height: int):
+def lines_of(pages: list[Path], height: int, crop: str = "polygon"):
     from mspt_core.data.lines import LineSet, lines_from_page_xml
 
     lines = LineSet()
     for page in pages:
-        lines.extend(lines_from_page_xml(page, height))
+        lines.extend(lines_from_page_xml(page, height, crop=crop))
     return lines
 
 
@@ -181,6 +185,7 @@ def fine_tune(
     uncorrected_share: float | None = None,
     val_page: bool = False,
     select_blended: bool = False,
+    crop: str = "polygon",
 ) -> Outcome:
     from mspt_core.data.lines import split_off_validation
     from mspt_core.presets import FINETUNE, training_preset
@@ -191,10 +196,11 @@ def fine_tune(
     from mspt_core.models import read_metadata
 
     height = read_metadata(base)["line_height"]  # the base model's, as the wizard's run cuts them
-    adapt, held_out = lines_of(document.adapt_pages, height), lines_of(document.eval_pages, height)
+    adapt, held_out = lines_of(document.adapt_pages, height, crop), lines_of(document.eval_pages, height, crop)
     train_set, val_set = split_off_validation(adapt, 0.1, settings.seed)  # the wizard's default
     if val_page and len(document.adapt_pages) >= 2:  # the last corrected page validates
-        train_set, val_set = lines_of(document.adapt_pages[:-1], height), lines_of(document.adapt_pages[-1:], height)
+        train_set = lines_of(document.adapt_pages[:-1], height, crop)
+        val_set = lines_of(document.adapt_pages[-1:], height, crop)
     if curve:
         train_set, val_set = adapt, held_out  # val only: where does CER on unseen pages stop falling?
     if uncorrected_share:
@@ -353,6 +359,13 @@ def main() -> int:
         help="every validation reads the weights blended toward the base at the tuned share, the best blend kept "
         "(instead of the best step, blended once at the end)",
     )
+    parser.add_argument(
+        "--crop",
+        choices=["polygon", "finder"],
+        default="polygon",
+        help="cut the lines, trained on and read, along their own outlines (default) or as mspt reads lines "
+        'that come with a page: along the line finder\'s outline of each it finds (data.lines, "finder")',
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.curve and args.split != "val":
@@ -397,6 +410,7 @@ def main() -> int:
                     uncorrected,
                     args.val_page,
                     args.select_blended,
+                    args.crop,
                 )
             outcomes.append(outcome)
             print(f"  {document.dataset}/{document.name}: {outcome.before:.2%} -> {outcome.after:.2%}", flush=True)
@@ -415,6 +429,7 @@ def main() -> int:
             **({"uncorrected_share": uncorrected} if uncorrected is not None else {}),
             **({"val_page": True} if args.val_page else {}),
             **({"select_blended": True} if args.select_blended else {}),
+            **({"crop": args.crop} if args.crop != "polygon" else {}),
         }
         print(f"\n## settings: the few-pages preset with {changed or 'nothing'} changed\n")
         print(table(outcomes) + "\n", flush=True)

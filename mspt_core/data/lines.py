@@ -63,7 +63,7 @@ class LineSet:
 
 
 # How a line is cut from its page (see ``lines_from_page_xml``).
-CROP_STYLES = ("polygon", "box", "found")
+CROP_STYLES = ("polygon", "box", "found", "finder")
 
 
 def lines_from_page_xml(
@@ -81,7 +81,10 @@ def lines_from_page_xml(
       fixed per line by ``seed``) with the neighbours' ink left in (``crop_box``);
     - "found": the page segmented by mspt's own line finder; each found line that matches a
       ground-truth line (box IoU >= 0.5, one to one) is cut along its own polygon and carries
-      that line's text. Unmatched ground-truth lines are counted as skipped.
+      that line's text. Unmatched ground-truth lines are counted as skipped;
+    - "finder": as mspt reads lines that come with a page (``layout.outline.outlines_to_cut``):
+      along the found line in its place where that spans it and is no taller, else along its
+      own polygon; no line is skipped for want of a found one.
     """
     from mspt_core.formats import read_document
     from mspt_core.images import load_grey
@@ -97,6 +100,10 @@ def lines_from_page_xml(
     cut_along = {i: line for i, line in enumerate(lines)}
     if crop == "found":
         cut_along = _found_counterparts(image, lines)
+    elif crop == "finder":
+        from mspt_core.layout.outline import found_outlines
+
+        cut_along = dict(enumerate(found_outlines(image, lines)))
     # Margins differ from page to page and machine to machine alike: seeded by the file's name.
     rng = np.random.default_rng([seed, zlib.crc32(f"{Path(xml_path).parent.name}/{Path(xml_path).name}".encode())])
     result = LineSet()

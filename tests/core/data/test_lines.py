@@ -119,6 +119,11 @@ def test_every_crop_style_gives_the_same_texts_with_its_own_pixels(fondue):
     assert len(found) + len(found.skipped) == len(polygon) + len(polygon.skipped)
     assert set(found.texts) <= set(polygon.texts)
     assert all("line finder" in reason for reason in found.skipped)
+    # As given lines are read: along the found line where it spans the given one, else its own.
+    finder = lines_from_page_xml(fondue / DRACULA, 40, crop="finder")
+    assert finder.texts == polygon.texts
+    same = [np.array_equal(a, b) for a, b in zip(polygon.images, finder.images, strict=True)]
+    assert 0 < same.count(False) and all("(finder)" in s.source for s in finder.samples)
     # The box margin is drawn per line from the seed: repeatable, and another seed differs.
     again = lines_from_page_xml(fondue / DRACULA, 40, crop="box", box_margins=(0, 10), seed=3)
     other = lines_from_page_xml(fondue / DRACULA, 40, crop="box", box_margins=(0, 10), seed=4)
