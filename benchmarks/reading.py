@@ -34,7 +34,7 @@ import tesseract
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_box, crop_line
-from mspt_core.layout.outline import found_outlines
+from mspt_core.layout.outline import reading_outlines
 from mspt_core.metrics import error_report
 
 CROPS = ("polygon", "box", "finder")
@@ -93,11 +93,13 @@ def native_crops(
     for xml in xmls:
         page = read_document(xml)
         grey = load_grey(page.image_path)
-        lines = [line for line in page.lines() if line.text.strip()]
-        cut_along = found_outlines(grey, lines) if style == "finder" else lines
-        for line, outline in zip(lines, cut_along, strict=True):
+        every = list(page.lines())  # paired all at once, as mspt transcribe pairs them
+        cut_along = reading_outlines(grey, every) if style == "finder" else every
+        for line, outline in zip(every, cut_along, strict=True):
             if limit is not None and len(images) >= limit:
                 return images, texts, sources
+            if not line.text.strip():
+                continue
             images.append(crop(grey, outline, "box" if style == "box" else "polygon"))
             texts.append(line.text)
             sources.append(xml)

@@ -17,7 +17,7 @@ from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
 from mspt_core.layout.crop import PlacedCrop, place_line
-from mspt_core.layout.outline import found_outlines, lines_given
+from mspt_core.layout.outline import lines_given, reading_outlines
 from mspt_core.layout.words import placed_words
 from mspt_core.recognize import LineRecognizer, Reading
 
@@ -55,27 +55,32 @@ def recognize_pages(
     include_corrected: bool = False,
     should_stop: Callable[[], bool] | None = None,
     finder_outlines: bool = False,
+    rtl: bool = False,
 ) -> int:
     """Fill text, confidences, status and word boxes of the pages' lines in place, reading the
     lines of all given pages in one batched call. Returns the number of lines read. Lines whose
     crop fails (e.g. a polygon outside the image) are left as they were and counted out. With
-    ``finder_outlines``, lines that came with a page (not found by mspt) are cut along the line
-    finder's outline of them where it finds them (``outline``); their own outlines stay."""
+    ``finder_outlines`` (off here, on in ``read_pages`` and ``transcribe``), the lines of a page
+    whose lines came with it (not found by mspt) are cut along the line finder's outline of them
+    where it finds them (``layout.outline``; ``rtl`` as for segmentation); their own outlines
+    stay."""
     lines: list[Line] = []
     crops: list[PlacedCrop] = []
     sizes: list[tuple[int, int]] = []  # each line's page (height, width)
     for job in jobs:
         to_read = lines_to_read(job.page, include_corrected)
-        cut_along = to_read
+        cut_along = {id(line): line for line in to_read}
         if finder_outlines and to_read and lines_given(job.page):
             if should_stop and should_stop():
                 return 0
-            cut_along = found_outlines(job.image, to_read)
-        for line, outline in zip(to_read, cut_along, strict=True):
+            every = lines_to_read(job.page, include_corrected=True)  # paired all at once, read or not
+            outlines = reading_outlines(job.image, every, rtl)
+            cut_along = {id(line): outline for line, outline in zip(every, outlines, strict=True)}
+        for line in to_read:
             if should_stop and should_stop():
                 return 0
             try:
-                crops.append(_placed(job.image, line, outline, reader.height))
+                crops.append(_placed(job.image, line, cut_along[id(line)], reader.height))
             except ValueError:
                 continue
             lines.append(line)
@@ -151,7 +156,7 @@ def read_pages(
         if stopped():
             break
         job = PageJob(page, load_grey(image_path), image_path)
-        read += recognize_pages([job], reader, should_stop=should_stop, finder_outlines=finder_outlines)
+        read += recognize_pages([job], reader, should_stop=should_stop, finder_outlines=finder_outlines, rtl=rtl)
         if stopped():
             break  # a page cut short is not handed on
         if on_read:
@@ -198,7 +203,7 @@ def transcribe(
     group: list[PageJob] = []
 
     def flush() -> None:
-        recognize_pages(group, reader, include_corrected=reread, finder_outlines=finder_outlines)
+        recognize_pages(group, reader, include_corrected=reread, finder_outlines=finder_outlines, rtl=rtl)
         if on_pages:
             on_pages(list(group))
         if keep_pages:

@@ -101,9 +101,9 @@ def lines_from_page_xml(
     if crop == "found":
         cut_along = _found_counterparts(image, lines)
     elif crop == "finder":
-        from mspt_core.layout.outline import found_outlines
+        from mspt_core.layout.outline import reading_outlines
 
-        cut_along = dict(enumerate(found_outlines(image, lines)))
+        cut_along = dict(enumerate(reading_outlines(image, lines)))
     # Margins differ from page to page and machine to machine alike: seeded by the file's name.
     rng = np.random.default_rng([seed, zlib.crc32(f"{Path(xml_path).parent.name}/{Path(xml_path).name}".encode())])
     result = LineSet()

@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mspt_core.document import Line, LineStatus, Page, Region, Word, take_found_metadata
+from mspt_core.document import FOUND_METADATA, Line, LineStatus, Page, Region, Word, take_found_metadata
 from mspt_core.layout.words import words_after_edit
 from mspt_core.project import geometry
 from mspt_core.project.folder import Project, find_line
@@ -82,21 +82,33 @@ class TextCommand(Command):
         self._put(project, self.after)
 
 
+def _found_metadata(page: Page) -> dict[str, str]:
+    return {key: page.metadata[key] for key in FOUND_METADATA if key in page.metadata}
+
+
 @dataclass
 class PageCommand(Command):
     before: list[Region] = field(default_factory=list)
     after: list[Region] = field(default_factory=list)
     kind: str = "lines"  # "texts" when only texts changed (views then skip a full rebuild)
+    # What segmentation said of the page (FOUND_METADATA) with those lines: whether mspt found
+    # them decides how they are cut for reading (layout.outline), so it goes back with them.
+    found_before: dict[str, str] = field(default_factory=dict)
+    found_after: dict[str, str] = field(default_factory=dict)
 
-    def _put(self, project: Project, regions: list[Region]) -> None:
-        project.page_by_id(self.page_id).regions = copy.deepcopy(regions)
+    def _put(self, project: Project, regions: list[Region], found: dict[str, str]) -> None:
+        page = project.page_by_id(self.page_id)
+        page.regions = copy.deepcopy(regions)
+        for key in FOUND_METADATA:
+            page.metadata.pop(key, None)
+        page.metadata.update(found)
         project.changed(self.page_id, self.kind, self.line_id)
 
     def undo(self, project: Project) -> None:
-        self._put(project, self.before)
+        self._put(project, self.before, self.found_before)
 
     def redo(self, project: Project) -> None:
-        self._put(project, self.after)
+        self._put(project, self.after, self.found_after)
 
 
 @dataclass
@@ -290,9 +302,11 @@ class Editor:
         self, page_id: str, label: str, change: Callable[[Page], str | None], kind: str = "lines"
     ) -> str | None:
         page = self.project.page_by_id(page_id)
-        before = copy.deepcopy(page.regions)
+        before, found_before = copy.deepcopy(page.regions), _found_metadata(page)
         focus = change(page)
-        self.history.push(PageCommand(label, page_id, focus, before, copy.deepcopy(page.regions), kind))
+        after = copy.deepcopy(page.regions)
+        command = PageCommand(label, page_id, focus, before, after, kind, found_before, _found_metadata(page))
+        self.history.push(command)
         self.project.changed(page_id, kind, focus)
         return focus
 
