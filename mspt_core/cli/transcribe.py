@@ -63,8 +63,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--given-outlines",
         action="store_true",
-        help="cut lines from a PAGE/ALTO file beside the image along their own outlines (by default "
-        "along the line finder's outline of each line it finds too, which the recognizer reads better)",
+        help="cut lines from a PAGE/ALTO file beside the image along their own outlines (by default along "
+        "the line finder's outline of each line it finds whole: handwriting reads better so, print about the same)",
     )
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)

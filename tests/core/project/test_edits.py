@@ -85,3 +85,29 @@ def test_a_line_finder_change_is_one_undo_step(tmp_path):
     editor.undo()
     project.close()
     assert Project.open(tmp_path / "p").segmenter == "auto"  # the undo reached project.json
+
+
+def test_undoing_a_segmentation_gives_back_the_imported_lines_as_given(tmp_path):
+    # Whether mspt found a page's lines decides how they are cut for reading (layout.outline):
+    # undoing "Segment page" on an imported page must make its lines given ones again, and the
+    # saved page must say so after reopening.
+    from mspt_core.layout.outline import lines_given
+
+    project = Project.create(tmp_path / "p")
+    imported = Line("given", polygon=[(0, 0), (40, 0), (40, 9), (0, 9)])
+    page = Page(50, 50, id="0001", regions=[Region("r", lines=[imported])])
+    project._pages["0001"] = page
+    project.entries.append(PageEntry("0001", "x.png", "page/x.xml"))
+    editor = Editor(project)
+    found = Page(50, 50, regions=[Region("r1", lines=[Line("l1", polygon=[(0, 20), (40, 20), (40, 29), (0, 29)])])])
+    found.metadata.update({"segmentation": "mspt learned", "skew_degrees": "0.00"})
+    editor.replace_lines("0001", found)
+    assert not lines_given(page) and page.metadata["skew_degrees"] == "0.00"
+    editor.undo()
+    assert [ln.id for ln in page.lines()] == ["given"] and lines_given(page)
+    assert "skew_degrees" not in page.metadata
+    editor.redo()
+    assert not lines_given(page)
+    project.save()
+    project.close()
+    assert not lines_given(Project.open(tmp_path / "p").page(0))
