@@ -137,7 +137,9 @@ def test_what_segmentation_said_of_a_page_comes_back_beside_others_metadata_item
     )
     out.write_text(foreign, encoding="utf-8")
     kept = write_document(read_document(out), tmp_path / "again" / "0001.xml", "page")
-    names = [i.get("name") for i in etree.parse(str(kept)).getroot().iter(f"{P}MetadataItem")]
+    tree = etree.parse(str(kept))
+    assert page_schema.validate(tree), page_schema.error_log.last_error
+    names = [i.get("name") for i in tree.getroot().iter(f"{P}MetadataItem")]
     assert names.count("scanner") == 1 and names.count("mspt:segmentation") == 1
 
 
