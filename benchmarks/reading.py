@@ -94,7 +94,7 @@ def native_crops(
         page = read_document(xml)
         grey = load_grey(page.image_path)
         every = list(page.lines())  # paired all at once, as mspt transcribe pairs them
-        cut_along = reading_outlines(grey, every) if style == "finder" else every
+        cut_along = reading_outlines(grey, every, strict=True) if style == "finder" else every
         for line, outline in zip(every, cut_along, strict=True):
             if limit is not None and len(images) >= limit:
                 return images, texts, sources

@@ -83,8 +83,9 @@ def lines_from_page_xml(
       ground-truth line (box IoU >= 0.5, one to one) is cut along its own polygon and carries
       that line's text. Unmatched ground-truth lines are counted as skipped;
     - "finder": as mspt reads lines that come with a page (``layout.outline.outlines_to_cut``):
-      along the found line in its place where that spans it and is no taller, else along its
-      own polygon; no line is skipped for want of a found one.
+      along the found line in its place where that covers the same stretch of line and is no
+      thicker, else (or where that cut fails) along its own polygon; no line is skipped for want
+      of a found one, and a line finder that cannot run is an error, not a silent fallback.
     """
     from mspt_core.formats import read_document
     from mspt_core.images import load_grey
@@ -103,7 +104,7 @@ def lines_from_page_xml(
     elif crop == "finder":
         from mspt_core.layout.outline import reading_outlines
 
-        cut_along = dict(enumerate(reading_outlines(image, lines)))
+        cut_along = dict(enumerate(reading_outlines(image, lines, strict=True)))
     # Margins differ from page to page and machine to machine alike: seeded by the file's name.
     rng = np.random.default_rng([seed, zlib.crc32(f"{Path(xml_path).parent.name}/{Path(xml_path).name}".encode())])
     result = LineSet()
@@ -120,6 +121,8 @@ def lines_from_page_xml(
         try:
             if crop == "box":
                 image_line = crop_box(image, line, height, margin)
+            elif crop == "finder" and cut_along[i] is not line:
+                image_line = _cut_along_or_own(image, cut_along[i], line, height)
             else:
                 image_line = crop_line(image, cut_along[i], height)
         except ValueError as error:
@@ -127,6 +130,17 @@ def lines_from_page_xml(
             continue
         result.samples.append(LineSample(image_line, text, source))
     return result
+
+
+def _cut_along_or_own(image: np.ndarray, outline: Line, line: Line, height: int) -> np.ndarray:
+    """``line`` cut along ``outline``, or along its own polygon where that cut fails (as the
+    pipeline reads it)."""
+    from mspt_core.layout.crop import crop_line
+
+    try:
+        return crop_line(image, outline, height)
+    except ValueError:
+        return crop_line(image, line, height)
 
 
 def _found_counterparts(image: np.ndarray, lines: list[Line]) -> dict[int, Line]:

@@ -63,15 +63,18 @@ def outlines_to_cut(lines: Sequence[Line], found: Sequence[Line], shape: tuple[i
     return cut
 
 
-def reading_outlines(image: np.ndarray, lines: Sequence[Line], rtl: bool = False) -> list[Line]:
+def reading_outlines(image: np.ndarray, lines: Sequence[Line], rtl: bool = False, strict: bool = False) -> list[Line]:
     """``outlines_to_cut`` with the lines the learned line finder finds on ``image`` (grey);
     the given lines themselves where it cannot look (no finder installed, or it fails: logged),
-    so reading goes on along the given outlines."""
+    so reading goes on along the given outlines. ``strict`` (benchmarks, training data cut this
+    way): such a failure is raised instead, so a "finder" cut never quietly means another."""
     if not lines:
         return []
     try:
         found = list(segment(image, rtl=rtl, method="learned").lines())
     except Exception as error:  # noqa: BLE001  (any failure here only costs the better cut)
+        if strict:
+            raise
         log.warning("reading the page's lines along their own outlines: the line finder failed (%s)", error)
         return list(lines)
     return outlines_to_cut(lines, found, image.shape[:2])

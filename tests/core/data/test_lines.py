@@ -119,7 +119,7 @@ def test_every_crop_style_gives_the_same_texts_with_its_own_pixels(fondue):
     assert len(found) + len(found.skipped) == len(polygon) + len(polygon.skipped)
     assert set(found.texts) <= set(polygon.texts)
     assert all("line finder" in reason for reason in found.skipped)
-    # As given lines are read: along the found line where it spans the given one, else its own.
+    # As given lines are read: along the found line in its place where it covers the line, else its own.
     finder = lines_from_page_xml(fondue / DRACULA, 40, crop="finder")
     assert finder.texts == polygon.texts
     same = [np.array_equal(a, b) for a, b in zip(polygon.images, finder.images, strict=True)]

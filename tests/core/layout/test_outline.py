@@ -3,13 +3,16 @@ it finds them whole, and along their own otherwise; their own outlines stay in t
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from mspt_core import pipeline
 from mspt_core.cli import main
-from mspt_core.document import Line, Page, Region, box_polygon
-from mspt_core.formats import read_document
+from mspt_core.document import Line, LineStatus, Page, Region, box_polygon
+from mspt_core.formats import read_document, to_bytes
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import place_line
 from mspt_core.layout.outline import lines_given, outlines_to_cut, reading_outlines
@@ -104,24 +107,45 @@ def test_generous_outlines_of_a_real_page_are_cut_along_the_tighter_found_lines_
     assert cer(truth, read(cut)) < cer(truth, read(lines)) - 0.03
 
 
-def test_the_pipeline_reads_given_lines_along_reading_outlines_and_keeps_their_own(salon):
+def test_the_pipeline_reads_given_lines_along_reading_outlines_and_keeps_their_own(salon, monkeypatch):
     doc, grey = salon
     reader = open_reader("handwriting")
-    lines = [ln for ln in doc.lines() if ln.text.strip()][:6]
+    lines = [copy.deepcopy(ln) for ln in doc.lines() if ln.text.strip()][:6]  # read in place: the fixture's stay
     outlines = [list(ln.polygon) for ln in lines]
-    expected = [
-        r.text for r in reader.read([place_line(grey, o, reader.height).image for o in reading_outlines(grey, lines)])
-    ]
+    cut = reading_outlines(grey, lines)
+    assert sum(o is not g for o, g in zip(cut, lines, strict=True)) >= 4  # the finder did run
+    expected = [r.text for r in reader.read([place_line(grey, o, reader.height).image for o in cut])]
+    # two lines a person corrected: kept, yet paired with the rest (one pairing for the page)
+    for i in (0, 3):
+        lines[i].text, lines[i].status = "corrected", LineStatus.CORRECTED
+    paired = []
+    monkeypatch.setattr(pipeline, "reading_outlines", lambda *a: paired.append(len(a[1])) or reading_outlines(*a))
     page = Page(width=grey.shape[1], height=grey.shape[0], regions=[Region(id="r", lines=lines)])
     page.metadata["segmentation"] = "ground truth"
-    assert recognize_pages([PageJob(page, grey, doc.image_path)], reader, finder_outlines=True) == len(lines)
-    assert [ln.text for ln in lines] == expected
+    assert recognize_pages([PageJob(page, grey, doc.image_path)], reader, finder_outlines=True) == 4
+    assert paired == [6]
+    assert [ln.text for ln in lines] == ["corrected", *expected[1:3], "corrected", *expected[4:]]
     assert [list(ln.polygon) for ln in lines] == outlines
+
+
+def test_ground_truth_beside_an_image_forgets_what_an_earlier_segmentation_said(salon, tmp_path):
+    from mspt_core.layout import pages_with_images
+
+    doc, grey = salon
+    image = tmp_path / "scan.png"
+    Image.fromarray(grey[:400, :800]).save(image)
+    page = Page(width=800, height=400, regions=[Region(id="r", lines=[_line("l", 10, 10, 700, 80)])])
+    page.metadata.update({"segmentation": "mspt learned", "page_turn": "90", "skew_degrees": "3.00"})
+    page.image_path = image
+    (tmp_path / "scan.xml").write_bytes(to_bytes([page], tmp_path / "scan.xml", "page"))
+    ((given, _),) = pages_with_images(image)
+    assert given.metadata["segmentation"] == "ground truth" and lines_given(given)
+    assert "page_turn" not in given.metadata and "skew_degrees" not in given.metadata
 
 
 def test_lines_mspt_found_are_not_looked_for_again(salon, monkeypatch):
     doc, grey = salon
-    lines = [ln for ln in doc.lines() if ln.text.strip()][:2]
+    lines = [copy.deepcopy(ln) for ln in doc.lines() if ln.text.strip()][:2]
     page = Page(width=grey.shape[1], height=grey.shape[0], regions=[Region(id="r", lines=lines)])
     page.metadata["segmentation"] = "mspt learned"
 
