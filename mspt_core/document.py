@@ -160,10 +160,18 @@ def words_match(line: Line) -> bool:
 FOUND_METADATA = ("segmentation", "skew_degrees", "page_turn")  # what segment says of the page
 
 
+def found_metadata(page: Page) -> dict[str, str]:
+    """What segmentation said of ``page`` (its ``FOUND_METADATA`` keys)."""
+    return {key: page.metadata[key] for key in FOUND_METADATA if key in page.metadata}
+
+
+def set_found_metadata(page: Page, said: dict[str, str]) -> None:
+    """Make ``said`` all that segmentation says of ``page`` (what an earlier run said is dropped)."""
+    for key in FOUND_METADATA:
+        page.metadata.pop(key, None)
+    page.metadata.update({key: value for key, value in said.items() if key in FOUND_METADATA})
+
+
 def take_found_metadata(page: Page, found: Page) -> None:
     """Give ``page`` what ``segment`` said of ``found`` (and drop what an earlier run said)."""
-    for key in FOUND_METADATA:
-        if key in found.metadata:
-            page.metadata[key] = found.metadata[key]
-        else:
-            page.metadata.pop(key, None)
+    set_found_metadata(page, found_metadata(found))

@@ -16,8 +16,8 @@ from mspt_core.document import Line, LineStatus, Page, take_found_metadata
 from mspt_core.errors import MsptError
 from mspt_core.images import load_grey
 from mspt_core.layout import segment
-from mspt_core.layout.crop import PlacedCrop, place_line
-from mspt_core.layout.outline import lines_given, reading_outlines
+from mspt_core.layout.crop import PlacedCrop
+from mspt_core.layout.outline import lines_given, place_along, reading_outlines
 from mspt_core.layout.words import placed_words
 from mspt_core.recognize import LineRecognizer, Reading
 
@@ -80,7 +80,7 @@ def recognize_pages(
             if should_stop and should_stop():
                 return 0
             try:
-                crops.append(_placed(job.image, line, cut_along[id(line)], reader.height))
+                crops.append(place_along(job.image, line, cut_along[id(line)], reader.height))
             except ValueError:
                 continue
             lines.append(line)
@@ -95,16 +95,6 @@ def recognize_pages(
         line.status = LineStatus.RECOGNIZED
         line.words = placed_words(line, reading.text, reading.char_x, line.char_confidences, crop, size)
     return len(lines)
-
-
-def _placed(image: np.ndarray, line: Line, outline: Line, height: int) -> PlacedCrop:
-    """The crop of ``line`` cut along ``outline``, or along its own where that one fails."""
-    if outline is not line:
-        try:
-            return place_line(image, outline, height)
-        except ValueError:
-            pass
-    return place_line(image, line, height)
 
 
 def find_lines(image, segmenter: str = "auto", rtl: bool = False) -> Page:

@@ -90,6 +90,7 @@ def lines_from_page_xml(
     from mspt_core.formats import read_document
     from mspt_core.images import load_grey
     from mspt_core.layout.crop import crop_box, crop_line
+    from mspt_core.layout.outline import place_along, reading_outlines
 
     if crop not in CROP_STYLES:
         raise ValueError(f"crop must be one of {', '.join(CROP_STYLES)}, got {crop!r}")
@@ -102,8 +103,6 @@ def lines_from_page_xml(
     if crop == "found":
         cut_along = _found_counterparts(image, lines)
     elif crop == "finder":
-        from mspt_core.layout.outline import reading_outlines
-
         cut_along = dict(enumerate(reading_outlines(image, lines, strict=True)))
     # Margins differ from page to page and machine to machine alike: seeded by the file's name.
     rng = np.random.default_rng([seed, zlib.crc32(f"{Path(xml_path).parent.name}/{Path(xml_path).name}".encode())])
@@ -121,8 +120,8 @@ def lines_from_page_xml(
         try:
             if crop == "box":
                 image_line = crop_box(image, line, height, margin)
-            elif crop == "finder" and cut_along[i] is not line:
-                image_line = _cut_along_or_own(image, cut_along[i], line, height)
+            elif crop == "finder":
+                image_line = place_along(image, line, cut_along[i], height).image
             else:
                 image_line = crop_line(image, cut_along[i], height)
         except ValueError as error:
@@ -130,17 +129,6 @@ def lines_from_page_xml(
             continue
         result.samples.append(LineSample(image_line, text, source))
     return result
-
-
-def _cut_along_or_own(image: np.ndarray, outline: Line, line: Line, height: int) -> np.ndarray:
-    """``line`` cut along ``outline``, or along its own polygon where that cut fails (as the
-    pipeline reads it)."""
-    from mspt_core.layout.crop import crop_line
-
-    try:
-        return crop_line(image, outline, height)
-    except ValueError:
-        return crop_line(image, line, height)
 
 
 def _found_counterparts(image: np.ndarray, lines: list[Line]) -> dict[int, Line]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mspt_core.document import FOUND_METADATA, Page, protect_foreign_text
+from mspt_core.document import Page, protect_foreign_text, set_found_metadata
 from mspt_core.inputs import PDF_SUFFIX, has_suffix
 from mspt_core.layout.clean import normalize_illumination, remove_noise, sauvola, to_grey
 from mspt_core.layout.crop import crop_line
@@ -80,9 +80,8 @@ def pages_with_images(
         if gt is not None:
             page = read_document(gt)
             page.image_path = image_path
-            for key in FOUND_METADATA:  # what an earlier segmentation said (a file mspt wrote) no longer holds
-                page.metadata.pop(key, None)
-            page.metadata["segmentation"] = "ground truth"
+            # what an earlier segmentation said (a file mspt wrote) no longer holds
+            set_found_metadata(page, {"segmentation": "ground truth"})
             protect_foreign_text(page)
             return [(page, load_grey(image_path, dpi=dpi))]
     pages = []

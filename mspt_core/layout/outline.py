@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mspt_core.document import Line, Page
+from mspt_core.layout.crop import PlacedCrop, place_line
 from mspt_core.layout.evaluate import pair_lines
 from mspt_core.layout.segment import segment
 from mspt_core.layout.turn import DOWNWARD, UPWARD, line_turn
@@ -84,3 +85,14 @@ def lines_given(page: Page) -> bool:
     """Whether ``page``'s lines came with it (a file, a person) rather than from mspt's
     segmentation, which says so in ``metadata["segmentation"]`` (kept in a project's PAGE files)."""
     return not str(page.metadata.get("segmentation", "")).startswith("mspt")
+
+
+def place_along(image: np.ndarray, line: Line, outline: Line, height: int) -> PlacedCrop:
+    """``line`` cut (``crop.place_line``) along ``outline`` (from ``reading_outlines``), or along
+    its own outline where that cut fails."""
+    if outline is not line:
+        try:
+            return place_line(image, outline, height)
+        except ValueError:
+            pass
+    return place_line(image, line, height)

@@ -13,7 +13,16 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mspt_core.document import FOUND_METADATA, Line, LineStatus, Page, Region, Word, take_found_metadata
+from mspt_core.document import (
+    Line,
+    LineStatus,
+    Page,
+    Region,
+    Word,
+    found_metadata,
+    set_found_metadata,
+    take_found_metadata,
+)
 from mspt_core.layout.words import words_after_edit
 from mspt_core.project import geometry
 from mspt_core.project.folder import Project, find_line
@@ -82,10 +91,6 @@ class TextCommand(Command):
         self._put(project, self.after)
 
 
-def _found_metadata(page: Page) -> dict[str, str]:
-    return {key: page.metadata[key] for key in FOUND_METADATA if key in page.metadata}
-
-
 @dataclass
 class PageCommand(Command):
     before: list[Region] = field(default_factory=list)
@@ -99,9 +104,7 @@ class PageCommand(Command):
     def _put(self, project: Project, regions: list[Region], found: dict[str, str]) -> None:
         page = project.page_by_id(self.page_id)
         page.regions = copy.deepcopy(regions)
-        for key in FOUND_METADATA:
-            page.metadata.pop(key, None)
-        page.metadata.update(found)
+        set_found_metadata(page, found)
         project.changed(self.page_id, self.kind, self.line_id)
 
     def undo(self, project: Project) -> None:
@@ -302,10 +305,10 @@ class Editor:
         self, page_id: str, label: str, change: Callable[[Page], str | None], kind: str = "lines"
     ) -> str | None:
         page = self.project.page_by_id(page_id)
-        before, found_before = copy.deepcopy(page.regions), _found_metadata(page)
+        before, found_before = copy.deepcopy(page.regions), found_metadata(page)
         focus = change(page)
         after = copy.deepcopy(page.regions)
-        command = PageCommand(label, page_id, focus, before, after, kind, found_before, _found_metadata(page))
+        command = PageCommand(label, page_id, focus, before, after, kind, found_before, found_metadata(page))
         self.history.push(command)
         self.project.changed(page_id, kind, focus)
         return focus
