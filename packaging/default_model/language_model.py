@@ -4,7 +4,9 @@ in ../shared/data; alpha (its weight) and beta (the bonus per character) are the
 lowest mean CER (``grid_search``: ALPHAS x BETAS, widened past any edge the best pair lies on)
 over the **val** splits (each set weighs the same) of the sets the model was selected on
 (``--sets``: all 13 for the handwriting model, the six printed and typewritten ones for the
-print model), read by the bundled model ``--model`` (polygon crops, its own engine). Then the
+print model), read by the bundled model ``--model`` (its own engine; the lines cut as mspt cuts a
+page's lines, along the line finder's outline of each it finds whole, or with ``--crop polygon``
+along the ground truth's own). Then the
 beam width and pruning of SEARCHES: among those whose decoding costs at most
 ``--max-ms-per-line`` CPU milliseconds per line on every val set (measured in the same run; the
 print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms per line beyond
@@ -126,6 +128,7 @@ def main() -> None:
         help="keep this alpha and beta (chosen by the grid in an earlier run) instead of searching the grid",
     )
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
+    parser.add_argument("--crop", choices=("finder", "polygon"), default="finder", help="how val lines are cut")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     if args.search and not (
@@ -169,7 +172,7 @@ def main() -> None:
     for dataset in chosen_sets:
         lines = LineSet()
         for xml in shared_split(f"{dataset}/val"):
-            lines.extend(lines_from_page_xml(xml, reader.height, crop="polygon"))
+            lines.extend(lines_from_page_xml(xml, reader.height, crop=args.crop))
         val[dataset] = (lines.texts, reader.ctc_log_probs(lines.images))
         greedy[dataset] = cer(lines.texts, [r.text for r in plain.read(lines.images)])
 
@@ -216,6 +219,7 @@ def main() -> None:
         "name": args.name,
         **dataclasses.asdict(Fusion(alpha, beta, beam, prune)),
         "chosen_on": [f"{d}/val" for d in chosen_sets],
+        "crops": args.crop,
         "decoding_cpu_ms_per_line": round(cost, 1),
         "search_given": bool(args.search),  # kept from an earlier choice, not chosen in this run
         "fusion_given": bool(args.fusion),

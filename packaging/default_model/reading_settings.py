@@ -4,8 +4,10 @@ averaged (``shifted_reads``, ``recognize.SHIFTED_READS``), below which first-pas
 confidence a line is read so (``shifted_reads_below``; every line where the file says none), and
 up to what shear such a line is also read with its slant straightened, the better-scored reading
 kept (``deslanted_reads``, ``recognize.DESLANTED_READS``; 0: not).
-Each value of ``--values`` reads the **val** splits' polygon crops (each set weighs the same; the
-13 sets for the handwriting model, ``--sets printed`` for the print model) with the model's
+Each value of ``--values`` reads the **val** splits' lines (each set weighs the same; the
+13 sets for the handwriting model, ``--sets printed`` for the print model), cut as mspt cuts a
+page's lines (``--crop finder``, the default: along the line finder's outline of each line it
+finds whole, ``layout.outline``; ``--crop polygon``: along the ground truth's own), with the model's
 engine and language model, as mspt reads them; of the values within 0.05 points of the lowest
 mean CER, the plainest and cheapest (SETTINGS) is written into the model's file, with what it
 was chosen on. Test splits are never read.
@@ -65,6 +67,7 @@ def main() -> None:
     parser.add_argument("--model", default="handwriting", help="the bundled model")
     parser.add_argument("--sets", choices=list(SETS), default="all", help="the val sets to choose on")
     parser.add_argument("--values", nargs="+", type=float, help="the values to try (default: the setting's own)")
+    parser.add_argument("--crop", choices=("finder", "polygon"), default="finder", help="how val lines are cut")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     (low, high), plain, default_values = SETTINGS[args.setting]
@@ -81,7 +84,7 @@ def main() -> None:
     for dataset in SETS[args.sets]:
         lines = LineSet()
         for xml in shared_split(f"{dataset}/val"):
-            lines.extend(lines_from_page_xml(xml, loaded.config.height, crop="polygon"))
+            lines.extend(lines_from_page_xml(xml, loaded.config.height, crop=args.crop))
         val[dataset] = lines
     # Choosing how far to shift reads every line shifted; the bound is chosen afterwards (dropped
     # from the file here).
@@ -108,7 +111,7 @@ def main() -> None:
     metadata[args.setting] = best
     metadata[f"{args.setting}_choice"] = {
         "chosen_on": [f"{d}/val" for d in val],
-        "crops": "polygon",
+        "crops": args.crop,
         "language_model": metadata.get("language_model", {}).get("name"),
         "reading": {key: metadata[key] for key in CHOSEN_READING if key != args.setting and key in metadata},
         "mean_val_cer": {f"{v:g}": round(c, 5) for v, c in means.items()},
