@@ -60,6 +60,7 @@ from mspt_core.data.splits import has_splits, split_xmls  # noqa: E402  (the scr
 from mspt_core.train.settings import TrainSettings  # noqa: E402
 
 if TYPE_CHECKING:
+    from mspt_core.data.lines import LineSet
     from mspt_core.pretrain import PretrainSettings
 
 
@@ -84,6 +85,22 @@ def shared_split(name: str) -> list[Path]:
     if not has_splits(DATA / dataset):
         raise SystemExit(f"{DATA / dataset} is missing: this needs ../shared/data beside the repository")
     return split_xmls(DATA / dataset, split)
+
+
+# How the val lines a reading choice is made on are cut (packaging/default_model/: reading
+# settings, language-model fusion): "finder" as mspt cuts a page's lines, "polygon" along the
+# ground truth's own outlines (``lines_from_page_xml``'s crop styles).
+CHOICE_CROPS = ("finder", "polygon")
+
+
+def split_lines(name: str, height: int, crop: str) -> LineSet:
+    """Every line with text of ``SET/SPLIT`` of the shared data, cut ``crop``-style at ``height``."""
+    from mspt_core.data.lines import LineSet, lines_from_page_xml
+
+    lines = LineSet()
+    for xml in shared_split(name):
+        lines.extend(lines_from_page_xml(xml, height, crop=crop))
+    return lines
 
 
 def shared_splits_by_set(names: list[str]) -> dict[str, list[Path]]:

@@ -5,8 +5,8 @@ lowest mean CER (``grid_search``: ALPHAS x BETAS, widened past any edge the best
 over the **val** splits (each set weighs the same) of the sets the model was selected on
 (``--sets``: all 13 for the handwriting model, the six printed and typewritten ones for the
 print model), read by the bundled model ``--model`` (its own engine; the lines cut as mspt cuts a
-page's lines, along the line finder's outline of each it finds whole, or with ``--crop polygon``
-along the ground truth's own). Then the
+page's lines, ``--crop finder``, the default, or along the ground truth's own outlines, ``--crop
+polygon``: ``lines_from_page_xml`` says how). Then the
 beam width and pruning of SEARCHES: among those whose decoding costs at most
 ``--max-ms-per-line`` CPU milliseconds per line on every val set (measured in the same run; the
 print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms per line beyond
@@ -48,11 +48,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import HANDWRITTEN, PRINTED, shared_split  # noqa: E402
+from benchmarks.common import CHOICE_CROPS, HANDWRITTEN, PRINTED, shared_split, split_lines  # noqa: E402
 from mspt_core import decode, resources  # noqa: E402
 from mspt_core.charlm import CharLM, Fusion  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
-from mspt_core.data.lines import LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
 from mspt_core.metrics import CER_TIE, cer  # noqa: E402
 from mspt_core.models import bundled_models_dir, load_model, save_model  # noqa: E402
@@ -128,7 +127,7 @@ def main() -> None:
         help="keep this alpha and beta (chosen by the grid in an earlier run) instead of searching the grid",
     )
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
-    parser.add_argument("--crop", choices=("finder", "polygon"), default="finder", help="how val lines are cut")
+    parser.add_argument("--crop", choices=CHOICE_CROPS, default="finder", help="how val lines are cut")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     if args.search and not (
@@ -170,9 +169,7 @@ def main() -> None:
     val: dict[str, tuple[list[str], list[np.ndarray]]] = {}
     greedy = {}
     for dataset in chosen_sets:
-        lines = LineSet()
-        for xml in shared_split(f"{dataset}/val"):
-            lines.extend(lines_from_page_xml(xml, reader.height, crop=args.crop))
+        lines = split_lines(f"{dataset}/val", reader.height, args.crop)
         val[dataset] = (lines.texts, reader.ctc_log_probs(lines.images))
         greedy[dataset] = cer(lines.texts, [r.text for r in plain.read(lines.images)])
 

@@ -6,8 +6,8 @@ up to what shear such a line is also read with its slant straightened, the bette
 kept (``deslanted_reads``, ``recognize.DESLANTED_READS``; 0: not).
 Each value of ``--values`` reads the **val** splits' lines (each set weighs the same; the
 13 sets for the handwriting model, ``--sets printed`` for the print model), cut as mspt cuts a
-page's lines (``--crop finder``, the default: along the line finder's outline of each line it
-finds whole, ``layout.outline``; ``--crop polygon``: along the ground truth's own), with the model's
+page's lines (``--crop finder``, the default; ``--crop polygon``: along the ground truth's own
+outlines; ``lines_from_page_xml`` says how), with the model's
 engine and language model, as mspt reads them; of the values within 0.05 points of the lowest
 mean CER, the plainest and cheapest (SETTINGS) is written into the model's file, with what it
 was chosen on. Test splits are never read.
@@ -36,9 +36,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.common import HANDWRITTEN, PRINTED, shared_split  # noqa: E402
+from benchmarks.common import CHOICE_CROPS, HANDWRITTEN, PRINTED, split_lines  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
-from mspt_core.data.lines import LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.metrics import CER_TIE, cer  # noqa: E402
 from mspt_core.models import LoadedModel, bundled_models_dir, load_model, save_model  # noqa: E402
 from mspt_core.recognize import (  # noqa: E402
@@ -67,7 +66,7 @@ def main() -> None:
     parser.add_argument("--model", default="handwriting", help="the bundled model")
     parser.add_argument("--sets", choices=list(SETS), default="all", help="the val sets to choose on")
     parser.add_argument("--values", nargs="+", type=float, help="the values to try (default: the setting's own)")
-    parser.add_argument("--crop", choices=("finder", "polygon"), default="finder", help="how val lines are cut")
+    parser.add_argument("--crop", choices=CHOICE_CROPS, default="finder", help="how val lines are cut")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     (low, high), plain, default_values = SETTINGS[args.setting]
@@ -80,12 +79,7 @@ def main() -> None:
     loaded = load_model(model_path)
     if args.setting == "shifted_reads_below" and not loaded.metadata.get("shifted_reads"):
         raise SystemExit(f"{model_path} reads no line shifted: choose shifted_reads first")
-    val = {}
-    for dataset in SETS[args.sets]:
-        lines = LineSet()
-        for xml in shared_split(f"{dataset}/val"):
-            lines.extend(lines_from_page_xml(xml, loaded.config.height, crop=args.crop))
-        val[dataset] = lines
+    val = {dataset: split_lines(f"{dataset}/val", loaded.config.height, args.crop) for dataset in SETS[args.sets]}
     # Choosing how far to shift reads every line shifted; the bound is chosen afterwards (dropped
     # from the file here).
     reading = dict(loaded.metadata)

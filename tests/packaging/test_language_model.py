@@ -1,6 +1,7 @@
 """How packaging/default_model/language_model.py chooses a model's language-model weights: the
 grid search over alpha and beta widens past any edge its best pair lies on, so a model whose best
-weights lie outside the first grid (the handwriting model's did) still gets them."""
+weights lie outside the first grid (the handwriting model's did) still gets them. It and
+reading_settings.py refuse what they cannot choose with before any work."""
 
 from __future__ import annotations
 
@@ -71,4 +72,20 @@ def test_a_search_or_fusion_that_cannot_be_read_with_is_refused_before_any_work(
     done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert f"error: {arguments[0]} needs" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "script, arguments",
+    [("language_model.py", []), ("reading_settings.py", ["width_scale"])],
+)
+def test_a_crop_style_the_product_does_not_read_is_refused_before_any_work(script, arguments):
+    # Reading choices are made on lines cut as mspt cuts them ("finder") or as the ground truth
+    # outlines them ("polygon"); a box crop would choose for lines mspt never reads.
+    path = REPO / "packaging/default_model" / script
+    done = subprocess.run(
+        [sys.executable, str(path), *arguments, "--crop", "box"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert "--crop: invalid choice: 'box'" in done.stderr
     assert "Traceback" not in done.stderr
