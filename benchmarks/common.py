@@ -44,6 +44,7 @@ HANDWRITTEN = {
 # (``match_lines(partial=True)``); a line-finder recipe's "partial" names them, so its loss counts
 # only near the lines they give and its validation scores them so too.
 PARTIAL_GROUND_TRUTH = {
+    "ehri-typewritten-en-de": "handwritten additions in the margins not segmented nor transcribed",
     "testaments-poilus-handwritten-fr": "archive numbers, page labels and stamps not always transcribed",
     "timeus-19-handwritten-fr": "ground truth for recognition, not segmentation: not every line is transcribed",
 }
