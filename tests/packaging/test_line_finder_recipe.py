@@ -25,6 +25,10 @@ def load_script():
     return load_repo_script("packaging/line_finder/recipe.py")
 
 
+# Recipes run before the benchmark judged EHRI as partly transcribed (2026-12-06)
+MADE_BEFORE_EHRI_WAS_PARTIAL = {"round-3.json"}
+
+
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
 def test_recipes_train_on_train_and_select_on_val_only(path):
     recipe = json.loads(path.read_text())
@@ -36,9 +40,10 @@ def test_recipes_train_on_train_and_select_on_val_only(path):
     if "partial" in recipe:  # the sets whose ground truth leaves lines out, as the benchmark names them
         from benchmarks.common import PARTIAL_GROUND_TRUTH
 
-        trained = {name.split("/")[0] for name in recipe["train"]}
-        # (a recipe run before a set was found to leave lines out keeps the list it was trained with)
-        assert set(recipe["partial"]) <= set(PARTIAL_GROUND_TRUTH) & trained
+        expected = set(PARTIAL_GROUND_TRUTH) & {name.split("/")[0] for name in recipe["train"]}
+        if path.name in MADE_BEFORE_EHRI_WAS_PARTIAL:  # it keeps the list it was trained with
+            expected.discard("ehri-typewritten-en-de")
+        assert set(recipe["partial"]) == expected
     assert 0 <= recipe.get("line_centred", 0) <= 1
 
 
