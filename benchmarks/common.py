@@ -88,18 +88,25 @@ def shared_split(name: str) -> list[Path]:
     return split_xmls(DATA / dataset, split)
 
 
-# How the val lines a reading choice is made on are cut (packaging/default_model/: reading
-# settings, language-model fusion): "finder" as mspt cuts a page's lines, "polygon" along the
-# ground truth's own outlines (``lines_from_page_xml``'s crop styles).
+# How lines are cut where a script lets one choose (packaging/default_model/: the val lines
+# reading settings and language-model fusion are chosen on; benchmarks/few_page_finetune.py):
+# "finder" as mspt cuts a page's lines, "polygon" along the ground truth's own outlines
+# (``lines_from_page_xml``'s crop styles).
 CHOICE_CROPS = ("finder", "polygon")
 
 
 def split_lines(name: str, height: int, crop: str) -> LineSet:
     """Every line with text of ``SET/SPLIT`` of the shared data, cut ``crop``-style at ``height``."""
+    return pages_lines(shared_split(name), height, crop)
+
+
+def pages_lines(xmls: list[Path], height: int, crop: str = "polygon") -> LineSet:
+    """Every line with text of these PAGE/ALTO files, in order, cut ``crop``-style at ``height``
+    (``lines_from_page_xml``)."""
     from mspt_core.data.lines import LineSet, lines_from_page_xml
 
     lines = LineSet()
-    for xml in shared_split(name):
+    for xml in xmls:
         lines.extend(lines_from_page_xml(xml, height, crop=crop))
     return lines
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
-from common import DATA, HANDWRITTEN, machine, split_xmls
+from common import CHOICE_CROPS, DATA, HANDWRITTEN, machine, pages_lines, split_xmls
 
 MAX_ADAPT_PAGES = 5
 
@@ -108,15 +108,6 @@ def documents(split: str, sets: list[str], min_pages: int) -> list[Document]:
             if len(pages) >= min_pages:
                 found.append(Document(dataset, name, sorted(pages, key=natural_key)))
     return found
-
-
-def lines_of(pages: list[Path], height: int, crop: str = "polygon"):
-    from mspt_core.data.lines import LineSet, lines_from_page_xml
-
-    lines = LineSet()
-    for page in pages:
-        lines.extend(lines_from_page_xml(page, height, crop=crop))
-    return lines
 
 
 def line_cer(model_path: Path, lines) -> float:
@@ -196,11 +187,11 @@ def fine_tune(
     from mspt_core.models import read_metadata
 
     height = read_metadata(base)["line_height"]  # the base model's, as the wizard's run cuts them
-    adapt, held_out = lines_of(document.adapt_pages, height, crop), lines_of(document.eval_pages, height, crop)
+    adapt, held_out = pages_lines(document.adapt_pages, height, crop), pages_lines(document.eval_pages, height, crop)
     train_set, val_set = split_off_validation(adapt, 0.1, settings.seed)  # the wizard's default
     if val_page and len(document.adapt_pages) >= 2:  # the last corrected page validates
-        train_set = lines_of(document.adapt_pages[:-1], height, crop)
-        val_set = lines_of(document.adapt_pages[-1:], height, crop)
+        train_set = pages_lines(document.adapt_pages[:-1], height, crop)
+        val_set = pages_lines(document.adapt_pages[-1:], height, crop)
     if curve:
         train_set, val_set = adapt, held_out  # val only: where does CER on unseen pages stop falling?
     if uncorrected_share:
@@ -361,7 +352,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--crop",
-        choices=["polygon", "finder"],
+        choices=CHOICE_CROPS,
         default="polygon",
         help="cut the lines, trained on and read, along their own outlines (default) or as mspt reads lines "
         'that come with a page: along the line finder\'s outline of each it finds (data.lines, "finder")',

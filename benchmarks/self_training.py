@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DATA, HANDWRITTEN, machine, split_xmls
-from few_page_finetune import documents, lines_of
+from common import DATA, HANDWRITTEN, machine, pages_lines, split_xmls
+from few_page_finetune import documents
 
 from mspt_core.train.self_training import MEASURED_FROM_LINES
 
@@ -38,10 +38,10 @@ def units(split: str, sets: list[str], by: str, min_lines: int, height: int) -> 
     found = []
     if by == "set":
         for dataset in sets:
-            found.append((dataset, lines_of(split_xmls(DATA / dataset, split), height)))
+            found.append((dataset, pages_lines(split_xmls(DATA / dataset, split), height)))
     else:
         for document in documents(split, sets, 1):
-            found.append((f"{document.dataset} {document.name}", lines_of(document.pages, height)))
+            found.append((f"{document.dataset} {document.name}", pages_lines(document.pages, height)))
     return [(name, lines) for name, lines in found if len(lines) >= min_lines]
 
 
