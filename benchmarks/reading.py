@@ -31,9 +31,11 @@ import cv2
 import ppocr_reader
 import tesseract
 
+from mspt_core.document import Point, box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_box, crop_line
+from mspt_core.layout.evaluate import judged_lines
 from mspt_core.layout.outline import reading_outlines
 from mspt_core.metrics import error_report
 
@@ -114,6 +116,21 @@ def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
         images.append(page.image_path)
         references.append("\n".join(line.text for line in page.lines()))
     return images, references
+
+
+def given_outlines(xmls: Iterable[Path]) -> list[list[list[Point]]]:
+    """Each ground-truth page's line outlines, for judging a page read by its own segmentation
+    only near them (``near`` below), where the ground truth transcribes only some lines."""
+    return [[line.polygon for line in read_document(xml).lines()] for xml in xmls]
+
+
+def _judged_text(lines: Sequence[tuple[list[Point], str]], given: list[list[Point]] | None) -> str:
+    """A page's text from (outline, text) lines in reading order; with ``given``, only the lines
+    ``evaluate.judged_lines`` can judge against those outlines, as the F1 table counts them."""
+    if given is not None:
+        keep = set(judged_lines(given, [outline for outline, _ in lines]))
+        lines = [line for j, line in enumerate(lines) if j in keep]
+    return "\n".join(text for _, text in lines)
 
 
 # --------------------------------------------------------------------------------------- mspt
@@ -234,12 +251,14 @@ def mspt_pages(
     threads: int,
     engine: str | None = None,
     use_ground_truth: bool = False,
+    near: Sequence[list[list[Point]]] | None = None,
 ) -> Row:
     """Whole pages through ``pipeline.transcribe`` (what ``mspt transcribe --no-ground-truth``
     runs): our own segmentation, then recognition (the label gets the engine read with). Speed
     is pages/s including image loading. With ``use_ground_truth`` the lines of the PAGE/ALTO file
     beside each image are read instead (every one of them, their own text thrown away), cut along
-    their own outlines (``mspt transcribe --given-outlines``): what our segmentation is compared with."""
+    their own outlines (``mspt transcribe --given-outlines``): what our segmentation is compared with.
+    ``near`` (``given_outlines``): each page's text keeps only the lines found near a given one."""
     from mspt_core.document import LineStatus
     from mspt_core.models import AUTO, load_model
     from mspt_core.pipeline import transcribe
@@ -255,7 +274,14 @@ def mspt_pages(
         raise RuntimeError(f"no ground truth found beside {lost[0]}")
     # a line that could not be cut keeps the ground truth's text: it reads as nothing instead
     hyps = [
-        "\n".join(line.text if line.status == LineStatus.RECOGNIZED else "" for line in page.lines()) for page in pages
+        _judged_text(
+            [
+                (line.polygon or line.baseline, line.text if line.status == LineStatus.RECOGNIZED else "")
+                for line in page.lines()
+            ],
+            near[k] if near is not None else None,
+        )
+        for k, page in enumerate(pages)
     ]
     return score(f"{label} {getattr(reader, 'engine', 'torch')}", threads, references, hyps, seconds)
 
@@ -276,10 +302,23 @@ def tesseract_lines(
     return rows
 
 
-def tesseract_pages(images: Sequence[Path], references: Sequence[str], lang: str = "eng", psm: int = 3) -> Row:
-    """Whole pages through ``tesseract IMAGE stdout --psm 3``, one single-threaded process per page
-    in turn (process starts counted)."""
-    hyps, seconds = timed(lambda: [tesseract.read_page(p, lang, psm, threads=1) for p in images])
+def tesseract_pages(
+    images: Sequence[Path],
+    references: Sequence[str],
+    lang: str = "eng",
+    psm: int = 3,
+    near: Sequence[list[list[Point]]] | None = None,
+) -> Row:
+    """Whole pages through ``tesseract IMAGE stdout --psm 3 tsv``, one single-threaded process per
+    page in turn (process starts counted); ``near`` as for ``mspt_pages``, by Tesseract's line boxes."""
+    pages, seconds = timed(lambda: [tesseract.read_page(p, lang, psm, threads=1) for p in images])
+    hyps = [
+        _judged_text(
+            [(box_polygon(x, y, x + w, y + h), text) for (x, y, w, h), text in lines],
+            near[k] if near is not None else None,
+        )
+        for k, lines in enumerate(pages)
+    ]
     return score(f"tesseract --psm {psm}", 1, references, hyps, seconds)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+Box = tuple[int, int, int, int]  # left, top, width, height
+
 
 def available() -> bool:
     return shutil.which("tesseract") is not None
@@ -75,18 +77,31 @@ def read_lines(paths: list[Path], processes: int = 1, lang: str = "eng", psm: in
     return texts
 
 
-def read_page(image_path: Path, lang: str = "eng", psm: int = 3, threads: int = 1) -> str:
-    """The text of a whole page image (Tesseract's own segmentation with ``psm`` 3)."""
-    return _tesseract(image_path, "-l", lang, "--psm", str(psm), threads=threads)
-
-
-def page_line_boxes(image_path: Path, lang: str = "eng") -> list[tuple[int, int, int, int]]:
-    """Tesseract's own text lines on a page: the level-4 rows of ``tesseract IMAGE stdout tsv``
-    (default ``--psm 3``), as (left, top, width, height). Tesseract also reads the text there."""
-    out = _tesseract(image_path, "-l", lang, "tsv")
-    boxes = []
-    for row in out.splitlines()[1:]:
+def _tsv_lines(tsv: str) -> tuple[dict[tuple[str, ...], Box], dict[tuple[str, ...], list[str]]]:
+    """Tesseract's tsv output taken apart: each text line's box (its level-4 row) and its words
+    (its level-5 rows), both keyed by (page, block, paragraph, line) in reading order."""
+    boxes: dict[tuple[str, ...], Box] = {}
+    words: dict[tuple[str, ...], list[str]] = {}
+    for row in tsv.splitlines()[1:]:
         fields = row.split("\t")
-        if len(fields) >= 10 and fields[0] == "4":
-            boxes.append(tuple(int(v) for v in fields[6:10]))
-    return boxes
+        if len(fields) < 10:
+            continue
+        key = tuple(fields[1:5])
+        if fields[0] == "4":
+            boxes[key] = (int(fields[6]), int(fields[7]), int(fields[8]), int(fields[9]))
+        elif fields[0] == "5" and len(fields) >= 12 and fields[11].strip():
+            words.setdefault(key, []).append(fields[11].strip())
+    return boxes, words
+
+
+def read_page(image_path: Path, lang: str = "eng", psm: int = 3, threads: int = 1) -> list[tuple[Box, str]]:
+    """The text lines of a whole page image in Tesseract's reading order (its own segmentation
+    with ``psm`` 3), each its box and its words joined by spaces, as its text output has them."""
+    boxes, words = _tsv_lines(_tesseract(image_path, "-l", lang, "--psm", str(psm), "tsv", threads=threads))
+    return [(box, " ".join(words[key])) for key, box in boxes.items() if key in words]
+
+
+def page_line_boxes(image_path: Path, lang: str = "eng") -> list[Box]:
+    """Tesseract's own text lines on a page: the level-4 rows of ``tesseract IMAGE stdout tsv``
+    (default ``--psm 3``). Tesseract also reads the text there."""
+    return list(_tsv_lines(_tesseract(image_path, "-l", lang, "tsv"))[0].values())
