@@ -2,11 +2,12 @@
 
 Features: the bundled print model's reading of each line (``choose.frame_summary``), as the
 reader computes them at run time (engine auto). Labels: whether the line's set is handwritten.
-Lines: up to ``--lines`` per set and crop style (polygon, box with 0-10 px margin) of the
+Lines: up to ``--lines`` per set and crop style (along the line finder's outline of the line, as
+``mspt transcribe`` cuts it; along its own polygon; as a box with a 0-10 px margin) of the
 **train** splits of every set in ../shared/data, drawn with a fixed seed. The threshold, and
 the mean character confidence below which a print reading is read again by the handwriting model
 (``unsure_below``), are the pair of THRESHOLDS x UNSURE whose mean CER over every set's **val**
-lines (both crop styles), reading each line as the ``auto`` reader would, is within 0.05 points
+lines (all three crop styles), reading each line as the ``auto`` reader would, is within 0.05 points
 of the lowest and that hands the fewest lines to the slower handwriting model; test splits are
 never read.
 
@@ -43,12 +44,18 @@ from mspt_core.recognize import LineRecognizer  # noqa: E402
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 UNSURE = (0.0, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)
-STYLES = ("polygon", "box")
+STYLES = ("finder", "polygon", "box")
 
 
 def train_crops(dataset: Path, style: str, rng: np.random.Generator, limit: int) -> list[tuple[np.ndarray, str]]:
     """Up to ``limit`` (crop, text) of the train split's lines with text, cut as the benchmarks
-    cut them (``reading.crop``) but with a box margin drawn from 0-10 px, as training cuts them."""
+    cut them (``reading.crop``, ``reading.native_crops``) but with a box margin drawn from 0-10 px,
+    as training cuts them."""
+    if style == "finder":
+        images, texts, _ = reading.native_crops(split_xmls(dataset, "train"), style=style)
+        out = list(zip(images, texts, strict=True))
+        chosen = sorted(rng.choice(len(out), limit, replace=False)) if len(out) > limit else range(len(out))
+        return [out[i] for i in chosen]
     out = []
     for xml in split_xmls(dataset, "train"):
         page = read_document(xml)
