@@ -41,8 +41,9 @@ HANDWRITTEN = {
 # Sets whose ground truth transcribes only some lines of a page (their README says so): in the
 # segmentation benchmark and the line finder's threshold search, a line found there farther than
 # a line height from every line the source gives is not counted, for every method alike
-# (``match_lines(partial=True)``); a line-finder recipe's "partial" names them, so its loss counts
-# only near the lines they give and its validation scores them so too.
+# (``match_lines(partial=True)``), nor is its text in a whole page's CER (``reading.judged_near``,
+# ours and Tesseract's); a line-finder recipe's "partial" names them, so its loss counts only
+# near the lines they give and its validation scores them so too.
 PARTIAL_GROUND_TRUTH = {
     "ehri-typewritten-en-de": "handwritten additions in the margins not segmented nor transcribed",
     "testaments-poilus-handwritten-fr": "archive numbers, page labels and stamps not always transcribed",

@@ -30,12 +30,13 @@ from pathlib import Path
 import cv2
 import ppocr_reader
 import tesseract
+from common import PARTIAL_GROUND_TRUTH
 
 from mspt_core.document import Point, box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.crop import crop_box, crop_line
-from mspt_core.layout.evaluate import judged_lines
+from mspt_core.layout.evaluate import judged
 from mspt_core.layout.outline import reading_outlines
 from mspt_core.metrics import error_report
 
@@ -118,18 +119,20 @@ def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
     return images, references
 
 
-def given_outlines(xmls: Iterable[Path]) -> list[list[list[Point]]]:
-    """Each ground-truth page's line outlines, for judging a page read by its own segmentation
-    only near them (``near`` below), where the ground truth transcribes only some lines."""
+def judged_near(name: str, xmls: Iterable[Path]) -> list[list[list[Point]]] | None:
+    """Where set ``name``'s ground truth transcribes only some lines (``PARTIAL_GROUND_TRUTH``),
+    each page's given line outlines, for judging a page read by its own segmentation only near
+    them (``near`` below); None for a set transcribed in full."""
+    if name not in PARTIAL_GROUND_TRUTH:
+        return None
     return [[line.polygon for line in read_document(xml).lines()] for xml in xmls]
 
 
 def _judged_text(lines: Sequence[tuple[list[Point], str]], given: list[list[Point]] | None) -> str:
     """A page's text from (outline, text) lines in reading order; with ``given``, only the lines
-    ``evaluate.judged_lines`` can judge against those outlines, as the F1 table counts them."""
+    ``evaluate.judged`` keeps against those outlines, as the F1 table counts them."""
     if given is not None:
-        keep = set(judged_lines(given, [outline for outline, _ in lines]))
-        lines = [line for j, line in enumerate(lines) if j in keep]
+        lines = judged(given, lines, outline=lambda line: line[0])
     return "\n".join(text for _, text in lines)
 
 
@@ -258,7 +261,7 @@ def mspt_pages(
     is pages/s including image loading. With ``use_ground_truth`` the lines of the PAGE/ALTO file
     beside each image are read instead (every one of them, their own text thrown away), cut along
     their own outlines (``mspt transcribe --given-outlines``): what our segmentation is compared with.
-    ``near`` (``given_outlines``): each page's text keeps only the lines found near a given one."""
+    ``near`` (``judged_near``): each page's text keeps only the lines found near a given one."""
     from mspt_core.document import LineStatus
     from mspt_core.models import AUTO, load_model
     from mspt_core.pipeline import transcribe
@@ -275,10 +278,7 @@ def mspt_pages(
     # a line that could not be cut keeps the ground truth's text: it reads as nothing instead
     hyps = [
         _judged_text(
-            [
-                (line.polygon or line.baseline, line.text if line.status == LineStatus.RECOGNIZED else "")
-                for line in page.lines()
-            ],
+            [(line.polygon, line.text if line.status == LineStatus.RECOGNIZED else "") for line in page.lines()],
             near[k] if near is not None else None,
         )
         for k, page in enumerate(pages)

@@ -27,7 +27,7 @@ from statistics import mean
 import ppocr_reader
 import reading
 import tesseract
-from common import DATA, HANDWRITTEN, PARTIAL_GROUND_TRUTH, PRINTED, machine, require_sets, split_xmls
+from common import DATA, HANDWRITTEN, PRINTED, machine, require_sets, split_xmls
 
 from mspt_core.engines import ENGINES
 
@@ -230,7 +230,7 @@ def read_pages(args, models: list[Model]) -> list[tuple[str, int, reading.Row]]:
         xmls = split_xmls(DATA / name, args.split)[: args.pages]
         progress(f"{len(xmls)} whole page(s) of {name}")
         images, references = reading.reference_pages(xmls)
-        near = reading.given_outlines(xmls) if name in PARTIAL_GROUND_TRUTH else None
+        near = reading.judged_near(name, xmls)
         for model in models:
             row = reading.mspt_pages(model.path, model.label, images, references, 1, near=near)
             out.append((name, len(xmls), row))

@@ -15,8 +15,9 @@ boxes' distance, so a line left out lies wholly where training does not look.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import cv2
 import numpy as np
@@ -26,6 +27,7 @@ from mspt_core.document import bbox
 RASTER = 4  # polygon IoU is computed on masks reduced by this factor
 KNOWN_AROUND = 1.0  # line heights (the median given line's) around a partial page's lines that it speaks for
 Polygon = Sequence[tuple[float, float]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -133,6 +135,17 @@ def judged_lines(truth: list[Polygon], found: list[Polygon]) -> list[int]:
     return [int(j) for j in np.flatnonzero((np.maximum(dx, dy) <= reach).any(axis=0))]
 
 
+def judged(truth: list[Polygon], found: Sequence[T], outline: Callable[[T], Polygon] | None = None) -> list[T]:
+    """The ``found`` items that ``judged_lines`` keeps, in their order: outlines themselves, or
+    anything ``outline`` gives the outline of (a line). An item without an outline cannot be
+    placed, and is kept. A ground truth giving no line at all judges nothing: every outlined
+    item goes."""
+    outlines = [outline(item) if outline else cast(Polygon, item) for item in found]
+    placed = [j for j, points in enumerate(outlines) if len(points)]
+    kept = {placed[k] for k in judged_lines(truth, [outlines[j] for j in placed])}
+    return [item for j, item in enumerate(found) if j in kept or not len(outlines[j])]
+
+
 def match_lines(
     truth: list[Polygon],
     found: list[Polygon],
@@ -145,7 +158,7 @@ def match_lines(
     ``partial``: the ground truth gives only some of the page's lines, and the found lines it
     cannot judge (``judged_lines``) are left out."""
     if partial:
-        found = [found[j] for j in judged_lines(truth, found)]
+        found = judged(truth, found)
     pairs = pair_lines(truth, found, shape, threshold, kind)
     return Match(sum(1 for p in truth if len(p) >= 3), len(found), len(pairs))
 
@@ -175,7 +188,7 @@ def unmatched_kinds(
     """Why the lines ``match_lines`` (by box) leaves unmatched are: a count of each of
     ``MISSED_KINDS`` over the ground-truth lines and of ``EXTRA_KINDS`` over the found ones."""
     if partial:
-        found = [found[j] for j in judged_lines(truth, found)]
+        found = judged(truth, found)
     usable = [p for p in truth if len(p) >= 3]
     pairs = pair_lines(usable, found, shape)  # indices into usable (all of it usable) and found
     truth_of = {j: i for i, j in pairs}

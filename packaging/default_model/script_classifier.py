@@ -49,21 +49,20 @@ STYLES = ("finder", "polygon", "box")
 
 def train_crops(dataset: Path, style: str, rng: np.random.Generator, limit: int) -> list[tuple[np.ndarray, str]]:
     """Up to ``limit`` (crop, text) of the train split's lines with text, cut as the benchmarks
-    cut them (``reading.crop``, ``reading.native_crops``) but with a box margin drawn from 0-10 px,
-    as training cuts them."""
+    cut them (``reading.native_crops``, ``reading.crop``); box crops with a margin drawn from 0-10
+    px, as training cuts them."""
     if style == "finder":
         images, texts, _ = reading.native_crops(split_xmls(dataset, "train"), style=style)
         out = list(zip(images, texts, strict=True))
-        chosen = sorted(rng.choice(len(out), limit, replace=False)) if len(out) > limit else range(len(out))
-        return [out[i] for i in chosen]
-    out = []
-    for xml in split_xmls(dataset, "train"):
-        page = read_document(xml)
-        grey = load_grey(page.image_path)
-        for line in page.lines():
-            if line.text.strip():
-                margin = int(rng.integers(0, 11)) if style == "box" else reading.BOX_MARGIN
-                out.append((reading.crop(grey, line, style, margin), line.text))
+    else:
+        out = []
+        for xml in split_xmls(dataset, "train"):
+            page = read_document(xml)
+            grey = load_grey(page.image_path)
+            for line in page.lines():
+                if line.text.strip():
+                    margin = int(rng.integers(0, 11)) if style == "box" else reading.BOX_MARGIN
+                    out.append((reading.crop(grey, line, style, margin), line.text))
     if len(out) > limit:
         out = [out[i] for i in sorted(rng.choice(len(out), limit, replace=False))]
     return out

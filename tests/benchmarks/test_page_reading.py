@@ -19,20 +19,48 @@ def reading(monkeypatch):
     return reading
 
 
-def test_a_partial_pages_text_keeps_lines_near_the_given_ones_and_drops_a_far_note(reading, typewritten):
+@pytest.fixture
+def partial_page(typewritten):
+    """An EHRI val page (its ground truth leaves handwritten margin notes out): its XML, its lines,
+    the given outlines, and two notes in its left margin beside the first line, one a half and
+    one one and a half line heights from the nearest text (the reach is one line height)."""
     xml = split_xmls(typewritten, "val")[0]
     truth = list(read_document(xml).lines())
-    given = reading.given_outlines([xml])[0]
-    lines = [(line.polygon, line.text) for line in truth]
+    height = sorted(line.bbox()[3] - line.bbox()[1] for line in truth)[len(truth) // 2]
+    left = min(line.bbox()[0] for line in truth)
     _, y0, _, y1 = truth[0].bbox()
-    height = y1 - y0
-    right = max(line.bbox()[2] for line in truth)
-    nudged = [(x + 0.5 * height, y) for x, y in lines[1][0]]  # the second line found a little off
-    far = box_polygon(right + 3 * height, y0, right + 12 * height, y1)  # a note in the margin, right of all text
-    found = [lines[0], (nudged, lines[1][1]), (far, "handwritten note"), *lines[2:]]
-    text = reading._judged_text(found, given)
-    assert text == "\n".join(line.text for line in truth)
-    assert "handwritten note" in reading._judged_text(found, None)  # a fully transcribed set keeps every line
+    assert left > 2 * height  # the margin is wide enough for both notes
+    near = box_polygon(left - 1.5 * height, y0, left - 0.5 * height, y1)
+    far = box_polygon(0, y0, left - 1.5 * height - 1, y1)
+    return xml, truth, near, far
+
+
+def test_a_partial_pages_text_keeps_what_lies_near_the_given_lines_and_drops_a_far_note(reading, partial_page):
+    xml, truth, near, far = partial_page
+    given = reading.judged_near("ehri-typewritten-en-de", [xml])[0]
+    found = [(line.polygon, line.text) for line in truth]
+    found[1:1] = [(near, "near note"), (far, "far note")]
+    expected = [truth[0].text, "near note", *(line.text for line in truth[1:])]
+    assert reading._judged_text(found, given) == "\n".join(expected)
+    assert "far note" in reading._judged_text(found, None)  # a fully transcribed set keeps every line
+    assert reading.judged_near("fondue-en-print-20", [xml]) is None
+
+
+def test_tesseracts_lines_are_judged_by_their_boxes(reading, partial_page, monkeypatch):
+    import tesseract
+
+    xml, truth, _, far = partial_page
+
+    def box(polygon):
+        xs, ys = [x for x, _ in polygon], [y for _, y in polygon]
+        return round(min(xs)), round(min(ys)), round(max(xs) - min(xs)), round(max(ys) - min(ys))
+
+    lines = [(box(far), "Eingang 12.3.")] + [(box(line.polygon), line.text) for line in truth]
+    monkeypatch.setattr(tesseract, "read_page", lambda *args, **kwargs: lines)
+    reference = "\n".join(line.text for line in truth)
+    judged = reading.tesseract_pages([xml], [reference], near=reading.judged_near("ehri-typewritten-en-de", [xml]))
+    in_full = reading.tesseract_pages([xml], [reference])
+    assert judged.cer == 0 and in_full.cer > 0
 
 
 TSV = (
@@ -53,7 +81,9 @@ TSV = (
 def test_tesseracts_page_comes_apart_into_its_lines_in_its_order(reading, monkeypatch):
     import tesseract
 
-    monkeypatch.setattr(tesseract, "_tesseract", lambda *args, **kwargs: TSV)
+    calls = []
+    monkeypatch.setattr(tesseract, "_tesseract", lambda *args, **kwargs: calls.append(args) or TSV)
     lines = tesseract.read_page(REPO / "page.png", "eng")
     assert lines == [((10, 10, 500, 30), "Dear Sir,"), ((600, 10, 90, 30), "London")]  # the empty line is not text
+    assert calls[-1][1:] == ("-l", "eng", "--psm", "3", "tsv")  # the page read as --psm 3 does
     assert tesseract.page_line_boxes(REPO / "page.png") == [(10, 10, 500, 30), (10, 50, 500, 30), (600, 10, 90, 30)]
