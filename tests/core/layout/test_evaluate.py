@@ -9,6 +9,7 @@ from mspt_core.document import bbox, box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
 from mspt_core.layout.evaluate import MISSED_KINDS, judged_lines, match_lines, pair_lines, unmatched_kinds
+from mspt_core.layout.evaluate import judged as judged_items
 from mspt_core.layout.segment import segment
 from tests.conftest import DATA, _require, split_xmls
 
@@ -33,6 +34,9 @@ def test_a_line_far_from_every_given_line_is_not_judged_and_a_near_one_is():
     assert (by_polygon.found, by_polygon.matched) == (3, 1)
     assert judged_lines([], found) == [] and match_lines([], found, (1000, 1000), partial=True).found == 0
     assert judged_lines(given, []) == []
+    # Lines (here: outline and text) keep their order; one without an outline cannot be placed and stays.
+    lines = [(found[5], "folio"), (found[1], "near"), ([], "unplaced"), (found[0], "first")]
+    assert [t for _, t in judged_items(given, lines, outline=lambda line: line[0])] == ["near", "unplaced", "first"]
 
 
 def test_on_a_real_partly_transcribed_page_only_what_lies_far_from_its_lines_is_left_out():
