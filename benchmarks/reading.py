@@ -128,12 +128,14 @@ def judged_near(name: str, xmls: Iterable[Path]) -> list[list[list[Point]]] | No
     return [[line.polygon for line in read_document(xml).lines()] for xml in xmls]
 
 
-def _judged_text(lines: Sequence[tuple[list[Point], str]], given: list[list[Point]] | None) -> str:
-    """A page's text from (outline, text) lines in reading order; with ``given``, only the lines
-    ``evaluate.judged`` keeps against those outlines, as the F1 table counts them."""
-    if given is not None:
-        lines = judged(given, lines, outline=lambda line: line[0])
-    return "\n".join(text for _, text in lines)
+def _judged_texts(
+    pages: Sequence[Sequence[tuple[list[Point], str]]], near: Sequence[list[list[Point]]] | None
+) -> list[str]:
+    """Each page's text from its (outline, text) lines in reading order; with ``near``, only the
+    lines ``evaluate.judged`` keeps against the page's given outlines, as the F1 table counts them."""
+    if near is not None:
+        pages = [judged(given, lines, outline=lambda line: line[0]) for lines, given in zip(pages, near, strict=True)]
+    return ["\n".join(text for _, text in lines) for lines in pages]
 
 
 # --------------------------------------------------------------------------------------- mspt
@@ -276,13 +278,13 @@ def mspt_pages(
     if use_ground_truth and (lost := [p.image_path for p in pages if p.metadata.get("segmentation") != "ground truth"]):
         raise RuntimeError(f"no ground truth found beside {lost[0]}")
     # a line that could not be cut keeps the ground truth's text: it reads as nothing instead
-    hyps = [
-        _judged_text(
-            [(line.polygon, line.text if line.status == LineStatus.RECOGNIZED else "") for line in page.lines()],
-            near[k] if near is not None else None,
-        )
-        for k, page in enumerate(pages)
-    ]
+    hyps = _judged_texts(
+        [
+            [(line.polygon, line.text if line.status == LineStatus.RECOGNIZED else "") for line in p.lines()]
+            for p in pages
+        ],
+        near,
+    )
     return score(f"{label} {getattr(reader, 'engine', 'torch')}", threads, references, hyps, seconds)
 
 
@@ -312,13 +314,7 @@ def tesseract_pages(
     """Whole pages through ``tesseract IMAGE stdout --psm 3 tsv``, one single-threaded process per
     page in turn (process starts counted); ``near`` as for ``mspt_pages``, by Tesseract's line boxes."""
     pages, seconds = timed(lambda: [tesseract.read_page(p, lang, psm, threads=1) for p in images])
-    hyps = [
-        _judged_text(
-            [(box_polygon(x, y, x + w, y + h), text) for (x, y, w, h), text in lines],
-            near[k] if near is not None else None,
-        )
-        for k, lines in enumerate(pages)
-    ]
+    hyps = _judged_texts([[(box_polygon(x, y, x + w, y + h), text) for (x, y, w, h), text in p] for p in pages], near)
     return score(f"tesseract --psm {psm}", 1, references, hyps, seconds)
 
 

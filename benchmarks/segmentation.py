@@ -370,6 +370,14 @@ class CropCost:
     on_ours: reading.Row
 
 
+def judged_found(name: str, truth, found: list) -> list:
+    """The lines ``found`` on ``truth``'s page, less, on a set whose ground truth leaves lines out,
+    those it cannot judge (``evaluate.judged``), as the F1 table counts them."""
+    if name not in PARTIAL_GROUND_TRUTH:
+        return found
+    return judged([ln.polygon for ln in truth.lines()], found, outline=lambda line: line.polygon)
+
+
 def crop_cost(name: str, xmls: list[Path]) -> CropCost:
     """Lines paired at box IoU >= 0.5 (as in the F1 table), both crops cut along their polygons
     as ``reading.crop`` cuts, read by the bundled default model at one thread."""
@@ -379,9 +387,7 @@ def crop_cost(name: str, xmls: list[Path]) -> CropCost:
         truth = read_document(xml)
         grey = load_grey(truth.image_path)
         lines = [ln for ln in truth.lines() if ln.text.strip() and len(ln.polygon) >= 3]
-        found = list(segment(grey).lines())
-        if name in PARTIAL_GROUND_TRUTH:
-            found = judged([ln.polygon for ln in truth.lines()], found, outline=lambda line: line.polygon)
+        found = judged_found(name, truth, list(segment(grey).lines()))
         truth_lines += len(lines)
         found_lines += len(found)
         for i, j in pair_lines([ln.polygon for ln in lines], [ln.polygon for ln in found], grey.shape):
@@ -482,9 +488,9 @@ def page_gap(name: str, xmls: list[Path], model: str = AUTO) -> PageGap:
         lines = list(truth.lines())
         reference = text("\n".join(line.text for line in lines))
         on_truth = transcribe([truth.image_path], reader, use_ground_truth=True, reread=True, finder_outlines=False)[0]
-        found = list(transcribe([truth.image_path], reader, use_ground_truth=False)[0].lines())
-        if name in PARTIAL_GROUND_TRUTH:
-            found = judged([ln.polygon for ln in lines], found, outline=lambda line: line.polygon)
+        found = judged_found(
+            name, truth, list(transcribe([truth.image_path], reader, use_ground_truth=False)[0].lines())
+        )
         shape = load_grey(truth.image_path).shape
         pairs = pair_lines([ln.polygon for ln in lines], [ln.polygon for ln in found], shape)
         truth_index = {j: i for i, j in pairs}

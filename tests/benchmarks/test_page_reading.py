@@ -41,8 +41,8 @@ def test_a_partial_pages_text_keeps_what_lies_near_the_given_lines_and_drops_a_f
     found = [(line.polygon, line.text) for line in truth]
     found[1:1] = [(near, "near note"), (far, "far note")]
     expected = [truth[0].text, "near note", *(line.text for line in truth[1:])]
-    assert reading._judged_text(found, given) == "\n".join(expected)
-    assert "far note" in reading._judged_text(found, None)  # a fully transcribed set keeps every line
+    assert reading._judged_texts([found], [given]) == ["\n".join(expected)]
+    assert "far note" in reading._judged_texts([found], None)[0]  # a fully transcribed set keeps every line
     assert reading.judged_near("fondue-en-print-20", [xml]) is None
 
 
