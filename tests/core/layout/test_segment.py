@@ -143,6 +143,31 @@ def test_xy_cut_reads_the_left_page_of_a_spread_first_where_their_blocks_overlap
     assert xy_cut_order([right_page, folio, left_page], rtl=True) == [1, 0, 2]
 
 
+def test_xy_cut_reads_each_page_of_a_spread_written_into_its_fold_to_its_end():
+    # Two facing pages whose lines reach 20 px (under half a line height) past the fold, rows
+    # offset by half a line, and one line at the bottom the line finder joined across the fold:
+    # no gutter and no band of white cut anything, so the lines used to be read row by row
+    # across both pages.
+    left = [(0, 40 * i, 500 - (60 if i % 3 == 2 else 0), 40 * i + 50) for i in range(6)]
+    right = [(480, 20 + 40 * i, 1000, 70 + 40 * i) for i in range(6)]
+    joined = (200, 250, 900, 300)
+    boxes = [right[2], left[4], joined, left[0], right[0], left[1], right[5], left[2], right[1], left[3]]
+    boxes += [right[3], left[5], right[4]]
+    names = {**{box: f"L{k}" for k, box in enumerate(left)}, **{box: f"R{k}" for k, box in enumerate(right)}}
+    names[joined] = "joined"
+    in_order = [f"L{k}" for k in range(6)] + [f"R{k}" for k in range(6)] + ["joined"]
+    assert [names[boxes[i]] for i in xy_cut_order(boxes)] == in_order
+    rtl = [f"R{k}" for k in range(6)] + ["joined"] + [f"L{k}" for k in range(6)]
+    assert [names[boxes[i]] for i in xy_cut_order(boxes, rtl=True)] == rtl
+
+
+def test_xy_cut_reads_a_table_of_short_cells_row_by_row():
+    # Two columns of one- or two-word cells whose rows line up and whose boxes touch: a
+    # register's table, read across each row as before, not column by column like a spread.
+    cells = [(0, 40 * i, 80, 40 * i + 50) for i in range(6)] + [(75, 5 + 40 * i, 160, 40 * i + 55) for i in range(6)]
+    assert xy_cut_order(cells) == [0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11]
+
+
 def test_xy_cut_keeps_a_note_written_above_the_line_beside_it_first():
     # peraire-20 val (B.18.chine4_0003), the boxes of the lines the finder found: a title across
     # the page's top and a note written right of it and a little higher, which the ground truth
