@@ -99,8 +99,9 @@ def score_spread(image: np.ndarray, left: list[Polygon], right: list[Polygon], p
     lefts = [position[i] for i in range(len(left)) if i in position]
     rights = [position[i] for i in range(len(left), len(truth)) if i in position]
     inverted = sum(1 for a in lefts for b in rights if b < a)
+    page_by_page = bool(lefts and rights) and inverted == 0  # a spread with no line matched on a side tells nothing
     return Score(
-        match.ground_truth, match.found, match.matched, len(lefts) * len(rights), inverted, 1, int(inverted == 0)
+        match.ground_truth, match.found, match.matched, len(lefts) * len(rights), inverted, 1, int(page_by_page)
     )
 
 

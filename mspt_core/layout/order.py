@@ -5,9 +5,11 @@ for right-to-left scripts); otherwise a horizontal band of white space splits it
 bottom (top first). A heading spanning two columns blocks the vertical cut, so it is read before
 both columns, and each column is read to its end before the next. Where neither cut exists (the
 lines of one block, whose boxes overlap through their ascenders and descenders; the two pages of
-a spread whose blocks overlap at the fold), items are read by top edge, except that items side
-by side on one row (``_side_by_side``: a line the finder broke at a wide space, a spread's two
-pages) are read left to right (right to left), whichever of them reaches higher.
+a spread whose blocks overlap at the fold), the group is split into two pages where its lines
+are those of a spread written into its fold, which no white gap quite parts (``_fold``), each
+read to its end; else items are read by top edge, except that items side by side on one row
+(``_side_by_side``: a line the finder broke at a wide space, a spread's two pages) are read left
+to right (right to left), whichever of them reaches higher.
 """
 
 from __future__ import annotations
@@ -64,72 +66,85 @@ def _row_by_row(boxes: Sequence[Box], indices: list[int], rtl: bool) -> list[int
     return [i for row in rows for i in sorted(row, key=lambda i: -boxes[i][2] if rtl else boxes[i][0])]
 
 
-COLUMN_LINES = 3  # items on each side of a cut that a few items reach across
-REACH = 0.5  # line heights a column may reach into its gutter (handwriting written into a spread's fold)
-ACROSS = 0.05  # share of the group's items (at least one) that may reach across it further
-PROSE = 5.0  # median item length, in median item heights, on each side: lines of text, not a table's cells
+COLUMN_LINES = 3  # lines on each side of a fold that a few lines reach across
+REACH = 0.5  # line heights a page's lines may reach over the fold (handwriting written into it)
+ACROSS = 0.05  # share of the lines (at least one) that may reach across it further: joined across it
+PROSE = 5.0  # median line length, in line heights, on each side: lines of text, not a table's short cells
 DENSE = 0.5  # share of a side's height its lines cover: a page of text, not headings set out beside one
 
 
-def _covered(spans: np.ndarray) -> float:
+def _covered(spans: list[tuple[float, float, int]]) -> float:
     """The share of the height from the first span's top to the last's bottom that the spans cover."""
-    spans = spans[np.argsort(spans[:, 0])]
-    covered, reached = 0.0, -np.inf
-    for top, bottom in spans:
-        covered += max(0.0, bottom - max(top, reached))
-        reached = max(reached, bottom)
-    return covered / max(spans[:, 1].max() - spans[:, 0].min(), 1e-9)
+    groups = _gaps(spans)
+    tops = {i: top for top, _, i in spans}
+    bottoms = {i: bottom for _, bottom, i in spans}
+    covered = sum(max(bottoms[i] for i in g) - min(tops[i] for i in g) for g in groups)
+    return covered / max(max(bottoms.values()) - min(tops.values()), 1e-9)
 
 
-def _middle(box: Box) -> float:
-    return (box[0] + box[2]) / 2
-
-
-def _cut_reached_across(boxes: Sequence[Box], indices: list[int]) -> float | None:
-    """Two columns that no white gap quite separates: the two pages of a spread written into
-    the fold, whose lines reach a little past it, or one of whose lines the line finder joined
-    across it. A cut where at least ``COLUMN_LINES`` items lie on each side, reaching over it
-    by no more than ``REACH`` line heights, and at most ``ACROSS`` of them (at least one) reach
-    further, and each side's items are the lines of a page of text (their median length at
-    least ``PROSE`` line heights, covering at least ``DENSE`` of the side's height). Each item
-    lies on the side its middle lies on. The cut's x, or None where no such cut exists: the
-    lines of one column (a wide space or a few short lines set right cut nothing), a table's
-    cells (read row by row, as before), headings or notes set out in a margin beside the text
-    (each read where it stands)."""
-    if len(indices) < 2 * COLUMN_LINES:
+def _fold(lines: Sequence[Box]) -> tuple[float, np.ndarray] | None:
+    """A spread written into its fold, which no white gap quite parts: its pages' lines reach a
+    little past the fold, or the line finder joined one of them across it. A cut where at least
+    ``COLUMN_LINES`` lines lie on each side (by their middles), reaching over it by no more than
+    ``REACH`` line heights, and at most ``ACROSS`` of them (at least one) reach further, and each
+    side holds the lines of a page of text (their median length at least ``PROSE`` line heights,
+    covering at least ``DENSE`` of the side's height). Of the cuts with fewest lines across, the
+    one that parts the lines most evenly. The cut's x and, per line, whether it lies left of it;
+    None where no such cut exists: the lines of one column (a wide space or a few short lines
+    set right cut nothing), a table of short cells (read row by row), headings or notes set out
+    in a margin beside the text (each read where it stands)."""
+    if len(lines) < 2 * COLUMN_LINES:
         return None
-    b = np.array([boxes[i] for i in indices], dtype=np.float64)
+    b = np.array(lines, dtype=np.float64)
     middles = (b[:, 0] + b[:, 2]) / 2
-    height = float(np.median(b[:, 3] - b[:, 1]))
+    height = max(float(np.median(b[:, 3] - b[:, 1])), 1.0)
     reach = REACH * height
     lengths = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])  # a line up the margin too
-    cuts = np.unique(np.concatenate([b[:, 0], b[:, 2]]))[:, None]  # at an item's start or end
+    cuts = np.unique(np.concatenate([b[:, 0], b[:, 2]]))[:, None]  # at a line's start or end
     on_left = middles[None, :] < cuts
     across = np.where(on_left, b[None, :, 2] > cuts + reach, b[None, :, 0] < cuts - reach).sum(axis=1)
-    lefts = on_left.sum(axis=1)
-    usable = (np.minimum(lefts, len(indices) - lefts) >= COLUMN_LINES) & (across <= max(1, int(ACROSS * len(indices))))
-    judged: dict[bytes, bool] = {}  # many cuts part the items alike
+    fewer = np.minimum(on_left.sum(axis=1), len(lines) - on_left.sum(axis=1))
+    usable = (fewer >= COLUMN_LINES) & (across <= max(1, int(ACROSS * len(lines))))
+    judged: dict[bytes, bool] = {}  # many cuts part the lines alike
     for k in np.flatnonzero(usable):
         key = on_left[k].tobytes()
         if key not in judged:
             judged[key] = all(
-                np.median(lengths[side]) >= PROSE * height and _covered(b[side][:, [1, 3]]) >= DENSE
+                np.median(lengths[side]) >= PROSE * height
+                and _covered([(b[j, 1], b[j, 3], int(j)) for j in np.flatnonzero(side)]) >= DENSE
                 for side in (on_left[k], ~on_left[k])
             )
         usable[k] = judged[key]
     if not usable.any():
         return None
-    return float(cuts[np.flatnonzero(usable)[np.argmin(across[usable])], 0])
+    candidates = np.flatnonzero(usable)
+    best = candidates[np.lexsort((-fewer[candidates], across[candidates]))[0]]
+    return float(cuts[best, 0]), on_left[best]
 
 
-def _split_at(boxes: Sequence[Box], indices: list[int], cut: float, rtl: bool) -> list[list[int]]:
-    """The items left and right of ``cut`` by their middles, in reading order of the sides."""
-    sides = [[i for i in indices if _middle(boxes[i]) < cut], [i for i in indices if _middle(boxes[i]) >= cut]]
-    return sides[::-1] if rtl else sides
+def xy_cut_order(boxes: Sequence[Box], rtl: bool = False, lines: Sequence[Sequence[Box]] | None = None) -> list[int]:
+    """Indices of ``boxes`` in reading order. ``lines``: the boxes of the lines each box holds
+    (where the boxes are a page's blocks), which tell a spread written into its fold (``_fold``);
+    without them, the boxes are taken as lines."""
 
-
-def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
-    """Indices of ``boxes`` in reading order."""
+    def pages(indices: list[int]) -> list[list[int]] | None:
+        """The group split at a spread's fold, in reading order of its pages; None if it is none."""
+        held = [(i, line) for i in indices for line in lines[i]] if lines is not None else None
+        fold = _fold([line for _, line in held] if held is not None else [boxes[i] for i in indices])
+        if fold is None:
+            return None
+        cut, on_left = fold
+        if held is None:
+            left = {i for i, side in zip(indices, on_left, strict=True) if side}
+        else:  # a block goes with the side most of its lines lie on
+            votes = dict.fromkeys(indices, 0)
+            for (i, _), side in zip(held, on_left, strict=True):
+                votes[i] += 1 if side else -1
+            left = {i for i in indices if votes[i] > 0 or (votes[i] == 0 and _middle(boxes[i]) < cut)}
+        split = [[i for i in indices if i in left], [i for i in indices if i not in left]]
+        if not all(split):
+            return None
+        return split[::-1] if rtl else split
 
     def order(indices: list[int]) -> list[int]:
         out: list[int] = []
@@ -145,8 +160,8 @@ def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
                 return out + [i for column in columns for i in order(column)]
             rows = _gaps([(boxes[i][1], boxes[i][3], i) for i in rest])
             if len(rows) == 1:
-                if (cut := _cut_reached_across(boxes, rest)) is not None:
-                    return out + [i for side in _split_at(boxes, rest, cut, rtl) for i in order(side)]
+                if spread := pages(rest):
+                    return out + [i for page in spread for i in order(page)]
                 return out + _row_by_row(boxes, rest, rtl)
             # Cut off the top band only: below it, columns may separate again (two columns under
             # a heading are each read to their end, not row by row).
@@ -157,17 +172,13 @@ def xy_cut_order(boxes: Sequence[Box], rtl: bool = False) -> list[int]:
     return order(list(range(len(boxes))))
 
 
+def _middle(box: Box) -> float:
+    return (box[0] + box[2]) / 2
+
+
 def order_regions(regions, rtl: bool = False):
-    """The regions (anything with a ``polygon``) sorted into reading order. Where their
-    ``lines`` (with polygons) make up two columns only a little reached across (a spread written
-    into its fold: ``_cut_reached_across``), each side's regions are read to their end before the
-    other's; a region goes with the side its middle lies on."""
+    """The regions (anything with a ``polygon``; their ``lines``' polygons, where they have
+    them, tell a spread written into its fold) sorted into reading order."""
     boxes = [bbox(region.polygon) for region in regions]
-    lines = [bbox(line.polygon) for region in regions for line in getattr(region, "lines", [])]
-    cut = _cut_reached_across(lines, list(range(len(lines))))
-    if cut is None:
-        return [regions[i] for i in xy_cut_order(boxes, rtl)]
-    ordered = []
-    for side in _split_at(boxes, list(range(len(regions))), cut, rtl):
-        ordered += [side[j] for j in xy_cut_order([boxes[k] for k in side], rtl)]
-    return [regions[k] for k in ordered]
+    lines = [[bbox(line.polygon) for line in getattr(region, "lines", []) if len(line.polygon)] for region in regions]
+    return [regions[i] for i in xy_cut_order(boxes, rtl, lines)]

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from mspt_core.cli import main
+from mspt_core.document import Line, Region, box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout import segment, xy_cut_order
+from mspt_core.layout import order_regions, segment, xy_cut_order
 from mspt_core.layout.evaluate import match_lines
 from mspt_core.layout.linefinder import group_into_blocks
 from tests.conftest import split_xmls
@@ -166,6 +167,45 @@ def test_xy_cut_reads_a_table_of_short_cells_row_by_row():
     # register's table, read across each row as before, not column by column like a spread.
     cells = [(0, 40 * i, 80, 40 * i + 50) for i in range(6)] + [(75, 5 + 40 * i, 160, 40 * i + 55) for i in range(6)]
     assert xy_cut_order(cells) == [0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11]
+
+
+def test_xy_cut_reads_side_headings_where_they_stand_beside_the_text():
+    # A form's headings set out left of its text, each reaching a little into it: three lines of
+    # text length on the left, but far apart, so not a page of a spread; each heading is read
+    # before the text beside it, as before.
+    text = [(300, 40 * i, 1000, 40 * i + 50) for i in range(20)]
+    headings = [(0, 0, 310, 50), (0, 320, 310, 370), (0, 600, 310, 650)]
+    order = xy_cut_order(headings + text)
+    assert order.index(1) == order.index(3 + 8) - 1 and order.index(2) == order.index(3 + 15) - 1
+
+
+def _region(box, lines):
+    region = Region(id="", polygon=box_polygon(*box))
+    region.lines = [Line(id="", polygon=box_polygon(*line)) for line in lines]
+    return region
+
+
+def test_a_spreads_blocks_are_read_page_by_page_where_they_overlap_at_the_fold():
+    # The left page's heading and text, and the right page, whose text starts higher: the
+    # blocks overlap 5 px at the fold and by height, so no cut parts them, and the right page
+    # used to be read first. Their lines tell the two pages apart.
+    left = [(0, 100 + 40 * i, 505, 150 + 40 * i) for i in range(10)]
+    right = [(500, 10 + 40 * i, 1000, 60 + 40 * i) for i in range(10)]
+    heading = (50, 20, 450, 70)
+    regions = [_region((500, 10, 1000, 460), right), _region(heading, [heading]), _region((0, 100, 505, 550), left)]
+    assert order_regions(regions) == [regions[1], regions[2], regions[0]]
+    assert order_regions(regions, rtl=True) == [regions[0], regions[1], regions[2]]
+
+
+def test_a_title_over_two_columns_is_read_before_both():
+    # The title is the one line crossing the columns' gutter; a band of white below it is cut
+    # first, as before.
+    left = [(100, 100 + 30 * i, 480, 125 + 30 * i) for i in range(20)]
+    right = [(520, 100 + 30 * i, 900, 125 + 30 * i) for i in range(20)]
+    title = (200, 0, 800, 40)
+    regions = [_region((520, 100, 900, 695), right), _region(title, [title]), _region((100, 100, 480, 695), left)]
+    assert order_regions(regions) == [regions[1], regions[2], regions[0]]
+    assert order_regions(regions, rtl=True) == [regions[1], regions[0], regions[2]]
 
 
 def test_xy_cut_keeps_a_note_written_above_the_line_beside_it_first():
