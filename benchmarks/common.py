@@ -66,9 +66,9 @@ if TYPE_CHECKING:
     from mspt_core.pretrain import PretrainSettings
 
 
-def page_set_arguments(parser) -> None:
-    """``--split`` (test by default) and ``--sets`` (every set), for the scripts that go over pages."""
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
+def page_set_arguments(parser, split: str = "test") -> None:
+    """``--split`` (``split`` by default) and ``--sets`` (every set), for the scripts that go over pages."""
+    parser.add_argument("--split", default=split, choices=["train", "val", "test"])
     every = [*PRINTED, *HANDWRITTEN]
     parser.add_argument("--sets", nargs="+", default=every, choices=every, metavar="SET")
 

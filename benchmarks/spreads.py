@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from common import DATA, HANDWRITTEN, PARTIAL_GROUND_TRUTH, PRINTED, machine, split_xmls
+from common import DATA, HANDWRITTEN, PARTIAL_GROUND_TRUTH, PRINTED, machine, page_set_arguments, split_xmls
 
 from mspt_core.document import bbox
 from mspt_core.formats import read_document
@@ -122,8 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
-    parser.add_argument("--split", default="val", choices=["train", "val", "test"])
-    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS), metavar="SET")
+    page_set_arguments(parser, split="val")
     parser.add_argument("--finder", type=Path, help="a line-finder file instead of the bundled one")
     parser.add_argument("--pages", type=int, metavar="N", help="only the first N pages of each split (smoke runs)")
     args = parser.parse_args()

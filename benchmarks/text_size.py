@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import tesseract
 import torch
-from common import DATA, HANDWRITTEN, PRINTED, machine, split_xmls
+from common import DATA, HANDWRITTEN, PRINTED, machine, page_set_arguments, split_xmls
 
 from mspt_core.document import box_polygon
 from mspt_core.formats import read_document
@@ -112,8 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
     )
-    parser.add_argument("--split", default="test", choices=["train", "val", "test"])
-    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS), metavar="SET")
+    page_set_arguments(parser)
     parser.add_argument("--methods", nargs="+", choices=list(LABELS), default=list(LABELS))
     parser.add_argument("--finder", type=Path, help="a line-finder file instead of the bundled one")
     parser.add_argument("--pages", type=int, metavar="N", help="only the first N pages of each split (smoke runs)")
