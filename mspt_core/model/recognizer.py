@@ -68,5 +68,34 @@ class Recognizer(nn.Module):
         like = next(self.parameters())
         return grown.to(like.device, like.dtype).train(self.training)
 
+    def widened(self, frontend_channels: tuple[int, ...]) -> Recognizer:
+        """A copy of this model whose front end has ``frontend_channels`` (each at least as many
+        as now). Every tensor keeps its trained values in its leading corner; an added channel
+        starts from the grown model's own initialization, but what it feeds into a channel that
+        was there before starts at zero, so every old channel, and the model's reading, is exactly
+        as before until training moves them. More front-end capacity to train on from a trained
+        model (a handwriting model reads its own train lines almost as badly as its val lines)."""
+        before, after = tuple(self.config.frontend_channels), tuple(frontend_channels)
+        grown = Recognizer(replace(self.config, frontend_channels=after), self.num_classes)
+        if len(after) != len(before) or any(new < old for new, old in zip(after, before, strict=True)):
+            raise ValueError(f"cannot widen front-end channels {list(before)} to {list(after)}")
+        residuals = [[getattr(b, "residual", None) for b in m.encoder.frontend.modules()] for m in (self, grown)]
+        if residuals[0] != residuals[1]:
+            raise ValueError(f"channels {list(after)} would add or drop a residual connection of {list(before)}")
+        old = self.state_dict()
+        state = grown.state_dict()
+        for name, target in state.items():
+            source = old[name]
+            if source.shape == target.shape:
+                state[name] = source.clone()
+                continue
+            corner = tuple(slice(0, n) for n in source.shape)
+            target[corner] = source
+            if target.dim() >= 2 and target.shape[1] > source.shape[1]:
+                target[: source.shape[0], source.shape[1] :] = 0  # new inputs into old outputs
+        grown.load_state_dict(state)
+        like = next(self.parameters())
+        return grown.to(like.device, like.dtype).train(self.training)
+
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -13,7 +13,9 @@ on visible tokens too), then supervised training from that encoder. A recipe wit
 (handwriting-v2.json, default-v2.json) trains on from a shipped model instead: the model folder
 named there, checked against the SHA-256 of its weights and copied into the run folder at the
 first start (so the run still resumes after the bundled model has been replaced); a base with
-"layers" is deepened there to that many encoder layers, the added ones starting as the identity.
+"layers" is deepened there to that many encoder layers, the added ones starting as the identity,
+and one with "frontend_channels" gets that wider front end, the added channels starting without
+effect on what was there.
 Such a round may keep a moving average of its weights ("ema_decay") and validate, and keep, its
 weights blended toward its base ("tuned_share", the share of the trained weights, between 0 and
 1): every validation reads the blend, so the round keeps the step whose blend reads best.
@@ -59,11 +61,18 @@ BASE = "base"  # the copy of a recipe's base model inside the run folder
 def base_model(recipe: dict, out: Path) -> Path:
     """The model a recipe with a "base" trains on from: at the first start the model folder named
     there (relative to the repository), checked against the recipe's SHA-256 of its weights and
-    copied into the run folder; later starts use the copy."""
+    copied into the run folder (grown there where the base asks: ``grow``); later starts use the
+    copy."""
     copy = out / BASE
-    layers = recipe["base"].get("layers")
+    layers, channels = recipe["base"].get("layers"), recipe["base"].get("frontend_channels")
     if layers is not None and not (isinstance(layers, int) and not isinstance(layers, bool) and 1 <= layers <= 64):
         raise SystemExit(f'the base\'s "layers" must be a whole number of encoder layers, got {layers!r}')
+    if channels is not None and not (
+        isinstance(channels, list)
+        and len(channels) == 4
+        and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 1024 for c in channels)
+    ):
+        raise SystemExit(f'the base\'s "frontend_channels" must be 4 whole numbers of channels, got {channels!r}')
     if not copy.is_dir():
         source = REPO / recipe["base"]["model"]
         if not (source / WEIGHTS).is_file() or weights_sha256(source) != recipe["base"]["sha256"]:
@@ -73,23 +82,32 @@ def base_model(recipe: dict, out: Path) -> Path:
             )
         partial = out / f"{BASE}.partial"
         shutil.copytree(source, partial, dirs_exist_ok=True)
-        if layers is not None:
-            deepen(partial, layers)
+        if layers is not None or channels is not None:
+            grow(partial, layers, channels)
         partial.rename(copy)
     return copy
 
 
-def deepen(folder: Path, layers: int) -> None:
-    """The model in ``folder`` rewritten with ``layers`` encoder layers, the added ones starting
-    as the identity (``Recognizer.deepened``): it reads as before, with more to train."""
+def grow(folder: Path, layers: int | None, channels: list[int] | None) -> None:
+    """The model in ``folder`` rewritten with ``layers`` encoder layers (the added ones starting
+    as the identity: ``Recognizer.deepened``) and a front end of ``channels`` (the added channels
+    feeding nothing that was there: ``Recognizer.widened``): it reads exactly as before, with
+    more to train."""
     loaded = load_model(folder)
-    before = loaded.config.layers
-    if layers < before:
-        raise SystemExit(f'the base has {before} encoder layers: "layers" {layers} would take some away')
-    # The int8 check was measured on the shallower network: ship_model.py measures it again.
+    grown, config = loaded.model, loaded.config
+    # The int8 check was measured on the smaller network: ship_model.py measures it again.
     metadata = {k: v for k, v in loaded.metadata.items() if k != "inference"}
-    metadata["deepened_from_layers"] = before
-    grown = loaded.model.deepened(layers)
+    if layers is not None:
+        if layers < config.layers:
+            raise SystemExit(f'the base has {config.layers} encoder layers: "layers" {layers} would take some away')
+        metadata["deepened_from_layers"] = config.layers
+        grown = grown.deepened(layers)
+    if channels is not None:
+        try:
+            grown = grown.widened(tuple(channels))
+        except ValueError as error:
+            raise SystemExit(f'the base\'s "frontend_channels": {error}') from error
+        metadata["widened_from_channels"] = list(config.frontend_channels)
     metadata["config"] = grown.config.to_json()
     metadata["parameters"] = grown.parameter_count()
     save_model(folder, grown, loaded.charset, metadata)

@@ -127,6 +127,44 @@ def test_a_base_with_layers_it_cannot_have_is_refused(tmp_path, monkeypatch, lay
     assert not (tmp_path / "run" / "base").exists()
 
 
+def test_a_base_with_frontend_channels_is_widened_and_deepened_in_the_run_folder_and_reads_as_before(
+    tmp_path, monkeypatch
+):
+    import torch
+
+    from mspt_core.models import bundled_models_dir, load_model, weights_sha256
+
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
+    shipped = load_model(tmp_path / "models" / "print")
+    channels = [2 * c for c in shipped.config.frontend_channels]
+    sha = weights_sha256(tmp_path / "models" / "print")
+    recipe = {"base": {"model": "models/print", "sha256": sha, "frontend_channels": channels, "layers": 6}}
+
+    grown = load_model(script.base_model(recipe, tmp_path / "run"))
+    assert list(grown.config.frontend_channels) == channels and grown.config.layers == 6
+    assert grown.metadata["widened_from_channels"] == list(shipped.config.frontend_channels)
+    assert grown.metadata["parameters"] == grown.model.parameter_count() > shipped.model.parameter_count()
+    images, widths = torch.rand(2, 1, 40, 160), torch.tensor([160, 90])
+    with torch.inference_mode():
+        assert torch.equal(grown.model.ctc_log_probs(images, widths)[0], shipped.model.ctc_log_probs(images, widths)[0])
+
+
+@pytest.mark.parametrize("channels", [[8, 32, 64, 128], [32, 64], [32, 64, 128, 256.0], "wide", [32, 64, 64, 256]])
+def test_a_base_with_frontend_channels_it_cannot_have_is_refused(tmp_path, monkeypatch, channels):
+    from mspt_core.models import bundled_models_dir, weights_sha256
+
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
+    sha = weights_sha256(tmp_path / "models" / "print")
+    recipe = {"base": {"model": "models/print", "sha256": sha, "frontend_channels": channels}}
+    with pytest.raises(SystemExit, match="frontend_channels"):
+        script.base_model(recipe, tmp_path / "run")
+    assert not (tmp_path / "run" / "base").exists()
+
+
 BASE_RECIPES = [path for path in RECIPES if "base" in json.loads(path.read_text())]
 
 

@@ -140,3 +140,52 @@ def test_a_deepened_model_reads_real_handwriting_exactly_as_before_and_its_new_l
         before.deepened(before.config.layers - 1)
     assert before.train().deepened(8).training and not before.eval().deepened(8).training
     assert next(before.half().deepened(8).parameters()).dtype == torch.float16
+
+
+def test_a_widened_model_reads_real_handwriting_exactly_as_before_and_its_new_channels_learn(cremma):
+    from mspt_core import decode
+    from mspt_core.data.lines import lines_from_page_xml
+    from mspt_core.models import bundled_models_dir, load_model
+    from tests.conftest import split_xmls
+
+    loaded = load_model(bundled_models_dir() / "handwriting")
+    lines = lines_from_page_xml(split_xmls(cremma, "val")[0], 40)
+    images, widths = collate(lines.images[:6])
+    before = loaded.model.float().eval()
+    channels = tuple(2 * c for c in before.config.frontend_channels)
+    wider = before.widened(channels).eval()
+    assert wider.config.frontend_channels == channels
+    assert wider.parameter_count() > before.parameter_count()
+    with torch.inference_mode():
+        old, _ = before.ctc_log_probs(images, widths)
+        new, _ = wider.ctc_log_probs(images, widths)
+        # In training mode too (the same dropout drawn): BatchNorm's batch statistics of the old
+        # channels are unchanged.
+        trained = []
+        for model in (before, wider):
+            torch.manual_seed(0)
+            trained.append(model.train().ctc_log_probs(images, widths)[0])
+        assert torch.equal(*trained)
+    assert torch.equal(old, new)
+    texts = [loaded.charset.decode(decode.greedy(row.numpy()).ids) for row in new]
+    assert sum(map(len, texts)) > 100  # real handwriting read, not an empty line
+
+    # The added channels feed the projection with zero weights, but a step moves those, and from
+    # the next step on the added channels before them learn too.
+    targets = torch.tensor([loaded.charset.encode(lines.texts[0])])
+    optimizer = torch.optim.SGD(wider.parameters(), lr=0.01)
+    stem = wider.encoder.frontend.stem[0][0].weight
+    old_inputs = before.config.frontend_channels[-1] * before.config.height // 8
+    for step in range(2):
+        optimizer.zero_grad()
+        wider.loss(images[:1], widths[:1], targets, torch.tensor([targets.shape[1]])).backward()
+        if step == 0:
+            assert wider.encoder.frontend.project.weight.grad[:, old_inputs:].abs().sum() > 0
+        optimizer.step()
+    assert stem.grad[before.config.frontend_channels[0] :].abs().sum() > 0
+
+    with pytest.raises(ValueError, match="cannot widen"):
+        before.widened((8, 32, 64, 128))
+    with pytest.raises(ValueError, match="residual"):  # c2 == c3 would give the first block a shortcut
+        before.widened((16, 64, 64, 128))
+    assert next(before.half().widened(channels).parameters()).dtype == torch.float16
