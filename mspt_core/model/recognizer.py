@@ -74,20 +74,20 @@ class Recognizer(nn.Module):
         starts from the grown model's own initialization, but what it feeds into a channel that
         was there before starts at zero, so every old channel, and the model's reading, is exactly
         as before until training moves them. More front-end capacity to train on from a trained
-        model (a handwriting model reads its own train lines almost as badly as its val lines)."""
+        model, without first losing what it reads."""
         before, after = tuple(self.config.frontend_channels), tuple(frontend_channels)
-        grown = Recognizer(replace(self.config, frontend_channels=after), self.num_classes)
         if len(after) != len(before) or any(new < old for new, old in zip(after, before, strict=True)):
             raise ValueError(f"cannot widen front-end channels {list(before)} to {list(after)}")
+        grown = Recognizer(replace(self.config, frontend_channels=after), self.num_classes)
         residuals = [[getattr(b, "residual", None) for b in m.encoder.frontend.modules()] for m in (self, grown)]
         if residuals[0] != residuals[1]:
             raise ValueError(f"channels {list(after)} would add or drop a residual connection of {list(before)}")
         old = self.state_dict()
         state = grown.state_dict()
         for name, target in state.items():
-            source = old[name]
+            source = old[name].to(target.device, target.dtype)
             if source.shape == target.shape:
-                state[name] = source.clone()
+                state[name] = source
                 continue
             corner = tuple(slice(0, n) for n in source.shape)
             target[corner] = source
