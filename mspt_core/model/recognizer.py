@@ -65,23 +65,26 @@ class Recognizer(nn.Module):
             for last in (layer.self_attn.out_proj, layer.linear2):
                 nn.init.zeros_(last.weight)
                 nn.init.zeros_(last.bias)
-        like = next(self.parameters())
-        return grown.to(like.device, like.dtype).train(self.training)
+        return self._like_this(grown)
 
     def widened(self, frontend_channels: tuple[int, ...]) -> Recognizer:
         """A copy of this model whose front end has ``frontend_channels`` (each at least as many
         as now). Every tensor keeps its trained values in its leading corner; an added channel
         starts from the grown model's own initialization, but what it feeds into a channel that
         was there before starts at zero, so every old channel, and the model's reading, is exactly
-        as before until training moves them. More front-end capacity to train on from a trained
-        model, without first losing what it reads."""
+        as before until training moves them (up to float rounding: a longer sum may be split
+        differently). More front-end capacity to train on from a trained model, without first
+        losing what it reads."""
         before, after = tuple(self.config.frontend_channels), tuple(frontend_channels)
         if len(after) != len(before) or any(new < old for new, old in zip(after, before, strict=True)):
             raise ValueError(f"cannot widen front-end channels {list(before)} to {list(after)}")
         grown = Recognizer(replace(self.config, frontend_channels=after), self.num_classes)
         residuals = [[getattr(b, "residual", None) for b in m.encoder.frontend.modules()] for m in (self, grown)]
         if residuals[0] != residuals[1]:
-            raise ValueError(f"channels {list(after)} would add or drop a residual connection of {list(before)}")
+            raise ValueError(
+                f"channels {list(after)} would change the front end's shortcuts: where two neighbouring "
+                f"counts of {list(before)} are equal (or differ) they must stay so"
+            )
         old = self.state_dict()
         state = grown.state_dict()
         for name, target in state.items():
@@ -94,6 +97,10 @@ class Recognizer(nn.Module):
             if target.dim() >= 2 and target.shape[1] > source.shape[1]:
                 target[: source.shape[0], source.shape[1] :] = 0  # new inputs into old outputs
         grown.load_state_dict(state)
+        return self._like_this(grown)
+
+    def _like_this(self, grown: Recognizer) -> Recognizer:
+        """``grown`` on this model's device, in its dtype and its training mode."""
         like = next(self.parameters())
         return grown.to(like.device, like.dtype).train(self.training)
 

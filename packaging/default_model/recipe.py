@@ -58,12 +58,8 @@ PREPARED = "prepared-lines"  # cache of the rendered and cut lines in the run fo
 BASE = "base"  # the copy of a recipe's base model inside the run folder
 
 
-def base_model(recipe: dict, out: Path) -> Path:
-    """The model a recipe with a "base" trains on from: at the first start the model folder named
-    there (relative to the repository), checked against the recipe's SHA-256 of its weights and
-    copied into the run folder (grown there where the base asks: ``grow``); later starts use the
-    copy."""
-    copy = out / BASE
+def check_base(recipe: dict) -> None:
+    """A recipe's base asks for a shape it can have: refused before anything is prepared."""
     layers, channels = recipe["base"].get("layers"), recipe["base"].get("frontend_channels")
     if layers is not None and not (isinstance(layers, int) and not isinstance(layers, bool) and 1 <= layers <= 64):
         raise SystemExit(f'the base\'s "layers" must be a whole number of encoder layers, got {layers!r}')
@@ -73,6 +69,15 @@ def base_model(recipe: dict, out: Path) -> Path:
         and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 1024 for c in channels)
     ):
         raise SystemExit(f'the base\'s "frontend_channels" must be 4 whole numbers of channels, got {channels!r}')
+
+
+def base_model(recipe: dict, out: Path) -> Path:
+    """The model a recipe with a "base" trains on from: at the first start the model folder named
+    there (relative to the repository), checked against the recipe's SHA-256 of its weights and
+    copied into the run folder (grown there where the base asks: ``grow``); later starts use the
+    copy."""
+    check_base(recipe)
+    copy = out / BASE
     if not copy.is_dir():
         source = REPO / recipe["base"]["model"]
         if not (source / WEIGHTS).is_file() or weights_sha256(source) != recipe["base"]["sha256"]:
@@ -82,8 +87,11 @@ def base_model(recipe: dict, out: Path) -> Path:
             )
         partial = out / f"{BASE}.partial"
         shutil.copytree(source, partial, dirs_exist_ok=True)
-        if layers is not None or channels is not None:
-            grow(partial, layers, channels)
+        try:
+            grow(partial, recipe["base"].get("layers"), recipe["base"].get("frontend_channels"))
+        except SystemExit:
+            shutil.rmtree(partial)
+            raise
         partial.rename(copy)
     return copy
 
@@ -91,23 +99,23 @@ def base_model(recipe: dict, out: Path) -> Path:
 def grow(folder: Path, layers: int | None, channels: list[int] | None) -> None:
     """The model in ``folder`` rewritten with ``layers`` encoder layers (the added ones starting
     as the identity: ``Recognizer.deepened``) and a front end of ``channels`` (the added channels
-    feeding nothing that was there: ``Recognizer.widened``): it reads exactly as before, with
-    more to train."""
+    feeding nothing that was there: ``Recognizer.widened``): it reads as before, with more to
+    train. Nothing to do where both are None."""
+    if layers is None and channels is None:
+        return
     loaded = load_model(folder)
     grown, config = loaded.model, loaded.config
     # The int8 check was measured on the smaller network: ship_model.py measures it again.
     metadata = {k: v for k, v in loaded.metadata.items() if k != "inference"}
-    if layers is not None:
-        if layers < config.layers:
-            raise SystemExit(f'the base has {config.layers} encoder layers: "layers" {layers} would take some away')
-        metadata["deepened_from_layers"] = config.layers
-        grown = grown.deepened(layers)
-    if channels is not None:
-        try:
+    try:
+        if layers is not None:
+            grown = grown.deepened(layers)
+            metadata["deepened_from_layers"] = config.layers
+        if channels is not None:
             grown = grown.widened(tuple(channels))
-        except ValueError as error:
-            raise SystemExit(f'the base\'s "frontend_channels": {error}') from error
-        metadata["widened_from_channels"] = list(config.frontend_channels)
+            metadata["widened_from_channels"] = list(config.frontend_channels)
+    except ValueError as error:
+        raise SystemExit(f"the base cannot grow as the recipe asks: {error}") from error
     metadata["config"] = grown.config.to_json()
     metadata["parameters"] = grown.parameter_count()
     save_model(folder, grown, loaded.charset, metadata)
@@ -248,6 +256,8 @@ def main() -> None:
             raise SystemExit('"tuned_share" blends a round\'s weights toward its "base": it needs one')
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
             raise SystemExit(f'"tuned_share" is the trained weights\' share in a blend: between 0 and 1, not {share!r}')
+    if "base" in recipe:
+        check_base(recipe)
     set_threads(args.threads)
     check_run_folder(args.out, recipe)
 

@@ -125,6 +125,7 @@ def test_a_base_with_layers_it_cannot_have_is_refused(tmp_path, monkeypatch, lay
     with pytest.raises(SystemExit, match="layers"):
         script.base_model(recipe, tmp_path / "run")
     assert not (tmp_path / "run" / "base").exists()
+    assert not (tmp_path / "run" / "base.partial").exists()
 
 
 def test_a_base_with_frontend_channels_is_widened_and_deepened_in_the_run_folder_and_reads_as_before(
@@ -148,7 +149,8 @@ def test_a_base_with_frontend_channels_is_widened_and_deepened_in_the_run_folder
     assert grown.metadata["parameters"] == grown.model.parameter_count() > shipped.model.parameter_count()
     images, widths = torch.rand(2, 1, 40, 160), torch.tensor([160, 90])
     with torch.inference_mode():
-        assert torch.equal(grown.model.ctc_log_probs(images, widths)[0], shipped.model.ctc_log_probs(images, widths)[0])
+        new, old = grown.model.ctc_log_probs(images, widths)[0], shipped.model.ctc_log_probs(images, widths)[0]
+    torch.testing.assert_close(new, old, rtol=0, atol=1e-5)  # a wider sum may round differently
 
 
 @pytest.mark.parametrize("channels", [[8, 32, 64, 128], [32, 64], [32, 64, 128, 256.0], "wide", [32, 64, 64, 256]])
@@ -160,9 +162,10 @@ def test_a_base_with_frontend_channels_it_cannot_have_is_refused(tmp_path, monke
     shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
     sha = weights_sha256(tmp_path / "models" / "print")
     recipe = {"base": {"model": "models/print", "sha256": sha, "frontend_channels": channels}}
-    with pytest.raises(SystemExit, match="frontend_channels"):
+    with pytest.raises(SystemExit, match="frontend_channels|front end|front-end"):
         script.base_model(recipe, tmp_path / "run")
     assert not (tmp_path / "run" / "base").exists()
+    assert not (tmp_path / "run" / "base.partial").exists()
 
 
 BASE_RECIPES = [path for path in RECIPES if "base" in json.loads(path.read_text())]
