@@ -113,21 +113,6 @@ def test_a_base_with_layers_is_deepened_in_the_run_folder_and_reads_as_before(tm
     assert not (tmp_path / "run" / "base.partial").exists()
 
 
-@pytest.mark.parametrize("layers", [2, 6.0, "6", True])
-def test_a_base_with_layers_it_cannot_have_is_refused(tmp_path, monkeypatch, layers):
-    from mspt_core.models import bundled_models_dir, weights_sha256
-
-    script = load_script()
-    monkeypatch.setattr(script, "REPO", tmp_path)
-    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
-    sha = weights_sha256(tmp_path / "models" / "print")
-    recipe = {"base": {"model": "models/print", "sha256": sha, "layers": layers}}
-    with pytest.raises(SystemExit, match="layers"):
-        script.base_model(recipe, tmp_path / "run")
-    assert not (tmp_path / "run" / "base").exists()
-    assert not (tmp_path / "run" / "base.partial").exists()
-
-
 def test_a_base_with_frontend_channels_is_widened_and_deepened_in_the_run_folder_and_reads_as_before(
     tmp_path, monkeypatch
 ):
@@ -153,16 +138,25 @@ def test_a_base_with_frontend_channels_is_widened_and_deepened_in_the_run_folder
     torch.testing.assert_close(new, old, rtol=0, atol=1e-5)  # a wider sum may round differently
 
 
-@pytest.mark.parametrize("channels", [[8, 32, 64, 128], [32, 64], [32, 64, 128, 256.0], "wide", [32, 64, 64, 256]])
-def test_a_base_with_frontend_channels_it_cannot_have_is_refused(tmp_path, monkeypatch, channels):
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        *(("layers", layers) for layers in (2, 6.0, "6", True)),
+        *(
+            ("frontend_channels", channels)
+            for channels in ([8, 32, 64, 128], [32, 64], [32, 64, 128, 256.0], "wide", [32, 64, 64, 256])
+        ),
+    ],
+)
+def test_a_base_asking_for_a_shape_it_cannot_have_is_refused_and_leaves_nothing(tmp_path, monkeypatch, key, value):
     from mspt_core.models import bundled_models_dir, weights_sha256
 
     script = load_script()
     monkeypatch.setattr(script, "REPO", tmp_path)
     shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
     sha = weights_sha256(tmp_path / "models" / "print")
-    recipe = {"base": {"model": "models/print", "sha256": sha, "frontend_channels": channels}}
-    with pytest.raises(SystemExit, match="frontend_channels|front end|front-end"):
+    recipe = {"base": {"model": "models/print", "sha256": sha, key: value}}
+    with pytest.raises(SystemExit, match="layers" if key == "layers" else "frontend_channels|front.end"):
         script.base_model(recipe, tmp_path / "run")
     assert not (tmp_path / "run" / "base").exists()
     assert not (tmp_path / "run" / "base.partial").exists()
