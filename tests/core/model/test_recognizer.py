@@ -142,7 +142,7 @@ def test_a_deepened_model_reads_real_handwriting_exactly_as_before_and_its_new_l
     assert next(before.half().deepened(8).parameters()).dtype == torch.float16
 
 
-def test_a_widened_model_reads_real_handwriting_exactly_as_before_and_its_new_channels_learn(cremma):
+def test_a_widened_model_reads_real_handwriting_as_before_and_its_new_channels_learn(cremma):
     from mspt_core import decode
     from mspt_core.data.lines import lines_from_page_xml
     from mspt_core.models import bundled_models_dir, load_model
