@@ -10,19 +10,33 @@ interpolated Witten-Bell (each context gives way to its shorter context in propo
 many different characters it has seen), down to a uniform distribution. Contexts seen fewer than
 ``min_context_count`` times are dropped when it is trained, to keep the file small.
 
-File: JSON (``FORMAT``), no code, in resources/reading/NAME.charlm.json. A model that reads with
-one names it in its own file, with the fusion chosen on validation lines for that model:
-``"language_model": {"name": NAME, "alpha": .., "beta": .., "beam": .., "prune": ..}``.
+A word list (``Lexicon``) adds what five characters of context cannot see: whether a whole
+word is one the language has. The search adds ``unknown_word`` (a negative number) for each word
+of a reading the list does not hold, so "tems" gives way to "temps" where the optical model
+hesitates; a word with a digit, and a word broken at the end of the line ("compa-"), are not
+judged (Transkribus and PyLaia offer such dictionaries; the penalty form keeps the beam's
+scores comparable between readings with different numbers of words).
+
+Files: JSON (``FORMAT``), no code, in resources/reading/NAME.charlm.json; the word list beside
+it, NAME.words.gz (gzip, UTF-8, one word per line). A model that reads with them names them in
+its own file, with the fusion chosen on validation lines for that model: ``"language_model":
+{"name": NAME, "alpha": .., "beta": .., "beam": .., "prune": .., "unknown_word": ..}`` (no
+``unknown_word``, or 0: the word list is not used).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import json
 import logging
 import math
+import re
+import unicodedata
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,17 +48,102 @@ FORMAT_VERSION = 1
 START, END = "\x02", "\x03"  # before the first character of a line; after its last
 MAX_ORDER = 12
 MAX_CONTEXTS = 5_000_000  # what a file may make mspt hold in memory
+MAX_WORDS = 5_000_000
+# A word's letters are judged in parts split at these: "qu'il" is "qu" and "il", "peut-être"
+# "peut" and "être" (the list holds the parts of its own words, so it knows both).
+WORD_JOINS = re.compile(r"['’\-‐=¬]")
+NOT_WORD_EDGE = re.compile(r"^\W+|\W+$")
+LINE_BREAK_MARKS = "-‐=¬"  # a line ending in a word and one of these breaks the word
+WORD_GAP = " "
+
+
+def word_parts(word: str) -> list[str] | None:
+    """The parts a word is looked up by in a ``Lexicon``: lower case, long s as s, without the
+    punctuation around it, split at apostrophes and hyphens; None for a word not to judge (no
+    letters, or a digit: a number, a date, a folio)."""
+    bare = NOT_WORD_EDGE.sub("", unicodedata.normalize("NFC", word))
+    if not bare or any(ch.isdigit() for ch in bare):
+        return None
+    parts = [part for part in WORD_JOINS.split(bare.lower().replace("ſ", "s")) if part]
+    return parts or None
+
+
+class Lexicon:
+    """The words a language is known to have (``word_parts`` of each)."""
+
+    def __init__(self, words: Iterable[str]):
+        self._parts = frozenset(part for word in words for part in (word_parts(word) or ()))
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def knows(self, word: str) -> bool | None:
+        """Whether every part of ``word`` is in the list; None for a word not to judge."""
+        parts = word_parts(word)
+        return None if parts is None else all(part in self._parts for part in parts)
+
+    def save(self, path: Path) -> Path:
+        text = "\n".join(sorted(self._parts)) + "\n"
+        return atomic_write(path, gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        path = Path(path)
+        try:
+            with gzip.open(path, "rb") as stream:
+                data = stream.read((MAX_WORDS + 1) * 64)
+            words = data.decode("utf-8").split("\n")
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+            raise ModelFileError(f"{path}: cannot read the word list ({error})") from error
+        if len(words) > MAX_WORDS:
+            raise ModelFileError(f"{path}: more than {MAX_WORDS} words")
+        lexicon = cls(())
+        lexicon._parts = frozenset(word for word in words if word)  # saved as parts already
+        return lexicon
 
 
 @dataclass(frozen=True)
 class Fusion:
     """How a beam search weighs the language model: ``alpha`` x its log-probability plus ``beta``
-    per character (against CTC's bias towards short readings), ``beam`` prefixes kept."""
+    per character (against CTC's bias towards short readings), ``beam`` prefixes kept; with a
+    ``lexicon``, ``unknown_word`` (<= 0) for each word of the reading it does not hold."""
 
     alpha: float = 0.5
     beta: float = 1.0
     beam: int = 8
     prune: float = 1e-3  # classes less likely than this at a token are not tried
+    unknown_word: float = 0.0
+    lexicon: Lexicon | None = field(default=None, compare=False, repr=False)
+
+    def settings(self) -> dict[str, float]:
+        """The numbers, as a model's file keeps them."""
+        return {"alpha": self.alpha, "beta": self.beta, "beam": self.beam, "prune": self.prune} | (
+            {"unknown_word": self.unknown_word} if self.unknown_word else {}
+        )
+
+    def word_ended(self, text: str, label: str) -> float:
+        """What the word list adds where ``label`` follows ``text``: ``unknown_word`` where the
+        label starts a gap after a word the list does not hold, else 0."""
+        if self.lexicon is None or not self.unknown_word or not label.startswith(WORD_GAP):
+            return 0.0
+        return self._judged(text.rsplit(WORD_GAP, 1)[-1])
+
+    def line_ended(self, text: str) -> float:
+        """What the word list adds for the last word of a whole line ``text``."""
+        if self.lexicon is None or not self.unknown_word:
+            return 0.0
+        last = text.rsplit(WORD_GAP, 1)[-1]
+        return 0.0 if last.endswith(tuple(LINE_BREAK_MARKS)) else self._judged(last)
+
+    def words_of(self, text: str) -> float:
+        """What the word list adds for every word of a whole line ``text``."""
+        if self.lexicon is None or not self.unknown_word:
+            return 0.0
+        words = text.split(WORD_GAP)
+        return sum(self._judged(word) for word in words[:-1]) + self.line_ended(text)
+
+    def _judged(self, word: str) -> float:
+        return self.unknown_word if word and self.lexicon is not None and self.lexicon.knows(word) is False else 0.0
 
 
 class CharLM:
@@ -160,22 +259,32 @@ def for_model(metadata: dict) -> tuple[CharLM, Fusion] | None:
         if not isinstance(spec, dict):
             raise TypeError("not a JSON object")
         name = spec["name"]
-        fusion = Fusion(**{k: spec[k] for k in ("alpha", "beta", "beam", "prune") if k in spec})
+        fusion = Fusion(**{k: spec[k] for k in ("alpha", "beta", "beam", "prune", "unknown_word") if k in spec})
         if not (isinstance(name, str) and name.replace("-", "").isalnum()):
             raise ValueError(f"{name!r} is not a language model's name")
-        numbers = (fusion.alpha, fusion.beta, fusion.prune)
+        numbers = (fusion.alpha, fusion.beta, fusion.prune, fusion.unknown_word)
         if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in numbers):
-            raise ValueError("alpha, beta and prune must be numbers")
+            raise ValueError("alpha, beta, prune and unknown_word must be numbers")
         if not (isinstance(fusion.beam, int) and not isinstance(fusion.beam, bool) and fusion.beam >= 1):
             raise ValueError("beam must be a whole number of at least 1")
         if not 0 < fusion.prune < 1:
             raise ValueError("prune must be between 0 and 1")
-        return _load_bundled(name), fusion
+        if fusion.unknown_word > 0:
+            raise ValueError("unknown_word must not be above 0")
+        lm = _load_bundled(name)
     except (KeyError, TypeError, ValueError) as error:
         log.warning('reading without a language model: the model\'s "language_model" is damaged (%s)', error)
+        return None
     except ModelFileError as error:
         log.warning("reading without the language model %s: %s", spec.get("name"), error)
-    return None
+        return None
+    if not fusion.unknown_word:
+        return lm, fusion
+    try:
+        return lm, dataclasses.replace(fusion, lexicon=_load_lexicon(name))
+    except ModelFileError as error:
+        log.warning("reading without the word list %s: %s", name, error)
+        return lm, dataclasses.replace(fusion, unknown_word=0.0)
 
 
 @lru_cache(maxsize=4)
@@ -186,3 +295,13 @@ def _load_bundled(name: str) -> CharLM:
     if not path.is_file():
         raise ModelFileError(f"{path}: not installed")
     return CharLM.load(path)
+
+
+@lru_cache(maxsize=4)
+def _load_lexicon(name: str) -> Lexicon:
+    from mspt_core import resources
+
+    path = resources.lexicon(name)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: not installed")
+    return Lexicon.load(path)

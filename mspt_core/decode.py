@@ -77,6 +77,7 @@ def _entry(
         if label is not None:
             if lm is not None and fusion is not None:
                 score += fusion.alpha * lm.text_log_prob(text, label) + fusion.beta * len(label)
+                score += fusion.word_ended(text, label)
             text += label
         found = beams[prefix] = [-math.inf, -math.inf, score, text]
     return found
@@ -94,7 +95,8 @@ def beam_search(
     its last character. Classes below ``prune`` probability at a token are not expanded.
     With a language model ``lm`` (and ``labels``, the text of each class), a prefix also carries
     fusion.alpha x the model's log-probability of its text plus fusion.beta per character, added
-    once, when the prefix is made; the end of the line is scored at the end.
+    once, when the prefix is made, and with a word list fusion.unknown_word for each word it ended
+    that the list does not hold; the end of the line (and its last word) is scored at the end.
     Confidences and positions come from the greedy path when the result is its reading, else
     from the forced alignment of the result (``align``)."""
     if lm is not None and (labels is None or fusion is None):
@@ -155,7 +157,9 @@ def beam_search(
 
     def final(prefix: tuple[int, ...]) -> float:
         p_blank, p_char, score, text = beams[prefix]
-        end = fusion.alpha * lm.log_prob(text, END) if lm is not None and fusion is not None else 0.0
+        end = 0.0
+        if lm is not None and fusion is not None:
+            end = fusion.alpha * lm.log_prob(text, END) + fusion.line_ended(text)
         return _logsumexp(p_blank, p_char) + score + end
 
     best_prefix = max(beams, key=final)
@@ -209,13 +213,15 @@ def search_score(
 ) -> float:
     """About what ``beam_search`` ranks readings by (it prunes classes and takes sure tokens as
     certain), for the reading ``ids``: its CTC log-likelihood, plus with a language model
-    fusion.alpha x the model's log-probability of its text (its end included) and fusion.beta per
-    character. Comparable between two inputs of one line (copies of it altered), to keep the
-    reading that its own input explains best."""
+    fusion.alpha x the model's log-probability of its text (its end included), fusion.beta per
+    character and fusion.unknown_word per word its word list does not hold. Comparable between
+    two inputs of one line (copies of it altered), to keep the reading that its own input
+    explains best."""
     score = ctc_log_likelihood(log_probs, ids)
     if lm is not None and labels is not None and fusion is not None:
         text = "".join(labels[i] for i in ids)
         score += fusion.alpha * (lm.text_log_prob("", text) + lm.log_prob(text, END)) + fusion.beta * len(text)
+        score += fusion.words_of(text)
     return score
 
 

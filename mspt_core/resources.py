@@ -66,6 +66,11 @@ def language_model(name: str) -> Path:
     return ROOT / "reading" / f"{name}.charlm.json"
 
 
+def lexicon(name: str) -> Path:
+    """A bundled word list (``charlm.Lexicon``), by the name a model file gives it."""
+    return ROOT / "reading" / f"{name}.words.gz"
+
+
 def samples_dir() -> Path:
     """The sample page (``sample-page.png`` with its true lines ``.xml`` and text ``.txt``) and
     sample line images."""

@@ -1,7 +1,10 @@
 """Make the bundled character language model (``mspt_core.charlm``) and let a bundled model read
 with it. The n-gram counts come from the ground-truth text of the **train** splits of every set
-in ../shared/data; alpha (its weight) and beta (the bonus per character) are the pair with the
-lowest mean CER (``grid_search``: ALPHAS x BETAS, widened past any edge the best pair lies on)
+in ../shared/data, and its word list (``charlm.Lexicon``) from their words and the spelling word
+lists Debian installs (``corpus.installed_sources``: French, English, German). Alpha (the
+model's weight), beta (the bonus per character) and the penalty per word the list does not hold
+(``unknown_word``; 0 leaves the list unused) are the triple with the lowest mean CER
+(``grid_search``: ALPHAS x BETAS x UNKNOWN_WORDS, widened past any edge the best lies on)
 over the **val** splits (each set weighs the same) of the sets the model was selected on
 (``--sets``: all 13 for the handwriting model, the six printed and typewritten ones for the
 print model), read by the bundled model ``--model`` (its own engine; the lines cut as mspt cuts a
@@ -15,7 +18,8 @@ lines, keeps within 30), the cheapest whose mean val CER is within 0.05 points o
 CPU milliseconds differ between machines and runs (pure Python: the print model's search, 2.7 ms a
 line where it was chosen, measured 6-13 ms on the 2-core AMD EPYC); ``--search BEAM PRUNE`` keeps
 a search chosen earlier instead (the grid still chooses alpha and beta at beam 8, prune 1e-3).
-``--fusion ALPHA BETA`` skips the grid for a pair it chose in an earlier run; with ``--search``
+``--fusion ALPHA BETA [UNKNOWN_WORD]`` skips the grid for what it chose in an earlier run (no
+third number: 0, the word list unused); with ``--search``
 too, the script only measures and writes that fusion. The model file records which were given
 (``search_given``, ``fusion_given``). Test splits are never read.
 
@@ -26,8 +30,9 @@ too, the script only measures and writes that fusion. The model file records whi
     .venv/bin/python packaging/default_model/language_model.py --model default --sets printed \
         --search 4 0.01 --threads 1
 
-writes resources/reading/NAME.charlm.json (NAME: --name, default "fr-en-de"; made once, then
-reused by the next model: --rebuild makes it again), prints the grid, and writes the choice into
+writes resources/reading/NAME.charlm.json and NAME.words.gz (NAME: --name, default "fr-en-de";
+made once, then reused by the next model: --rebuild makes them again), prints the grid, and
+writes the choice into
 the model's file (``"language_model"``), so mspt reads that model with it from then on. Run it
 after packaging/ship_model.py, which ships a model without one.
 """
@@ -35,7 +40,6 @@ after packaging/ship_model.py, which ships a model without one.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 import time
@@ -50,8 +54,9 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import CHOICE_CROPS, HANDWRITTEN, PRINTED, shared_split, split_lines  # noqa: E402
 from mspt_core import decode, resources  # noqa: E402
-from mspt_core.charlm import CharLM, Fusion  # noqa: E402
+from mspt_core.charlm import CharLM, Fusion, Lexicon  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
+from mspt_core.data.synth.corpus import installed_sources  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
 from mspt_core.metrics import CER_TIE, cer  # noqa: E402
 from mspt_core.models import bundled_models_dir, load_model, save_model  # noqa: E402
@@ -69,8 +74,12 @@ MIN_CONTEXT_COUNT = 2  # contexts seen once are dropped: the file is 2.9 MB inst
 # pairs lay on its edge (beta 1.0; the handwriting model's on the corner alpha 0.4, beta 1.0).
 ALPHAS, ALPHA_STEP, ALPHA_BOUNDS = (0.2, 0.3, 0.4), 0.1, (0.1, 1.5)
 BETAS, BETA_STEP, BETA_BOUNDS = (1.0, 1.5, 2.0, 2.5), 0.5, (0.0, 5.0)
-SEARCHES = [(8, 1e-3), (8, 1e-2), (4, 1e-2), (2, 1e-2)]  # (beam, prune) tried with the chosen alpha, beta
+UNKNOWN_WORDS, UNKNOWN_WORD_STEP, UNKNOWN_WORD_BOUNDS = (-1.5, -1.0, -0.5, 0.0), 0.5, (-5.0, 0.0)
+# (beam, prune) tried with the chosen fusion. Beam 16 joined with the word list: the handwriting
+# model read the val lines 0.2-0.3 points better with it than at beam 8 (RESULTS.md, "A word list").
+SEARCHES = [(16, 1e-3), (16, 1e-2), (8, 1e-3), (8, 1e-2), (4, 1e-2), (2, 1e-2)]
 SETS = list(PRINTED) + list(HANDWRITTEN)
+WORD_LIST_LANGUAGES = ("fr", "en", "de")  # the languages of the sets, as the model's name says
 
 
 def train_texts() -> list[str]:
@@ -79,6 +88,15 @@ def train_texts() -> list[str]:
         for xml in shared_split(f"{dataset}/train"):
             texts += [line.text for region in read_document(xml).regions for line in region.lines if line.text]
     return texts
+
+
+def train_words() -> list[str]:
+    """The words of the train splits' text and of the installed spelling word lists."""
+    words = [word for text in train_texts() for word in text.split()]
+    for source in installed_sources():
+        if source.kind == "words" and source.language in WORD_LIST_LANGUAGES:
+            words += source.items
+    return words
 
 
 def _widened(values: list[float], best: float, step: float, bounds: tuple[float, float]) -> list[float]:
@@ -90,20 +108,23 @@ def _widened(values: list[float], best: float, step: float, bounds: tuple[float,
     return values
 
 
-def grid_search(mean_cer: Callable[[float, float], float]) -> dict[tuple[float, float], float]:
-    """``mean_cer(alpha, beta)`` over the grid from ALPHAS x BETAS, widened while the best pair
-    lies on an edge it can move past: every pair measured, once."""
-    alphas, betas = list(ALPHAS), list(BETAS)
-    scores: dict[tuple[float, float], float] = {}
+def grid_search(mean_cer: Callable[[float, float, float], float]) -> dict[tuple[float, float, float], float]:
+    """``mean_cer(alpha, beta, unknown_word)`` over the grid from ALPHAS x BETAS x UNKNOWN_WORDS,
+    widened while the best lies on an edge it can move past: every triple measured, once."""
+    axes = [list(ALPHAS), list(BETAS), list(UNKNOWN_WORDS)]
+    steps = (ALPHA_STEP, BETA_STEP, UNKNOWN_WORD_STEP)
+    bounds = (ALPHA_BOUNDS, BETA_BOUNDS, UNKNOWN_WORD_BOUNDS)
+    scores: dict[tuple[float, float, float], float] = {}
     while True:
-        for pair in product(alphas, betas):
-            if pair not in scores:
-                scores[pair] = mean_cer(*pair)
-        alpha, beta = min(scores, key=scores.__getitem__)
-        wider = _widened(alphas, alpha, ALPHA_STEP, ALPHA_BOUNDS), _widened(betas, beta, BETA_STEP, BETA_BOUNDS)
-        if wider == (alphas, betas):
+        for triple in product(*axes):
+            if triple not in scores:
+                scores[triple] = mean_cer(*triple)
+        best = min(scores, key=scores.__getitem__)
+        edges = zip(axes, best, steps, bounds, strict=True)
+        wider = [_widened(axis, value, step, bound) for axis, value, step, bound in edges]
+        if wider == axes:
             return scores
-        alphas, betas = wider
+        axes = wider
 
 
 def main() -> None:
@@ -121,10 +142,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--fusion",
-        nargs=2,
+        nargs="+",
         type=float,
-        metavar=("ALPHA", "BETA"),
-        help="keep this alpha and beta (chosen by the grid in an earlier run) instead of searching the grid",
+        metavar="ALPHA BETA [UNKNOWN_WORD]",
+        help="keep this alpha, beta and penalty per unknown word (default 0: the word list unused), "
+        "chosen by the grid in an earlier run, instead of searching the grid",
     )
     parser.add_argument("--rebuild", action="store_true", help="count the n-grams again even where the file is there")
     parser.add_argument("--crop", choices=CHOICE_CROPS, default="finder", help="how val lines are cut")
@@ -134,10 +156,21 @@ def main() -> None:
         math.isfinite(args.search[0]) and args.search[0].is_integer() and args.search[0] >= 1 and 0 < args.search[1] < 1
     ):
         parser.error("--search needs a whole beam of at least 1 and a prune between 0 and 1")
-    if args.fusion and not all(0 <= value <= 100 for value in args.fusion):
-        parser.error("--fusion needs an alpha and a beta between 0 and 100")
+    if args.fusion and not (
+        len(args.fusion) in (2, 3)
+        and all(0 <= value <= 100 for value in args.fusion[:2])
+        and all(-100 <= value <= 0 for value in args.fusion[2:])
+    ):
+        parser.error("--fusion needs an alpha and a beta between 0 and 100, and may add a penalty between -100 and 0")
     set_threads(args.threads)
 
+    words_path = resources.lexicon(args.name)
+    if words_path.is_file() and not args.rebuild:
+        lexicon = Lexicon.load(words_path)
+    else:
+        lexicon = Lexicon(train_words())
+        lexicon.save(words_path)
+        print(f"{words_path}: {len(lexicon)} words, {words_path.stat().st_size / 1e6:.1f} MB")
     path = resources.language_model(args.name)
     if path.is_file() and not args.rebuild:
         lm = CharLM.load(path)
@@ -191,13 +224,16 @@ def main() -> None:
         )
         return found, max(costs)
 
+    def fused(alpha: float, beta: float, unknown_word: float, beam: int = 8, prune: float = 1e-3) -> Fusion:
+        return Fusion(alpha, beta, beam, prune, unknown_word, lexicon if unknown_word else None)
+
     if args.fusion:
-        alpha, beta = args.fusion
+        alpha, beta, unknown_word = (*args.fusion, 0.0)[:3]
     else:
-        scores = grid_search(lambda alpha, beta: float(np.mean(list(measure(Fusion(alpha, beta))[0].values()))))
-        alpha, beta = min(scores, key=scores.__getitem__)
+        scores = grid_search(lambda *triple: float(np.mean(list(measure(fused(*triple))[0].values()))))
+        alpha, beta, unknown_word = min(scores, key=scores.__getitem__)
     tried = [(int(args.search[0]), args.search[1])] if args.search else SEARCHES
-    searches = {(beam, prune): measure(Fusion(alpha, beta, beam, prune)) for beam, prune in tried}
+    searches = {(beam, prune): measure(fused(alpha, beta, unknown_word, beam, prune)) for beam, prune in tried}
     affordable = [k for k, (_, ms) in searches.items() if args.max_ms_per_line is None or ms <= args.max_ms_per_line]
     if not affordable:
         raise SystemExit(f"no beam search within {args.max_ms_per_line} ms per line; the model is left as it was")
@@ -207,14 +243,15 @@ def main() -> None:
     near = [k for k in affordable if mean_cer[k] <= min(mean_cer.values()) + CER_TIE]
     beam, prune = min(near, key=lambda k: searches[k][1])
     chosen, cost = searches[beam, prune]
-    print(f"\n| val set | greedy | alpha {alpha}, beta {beta}, beam {beam}, prune {prune} |\n|---|---|---|")
+    chosen_fusion = fused(alpha, beta, unknown_word, beam, prune)
+    print(f"\n| val set | greedy | {chosen_fusion.settings()} |\n|---|---|---|")
     for d in chosen_sets:
         print(f"| {d} | {greedy[d]:.2%} | {chosen[d]:.2%} |")
     print(f"| mean | {np.mean(list(greedy.values())):.2%} | {np.mean(list(chosen.values())):.2%} |")
     metadata = dict(loaded.metadata)
     metadata["language_model"] = {
         "name": args.name,
-        **dataclasses.asdict(Fusion(alpha, beta, beam, prune)),
+        **chosen_fusion.settings(),
         "chosen_on": [f"{d}/val" for d in chosen_sets],
         "crops": args.crop,
         "decoding_cpu_ms_per_line": round(cost, 1),

@@ -1,7 +1,8 @@
 """How packaging/default_model/language_model.py chooses a model's language-model weights: the
-grid search over alpha and beta widens past any edge its best pair lies on, so a model whose best
-weights lie outside the first grid (the handwriting model's did) still gets them. It and
-reading_settings.py refuse what they cannot choose with before any work."""
+grid search over alpha, beta and the penalty per word its word list does not hold widens past any
+edge its best lies on, so a model whose best weights lie outside the first grid (the handwriting
+model's did) still gets them. It and reading_settings.py refuse what they cannot choose with
+before any work."""
 
 from __future__ import annotations
 
@@ -25,36 +26,45 @@ def load_script():
     return module
 
 
-def bowl(best_alpha: float, best_beta: float, calls: list):
-    def mean_cer(alpha: float, beta: float) -> float:
-        calls.append((alpha, beta))
-        return (alpha - best_alpha) ** 2 + 0.1 * (beta - best_beta) ** 2
+def bowl(best_alpha: float, best_beta: float, best_unknown_word: float, calls: list):
+    def mean_cer(alpha: float, beta: float, unknown_word: float) -> float:
+        calls.append((alpha, beta, unknown_word))
+        return (
+            (alpha - best_alpha) ** 2 + 0.1 * (beta - best_beta) ** 2 + 0.01 * (unknown_word - best_unknown_word) ** 2
+        )
 
     return mean_cer
 
 
-def test_the_grid_widens_past_the_edge_its_best_pair_lies_on():
+def test_the_grid_widens_past_the_edge_its_best_lies_on():
     script = load_script()
     calls: list = []
-    scores = script.grid_search(bowl(0.7, 0.0, calls))
-    assert min(scores, key=scores.__getitem__) == (0.7, 0.0)
-    assert max(alpha for alpha, _ in scores) == 0.8  # one step past the best, to see it is one
-    assert len(calls) == len(set(calls)) == len(scores)  # every pair read once
+    scores = script.grid_search(bowl(0.7, 0.0, -2.5, calls))
+    assert min(scores, key=scores.__getitem__) == (0.7, 0.0, -2.5)
+    assert max(alpha for alpha, _, _ in scores) == 0.8  # one step past the best, to see it is one
+    assert min(unknown for _, _, unknown in scores) == -3.0
+    assert len(calls) == len(set(calls)) == len(scores)  # every triple read once
 
 
-def test_a_best_pair_inside_the_first_grid_needs_no_more_readings():
+def test_a_best_inside_the_first_grid_needs_no_more_readings():
     script = load_script()
     calls: list = []
-    scores = script.grid_search(bowl(0.3, 1.5, calls))
-    assert min(scores, key=scores.__getitem__) == (0.3, 1.5)
-    assert len(calls) == len(script.ALPHAS) * len(script.BETAS)
+    scores = script.grid_search(bowl(0.3, 1.5, -1.0, calls))
+    assert min(scores, key=scores.__getitem__) == (0.3, 1.5, -1.0)
+    assert len(calls) == len(script.ALPHAS) * len(script.BETAS) * len(script.UNKNOWN_WORDS)
 
 
 def test_the_grid_stops_at_its_bounds():
     script = load_script()
-    scores = script.grid_search(bowl(5.0, -3.0, []))
-    alpha, beta = min(scores, key=scores.__getitem__)
-    assert (alpha, beta) == (script.ALPHA_BOUNDS[1], script.BETA_BOUNDS[0])
+    scores = script.grid_search(bowl(5.0, -3.0, -9.0, []))
+    assert min(scores, key=scores.__getitem__) == (
+        script.ALPHA_BOUNDS[1],
+        script.BETA_BOUNDS[0],
+        script.UNKNOWN_WORD_BOUNDS[0],
+    )
+    # a word list that only hurts is left unused: no bonus for the words it holds
+    scores = script.grid_search(bowl(0.3, 1.5, 2.0, []))
+    assert min(scores, key=scores.__getitem__) == (0.3, 1.5, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +75,9 @@ def test_the_grid_stops_at_its_bounds():
         ["--search", "inf", "0.01"],
         ["--search", "8", "1"],
         ["--fusion", "-0.5", "1"],
+        ["--fusion", "0.4"],
+        ["--fusion", "0.4", "1", "0.5"],
+        ["--fusion", "0.4", "1", "-1", "-2"],
     ],
 )
 def test_a_search_or_fusion_that_cannot_be_read_with_is_refused_before_any_work(arguments):
