@@ -1,11 +1,14 @@
-"""The character language model that helps the handwriting model read (``mspt_core.charlm``) and
-the beam search that uses it (``decode.beam_search``), on real text and real lines."""
+"""The character language model that helps the handwriting model read (``mspt_core.charlm``), its
+word list, and the beam search that uses them (``decode.beam_search``), on real text and real
+lines."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import string
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +201,81 @@ def test_the_command_line_reads_with_the_language_model_unless_told_not_to(cremm
         return float(table["CER"])
 
     assert cer_of() < cer_of("--no-language-model")
+
+
+def test_where_the_optical_model_hesitates_a_word_the_list_holds_wins():
+    labels = ["", " ", *string.ascii_lowercase]
+    lexicon = charlm.Lexicon(["je", "vais"])
+    lm = CharLM.train(["abc"], order=2)  # given no weight: only the word list decides
+    # "je vois" or "je vais": the optical model prefers o a little; only "vais" is a word here
+    line = optical(
+        [{"j": 1.0}, {"e": 1.0}, {" ": 1.0}, {"v": 1.0}, {"o": 0.55, "a": 0.45}, {"i": 1.0}, {"s": 1.0}], labels
+    )
+    without = Fusion(alpha=0.0, beta=0.0, beam=8, prune=1e-3)
+    with_list = Fusion(alpha=0.0, beta=0.0, beam=8, prune=1e-3, unknown_word=-1.0, lexicon=lexicon)
+    read = lambda fusion: "".join(labels[i] for i in decode.beam_search(line, 8, 1e-3, lm, labels, fusion).ids)  # noqa: E731
+    assert read(without) == "je vois"
+    assert read(with_list) == "je vais"
+    # the score a reading is ranked by counts the unknown word too
+    ids = lambda text: [labels.index(c) for c in text]  # noqa: E731
+    assert decode.search_score(line, ids("je vois"), lm, labels, with_list) < decode.search_score(
+        line, ids("je vais"), lm, labels, with_list
+    )
+
+
+def test_the_word_list_judges_words_as_a_reader_would():
+    lexicon = charlm.Lexicon(["temps", "aujourd'hui", "peut-être", "Le", "qu'il"])
+    assert lexicon.knows("Temps,") and lexicon.knows("«le»") and lexicon.knows("aujourd’hui")
+    assert lexicon.knows("qu'il") and lexicon.knows("peut-être.") and lexicon.knows("teMps")
+    assert lexicon.knows("tems") is False and lexicon.knows("peut-ettre") is False
+    assert lexicon.knows("1848") is None and lexicon.knows("f°12") is None and lexicon.knows("—") is None
+    fusion = Fusion(unknown_word=-1.0, lexicon=lexicon)
+    assert fusion.words_of("le tems temps") == -1.0
+    assert fusion.line_ended("le temps compa-") == 0.0  # a word broken at the end of the line
+    assert fusion.line_ended("le temps compa") == -1.0
+    assert fusion.words_of("le 12 temps") == 0.0  # a number is not judged
+    assert Fusion(lexicon=lexicon).words_of("tems") == 0.0  # no penalty: the list is not used
+
+
+def test_a_saved_word_list_reads_back_the_same_and_a_damaged_one_is_refused(french, tmp_path):
+    lexicon = charlm.Lexicon(word for text in french[:300] for word in text.split())
+    path = lexicon.save(tmp_path / "x.words.gz")
+    again = charlm.Lexicon.load(path)
+    assert len(again) == len(lexicon) > 500
+    for word in (w for text in french[300:400] for w in text.split()):
+        assert again.knows(word) == lexicon.knows(word)
+    (tmp_path / "plain.words.gz").write_text("not gzip", encoding="utf-8")
+    (tmp_path / "cut.words.gz").write_bytes(path.read_bytes()[:200])
+    for bad in ("plain", "cut"):
+        with pytest.raises(ModelFileError, match="cannot read the word list"):
+            charlm.Lexicon.load(tmp_path / f"{bad}.words.gz")
+
+
+def test_a_model_whose_word_list_is_missing_reads_without_it(monkeypatch, caplog):
+    from mspt_core import resources as where
+
+    spec = {"name": "fr-en-de", "alpha": 0.4, "beta": 1.5, "unknown_word": -1.0}
+    found = charlm.for_model({"language_model": spec})
+    assert found is not None and found[1].lexicon is not None and found[1].unknown_word == -1.0
+    charlm._load_lexicon.cache_clear()
+    monkeypatch.setattr(where, "lexicon", lambda name: Path("/nonexistent") / f"{name}.words.gz")
+    try:
+        lm, fusion = charlm.for_model({"language_model": spec}) or (None, None)
+        assert lm is not None and fusion is not None and fusion.unknown_word == 0.0 and fusion.lexicon is None
+        assert "reading without the word list fr-en-de" in caplog.text
+    finally:
+        charlm._load_lexicon.cache_clear()
+    assert charlm.for_model({"language_model": spec | {"unknown_word": 1.0}}) is None
+    assert charlm.for_model({"language_model": spec | {"unknown_word": "x"}}) is None
+
+
+def test_the_handwriting_model_reads_real_lines_better_with_its_word_list(handwritten_val):
+    loaded = load_model(bundled_models_dir() / "handwriting")
+    reader = LineRecognizer(loaded, device="cpu", engine="torch")
+    assert reader.fusion is not None and reader.fusion.unknown_word < 0 and reader.fusion.lexicon is not None
+    assert resources.lexicon(read_metadata(bundled_models_dir() / "handwriting")["language_model"]["name"]).is_file()
+    log_probs = reader.ctc_log_probs(handwritten_val.images)
+    with_list = [r.text for r in reader.decode(log_probs)]
+    reader.fusion = dataclasses.replace(reader.fusion, unknown_word=0.0)
+    without = [r.text for r in reader.decode(log_probs)]
+    assert cer(handwritten_val.texts, with_list) < cer(handwritten_val.texts, without)
