@@ -12,9 +12,9 @@ many different characters it has seen), down to a uniform distribution. Contexts
 
 A word list (``Lexicon``) adds what five characters of context cannot see: whether a whole
 word is one the language has. The search adds ``unknown_word`` (a negative number) for each word
-of a reading the list does not hold, so "tems" gives way to "temps" where the optical model
-hesitates; a word with a digit, and a word broken at the end of the line ("compa-"), are not
-judged (Transkribus and PyLaia offer such dictionaries; the penalty form keeps the beam's
+of a reading the list does not hold, so a reading that is no word gives way to one that is where
+the optical model hesitates; a word with a digit, and a word broken at the end of the line
+("compa-"), are not judged (Transkribus and PyLaia offer such dictionaries; the penalty form keeps the beam's
 scores comparable between readings with different numbers of words).
 
 Files: JSON (``FORMAT``), no code, in resources/reading/NAME.charlm.json; the word list beside
@@ -51,10 +51,11 @@ MAX_CONTEXTS = 5_000_000  # what a file may make mspt hold in memory
 MAX_WORDS = 5_000_000
 # A word's letters are judged in parts split at these: "qu'il" is "qu" and "il", "peut-être"
 # "peut" and "être" (the list holds the parts of its own words, so it knows both).
-WORD_JOINS = re.compile(r"['’\-‐=¬]")
-NOT_WORD_EDGE = re.compile(r"^\W+|\W+$")
 LINE_BREAK_MARKS = "-‐=¬"  # a line ending in a word and one of these breaks the word
-WORD_GAP = " "
+WORD_JOINS = re.compile("['’" + re.escape(LINE_BREAK_MARKS) + "]")
+NOT_WORD_EDGE = re.compile(r"^\W+|\W+$")
+WORD_GAPS = re.compile(r"\s")  # a space, or a no-break space (the handwriting model reads some)
+MAX_WORD_BYTES = 64  # a word list's file may hold at most MAX_WORDS lines of about this length
 
 
 def word_parts(word: str) -> list[str] | None:
@@ -89,14 +90,19 @@ class Lexicon:
     @classmethod
     def load(cls, path: Path) -> Lexicon:
         path = Path(path)
+        cap = MAX_WORDS * MAX_WORD_BYTES
         try:
+            chunks, size = [], 0
             with gzip.open(path, "rb") as stream:
-                data = stream.read((MAX_WORDS + 1) * 64)
+                while size <= cap and (chunk := stream.read(1 << 20)):  # never more than the cap unpacked
+                    chunks.append(chunk)
+                    size += len(chunk)
+            data = b"".join(chunks)
+            if size > cap or data.count(b"\n") > MAX_WORDS:
+                raise ModelFileError(f"{path}: more than {MAX_WORDS} words or {cap} bytes")
             words = data.decode("utf-8").split("\n")
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
             raise ModelFileError(f"{path}: cannot read the word list ({error})") from error
-        if len(words) > MAX_WORDS:
-            raise ModelFileError(f"{path}: more than {MAX_WORDS} words")
         lexicon = cls(())
         lexicon._parts = frozenset(word for word in words if word)  # saved as parts already
         return lexicon
@@ -113,7 +119,7 @@ class Fusion:
     beam: int = 8
     prune: float = 1e-3  # classes less likely than this at a token are not tried
     unknown_word: float = 0.0
-    lexicon: Lexicon | None = field(default=None, compare=False, repr=False)
+    lexicon: Lexicon | None = field(default=None, repr=False)  # compared as the same list or not
 
     def settings(self) -> dict[str, float]:
         """The numbers, as a model's file keeps them."""
@@ -124,22 +130,22 @@ class Fusion:
     def word_ended(self, text: str, label: str) -> float:
         """What the word list adds where ``label`` follows ``text``: ``unknown_word`` where the
         label starts a gap after a word the list does not hold, else 0."""
-        if self.lexicon is None or not self.unknown_word or not label.startswith(WORD_GAP):
+        if self.lexicon is None or not self.unknown_word or not label[:1].isspace():
             return 0.0
-        return self._judged(text.rsplit(WORD_GAP, 1)[-1])
+        return self._judged(WORD_GAPS.split(text)[-1])
 
     def line_ended(self, text: str) -> float:
         """What the word list adds for the last word of a whole line ``text``."""
         if self.lexicon is None or not self.unknown_word:
             return 0.0
-        last = text.rsplit(WORD_GAP, 1)[-1]
+        last = WORD_GAPS.split(text)[-1]
         return 0.0 if last.endswith(tuple(LINE_BREAK_MARKS)) else self._judged(last)
 
     def words_of(self, text: str) -> float:
         """What the word list adds for every word of a whole line ``text``."""
         if self.lexicon is None or not self.unknown_word:
             return 0.0
-        words = text.split(WORD_GAP)
+        words = WORD_GAPS.split(text)
         return sum(self._judged(word) for word in words[:-1]) + self.line_ended(text)
 
     def _judged(self, word: str) -> float:

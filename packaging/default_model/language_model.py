@@ -16,8 +16,9 @@ print model has a speed target: 3x Tesseract on one thread leaves it about 5 ms 
 its greedy reading; the handwriting model, which ``auto`` also runs on old print's doubtful
 lines, keeps within 30), the cheapest whose mean val CER is within 0.05 points of the lowest.
 CPU milliseconds differ between machines and runs (pure Python: the print model's search, 2.7 ms a
-line where it was chosen, measured 6-13 ms on the 2-core AMD EPYC); ``--search BEAM PRUNE`` keeps
-a search chosen earlier instead (the grid still chooses alpha and beta at beam 8, prune 1e-3).
+line where it was chosen, measured 4-13 ms on the 2-core AMD EPYC); ``--search BEAM PRUNE`` keeps
+a search chosen earlier instead (the grid still chooses alpha, beta and the penalty at beam 8,
+prune 1e-3).
 ``--fusion ALPHA BETA [UNKNOWN_WORD]`` skips the grid for what it chose in an earlier run (no
 third number: 0, the word list unused); with ``--search``
 too, the script only measures and writes that fusion. The model file records which were given
@@ -138,7 +139,8 @@ def main() -> None:
         nargs=2,
         type=float,
         metavar=("BEAM", "PRUNE"),
-        help="keep this beam search (chosen earlier within a budget); the grid still chooses alpha and beta",
+        help="keep this beam search (chosen earlier within a budget); the grid still chooses alpha, beta and "
+        "the penalty per unknown word",
     )
     parser.add_argument(
         "--fusion",

@@ -5,6 +5,7 @@ lines."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import math
 import string
@@ -234,6 +235,7 @@ def test_the_word_list_judges_words_as_a_reader_would():
     assert fusion.line_ended("le temps compa-") == 0.0  # a word broken at the end of the line
     assert fusion.line_ended("le temps compa") == -1.0
     assert fusion.words_of("le 12 temps") == 0.0  # a number is not judged
+    assert fusion.words_of("le\xa0tems") == -1.0 and fusion.word_ended("le tems", "\xa0") == -1.0  # no-break space
     assert Fusion(lexicon=lexicon).words_of("tems") == 0.0  # no penalty: the list is not used
 
 
@@ -246,9 +248,21 @@ def test_a_saved_word_list_reads_back_the_same_and_a_damaged_one_is_refused(fren
         assert again.knows(word) == lexicon.knows(word)
     (tmp_path / "plain.words.gz").write_text("not gzip", encoding="utf-8")
     (tmp_path / "cut.words.gz").write_bytes(path.read_bytes()[:200])
-    for bad in ("plain", "cut"):
+    (tmp_path / "latin1.words.gz").write_bytes(gzip.compress("café\n".encode("latin-1")))
+    for bad in ("plain", "cut", "latin1"):
         with pytest.raises(ModelFileError, match="cannot read the word list"):
             charlm.Lexicon.load(tmp_path / f"{bad}.words.gz")
+
+
+def test_a_word_list_too_long_to_hold_is_refused_before_it_is_held(tmp_path, monkeypatch):
+    monkeypatch.setattr(charlm, "MAX_WORDS", 100)
+    (tmp_path / "lines.words.gz").write_bytes(gzip.compress(b"\n" * 1000))  # a few bytes packed
+    (tmp_path / "long.words.gz").write_bytes(gzip.compress(b"a" * 100_000))  # one endless word
+    for name in ("lines", "long"):
+        with pytest.raises(ModelFileError, match="more than 100 words"):
+            charlm.Lexicon.load(tmp_path / f"{name}.words.gz")
+    (tmp_path / "fits.words.gz").write_bytes(gzip.compress("\n".join(["mot"] * 99).encode()))
+    assert len(charlm.Lexicon.load(tmp_path / "fits.words.gz")) == 1
 
 
 def test_a_model_whose_word_list_is_missing_reads_without_it(monkeypatch, caplog):

@@ -102,6 +102,11 @@ def test_build_makes_an_sdist_and_a_wheel_with_the_package_data(built):
         "mspt_core/_resources/models/default/model.json",
         "mspt_core/_resources/layout/line-finder.safetensors",
         "mspt_core/_resources/layout/line-kinds.safetensors",
+        "mspt_core/_resources/reading/fr-en-de.charlm.json",
+        # the word list with the notices and licence text that must go with every copy of it
+        "mspt_core/_resources/reading/fr-en-de.words.gz",
+        "mspt_core/_resources/reading/fr-en-de.words.NOTICE",
+        "mspt_core/_resources/reading/COPYING.GPL-3",
         "mspt_core/_resources/samples/sample-page.png",
         "mspt_core/_resources/samples/sample-page.xml",
         "mspt_core/cli/__init__.py",
