@@ -56,6 +56,7 @@ WORD_JOINS = re.compile("['’" + re.escape(LINE_BREAK_MARKS) + "]")
 NOT_WORD_EDGE = re.compile(r"^\W+|\W+$")
 WORD_GAPS = re.compile(r"\s")  # a space, or a no-break space (the handwriting model reads some)
 MAX_WORD_BYTES = 64  # a word list's file may hold at most MAX_WORDS lines of about this length
+MAX_WORD_LETTERS = 80  # the search looks this far back for the word a gap ends (no word is longer)
 
 
 def word_parts(word: str) -> list[str] | None:
@@ -130,9 +131,9 @@ class Fusion:
     def word_ended(self, text: str, label: str) -> float:
         """What the word list adds where ``label`` follows ``text``: ``unknown_word`` where the
         label starts a gap after a word the list does not hold, else 0."""
-        if self.lexicon is None or not self.unknown_word or not label[:1].isspace():
+        if self.lexicon is None or not self.unknown_word or not label[:1].isspace() or text[-1:].isspace():
             return 0.0
-        return self._judged(WORD_GAPS.split(text)[-1])
+        return self._judged(WORD_GAPS.split(text[-MAX_WORD_LETTERS:])[-1])
 
     def line_ended(self, text: str) -> float:
         """What the word list adds for the last word of a whole line ``text``."""

@@ -77,7 +77,8 @@ def _entry(
         if label is not None:
             if lm is not None and fusion is not None:
                 score += fusion.alpha * lm.text_log_prob(text, label) + fusion.beta * len(label)
-                score += fusion.word_ended(text, label)
+                if fusion.lexicon is not None:
+                    score += fusion.word_ended(text, label)
             text += label
         found = beams[prefix] = [-math.inf, -math.inf, score, text]
     return found
