@@ -123,10 +123,9 @@ class Fusion:
     lexicon: Lexicon | None = field(default=None, repr=False)  # compared as the same list or not
 
     def settings(self) -> dict[str, float]:
-        """The numbers, as a model's file keeps them."""
-        return {"alpha": self.alpha, "beta": self.beta, "beam": self.beam, "prune": self.prune} | (
-            {"unknown_word": self.unknown_word} if self.unknown_word else {}
-        )
+        """The numbers, as a model's file keeps them (no ``unknown_word`` where it is 0, as in
+        every file from before the word list)."""
+        return {name: getattr(self, name) for name in FUSION_SETTINGS if name != "unknown_word" or self.unknown_word}
 
     def word_ended(self, text: str, label: str) -> float:
         """What the word list adds where ``label`` follows ``text``: ``unknown_word`` where the
@@ -139,18 +138,24 @@ class Fusion:
         """What the word list adds for the last word of a whole line ``text``."""
         if self.lexicon is None or not self.unknown_word:
             return 0.0
-        last = WORD_GAPS.split(text)[-1]
-        return 0.0 if last.endswith(tuple(LINE_BREAK_MARKS)) else self._judged(last)
+        return self._judged_last(WORD_GAPS.split(text)[-1])
 
     def words_of(self, text: str) -> float:
         """What the word list adds for every word of a whole line ``text``."""
         if self.lexicon is None or not self.unknown_word:
             return 0.0
         words = WORD_GAPS.split(text)
-        return sum(self._judged(word) for word in words[:-1]) + self.line_ended(text)
+        return sum(self._judged(word) for word in words[:-1]) + self._judged_last(words[-1])
+
+    def _judged_last(self, word: str) -> float:
+        return 0.0 if word.endswith(tuple(LINE_BREAK_MARKS)) else self._judged(word)  # broken, not ended
 
     def _judged(self, word: str) -> float:
         return self.unknown_word if word and self.lexicon is not None and self.lexicon.knows(word) is False else 0.0
+
+
+# The numbers of a fusion, as a model's file names them.
+FUSION_SETTINGS = tuple(f.name for f in dataclasses.fields(Fusion) if f.name != "lexicon")
 
 
 class CharLM:
@@ -266,7 +271,7 @@ def for_model(metadata: dict) -> tuple[CharLM, Fusion] | None:
         if not isinstance(spec, dict):
             raise TypeError("not a JSON object")
         name = spec["name"]
-        fusion = Fusion(**{k: spec[k] for k in ("alpha", "beta", "beam", "prune", "unknown_word") if k in spec})
+        fusion = Fusion(**{k: spec[k] for k in FUSION_SETTINGS if k in spec})
         if not (isinstance(name, str) and name.replace("-", "").isalnum()):
             raise ValueError(f"{name!r} is not a language model's name")
         numbers = (fusion.alpha, fusion.beta, fusion.prune, fusion.unknown_word)
@@ -294,21 +299,21 @@ def for_model(metadata: dict) -> tuple[CharLM, Fusion] | None:
         return lm, dataclasses.replace(fusion, unknown_word=0.0)
 
 
+def _installed(path: Path) -> Path:
+    if not path.is_file():
+        raise ModelFileError(f"{path}: not installed")
+    return path
+
+
 @lru_cache(maxsize=4)
 def _load_bundled(name: str) -> CharLM:
     from mspt_core import resources
 
-    path = resources.language_model(name)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: not installed")
-    return CharLM.load(path)
+    return CharLM.load(_installed(resources.language_model(name)))
 
 
 @lru_cache(maxsize=4)
 def _load_lexicon(name: str) -> Lexicon:
     from mspt_core import resources
 
-    path = resources.lexicon(name)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: not installed")
-    return Lexicon.load(path)
+    return Lexicon.load(_installed(resources.lexicon(name)))
