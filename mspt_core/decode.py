@@ -4,6 +4,7 @@ log-probabilities (T, C) over its real (unpadded) tokens."""
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,27 +62,84 @@ def _logsumexp(a: float, b: float) -> float:
 BEAM_GAP = 12.0
 
 
-def _entry(
-    beams: dict[tuple[int, ...], list],
-    prefix: tuple[int, ...],
-    parent: list,
-    lm: CharLM | None = None,
-    fusion: Fusion | None = None,
-    label: str | None = None,
-) -> list:
-    """``prefix``'s state in ``beams``, made from its ``parent``'s (``label`` added to the
-    parent's text, and scored by ``lm``) when it is not there yet."""
-    found = beams.get(prefix)
-    if found is None:
-        score, text = parent[2], parent[3]
-        if label is not None:
-            if lm is not None and fusion is not None:
-                score += fusion.alpha * lm.text_log_prob(text, label) + fusion.beta * len(label)
-                if fusion.lexicon is not None:
-                    score += fusion.word_ended(text, label)
-            text += label
-        found = beams[prefix] = [-math.inf, -math.inf, score, text]
-    return found
+class _Prefixes:
+    """Every prefix a beam search has made, as a tree: a prefix is a number, made once from its
+    parent and one class, so that hashing one costs the same at any length. With a language
+    model, a prefix's score (fusion.alpha x the model's log-probability of its text, fusion.beta
+    per character, the word list's penalties) and text are worked out only when the search needs
+    them (``score``): most prefixes made at a step are dropped on their CTC probability alone.
+    Until then ``ceilings`` holds the most its score can be (its exact score once known)."""
+
+    def __init__(self, lm: CharLM | None, labels: Sequence[str] | None, fusion: Fusion | None, classes: int):
+        self.lm, self.labels, self.fusion, self.classes = lm, labels, fusion, classes
+        self.parent, self.last = [-1], [BLANK]
+        self.known, self.ceilings, self.texts = [True], [0.0], [""]
+        self.children: dict[int, int] = {}  # parent x classes + class -> the child prefix
+        # A prefix's score is at most its parent's plus beta per character: its language model
+        # and word list terms are never above 0 (with alpha >= 0; a negative one is not bounded).
+        self._lazy = lm is not None and fusion is not None and fusion.alpha >= 0 and fusion.unknown_word <= 0
+        self._gain = [fusion.beta * len(label) if fusion else 0.0 for label in labels or ()]
+
+    def child(self, prefix: int, cls: int) -> int:
+        """The prefix that adds ``cls`` to ``prefix``, made if new (look in ``children`` first)."""
+        made = self.children[prefix * self.classes + cls] = len(self.parent)
+        self.parent.append(prefix)
+        self.last.append(cls)
+        if self.lm is None:  # without a language model every score is 0
+            self.known.append(True)
+            self.ceilings.append(0.0)
+            self.texts.append("")
+        else:
+            self.known.append(False)
+            self.ceilings.append(self.ceilings[prefix] + self._gain[cls])
+            self.texts.append("")
+            if not self._lazy:
+                self.score(made)
+        return made
+
+    def score(self, prefix: int) -> float:
+        if not self.known[prefix]:
+            assert self.lm is not None and self.fusion is not None and self.labels is not None
+            parent = self.parent[prefix]
+            text, label = self.texts[parent], self.labels[self.last[prefix]]
+            score = self.score(parent) + self.fusion.alpha * self.lm.text_log_prob(text, label)
+            score += self.fusion.beta * len(label)
+            if self.fusion.lexicon is not None:
+                score += self.fusion.word_ended(text, label)
+            self.known[prefix], self.ceilings[prefix], self.texts[prefix] = True, score, text + label
+        return self.ceilings[prefix]
+
+    def ids(self, prefix: int) -> list[int]:
+        ids = []
+        while prefix > 0:
+            ids.append(self.last[prefix])
+            prefix = self.parent[prefix]
+        return ids[::-1]
+
+
+def _best(candidates: dict[int, list[float]], prefixes: _Prefixes, beam: int) -> list[int]:
+    """The ``beam`` prefixes of ``candidates`` (prefix -> [log P(ending in blank), log P(ending in
+    its last class)]) with the best total scores, best first, none more than BEAM_GAP below the
+    best. Candidates are taken in the order of the most they can score, and a prefix's language
+    model is asked only while it could still enter the beam: the choice scoring all would make."""
+    ceilings = prefixes.ceilings
+    ranked = []
+    for prefix, (p_blank, p_char) in candidates.items():
+        acoustic = _logsumexp(p_blank, p_char)
+        ranked.append((acoustic + ceilings[prefix], acoustic, prefix))
+    ranked.sort(reverse=True)
+    kept: list[tuple[float, int]] = []  # a heap: the worst kept first
+    for ceiling, acoustic, prefix in ranked:
+        if len(kept) == beam and ceiling <= kept[0][0]:
+            break  # neither this one nor any after it can beat the worst kept
+        total = acoustic + prefixes.score(prefix)
+        if len(kept) < beam:
+            heapq.heappush(kept, (total, prefix))
+        elif total > kept[0][0]:
+            heapq.heapreplace(kept, (total, prefix))
+    kept.sort(reverse=True)
+    floor = kept[0][0] - BEAM_GAP
+    return [prefix for total, prefix in kept if total >= floor]
 
 
 def beam_search(
@@ -118,8 +176,10 @@ def beam_search(
         search[sure, best[sure]] = 0.0
     log_prune = math.log(prune)
     blank_only = np.asarray((np.delete(search, BLANK, axis=1) < log_prune).all(axis=1))  # no character passes
-    # prefix -> [log P(ending in blank), log P(ending in its last class), language score, text]
-    beams: dict[tuple[int, ...], list] = {(): [0.0, -math.inf, 0.0, ""]}
+    prefixes = _Prefixes(lm, labels, fusion, log_probs.shape[1])
+    children, last, classes = prefixes.children, prefixes.last, prefixes.classes
+    # prefix -> [log P(ending in blank), log P(ending in its last class)]; 0 is the empty prefix
+    beams: dict[int, list[float]] = {0: [0.0, -math.inf]}
     t, steps = 0, search.shape[0]
     while t < steps:
         if blank_only[t]:  # a run of such tokens: every prefix stays itself, in the same order
@@ -127,47 +187,45 @@ def beam_search(
             while run < steps and blank_only[run]:
                 run += 1
             blank = float(search[t:run, BLANK].sum())
-            beams = {
-                prefix: [_logsumexp(pb, pc) + blank, -math.inf, score, text]
-                for prefix, (pb, pc, score, text) in beams.items()
-            }
+            beams = {prefix: [_logsumexp(pb, pc) + blank, -math.inf] for prefix, (pb, pc) in beams.items()}
             t = run
             continue
         row = search[t]
         t += 1
-        candidates = [cls for cls in np.nonzero(row >= log_prune)[0].tolist() if cls != BLANK]
+        candidates = [(cls, float(row[cls])) for cls in np.nonzero(row >= log_prune)[0].tolist() if cls != BLANK]
         blank = float(row[BLANK])
-        nxt: dict[tuple[int, ...], list] = {}
-        for prefix, state in beams.items():
-            p_blank, p_char = state[0], state[1]
+        nxt: dict[int, list[float]] = {}
+        for prefix, (p_blank, p_char) in beams.items():
             total = _logsumexp(p_blank, p_char)
-            same = _entry(nxt, prefix, state)
+            same = nxt.setdefault(prefix, [-math.inf, -math.inf])
             same[0] = _logsumexp(same[0], total + blank)
-            for cls in candidates:
-                p = float(row[cls])
-                extended = _entry(nxt, prefix + (cls,), state, lm, fusion, labels[cls] if labels else None)
-                if prefix and prefix[-1] == cls:
+            for cls, p in candidates:
+                child = children.get(prefix * classes + cls)
+                if child is None:
+                    child = prefixes.child(prefix, cls)
+                extended = nxt.get(child)
+                if extended is None:
+                    extended = nxt[child] = [-math.inf, -math.inf]
+                if prefix and last[prefix] == cls:
                     # A repeat needs a blank in between to count as a new character.
                     extended[1] = _logsumexp(extended[1], p_blank + p)
                     same[1] = _logsumexp(same[1], p_char + p)
                 else:
                     extended[1] = _logsumexp(extended[1], total + p)
-        scored = sorted(((_logsumexp(e[0], e[1]) + e[2], prefix) for prefix, e in nxt.items()), reverse=True)
-        floor = scored[0][0] - BEAM_GAP
-        beams = {prefix: nxt[prefix] for score, prefix in scored[:beam] if score >= floor}
+        beams = {prefix: nxt[prefix] for prefix in _best(nxt, prefixes, beam)}
 
-    def final(prefix: tuple[int, ...]) -> float:
-        p_blank, p_char, score, text = beams[prefix]
-        end = 0.0
+    def final(prefix: int) -> float:
+        p_blank, p_char = beams[prefix]
+        score, text = prefixes.score(prefix), prefixes.texts[prefix]
         if lm is not None and fusion is not None:
-            end = fusion.alpha * lm.log_prob(text, END) + fusion.line_ended(text)
-        return _logsumexp(p_blank, p_char) + score + end
+            score += fusion.alpha * lm.log_prob(text, END) + fusion.line_ended(text)
+        return _logsumexp(p_blank, p_char) + score
 
-    best_prefix = max(beams, key=final)
+    best_ids = prefixes.ids(max(beams, key=final))
     path = greedy(log_probs)
-    if tuple(path.ids) == best_prefix:
+    if path.ids == best_ids:
         return path
-    return align(log_probs, list(best_prefix))
+    return align(log_probs, best_ids)
 
 
 def _ctc_states(ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

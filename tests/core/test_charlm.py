@@ -150,6 +150,36 @@ def test_the_handwriting_model_reads_real_lines_better_with_its_language_model(h
         assert len(reading.char_confidences) == len(reading.text) == len(reading.char_x)
 
 
+def test_the_beam_keeps_what_scoring_every_prefix_would_keep(handwritten_val, monkeypatch):
+    # The search asks the language model only for prefixes that could still enter the beam
+    # (their score is bounded by their parent's plus beta per character); on real lines, with the
+    # shipped fusion and a wider beam, it must read exactly as when every prefix is scored.
+    loaded = load_model(bundled_models_dir() / "handwriting")
+    reader = LineRecognizer(loaded, device="cpu", engine="torch")
+    assert reader.lm is not None and reader.fusion is not None
+    log_probs = reader.ctc_log_probs(handwritten_val.images)
+
+    def read() -> list[list[int]]:
+        fusion = reader.fusion
+        return [decode.beam_search(row, 16, fusion.prune, reader.lm, reader.labels, fusion).ids for row in log_probs]
+
+    asked = []
+    score = decode._Prefixes.score
+    monkeypatch.setattr(decode._Prefixes, "score", lambda self, prefix: asked.append(prefix) or score(self, prefix))
+    lazily, lazy_asks = read(), len(asked)
+    child = decode._Prefixes.child
+
+    def scored_at_once(self, prefix: int, cls: int) -> int:
+        made = child(self, prefix, cls)
+        self.score(made)
+        return made
+
+    monkeypatch.setattr(decode._Prefixes, "child", scored_at_once)
+    asked.clear()
+    assert read() == lazily
+    assert lazy_asks < len(asked)  # and the lazy search asked less
+
+
 def test_a_model_naming_a_language_model_that_is_not_there_reads_without_it(handwritten_val, caplog):
     loaded = load_model(bundled_models_dir() / "handwriting")
     loaded.metadata = dict(loaded.metadata, language_model={"name": "not-installed", "alpha": 0.3, "beta": 1.0})
