@@ -60,14 +60,14 @@ MAX_WORD_LETTERS = 80  # the search looks this far back for the word a gap ends 
 
 
 def word_parts(word: str) -> list[str] | None:
-    """The parts a word is looked up by in a ``Lexicon``: lower case, long s as s, without the
-    punctuation around it, split at apostrophes and hyphens; None for a word not to judge (no
-    letters, or a digit: a number, a date, a folio)."""
+    """The parts a word is looked up by in a ``Lexicon``: lower case, long s as s, split at
+    apostrophes and hyphens, each without the punctuation around it ("d'«un»" is "d" and "un");
+    None for a word not to judge (no letters, or a digit: a number, a date, a folio)."""
     bare = NOT_WORD_EDGE.sub("", unicodedata.normalize("NFC", word))
     if not bare or any(ch.isdigit() for ch in bare):
         return None
-    parts = [part for part in WORD_JOINS.split(bare.lower().replace("ſ", "s")) if part]
-    return parts or None
+    parts = [NOT_WORD_EDGE.sub("", part) for part in WORD_JOINS.split(bare.lower().replace("ſ", "s"))]
+    return [part for part in parts if part] or None
 
 
 class Lexicon:

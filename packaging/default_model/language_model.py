@@ -41,6 +41,7 @@ after packaging/ship_model.py, which ships a model without one.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import sys
 import time
@@ -55,7 +56,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import CHOICE_CROPS, HANDWRITTEN, PRINTED, shared_split, split_lines  # noqa: E402
 from mspt_core import decode, resources  # noqa: E402
-from mspt_core.charlm import CharLM, Fusion, Lexicon  # noqa: E402
+from mspt_core.charlm import LINE_BREAK_MARKS, CharLM, Fusion, Lexicon  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.data.synth.corpus import installed_sources  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
@@ -83,17 +84,38 @@ SETS = list(PRINTED) + list(HANDWRITTEN)
 WORD_LIST_LANGUAGES = ("fr", "en", "de")  # the languages of the sets, as the model's name says
 
 
-def train_texts() -> list[str]:
-    texts = []
+def train_regions() -> list[list[str]]:
+    """The text of each region of the train splits, line by line (lines without text left out)."""
+    regions = []
     for dataset in SETS:
         for xml in shared_split(f"{dataset}/train"):
-            texts += [line.text for region in read_document(xml).regions for line in region.lines if line.text]
-    return texts
+            regions += [[line.text for line in region.lines if line.text] for region in read_document(xml).regions]
+    return regions
+
+
+def train_texts() -> list[str]:
+    return [text for region in train_regions() for text in region]
+
+
+def region_words(lines: list[str]) -> list[str]:
+    """The words of a region's lines, a word broken at a line's end (``charlm.LINE_BREAK_MARKS``)
+    joined with the next line's first word: its halves are not words."""
+    words: list[str] = []
+    broken = False
+    for line in lines:
+        found = line.split()
+        if not found:
+            continue
+        if broken:
+            words[-1] = words[-1][:-1] + found.pop(0)
+        words += found
+        broken = words[-1].endswith(tuple(LINE_BREAK_MARKS))
+    return words
 
 
 def train_words() -> list[str]:
     """The words of the train splits' text and of the installed spelling word lists."""
-    words = [word for text in train_texts() for word in text.split()]
+    words = [word for region in train_regions() for word in region_words(region)]
     for source in installed_sources():
         if source.kind == "words" and source.language in WORD_LIST_LANGUAGES:
             words += source.items
@@ -262,6 +284,9 @@ def main() -> None:
         "val_cer_greedy": {d: round(c, 5) for d, c in greedy.items()},
         "val_cer": {d: round(c, 5) for d, c in chosen.items()},
     }
+    if unknown_word:  # which list the penalty was chosen with, to tell it from a later one
+        digest = hashlib.sha256(words_path.read_bytes()).hexdigest()
+        metadata["language_model"]["word_list"] = {"forms": len(lexicon), "sha256": digest}
     save_model(model_path, loaded.model, loaded.charset, metadata, half=True)
     print(f"{model_path} reads with {args.name} from now on")
 

@@ -260,6 +260,7 @@ def test_the_word_list_judges_words_as_a_reader_would():
     assert lexicon.knows("qu'il") and lexicon.knows("peut-être.") and lexicon.knows("teMps")
     assert lexicon.knows("tems") is False and lexicon.knows("peut-ettre") is False
     assert lexicon.knows("1848") is None and lexicon.knows("f°12") is None and lexicon.knows("—") is None
+    assert lexicon.knows("d'«Le»") is False and lexicon.knows("qu'«il»") and lexicon.knows("(peut-«être»)")
     fusion = Fusion(unknown_word=-1.0, lexicon=lexicon)
     assert fusion.words_of("le tems temps") == -1.0
     assert fusion.line_ended("le temps compa-") == 0.0  # a word broken at the end of the line
