@@ -70,6 +70,22 @@ def word_parts(word: str) -> list[str] | None:
     return [part for part in parts if part] or None
 
 
+def text_words(lines: Iterable[str]) -> list[str]:
+    """The words of consecutive lines of text, a word broken at a line's end
+    (``LINE_BREAK_MARKS``) joined with the next line's first word: its halves are not words."""
+    words: list[str] = []
+    broken = False
+    for line in lines:
+        found = line.split()
+        if not found:
+            continue
+        if broken:
+            words[-1] = words[-1][:-1] + found.pop(0)
+        words += found
+        broken = words[-1].endswith(tuple(LINE_BREAK_MARKS))
+    return words
+
+
 class Lexicon:
     """The words a language is known to have (``word_parts`` of each)."""
 

@@ -56,7 +56,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import CHOICE_CROPS, HANDWRITTEN, PRINTED, shared_split, split_lines  # noqa: E402
 from mspt_core import decode, resources  # noqa: E402
-from mspt_core.charlm import LINE_BREAK_MARKS, CharLM, Fusion, Lexicon  # noqa: E402
+from mspt_core.charlm import CharLM, Fusion, Lexicon, text_words  # noqa: E402
 from mspt_core.cli.common import set_threads  # noqa: E402
 from mspt_core.data.synth.corpus import installed_sources  # noqa: E402
 from mspt_core.formats import read_document  # noqa: E402
@@ -97,25 +97,9 @@ def train_texts() -> list[str]:
     return [text for region in train_regions() for text in region]
 
 
-def region_words(lines: list[str]) -> list[str]:
-    """The words of a region's lines, a word broken at a line's end (``charlm.LINE_BREAK_MARKS``)
-    joined with the next line's first word: its halves are not words."""
-    words: list[str] = []
-    broken = False
-    for line in lines:
-        found = line.split()
-        if not found:
-            continue
-        if broken:
-            words[-1] = words[-1][:-1] + found.pop(0)
-        words += found
-        broken = words[-1].endswith(tuple(LINE_BREAK_MARKS))
-    return words
-
-
 def train_words() -> list[str]:
     """The words of the train splits' text and of the installed spelling word lists."""
-    words = [word for region in train_regions() for word in region_words(region)]
+    words = [word for region in train_regions() for word in text_words(region)]
     for source in installed_sources():
         if source.kind == "words" and source.language in WORD_LIST_LANGUAGES:
             words += source.items

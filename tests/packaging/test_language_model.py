@@ -107,14 +107,11 @@ def test_a_crop_style_the_product_does_not_read_is_refused_before_any_work(scrip
 def test_a_word_broken_at_a_line_end_goes_into_the_word_list_whole():
     # gallicorpora-17's printer breaks words with ¬ ("remar¬" / "queront"): the list must learn
     # "remarqueront", not two halves that would let the search read a half as a word
-    from mspt_core.charlm import Lexicon
-    from mspt_core.formats import read_document
-    from tests.conftest import DATA, _require, split_xmls
+    from mspt_core.charlm import Lexicon, text_words
+    from tests.conftest import DATA, _require
 
-    script = load_script()
-    pages = [read_document(xml) for xml in split_xmls(_require(DATA / "gallicorpora-print-17-fr"), "train")]
-    regions = [[line.text for line in region.lines if line.text] for page in pages for region in page.regions]
-    lexicon = Lexicon(word for lines in regions for word in script.region_words(lines))
+    _require(DATA / "gallicorpora-print-17-fr")
+    lexicon = Lexicon(load_script().train_words())
     assert lexicon.knows("remarqueront") and lexicon.knows("paſſions") and lexicon.knows("s’approcher")
     assert not lexicon.knows("remar") and not lexicon.knows("queront")
-    assert script.region_words(["le commen-", "", "cement du mon=", "de."]) == ["le", "commencement", "du", "monde."]
+    assert text_words(["le commen-", "", "cement du mon=", "de."]) == ["le", "commencement", "du", "monde."]
