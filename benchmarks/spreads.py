@@ -128,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    finder = load_line_finder(args.finder) if args.finder else None
+    finder = load_line_finder(args.finder, onnx=True) if args.finder else None
     print(
         f"{dt.date.today()}  split={args.split}  {machine()}\nline finder: {args.finder or bundled_path()}"
         + (f"\nonly the first {args.pages} page(s) of each split: a smoke run" if args.pages else "")

@@ -129,3 +129,53 @@ def test_without_onnxruntime_auto_reads_with_pytorch(default_model, real_lines, 
 def test_an_unknown_engine_is_refused(default_model):
     with pytest.raises(ValueError, match="engine must be one of"):
         LineRecognizer(default_model, device="cpu", engine="tensorrt")
+
+
+# --- the line finder ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def finder_pages(fondue, cremma, typewritten):
+    """Real pages of three kinds: print, handwriting, typewriting (val)."""
+    from mspt_core.formats import read_document
+    from mspt_core.images import load_grey
+
+    xmls = [split_xmls(dataset, "val")[0] for dataset in (fondue, cremma, typewritten)]
+    return [load_grey(read_document(xml).image_path) for xml in xmls]
+
+
+def polygons(page_image, finder) -> list[list]:
+    from mspt_core.layout.segment import segment
+
+    return [line.polygon for line in segment(page_image, method="learned", finder=finder).lines()]
+
+
+def test_the_bundled_line_finder_finds_the_same_lines_with_onnx_as_with_pytorch(finder_pages):
+    from mspt_core.layout import linefinder
+
+    bundled = linefinder.bundled()
+    assert bundled is not None and bundled.onnx  # what every page a user opens goes through
+    with_torch = linefinder.load_line_finder(linefinder.bundled_path())
+    assert not with_torch.onnx
+    for page in finder_pages:
+        found = polygons(page, bundled)
+        assert len(found) > 10 and found == polygons(page, with_torch)
+    assert bundled.onnx and bundled._onnx_net is not None  # it did run on ONNX Runtime
+    assert bundled._onnx_net.path.name.startswith("finder-") and bundled._onnx_net.path.is_file()
+
+
+def test_a_line_finder_onnx_cannot_run_finds_its_lines_with_pytorch(finder_pages, caplog, monkeypatch, tmp_path):
+    from mspt_core.layout import linefinder
+
+    with_torch = polygons(finder_pages[0], linefinder.load_line_finder(linefinder.bundled_path()))
+    cached = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
+    polygons(finder_pages[0], cached)
+    graph = cached._onnx_net.path
+    graph.write_bytes(b"not an onnx graph")  # a damaged cache entry
+    damaged = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
+    assert polygons(finder_pages[0], damaged) == with_torch
+    assert not damaged.onnx and "the line finder runs on PyTorch" in caplog.text
+    assert not graph.exists()  # dropped: the next finder exports it again
+    monkeypatch.setattr(onnx_engine, "available", lambda: False)
+    missing = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
+    assert polygons(finder_pages[0], missing) == with_torch and not missing.onnx
