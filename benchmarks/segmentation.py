@@ -1,14 +1,16 @@
 """Line finding on every shared set beside Tesseract and kraken, and what our lines cost reading.
 
 Line finding, per set of ``../shared/data`` (``common.PRINTED`` then ``common.HANDWRITTEN``), on
-one split: rows for mspt learned (the bundled line finder, the default), mspt learned [FILE]
-(each ``--finder`` candidate), mspt classical, Tesseract (the level-4 line boxes of ``tesseract
+one split: rows for mspt learned (the bundled line finder, the default; its network on ONNX
+Runtime, as mspt runs it on a CPU), mspt learned [FILE] (each ``--finder`` candidate, run the
+same way), mspt learned, PyTorch (``--pytorch-finder``: the bundled finder's network on
+PyTorch, to compare), mspt classical, Tesseract (the level-4 line boxes of ``tesseract
 IMG stdout -l LANG tsv``, in the set's languages) and kraken (its default ``blla`` baseline
 segmenter, ``kraken -a --threads 1 -d cpu -i IMG OUT.xml ... segment -bl``, one process for all
 pages of a set). A ground-truth line is found when a found line's box overlaps its box with IoU
 >= 0.5 (one-to-one, greedy by IoU); the polygon column does the same on polygons (Tesseract's
 polygon is its box). pages/s on one thread: for mspt, ``segment()`` alone, after the page is
-loaded and the finder is loaded; for the peers, their processes' wall time (image and model
+loaded and the finder is loaded (its ONNX session made); for the peers, their processes' wall time (image and model
 loading included, and for Tesseract also reading the text, which its tsv output always does).
 Then the mean over sets per method (mean of the per-set F1 and pages/s; × kraken is the mean
 pages/s over kraken's).
@@ -576,6 +578,9 @@ def print_targets(results: dict[str, list[Row]], means: dict, readings: list[Rea
 # ------------------------------------------------------------------------------------------ main
 
 
+PYTORCH_ROW = "mspt learned, PyTorch"  # --pytorch-finder: the bundled finder without ONNX Runtime
+
+
 def candidate_finders(paths: list[Path]) -> dict:
     """Each ``--finder`` file loaded, by its row label (the file name; the path where two share it)."""
     names = [p.name for p in paths]
@@ -613,6 +618,11 @@ def main() -> None:
         metavar="PATH",
         help="a candidate line-finder file, one more row per set (repeatable)",
     )
+    parser.add_argument(
+        "--pytorch-finder",
+        action="store_true",
+        help="one more row: the bundled finder's network run by PyTorch, not ONNX Runtime (to compare speeds)",
+    )
     parser.add_argument("--pages", type=int, metavar="N", help="only the first N pages of each split (smoke runs)")
     parser.add_argument(
         "--kraken",
@@ -643,6 +653,8 @@ def main() -> None:
     if "learned" in args.methods and bundled() is None:
         raise SystemExit(f"{bundled_path()}: no usable bundled line finder")
     finders = candidate_finders(args.finder)
+    pytorch = {PYTORCH_ROW: load_line_finder(bundled_path())} if args.pytorch_finder else {}
+    rows = pytorch | finders
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     sets = [name for name in SETS if name in args.sets]  # printed first, as SETS has them
@@ -667,7 +679,7 @@ def main() -> None:
     results, xmls_of, reused = {}, {}, []
     for name in sets:
         xmls_of[name] = split_xmls(DATA / name, args.split)[: args.pages]
-        results[name], hits = evaluate(name, xmls_of[name], args.methods, finders, kraken, cache, args.verbose)
+        results[name], hits = evaluate(name, xmls_of[name], args.methods, rows, kraken, cache, args.verbose)
         reused += hits
         print_rows(name, results[name])
     if reused:
