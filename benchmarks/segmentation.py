@@ -2,9 +2,9 @@
 
 Line finding, per set of ``../shared/data`` (``common.PRINTED`` then ``common.HANDWRITTEN``), on
 one split: rows for mspt learned (the bundled line finder, the default; its network on ONNX
-Runtime, as mspt runs it on a CPU), mspt learned [FILE] (each ``--finder`` candidate, run the
-same way), mspt learned, PyTorch (``--pytorch-finder``: the bundled finder's network on
-PyTorch, to compare), mspt classical, Tesseract (the level-4 line boxes of ``tesseract
+Runtime, as mspt runs it on a CPU), mspt learned, PyTorch (``--pytorch-finder``: the bundled
+finder's network on PyTorch, to compare), mspt learned [FILE] (each ``--finder`` candidate, run
+as the bundled finder runs), mspt classical, Tesseract (the level-4 line boxes of ``tesseract
 IMG stdout -l LANG tsv``, in the set's languages) and kraken (its default ``blla`` baseline
 segmenter, ``kraken -a --threads 1 -d cpu -i IMG OUT.xml ... segment -bl``, one process for all
 pages of a set). A ground-truth line is found when a found line's box overlaps its box with IoU
@@ -650,7 +650,7 @@ def main() -> None:
         sys.modules["mspt_core.layout.segment"].extend_line_ends = lambda lines, ink: lines
     if args.pages is not None and args.pages < 1:
         parser.error("--pages must be at least 1")
-    if "learned" in args.methods and bundled() is None:
+    if ("learned" in args.methods or args.pytorch_finder) and bundled() is None:
         raise SystemExit(f"{bundled_path()}: no usable bundled line finder")
     finders = candidate_finders(args.finder)
     pytorch = {PYTORCH_ROW: load_line_finder(bundled_path())} if args.pytorch_finder else {}
@@ -703,6 +703,10 @@ def main() -> None:
             + "; ".join(f"{name} ({PARTIAL_GROUND_TRUTH[name]})" for name in partial)
         )
     means = print_means(results)
+    on_onnx = ({"mspt learned": bundled()} if "learned" in args.methods else {}) | finders
+    fell_back = [label for label, finder in on_onnx.items() if finder is not None and not finder.onnx]
+    if fell_back:  # their pages/s above are PyTorch's from where it failed
+        print(f"\nONNX Runtime failed for {', '.join(fell_back)}: PyTorch ran it from then on (see the warning)")
     if args.why:
         print_unmatched(results)
 

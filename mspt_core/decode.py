@@ -78,38 +78,40 @@ class _Prefixes:
         # A prefix's score is at most its parent's plus beta per character: its language model
         # and word list terms are never above 0 (with alpha >= 0; a negative one is not bounded).
         self._lazy = lm is not None and fusion is not None and fusion.alpha >= 0 and fusion.unknown_word <= 0
-        self._gain = [fusion.beta * len(label) if fusion else 0.0 for label in labels or ()]
+        self._gain = [fusion.beta * len(label) for label in labels or ()] if lm is not None and fusion else []
 
     def child(self, prefix: int, cls: int) -> int:
-        """The prefix that adds ``cls`` to ``prefix``, made if new (look in ``children`` first)."""
+        """The prefix that adds ``cls`` to ``prefix``, made now: the caller looks in ``children``
+        first (in the search's innermost loop, a method call less for the prefixes it has)."""
         made = self.children[prefix * self.classes + cls] = len(self.parent)
         self.parent.append(prefix)
         self.last.append(cls)
-        if self.lm is None:  # without a language model every score is 0
-            self.known.append(True)
-            self.ceilings.append(0.0)
-            self.texts.append("")
-        else:
-            self.known.append(False)
-            self.ceilings.append(self.ceilings[prefix] + self._gain[cls])
-            self.texts.append("")
-            if not self._lazy:
-                self.score(made)
+        self.texts.append("")  # its text once scored
+        known = self.lm is None  # without a language model every score is 0
+        self.known.append(known)
+        self.ceilings.append(0.0 if known else self.ceilings[prefix] + self._gain[cls])
+        if not known and not self._lazy:
+            self.score(made)
         return made
 
     def score(self, prefix: int) -> float:
+        """The prefix's score, worked out from its parent's if not known yet (the parent's
+        always is: a prefix is made only from one in the beam)."""
         if not self.known[prefix]:
             assert self.lm is not None and self.fusion is not None and self.labels is not None
             parent = self.parent[prefix]
             text, label = self.texts[parent], self.labels[self.last[prefix]]
-            score = self.score(parent) + self.fusion.alpha * self.lm.text_log_prob(text, label)
-            score += self.fusion.beta * len(label)
+            # summed as the search always summed it, so that scores are the same to the last bit
+            score = self.score(parent) + (
+                self.fusion.alpha * self.lm.text_log_prob(text, label) + self._gain[self.last[prefix]]
+            )
             if self.fusion.lexicon is not None:
                 score += self.fusion.word_ended(text, label)
             self.known[prefix], self.ceilings[prefix], self.texts[prefix] = True, score, text + label
         return self.ceilings[prefix]
 
     def ids(self, prefix: int) -> list[int]:
+        """The classes of the prefix, first to last."""
         ids = []
         while prefix > 0:
             ids.append(self.last[prefix])
@@ -153,9 +155,10 @@ def beam_search(
     """CTC prefix beam search. Each prefix keeps the log-probability of ending in blank and in
     its last character. Classes below ``prune`` probability at a token are not expanded.
     With a language model ``lm`` (and ``labels``, the text of each class), a prefix also carries
-    fusion.alpha x the model's log-probability of its text plus fusion.beta per character, added
-    once, when the prefix is made, and with a word list fusion.unknown_word for each word it ended
-    that the list does not hold; the end of the line (and its last word) is scored at the end.
+    fusion.alpha x the model's log-probability of its text plus fusion.beta per character, and
+    with a word list fusion.unknown_word for each word it ended that the list does not hold,
+    worked out once per prefix, and only while the prefix could still enter the beam
+    (``_best``); the end of the line (and its last word) is scored at the end.
     Confidences and positions come from the greedy path when the result is its reading, else
     from the forced alignment of the result (``align``)."""
     if lm is not None and (labels is None or fusion is None):
@@ -217,14 +220,17 @@ def beam_search(
     def final(prefix: int) -> float:
         p_blank, p_char = beams[prefix]
         score, text = prefixes.score(prefix), prefixes.texts[prefix]
+        end = 0.0
         if lm is not None and fusion is not None:
-            score += fusion.alpha * lm.log_prob(text, END) + fusion.line_ended(text)
-        return _logsumexp(p_blank, p_char) + score
+            end = fusion.alpha * lm.log_prob(text, END) + fusion.line_ended(text)
+        return _logsumexp(p_blank, p_char) + score + end
 
     best_ids = prefixes.ids(max(beams, key=final))
     path = greedy(log_probs)
     if path.ids == best_ids:
         return path
+    if not best_ids:  # the language model prefers nothing to the faint marks greedy read
+        return Decoded([], [], [])
     return align(log_probs, best_ids)
 
 

@@ -15,10 +15,12 @@ onnxruntime, a failed export, a cache folder that cannot be written, a damaged e
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,7 +116,18 @@ class _Quiet(logging.Filter):
         return record.levelno >= logging.ERROR
 
 
+# One export or quantization at a time: each turns process-wide logger levels and warning
+# filters down and back, and two at once (a page's line finder, a reader's model) would leave
+# them turned down.
+_QUIET = threading.Lock()
+
+
 def _quietly(action) -> None:
+    with _QUIET:
+        _quiet_now(action)
+
+
+def _quiet_now(action) -> None:
     # The exporter's own loggers (and their children) are turned down; the quantizer talks on
     # the root logger, which gets a filter for records logged on it directly, not a level, so
     # other threads' records still get through.
@@ -187,22 +200,29 @@ def graph_for(model: Recognizer, int8: bool = False) -> Path:
     return quantized
 
 
+def _session(path: Path, threads: int | None):
+    """An ONNX Runtime session of the cached graph ``path`` on the CPU, with ``threads`` (default:
+    torch's). A graph it cannot load is a damaged cache entry: dropped, so the next run exports
+    it again, and PyTorch runs this time (UnavailableError)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:
+        path.unlink(missing_ok=True)
+        raise UnavailableError(f"could not load the cached ONNX graph {path}: {error}") from error
+
+
 class OnnxCTC:
     """Runs the exported CTC graph: numpy in, numpy out."""
 
     def __init__(self, model: Recognizer, threads: int | None = None, int8: bool = False):
-        import onnxruntime as ort
-
         path = graph_for(model, int8)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # a damaged cache entry: drop it, PyTorch reads this time
-            path.unlink(missing_ok=True)
-            raise UnavailableError(f"could not load the cached ONNX graph {path}: {error}") from error
+        self.session = _session(path, threads)
         self.path = path
 
     def __call__(self, images: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +241,7 @@ FINDER_CODE = Path(__file__).resolve().parent / "layout" / "linefinder.py"
 def _export_finder(net: nn.Module, stride: int, target: Path) -> None:
     """Write the line finder's network (page (1, 1, H, W), H and W multiples of ``stride`` ->
     logits (1, 2, H/2, W/2)), weights inside, to ``target`` atomically."""
-    net = net.cpu().float().eval()
+    net = copy.deepcopy(net).cpu().float().eval()  # a copy: the finder's own is left as it is
     rows = torch.export.Dim("rows", min=1, max=4096)
     columns = torch.export.Dim("columns", min=1, max=4096)
     with _cache_file(target, "could not export the line finder to ONNX") as tmp:
@@ -241,28 +261,20 @@ def _export_finder(net: nn.Module, stride: int, target: Path) -> None:
 
 
 class OnnxLineNet:
-    """The line finder's network (``layout.linefinder.LineNet``) run by ONNX Runtime: about
-    twice as fast as PyTorch on one CPU thread. Its graph is cached as the recognizer's are; only
-    for a network whose weights no longer change (one loaded from a file)."""
+    """The line finder's network (``layout.linefinder.LineNet``) run by ONNX Runtime: the
+    network about twice as fast as on PyTorch at one CPU thread (exported in about 8 s, once per
+    machine). Its graph is cached as the recognizer's are, keyed by the weights it has when the
+    session is made: only for a network whose weights no longer change (one loaded from a file).
+    Anything that stops it is an UnavailableError."""
 
     def __init__(self, net: nn.Module, config: dict, stride: int, threads: int | None = None):
         if not available():
             raise UnavailableError("onnxruntime is not installed")
-        import onnxruntime as ort
-
         key = _key({"config": config, "graph": FINDER_GRAPH_VERSION}, [FINDER_CODE], net)
         path = cache_dir() / f"finder-{key}.onnx"
         if not path.is_file():
             _export_finder(net, stride, path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # a damaged cache entry: drop it, PyTorch reads this time
-            path.unlink(missing_ok=True)
-            raise UnavailableError(f"could not load the cached ONNX graph {path}: {error}") from error
+        self.session = _session(path, threads)
         self.path = path
 
     def __call__(self, page: np.ndarray) -> np.ndarray:

@@ -18,12 +18,13 @@ bundled file is a safetensors file with its settings in the metadata (no code, n
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache, partial
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -36,8 +37,12 @@ from mspt_core.errors import ModelFileError
 from mspt_core.layout.gutters import gutter_cuts
 from mspt_core.layout.order import xy_cut_order
 
+if TYPE_CHECKING:
+    from mspt_core.onnx_engine import OnnxLineNet
+
 log = logging.getLogger(__name__)
 
+ENGINE_VARIABLE = "MSPT_FINDER_ENGINE"  # "torch": never ONNX Runtime for the line finder
 FORMAT = "mspt-line-finder"
 CORE_SHARE = 0.5  # the core reaches from the baseline this share of the way up to the polygon's top
 BASELINE_LEVEL = 0.5  # baselines sit where the core map's lower edge is at this probability, whatever
@@ -129,12 +134,13 @@ class LineFinder:
     net: LineNet
     config: LineFinderConfig
     metadata: dict = field(default_factory=dict)
-    # Run the network with ONNX Runtime (``onnx_engine.OnnxLineNet``, about twice as fast on a
-    # CPU) where it can: only for a finder whose weights no longer change (the bundled one, one
-    # loaded to be compared with it). PyTorch otherwise, and from the first failure on.
+    # Run the network with ONNX Runtime (``onnx_engine.OnnxLineNet``: the network about twice
+    # as fast on a CPU) where it can: only for a finder whose weights no longer change (the
+    # bundled one, one loaded to be compared with it), and unless $MSPT_FINDER_ENGINE is "torch".
+    # PyTorch otherwise, and from the first failure on.
     onnx: bool = field(default=False, kw_only=True)
-    _onnx_net: Any = field(default=None, init=False, repr=False, compare=False)
-    _onnx_lock: Any = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _onnx_net: OnnxLineNet | None = field(default=None, init=False, repr=False, compare=False)
+    _onnx_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @torch.no_grad()
     def maps(self, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,23 +156,22 @@ class LineFinder:
 
     def ready(self) -> LineFinder:
         """Itself, its ONNX Runtime session made now (the graph exported if not cached yet)
-        rather than on the first page: for timing pages, or to start before a user waits."""
+        rather than on the first page, so that pages can be timed from the first."""
         self._onnx_session()
         return self
 
-    def _onnx_session(self) -> Any:
-        if not self.onnx:
-            return None
-        from mspt_core.onnx_engine import OnnxLineNet
+    def _onnx_session(self) -> OnnxLineNet | None:
+        from mspt_core.onnx_engine import OnnxLineNet, UnavailableError
 
-        try:
-            with self._onnx_lock:  # one export and one session, whichever thread asks first
-                if self._onnx_net is None:
+        with self._onnx_lock:  # one export and one session, whichever thread asks first
+            if not self.onnx or os.environ.get(ENGINE_VARIABLE) == "torch":
+                return None
+            if self._onnx_net is None:
+                try:
                     self._onnx_net = OnnxLineNet(self.net, {"widths": list(self.config.widths)}, STRIDE)
+                except UnavailableError as error:  # no ONNX Runtime, a failed export, a damaged cache
+                    self._give_up_onnx(error)
             return self._onnx_net
-        except Exception as error:  # export, cache or session: any failure means PyTorch
-            self._give_up_onnx(error)
-            return None
 
     def _give_up_onnx(self, error: Exception) -> None:
         log.warning("the line finder runs on PyTorch: ONNX Runtime cannot run it (%s)", error)
@@ -178,8 +183,10 @@ class LineFinder:
             return None
         try:
             return torch.from_numpy(session(page.numpy()))[0]
-        except Exception as error:  # a page the graph cannot take: this one and the next on PyTorch
-            self._give_up_onnx(error)
+        except Exception as error:  # ONNX Runtime's own errors: a page the graph cannot take
+            with self._onnx_lock:
+                if self.onnx:
+                    self._give_up_onnx(error)
             return None
 
 

@@ -164,7 +164,7 @@ def test_the_bundled_line_finder_finds_the_same_lines_with_onnx_as_with_pytorch(
     assert bundled._onnx_net.path.name.startswith("finder-") and bundled._onnx_net.path.is_file()
 
 
-def test_a_line_finder_onnx_cannot_run_finds_its_lines_with_pytorch(finder_pages, caplog, monkeypatch, tmp_path):
+def test_a_line_finder_onnx_cannot_run_finds_its_lines_with_pytorch(finder_pages, caplog, monkeypatch):
     from mspt_core.layout import linefinder
 
     with_torch = polygons(finder_pages[0], linefinder.load_line_finder(linefinder.bundled_path()))
@@ -179,3 +179,14 @@ def test_a_line_finder_onnx_cannot_run_finds_its_lines_with_pytorch(finder_pages
     monkeypatch.setattr(onnx_engine, "available", lambda: False)
     missing = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
     assert polygons(finder_pages[0], missing) == with_torch and not missing.onnx
+
+
+def test_the_line_finder_can_be_kept_off_onnx(finder_pages, monkeypatch):
+    from mspt_core.layout import linefinder
+
+    monkeypatch.setenv("MSPT_FINDER_ENGINE", "torch")  # a user's way round ONNX Runtime
+    finder = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
+    asked = []
+    monkeypatch.setattr(onnx_engine.OnnxLineNet, "__init__", lambda *made: asked.append(made))
+    assert len(polygons(finder_pages[0], finder.ready())) > 10
+    assert not asked and finder._onnx_net is None

@@ -115,3 +115,4 @@ def test_a_word_broken_at_a_line_end_goes_into_the_word_list_whole():
     assert lexicon.knows("remarqueront") and lexicon.knows("paſſions") and lexicon.knows("s’approcher")
     assert not lexicon.knows("remar") and not lexicon.knows("queront")
     assert text_words(["le commen-", "", "cement du mon=", "de."]) == ["le", "commencement", "du", "monde."]
+    assert text_words(["la remar ¬", "que"]) == ["la", "remarque"]  # the mark set apart
