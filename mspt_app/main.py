@@ -11,6 +11,7 @@ import argparse
 import logging
 import logging.handlers
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -33,6 +34,23 @@ def setup_logging() -> Path:
         root.addHandler(handler)
     root.setLevel(logging.INFO)
     return path
+
+
+def prepare_line_finder() -> threading.Thread:
+    """Make the bundled line finder's ONNX Runtime session in the background (its graph is
+    exported the first time on a machine, about 8 s), so that the first page a person opens
+    does not wait for it; a page opened sooner waits only for what is left."""
+
+    def prepare() -> None:
+        from mspt_core.layout.linefinder import bundled
+
+        finder = bundled()
+        if finder is not None:
+            finder.ready()  # a failure is logged there, and PyTorch finds the lines
+
+    thread = threading.Thread(target=prepare, name="line-finder-session", daemon=True)
+    thread.start()
+    return thread
 
 
 def install_excepthook(window_getter) -> None:
@@ -111,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("mspt-app started; log file %s", log_path)
 
     window.show()
+    prepare_line_finder()
     open_at_start(window, args.project, args.sample)
     return app.exec()
 

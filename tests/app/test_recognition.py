@@ -115,3 +115,21 @@ def test_a_corrected_line_survives_re_recognition(qtbot, unread):
     assert (lines[1].text, lines[1].status) == ("my reading", LineStatus.CORRECTED)
     assert window.panel.rows[second].editor.toPlainText() == "my reading"
     assert {line.status for line in lines[2:]} == {LineStatus.RECOGNIZED}
+
+
+def test_the_app_prepares_the_line_finder_while_the_person_looks_around():
+    # at start the app makes the line finder's ONNX session on a thread of its own, so the first
+    # page opened does not wait for the export
+    from mspt_app.main import prepare_line_finder
+    from mspt_core import onnx_engine
+    from mspt_core.layout import linefinder
+
+    if not onnx_engine.available():
+        pytest.skip("onnxruntime is not installed")
+    finder = linefinder.bundled()
+    assert finder is not None and finder.onnx
+    finder._onnx_net = None  # as at a fresh start (an earlier test may have made it)
+    thread = prepare_line_finder()
+    assert thread.daemon  # never holds the app open at quit
+    thread.join(timeout=120)
+    assert not thread.is_alive() and finder._onnx_net is not None and finder._onnx_net.path.is_file()
