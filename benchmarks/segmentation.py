@@ -86,7 +86,7 @@ from mspt_core.layout.evaluate import (
     pair_lines,
     unmatched_kinds,
 )
-from mspt_core.layout.linefinder import bundled, bundled_path, load_line_finder
+from mspt_core.layout.linefinder import ENGINE_VARIABLE, bundled, bundled_path, load_line_finder
 from mspt_core.layout.segment import segment
 from mspt_core.metrics import char_errors
 from mspt_core.models import AUTO, load_model, resolve
@@ -705,8 +705,10 @@ def main() -> None:
     means = print_means(results)
     on_onnx = ({"mspt learned": bundled()} if "learned" in args.methods else {}) | finders
     fell_back = [label for label, finder in on_onnx.items() if finder is not None and not finder.onnx]
-    if fell_back:  # their pages/s above are PyTorch's from where it failed
-        print(f"\nONNX Runtime failed for {', '.join(fell_back)}: PyTorch ran it from then on (see the warning)")
+    if os.environ.get(ENGINE_VARIABLE) == "torch" and on_onnx:
+        print(f"\n{ENGINE_VARIABLE}=torch: every line-finder row above ran on PyTorch")
+    elif fell_back:  # their pages/s above are PyTorch's from where it stopped
+        print(f"\nONNX Runtime did not run {', '.join(fell_back)}: PyTorch ran it from then on (see the warning)")
     if args.why:
         print_unmatched(results)
 

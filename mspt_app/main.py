@@ -36,17 +36,22 @@ def setup_logging() -> Path:
     return path
 
 
-def prepare_line_finder() -> threading.Thread:
+def prepare_line_finder() -> threading.Thread | None:
     """Make the bundled line finder's ONNX Runtime session in the background (its graph is
     exported the first time on a machine, about 8 s), so that the first page a person opens
-    does not wait for it; a page opened sooner waits only for what is left."""
+    does not wait for it; a page opened sooner waits only for what is left. The finder itself is
+    loaded here, before the thread starts, so that every page uses this one."""
+    from mspt_core.layout.linefinder import bundled
+
+    finder = bundled()
+    if finder is None:
+        return None
 
     def prepare() -> None:
-        from mspt_core.layout.linefinder import bundled
-
-        finder = bundled()
-        if finder is not None:
-            finder.ready()  # a failure is logged there, and PyTorch finds the lines
+        try:
+            finder.ready()  # an ONNX failure is logged there, and PyTorch finds the lines
+        except Exception:  # nobody waits on this thread: say it in the log
+            log.exception("could not prepare the line finder ahead of the first page")
 
     thread = threading.Thread(target=prepare, name="line-finder-session", daemon=True)
     thread.start()

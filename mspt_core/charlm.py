@@ -82,10 +82,10 @@ def text_words(lines: Iterable[str]) -> list[str]:
         if broken:
             words[-1] = words[-1][:-1] + found.pop(0)
         words += found
-        if len(words) > 1 and not words[-1].strip(LINE_BREAK_MARKS):  # "remar ¬": the mark alone
+        if len(words) > 1 and words[-1] == "¬":  # "remar ¬": the mark set apart (a lone - or = is a dash)
             words[-1:] = []
-            words[-1] += LINE_BREAK_MARKS[0]
-        broken = words[-1].endswith(tuple(LINE_BREAK_MARKS))
+            words[-1] += "¬"
+        broken = len(words[-1]) > 1 and words[-1].endswith(tuple(LINE_BREAK_MARKS))
     return words
 
 

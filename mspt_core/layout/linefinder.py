@@ -134,7 +134,7 @@ class LineFinder:
     net: LineNet
     config: LineFinderConfig
     metadata: dict = field(default_factory=dict)
-    # Run the network with ONNX Runtime (``onnx_engine.OnnxLineNet``: the network about twice
+    # Run the network with ONNX Runtime (``onnx_engine.OnnxLineNet``: the network 1.4-1.8 times
     # as fast on a CPU) where it can: only for a finder whose weights no longer change (the
     # bundled one, one loaded to be compared with it), and unless $MSPT_FINDER_ENGINE is "torch".
     # PyTorch otherwise, and from the first failure on.

@@ -190,3 +190,14 @@ def test_the_line_finder_can_be_kept_off_onnx(finder_pages, monkeypatch):
     monkeypatch.setattr(onnx_engine.OnnxLineNet, "__init__", lambda *made: asked.append(made))
     assert len(polygons(finder_pages[0], finder.ready())) > 10
     assert not asked and finder._onnx_net is None
+
+
+def test_a_frozen_bundle_without_the_finder_s_source_still_runs_it_on_onnx(finder_pages, monkeypatch, tmp_path):
+    # PyInstaller ships bytecode only: the graph's key then leaves the source file out
+    from mspt_core.layout import linefinder
+
+    with_torch = polygons(finder_pages[0], linefinder.load_line_finder(linefinder.bundled_path()))
+    monkeypatch.setattr(onnx_engine, "FINDER_CODE", tmp_path / "linefinder.py")  # not there
+    frozen = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
+    assert polygons(finder_pages[0], frozen) == with_torch
+    assert frozen.onnx and frozen._onnx_net is not None
