@@ -105,8 +105,9 @@ class ScriptClassifier:
 
 
 def mean_confidence(reading) -> float:
-    """The mean of a reading's character confidences (an empty reading, nothing read, is sure)."""
-    return float(np.mean(reading.char_confidences)) if reading.char_confidences else 1.0
+    """The mean of a reading's character confidences; for an empty reading, how sure the model is
+    that nothing is written there."""
+    return float(np.mean(reading.char_confidences)) if reading.char_confidences else reading.confidence
 
 
 def fit_classifier(summaries: np.ndarray, handwritten: np.ndarray, l2: float = 1e-3) -> ScriptClassifier:

@@ -86,10 +86,13 @@ class Reading:
     text: str
     char_confidences: list[float]  # one per character of text
     char_x: list[float]  # x of each character in the model-height line image, pixels (CTC only)
+    # For a reading without characters: how sure the model is that nothing is written there
+    # (``empty_confidence``). Low where it saw marks it then read as no text.
+    nothing_confidence: float = 1.0
 
     @property
     def confidence(self) -> float:
-        return min(self.char_confidences, default=1.0)
+        return min(self.char_confidences, default=self.nothing_confidence)
 
 
 log = logging.getLogger(__name__)
@@ -287,7 +290,7 @@ class LineRecognizer:
         # widening ``_batched`` added.
         width = max(len(row) * stride - 2 * self._margin, 0)
         char_x = [min(max((p + 0.5) * stride - self._margin, 0.0), width) / self.width_scale for p in positions]
-        return Reading(self.text_of(ids), confidences, char_x)
+        return Reading(self.text_of(ids), confidences, char_x, 1.0 if ids else empty_confidence(row))
 
     def text_of(self, ids: Sequence[int]) -> str:
         """The text of character ids as a reader hands it out: Cyrillic or Greek lookalikes that a
@@ -413,6 +416,16 @@ def frame_confidence(log_probs: np.ndarray) -> float:
     is a character, not blank (1 where none is: nothing to doubt)."""
     best = log_probs.max(axis=1)[log_probs.argmax(axis=1) != 0]
     return float(np.exp(best).mean()) if len(best) else 1.0
+
+
+def empty_confidence(log_probs: np.ndarray) -> float:
+    """How sure a line's CTC output is that the line holds no text: the blank's probability in
+    the frame where it is lowest where some frame's best class is a character or a space (a
+    search may still read no text there: the language model found the marks no likely text), 1
+    where blank is every frame's best (paper, a speck: nothing to doubt)."""
+    if not len(log_probs) or (log_probs.argmax(axis=1) == 0).all():
+        return 1.0
+    return float(np.exp(log_probs[:, 0].min()))
 
 
 def moved(line: np.ndarray, pixels: int) -> np.ndarray:

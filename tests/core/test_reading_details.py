@@ -279,3 +279,27 @@ def test_a_line_with_nothing_written_reads_empty_even_with_the_language_model(na
 
     written = load_grey(sorted((samples_dir() / "lines").glob("*.png"))[0])
     assert reader.read([written])[0].text  # a written line is still read
+
+
+def test_a_written_line_read_as_no_text_is_unsure_not_sure(cremma):
+    """The print model sees marks on these handwritten lines (greedy reads "~  ~") but its search
+    reads no text. That reading must say it is unsure: the editor flags the line, and ``auto``
+    hands it to the handwriting model, which reads it. Paper read as nothing stays sure."""
+    import numpy as np
+
+    from mspt_core.choose import bundled_path, load_classifier
+
+    reader = LineRecognizer.from_model("default", device="cpu")
+    wanted = {'"Toi, sur la mer du monde, on te verra demain', "J'y veux revoir mes Mères Ursulines,"}
+    images = []
+    for xml in split_xmls(cremma, "train"):
+        lines = lines_from_page_xml(xml, reader.height)
+        images += [image for image, text in zip(lines.images, lines.texts, strict=True) if text in wanted]
+    assert len(images) == 2, "the two lines are in cremma-mss-19's train split"
+    classifier = load_classifier(bundled_path())
+    for reading in reader.read(images):
+        assert reading.text == "" and reading.confidence < 0.5
+        assert classifier.unsure(reading)  # so auto reads it again with the handwriting model
+    assert [r.text for r in LineRecognizer.from_model("handwriting", device="cpu").read(images)] != ["", ""]
+    (paper,) = reader.read([np.full((reader.height, 300), 255, np.uint8)])
+    assert paper.text == "" and paper.confidence == 1.0 and not classifier.unsure(paper)
