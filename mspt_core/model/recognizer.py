@@ -7,7 +7,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from mspt_core.model.config import RecognizerConfig
+from mspt_core.model.config import DOWNSAMPLE, RecognizerConfig
 from mspt_core.model.encoder import Encoder
 from mspt_core.model.heads import CTCHead, DecoderHead
 
@@ -96,6 +96,30 @@ class Recognizer(nn.Module):
             target[corner] = source
             if target.dim() >= 2 and target.shape[1] > source.shape[1]:
                 target[: source.shape[0], source.shape[1] :] = 0  # new inputs into old outputs
+        grown.load_state_dict(state)
+        return self._like_this(grown)
+
+    def taller(self, height: int) -> Recognizer:
+        """A copy of this model that reads lines ``height`` px high. Only the front end's
+        projection depends on the height (it takes every row of the stride-8 feature map at
+        once): its weights for each channel are resampled linearly from the old rows to the new,
+        each row's share scaled by old rows / new rows, so a feature met all down a line adds up
+        to what it did. The convolutions see strokes larger than they learned on, so the copy
+        reads worse than this model until training has adapted it: a start for a model with more
+        pixels to a letter, not the same model at another size."""
+        config = replace(self.config, height=height)  # checks that height is a multiple of 8
+        grown = Recognizer(config, self.num_classes)
+        old_rows, new_rows = self.config.height // DOWNSAMPLE, height // DOWNSAMPLE
+        state = self.state_dict()
+        weight = state["encoder.frontend.project.weight"]
+        per_channel = weight.reshape(weight.shape[0], -1, old_rows)
+        # where the centre of each new row falls among the old rows' centres
+        where = ((torch.arange(new_rows, dtype=torch.float64) + 0.5) * old_rows / new_rows - 0.5).clamp(0, old_rows - 1)
+        below = where.floor().long()
+        above = (below + 1).clamp(max=old_rows - 1)
+        share = (where - below).to(weight.dtype)
+        resampled = per_channel[:, :, below] * (1 - share) + per_channel[:, :, above] * share
+        state["encoder.frontend.project.weight"] = (resampled * old_rows / new_rows).reshape(weight.shape[0], -1)
         grown.load_state_dict(state)
         return self._like_this(grown)
 

@@ -61,6 +61,14 @@ BASE = "base"  # the copy of a recipe's base model inside the run folder
 def check_base(recipe: dict) -> None:
     """A recipe's base asks for a shape it can have: refused before anything is prepared."""
     layers, channels = recipe["base"].get("layers"), recipe["base"].get("frontend_channels")
+    height = recipe["base"].get("height")
+    if height is not None and not (
+        isinstance(height, int) and not isinstance(height, bool) and height == recipe.get("height")
+    ):
+        raise SystemExit(
+            f'the base\'s "height" ({height!r}) must be the whole number of px the recipe cuts lines at '
+            f'("height": {recipe.get("height")!r})'
+        )
     if layers is not None and not (isinstance(layers, int) and not isinstance(layers, bool) and 1 <= layers <= 64):
         raise SystemExit(f'the base\'s "layers" must be a whole number of encoder layers, got {layers!r}')
     if channels is not None and not (
@@ -88,7 +96,8 @@ def base_model(recipe: dict, out: Path) -> Path:
         partial = out / f"{BASE}.partial"
         shutil.copytree(source, partial, dirs_exist_ok=True)
         try:
-            grow(partial, recipe["base"].get("layers"), recipe["base"].get("frontend_channels"))
+            base = recipe["base"]
+            grow(partial, base.get("layers"), base.get("frontend_channels"), base.get("height"))
         except SystemExit:
             shutil.rmtree(partial)
             raise
@@ -96,12 +105,13 @@ def base_model(recipe: dict, out: Path) -> Path:
     return copy
 
 
-def grow(folder: Path, layers: int | None, channels: list[int] | None) -> None:
+def grow(folder: Path, layers: int | None, channels: list[int] | None, height: int | None = None) -> None:
     """The model in ``folder`` rewritten with ``layers`` encoder layers (the added ones starting
     as the identity: ``Recognizer.deepened``) and a front end of ``channels`` (the added channels
     feeding nothing that was there: ``Recognizer.widened``): it reads as before, with more to
-    train. Nothing to do where both are None."""
-    if layers is None and channels is None:
+    train. ``height``: lines read that many px high (``Recognizer.taller``: it reads worse until
+    trained). Nothing to do where all are None."""
+    if layers is None and channels is None and height is None:
         return
     loaded = load_model(folder)
     grown, config = loaded.model, loaded.config
@@ -114,6 +124,9 @@ def grow(folder: Path, layers: int | None, channels: list[int] | None) -> None:
         if channels is not None:
             grown = grown.widened(tuple(channels))
             metadata["widened_from_channels"] = list(config.frontend_channels)
+        if height is not None and height != config.height:
+            grown = grown.taller(height)
+            metadata["taller_from_height"] = config.height
     except ValueError as error:
         raise SystemExit(f"the base cannot grow as the recipe asks: {error}") from error
     metadata["config"] = grown.config.to_json()

@@ -138,6 +138,50 @@ def test_a_base_with_frontend_channels_is_widened_and_deepened_in_the_run_folder
     torch.testing.assert_close(new, old, rtol=0, atol=1e-5)  # a wider sum may round differently
 
 
+def test_a_base_with_a_height_is_made_taller_in_the_run_folder_and_reads_lines_cut_so(tmp_path, monkeypatch, fondue):
+    import torch
+
+    from mspt_core import decode
+    from mspt_core.data.batching import collate
+    from mspt_core.data.lines import lines_from_page_xml
+    from mspt_core.metrics import cer
+    from mspt_core.models import bundled_models_dir, load_model, weights_sha256
+
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
+    shipped = load_model(tmp_path / "models" / "print")
+    sha = weights_sha256(tmp_path / "models" / "print")
+    recipe = {"height": 56, "base": {"model": "models/print", "sha256": sha, "height": 56}}
+
+    grown = load_model(script.base_model(recipe, tmp_path / "run"))
+    assert grown.config.height == 56 and grown.metadata["taller_from_height"] == shipped.config.height
+    assert grown.metadata["parameters"] == grown.model.parameter_count()
+    lines = lines_from_page_xml(split_xmls(fondue, "val")[0], 56)
+    images, widths = collate(lines.images[:8])
+    with torch.inference_mode():
+        rows, _ = grown.model.eval().ctc_log_probs(images, widths)
+    texts = [grown.charset.decode(decode.greedy(row.numpy()).ids) for row in rows]
+    assert cer(lines.texts[:8], texts) < 0.2  # printed lines cut 56 px high, read before any training
+
+
+@pytest.mark.parametrize(("height", "lines_at"), [(56, 40), (56, None), (56.0, 56), (True, 1), (44, 44)])
+def test_a_base_height_that_is_not_the_recipes_whole_line_height_is_refused_and_leaves_nothing(
+    tmp_path, monkeypatch, height, lines_at
+):
+    from mspt_core.models import bundled_models_dir, weights_sha256
+
+    script = load_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    shutil.copytree(bundled_models_dir() / "default", tmp_path / "models" / "print")
+    sha = weights_sha256(tmp_path / "models" / "print")
+    recipe = {"height": lines_at, "base": {"model": "models/print", "sha256": sha, "height": height}}
+    with pytest.raises(SystemExit, match="height|multiple of 8"):
+        script.base_model(recipe, tmp_path / "run")
+    assert not (tmp_path / "run" / "base").exists()
+    assert not (tmp_path / "run" / "base.partial").exists()
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [

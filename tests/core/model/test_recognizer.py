@@ -208,3 +208,41 @@ def test_both_front_ends_widen_without_changing_what_they_compute(size):
         torch.manual_seed(1)
         new = getattr(wider, mode)().ctc_log_probs(images, widths)[0]
         torch.testing.assert_close(new, old, rtol=0, atol=1e-5)
+
+
+def test_a_taller_model_still_reads_real_handwriting_cut_at_its_new_height(cremma):
+    """Only the projection depends on the height; resampling its rows keeps what the model knows,
+    so the copy reads lines cut taller about as its base reads them, where a projection learned
+    afresh would read nothing."""
+    from mspt_core import decode
+    from mspt_core.data.lines import lines_from_page_xml
+    from mspt_core.metrics import cer
+    from mspt_core.models import bundled_models_dir, load_model
+    from tests.conftest import split_xmls
+
+    loaded = load_model(bundled_models_dir() / "handwriting")
+    base = loaded.model.float().eval()
+    taller = base.taller(56).eval()
+    assert taller.config.height == 56 and taller.parameter_count() > base.parameter_count()
+    fresh = Recognizer(taller.config, taller.num_classes)
+    fresh.load_state_dict({**taller.state_dict(), **{k: v for k, v in fresh.state_dict().items() if "project" in k}})
+    fresh.eval()
+
+    def read(model, height):
+        lines = lines_from_page_xml(split_xmls(cremma, "val")[0], height)
+        images, widths = collate(lines.images[:12])
+        with torch.inference_mode():
+            rows, _ = model.ctc_log_probs(images, widths)
+        texts = [loaded.charset.decode(decode.greedy(row.numpy()).ids) for row in rows]
+        return cer(lines.texts[:12], texts)
+
+    before, after = read(base, 40), read(taller, 56)
+    assert before < 0.5 and after < 2 * before  # not yet trained at 56 px, but reading
+    assert read(fresh, 56) > 0.8
+    with torch.inference_mode():  # at its own height the copy is the model
+        images, widths = collate([_line(120, 0)])
+        same = base.taller(40).ctc_log_probs(images, widths)[0]
+        torch.testing.assert_close(same, base.ctc_log_probs(images, widths)[0])
+    with pytest.raises(ValueError, match="multiple of 8"):
+        base.taller(50)
+    assert base.train().taller(56).training and next(base.half().taller(56).parameters()).dtype == torch.float16
