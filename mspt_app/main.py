@@ -18,6 +18,8 @@ from pathlib import Path
 from mspt_app.settings import AppSettings, log_dir
 
 log = logging.getLogger("mspt_app")
+# How long a quit waits for the line finder's first export (about 8 s in all) to end.
+QUIT_WAIT_SECONDS = 60
 
 
 def setup_logging() -> Path:
@@ -134,9 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     log.info("mspt-app started; log file %s", log_path)
 
     window.show()
-    prepare_line_finder()
+    preparing = prepare_line_finder()
     open_at_start(window, args.project, args.sample)
-    return app.exec()
+    code = app.exec()
+    if preparing is not None:
+        # Quit within the first seconds of a first start: let the export end (the window is
+        # gone already) rather than tear the interpreter down under it, which can crash.
+        preparing.join(timeout=QUIT_WAIT_SECONDS)
+    return code
 
 
 if __name__ == "__main__":

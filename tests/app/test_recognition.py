@@ -134,3 +134,25 @@ def test_the_app_prepares_the_line_finder_while_the_person_looks_around():
     assert thread is not None and thread.daemon  # never holds the app open at quit
     thread.join(timeout=120)
     assert not thread.is_alive() and finder._onnx_net is not None and finder._onnx_net.path.is_file()
+
+
+def test_quitting_during_the_line_finders_first_export_waits_for_it(qtbot, monkeypatch, tmp_path):
+    # the preparing thread is a daemon (it never keeps the app open by itself), so the app
+    # waits for it after its window has gone: ending the interpreter under an export can crash
+    import threading
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from mspt_app import main as app_main
+
+    exporting = threading.Thread(target=time.sleep, args=(1.0,), daemon=True)
+    monkeypatch.setattr(app_main, "prepare_line_finder", lambda: exporting.start() or exporting)
+    monkeypatch.setattr(app_main, "open_at_start", lambda *args: None)
+    monkeypatch.setattr(app_main, "setup_logging", lambda: tmp_path / "mspt.log")
+    monkeypatch.setattr(app_main, "install_excepthook", lambda window_getter: None)
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # the person quits at once
+    assert app_main.main([]) == 0
+    assert not exporting.is_alive()
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
