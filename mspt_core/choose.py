@@ -194,7 +194,10 @@ class ChoosingReader:
                 f"not this one ({printed.model.num_classes}); refit it (packaging/default_model/script_classifier.py)"
             )
         self.printed, self.handwriting, self.classifier = printed, handwriting, classifier
-        self.height = printed.height
+        # Lines are cut at the taller model's height: each model scales them to its own, and a
+        # line cut smaller than the handwriting model reads would lose the detail it was made
+        # taller for.
+        self.height = max(printed.height, handwriting.height)
         self.last_choices: list[str] = []
         self.last_reread: list[int] = []
 

@@ -2,7 +2,7 @@
 with fp16 weights to keep the repository small. Its provenance travels along unchanged.
 
     .venv/bin/python packaging/ship_model.py ../runs/default-fast/best [--name default] [--note TEXT] \\
-        [--int8-check fondue-en-print-20/val ehri-typewritten-en-de/val ...]
+        [--keep-reading] [--int8-check fondue-en-print-20/val ehri-typewritten-en-de/val ...]
 
 With --int8-check, the shipped weights read the named validation splits (polygon and box crops)
 with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
@@ -10,7 +10,8 @@ metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by defau
 is shipped without a language model, read as cut and once (the check reads greedily);
 packaging/default_model/language_model.py chooses its language model and fusion, and
 reading_settings.py how wide to read its lines and which to read shifted too, each in turn, in
-the order docs/recognizer.md gives. It
+the order docs/recognizer.md gives (``--keep-reading`` ships a round trained on from a bundled
+model with the reading settings it carries from it, until they are chosen again). It
 is shipped to read with paper at both line ends ("end_margin": ``recognize.END_MARGIN``).
 """
 
@@ -64,6 +65,12 @@ def main() -> None:
     parser.add_argument("--name", default="default")
     parser.add_argument("--note", default="", help="added to the provenance, e.g. how it was made")
     parser.add_argument(
+        "--keep-reading",
+        action="store_true",
+        help="keep the reading settings the model carries from the base it was trained on from, instead of "
+        "shipping it read as cut and once (reading_settings.py chooses them again)",
+    )
+    parser.add_argument(
         "--int8-check",
         nargs="+",
         default=None,
@@ -77,10 +84,14 @@ def main() -> None:
     # A model fine-tuned from a base carries the base's language model settings; they were
     # chosen for the base: this model reads greedily until language_model.py chooses its own.
     metadata.pop("language_model", None)
-    # So is how it reads lines (recognize.py): reading_settings.py chooses this model's own.
+    # So is how it reads lines (recognize.py): reading_settings.py chooses this model's own, or,
+    # with --keep-reading, the base's are kept (and said to be).
     for setting in CHOSEN_READING:
-        metadata.pop(setting, None)
         metadata.pop(f"{setting}_choice", None)
+        if not args.keep_reading:
+            metadata.pop(setting, None)
+        elif setting in metadata:
+            metadata[f"{setting}_choice"] = {"kept_from_base": True}  # not chosen for this model
     # Bundled models read with paper at both line ends (recognize.END_MARGIN); the int8 check and
     # language_model.py measure them so.
     metadata["end_margin"] = END_MARGIN

@@ -167,6 +167,29 @@ def test_lines_the_print_model_reads_unsurely_are_read_again_by_the_handwriting_
     assert [unsurely[i].text for i in sorted(least_sure)] == [r.text for r in by_hand]
 
 
+def test_lines_are_cut_at_the_taller_models_height_and_each_model_reads_them_at_its_own(cremma):
+    """A handwriting model made to read taller lines than the print model must get lines cut that
+    tall: cut at the print model's height and scaled up, they would have lost the detail."""
+    from mspt_core.data.lines import lines_from_page_xml
+    from mspt_core.metrics import cer
+    from mspt_core.models import LoadedModel, load_model
+    from tests.conftest import split_xmls
+
+    classifier = choose.load_classifier(choose.bundled_path())
+    printed = LineRecognizer.from_model("default", device="cpu")
+    loaded = load_model(bundled_models_dir() / "handwriting")
+    tall = loaded.model.float().taller(loaded.config.height + 16)
+    handwriting = LineRecognizer(LoadedModel(tall, loaded.charset, loaded.metadata), device="cpu", engine="torch")
+    reader = choose.ChoosingReader(printed, handwriting, classifier)
+    assert reader.height == handwriting.height == loaded.config.height + 16 > printed.height
+    assert choose.ChoosingReader(printed, printed, classifier).height == printed.height
+
+    lines = lines_from_page_xml(split_xmls(cremma, "val")[0], reader.height)
+    readings = reader.read(lines.images[:6])
+    assert choose.HANDWRITING in reader.last_choices
+    assert cer(lines.texts[:6], [r.text for r in readings]) < 0.5
+
+
 def test_unsure_below_round_trips_and_a_file_without_it_never_reads_twice(tmp_path):
     classifier = choose.load_classifier(choose.bundled_path())
     assert 0 < classifier.unsure_below < 1  # chosen on val with the threshold

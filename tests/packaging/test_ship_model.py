@@ -1,0 +1,36 @@
+"""packaging/ship_model.py: what a shipped model reads with until its own settings are chosen."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import pytest
+
+from tests.conftest import load_script
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_shipped_model_reads_as_cut_unless_it_keeps_its_bases_reading(tmp_path, monkeypatch, keep):
+    from mspt_core.models import bundled_models_dir, read_metadata
+    from mspt_core.recognize import CHOSEN_READING
+
+    script = load_script("packaging/ship_model.py")
+    # a round trained on from the handwriting model carries the base's reading settings
+    trained = shutil.copytree(bundled_models_dir() / "handwriting", tmp_path / "run" / "best")
+    before = read_metadata(trained)
+    carried = {key: before[key] for key in CHOSEN_READING if key in before}
+    assert carried and before.get("language_model")
+    monkeypatch.setattr(script, "bundled_models_dir", lambda: tmp_path / "models")
+    arguments = [str(trained), "--name", "handwriting", *(["--keep-reading"] * keep)]
+    monkeypatch.setattr(sys, "argv", ["ship_model.py", *arguments])
+    script.main()
+
+    shipped = read_metadata(tmp_path / "models" / "handwriting")
+    assert "language_model" not in shipped  # chosen for the base, not for these weights
+    assert shipped["end_margin"] == script.END_MARGIN
+    for key, value in carried.items():
+        if keep:
+            assert shipped[key] == value and shipped[f"{key}_choice"] == {"kept_from_base": True}
+        else:
+            assert key not in shipped and f"{key}_choice" not in shipped
