@@ -130,6 +130,7 @@ def grow(folder: Path, layers: int | None, channels: list[int] | None, height: i
     except ValueError as error:
         raise SystemExit(f"the base cannot grow as the recipe asks: {error}") from error
     metadata["config"] = grown.config.to_json()
+    metadata["line_height"] = grown.config.height
     metadata["parameters"] = grown.parameter_count()
     save_model(folder, grown, loaded.charset, metadata)
 

@@ -155,7 +155,8 @@ def test_a_base_with_a_height_is_made_taller_in_the_run_folder_and_reads_lines_c
     recipe = {"height": 56, "base": {"model": "models/print", "sha256": sha, "height": 56}}
 
     grown = load_model(script.base_model(recipe, tmp_path / "run"))
-    assert grown.config.height == 56 and grown.metadata["taller_from_height"] == shipped.config.height
+    assert grown.config.height == grown.metadata["line_height"] == 56
+    assert grown.metadata["taller_from_height"] == shipped.config.height
     assert grown.metadata["parameters"] == grown.model.parameter_count()
     lines = lines_from_page_xml(split_xmls(fondue, "val")[0], 56)
     images, widths = collate(lines.images[:8])
