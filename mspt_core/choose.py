@@ -23,6 +23,7 @@ classes, and the pair is refused if they differ.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +77,9 @@ class ScriptClassifier:
     scale: np.ndarray
     threshold: float  # lines above it are read by the handwriting model
     metadata: dict = field(default_factory=dict)
-    # print readings with a mean character confidence below it are read again by the handwriting
-    # model (0: never; files written before it existed)
+    # print readings with a mean character confidence below it (``mean_confidence``: for a reading
+    # of no text, how sure it is that nothing is there) are read again by the handwriting model
+    # (0: never; files written before it existed)
     unsure_below: float = 0.0
 
     @property
@@ -215,7 +217,16 @@ class ChoosingReader:
         if hand:
             for i, reading in zip(hand, self.handwriting.read([images[i] for i in hand]), strict=True):
                 readings[i] = reading
-        return readings
+        models = {PRINT: self.printed, HANDWRITING: self.handwriting}
+        return [self._as_cut(reading, models[choice]) for reading, choice in zip(readings, choices, strict=True)]
+
+    def _as_cut(self, reading, model):
+        """``reading`` with its characters' x in the line as cut at this reader's height, where
+        ``model`` scaled the line to a height of its own (its positions are in that image)."""
+        if model.height == self.height:
+            return reading
+        scale = self.height / model.height
+        return dataclasses.replace(reading, char_x=[x * scale for x in reading.char_x])
 
 
 def classifier_choices(classifier: ScriptClassifier, log_probs: Sequence[np.ndarray]) -> list[str]:

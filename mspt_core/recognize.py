@@ -87,7 +87,7 @@ class Reading:
     char_confidences: list[float]  # one per character of text
     char_x: list[float]  # x of each character in the model-height line image, pixels (CTC only)
     # For a reading without characters: how sure the model is that nothing is written there
-    # (``empty_confidence``). Low where it saw marks it then read as no text.
+    # (``empty_confidence``; CTC readings only). Low where it saw marks it then read as no text.
     nothing_confidence: float = 1.0
 
     @property
@@ -268,7 +268,7 @@ class LineRecognizer:
         return [self._reading(row, self._search(row)) for row in log_probs]
 
     def _search(self, row: np.ndarray) -> Decoded:
-        if not len(row) or (row.argmax(axis=1) == 0).all():
+        if all_blank(row):
             # Blank in every frame: nothing written there (paper, a speck). A search would
             # still find what the language model likes best among unlikely readings.
             return Decoded([], [], [])
@@ -418,14 +418,17 @@ def frame_confidence(log_probs: np.ndarray) -> float:
     return float(np.exp(best).mean()) if len(best) else 1.0
 
 
+def all_blank(log_probs: np.ndarray) -> bool:
+    """Whether blank is the best class of every frame (or there are none): nothing written."""
+    return not len(log_probs) or bool((log_probs.argmax(axis=1) == 0).all())
+
+
 def empty_confidence(log_probs: np.ndarray) -> float:
     """How sure a line's CTC output is that the line holds no text: the blank's probability in
     the frame where it is lowest where some frame's best class is a character or a space (a
     search may still read no text there: the language model found the marks no likely text), 1
     where blank is every frame's best (paper, a speck: nothing to doubt)."""
-    if not len(log_probs) or (log_probs.argmax(axis=1) == 0).all():
-        return 1.0
-    return float(np.exp(log_probs[:, 0].min()))
+    return 1.0 if all_blank(log_probs) else float(np.exp(log_probs[:, 0].min()))
 
 
 def moved(line: np.ndarray, pixels: int) -> np.ndarray:

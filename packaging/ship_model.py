@@ -5,7 +5,8 @@ with fp16 weights to keep the repository small. Its provenance travels along unc
         [--keep-reading] [--int8-check fondue-en-print-20/val ehri-typewritten-en-de/val ...]
 
 With --int8-check, the shipped weights read the named validation splits (polygon and box crops)
-with ONNX Runtime in fp32 and in int8; when int8 stays within 0.05 CER points, the model's
+with ONNX Runtime in fp32 and in int8 (greedily, with the reading settings kept, if any: the
+check's record says which); when int8 stays within 0.05 CER points, the model's
 metadata says so (``inference.int8``) and mspt reads it in int8 on CPUs by default. The model
 is shipped without a language model, read as cut and once (the check reads greedily);
 packaging/default_model/language_model.py chooses its language model and fusion, and
@@ -87,11 +88,11 @@ def main() -> None:
     # So is how it reads lines (recognize.py): reading_settings.py chooses this model's own, or,
     # with --keep-reading, the base's are kept (and said to be).
     for setting in CHOSEN_READING:
-        metadata.pop(f"{setting}_choice", None)
+        choice = metadata.pop(f"{setting}_choice", None)
         if not args.keep_reading:
             metadata.pop(setting, None)
-        elif setting in metadata:
-            metadata[f"{setting}_choice"] = {"kept_from_base": True}  # not chosen for this model
+        elif setting in metadata:  # chosen for the base (with its language model), not for this model
+            metadata[f"{setting}_choice"] = {**(choice or {}), "kept_from_base": True}
     # Bundled models read with paper at both line ends (recognize.END_MARGIN); the int8 check and
     # language_model.py measure them so.
     metadata["end_margin"] = END_MARGIN
@@ -101,6 +102,7 @@ def main() -> None:
     if args.int8_check:
         shipped = load_model(target)  # the fp16-rounded weights users get
         metadata["inference"] = int8_check(shipped, args.int8_check)
+        metadata["inference"]["reading"] = {k: metadata[k] for k in CHOSEN_READING if k in metadata}
         target = save_model(target, shipped.model, shipped.charset, metadata, half=True)
         print(f"int8 check: {metadata['inference']}")
     size = sum(p.stat().st_size for p in target.iterdir()) / 1e6

@@ -100,26 +100,31 @@ class Recognizer(nn.Module):
         return self._like_this(grown)
 
     def taller(self, height: int) -> Recognizer:
-        """A copy of this model that reads lines ``height`` px high. Only the front end's
-        projection depends on the height (it takes every row of the stride-8 feature map at
-        once): its weights for each channel are resampled linearly from the old rows to the new,
-        each row's share scaled by old rows / new rows, so a feature met all down a line adds up
-        to what it did. The convolutions see strokes larger than they learned on, so the copy
-        reads worse than this model until training has adapted it: a start for a model with more
-        pixels to a letter, not the same model at another size."""
+        """A copy of this model that reads lines ``height`` px high (at least as high as now).
+        Only the front end's projection depends on the height (it takes every row of the
+        stride-8 feature map at once): its weights for each channel are resampled linearly from
+        the old rows to the new, each row's share scaled by old rows / new rows, so a feature met
+        all down a line adds up to about what it did (the end rows are held, not extrapolated).
+        The convolutions see strokes larger than they learned on, so the copy reads worse than
+        this model until training has adapted it: a start for a model with more pixels to a
+        letter, not the same model at another size."""
+        if height < self.config.height:
+            raise ValueError(f"cannot make a model that reads {self.config.height}-px lines read {height}-px ones")
         config = replace(self.config, height=height)  # checks that height is a multiple of 8
         grown = Recognizer(config, self.num_classes)
         old_rows, new_rows = self.config.height // DOWNSAMPLE, height // DOWNSAMPLE
         state = self.state_dict()
         weight = state["encoder.frontend.project.weight"]
-        per_channel = weight.reshape(weight.shape[0], -1, old_rows)
+        per_channel = weight.double().reshape(weight.shape[0], -1, old_rows)
         # where the centre of each new row falls among the old rows' centres
-        where = ((torch.arange(new_rows, dtype=torch.float64) + 0.5) * old_rows / new_rows - 0.5).clamp(0, old_rows - 1)
+        rows = torch.arange(new_rows, dtype=torch.float64, device=weight.device)
+        where = ((rows + 0.5) * old_rows / new_rows - 0.5).clamp(0, old_rows - 1)
         below = where.floor().long()
         above = (below + 1).clamp(max=old_rows - 1)
-        share = (where - below).to(weight.dtype)
+        share = where - below
         resampled = per_channel[:, :, below] * (1 - share) + per_channel[:, :, above] * share
-        state["encoder.frontend.project.weight"] = (resampled * old_rows / new_rows).reshape(weight.shape[0], -1)
+        scaled = (resampled * old_rows / new_rows).reshape(weight.shape[0], -1)
+        state["encoder.frontend.project.weight"] = scaled.to(weight.dtype)
         grown.load_state_dict(state)
         return self._like_this(grown)
 

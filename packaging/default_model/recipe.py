@@ -48,6 +48,7 @@ from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
+from mspt_core.model.config import DOWNSAMPLE  # noqa: E402
 from mspt_core.models import WEIGHTS, load_model, save_model, weights_sha256  # noqa: E402
 from mspt_core.train.settings import AS_CUT  # noqa: E402
 from mspt_core.train.supervised import train_recognizer  # noqa: E402
@@ -69,6 +70,8 @@ def check_base(recipe: dict) -> None:
             f'the base\'s "height" ({height!r}) must be the whole number of px the recipe cuts lines at '
             f'("height": {recipe.get("height")!r})'
         )
+    if height is not None and height % DOWNSAMPLE:
+        raise SystemExit(f'the base\'s "height" must be a multiple of {DOWNSAMPLE} px, got {height}')
     if layers is not None and not (isinstance(layers, int) and not isinstance(layers, bool) and 1 <= layers <= 64):
         raise SystemExit(f'the base\'s "layers" must be a whole number of encoder layers, got {layers!r}')
     if channels is not None and not (

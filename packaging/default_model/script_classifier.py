@@ -6,7 +6,8 @@ Lines: up to ``--lines`` per set and crop style (along the line finder's outline
 ``mspt transcribe`` cuts it; along its own polygon; as a box with a 0-10 px margin) of the
 **train** splits of every set in ../shared/data, drawn with a fixed seed. The threshold, and
 the mean character confidence below which a print reading is read again by the handwriting model
-(``unsure_below``), are the pair of THRESHOLDS x UNSURE whose mean CER over every set's **val**
+(``unsure_below``; ``choose.mean_confidence``, which for a reading of no text is how sure the
+print model is that nothing is written), are the pair of THRESHOLDS x UNSURE whose mean CER over every set's **val**
 lines (all three crop styles), reading each line as the ``auto`` reader would, is within 0.05 points
 of the lowest and that hands the fewest lines to the slower handwriting model; test splits are
 never read.

@@ -148,11 +148,18 @@ def test_quitting_during_the_line_finders_first_export_waits_for_it(qtbot, monke
 
     exporting = threading.Thread(target=time.sleep, args=(1.0,), daemon=True)
     monkeypatch.setattr(app_main, "prepare_line_finder", lambda: exporting.start() or exporting)
-    monkeypatch.setattr(app_main, "open_at_start", lambda *args: None)
+    monkeypatch.setattr(app_main, "open_at_start", lambda window, *args: qtbot.addWidget(window))  # closed after
     monkeypatch.setattr(app_main, "setup_logging", lambda: tmp_path / "mspt.log")
     monkeypatch.setattr(app_main, "install_excepthook", lambda window_getter: None)
+    monkeypatch.setattr(app_main, "install_translations", lambda app, language: [])
     monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # the person quits at once
     assert app_main.main([]) == 0
     assert not exporting.is_alive()
-    for widget in QApplication.topLevelWidgets():
-        widget.close()
+
+    # the wait is bounded: an export that never ends does not hold the app open
+    stuck = threading.Thread(target=time.sleep, args=(30.0,), daemon=True)
+    monkeypatch.setattr(app_main, "prepare_line_finder", lambda: stuck.start() or stuck)
+    monkeypatch.setattr(app_main, "QUIT_WAIT_SECONDS", 0.2)
+    started = time.monotonic()
+    assert app_main.main([]) == 0
+    assert stuck.is_alive() and time.monotonic() - started < 20

@@ -167,7 +167,7 @@ def test_lines_the_print_model_reads_unsurely_are_read_again_by_the_handwriting_
     assert [unsurely[i].text for i in sorted(least_sure)] == [r.text for r in by_hand]
 
 
-def test_lines_are_cut_at_the_taller_models_height_and_each_model_reads_them_at_its_own(cremma):
+def test_lines_are_cut_at_the_taller_models_height_and_each_model_reads_them_at_its_own(cremma, fondue):
     """A handwriting model made to read taller lines than the print model must get lines cut that
     tall: cut at the print model's height and scaled up, they would have lost the detail."""
     from mspt_core.data.lines import lines_from_page_xml
@@ -188,6 +188,25 @@ def test_lines_are_cut_at_the_taller_models_height_and_each_model_reads_them_at_
     readings = reader.read(lines.images[:6])
     assert choose.HANDWRITING in reader.last_choices
     assert cer(lines.texts[:6], [r.text for r in readings]) < 0.5
+    for image, reading in zip(lines.images[:6], readings, strict=True):
+        assert 0 <= min(reading.char_x) and max(reading.char_x) <= image.shape[1] + 8  # a frame's width
+
+    # the print model's readings place their characters in the line as cut, not as it scaled it
+    classifier.threshold, classifier.unsure_below = 0.999_999, 0.0  # everything stays print
+    printed_page = split_xmls(fondue, "val")[0]
+    tall_cut = lines_from_page_xml(printed_page, reader.height).images[:6]
+    own_cut = lines_from_page_xml(printed_page, printed.height).images[:6]
+    read_tall, read_own = reader.read(tall_cut), printed.read(own_cut)
+    assert reader.last_choices == [choose.PRINT] * 6
+    compared = 0
+    for tall, own, image in zip(read_tall, read_own, tall_cut, strict=True):
+        if tall.text == own.text:  # cut twice, scaled differently: compare where both read alike
+            compared += 1
+            scale = reader.height / printed.height
+            frame = printed.model.config.frame_stride * scale  # a CTC frame, in the line as cut
+            assert np.abs(np.subtract(tall.char_x, [x * scale for x in own.char_x])).max() <= 2 * frame + 1e-6
+            assert max(tall.char_x) > 0.8 * image.shape[1]  # the last characters near the line's end
+    assert compared >= 3
 
 
 def test_unsure_below_round_trips_and_a_file_without_it_never_reads_twice(tmp_path):

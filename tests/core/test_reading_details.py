@@ -300,6 +300,21 @@ def test_a_written_line_read_as_no_text_is_unsure_not_sure(cremma):
     for reading in reader.read(images):
         assert reading.text == "" and reading.confidence < 0.5
         assert classifier.unsure(reading)  # so auto reads it again with the handwriting model
-    assert [r.text for r in LineRecognizer.from_model("handwriting", device="cpu").read(images)] != ["", ""]
+    assert all(r.text for r in LineRecognizer.from_model("handwriting", device="cpu").read(images))
     (paper,) = reader.read([np.full((reader.height, 300), 255, np.uint8)])
     assert paper.text == "" and paper.confidence == 1.0 and not classifier.unsure(paper)
+
+
+def test_how_sure_a_reading_of_no_text_is_comes_from_the_blanks_least_sure_frame():
+    import numpy as np
+
+    from mspt_core.recognize import all_blank, empty_confidence
+
+    def rows(*blank_probabilities):  # two classes: blank and one character
+        p = np.array(blank_probabilities)
+        return np.log(np.stack([p, 1 - p], axis=1))
+
+    assert empty_confidence(rows(0.9, 0.7, 0.95)) == 1.0  # blank best everywhere: paper
+    assert empty_confidence(np.zeros((0, 2))) == 1.0 and all_blank(np.zeros((0, 2)))
+    assert empty_confidence(rows(0.9, 0.3, 0.95)) == pytest.approx(0.3)  # a mark in one frame
+    assert not all_blank(rows(0.9, 0.3, 0.95))

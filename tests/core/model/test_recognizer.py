@@ -245,5 +245,7 @@ def test_a_taller_model_still_reads_real_handwriting_cut_at_its_new_height(cremm
         same = base.taller(height).ctc_log_probs(images, widths)[0]
         torch.testing.assert_close(same, base.ctc_log_probs(images, widths)[0])
     with pytest.raises(ValueError, match="multiple of 8"):
-        base.taller(50)
+        base.taller(height + 2)
+    with pytest.raises(ValueError, match="cannot make"):
+        base.taller(height - 8)
     assert base.train().taller(64).training and next(base.half().taller(64).parameters()).dtype == torch.float16
