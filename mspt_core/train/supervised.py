@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from mspt_core.charset import Charset
-from mspt_core.data.augment import augment
+from mspt_core.data.augment import augment, checked_strength
 from mspt_core.data.batching import collate, width_batches
 from mspt_core.data.lines import LineSet
 from mspt_core.devices import pick_device
@@ -73,6 +73,7 @@ class RecognitionJob:
         base_file: Path | None = None,
         encoder_lr_scale: float = 1.0,
         train_widths: tuple[float, float] = AS_CUT,
+        augment_strength: float = 1.0,
     ):
         self.model = model
         self.charset = charset
@@ -94,6 +95,7 @@ class RecognitionJob:
         # reading adds it after widening, so training varies it a little (4-5 px at 1.3).
         self.margin = end_margin_pixels(self.reading, model.config.height)
         self.train_widths = train_widths
+        self.augment_strength = augment_strength  # how far augmentation moves the writing's shape
         self.targets = [charset.encode(text) for text in train_set.texts]
         self.widths = [img.shape[1] for img in train_set.images]
         # Set by ``blend_toward``: validation and keep-best read the weights blended toward it.
@@ -120,8 +122,12 @@ class RecognitionJob:
             self.model.load_state_dict(trained)
 
     def resume_record(self) -> dict:
-        """What a resumed run must train with as it started (``loop``): its lines' widths."""
-        return {} if self.train_widths == AS_CUT else {"train_widths": list(self.train_widths)}
+        """What a resumed run must train with as it started (``loop``): its lines' widths and
+        how strongly they are augmented (each left out at its default, as runs made before it)."""
+        return {
+            **({} if self.train_widths == AS_CUT else {"train_widths": list(self.train_widths)}),
+            **({} if self.augment_strength == 1.0 else {"augment_strength": self.augment_strength}),
+        }
 
     def validation_record(self) -> dict:
         """How a resumed run must validate as it started (``loop``): blended toward the base or not."""
@@ -156,7 +162,7 @@ class RecognitionJob:
         if self.train_widths != AS_CUT:
             images = [widened(img, float(rng.uniform(*self.train_widths))) for img in images]
         if self.use_augmentation:
-            images = [augment(img, rng) for img in images]
+            images = [augment(img, rng, self.augment_strength) for img in images]
         pixels, widths = collate(images)
         targets = torch.tensor([t for i in batch for t in self.targets[i]], dtype=torch.long)
         lengths = torch.tensor([len(self.targets[i]) for i in batch], dtype=torch.long)
@@ -244,6 +250,7 @@ def train_recognizer(
     encoder_lr_scale: float = 1.0,
     train_widths: tuple[float, float] = AS_CUT,
     select_blended: bool = False,
+    augment_strength: float = 1.0,
 ) -> TrainOutcome:
     """``tuned_share``: from a base model, blend the kept weights this far from the base's
     toward the trained ones (1: not at all; see the module's docstring); with
@@ -252,7 +259,9 @@ def train_recognizer(
     the encoder (front end and transformer) learns at this fraction of the learning rate, the
     reading head at all of it (0: the encoder's weights stay; its BatchNorm statistics still
     follow the batches). ``train_widths``: each training line is stretched across by a factor
-    drawn evenly from this range (as cut by default; see ``recognize.widened``)."""
+    drawn evenly from this range (as cut by default; see ``recognize.widened``).
+    ``augment_strength``: how far augmentation moves the shape of the writing
+    (``data.augment``; 1, the default, as every run trained before it)."""
     if not train_set.samples:
         raise DataError("no training lines")
     if not 0.0 <= tuned_share <= 1.0:
@@ -261,6 +270,7 @@ def train_recognizer(
         raise ValueError("select_blended blends toward a base model: it needs one, and tuned_share between 0 and 1")
     check_encoder_lr_scale(encoder_lr_scale)
     train_widths = checked_train_widths(train_widths)
+    augment_strength = checked_strength(augment_strength)
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     added: list[str] = []
@@ -283,6 +293,7 @@ def train_recognizer(
             head=model.config.head,
             encoder_lr_scale=encoder_lr_scale,
             **({} if train_widths == AS_CUT else {"train_widths": list(train_widths)}),
+            **({} if augment_strength == 1.0 else {"augment_strength": augment_strength}),
             **({"tuned_share": tuned_share} if tuned_share < 1.0 else {}),
             **({"select_blended": True} if select_blended else {}),
         ),
@@ -299,6 +310,7 @@ def train_recognizer(
         base_file=base_model,
         encoder_lr_scale=encoder_lr_scale,
         train_widths=train_widths,
+        augment_strength=augment_strength,
     )
     if select_blended and base_model is not None:  # checked above; said again for the type checker
         reference, _ = load_model(base_model).extended_for(train_set.texts)

@@ -19,6 +19,8 @@ effect on what was there.
 Such a round may keep a moving average of its weights ("ema_decay") and validate, and keep, its
 weights blended toward its base ("tuned_share", the share of the trained weights, between 0 and
 1): every validation reads the blend, so the round keeps the step whose blend reads best.
+"augment_strength" (default 1) scales how far the augmentation moves the shape of the writing
+(slant, wobble, curl; ``mspt_core.data.augment``).
 
 Keep the run folder outside the repository. Started again with the same --out, the run resumes
 exactly from its last checkpoint (pre-training, then training; the prepared lines are cached
@@ -46,6 +48,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.common import load_recipe, recipe_pretraining, shared_split, train_settings  # noqa: E402
 from mspt_core.atomic import atomic_write  # noqa: E402
 from mspt_core.cli.common import TrainingBar, set_threads  # noqa: E402
+from mspt_core.data.augment import checked_strength  # noqa: E402
 from mspt_core.data.lines import LineSample, LineSet, lines_from_page_xml  # noqa: E402
 from mspt_core.data.synth import Corpus, FontSet, LineSynthesizer  # noqa: E402
 from mspt_core.model.config import DOWNSAMPLE  # noqa: E402
@@ -176,7 +179,7 @@ def _data_key(recipe: dict) -> str:
     made with other data settings is not reused."""
     training = (
         *("steps", "batch_size", "lr", "warmup", "val_every", "real_repeats", "train_widths", "base"),
-        *("ema_decay", "tuned_share"),
+        *("ema_decay", "tuned_share", "augment_strength"),
     )
     data_settings = {k: v for k, v in recipe.items() if k not in training}
     return hashlib.sha256(json.dumps(data_settings, sort_keys=True).encode()).hexdigest()[:16]
@@ -267,6 +270,13 @@ def main() -> None:
     recipe = load_recipe(args.recipe, args.set)
     if "pretrain" in recipe and "train_widths" in recipe:
         raise SystemExit('"train_widths" stretches the lines a recognizer trains on: not with "pretrain"')
+    if "augment_strength" in recipe:
+        if "pretrain" in recipe:
+            raise SystemExit('"augment_strength" is how a recognizer\'s lines are augmented: not with "pretrain"')
+        try:
+            checked_strength(recipe["augment_strength"])
+        except ValueError as error:
+            raise SystemExit(f'"augment_strength": {error}') from None
     if "tuned_share" in recipe:
         share = recipe["tuned_share"]
         if "base" not in recipe:
@@ -320,6 +330,7 @@ def main() -> None:
             on_progress=TrainingBar(settings.steps),
             data_description=description,
             train_widths=recipe.get("train_widths", AS_CUT),
+            augment_strength=recipe.get("augment_strength", 1.0),
             # A round validates, and keeps, its weights blended toward its base at this share.
             tuned_share=recipe.get("tuned_share", 1.0),
             select_blended="tuned_share" in recipe,
@@ -350,6 +361,7 @@ def main() -> None:
             on_progress=TrainingBar(settings.steps),
             data_description=description,
             train_widths=recipe.get("train_widths", AS_CUT),
+            augment_strength=recipe.get("augment_strength", 1.0),
         )
     result = outcome.result
     print(

@@ -246,6 +246,7 @@ def test_prepared_lines_are_shared_by_recipes_that_differ_only_in_how_they_train
         lr=1.0,
         ema_decay=0.9,
         tuned_share=0.5,
+        augment_strength=2.0,
     )
     assert script._data_key(training) == key
     assert script._data_key(dict(recipe, height=48)) != key
@@ -279,6 +280,28 @@ def test_a_blend_share_without_a_base_or_out_of_range_is_refused_before_anything
     recipe = json.loads((REPO / "packaging" / "default_model" / recipe_name).read_text())
     path = tmp_path / "blended.json"
     path.write_text(json.dumps(dict(recipe, tuned_share=share)))
+    monkeypatch.setattr("sys.argv", ["recipe.py", "--recipe", str(path), "--out", str(tmp_path / "run")])
+    with pytest.raises(SystemExit, match=message):
+        script.main()
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("recipe_name", "strength", "message"),
+    [
+        ("joint.json", 2.0, 'not with "pretrain"'),  # pre-training's own augmentation is another thing
+        ("handwriting-v19-shapes.json", 0, "above 0 and at most 3"),
+        ("handwriting-v19-shapes.json", 4, "above 0 and at most 3"),
+        ("handwriting-v19-shapes.json", "strong", "above 0 and at most 3"),
+    ],
+)
+def test_an_augmentation_strength_with_pre_training_or_out_of_range_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch, recipe_name, strength, message
+):
+    script = load_script()
+    recipe = json.loads((REPO / "packaging" / "default_model" / recipe_name).read_text())
+    path = tmp_path / "strong.json"
+    path.write_text(json.dumps(dict(recipe, augment_strength=strength)))
     monkeypatch.setattr("sys.argv", ["recipe.py", "--recipe", str(path), "--out", str(tmp_path / "run")])
     with pytest.raises(SystemExit, match=message):
         script.main()
