@@ -16,7 +16,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MAX_STRENGTH = 3.0  # a shear of 0.9 (42 degrees) is as slanted as writing gets
+# At this strength a 40-px line's top and bottom rows shear up to 18 px sideways, far past its
+# 4-px end margins: further, its first and last letters would leave the crop.
+MAX_STRENGTH = 3.0
 
 
 def _affine(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
@@ -31,9 +33,11 @@ def _affine(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) 
 
 def _elastic(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
     h, w = image.shape
-    # Smooth random displacement (under a pixel at strength 1): uneven paper and pen wobble.
-    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), 6) * (25 * strength)
-    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), 6) * (25 * strength)
+    # Smooth random displacement (typically under a pixel at strength 1, at most about 3): uneven
+    # paper and pen wobble.
+    amplitude = 25 * strength
+    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), 6) * amplitude
+    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), 6) * amplitude
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
@@ -119,7 +123,7 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # In order: the page (curl, geometry, ink), the light and the paper, then what the scanner and
-# the file format do. SHAPED take ``strength``.
+# the file format do.
 TRANSFORMS = [
     (_curl, 0.2),
     (_affine, 0.5),
@@ -137,16 +141,18 @@ TRANSFORMS = [
 ]
 
 
-SHAPED = (_curl, _affine, _elastic)
+# The transforms that move the writing's shape: they take ``strength`` (the module's docstring).
+SHAPE_TRANSFORMS = (_curl, _affine, _elastic)
 
 
 def augment(image: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
-    """A randomly degraded copy of ``image`` with the same shape; ``strength`` (see the module's
-    docstring) from ``checked_strength``."""
+    """A randomly degraded copy of ``image`` with the same shape; ``strength`` scales how far its
+    writing's shape moves (the module's docstring), a value ``checked_strength`` accepts (not
+    checked here: it runs for every training line)."""
     out = image
     for transform, probability in TRANSFORMS:
         if rng.random() < probability:
-            out = transform(out, rng, strength) if transform in SHAPED else transform(out, rng)
+            out = transform(out, rng, strength) if transform in SHAPE_TRANSFORMS else transform(out, rng)
     return out
 
 

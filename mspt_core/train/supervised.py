@@ -124,10 +124,7 @@ class RecognitionJob:
     def resume_record(self) -> dict:
         """What a resumed run must train with as it started (``loop``): its lines' widths and
         how strongly they are augmented (each left out at its default, as runs made before it)."""
-        return {
-            **({} if self.train_widths == AS_CUT else {"train_widths": list(self.train_widths)}),
-            **({} if self.augment_strength == 1.0 else {"augment_strength": self.augment_strength}),
-        }
+        return batch_settings(self.train_widths, self.augment_strength)
 
     def validation_record(self) -> dict:
         """How a resumed run must validate as it started (``loop``): blended toward the base or not."""
@@ -271,6 +268,8 @@ def train_recognizer(
     check_encoder_lr_scale(encoder_lr_scale)
     train_widths = checked_train_widths(train_widths)
     augment_strength = checked_strength(augment_strength)
+    if augment_strength != 1.0 and not use_augmentation:
+        raise ValueError("an augmentation strength needs augmentation: without it the lines are trained on as they are")
     run_dir = Path(run_dir)
     torch.manual_seed(settings.seed)  # same seed, same initial weights
     added: list[str] = []
@@ -292,8 +291,7 @@ def train_recognizer(
             size=size if base_model is None else None,
             head=model.config.head,
             encoder_lr_scale=encoder_lr_scale,
-            **({} if train_widths == AS_CUT else {"train_widths": list(train_widths)}),
-            **({} if augment_strength == 1.0 else {"augment_strength": augment_strength}),
+            **batch_settings(train_widths, augment_strength),
             **({"tuned_share": tuned_share} if tuned_share < 1.0 else {}),
             **({"select_blended": True} if select_blended else {}),
         ),
@@ -376,6 +374,15 @@ def widths_as_read(relative: tuple[float, float], base_model: Path | None) -> tu
     scale = width_scale(read_metadata(base_model)) if base_model is not None else 1.0
     low, high = relative
     return checked_train_widths((round(low * scale, 4), round(high * scale, 4)))
+
+
+def batch_settings(train_widths: tuple[float, float], augment_strength: float) -> dict:
+    """How a run's training lines are stretched and augmented, for its checkpoints and model file:
+    each setting left out at its default, as runs made before it recorded none."""
+    return {
+        **({} if train_widths == AS_CUT else {"train_widths": list(train_widths)}),
+        **({} if augment_strength == 1.0 else {"augment_strength": augment_strength}),
+    }
 
 
 def checked_train_widths(widths) -> tuple[float, float]:

@@ -272,7 +272,7 @@ def main() -> None:
         raise SystemExit('"train_widths" stretches the lines a recognizer trains on: not with "pretrain"')
     if "augment_strength" in recipe:
         if "pretrain" in recipe:
-            raise SystemExit('"augment_strength" is how a recognizer\'s lines are augmented: not with "pretrain"')
+            raise SystemExit('"augment_strength": not with "pretrain" (its fine-tuning stage augments at strength 1)')
         try:
             checked_strength(recipe["augment_strength"])
         except ValueError as error:

@@ -10,7 +10,9 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from tests.conftest import DATA, split_xmls
@@ -278,3 +280,29 @@ def test_a_setting_a_recipe_cannot_take_is_refused_before_anything_is_written(
     with pytest.raises(SystemExit, match=message):
         script.main()
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("recipe_name", "strength"), [("handwriting-v19-shapes.json", None), ("recipe.json", 1.5)])
+def test_a_recipes_augmentation_strength_reaches_its_training(tmp_path, monkeypatch, recipe_name, strength):
+    # Both ways a recipe trains (from a base, from nothing) hand the strength on.
+    from mspt_core.data.lines import LineSample, LineSet
+
+    script = load_script()
+    recipe = json.loads((REPO / "packaging" / "default_model" / recipe_name).read_text())
+    if strength is not None:
+        recipe["augment_strength"] = strength
+    path = tmp_path / "strong.json"
+    path.write_text(json.dumps(recipe))
+    lines = LineSet([LineSample(np.full((recipe["height"], 64), 255, dtype=np.uint8), "a", "blank")])
+    monkeypatch.setattr(script, "load_prepared", lambda *_: {"synthetic": lines, "real": lines, "val": lines})
+    handed: dict = {}
+
+    def train_recognizer(*args, **kwargs):
+        handed.update(kwargs)
+        result = SimpleNamespace(status="finished", step=0, best_metric=None)
+        return SimpleNamespace(result=result, model_path=tmp_path / "run")
+
+    monkeypatch.setattr(script, "train_recognizer", train_recognizer)
+    monkeypatch.setattr("sys.argv", ["recipe.py", "--recipe", str(path), "--out", str(tmp_path / "run")])
+    script.main()
+    assert handed["augment_strength"] == recipe["augment_strength"]
