@@ -263,7 +263,7 @@ def test_prepared_lines_are_shared_by_recipes_that_differ_only_in_how_they_train
         ("handwriting-v15-blend.json", "tuned_share", 1, "between 0 and 1"),
         ("handwriting-v15-blend.json", "tuned_share", 0, "between 0 and 1"),
         ("handwriting-v15-blend.json", "tuned_share", "half", "between 0 and 1"),
-        ("joint.json", "augment_strength", 2.0, 'not with "pretrain"'),  # pre-training masks, it does not augment so
+        ("joint.json", "augment_strength", 2.0, 'not with "pretrain"'),  # its fine-tuning has no strength
         ("handwriting-v19-shapes.json", "augment_strength", 0, "above 0 and at most 3"),
         ("handwriting-v19-shapes.json", "augment_strength", 4, "above 0 and at most 3"),
         ("handwriting-v19-shapes.json", "augment_strength", "strong", "above 0 and at most 3"),
