@@ -28,6 +28,7 @@ import numpy as np
 from mspt_core.document import Line, Page, Region, bbox, box_polygon
 from mspt_core.errors import ModelFileError
 from mspt_core.images import to_grey
+from mspt_core.layout.banner import banner_rows
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
 from mspt_core.layout.deskew import estimate_skew, rotate
 from mspt_core.layout.ends import extend_line_ends
@@ -387,7 +388,9 @@ METHODS = ("auto", "learned", "classical")
 def _finder_on(finder):
     """The line finder's upright lines on an image (for the sideways search and the page's turn)."""
     return lambda image: list(
-        segment(image, method="learned", finder=finder, kinds=False, sideways=False, orientation=False).lines()
+        segment(
+            image, method="learned", finder=finder, kinds=False, sideways=False, orientation=False, banner=False
+        ).lines()
     )
 
 
@@ -403,6 +406,7 @@ def segment(
     kinds: KindClassifier | Literal[False] | None = None,
     sideways: bool = True,
     orientation: UprightClassifier | Literal[False] | None = None,
+    banner: bool = True,
 ) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
@@ -423,7 +427,10 @@ def segment(
     are found on the page turned upright and carried back, baselines in their reading
     direction, and ``metadata["page_turn"]`` says by how many degrees the page had to be turned
     anticlockwise to read (``np.rot90``'s k times 90: a scan turned a quarter anticlockwise
-    says "270").
+    says "270"). A digital library's banner along the image's bottom or top edge (Gallica's
+    "Source gallica.bnf.fr / ...") is not the document's: lines are found on the rest of the
+    image only, and ``metadata["library_banner"]`` gives the banner's rows ("first-end", see
+    ``layout.banner``; ``banner=False``: not looked for).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -434,7 +441,32 @@ def segment(
     use_finder = method != "classical" and finder is not None
     params = params or SegmentParams()
     grey = to_grey(image)
-    page = _segment_as_given(grey, rtl, max_skew, work_side, params, finder if use_finder else None, kinds, sideways)
+    settings = (rtl, max_skew, work_side, params, finder if use_finder else None, kinds, sideways, orientation)
+    rows = banner_rows(grey) if banner else None
+    if rows is None:
+        return _segment_scan(grey, *settings)
+    first, end = rows
+    page = _segment_scan(grey[end:] if first == 0 else grey[:first], *settings)
+    _moved_down(page, end if first == 0 else 0, grey.shape)
+    page.metadata["library_banner"] = f"{first}-{end}"
+    return page
+
+
+def _segment_scan(
+    grey: np.ndarray,
+    rtl: bool,
+    max_skew: float,
+    work_side: int,
+    params: SegmentParams,
+    finder,
+    kinds: KindClassifier | Literal[False] | None,
+    sideways: bool,
+    orientation: UprightClassifier | Literal[False] | None,
+) -> Page:
+    """``segment`` on the scan (the image without a library's banner; ``finder``: None for the
+    classical method)."""
+    use_finder = finder is not None
+    page = _segment_as_given(grey, rtl, max_skew, work_side, params, finder, kinds, sideways)
     classifier = bundled_upright() if orientation is None else orientation or None
     if not use_finder or classifier is None or rtl:  # the classifier learned Latin script only
         return page
@@ -448,6 +480,16 @@ def segment(
     )
     page.metadata["page_turn"] = str(90 * turn)
     return page
+
+
+def _moved_down(page: Page, rows: int, size: tuple[int, int]) -> None:
+    """``page``, found on the image below its first ``rows`` rows, on the whole image of ``size``."""
+    for region in page.regions:
+        region.polygon = [(x, y + rows) for x, y in region.polygon]
+        for line in region.lines:
+            line.polygon = [(x, y + rows) for x, y in line.polygon]
+            line.baseline = [(x, y + rows) for x, y in line.baseline]
+    page.height, page.width = size
 
 
 def _turned_back(page: Page, turn: int, size: tuple[int, int]) -> Page:
