@@ -10,9 +10,11 @@ from mspt_core.cli.common import (
     add_loop_options,
     check_output_folder,
     loop_settings,
+    positive_float,
     report_training,
     train_and_val_lines,
 )
+from mspt_core.data.augment import MAX_STRENGTH
 
 
 def register(subparsers) -> None:
@@ -52,6 +54,14 @@ def register(subparsers) -> None:
         help="with --base and a --tuned-share below 1: every validation reads the blend, and the kept model "
         "is the step whose blend reads best (instead of the best step, blended once at the end)",
     )
+    p.add_argument(
+        "--augment-strength",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="how far augmentation moves the shape of the writing (slant, wobble, the baseline's curl), "
+        f"not how often: 1 (the default) as every bundled model was trained, at most {MAX_STRENGTH:g}",
+    )
     add_loop_options(
         p,
         f"from scratch: {training_preset(SCRATCH).summary()}; with --base, the few-pages fine-tuning "
@@ -61,6 +71,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mspt_core.data.augment import checked_strength
     from mspt_core.errors import DataError
     from mspt_core.model import config_for
     from mspt_core.models import read_metadata, resolve
@@ -78,6 +89,14 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(
             "--select-blended reads a model blended with its base: it needs --base and a --tuned-share between 0 and 1"
         )
+    augmenting = preset.augment and not args.no_augment
+    strength = 1.0 if args.augment_strength is None else args.augment_strength
+    if args.augment_strength is not None and not augmenting:
+        raise DataError("--augment-strength needs augmentation: with --no-augment the lines are trained on as they are")
+    try:
+        strength = checked_strength(strength)
+    except ValueError as error:
+        raise DataError(f"--augment-strength: {error}") from error
     check_output_folder(args.out)
     try:
         height = config_for(args.size).height
@@ -100,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
         base_model=base,
         on_progress=TrainingBar(settings.steps),
         resume=not args.no_resume,
-        use_augmentation=preset.augment and not args.no_augment,
+        use_augmentation=augmenting,
+        augment_strength=strength,
         data_description=" ".join(str(p) for p in args.data),
         tuned_share=tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale,

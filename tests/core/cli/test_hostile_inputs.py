@@ -191,6 +191,16 @@ ROWS = {
         "--select-blended",
         "--base",
     ),
+    "augment strength over the most": (
+        ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--augment-strength", "5"],
+        "--augment-strength",
+        "at most 3",
+    ),
+    "augment strength without augmentation": (
+        ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--augment-strength", "2", "--no-augment"],
+        "--augment-strength",
+        "--no-augment",
+    ),
     "install-as a path": (
         ["train", str(LINES), "--out", "{OUT}/run", *TRAIN, "--install-as", "../bad"],
         "../bad",

@@ -194,3 +194,16 @@ def test_the_strength_is_recorded_and_a_run_resumed_with_another_is_refused(tmp_
             augment_strength=2.0,
         )
     assert not (tmp_path / "flat").exists()
+
+
+def test_mspt_train_takes_the_strength_and_records_it(tmp_path):
+    from pathlib import Path
+
+    from mspt_core.cli import main
+    from mspt_core.models import read_metadata
+
+    lines = Path(__file__).resolve().parents[3] / "resources" / "samples" / "lines"
+    tiny = ["--size", "tiny", "--steps", "2", "--batch-size", "2", "--val-every", "2", "--device", "cpu"]
+    assert main(["train", str(lines), "--out", str(tmp_path / "run"), *tiny, "--augment-strength", "2"]) == 0
+    settings = read_metadata(tmp_path / "run" / "best")["provenance"]["settings"]
+    assert settings["augment_strength"] == 2.0
