@@ -87,3 +87,38 @@ def test_tesseracts_page_comes_apart_into_its_lines_in_its_order(reading, monkey
     assert lines == [((10, 10, 500, 30), "Dear Sir,"), ((600, 10, 90, 30), "London")]  # the empty line is not text
     assert calls[-1][1:] == ("-l", "eng", "--psm", "3", "tsv")  # the page read as --psm 3 does
     assert tesseract.page_line_boxes(REPO / "page.png") == [(10, 10, 500, 30), (10, 50, 500, 30), (600, 10, 90, 30)]
+
+
+def _shared_page(name: str, split: str, stem: str):
+    from tests.conftest import DATA, _require
+
+    return read_document(next(x for x in split_xmls(_require(DATA / name), split) if x.stem == stem))
+
+
+def test_the_ground_truths_own_order_is_put_right_where_it_lists_a_line_before_one_above_it(reading):
+    # OCR-D's file lists a paragraph's short last line right after its first two (a train page)
+    page = _shared_page("ocrd-print-de", "train", "clauren_mimil_1815_0146")
+    texts = [line.text for line in page.lines()]
+    last = next(t for t in texts if t.startswith("auch gar zu wild"))
+    assert texts.index(last) == 3
+    lines, swaps = reading.in_page_order(page)
+    assert swaps > 0 and sorted(line.text for line in lines) == sorted(texts)  # every line kept, once
+    put_right = [line.text for line in lines]
+    assert put_right[put_right.index(last) - 1].startswith("zu paſſe kommen")  # now after the line above it
+    for region in page.regions:
+        mine = [line for line in lines if any(line is own for own in region.lines)]
+        middles = [(line.bbox()[1] + line.bbox()[3]) / 2 for line in mine]
+        assert middles == sorted(middles)  # each one-column block top to bottom
+
+
+def test_a_ground_truth_in_page_order_and_lines_side_by_side_stay_as_they_are(reading, typewritten):
+    page = read_document(split_xmls(typewritten, "val")[0])
+    lines, swaps = reading.in_page_order(page)
+    assert swaps == 0 and [line.text for line in lines] == [line.text for line in page.lines()]
+    # a marginal note listed after the line it stands beside, a little higher, is not moved
+    from mspt_core.document import Line, Region
+
+    body = Line("body", polygon=box_polygon(300, 100, 900, 140), text="body")
+    note = Line("note", polygon=box_polygon(20, 90, 200, 125), text="note")
+    lines, swaps = reading.in_page_order(type(page)(1000, 1000, regions=[Region("r", lines=[body, note])]))
+    assert swaps == 0 and [line.text for line in lines] == ["body", "note"]
