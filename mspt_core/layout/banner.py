@@ -22,7 +22,9 @@ SCAN_ROWS = 20  # rows of the scan looked at next to the strip
 SCAN_PURE = 0.05  # the scan's rows next to the strip are at most this share pure (measured 0.00)
 MAX_HEIGHT = 0.08  # of the image's height, at most (Gallica's: about 0.02)
 INK = 200  # grey level under which a pixel is the strip's text
-TEXT_ROWS = 6  # the strip holds a line of text: at least this many of its rows have ink
+TEXT_ROWS = 6  # the strip holds a line of text: at least this many of its rows have ink,
+BLANK_ROW = 0.98  # and round it a margin of blank paper: rows at least this share pure,
+BLANK_ROWS = 2  # at least this many (a scan's white edge crossed by a frame line has none)
 
 
 def _bottom_strip(grey: np.ndarray) -> int | None:
@@ -39,6 +41,8 @@ def _bottom_strip(grey: np.ndarray) -> int | None:
         return None
     if int((grey[top:] < INK).any(axis=1).sum()) < TEXT_ROWS:
         return None  # a blank border: nothing to leave out
+    if int((pure[top:] >= BLANK_ROW).sum()) < BLANK_ROWS:
+        return None
     return top
 
 
