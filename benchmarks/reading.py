@@ -125,7 +125,8 @@ def in_page_order(page: Page) -> tuple[list[Line], int]:
     above it (the next line's middle above the first's top, and the first's middle below the
     next's bottom), the two trade places, until no such pair is left. Some tools write such
     orders: TAPUSCORPUS lists an indented paragraph's second line before its first, the OCR-D
-    files a paragraph's short last line right after its first lines (train pages)."""
+    files a paragraph's short last line right after its first lines (train pages). An addition
+    written above a line and listed after it is moved before it too."""
     lines, swaps = [], 0
     for region in page.regions:
         own = list(region.lines)

@@ -57,6 +57,16 @@ def decay(text: str) -> float:
     return value
 
 
+def augment_strength(text: str) -> float:
+    """How far augmentation moves the writing's shape: ``data.augment.checked_strength``'s range."""
+    from mspt_core.data.augment import MAX_STRENGTH
+
+    value = _finite_number(text, zero_allowed=False)
+    if value > MAX_STRENGTH:
+        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most {MAX_STRENGTH:g}, not {text!r}")
+    return value
+
+
 def surest_share(text: str) -> float:
     """A share of lines to learn from: a ``share`` above 0."""
     value = share(text)

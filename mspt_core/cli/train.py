@@ -8,9 +8,9 @@ from mspt_core.cli.common import (
     TrainingBar,
     add_data_options,
     add_loop_options,
+    augment_strength,
     check_output_folder,
     loop_settings,
-    positive_float,
     report_training,
     train_and_val_lines,
 )
@@ -56,7 +56,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--augment-strength",
-        type=positive_float,
+        type=augment_strength,
         default=None,
         metavar="S",
         help="how far augmentation moves the shape of the writing (slant, wobble, the baseline's curl), "
@@ -71,7 +71,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mspt_core.data.augment import checked_strength
     from mspt_core.errors import DataError
     from mspt_core.model import config_for
     from mspt_core.models import read_metadata, resolve
@@ -90,13 +89,8 @@ def run(args: argparse.Namespace) -> int:
             "--select-blended reads a model blended with its base: it needs --base and a --tuned-share between 0 and 1"
         )
     augmenting = preset.augment and not args.no_augment
-    strength = 1.0 if args.augment_strength is None else args.augment_strength
     if args.augment_strength is not None and not augmenting:
         raise DataError("--augment-strength needs augmentation: with --no-augment the lines are trained on as they are")
-    try:
-        strength = checked_strength(strength)
-    except ValueError as error:
-        raise DataError(f"--augment-strength: {error}") from error
     check_output_folder(args.out)
     try:
         height = config_for(args.size).height
@@ -120,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         on_progress=TrainingBar(settings.steps),
         resume=not args.no_resume,
         use_augmentation=augmenting,
-        augment_strength=strength,
+        augment_strength=1.0 if args.augment_strength is None else args.augment_strength,
         data_description=" ".join(str(p) for p in args.data),
         tuned_share=tuned_share,
         encoder_lr_scale=preset.encoder_lr_scale,

@@ -25,6 +25,9 @@ INK = 200  # grey level under which a pixel is the strip's text
 TEXT_ROWS = 6  # the strip holds a line of text: at least this many of its rows have ink,
 BLANK_ROW = 0.98  # and round it a margin of blank paper: rows at least this share pure,
 BLANK_ROWS = 2  # at least this many (a scan's white edge crossed by a frame line has none)
+EDGE_ROWS = 3  # the strip starts sharply: one of its first rows is already
+EDGE_PURE = 0.9  # this share pure (measured 0.92-1.0), where the white corner a page turned
+# with white fill leaves whitens row by row
 
 
 def _bottom_strip(grey: np.ndarray) -> int | None:
@@ -35,14 +38,14 @@ def _bottom_strip(grey: np.ndarray) -> int | None:
     top = h
     while top > highest and pure[top - 1] >= STRIP_ROW:
         top -= 1
-    if top == h or top <= highest or top < SCAN_ROWS:
+    if top == h or top < highest or top < SCAN_ROWS:
         return None  # no strip, or pure rows reaching further up than a strip does
     if pure[top:].mean() < STRIP_MEAN or pure[top - SCAN_ROWS : top].mean() > SCAN_PURE:
-        return None
+        return None  # not a strip of pure paper, or a page whose own paper is pure white
     if int((grey[top:] < INK).any(axis=1).sum()) < TEXT_ROWS:
         return None  # a blank border: nothing to leave out
-    if int((pure[top:] >= BLANK_ROW).sum()) < BLANK_ROWS:
-        return None
+    if int((pure[top:] >= BLANK_ROW).sum()) < BLANK_ROWS or pure[top : top + EDGE_ROWS].max() < EDGE_PURE:
+        return None  # no margin of blank paper round its text, or no sharp edge: not a strip added
     return top
 
 

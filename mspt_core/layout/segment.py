@@ -386,7 +386,8 @@ METHODS = ("auto", "learned", "classical")
 
 
 def _finder_on(finder):
-    """The line finder's upright lines on an image (for the sideways search and the page's turn)."""
+    """The line finder's upright lines on an image (for the sideways search and the page's turn):
+    a part of the scan, or the scan turned, which a library's banner was already cut from."""
     return lambda image: list(
         segment(
             image, method="learned", finder=finder, kinds=False, sideways=False, orientation=False, banner=False
@@ -441,19 +442,29 @@ def segment(
     use_finder = method != "classical" and finder is not None
     params = params or SegmentParams()
     grey = to_grey(image)
-    settings = (rtl, max_skew, work_side, params, finder if use_finder else None, kinds, sideways, orientation)
     rows = banner_rows(grey) if banner else None
-    if rows is None:
-        return _segment_scan(grey, *settings)
-    first, end = rows
-    page = _segment_scan(grey[end:] if first == 0 else grey[:first], *settings)
-    _moved_down(page, end if first == 0 else 0, grey.shape)
-    page.metadata["library_banner"] = f"{first}-{end}"
+    scan = grey if rows is None else grey[rows[1] :] if rows[0] == 0 else grey[: rows[0]]
+    page = _segment_scan(
+        scan,
+        rtl=rtl,
+        max_skew=max_skew,
+        work_side=work_side,
+        params=params,
+        finder=finder if use_finder else None,
+        kinds=kinds,
+        sideways=sideways,
+        orientation=orientation,
+    )
+    if rows is not None:
+        first, end = rows
+        _moved_down(page, end if first == 0 else 0, grey.shape)
+        page.metadata["library_banner"] = f"{first}-{end}"
     return page
 
 
 def _segment_scan(
     grey: np.ndarray,
+    *,
     rtl: bool,
     max_skew: float,
     work_side: int,
@@ -482,28 +493,27 @@ def _segment_scan(
     return page
 
 
-def _moved_down(page: Page, rows: int, size: tuple[int, int]) -> None:
-    """``page``, found on the image below its first ``rows`` rows, on the whole image of ``size``."""
+def _carried(page: Page, to_image, size: tuple[int, int]) -> Page:
+    """``page``, its points mapped by ``to_image`` (a list of points to a list of points) onto an
+    image of ``size`` (height, width)."""
     for region in page.regions:
-        region.polygon = [(x, y + rows) for x, y in region.polygon]
+        region.polygon = to_image(region.polygon)
         for line in region.lines:
-            line.polygon = [(x, y + rows) for x, y in line.polygon]
-            line.baseline = [(x, y + rows) for x, y in line.baseline]
+            line.polygon, line.baseline = to_image(line.polygon), to_image(line.baseline)
     page.height, page.width = size
+    return page
+
+
+def _moved_down(page: Page, rows: int, size: tuple[int, int]) -> Page:
+    """``page``, found on the image below its first ``rows`` rows, on the whole image of ``size``."""
+    return _carried(page, lambda points: [(x, y + rows) for x, y in points], size)
 
 
 def _turned_back(page: Page, turn: int, size: tuple[int, int]) -> Page:
     """``page``, found on ``np.rot90(image, turn)``, on ``image`` of ``size`` (height, width)."""
-
-    def back(points):
-        return [(round(x, 1), round(y, 1)) for x, y in unturn_points(points, turn, size)]
-
-    for region in page.regions:
-        region.polygon = back(region.polygon)
-        for line in region.lines:
-            line.polygon, line.baseline = back(line.polygon), back(line.baseline)
-    page.height, page.width = size
-    return page
+    return _carried(
+        page, lambda points: [(round(x, 1), round(y, 1)) for x, y in unturn_points(points, turn, size)], size
+    )
 
 
 def _segment_as_given(
