@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from mspt_core.document import box_polygon
+from mspt_core.document import Line, Page, Region, box_polygon
 from mspt_core.formats import read_document
-from tests.conftest import REPO, split_xmls
+from tests.conftest import DATA, REPO, _require, split_xmls
 
 
 @pytest.fixture
@@ -90,8 +90,6 @@ def test_tesseracts_page_comes_apart_into_its_lines_in_its_order(reading, monkey
 
 
 def _shared_page(name: str, split: str, stem: str):
-    from tests.conftest import DATA, _require
-
     return read_document(next(x for x in split_xmls(_require(DATA / name), split) if x.stem == stem))
 
 
@@ -116,9 +114,7 @@ def test_a_ground_truth_in_page_order_and_lines_side_by_side_stay_as_they_are(re
     lines, swaps = reading.in_page_order(page)
     assert swaps == 0 and [line.text for line in lines] == [line.text for line in page.lines()]
     # a marginal note listed after the line it stands beside, a little higher, is not moved
-    from mspt_core.document import Line, Region
-
     body = Line("body", polygon=box_polygon(300, 100, 900, 140), text="body")
     note = Line("note", polygon=box_polygon(20, 90, 200, 125), text="note")
-    lines, swaps = reading.in_page_order(type(page)(1000, 1000, regions=[Region("r", lines=[body, note])]))
+    lines, swaps = reading.in_page_order(Page(1000, 1000, regions=[Region("r", lines=[body, note])]))
     assert swaps == 0 and [line.text for line in lines] == ["body", "note"]

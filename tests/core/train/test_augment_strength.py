@@ -197,12 +197,11 @@ def test_the_strength_is_recorded_and_a_run_resumed_with_another_is_refused(tmp_
 
 
 def test_mspt_train_takes_the_strength_and_records_it(tmp_path):
-    from pathlib import Path
-
     from mspt_core.cli import main
     from mspt_core.models import read_metadata
+    from tests.conftest import REPO
 
-    lines = Path(__file__).resolve().parents[3] / "resources" / "samples" / "lines"
+    lines = REPO / "resources" / "samples" / "lines"
     tiny = ["--size", "tiny", "--steps", "2", "--batch-size", "2", "--val-every", "2", "--device", "cpu"]
     assert main(["train", str(lines), "--out", str(tmp_path / "run"), *tiny, "--augment-strength", "2"]) == 0
     settings = read_metadata(tmp_path / "run" / "best")["provenance"]["settings"]
