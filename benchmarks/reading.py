@@ -121,7 +121,7 @@ def reference_pages(xmls: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 def in_page_order(page: Page) -> tuple[list[Line], int]:
     """The ground truth's lines with the slips of its own reading order put right, and how many
-    places were swapped. Where a region lists a line and then one in the same column lying wholly
+    swaps that took. Where a region lists a line and then one in the same column lying wholly
     above it (the next line's middle above the first's top, and the first's middle below the
     next's bottom), the two trade places, until no such pair is left. Some tools write such
     orders: TAPUSCORPUS lists an indented paragraph's second line before its first, the OCR-D

@@ -464,7 +464,7 @@ class PageGap:
     missed: int  # characters of ground-truth lines no found line matches
     extra: int  # characters read on found lines that match no ground-truth line
     on_ours_in_page_order: int = 0  # errors on our lines against the truth in page order (reading.in_page_order)
-    swaps: int = 0  # places where the ground truth's own order was put right
+    swaps: int = 0  # swaps that put the ground truth's own order right
 
     def shares(self) -> list[float]:
         """Each count after ``chars``, in % of the pages' true characters (the table's order)."""
@@ -527,7 +527,7 @@ def page_gap(name: str, xmls: list[Path], model: str = AUTO) -> PageGap:
 PAGE_ORDER = (
     "with the slips of the ground truth's own reading order put right (reading.in_page_order: where a region "
     "lists a line and then one in the same column wholly above it, the two trade places; in brackets, how many "
-    "places)"
+    "swaps)"
 )
 
 
@@ -535,7 +535,7 @@ def print_page_gaps(gaps: list[PageGap], model: str = AUTO) -> None:
     print(
         f"| set | pages | characters | `{model}` on GT lines | on our lines | our lines in the GT's order | "
         "missed lines' characters | extra lines' characters | on our lines, the GT's order put right "
-        "(places) |"
+        "(swaps) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for g in gaps:
