@@ -509,11 +509,12 @@ class MainWindow(QMainWindow):
         if self.task is not None or self.project is None or self.page_index < 0:
             return  # the running job's progress has the status line
         corrected, total = self.project.progress(self.page_index)
-        self.status_label.setText(
-            self.tr("Page {p} of {n}: {c}/{t} lines corrected").format(
-                p=self.page_index + 1, n=len(self.project), c=corrected, t=total
-            )
+        status = self.tr("Page {p} of {n}: {c}/{t} lines corrected").format(
+            p=self.page_index + 1, n=len(self.project), c=corrected, t=total
         )
+        if "library_banner" in self.project.page(self.page_index).metadata:  # layout.banner: say what was left out
+            status += self.tr(" · the library's banner along the scan's edge was not taken for text")
+        self.status_label.setText(status)
 
     def step_page(self, step: int) -> None:
         if self.project and 0 <= self.page_index + step < len(self.project):

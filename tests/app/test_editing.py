@@ -201,3 +201,30 @@ def test_page_numbers_found_on_a_scan_are_labelled_as_such(qtbot, window, tmp_pa
     window.project = None
     window.open_project(folder)
     assert list(labelled().values()) == ["Page number"]
+
+
+def test_a_gallica_banner_left_out_is_said_in_the_status_line(qtbot, window, tmp_path):
+    """Find lines on a real Gallica page (val) with the library's banner under the scan: no line
+    is found in it, and the status line says it was not taken for text."""
+    import shutil
+
+    from mspt_core.formats import read_document
+    from tests.app.test_workflow import wait_for_task
+    from tests.conftest import DATA, split_xmls
+
+    tapuscorpus = DATA / "tapuscorpus-typewritten-fr"
+    if not tapuscorpus.exists():
+        pytest.skip(f"needs {tapuscorpus} (the shared ground truth beside the clone); not present here")
+    xml = next(x for x in split_xmls(tapuscorpus, "val") if "Curie" in x.name)
+    image = read_document(xml).image_path
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    window.new_project(tmp_path / "gallica")
+    window.add_pages([shutil.copy(image, folder / f"page{image.suffix}")])
+    window.act_segment.trigger()
+    wait_for_task(qtbot, window)
+    window.show_page(0)
+    page = window.project.page(0)
+    first = int(page.metadata["library_banner"].split("-")[0])
+    assert all(max(y for _, y in line.polygon) <= first for line in page.lines())
+    assert "banner" in window.status_label.text()
