@@ -134,6 +134,8 @@ def in_page_order(page: Page) -> tuple[list[Line], int]:
         while moved:
             moved = False
             for k in range(len(own) - 1):
+                if not (own[k].polygon or own[k].baseline) or not (own[k + 1].polygon or own[k + 1].baseline):
+                    continue  # a line with no outline stays where it is listed
                 first, then = own[k].bbox(), own[k + 1].bbox()
                 same_column = min(first[2], then[2]) > max(first[0], then[0])
                 if same_column and (then[1] + then[3]) / 2 < first[1] and (first[1] + first[3]) / 2 > then[3]:
