@@ -32,6 +32,7 @@ from mspt_core.layout.banner import banner_rows
 from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sauvola
 from mspt_core.layout.deskew import estimate_skew, rotate
 from mspt_core.layout.ends import extend_line_ends
+from mspt_core.layout.facing import facing_page_stubs
 from mspt_core.layout.kinds import KindClassifier, assign_kinds
 from mspt_core.layout.kinds import bundled as bundled_kinds
 from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
@@ -493,6 +494,19 @@ def _segment_scan(
     return page
 
 
+def _without(regions: list[Region], dropped: list[Line]) -> list[Region]:
+    """``regions`` less the lines ``dropped`` (and less the regions left empty), each region's
+    box fitted to the lines it keeps."""
+    if not dropped:
+        return regions
+    for region in regions:
+        kept = [line for line in region.lines if all(line is not gone for gone in dropped)]
+        if len(kept) < len(region.lines) and kept:
+            region.polygon = box_polygon(*bbox([p for line in kept for p in line.polygon]))
+        region.lines = kept
+    return [r for r in regions if r.lines]
+
+
 def _carried(page: Page, to_image, size: tuple[int, int]) -> Page:
     """``page``, its points mapped by ``to_image`` (a list of points to a list of points) onto an
     image of ``size`` (height, width)."""
@@ -574,17 +588,17 @@ def _segment_as_given(
     turned_regions = []
     if use_finder and sideways:
         groups, pieces = sideways_lines(grey, [ln for r in regions for ln in r.lines], _finder_on(finder))
-        for region in regions:
-            kept = [ln for ln in region.lines if all(ln is not piece for piece in pieces)]
-            if len(kept) < len(region.lines) and kept:
-                region.polygon = box_polygon(*bbox([p for line in kept for p in line.polygon]))
-            region.lines = kept
-        regions = [r for r in regions if r.lines]
+        regions = _without(regions, pieces)
         for group in groups:
             for line in group:
                 line.line_type = "DefaultLine"
             box = box_polygon(*bbox([p for line in group for p in line.polygon]))
             turned_regions.append(Region(id="", polygon=box, lines=group, region_type="MainZone"))
+    # after the sideways search, which must see the stubs' ink as explained by lines (and may
+    # find "turned lines" in a column of them)
+    every = [line for region in regions + turned_regions for line in region.lines]
+    stubs = [every[i] for i in facing_page_stubs([line.bbox() for line in every], full_w)]
+    regions, turned_regions = _without(regions, stubs), _without(turned_regions, stubs)
     classifier = bundled_kinds() if kinds is None else kinds or None
     if classifier is not None and regions:  # it knows lines that run across the page only
         regions = assign_kinds(regions, full_w, full_h, classifier)
