@@ -3,9 +3,12 @@ neighbouring page along its left or right side, its lines cut off by the image's
 finder finds those stubs as lines (a column of short pieces down the side), and their text is
 another page's, cut mid-word: transcribers leave them out, and so does ``segment``.
 
-A stub touches the image's side and is short; a page's own line that reaches the edge (a tight
-crop, a marginal note) is told apart by standing alone: stubs come in columns, at least
-``COLUMN`` along one side (chosen on the train pages: benchmarks/RESULTS.md).
+A stub touches the image's side and is short; stubs come in columns, at least ``COLUMN`` down
+one side, while a page's own line that reaches the edge (a marginal note) stands alone. Where
+the page's own text block reaches that side (a tight crop: as many long lines touch it as short
+ones), its short lines there are its own (a paragraph's last lines, a list), and are kept; so are
+the lines of a page whose lines all touch one side (chosen on the train pages:
+benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ def facing_page_stubs(boxes: Sequence[Box], width: int) -> set[int]:
         return set()
     height = float(np.median([y1 - y0 for _, y0, _, y1 in boxes]))
     reach = EDGE * width
-    left, right = [], []
-    for i, (x0, _, x1, _) in enumerate(boxes):
-        if x1 - x0 > SHORT * height:
-            continue
-        if x0 <= reach:
-            left.append(i)
-        elif x1 >= width - 1 - reach:
-            right.append(i)
-    return {i for side in (left, right) if len(side) >= COLUMN for i in side}
+    stubs: set[int] = set()
+    for touches in (lambda x0, x1: x0 <= reach, lambda x0, x1: x1 >= width - 1 - reach):
+        short: list[int] = []
+        long: list[int] = []
+        for i, (x0, _, x1, _) in enumerate(boxes):
+            if touches(x0, x1):
+                (short if x1 - x0 <= SHORT * height else long).append(i)
+        own_block = len(long) >= len(short) or len(short) == len(boxes)
+        if len(short) >= COLUMN and not own_block:
+            stubs.update(short)
+    return stubs

@@ -58,9 +58,24 @@ def test_a_pages_own_line_reaching_the_edge_is_kept():
 @pytest.mark.parametrize(
     ("boxes", "stubs"),
     [
-        ([(0, 10, 60, 40), (0, 50, 70, 80), (0, 90, 50, 120)], {0, 1, 2}),  # a column of three stubs
-        ([(0, 10, 60, 40), (0, 50, 70, 80)], set()),  # two: a page's own lines may do that
+        ([(0, 10, 60, 40), (0, 50, 70, 80), (0, 90, 50, 120), (300, 10, 900, 40)], {0, 1, 2}),  # three stubs
+        ([(0, 10, 60, 40), (0, 50, 70, 80), (300, 10, 900, 40)], set()),  # two: a page's own lines may do that
         ([(0, 10, 600, 40), (0, 50, 700, 80), (0, 90, 500, 120)], set()),  # long lines: the page's own
+        # a page cropped tight on the left: its block's long lines touch the side as its short ones do
+        (
+            [
+                (0, 10, 600, 40),
+                (0, 50, 60, 80),
+                (0, 90, 600, 120),
+                (0, 130, 70, 160),
+                (0, 170, 600, 200),
+                (0, 210, 50, 240),
+                (0, 250, 600, 280),
+            ],
+            set(),
+        ),
+        ([(0, 10, 60, 40), (0, 50, 70, 80), (0, 90, 50, 120)], set()),  # every line at the side: a list
+        ([(0, 10, 60, 40), (0, 50, 70, 80), (960, 90, 999, 120), (300, 10, 900, 40)], set()),  # 2 + 1: no column
         ([(940, 10, 999, 40), (950, 50, 999, 80), (960, 90, 999, 120), (300, 10, 900, 40)], {0, 1, 2}),
         ([], set()),
     ],
