@@ -30,10 +30,10 @@ EDGE_PURE = 0.9  # this share pure (measured 0.92-1.0), where the white corner a
 # with white fill leaves whitens row by row
 
 
-def _bottom_strip(grey: np.ndarray) -> int | None:
-    """The first row of a library's strip along the image's bottom edge, or None."""
+def _bottom_strip(grey: np.ndarray, pure: np.ndarray) -> int | None:
+    """The first row of a library's strip along the image's bottom edge, or None (``pure``: each
+    row's share of pure white pixels)."""
     h = grey.shape[0]
-    pure = (grey >= PURE).mean(axis=1)
     highest = h - int(MAX_HEIGHT * h)
     top = h
     while top > highest and pure[top - 1] >= STRIP_ROW:
@@ -53,8 +53,9 @@ def banner_rows(grey: np.ndarray) -> tuple[int, int] | None:
     """The rows (first, past the last) of a library's banner along the image's bottom or top edge,
     or None where it has none (``grey``: the page as a 2-D uint8 array)."""
     h = grey.shape[0]
-    bottom = _bottom_strip(grey)
+    pure = (grey >= PURE).mean(axis=1)  # once for both edges
+    bottom = _bottom_strip(grey, pure)
     if bottom is not None:
         return bottom, h
-    top = _bottom_strip(grey[::-1])
+    top = _bottom_strip(grey[::-1], pure[::-1])
     return (0, h - top) if top is not None else None

@@ -445,52 +445,22 @@ def segment(
     grey = to_grey(image)
     rows = banner_rows(grey) if banner else None
     scan = grey if rows is None else grey[rows[1] :] if rows[0] == 0 else grey[: rows[0]]
-    page = _segment_scan(
-        scan,
-        rtl=rtl,
-        max_skew=max_skew,
-        work_side=work_side,
-        params=params,
-        finder=finder if use_finder else None,
-        kinds=kinds,
-        sideways=sideways,
-        orientation=orientation,
-    )
+    finder = finder if use_finder else None
+    page = _segment_as_given(scan, rtl, max_skew, work_side, params, finder, kinds, sideways)
+    classifier = bundled_upright() if orientation is None else orientation or None
+    if finder is not None and classifier is not None and not rtl:  # the classifier learned Latin script only
+        upright = [line for line in page.lines() if line_turn(line) == UPRIGHT]
+        turn = page_turn(scan, upright, _finder_on(finder), classifier)
+        if turn:
+            righted = np.ascontiguousarray(np.rot90(scan, turn))
+            page = _turned_back(
+                _segment_as_given(righted, rtl, max_skew, work_side, params, finder, kinds, sideways), turn, scan.shape
+            )
+            page.metadata["page_turn"] = str(90 * turn)
     if rows is not None:
         first, end = rows
         _moved_down(page, end if first == 0 else 0, grey.shape)
         page.metadata["library_banner"] = f"{first}-{end}"
-    return page
-
-
-def _segment_scan(
-    grey: np.ndarray,
-    *,
-    rtl: bool,
-    max_skew: float,
-    work_side: int,
-    params: SegmentParams,
-    finder,
-    kinds: KindClassifier | Literal[False] | None,
-    sideways: bool,
-    orientation: UprightClassifier | Literal[False] | None,
-) -> Page:
-    """``segment`` on the scan (the image without a library's banner; ``finder``: None for the
-    classical method)."""
-    use_finder = finder is not None
-    page = _segment_as_given(grey, rtl, max_skew, work_side, params, finder, kinds, sideways)
-    classifier = bundled_upright() if orientation is None else orientation or None
-    if not use_finder or classifier is None or rtl:  # the classifier learned Latin script only
-        return page
-    upright = [line for line in page.lines() if line_turn(line) == UPRIGHT]
-    turn = page_turn(grey, upright, _finder_on(finder), classifier)
-    if not turn:
-        return page
-    righted = np.ascontiguousarray(np.rot90(grey, turn))
-    page = _turned_back(
-        _segment_as_given(righted, rtl, max_skew, work_side, params, finder, kinds, sideways), turn, grey.shape
-    )
-    page.metadata["page_turn"] = str(90 * turn)
     return page
 
 
