@@ -102,7 +102,7 @@ def test_the_export_is_made_once_and_reused(default_model):
 def test_int8_reads_nearly_the_same_text(default_model, real_lines, torch_texts):
     from mspt_core.metrics import cer
 
-    reader = LineRecognizer(default_model, device="cpu", engine="onnx-int8", threads=1)
+    reader = LineRecognizer(default_model, device="cpu", engine="onnx-int8", threads=1, language_model=False)
     assert reader.engine == "onnx-int8"
     texts = [r.text for r in reader.read(real_lines)]
     assert cer(torch_texts, texts) < 0.01
@@ -201,3 +201,20 @@ def test_a_frozen_bundle_without_the_finder_s_source_still_runs_it_on_onnx(finde
     frozen = linefinder.load_line_finder(linefinder.bundled_path(), onnx=True)
     assert polygons(finder_pages[0], frozen) == with_torch
     assert frozen.onnx and frozen._onnx_net is not None
+
+
+def test_a_line_reads_the_same_in_int8_whichever_lines_share_its_page(cremma):
+    """int8 scales a batch's activations together: read among the other lines of its page, a line
+    must still read exactly as it reads alone (deleting a line must not change its neighbours)."""
+    xml = split_xmls(cremma, "val")[0]
+    lines = [sample.image for sample in lines_from_page_xml(xml, 40).samples]
+    assert len(lines) >= 10
+    reader = LineRecognizer(
+        load_model(resolve("handwriting")), device="cpu", engine="onnx-int8", threads=1, language_model=False
+    )
+    assert reader.engine == "onnx-int8"
+    together = [r.text for r in reader.read(lines)]
+    alone = [reader.read([line])[0].text for line in lines]
+    assert together == alone
+    # Read again without its first line, the rest read as before.
+    assert [r.text for r in reader.read(lines[1:])] == together[1:]
