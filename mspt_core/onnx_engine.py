@@ -23,6 +23,7 @@ import os
 import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from torch import nn
 from mspt_core.atomic import atomic_path
 from mspt_core.engines import ENGINES  # noqa: F401  (re-exported: the engines this module serves)
 from mspt_core.model import Recognizer
+from mspt_core.model.config import DOWNSAMPLE
 
 GRAPH_VERSION = 2  # bump when _CTCGraph changes; the network's own code is hashed into the key
 MODEL_CODE = Path(__file__).resolve().parent / "model"
@@ -149,8 +151,6 @@ def _quiet_now(action) -> None:
 
 def _export(model: Recognizer, target: Path) -> None:
     """Write the CTC graph of ``model``, weights inside, to ``target`` atomically."""
-    from mspt_core.model.config import DOWNSAMPLE
-
     model = model.cpu().float().eval()
     images = torch.zeros(2, 1, model.config.height, 4 * DOWNSAMPLE)
     widths = torch.tensor([4 * DOWNSAMPLE, 2 * DOWNSAMPLE])
@@ -218,17 +218,37 @@ def _session(path: Path, threads: int | None):
 
 
 class OnnxCTC:
-    """Runs the exported CTC graph: numpy in, numpy out."""
+    """Runs the exported CTC graph: numpy in, numpy out. Each line of a batch runs on its own,
+    ``threads`` lines at once (default: torch's threads), each on one ONNX Runtime thread: in
+    int8 the dynamic quantization scales a whole input's activations together, so a line run
+    beside others read a little differently from the same line alone (deleting a line on a page
+    could change its neighbours' text); and a line alone has no padding to compute
+    (benchmarks/RESULTS.md, "Each line read on its own")."""
 
     def __init__(self, model: Recognizer, threads: int | None = None, int8: bool = False):
         path = graph_for(model, int8)
-        self.session = _session(path, threads)
+        self.session = _session(path, 1)
         self.path = path
+        workers = threads or torch.get_num_threads()
+        # ONNX Runtime's run() is thread-safe and lets go of the GIL while it computes.
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="mspt-onnx") if workers > 1 else None
 
     def __call__(self, images: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images (B, 1, H, W) float32, widths (B,) int64 -> log-probabilities (B, F, C) and
-        real frames per line (B,)."""
-        log_probs, frames = self.session.run(None, {"images": images, "widths": widths.astype(np.int64)})
+        real frames per line (B,); a line's frames past its own are zero."""
+        widths = widths.astype(np.int64)
+
+        def one(i: int) -> tuple[np.ndarray, np.ndarray]:
+            columns = min(-(-int(widths[i]) // DOWNSAMPLE) * DOWNSAMPLE, images.shape[3])
+            feed = {"images": np.ascontiguousarray(images[i : i + 1, :, :, :columns]), "widths": widths[i : i + 1]}
+            return self.session.run(None, feed)
+
+        lines = range(len(images))
+        outputs = list(self._pool.map(one, lines)) if self._pool else [one(i) for i in lines]
+        frames = np.concatenate([found for _, found in outputs])
+        log_probs = np.zeros((len(images), max(lp.shape[1] for lp, _ in outputs), outputs[0][0].shape[2]), np.float32)
+        for i, (lp, _) in enumerate(outputs):
+            log_probs[i, : lp.shape[1]] = lp[0]
         return log_probs, frames
 
 

@@ -1,8 +1,7 @@
-"""Reading line images with a recognizer: batched by width (one line at a time on ONNX
-Runtime), under ``torch.inference_mode``, greedy CTC (default) or CTC beam search, or the
-autoregressive decoder head. A model whose file names a character language model
-(``"language_model"``: a bundled one and its fusion settings) is read by beam search with it
-(``charlm``), unless the caller turns it off.
+"""Reading line images with a recognizer: batched by width, under ``torch.inference_mode``,
+greedy CTC (default) or CTC beam search, or the autoregressive decoder head. A model whose file
+names a character language model (``"language_model"``: a bundled one and its fusion settings)
+is read by beam search with it (``charlm``), unless the caller turns it off.
 
 On a CPU the CTC path runs in ONNX Runtime where it can (``engine="auto"``; see
 ``onnx_engine``), which is faster than PyTorch eager for the same text; PyTorch is the
@@ -36,13 +35,6 @@ T = TypeVar("T")
 
 # Pixels per batch at model height: keeps memory flat whatever the line lengths.
 BATCH_PIXELS = LINE_HEIGHT * 2048 * 32
-
-# Lines ONNX Runtime reads at once on a CPU: one. In int8 its dynamic quantization scales a
-# whole batch's activations together, so a line read among others was read a little differently
-# from the same line alone or on another page (deleting a line changed its neighbours' text);
-# and on one or two threads a line alone, with no padding, reads faster than batched
-# (benchmarks/RESULTS.md, "Each line read on its own"). ``batch_size`` is PyTorch's (a GPU).
-ONNX_BATCH = 1
 
 # Paper added at both ends of every line before it is read, as a share of the model's height:
 # what the bundled models are shipped with (packaging/ship_model.py writes it into their file as
@@ -112,8 +104,8 @@ class LineRecognizer:
     with a logged reason, when ONNX Runtime cannot be used). ``threads``: ONNX Runtime's
     intra-op threads (default: torch's). ``language_model``: read with the language model the
     model's file names, if any (False: without; a named one that is not installed is logged and
-    left out). ``batch_size``: lines per batch where PyTorch reads (ONNX Runtime reads one at a
-    time: ONNX_BATCH)."""
+    left out). ``batch_size``: lines per batch (ONNX Runtime runs each line of a batch on its
+    own, ``threads`` at once: ``onnx_engine.OnnxCTC``)."""
 
     def __init__(
         self,
@@ -192,10 +184,8 @@ class LineRecognizer:
         ]
         results: list[T | None] = [None] * len(lines)
         widths = [img.shape[1] for img in lines]
-        # ONNX Runtime reads each line on its own (see ONNX_BATCH); PyTorch in batches.
-        size = ONNX_BATCH if self.onnx is not None else self.batch_size
         with torch.inference_mode():
-            for batch in width_batches(widths, size, max_pixels=BATCH_PIXELS // LINE_HEIGHT * self.height):
+            for batch in width_batches(widths, self.batch_size, max_pixels=BATCH_PIXELS // LINE_HEIGHT * self.height):
                 for index, result in zip(batch, run([lines[i] for i in batch]), strict=True):
                     results[index] = result
         return results  # type: ignore[return-value]

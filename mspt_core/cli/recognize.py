@@ -18,13 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     add_reader_options(p)
     p.add_argument("--confidence", action="store_true", help="add a third column: line confidence")
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=32,
-        help="lines per recognition batch when PyTorch reads (a GPU, or MSPT_ENGINE=torch); "
-        "ONNX Runtime reads one line at a time",
-    )
+    p.add_argument("--batch-size", type=positive_int, default=32, help="lines per recognition batch")
     p.set_defaults(run=run)
 
 

@@ -69,13 +69,7 @@ def register(subparsers) -> None:
     p.add_argument("--rtl", action="store_true", help="right-to-left script: read columns right to left")
     add_segmenter_option(p)
     add_dpi_option(p)
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=32,
-        help="lines per recognition batch when PyTorch reads (a GPU, or MSPT_ENGINE=torch); "
-        "ONNX Runtime reads one line at a time",
-    )
+    p.add_argument("--batch-size", type=positive_int, default=32, help="lines per recognition batch")
     p.add_argument("--pages-per-batch", type=positive_int, default=4, help="pages whose lines are read together")
     p.add_argument(
         "--keep-going",

@@ -204,17 +204,20 @@ def test_a_frozen_bundle_without_the_finder_s_source_still_runs_it_on_onnx(finde
 
 
 def test_a_line_reads_the_same_in_int8_whichever_lines_share_its_page(cremma):
-    """int8 scales a batch's activations together: read among the other lines of its page, a line
-    must still read exactly as it reads alone (deleting a line must not change its neighbours)."""
+    """int8 scales an input's activations together: read among the other lines of its page, two
+    at a time or one after the other, a line must read exactly as it reads alone (deleting a line
+    must not change its neighbours' text)."""
     xml = split_xmls(cremma, "val")[0]
     lines = [sample.image for sample in lines_from_page_xml(xml, 40).samples]
     assert len(lines) >= 10
-    reader = LineRecognizer(
-        load_model(resolve("handwriting")), device="cpu", engine="onnx-int8", threads=1, language_model=False
-    )
-    assert reader.engine == "onnx-int8"
-    together = [r.text for r in reader.read(lines)]
-    alone = [reader.read([line])[0].text for line in lines]
-    assert together == alone
-    # Read again without its first line, the rest read as before.
-    assert [r.text for r in reader.read(lines[1:])] == together[1:]
+    model = load_model(resolve("handwriting"))
+    readers = [
+        LineRecognizer(model, device="cpu", engine="onnx-int8", threads=threads, language_model=False)
+        for threads in (1, 2)
+    ]
+    assert all(reader.engine == "onnx-int8" for reader in readers)
+    alone = [readers[0].read([line])[0].text for line in lines]
+    for reader in readers:
+        assert [r.text for r in reader.read(lines)] == alone
+        # Read again without its first line, the rest read as before.
+        assert [r.text for r in reader.read(lines[1:])] == alone[1:]
