@@ -336,8 +336,9 @@ def main() -> None:
         f"(reading.py: polygon = crop_line, straightened; box = crop_box, rectangle + {reading.BOX_MARGIN} px; "
         "finder = as polygon, along the line finder's outline of the line where it finds it, as mspt transcribe "
         "cuts lines that come with a page), "
-        f"the same crops for every reader. Threads: mspt torch.set_num_threads(N) and N ONNX Runtime "
-        f"intra-op threads; Tesseract N single-threaded processes; PP-OCRv6 N intra-op threads. "
+        f"the same crops for every reader. Threads: mspt torch.set_num_threads(N) and ONNX Runtime "
+        f"reading N lines at once, one thread each; Tesseract N single-threaded processes; "
+        f"PP-OCRv6 N intra-op threads. "
         f"Texts compared after: {reading.NORMALIZATION}."
     )
     for name in args.sets:

@@ -1,6 +1,6 @@
 """Reading on the CPU with ONNX Runtime: the recognizer's CTC path (front end, encoder, CTC
 head) exported once per model to an ONNX graph with dynamic batch and width, then run by an
-ONNX Runtime session with a chosen number of threads. Optionally int8: the weights of the
+ONNX Runtime session, each line on its own, a chosen number of lines at once. Optionally int8: the weights of the
 matrix products quantized (``onnxruntime.quantization.quantize_dynamic``). The line finder's
 network (``layout.linefinder``) likewise, with dynamic height and width (``OnnxLineNet``).
 
@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from mspt_core.atomic import atomic_path
+from mspt_core.data.batching import padded_width
 from mspt_core.engines import ENGINES  # noqa: F401  (re-exported: the engines this module serves)
 from mspt_core.model import Recognizer
 from mspt_core.model.config import DOWNSAMPLE
@@ -222,8 +223,8 @@ class OnnxCTC:
     ``threads`` lines at once (default: torch's threads), each on one ONNX Runtime thread: in
     int8 the dynamic quantization scales a whole input's activations together, so a line run
     beside others read a little differently from the same line alone (deleting a line on a page
-    could change its neighbours' text); and a line alone has no padding to compute
-    (benchmarks/RESULTS.md, "Each line read on its own")."""
+    could change its neighbours' text), and a line alone has no padding to compute
+    (benchmarks/RESULTS.md, "Each line read on its own"). The worker threads end with the object."""
 
     def __init__(self, model: Recognizer, threads: int | None = None, int8: bool = False):
         path = graph_for(model, int8)
@@ -234,21 +235,22 @@ class OnnxCTC:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="mspt-onnx") if workers > 1 else None
 
     def __call__(self, images: np.ndarray, widths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """images (B, 1, H, W) float32, widths (B,) int64 -> log-probabilities (B, F, C) and
-        real frames per line (B,); a line's frames past its own are zero."""
+        """images (B >= 1, 1, H, W) float32 as ``collate`` pads them, widths (B,) -> log-probabilities
+        (B, F, C) and real frames per line (B,); a line's frames past its own are zero."""
         widths = widths.astype(np.int64)
 
-        def one(i: int) -> tuple[np.ndarray, np.ndarray]:
-            columns = min(-(-int(widths[i]) // DOWNSAMPLE) * DOWNSAMPLE, images.shape[3])
-            feed = {"images": np.ascontiguousarray(images[i : i + 1, :, :, :columns]), "widths": widths[i : i + 1]}
-            return self.session.run(None, feed)
+        def run_line(i: int) -> tuple[np.ndarray, np.ndarray]:
+            own = np.ascontiguousarray(images[i : i + 1, :, :, : padded_width(int(widths[i]))])
+            return self.session.run(None, {"images": own, "widths": widths[i : i + 1]})
 
-        lines = range(len(images))
-        outputs = list(self._pool.map(one, lines)) if self._pool else [one(i) for i in lines]
-        frames = np.concatenate([found for _, found in outputs])
-        log_probs = np.zeros((len(images), max(lp.shape[1] for lp, _ in outputs), outputs[0][0].shape[2]), np.float32)
-        for i, (lp, _) in enumerate(outputs):
-            log_probs[i, : lp.shape[1]] = lp[0]
+        indices = range(len(images))
+        per_line = list(self._pool.map(run_line, indices)) if self._pool else [run_line(i) for i in indices]
+        frames = np.concatenate([line_frames for _, line_frames in per_line])
+        classes = per_line[0][0].shape[2]
+        longest = max(line_log_probs.shape[1] for line_log_probs, _ in per_line)
+        log_probs = np.zeros((len(images), longest, classes), np.float32)
+        for i, (line_log_probs, _) in enumerate(per_line):
+            log_probs[i, : line_log_probs.shape[1]] = line_log_probs[0]
         return log_probs, frames
 
 

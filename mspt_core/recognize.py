@@ -101,11 +101,11 @@ log = logging.getLogger(__name__)
 class LineRecognizer:
     """``engine``: "auto" (ONNX Runtime for CTC on a CPU when available, int8 where the model's
     metadata allows it, else PyTorch), "torch", "onnx" or "onnx-int8" (fall back to PyTorch,
-    with a logged reason, when ONNX Runtime cannot be used). ``threads``: ONNX Runtime's
-    intra-op threads (default: torch's). ``language_model``: read with the language model the
-    model's file names, if any (False: without; a named one that is not installed is logged and
-    left out). ``batch_size``: lines per batch (ONNX Runtime runs each line of a batch on its
-    own, ``threads`` at once: ``onnx_engine.OnnxCTC``)."""
+    with a logged reason, when ONNX Runtime cannot be used). ``threads``: the lines ONNX
+    Runtime reads at once, each on one thread (default: torch's threads). ``language_model``:
+    read with the language model the model's file names, if any (False: without; a named one
+    that is not installed is logged and left out). ``batch_size``: lines per batch (ONNX
+    Runtime runs each line of a batch on its own: ``onnx_engine.OnnxCTC``)."""
 
     def __init__(
         self,

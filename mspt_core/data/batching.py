@@ -30,11 +30,16 @@ def to_height(image: np.ndarray, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
+def padded_width(width: int) -> int:
+    """A line's width in pixels rounded up to whole encoder tokens (``DOWNSAMPLE`` columns each)."""
+    return -(-width // DOWNSAMPLE) * DOWNSAMPLE
+
+
 def collate(images: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey uint8 images of equal height -> (B, 1, H, W) float tensor and (B,) widths."""
     height = images[0].shape[0]
     widths = [img.shape[1] for img in images]
-    padded = -(-max(widths) // DOWNSAMPLE) * DOWNSAMPLE
+    padded = padded_width(max(widths))
     batch = np.zeros((len(images), 1, height, padded), dtype=np.float32)
     for i, img in enumerate(images):
         if img.shape[0] != height:

@@ -102,7 +102,7 @@ def test_the_export_is_made_once_and_reused(default_model):
 def test_int8_reads_nearly_the_same_text(default_model, real_lines, torch_texts):
     from mspt_core.metrics import cer
 
-    reader = LineRecognizer(default_model, device="cpu", engine="onnx-int8", threads=1, language_model=False)
+    reader = LineRecognizer(default_model, device="cpu", engine="onnx-int8", threads=1)
     assert reader.engine == "onnx-int8"
     texts = [r.text for r in reader.read(real_lines)]
     assert cer(torch_texts, texts) < 0.01
@@ -221,3 +221,4 @@ def test_a_line_reads_the_same_in_int8_whichever_lines_share_its_page(cremma):
         assert [r.text for r in reader.read(lines)] == alone
         # Read again without its first line, the rest read as before.
         assert [r.text for r in reader.read(lines[1:])] == alone[1:]
+        assert reader.engine == "onnx-int8"  # still ONNX Runtime (PyTorch would not show it)
