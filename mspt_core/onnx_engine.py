@@ -1,8 +1,9 @@
 """Reading on the CPU with ONNX Runtime: the recognizer's CTC path (front end, encoder, CTC
 head) exported once per model to an ONNX graph with dynamic batch and width, then run by an
-ONNX Runtime session, each line on its own, a chosen number of lines at once. Optionally int8: the weights of the
-matrix products quantized (``onnxruntime.quantization.quantize_dynamic``). The line finder's
-network (``layout.linefinder``) likewise, with dynamic height and width (``OnnxLineNet``).
+ONNX Runtime session, each line on its own, a chosen number of lines at once. Optionally int8:
+the weights of the matrix products quantized (``onnxruntime.quantization.quantize_dynamic``).
+The line finder's network (``layout.linefinder``) likewise, with dynamic height and width
+(``OnnxLineNet``).
 
 Exports are cached by a hash of the model's weights and configuration, of the code that builds
 the network and of the library versions, in ``onnx/`` of the user cache folder (or of
