@@ -8,8 +8,8 @@ same cut as training data), "box" (the bounding rectangle plus ``BOX_MARGIN`` px
 line finder's outline of the line where it finds it, ``layout.outline``, else as "polygon").
 mspt scales them to its model height; Tesseract gets them as PNGs with a white
 border, PP-OCRv6 as PNGs as they are. mspt at N threads is one process with
-``torch.set_num_threads(N)`` and ONNX Runtime reading N lines at once, one thread each; Tesseract at N threads is N
-single-threaded processes (``OMP_THREAD_LIMIT=1``) each reading its share from a list file;
+``torch.set_num_threads(N)`` and ONNX Runtime reading N lines at once, one thread each;
+Tesseract at N threads is N single-threaded processes (``OMP_THREAD_LIMIT=1``) each reading its share from a list file;
 PP-OCRv6 at N threads is one process with N intra-op threads (see ppocr_reader.py). Timing covers
 reading only (mspt and PP-OCRv6 after a warm-up batch; Tesseract including its N process starts),
 not cropping or writing files.
