@@ -1,10 +1,15 @@
-"""Device choice: CUDA, then Apple MPS, then CPU, unless the user names one."""
+"""Device choice: CUDA, then Apple MPS, then CPU, unless the user names one; and whether training
+on it runs under bf16 autocast."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
 from mspt_core.errors import MsptError
+
+CPU_BF16_VARIABLE = "MSPT_CPU_BF16"
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -43,8 +48,27 @@ def gpu_summary() -> str:
     )
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX-512 BF16 or AMX). Where it does,
+    training under bf16 autocast takes about a third less time a step; where it does not, bf16 is
+    emulated and slower than full precision. ``$MSPT_CPU_BF16=0`` turns it off."""
+    if os.environ.get(CPU_BF16_VARIABLE, "1") == "0":
+        return False
+    # torch.cpu's probes are private: a PyTorch without them is taken for a CPU without bf16.
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
+
+
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 autocast on GPUs that support it; full precision elsewhere."""
+    """bf16 autocast on GPUs and CPUs that compute it natively; full precision elsewhere. The
+    weights, the optimizer and the CTC loss stay in full precision (autocast)."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
     return None
+
+
+def training_label(device: torch.device) -> str:
+    """The device a run trains on as a person reads it: ``cpu``, ``cpu (bf16)``, ``cuda (bf16)``."""
+    return f"{device} (bf16)" if autocast_dtype(device) is torch.bfloat16 else str(device)

@@ -521,9 +521,10 @@ def execute(run_dir: Path) -> str:
             import torch
 
             torch.set_num_threads(spec.threads)
-        from mspt_core.devices import pick_device
+        from mspt_core.devices import pick_device, training_label
 
-        reporter.emit(EventKind.STARTED, pid=os.getpid(), device=str(pick_device(spec.device)), message="started")
+        device = training_label(pick_device(spec.device))
+        reporter.emit(EventKind.STARTED, pid=os.getpid(), device=device, message="started")
         result = {"pretrain": _run_pretrain, "finetune": _run_finetune, "adapt": _run_adapt}[spec.kind](
             spec, work, reporter
         )

@@ -1,0 +1,53 @@
+"""Training on a CPU in bf16 where the CPU computes it natively: faster steps, the same learning."""
+
+import pytest
+import torch
+
+from mspt_core import devices
+from mspt_core.train.loop import TrainSettings
+from mspt_core.train.supervised import train_recognizer
+
+CPU = torch.device("cpu")
+
+
+def _force_native_bf16(monkeypatch, native: bool) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+
+
+def test_bf16_only_on_a_cpu_that_computes_it_and_never_when_turned_off(monkeypatch):
+    monkeypatch.delenv(devices.CPU_BF16_VARIABLE, raising=False)
+    _force_native_bf16(monkeypatch, True)
+    assert devices.autocast_dtype(CPU) is torch.bfloat16
+    assert devices.training_label(CPU) == "cpu (bf16)"  # what the run's window shows
+    monkeypatch.setenv(devices.CPU_BF16_VARIABLE, "0")
+    assert devices.autocast_dtype(CPU) is None and devices.training_label(CPU) == "cpu"
+    monkeypatch.delenv(devices.CPU_BF16_VARIABLE)
+    _force_native_bf16(monkeypatch, False)  # emulated bf16 would be slower than full precision
+    assert devices.autocast_dtype(CPU) is None
+
+
+def _fine_tune(lines, run_dir, amp: bool):
+    from mspt_core.models import resolve
+
+    settings = TrainSettings(steps=12, batch_size=4, lr=1e-3, warmup=0, val_every=6, seed=3, device="cpu", amp=amp)
+    return train_recognizer(lines, lines, run_dir, settings, base_model=resolve("default"), use_augmentation=False)
+
+
+def test_bf16_fine_tuning_learns_as_full_precision_does_and_keeps_full_precision_weights(
+    monkeypatch, tmp_path, old_print_lines
+):
+    from safetensors import safe_open
+
+    # Forced on, so the test runs where bf16 is emulated too (slower there, the same numbers).
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    half = _fine_tune(old_print_lines, tmp_path / "bf16", amp=True)
+    full = _fine_tune(old_print_lines, tmp_path / "fp32", amp=False)
+    for outcome in (half, full):
+        # the 16th-century lines it learns from read better than the base read them (step 0)
+        assert outcome.result.best_metric < outcome.result.start_metric
+    # bf16 rounds each product, so the two runs part a little, but not in where they get to
+    assert half.result.best_metric == pytest.approx(full.result.best_metric, abs=0.02)
+    with safe_open(str(half.model_path / "model.safetensors"), "pt") as weights:
+        kinds = {weights.get_tensor(key).dtype for key in weights.keys()}
+    assert torch.bfloat16 not in kinds
