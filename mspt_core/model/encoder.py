@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from mspt_core.model.config import DOWNSAMPLE, RecognizerConfig
+from mspt_core.model.dropout import use_fast_dropout
 from mspt_core.model.frontend import FrontEnd
 
 
@@ -54,6 +55,7 @@ class Encoder(nn.Module):
         layer = nn.TransformerEncoderLayer(**layer_settings(config))
         self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(config.d_model)
+        use_fast_dropout(self)
 
     def embed(self, images: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
         """Front-end tokens before positions: (B, T, d). Pre-training may replace masked ones."""

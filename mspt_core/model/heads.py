@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mspt_core.model.config import RecognizerConfig
+from mspt_core.model.dropout import use_fast_dropout
 from mspt_core.model.encoder import layer_settings, sinusoidal_positions
 
 START = END = 0
@@ -75,6 +76,7 @@ class DecoderHead(nn.Module):
         self.transformer = nn.TransformerDecoder(layer, config.decoder_layers)
         self.norm = nn.LayerNorm(config.d_model)
         self.proj = nn.Linear(config.d_model, num_classes)
+        use_fast_dropout(self)
 
     def logits(self, inputs: torch.Tensor, encoded: torch.Tensor, pad_mask: torch.Tensor) -> torch.Tensor:
         length = inputs.shape[1]
