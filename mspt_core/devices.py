@@ -52,7 +52,7 @@ def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AVX-512 BF16 or AMX). Where it does,
     training under bf16 autocast takes about a third less time a step; where it does not, bf16 is
     emulated and slower than full precision. ``$MSPT_CPU_BF16=0`` turns it off."""
-    if os.environ.get(CPU_BF16_VARIABLE, "1") == "0":
+    if os.environ.get(CPU_BF16_VARIABLE, "").strip().lower() in ("0", "false", "no", "off"):
         return False
     # torch.cpu's probes are private: a PyTorch without them is taken for a CPU without bf16.
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
@@ -60,8 +60,9 @@ def cpu_has_native_bf16() -> bool:
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 autocast on GPUs and CPUs that compute it natively; full precision elsewhere. The
-    weights, the optimizer and the CTC loss stay in full precision (autocast)."""
+    """bf16 autocast on GPUs and CPUs that compute it natively; full precision elsewhere. Under
+    autocast the weights and the optimizer stay in full precision, and every loss casts its
+    inputs to fp32. A run keeps the precision it started in (``train.loop``)."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     if device.type == "cpu" and cpu_has_native_bf16():

@@ -194,6 +194,14 @@ def train(
                 f"{checkpoint} was written by a run that validated otherwise ({_described(validated)} then, "
                 f"{_described(judged)} now); {START_OVER}"
             )
+    # A run keeps the precision of its first start (a resumed run takes the very steps it would
+    # have taken), whatever this machine or $MSPT_CPU_BF16 would choose now; a checkpoint from
+    # before the record was trained as mspt then did: bf16 on GPUs only.
+    if "precision" in state:
+        amp_dtype = torch.bfloat16 if state["precision"] == "bf16" and device.type in ("cpu", "cuda") else None
+    elif state["step"] > 0 and device.type == "cpu":
+        amp_dtype = None
+    state["precision"] = "bf16" if amp_dtype is not None else "full"
     state["job"] = record
     state["data"] = data
     state["validation"] = judged

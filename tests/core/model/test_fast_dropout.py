@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from mspt_core.model import Recognizer, config_for
-from mspt_core.model.dropout import FastDropout, use_fast_dropout
+from mspt_core.model.dropout import LEVELS, FastDropout, keep_mask, use_fast_dropout
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
@@ -30,6 +30,9 @@ def test_it_is_the_identity_when_reading_and_follows_torchs_seed():
     torch.manual_seed(5)
     assert torch.equal(dropout(x), first) and first.dtype == torch.bfloat16
     assert not torch.equal(dropout(x), first)
+    torch.manual_seed(5)  # the mask is keep_mask's, drawn from torch's generator
+    mask = keep_mask(x.shape, round(0.1 * LEVELS))
+    assert torch.equal(first == 0, ~mask)
 
 
 def test_every_dropout_of_a_recognizer_becomes_fast_and_the_weights_stay():

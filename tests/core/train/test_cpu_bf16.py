@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from mspt_core import devices
+from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.loop import TrainSettings
 from mspt_core.train.supervised import train_recognizer
+from tests.core.train.test_loop import Crash, _losses, _settings
 
 CPU = torch.device("cpu")
 
@@ -39,15 +41,37 @@ def test_bf16_fine_tuning_learns_as_full_precision_does_and_keeps_full_precision
 ):
     from safetensors import safe_open
 
-    # Forced on, so the test runs where bf16 is emulated too (slower there, the same numbers).
+    # Forced on, so the test runs where bf16 is only emulated too (slower there).
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     half = _fine_tune(old_print_lines, tmp_path / "bf16", amp=True)
     full = _fine_tune(old_print_lines, tmp_path / "fp32", amp=False)
     for outcome in (half, full):
         # the 16th-century lines it learns from read better than the base read them (step 0)
         assert outcome.result.best_metric < outcome.result.start_metric
+    assert _losses(half.result.history) != _losses(full.result.history)  # bf16 did round
     # bf16 rounds each product, so the two runs part a little, but not in where they get to
     assert half.result.best_metric == pytest.approx(full.result.best_metric, abs=0.02)
     with safe_open(str(half.model_path / "model.safetensors"), "pt") as weights:
         kinds = {weights.get_tensor(key).dtype for key in weights.keys()}
     assert torch.bfloat16 not in kinds
+
+
+@pytest.mark.parametrize(("started_native", "resumed_native"), [(False, True), (True, False)])
+def test_a_run_resumes_in_the_precision_it_started_in(monkeypatch, tmp_path, lines, started_native, resumed_native):
+    """Started in one precision, resumed where the other would be chosen: the same steps as a
+    run never interrupted."""
+
+    def crash_at_six(progress):
+        if progress.step == 6:
+            raise Crash()  # the last checkpoint is the one written at step 4
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: started_native)
+    straight = train_recognizer(lines, None, tmp_path / "straight", _settings(), size="tiny")
+    with pytest.raises(Crash):
+        train_recognizer(lines, None, tmp_path / "run", _settings(), size="tiny", on_progress=crash_at_six)
+    assert (tmp_path / "run" / CHECKPOINT).exists()
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: resumed_native)
+    resumed = train_recognizer(lines, None, tmp_path / "run", _settings(), size="tiny")
+    expected, got = _losses(straight.result.history), _losses(resumed.result.history)
+    for step in range(5, 9):
+        assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
