@@ -365,7 +365,7 @@ def main() -> int:
         parser.error("--select-blended reads a blend: --tuned-share must lie between 0 and 1")
     import torch
 
-    from mspt_core.devices import training_label
+    from mspt_core.devices import autocast_dtype, training_label
     from mspt_core.models import resolve
 
     torch.set_num_threads(args.threads)
@@ -374,7 +374,8 @@ def main() -> int:
     if args.documents:
         chosen = [d for d in chosen if d.name in args.documents]
     print(f"# Few-page fine-tuning, {args.split} split, {dt.date.today()}")
-    trains_on = training_label(torch.device("cpu"))
+    cpu = torch.device("cpu")
+    trains_on = training_label(cpu, autocast_dtype(cpu))  # a new run's choice
     print(f"machine: {machine()}; {args.threads} thread(s); trains on {trains_on}; base {base}")
     print(f"command: {' '.join(sys.argv)}\n")
     grid = product(

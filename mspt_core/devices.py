@@ -70,6 +70,6 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return None
 
 
-def training_label(device: torch.device) -> str:
-    """The device a run trains on as a person reads it: ``cpu``, ``cpu (bf16)``, ``cuda (bf16)``."""
-    return f"{device} (bf16)" if autocast_dtype(device) is torch.bfloat16 else str(device)
+def training_label(device: torch.device, amp_dtype: torch.dtype | None) -> str:
+    """How a run trains, as a person reads it: ``cpu``, ``cpu (bf16)``, ``cuda (bf16)``."""
+    return f"{device} (bf16)" if amp_dtype is torch.bfloat16 else str(device)

@@ -29,6 +29,15 @@ def load_script(relative: str):
     return module
 
 
+def precision_on_this_cpu() -> str:
+    """The precision a new training run takes on this machine's CPU, as model files record it."""
+    import torch
+
+    from mspt_core.devices import autocast_dtype
+
+    return "bf16" if autocast_dtype(torch.device("cpu")) is torch.bfloat16 else "full"
+
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Most tests read with tiny models they have just trained; exporting each to ONNX would cost
 # ~10 s apiece, so tests read with PyTorch unless they ask for an engine

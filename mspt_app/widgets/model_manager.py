@@ -201,7 +201,7 @@ class ModelManagerDialog(QDialog):
             trained = template.replace("{data}", data).replace("{n}", str(lines))
         trained_tip = "\n".join(
             f"{key}: {prov[key]}"
-            for key in ("data", "store", "train_lines", "val_lines", "lines", "steps", "note")
+            for key in ("data", "store", "train_lines", "val_lines", "lines", "steps", "precision", "note")
             if key in prov
         )
         cer_text, measured, explanation, _ = cer_figures(prov)

@@ -181,7 +181,7 @@ class RunView(QWidget):
         elif kind is EventKind.LINES and event.total is not None and event.done is not None:
             self.progress.setRange(0, max(1, event.total))
             self.progress.setValue(event.done)
-        elif kind is EventKind.STARTED:
+        elif kind is EventKind.STARTED or event.device:  # training tells its precision with it too
             self.device_label.setText(event.device or "")
         elif kind is EventKind.WARNING:
             self.warning_label.setText(event.message)

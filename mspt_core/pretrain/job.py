@@ -52,9 +52,13 @@ class PretrainJob:
         self.p = self.schedule.probability(0)
         self.rank, self.world = distributed.rank(), distributed.world_size()
         self.last: dict = {}  # statistics of the latest batch, for tests and curious callers
+        self.precision = "full"  # as the loop trains ("bf16" or "full"), for the encoder's provenance
 
     def param_groups(self) -> list[dict]:
         return [{"params": list(self.model.parameters()), "lr_scale": 1.0}]
+
+    def trains_in(self, precision: str) -> None:
+        self.precision = precision
 
     def on_step_start(self, step: int) -> None:
         self.p = self.schedule.probability(step)
@@ -205,6 +209,7 @@ def pretrain_encoder(
             "store": str(store.root),
             "steps": result.step,
             "final_loss": _last_loss(result),
+            "precision": job.precision,
             "settings": {
                 "steps": settings.steps,
                 "batch_size": settings.batch_size,

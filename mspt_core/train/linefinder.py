@@ -320,6 +320,9 @@ class LineFinderJob:
     def param_groups(self) -> list[dict]:
         return [{"params": list(self.model.parameters()), "lr_scale": 1.0}]
 
+    def trains_in(self, precision: str) -> None:
+        self.provenance["precision"] = precision  # "bf16" or "full", as the loop trains
+
     def resume_record(self) -> dict:
         """What a resumed run must train with as it started (``loop``): its line-centred share
         and partial sets; empty at the defaults. A checkpoint from before the record reads as

@@ -22,8 +22,10 @@ a JSON-able dict of the data it learns from (line counts and a digest), saved th
 resumed on other data is refused (a checkpoint from before this record is not checked);
 ``validation_record()``, a JSON-able dict of how validation reads the weights (a recognizer's
 blend toward its base), saved the same way: a run resumed reading otherwise is refused, as its
-keep-best would compare unlike figures (a checkpoint from before this record is not checked). Under torchrun (see
-``distributed``) gradients are averaged over ranks and only rank 0 writes and reports.
+keep-best would compare unlike figures (a checkpoint from before this record is not checked);
+``trains_in(precision)``, told before the first step whether the run trains in "bf16" or "full"
+precision (a resumed run in the one it started in), for the provenance of the files it writes.
+Under torchrun (see ``distributed``) gradients are averaged over ranks and only rank 0 writes and reports.
 
 Weight average: with ``settings.ema_decay``, validation, keep-best and the end of the run read
 an exponential moving average of the weights (``ema.WeightAverage``), kept in every checkpoint;
@@ -48,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mspt_core.devices import autocast_dtype, pick_device
+from mspt_core.devices import autocast_dtype, pick_device, training_label
 from mspt_core.errors import ModelFileError
 from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, START_OVER, load_checkpoint, save_checkpoint
@@ -86,6 +88,7 @@ class Progress:
     best_metric: float | None = None
     elapsed: float = 0.0  # seconds in this process
     eta: float | None = None  # seconds to go at the current pace
+    device: str = ""  # what the run trains on and in which precision, e.g. "cpu (bf16)"
 
 
 @dataclass
@@ -202,6 +205,9 @@ def train(
     elif state["step"] > 0 and device.type == "cpu":
         amp_dtype = None
     state["precision"] = "bf16" if amp_dtype is not None else "full"
+    if hasattr(job, "trains_in"):
+        job.trains_in(state["precision"])
+    trains_on = training_label(device, amp_dtype)
     state["job"] = record
     state["data"] = data
     state["validation"] = judged
@@ -227,7 +233,7 @@ def train(
         done = state["step"] - start_step
         eta = elapsed / done * (settings.steps - state["step"]) if done else None
         lr = optimizer.param_groups[0]["lr"]
-        return Progress(event, state["step"], settings.steps, loss, lr, metric, state["best"], elapsed, eta)
+        return Progress(event, state["step"], settings.steps, loss, lr, metric, state["best"], elapsed, eta, trains_on)
 
     def validate() -> str | None:
         distributed.average_buffers(model)

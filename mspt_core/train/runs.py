@@ -249,6 +249,7 @@ class Reporter:
         self.last_step_event = 0.0
         self.first_step: tuple[float, int] | None = None
         self.command = "run"
+        self.told_device = ""  # what training runs on, as last reported
 
     def close(self) -> None:
         self.events.close()
@@ -264,6 +265,9 @@ class Reporter:
     def progress(self, progress) -> None:
         """The training loop's progress callback."""
         now = time.monotonic()
+        if progress.device and progress.device != self.told_device:
+            self.told_device = progress.device
+            self.emit(EventKind.STATUS, device=progress.device)
         if progress.event == "step":
             if self.first_step is None:
                 self.first_step = (now, progress.step - 1)
@@ -521,9 +525,11 @@ def execute(run_dir: Path) -> str:
             import torch
 
             torch.set_num_threads(spec.threads)
-        from mspt_core.devices import pick_device, training_label
+        from mspt_core.devices import pick_device
 
-        device = training_label(pick_device(spec.device))
+        # The precision is the training loop's to choose (a resumed run keeps its own): it tells
+        # it, with the device, when training begins (``Reporter.progress``).
+        device = str(pick_device(spec.device))
         reporter.emit(EventKind.STARTED, pid=os.getpid(), device=device, message="started")
         result = {"pretrain": _run_pretrain, "finetune": _run_finetune, "adapt": _run_adapt}[spec.kind](
             spec, work, reporter

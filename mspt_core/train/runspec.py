@@ -145,7 +145,7 @@ class EventKind(str, Enum):
     PAUSED = "paused"
     PHASE = "phase"  # a new part of the work began (phase: "lines", "reading" or "training")
     LINES = "lines"  # finding lines: page file ``done`` of ``total``
-    STATUS = "status"  # a message worth showing
+    STATUS = "status"  # a message worth showing, or what training runs on (device, e.g. "cpu (bf16)")
     WARNING = "warning"  # a message the user must see (e.g. too few validation lines)
     BASE = "base"  # the base model's validation CER, before fine-tuning
     STEP = "step"  # training progress (thinned to a few a second)

@@ -81,7 +81,7 @@ class RecognitionJob:
         self.val_set = val_set
         self.settings = settings
         self.run_dir = run_dir
-        self.provenance = provenance
+        self.provenance = dict(provenance)  # own copy: the loop adds the precision it trains in
         self.use_augmentation = use_augmentation
         self.base_file = base_file  # a recognizer the run starts from: keep-best's step 0
         self.encoder_lr_scale = encoder_lr_scale
@@ -120,6 +120,9 @@ class RecognitionJob:
             yield
         finally:
             self.model.load_state_dict(trained)
+
+    def trains_in(self, precision: str) -> None:
+        self.provenance["precision"] = precision  # "bf16" or "full", as the loop trains
 
     def resume_record(self) -> dict:
         """What a resumed run must train with as it started (``loop``): its lines' widths and

@@ -22,6 +22,7 @@ from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.runspec import RunSpec
 from tests.app.test_workflow import wait_for_task
+from tests.conftest import precision_on_this_cpu
 
 RUN_TIMEOUT = 180_000  # ms; a few tiny steps, but each run starts a Python process with torch
 
@@ -178,6 +179,7 @@ def test_finetuning_a_recognizer_pauses_stops_resumes_and_compares_cers(qtbot, c
     text = view.outcome_label.text()
     assert f"base model: {100 * result['base_cer']:.2f}%" in text and f"{100 * result['new_cer']:.2f}%" in text
     assert view.base_line.isVisible()  # the base CER drawn as a line on the CER plot
+    assert view.device_label.text() == ("cpu (bf16)" if precision_on_this_cpu() == "bf16" else "cpu")
     if not result.get("kept_base"):  # the preset blends the kept model back toward the base, and says so
         blend = result["blend"]
         assert blend["share"] == pytest.approx(training_preset(FINETUNE).tuned_share)

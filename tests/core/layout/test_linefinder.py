@@ -40,7 +40,7 @@ from mspt_core.train.linefinder import (
     train_line_finder,
 )
 from mspt_core.train.loop import TrainSettings
-from tests.conftest import DATA, _require, split_xmls
+from tests.conftest import DATA, _require, precision_on_this_cpu, split_xmls
 
 
 def _page(dataset, split, name):
@@ -571,6 +571,7 @@ def test_training_stops_resumes_and_writes_a_usable_finder(cremma, tmp_path):
     # The kept file says what made it and where it was kept.
     assert finder.metadata["provenance"]["made_by"] == "this test"
     assert finder.metadata["provenance"]["step"] == result.best_step
+    assert finder.metadata["provenance"]["precision"] == precision_on_this_cpu()
     page = segment(load_grey(read_document(val[0]).image_path), method="learned", finder=finder)
     assert page.metadata["segmentation"] == "mspt learned"
 

@@ -16,6 +16,7 @@ from mspt_core.pretrain.model import MaskedEncoder
 from mspt_core.train.checkpoint import CHECKPOINT
 from mspt_core.train.finetune import finetune_recognizer
 from mspt_core.train.loop import TrainSettings, train
+from tests.conftest import precision_on_this_cpu
 from tests.core.pretrain.conftest import fake_line
 
 METHOD = PretrainSettings(size="tiny", clusters=8, kmeans_columns=600, kmeans_iterations=20, max_width=160)
@@ -52,6 +53,7 @@ def test_pretrained_encoder_loads_and_fine_tunes(store, tmp_path, method):
     assert outcome.result.status == "finished"
     meta = json.loads((outcome.encoder_path / "model.json").read_text())
     assert meta["kind"] == "encoder" and meta["provenance"]["pretraining"]["target"] == method.target
+    assert meta["provenance"]["precision"] == precision_on_this_cpu()  # as the loop trained it
     loaded = load_model(outcome.encoder_path)
 
     rng = np.random.default_rng(0)

@@ -4,8 +4,11 @@ import pytest
 import torch
 
 from mspt_core import devices
+from mspt_core.models import read_metadata
+from mspt_core.train import runs
 from mspt_core.train.checkpoint import CHECKPOINT
-from mspt_core.train.loop import TrainSettings
+from mspt_core.train.loop import Progress, TrainSettings
+from mspt_core.train.runspec import EventKind
 from mspt_core.train.supervised import train_recognizer
 from tests.core.train.test_loop import Crash, _losses, _settings
 
@@ -21,9 +24,8 @@ def test_bf16_only_on_a_cpu_that_computes_it_and_never_when_turned_off(monkeypat
     monkeypatch.delenv(devices.CPU_BF16_VARIABLE, raising=False)
     _force_native_bf16(monkeypatch, True)
     assert devices.autocast_dtype(CPU) is torch.bfloat16
-    assert devices.training_label(CPU) == "cpu (bf16)"  # what the run's window shows
     monkeypatch.setenv(devices.CPU_BF16_VARIABLE, "0")
-    assert devices.autocast_dtype(CPU) is None and devices.training_label(CPU) == "cpu"
+    assert devices.autocast_dtype(CPU) is None
     monkeypatch.delenv(devices.CPU_BF16_VARIABLE)
     _force_native_bf16(monkeypatch, False)  # emulated bf16 would be slower than full precision
     assert devices.autocast_dtype(CPU) is None
@@ -71,7 +73,22 @@ def test_a_run_resumes_in_the_precision_it_started_in(monkeypatch, tmp_path, lin
         train_recognizer(lines, None, tmp_path / "run", _settings(), size="tiny", on_progress=crash_at_six)
     assert (tmp_path / "run" / CHECKPOINT).exists()
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: resumed_native)
-    resumed = train_recognizer(lines, None, tmp_path / "run", _settings(), size="tiny")
+    told = []
+    resumed = train_recognizer(lines, None, tmp_path / "run", _settings(), size="tiny", on_progress=told.append)
     expected, got = _losses(straight.result.history), _losses(resumed.result.history)
     for step in range(5, 9):
         assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
+    # What the run's window shows, and what the model file says it was trained in: as it started.
+    assert {progress.device for progress in told} == {"cpu (bf16)" if started_native else "cpu"}
+    for outcome in (straight, resumed):
+        assert read_metadata(outcome.model_path)["provenance"]["precision"] == ("bf16" if started_native else "full")
+
+
+def test_the_run_window_is_told_once_what_training_runs_in(tmp_path):
+    reporter = runs.Reporter(tmp_path)
+    for step in (1, 2):
+        reporter.progress(Progress("step", step, 10, loss=1.0, lr=1e-3, device="cpu (bf16)"))
+    reporter.close()
+    events = runs.read_events(tmp_path)[0]
+    assert [e.device for e in events if e.device] == ["cpu (bf16)"]
+    assert [e.kind for e in events] == [EventKind.STATUS, EventKind.STEP]  # no message: the last one stays shown
