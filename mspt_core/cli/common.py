@@ -165,6 +165,14 @@ def add_height_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def named_sizes() -> str:
+    """The recognizer sizes ``--size`` takes, in words: "tiny, fast, small, base or large"."""
+    from mspt_core.model.config import SIZES  # plain data: no torch
+
+    *most, last = SIZES
+    return f"{', '.join(most)} or {last}"
+
+
 def add_segmenter_option(parser: argparse.ArgumentParser, default: str | None = "auto", after: str = "") -> None:
     """``--segmenter``: the ``method`` of ``mspt_core.layout.segment`` (not imported here: it loads torch).
     ``default`` None: not given reads as None (a project's own line finder then); ``after`` ends the help."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -49,11 +50,11 @@ def run_list(args: argparse.Namespace) -> int:
     from mspt_core.models import list_models, user_models_dir
 
     entries = list_models()
-    if not entries:
-        print(f"no models (user models live in {user_models_dir()})")
     for entry in entries:
         origin = "bundled" if entry.bundled else "user"
         print(f"{entry.name}\t{origin}\t{_summary(entry.metadata)}\t{entry.path}")
+    # On stderr, so the table stays one model a line for a script reading it.
+    print(f"{'' if entries else 'no models; '}user models live in {user_models_dir()}", file=sys.stderr)
     return 0
 
 

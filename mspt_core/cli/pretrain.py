@@ -14,6 +14,7 @@ from mspt_core.cli.common import (
     check_output_folder,
     given_options,
     install,
+    named_sizes,
     positive_int,
     print_skipped,
     start_training,
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--preset", choices=list(PRETRAIN_PRESETS), default=DEFAULT_PRETRAIN_PRESET)
     method = p.add_argument_group("method (default: the preset's)")
-    method.add_argument("--size", help="tiny, small, base or large")
+    method.add_argument("--size", help=named_sizes())
     method.add_argument("--mask-schedule", dest="schedule", choices=["linear", "cosine", "step", "constant"])
     method.add_argument("--p-start", type=float, help="masking probability at the first step")
     method.add_argument("--p-end", type=float, help="masking probability at the last step (and the constant p)")

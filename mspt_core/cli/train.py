@@ -11,6 +11,7 @@ from mspt_core.cli.common import (
     augment_strength,
     check_output_folder,
     loop_settings,
+    named_sizes,
     report_training,
     train_and_val_lines,
 )
@@ -28,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--size",
         default="small",
-        help="tiny, fast (CPU: a fifth of small's cost), small, base or large (default small)",
+        help=f"{named_sizes()} (default small; fast: for CPUs, a fifth of small's cost)",
     )
     p.add_argument("--head", choices=["ctc", "decoder"], default="ctc", help="output head (default ctc)")
     p.add_argument(

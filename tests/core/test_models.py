@@ -12,7 +12,7 @@ from mspt_core.charset import Charset
 from mspt_core.data.batching import collate
 from mspt_core.errors import ModelFileError
 from mspt_core.model import Recognizer, config_for
-from mspt_core.models import build_metadata, load_model, read_metadata, save_model
+from mspt_core.models import build_metadata, load_model, read_metadata, save_model, user_models_dir
 from tests.core.model.test_recognizer import _line
 
 
@@ -204,8 +204,9 @@ def test_models_cli_lists_shows_imports_exports_and_removes(tmp_path, user_dir, 
     source = save_model(tmp_path / "mine", model, charset, build_metadata(model, charset, "mine", {"val_cer": 0.05}))
     assert main(["models", "import", str(source), "--name", "mine"]) == 0
     assert main(["models", "list"]) == 0
-    listing = capsys.readouterr().out
-    assert "mine\tuser\trecognizer" in listing and "val CER 0.0500" in listing
+    listed = capsys.readouterr()
+    assert "mine\tuser\trecognizer" in listed.out and "val CER 0.0500" in listed.out
+    assert f"user models live in {user_models_dir()}" in listed.err  # where to find them on disk
     assert main(["models", "info", "mine"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["config"]["d_model"] == model.config.d_model and info["charset"] == "".join(charset.chars)
