@@ -668,12 +668,19 @@ def main() -> None:
         help="leave the learned lines' ends as the finder's maps drew them (no layout.ends step), to compare",
     )
     parser.add_argument(
+        "--faint-kept",
+        action="store_true",
+        help="keep the lines layout.faint leaves out as far fainter than the page's writing, to compare",
+    )
+    parser.add_argument(
         "--why", action="store_true", help="also say why the lines left unmatched are (evaluate.unmatched_kinds)"
     )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.raw_line_ends:  # the module, not the function the package exports under its name
         sys.modules["mspt_core.layout.segment"].extend_line_ends = lambda lines, ink: lines
+    if args.faint_kept:
+        sys.modules["mspt_core.layout.segment"].faint_lines = lambda grey, polygons: []
     if args.pages is not None and args.pages < 1:
         parser.error("--pages must be at least 1")
     if ("learned" in args.methods or args.pytorch_finder) and bundled() is None:

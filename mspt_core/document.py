@@ -157,7 +157,8 @@ def words_match(line: Line) -> bool:
     return bool(line.words) and [w.text for w in line.words] == [line.text[a:b] for a, b in word_spans(line.text)]
 
 
-FOUND_METADATA = ("segmentation", "skew_degrees", "page_turn", "library_banner")  # what segment says of the page
+# what segment says of the page
+FOUND_METADATA = ("segmentation", "skew_degrees", "page_turn", "library_banner", "faint_lines")
 
 
 def found_metadata(page: Page) -> dict[str, str]:

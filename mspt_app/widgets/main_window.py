@@ -512,8 +512,13 @@ class MainWindow(QMainWindow):
         status = self.tr("Page {p} of {n}: {c}/{t} lines corrected").format(
             p=self.page_index + 1, n=len(self.project), c=corrected, t=total
         )
-        if "library_banner" in self.project.page(self.page_index).metadata:  # layout.banner: say what was left out
+        said = self.project.page(self.page_index).metadata  # what segmentation left out, said
+        if "library_banner" in said:  # layout.banner
             status += self.tr(" · the library's banner along the scan's edge was not taken for text")
+        if said.get("faint_lines"):  # layout.faint
+            status += self.tr(" · {n} line(s) far fainter than the page's writing were not taken for text").format(
+                n=said["faint_lines"]
+            )
         self.status_label.setText(status)
 
     def step_page(self, step: int) -> None:

@@ -33,6 +33,7 @@ from mspt_core.layout.clean import normalize_illumination, odd, remove_noise, sa
 from mspt_core.layout.deskew import estimate_skew, rotate
 from mspt_core.layout.ends import extend_line_ends
 from mspt_core.layout.facing import facing_page_stubs
+from mspt_core.layout.faint import faint_lines
 from mspt_core.layout.kinds import KindClassifier, assign_kinds
 from mspt_core.layout.kinds import bundled as bundled_kinds
 from mspt_core.layout.linefinder import bundled, bundled_path, find_lines, group_into_blocks
@@ -391,7 +392,14 @@ def _finder_on(finder):
     a part of the scan, or the scan turned, which a library's banner was already cut from."""
     return lambda image: list(
         segment(
-            image, method="learned", finder=finder, kinds=False, sideways=False, orientation=False, banner=False
+            image,
+            method="learned",
+            finder=finder,
+            kinds=False,
+            sideways=False,
+            orientation=False,
+            banner=False,
+            faint=False,
         ).lines()
     )
 
@@ -409,6 +417,7 @@ def segment(
     sideways: bool = True,
     orientation: UprightClassifier | Literal[False] | None = None,
     banner: bool = True,
+    faint: bool = True,
 ) -> Page:
     """Find text regions and lines in a page image (Pillow image or grey/RGB array).
 
@@ -432,7 +441,9 @@ def segment(
     says "270"). A digital library's banner along the image's bottom or top edge (Gallica's
     "Source gallica.bnf.fr / ...") is not the document's: lines are found on the rest of the
     image only, and ``metadata["library_banner"]`` gives the banner's rows ("first-end", see
-    ``layout.banner``; ``banner=False``: not looked for).
+    ``layout.banner``; ``banner=False``: not looked for). With the line finder, lines far fainter
+    than the page's writing (seen through the paper, a digitizer's pale mark, specks) are left
+    out (``layout.faint``; ``faint=False``: kept), and ``metadata["faint_lines"]`` says how many.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -446,7 +457,7 @@ def segment(
     rows = banner_rows(grey) if banner else None
     scan = grey if rows is None else grey[rows[1] :] if rows[0] == 0 else grey[: rows[0]]
     finder = finder if use_finder else None
-    page = _segment_as_given(scan, rtl, max_skew, work_side, params, finder, kinds, sideways)
+    page = _segment_as_given(scan, rtl, max_skew, work_side, params, finder, kinds, sideways, faint)
     classifier = bundled_upright() if orientation is None else orientation or None
     if finder is not None and classifier is not None and not rtl:  # the classifier learned Latin script only
         upright = [line for line in page.lines() if line_turn(line) == UPRIGHT]
@@ -454,7 +465,9 @@ def segment(
         if turn:
             righted = np.ascontiguousarray(np.rot90(scan, turn))
             page = _turned_back(
-                _segment_as_given(righted, rtl, max_skew, work_side, params, finder, kinds, sideways), turn, scan.shape
+                _segment_as_given(righted, rtl, max_skew, work_side, params, finder, kinds, sideways, faint),
+                turn,
+                scan.shape,
             )
             page.metadata["page_turn"] = str(90 * turn)
     if rows is not None:
@@ -509,6 +522,7 @@ def _segment_as_given(
     finder,
     kinds: KindClassifier | Literal[False] | None,
     sideways: bool,
+    faint: bool,
 ) -> Page:
     """``segment`` on the page as it lies (``finder``: None for the classical method)."""
     use_finder = finder is not None
@@ -569,6 +583,12 @@ def _segment_as_given(
     every = [line for region in regions + turned_regions for line in region.lines]
     stubs = [every[i] for i in facing_page_stubs([line.bbox() for line in every], full_w)]
     regions, turned_regions = _without(regions, stubs), _without(turned_regions, stubs)
+    if use_finder and faint:  # the classical method was not measured so
+        every = [line for region in regions + turned_regions for line in region.lines]
+        pale = [every[i] for i in faint_lines(grey, [line.polygon for line in every])]
+        regions, turned_regions = _without(regions, pale), _without(turned_regions, pale)
+        if pale:
+            page.metadata["faint_lines"] = str(len(pale))
     classifier = bundled_kinds() if kinds is None else kinds or None
     if classifier is not None and regions:  # it knows lines that run across the page only
         regions = assign_kinds(regions, full_w, full_h, classifier)

@@ -228,3 +228,29 @@ def test_a_gallica_banner_left_out_is_said_in_the_status_line(qtbot, window, tmp
     first = int(page.metadata["library_banner"].split("-")[0])
     assert all(max(y for _, y in line.polygon) <= first for line in page.lines())
     assert "banner" in window.status_label.text()
+
+
+def test_lines_seen_through_the_paper_left_out_are_said_in_the_status_line(qtbot, window, tmp_path):
+    """Find lines on a real letter (val) laid over another sheet whose writing shows: the status
+    line says how many far fainter lines were not taken for text, and the page keeps its own."""
+    import shutil
+
+    from mspt_core.formats import read_document
+    from tests.app.test_workflow import wait_for_task
+    from tests.conftest import DATA, split_xmls
+
+    cremma = DATA / "cremma-mss-19-handwritten-fr"
+    if not cremma.exists():
+        pytest.skip(f"needs {cremma} (the shared ground truth beside the clone); not present here")
+    truth = read_document(next(x for x in split_xmls(cremma, "val") if x.stem == "f392"))
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    window.new_project(tmp_path / "letter")
+    window.add_pages([shutil.copy(truth.image_path, folder / f"page{truth.image_path.suffix}")])
+    window.act_segment.trigger()
+    wait_for_task(qtbot, window)
+    window.show_page(0)
+    page = window.project.page(0)
+    left_out = page.metadata["faint_lines"]
+    assert f"{left_out} line(s) far fainter than the page's writing" in window.status_label.text()
+    assert len(list(page.lines())) >= len(list(truth.lines()))  # the letter's own lines are all there
