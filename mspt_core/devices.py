@@ -70,6 +70,11 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return None
 
 
+def precision_name(amp_dtype: torch.dtype | None) -> str:
+    """How a model file's provenance names the precision a run trained in: "bf16" or "full"."""
+    return "bf16" if amp_dtype is torch.bfloat16 else "full"
+
+
 def training_label(device: torch.device, amp_dtype: torch.dtype | None) -> str:
     """How a run trains, as a person reads it: ``cpu``, ``cpu (bf16)``, ``cuda (bf16)``."""
     return f"{device} (bf16)" if amp_dtype is torch.bfloat16 else str(device)

@@ -33,9 +33,9 @@ def precision_on_this_cpu() -> str:
     """The precision a new training run takes on this machine's CPU, as model files record it."""
     import torch
 
-    from mspt_core.devices import autocast_dtype
+    from mspt_core.devices import autocast_dtype, precision_name
 
-    return "bf16" if autocast_dtype(torch.device("cpu")) is torch.bfloat16 else "full"
+    return precision_name(autocast_dtype(torch.device("cpu")))
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -516,8 +516,11 @@ class MainWindow(QMainWindow):
         if "library_banner" in said:  # layout.banner
             status += self.tr(" · the library's banner along the scan's edge was not taken for text")
         if said.get("faint_lines"):  # layout.faint
-            status += self.tr(" · {n} line(s) far fainter than the page's writing were not taken for text").format(
-                n=said["faint_lines"]
+            faint = said["faint_lines"]
+            status += (
+                self.tr(" · 1 line far fainter than the page's writing was not taken for text")
+                if faint == "1"
+                else self.tr(" · {n} lines far fainter than the page's writing were not taken for text").format(n=faint)
             )
         self.status_label.setText(status)
 

@@ -11,7 +11,15 @@ import numpy as np
 
 from mspt_core.images import to_grey
 
-__all__ = ["to_grey", "normalize_illumination", "sauvola", "remove_noise", "odd"]
+__all__ = [
+    "to_grey",
+    "normalize_illumination",
+    "paper_background",
+    "brought_to_white",
+    "sauvola",
+    "remove_noise",
+    "odd",
+]
 
 
 def odd(value: float, minimum: int = 3) -> int:
@@ -22,11 +30,21 @@ def odd(value: float, minimum: int = 3) -> int:
 
 def normalize_illumination(grey: np.ndarray, stroke_scale: float | None = None) -> np.ndarray:
     """Divide out uneven paper brightness (shadows, stains, vignetting); paper becomes ~255.
+    ``stroke_scale``: see ``paper_background``."""
+    return brought_to_white(grey, paper_background(grey, stroke_scale))
 
-    The background is estimated by a grey-level closing (which erases dark strokes thinner than
-    the kernel) on a 4x-reduced image, then smoothed. ``stroke_scale`` is the size in pixels of
-    the largest dark feature to keep as ink (default: 1/40 of the shorter side).
-    """
+
+def brought_to_white(grey: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """``grey`` divided by its ``background`` (``paper_background``, or the same part of it)."""
+    out = grey.astype(np.float32) * 255.0 / np.maximum(background.astype(np.float32), 1.0)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def paper_background(grey: np.ndarray, stroke_scale: float | None = None) -> np.ndarray:
+    """The paper's brightness under every pixel (uint8, ``grey``'s size): a grey-level closing
+    (which erases dark strokes thinner than the kernel) on a 4x-reduced image, smoothed.
+    ``stroke_scale`` is the size in pixels of the largest dark feature to keep as ink (default:
+    1/40 of the shorter side)."""
     if grey.ndim != 2 or grey.dtype != np.uint8:
         raise ValueError(f"normalize_illumination needs a grey uint8 image, got {grey.dtype} {grey.shape}")
     h, w = grey.shape
@@ -38,9 +56,7 @@ def normalize_illumination(grey: np.ndarray, stroke_scale: float | None = None) 
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     background = cv2.GaussianBlur(background, (0, 0), size / 2)
-    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    out = grey.astype(np.float32) * 255.0 / np.maximum(background, 1.0)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    return cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def sauvola(grey: np.ndarray, window: int | None = None, k: float = 0.2, r: float = 128.0) -> np.ndarray:

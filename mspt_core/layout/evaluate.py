@@ -222,14 +222,30 @@ def unmatched_kinds(
             missed["too short"] += 1
         else:
             missed["off"] += 1
-    extra: Counter[str] = Counter()
+    extra = Counter(kind for kind in _found_kinds(len(usable), found, truth_of, found_of, covered, lying) if kind)
+    return missed, extra
+
+
+def _found_kinds(truths: int, found: list[Polygon], truth_of: dict, found_of: dict, covered, lying) -> list[str]:
+    """For each found line: "" where it is matched, else which of ``EXTRA_KINDS`` it is."""
+    kinds = []
     for j in range(len(found)):
         if j in truth_of:
+            kinds.append("")
             continue
-        under = [i for i in range(len(usable)) if lying[i, j] >= 0.2 or covered[i, j] >= 0.5]
+        under = [i for i in range(truths) if lying[i, j] >= 0.2 or covered[i, j] >= 0.5]
         if not under:
-            extra["where no line is"] += 1
+            kinds.append("where no line is")
             continue
         i = max(under, key=lambda i: max(lying[i, j], covered[i, j]))
-        extra["over a line found" if i in found_of else "over a line missed"] += 1
-    return missed, extra
+        kinds.append("over a line found" if i in found_of else "over a line missed")
+    return kinds
+
+
+def found_line_kinds(truth: list[Polygon], found: list[Polygon], shape: tuple[int, int]) -> list[str]:
+    """For each of the ``found`` lines: "" where ``pair_lines`` matches it (by box), else which of
+    ``EXTRA_KINDS`` it is (as ``unmatched_kinds`` counts them)."""
+    usable = [p for p in truth if len(p) >= 3]
+    pairs = pair_lines(usable, found, shape)
+    covered, lying = _shares(usable, found)
+    return _found_kinds(len(usable), found, {j: i for i, j in pairs}, dict(pairs), covered, lying)

@@ -21,38 +21,49 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from mspt_core.document import bbox
-from mspt_core.layout.clean import normalize_illumination
+from mspt_core.document import Point, bbox
+from mspt_core.layout.clean import brought_to_white, paper_background
 
 FAINT_SHARE = 0.3  # of the page's median line's darkness
 DARKEST_PERCENTILE = 2  # a line's ink: the grey its darkest 2 % of pixels reach
-Polygon = Sequence[tuple[float, float]]
 
 
-def line_darkness(paper_white: np.ndarray, polygon: Polygon) -> float:
-    """How dark a line's darkest ink is (0 blank paper, 255 black) on ``paper_white``, a grey
-    page whose paper was brought to white (``normalize_illumination``)."""
-    h, w = paper_white.shape
+def line_darkness(grey: np.ndarray, background: np.ndarray, polygon: Sequence[Point]) -> float | None:
+    """How dark a line's darkest ink is (0 blank paper, 255 black) once the paper is brought to
+    white (``background``: ``paper_background(grey)``); None for an outline holding no pixel of
+    the page."""
+    if len(polygon) < 3:
+        return None
+    h, w = grey.shape
     x0, y0, x1, y1 = bbox(polygon)
     left, top = max(0, int(x0)), max(0, int(y0))
     right, bottom = min(w, int(np.ceil(x1)) + 1), min(h, int(np.ceil(y1)) + 1)
     if right <= left or bottom <= top:
-        return 0.0
+        return None
     mask = np.zeros((bottom - top, right - left), np.uint8)
     points = np.round(np.asarray(polygon, np.float64) - (left, top)).astype(np.int32)
     cv2.fillPoly(mask, [points], 1)
-    inside = paper_white[top:bottom, left:right][mask.astype(bool)]
-    return 255.0 - float(np.percentile(inside, DARKEST_PERCENTILE)) if inside.size else 0.0
+    part = (slice(top, bottom), slice(left, right))
+    inside = brought_to_white(grey[part], background[part])[mask.astype(bool)]
+    return 255.0 - float(np.percentile(inside, DARKEST_PERCENTILE)) if inside.size else None
 
 
-def faint_lines(grey: np.ndarray, polygons: Sequence[Polygon]) -> list[int]:
+def darkness_shares(grey: np.ndarray, polygons: Sequence[Sequence[Point]]) -> list[float | None]:
+    """Each line's darkness (``line_darkness``) as a share of the page's median line's, for the
+    ``polygons`` (lines found on the grey page ``grey``). None for a line that cannot be
+    measured (no pixel of the page inside; it does not count towards the median), and for every
+    line of a page with fewer than two measured lines or no ink at all."""
+    background = paper_background(grey)
+    darkness = [line_darkness(grey, background, polygon) for polygon in polygons]
+    measured = [d for d in darkness if d is not None]
+    typical = float(np.median(measured)) if len(measured) >= 2 else 0.0
+    return [d / typical if d is not None and typical > 0 else None for d in darkness]
+
+
+def faint_lines(grey: np.ndarray, polygons: Sequence[Sequence[Point]]) -> list[int]:
     """Indices of the ``polygons`` (lines found on the grey page ``grey``) far fainter than the
-    page's writing."""
+    page's writing: under ``FAINT_SHARE`` of its median line's darkness. A line that cannot be
+    measured is kept."""
     if len(polygons) < 2:  # one line is its own page's writing, however faint
         return []
-    paper_white = normalize_illumination(grey)
-    darkness = np.array([line_darkness(paper_white, polygon) for polygon in polygons])
-    typical = float(np.median(darkness))
-    if typical <= 0:
-        return []
-    return [int(i) for i in np.flatnonzero(darkness < FAINT_SHARE * typical)]
+    return [i for i, share in enumerate(darkness_shares(grey, polygons)) if share is not None and share < FAINT_SHARE]

@@ -411,8 +411,9 @@ def _matches(
     totals = {kind: Match(0, 0, 0) for kind in kinds}
     try:
         for truth_lines, grey in pages:
-            # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py)
-            found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False)
+            # the finder's own lines: the sideways search is measured apart (benchmarks/sideways.py),
+            # and the faint lines it finds are not left out (its keep-best compares as it did)
+            found = segment(grey, method="learned", finder=finder, sideways=False, orientation=False, faint=False)
             found_lines: list[Polygon] = [ln.polygon for ln in found.lines()]
             for kind in kinds:
                 totals[kind] += match_lines(truth_lines, found_lines, grey.shape, kind=kind, partial=partial)

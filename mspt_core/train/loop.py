@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mspt_core.devices import autocast_dtype, pick_device, training_label
+from mspt_core.devices import autocast_dtype, pick_device, precision_name, training_label
 from mspt_core.errors import ModelFileError
 from mspt_core.train import distributed
 from mspt_core.train.checkpoint import CHECKPOINT, START_OVER, load_checkpoint, save_checkpoint
@@ -204,7 +204,7 @@ def train(
         amp_dtype = torch.bfloat16 if state["precision"] == "bf16" and device.type in ("cpu", "cuda") else None
     elif state["step"] > 0 and device.type == "cpu":
         amp_dtype = None
-    state["precision"] = "bf16" if amp_dtype is not None else "full"
+    state["precision"] = precision_name(amp_dtype)
     if hasattr(job, "trains_in"):
         job.trains_in(state["precision"])
     trains_on = training_label(device, amp_dtype)

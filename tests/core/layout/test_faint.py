@@ -68,3 +68,19 @@ def _written(darkness: list[int]) -> tuple[np.ndarray, list]:
 def test_only_lines_far_fainter_than_the_pages_own_writing_are_left_out(darkness, left_out):
     grey, outlines = _written(darkness)
     assert faint_lines(grey, outlines) == left_out
+
+
+def test_paper_darkening_down_the_page_does_not_make_its_lines_faint():
+    """A shadow darkens the page towards its foot, ink and paper alike: the pale line in the
+    shadow, darker there than the page's writing is on white paper, is told by the paper around
+    it, and the lines in the shadow stay."""
+    grey, outlines = _written([230, 225, 235, 230, 228, 40])
+    light = np.linspace(1.0, 0.5, grey.shape[0])[:, None]  # white paper at the top, mid grey at the foot
+    shaded = np.round(grey * light).astype(np.uint8)
+    assert faint_lines(shaded, outlines) == [5]
+
+
+def test_an_outline_off_the_page_is_kept_and_not_measured():
+    grey, outlines = _written([230, 220, 40])
+    off = [(2000, 2000), (2100, 2000), (2100, 2050)]
+    assert faint_lines(grey, [*outlines, off, []]) == [2]
