@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import cv2
 import numpy as np
 
 from mspt_core.document import bbox, box_polygon
 from mspt_core.formats import read_document
 from mspt_core.images import load_grey
-from mspt_core.layout.evaluate import MISSED_KINDS, judged_lines, match_lines, pair_lines, unmatched_kinds
+from mspt_core.layout.evaluate import (
+    MISSED_KINDS,
+    found_line_kinds,
+    judged_lines,
+    match_lines,
+    pair_lines,
+    unmatched_kinds,
+)
 from mspt_core.layout.evaluate import judged as judged_items
 from mspt_core.layout.segment import segment
 from tests.conftest import DATA, _require, split_xmls
@@ -107,4 +116,6 @@ def test_each_unmatched_line_is_told_why():
     _, judged = unmatched_kinds(truth, found, shape, partial=True)
     assert dict(judged) == {"over a line found": 1, "over a line missed": 8}  # the far one not judged
     assert unmatched_kinds([], found, shape) == ({}, {"where no line is": len(found)})
+    kinds = found_line_kinds(truth, found, shape)  # line by line, as the counts add up
+    assert Counter(kind for kind in kinds if kind) == extra and kinds.count("") == len(found) - sum(extra.values())
     assert unmatched_kinds(truth, [], shape) == ({"not found": 13}, {})
