@@ -138,8 +138,9 @@ def test_a_deepened_model_reads_real_handwriting_exactly_as_before_and_its_new_l
 
     with pytest.raises(ValueError, match="cannot deepen"):
         before.deepened(before.config.layers - 1)
-    assert before.train().deepened(8).training and not before.eval().deepened(8).training
-    assert next(before.half().deepened(8).parameters()).dtype == torch.float16
+    one_more = before.config.layers + 1  # a copy keeps the mode and the weights' dtype it was made in
+    assert before.train().deepened(one_more).training and not before.eval().deepened(one_more).training
+    assert next(before.half().deepened(one_more).parameters()).dtype == torch.float16
 
 
 def test_a_widened_model_reads_real_handwriting_as_before_and_its_new_channels_learn(cremma):
