@@ -46,7 +46,7 @@ def paper_background(grey: np.ndarray, stroke_scale: float | None = None) -> np.
     ``stroke_scale`` is the size in pixels of the largest dark feature to keep as ink (default:
     1/40 of the shorter side)."""
     if grey.ndim != 2 or grey.dtype != np.uint8:
-        raise ValueError(f"normalize_illumination needs a grey uint8 image, got {grey.dtype} {grey.shape}")
+        raise ValueError(f"the paper's brightness needs a grey uint8 image, got {grey.dtype} {grey.shape}")
     h, w = grey.shape
     if stroke_scale is None:
         stroke_scale = min(h, w) / 40

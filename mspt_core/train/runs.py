@@ -529,8 +529,7 @@ def execute(run_dir: Path) -> str:
 
         # The precision is the training loop's to choose (a resumed run keeps its own): it tells
         # it, with the device, when training begins (``Reporter.progress``).
-        device = str(pick_device(spec.device))
-        reporter.emit(EventKind.STARTED, pid=os.getpid(), device=device, message="started")
+        reporter.emit(EventKind.STARTED, pid=os.getpid(), device=str(pick_device(spec.device)), message="started")
         result = {"pretrain": _run_pretrain, "finetune": _run_finetune, "adapt": _run_adapt}[spec.kind](
             spec, work, reporter
         )
